@@ -1,0 +1,602 @@
+"""Tensor creation: ``tensor``, ``zeros``, ``arange``, ``randn``... as in PyTorch."""
+
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any
+
+import numpy as np
+
+from . import _dtype as D
+from ._backend import device as _device
+from ._random import Generator, rng
+from ._tensor import Size, Tensor, _wrap
+
+__all__ = [
+    "tensor",
+    "as_tensor",
+    "asarray",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "empty_like",
+    "arange",
+    "range",
+    "linspace",
+    "logspace",
+    "eye",
+    "rand",
+    "randn",
+    "randint",
+    "randperm",
+    "normal",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "bernoulli",
+    "multinomial",
+    "scalar_tensor",
+]
+
+
+def _check_device(device: Any) -> None:
+    if device is not None:
+        _device(device)
+
+
+def _finish(t: Tensor, requires_grad: bool) -> Tensor:
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_np(data: Any, dtype: D.dtype | None) -> np.ndarray:
+    if dtype is not None:
+        return np.array(_unwrap_nested(data), dtype=dtype.np)
+    if isinstance(data, np.ndarray):
+        D.from_numpy_dtype(data.dtype)  # raises for unsupported dtypes
+        return np.array(data)
+    if isinstance(data, (np.generic,)):
+        return np.array(data)
+    arr = np.array(_unwrap_nested(data))
+    kind = arr.dtype.kind
+    if kind == "f":
+        return arr.astype(_nested_float_dtype(data).np)
+    if kind in "iu":
+        return arr.astype(np.int64) if _all_python(data) else arr
+    if kind == "b":
+        return arr
+    if kind == "c":
+        return arr.astype(np.complex64 if D.get_default_dtype() is D.float32 else np.complex128)
+    if kind == "O" or kind in "US":
+        raise TypeError(f"Could not infer dtype of {type(_first_leaf(data)).__name__}")
+    return arr
+
+
+def _first_leaf(data: Any) -> Any:
+    while isinstance(data, (list, tuple)) and data:
+        data = data[0]
+    return data
+
+
+def _all_python(data: Any) -> bool:
+    return not isinstance(data, (np.ndarray, np.generic, Tensor))
+
+
+def _nested_float_dtype(data: Any) -> D.dtype:
+    """A float result comes from Python floats (default dtype) or from float tensors/arrays."""
+    if isinstance(data, Tensor):
+        return data.dtype if data.dtype.is_floating_point else D.get_default_dtype()
+    if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind == "f":
+        return D.from_numpy_dtype(data.dtype)
+    if isinstance(data, (list, tuple)):
+        best = None
+        for x in data:
+            if isinstance(x, (Tensor, np.ndarray, np.generic, list, tuple)):
+                d = _nested_float_dtype(x)
+                best = d if best is None else D.promote_types(best, d)
+        return best or D.get_default_dtype()
+    return D.get_default_dtype()
+
+
+def _unwrap_nested(data: Any) -> Any:
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)):
+        return [_unwrap_nested(x) for x in data]
+    return data
+
+
+def tensor(
+    data: Any,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or tensors).
+
+    >>> import ember
+    >>> ember.tensor([[1.0, 2.0]])
+    tensor([[1., 2.]])
+    """
+    _check_device(device)
+    if isinstance(data, Tensor):
+        arr = data._data.astype(dtype.np if dtype else data._data.dtype, copy=True)
+    else:
+        arr = _infer_np(data, dtype)
+    return _finish(_wrap(arr), requires_grad)
+
+
+def scalar_tensor(
+    s: Any, dtype: D.dtype | None = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return tensor(s, dtype=dtype or D.get_default_dtype(), requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype: D.dtype | None = None, device: Any = None) -> Tensor:
+    """Like ``tensor`` but shares memory with a Tensor or NumPy array when no copy is needed."""
+    _check_device(device)
+    if isinstance(data, Tensor):
+        return data if dtype is None or dtype is data.dtype else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype.np):
+        D.from_numpy_dtype(data.dtype)
+        return _wrap(data)
+    return tensor(data, dtype=dtype)
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a NumPy array (no copy)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    D.from_numpy_dtype(ndarray.dtype)
+    return _wrap(ndarray)
+
+
+def _size(size: tuple) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = s.item()
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(
+                f"zeros(): argument 'size' must be tuple of ints, but found element of type "
+                f"{type(s).__name__} at pos {len(out)}"
+            )
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def _dt(dtype: D.dtype | None) -> np.dtype:
+    return (dtype or D.get_default_dtype()).np
+
+
+def zeros(
+    *size: Any,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    out: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    """A tensor of zeros of the given shape."""
+    _check_device(device)
+    return _finish(_wrap(np.zeros(_size(size), _dt(dtype))), requires_grad)
+
+
+def ones(
+    *size: Any,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    out: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    """A tensor of ones of the given shape."""
+    _check_device(device)
+    return _finish(_wrap(np.ones(_size(size), _dt(dtype))), requires_grad)
+
+
+def empty(
+    *size: Any,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+    out: Any = None,
+    layout: Any = None,
+    pin_memory: bool = False,
+) -> Tensor:
+    """An uninitialised tensor (ember fills it with zeros, so it is never garbage)."""
+    _check_device(device)
+    return _finish(_wrap(np.zeros(_size(size), _dt(dtype))), requires_grad)
+
+
+def _fill_dtype(fill_value: Any) -> D.dtype:
+    if isinstance(fill_value, Tensor):
+        return fill_value.dtype
+    if isinstance(fill_value, bool):
+        return D.bool
+    if isinstance(fill_value, (int, np.integer)):
+        return D.int64
+    if isinstance(fill_value, complex):
+        return D.complex64
+    return D.get_default_dtype()
+
+
+def full(
+    size: Any,
+    fill_value: Any,
+    *,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    out: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    """A tensor of the given shape filled with ``fill_value``."""
+    _check_device(device)
+    d = dtype or _fill_dtype(fill_value)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _finish(_wrap(np.full(_size((size,)), fill_value, d.np)), requires_grad)
+
+
+def _like(t: Tensor, dtype: D.dtype | None) -> np.dtype:
+    return dtype.np if dtype is not None else t._data.dtype
+
+
+def zeros_like(
+    input: Tensor,
+    *,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    return _finish(_wrap(np.zeros(input._data.shape, _like(input, dtype))), requires_grad)
+
+
+def ones_like(
+    input: Tensor,
+    *,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    return _finish(_wrap(np.ones(input._data.shape, _like(input, dtype))), requires_grad)
+
+
+def empty_like(
+    input: Tensor,
+    *,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
+
+
+def full_like(
+    input: Tensor,
+    fill_value: Any,
+    *,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    return _finish(
+        _wrap(np.full(input._data.shape, fill_value, _like(input, dtype))), requires_grad
+    )
+
+
+def arange(
+    start: Any = 0,
+    end: Any = None,
+    step: Any = 1,
+    *,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    out: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``."""
+    _check_device(device)
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) / step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        is_int = all(isinstance(v, (int, np.integer)) for v in vals)
+        dtype = D.int64 if is_int else D.get_default_dtype()
+    n = int(math.ceil((end - start) / step))
+    arr = (
+        (start + np.arange(n, dtype=np.float64) * step)
+        if dtype.np.kind not in "iub"
+        else np.arange(start, end, step, dtype=np.int64)
+    )
+    return _finish(_wrap(arr.astype(dtype.np)), requires_grad)
+
+
+def range(
+    start: Any = 0,
+    end: Any = None,
+    step: Any = 1,
+    *,
+    dtype: D.dtype | None = None,  # noqa: A001
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Deprecated in PyTorch: values from ``start`` to ``end`` inclusive."""
+    if end is None:
+        start, end = 0, start
+    n = int(math.floor((end - start) / step)) + 1
+    arr = start + np.arange(n, dtype=np.float64) * step
+    return _finish(_wrap(arr.astype(_dt(dtype))), requires_grad)
+
+
+def linspace(
+    start: Any,
+    end: Any,
+    steps: int,
+    *,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    out: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    if not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    arr = np.linspace(float(start), float(end), int(steps), dtype=np.float64)
+    return _finish(_wrap(arr.astype(_dt(dtype))), requires_grad)
+
+
+def logspace(
+    start: Any,
+    end: Any,
+    steps: int,
+    base: float = 10.0,
+    *,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    arr = np.power(base, np.linspace(float(start), float(end), int(steps)))
+    return _finish(_wrap(arr.astype(_dt(dtype))), requires_grad)
+
+
+def eye(
+    n: int,
+    m: int | None = None,
+    *,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    out: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    """A 2-D identity matrix of ``n`` rows and ``m`` (default ``n``) columns."""
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    return _finish(_wrap(np.eye(n, m, dtype=_dt(dtype))), requires_grad)
+
+
+def _float_dtype(dtype: D.dtype | None, fn: str) -> D.dtype:
+    d = dtype or D.get_default_dtype()
+    if not d.is_floating_point:
+        raise RuntimeError(f"\"{fn}\" not implemented for '{d.name.capitalize()}'")
+    return d
+
+
+def rand(
+    *size: Any,
+    generator: Generator | None = None,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    out: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    """Uniform samples on [0, 1)."""
+    d = _float_dtype(dtype, "check_uniform_bounds")
+    arr = rng(generator).random(_size(size), dtype=np.float64).astype(d.np)
+    return _finish(_wrap(arr), requires_grad)
+
+
+def randn(
+    *size: Any,
+    generator: Generator | None = None,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    out: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    """Standard normal samples."""
+    d = _float_dtype(dtype, "normal_kernel_cpu")
+    g = rng(generator)
+    arr = g.standard_normal(_size(size), dtype=np.float32 if d.np == np.float32 else np.float64)
+    return _finish(_wrap(arr.astype(d.np, copy=False)), requires_grad)
+
+
+def randint(
+    low: int = 0,
+    high: int | None = None,
+    size: Any = None,
+    *,
+    generator: Generator | None = None,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    out: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    """Integers uniform on [low, high); ``randint(high, size)`` and ``randint(low, high, size)``."""
+    if size is None:
+        if high is None:
+            raise TypeError("randint() missing required argument 'size'")
+        if isinstance(high, (tuple, list, Size)):
+            low, high, size = 0, low, high
+    if high is None:
+        raise TypeError("randint() missing required argument 'high'")
+    if low >= high:
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
+    arr = rng(generator).integers(low, high, size=_size((size,)), dtype=np.int64)
+    return _wrap(arr.astype((dtype or D.int64).np))
+
+
+def randperm(
+    n: int,
+    *,
+    generator: Generator | None = None,
+    dtype: D.dtype | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    out: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    """A random permutation of ``0..n-1``."""
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
+    return _wrap(rng(generator).permutation(n).astype((dtype or D.int64).np))
+
+
+def normal(
+    mean: Any = 0.0,
+    std: Any = 1.0,
+    size: Any = None,
+    *,
+    generator: Generator | None = None,
+    dtype: D.dtype | None = None,
+    out: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Normal samples; ``mean`` and ``std`` may be tensors (broadcast) or floats with ``size``."""
+    g = rng(generator)
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
+    if isinstance(s, (int, float)) and s < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {s}")
+    if isinstance(s, np.ndarray) and (s < 0).any():
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    if size is None:
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+    else:
+        shape = _size((size,))
+    d = dtype
+    if d is None:
+        d = next((x.dtype for x in (mean, std) if isinstance(x, Tensor)), D.get_default_dtype())
+    arr = (m + s * g.standard_normal(shape)).astype(d.np)
+    return _finish(_wrap(arr), requires_grad)
+
+
+def rand_like(
+    input: Tensor,
+    *,
+    dtype: D.dtype | None = None,
+    generator: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    return rand(
+        input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
+    )
+
+
+def randn_like(
+    input: Tensor,
+    *,
+    dtype: D.dtype | None = None,
+    generator: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    return randn(
+        input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
+    )
+
+
+def randint_like(
+    input: Tensor,
+    low: int = 0,
+    high: int | None = None,
+    *,
+    dtype: D.dtype | None = None,
+    generator: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, dtype=dtype or input.dtype, generator=generator)
+
+
+def bernoulli(
+    input: Tensor, p: float | None = None, *, generator: Generator | None = None, out: Any = None
+) -> Tensor:
+    """Samples 1 with probability ``input`` (or ``p``), else 0."""
+    prob = input._data if p is None else p
+    u = rng(generator).random(input._data.shape)
+    return _wrap((u < prob).astype(input._data.dtype))
+
+
+def multinomial(
+    input: Tensor,
+    num_samples: int,
+    replacement: bool = False,
+    *,
+    generator: Generator | None = None,
+    out: Any = None,
+) -> Tensor:
+    """Indices sampled from the rows of ``input`` (non-negative weights)."""
+    w = np.asarray(input._data, dtype=np.float64)
+    g = rng(generator)
+    rows = w.reshape(-1, w.shape[-1])
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError(
+            "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+        )
+    res = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    for i, r in enumerate(rows):
+        if (r < 0).any() or not np.isfinite(r).all() or r.sum() <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        res[i] = g.choice(r.size, size=num_samples, replace=replacement, p=r / r.sum())
+    return _wrap(res.reshape(w.shape[:-1] + (num_samples,)))
+
+
+_ = builtins

@@ -1,0 +1,190 @@
+"""Bind the ops as Tensor methods and operators (``x.sum()``, ``x + y``, ``x[0] = 1``...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._tensor import Tensor
+from .ops import elementwise as E
+from .ops import inplace as I
+from .ops import linalg as L
+from .ops import nn_fused as F
+from .ops import reduction as R
+from .ops import shape as S
+
+
+def _swap(fn):
+    def reflected(self: Tensor, other: Any) -> Tensor:
+        return fn(other, self)
+
+    return reflected
+
+
+def _method(fn):
+    def m(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        return fn(self, *args, **kwargs)
+
+    m.__name__ = fn.__name__
+    m.__doc__ = fn.__doc__
+    return m
+
+
+T = Tensor
+
+# Operators (hot: bound directly, no wrapper).
+T.__add__ = lambda self, other: E.add(self, other)
+T.__radd__ = lambda self, other: E.add(other, self)
+T.__sub__ = lambda self, other: E.sub(self, other)
+T.__rsub__ = lambda self, other: E.sub(other, self)
+T.__mul__ = lambda self, other: E.mul(self, other)
+T.__rmul__ = lambda self, other: E.mul(other, self)
+T.__truediv__ = lambda self, other: E.div(self, other)
+T.__rtruediv__ = lambda self, other: E.div(other, self)
+T.__floordiv__ = lambda self, other: E.floor_divide(self, other)
+T.__rfloordiv__ = lambda self, other: E.floor_divide(other, self)
+T.__mod__ = lambda self, other: E.remainder(self, other)
+T.__rmod__ = lambda self, other: E.remainder(other, self)
+T.__pow__ = lambda self, other: E.pow(self, other)
+T.__rpow__ = lambda self, other: E.pow(other, self)
+T.__matmul__ = lambda self, other: L.matmul(self, other)
+T.__rmatmul__ = lambda self, other: L.matmul(other, self)
+T.__neg__ = lambda self: E.neg(self)
+T.__pos__ = lambda self: self
+T.__abs__ = lambda self: E.abs(self)
+T.__invert__ = lambda self: (
+    E.logical_not(self) if self._data.dtype == np.bool_ else E.bitwise_not(self)
+)
+T.__eq__ = lambda self, other: E.eq(self, other)
+T.__ne__ = lambda self, other: E.ne(self, other)
+T.__lt__ = lambda self, other: E.lt(self, other)
+T.__le__ = lambda self, other: E.le(self, other)
+T.__gt__ = lambda self, other: E.gt(self, other)
+T.__ge__ = lambda self, other: E.ge(self, other)
+T.__and__ = lambda self, other: E.bitwise_and(self, other)
+T.__or__ = lambda self, other: E.bitwise_or(self, other)
+T.__xor__ = lambda self, other: E.bitwise_xor(self, other)
+T.__rand__ = lambda self, other: E.bitwise_and(other, self)
+T.__ror__ = lambda self, other: E.bitwise_or(other, self)
+T.__rxor__ = lambda self, other: E.bitwise_xor(other, self)
+T.__getitem__ = lambda self, key: S.getitem(self, key)
+T.__setitem__ = lambda self, key, value: S.setitem(self, key, value)
+T.__hash__ = lambda self: id(self)
+
+# In-place.
+_add_ = I._binary_direct(np.add, "add_", E.add)
+_sub_ = I._binary_direct(np.subtract, "sub_", E.sub)
+_mul_ = I._binary_direct(np.multiply, "mul_", lambda a, b: E.mul(a, b))
+_div_ = I._binary_direct(np.true_divide, "div_", lambda a, b: E.div(a, b))
+T.add_ = _add_
+T.sub_ = _sub_
+T.mul_ = _mul_
+T.div_ = _div_
+T.__iadd__ = lambda self, other: _add_(self, other)
+T.__isub__ = lambda self, other: _sub_(self, other)
+T.__imul__ = lambda self, other: _mul_(self, other)
+T.__itruediv__ = lambda self, other: _div_(self, other)
+T.subtract_ = _sub_
+T.multiply_ = _mul_
+T.divide_ = _div_
+T.true_divide_ = _div_
+T.zero_ = I.zero_
+T.fill_ = I.fill_
+T.copy_ = I.copy_
+T.uniform_ = I.uniform_
+T.normal_ = I.normal_
+T.bernoulli_ = I.bernoulli_
+T.random_ = I.random_
+T.exponential_ = I.exponential_
+T.masked_fill_ = I.masked_fill_
+T.clamp_ = I.clamp_
+T.clip_ = I.clamp_
+
+for _name, _fn in [
+    ("pow_", E.pow),
+    ("neg_", E.neg),
+    ("abs_", E.abs),
+    ("exp_", E.exp),
+    ("log_", E.log),
+    ("sqrt_", E.sqrt),
+    ("rsqrt_", E.rsqrt),
+    ("sin_", E.sin),
+    ("cos_", E.cos),
+    ("tanh_", E.tanh),
+    ("sigmoid_", E.sigmoid),
+    ("relu_", E.relu),
+    ("floor_", E.floor),
+    ("ceil_", E.ceil),
+    ("round_", E.round),
+    ("trunc_", E.trunc),
+    ("sign_", E.sign),
+    ("reciprocal_", E.reciprocal),
+    ("lerp_", E.lerp),
+    ("addcmul_", E.addcmul),
+    ("addcdiv_", E.addcdiv),
+    ("log1p_", E.log1p),
+    ("expm1_", E.expm1),
+    ("square_", E.square),
+    ("fmod_", E.fmod),
+    ("remainder_", E.remainder),
+    ("floor_divide_", E.floor_divide),
+    ("clamp_min_", E.clamp_min),
+    ("clamp_max_", E.clamp_max),
+    ("scatter_", S.scatter),
+    ("scatter_add_", S.scatter_add),
+    ("index_put_", S.index_put),
+    ("tril_", S.tril),
+    ("triu_", S.triu),
+    ("masked_scatter_", S.masked_scatter),
+    ("maximum_", E.maximum),
+    ("minimum_", E.minimum),
+    ("erf_", E.erf),
+    ("atan2_", E.atan2),
+]:
+    setattr(T, _name, I.inplace_from(_fn, _name))
+
+# Plain methods: tensor.fn(*args) == ember.fn(tensor, *args).
+for _mod, _names in [
+    (
+        E,
+        """add sub mul div true_divide floor_divide remainder fmod pow float_power atan2 arctan2
+        maximum minimum fmax fmin neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsqrt sin
+        cos tan asin acos atan arcsin arccos arctan sinh cosh tanh asinh acosh atanh arcsinh
+        arccosh arctanh reciprocal square sigmoid abs absolute sign floor ceil trunc fix frac
+        round relu erf clamp clip clamp_min clamp_max where lerp addcmul addcdiv eq ne lt le gt
+        ge greater greater_equal less less_equal not_equal logical_and logical_or logical_xor
+        logical_not bitwise_and bitwise_or bitwise_xor bitwise_not isnan isinf isfinite isclose
+        allclose equal nan_to_num multiply subtract divide rsub""",
+    ),
+    (
+        R,
+        """sum mean var std prod amax amin max min argmax argmin logsumexp norm all any cumsum
+        cumprod count_nonzero sort argsort topk var_mean std_mean""",
+    ),
+    (
+        S,
+        """view reshape view_as reshape_as flatten unflatten squeeze unsqueeze permute transpose
+        swapaxes swapdims t movedim moveaxis adjoint expand expand_as broadcast_to repeat tile
+        split chunk tensor_split unbind narrow select gather scatter scatter_add index_select
+        take take_along_dim masked_fill masked_select masked_scatter flip fliplr flipud roll
+        tril triu clone contiguous nonzero argwhere diag diagonal trace unique index_put""",
+    ),
+    (L, "matmul mm bmm dot mv outer ger addmm"),
+    (F, "softmax log_softmax softmin"),
+]:
+    for _name in _names.split():
+        setattr(T, _name, _method(getattr(_mod, _name)))
+
+T.where = lambda self, condition, other: E.where(condition, self, other)
+T.T = property(lambda self: S.permute(self, tuple(range(self.ndim - 1, -1, -1))))
+T.mT = property(lambda self: S.transpose(self, -2, -1))
+T.H = property(lambda self: S.permute(self, tuple(range(self.ndim - 1, -1, -1))))
+T.mH = T.mT
+
+
+def _view_method(self: Tensor, *shape: Any) -> Tensor:
+    return S.view(self, *shape)
+
+
+T.view = _view_method

@@ -1,0 +1,467 @@
+"""Graph nodes and ``Function``: the one mechanism behind every differentiable op.
+
+A graph node is the ``ctx`` object of one op call. Built-in primitives (``Primitive``) work on raw
+arrays for speed; user-defined ``Function`` subclasses get and return Tensors, exactly as in
+PyTorch. Both make the same kind of node and run through the same engine (``engine.py``).
+
+Edges (``node.next_edges``, one per positional argument of ``apply``) are ``None`` when no gradient
+flows, the leaf Tensor itself when the gradient accumulates into ``.grad``, or a
+``(node, output_index)`` pair.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .grad_mode import STATE
+
+__all__ = ["Function", "FunctionCtx", "BackwardNode", "Primitive", "once_differentiable"]
+
+_Tensor: Any = None  # set by ember._tensor (avoids an import cycle)
+_wrap: Any = None
+
+
+class FunctionCtx:
+    """What ``forward`` may call on ``ctx``; also the graph node that ``grad_fn`` returns."""
+
+    __slots__ = (
+        "next_edges",
+        "needs_input_grad",
+        "_saved",
+        "_saved_vc",
+        "_freed",
+        "_n_out",
+        "_out_hooks",
+        "_retain",
+        "_hooks",
+        "_pre_hooks",
+        "_materialize",
+        "_non_diff",
+        "_dirty",
+        "__dict__",
+        "__weakref__",
+    )
+
+    def save_for_backward(self, *items: Any) -> None:
+        self._saved = items
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        self._non_diff = {id(o) for o in outputs}
+
+    def mark_dirty(self, *tensors: Any) -> None:
+        self._dirty = {id(t) for t in tensors}
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self._materialize = bool(value)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self._saved
+        if saved is None:
+            if self._freed:
+                raise RuntimeError(
+                    "Trying to backward through the graph a second time (or directly access saved "
+                    "tensors after they have already been freed). Saved intermediate values of the "
+                    "graph are freed when you call .backward() or autograd.grad(). Specify "
+                    "retain_graph=True if you need to backward through the graph a second time or "
+                    "if you need to access saved tensors after calling backward."
+                )
+            return ()
+        vcs = self._saved_vc
+        if vcs:
+            for i, vc, version in vcs:
+                if vc[0] != version:
+                    _raise_modified(self, saved[i], vc[0], version)
+        return saved
+
+
+def _raise_modified(node: FunctionCtx, item: Any, now: int, expected: int) -> None:
+    data = item._data if isinstance(item, _Tensor) else item
+    dt = getattr(data, "dtype", None)
+    shape = list(getattr(data, "shape", ()))
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{dt} {shape}], which is used by {type(node).__name__}, is at version {now}; "
+        f"expected version {expected} instead. Hint: the operation that failed was an in-place "
+        "change to a tensor saved for backward; use an out-of-place op or .clone() it first."
+    )
+
+
+class BackwardNode(FunctionCtx):
+    """Base of the per-Function node classes (``MulBackward0`` & co.)."""
+
+    __slots__ = ()
+    _fn: Any = None
+
+    def __init__(self) -> None:
+        self._saved = None
+        self._saved_vc = None
+        self._freed = False
+        self._n_out = 1
+        self._out_hooks = None
+        self._retain = None
+        self._hooks = None
+        self._pre_hooks = None
+        self._materialize = True
+        self._non_diff = None
+        self._dirty = None
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        out = []
+        for e in self.next_edges:
+            if e is None:
+                out.append((None, 0))
+            elif isinstance(e, _Tensor):
+                out.append((AccumulateGrad(e), 0))
+            else:
+                out.append(e)
+        return tuple(out)
+
+    @property
+    def metadata(self) -> dict:
+        return self.__dict__.setdefault("_metadata", {})
+
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` after backward; may return new grad_inputs."""
+        if self._hooks is None:
+            self._hooks = []
+        return _HookHandle(self._hooks, fn)
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` before this node's backward; may return new grad_outputs."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        return _HookHandle(self._pre_hooks, fn)
+
+    def _release(self) -> None:
+        if self._saved is not None:
+            self._saved = None
+            self._freed = True
+
+
+class AccumulateGrad:
+    """The node that accumulates a leaf's gradient (as shown by ``next_functions``)."""
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    next_functions: tuple = ()
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+
+class _HookHandle:
+    """A removable handle for a hook stored in a list."""
+
+    def __init__(self, store: list, fn: Any) -> None:
+        self._store = store
+        self._fn = fn
+        store.append(fn)
+
+    def remove(self) -> None:
+        try:
+            self._store.remove(self._fn)
+        except ValueError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+class _NoCtx:
+    """The ``ctx`` given to a primitive's forward when no graph is recorded: saving is a no-op."""
+
+    __slots__ = ()
+    needs_input_grad = ()
+
+    def save_for_backward(self, *items: Any) -> None:
+        pass
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        pass
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        pass
+
+
+NO_CTX = _NoCtx()
+
+
+class _FunctionMeta(type):
+    def __init__(cls, name, bases, ns):
+        super().__init__(name, bases, ns)
+        node_name = name + "Backward" + ("0" if ns.get("_raw", getattr(cls, "_raw", False)) else "")
+        cls._Node = type(node_name, (BackwardNode,), {"__slots__": (), "_fn": cls})
+
+
+class Function(metaclass=_FunctionMeta):
+    """A differentiable operation with a hand-written backward, as ``torch.autograd.Function``.
+
+    Subclass it with ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)`` static methods
+    (or ``forward(*args)`` plus ``setup_context(ctx, inputs, output)``) and call ``apply``.
+
+    >>> import ember
+    >>> class Square(ember.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 2 * x * g
+    >>> x = ember.tensor([3.0], requires_grad=True)
+    >>> Square.apply(x).backward()
+    >>> x.grad
+    tensor([6.])
+    """
+
+    _raw = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    @staticmethod
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            "You must implement the forward function for custom autograd.Function."
+        )
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: Any) -> Any:
+        raise NotImplementedError("setup_context is not implemented.")
+
+    @staticmethod
+    def backward(ctx: Any, *grad_outputs: Any) -> Any:
+        raise NotImplementedError(
+            "You must implement either the backward or vjp method for your custom "
+            "autograd.Function to use it with backward mode AD."
+        )
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        return _apply_user(cls, args, kwargs)
+
+    # -- engine side -----------------------------------------------------------------------
+    @classmethod
+    def _run_backward(cls, ctx: BackwardNode, grads: tuple) -> tuple:
+        T = _Tensor
+        wrapped = tuple(None if g is None else _wrap(g) for g in grads)
+        res = cls.backward(ctx, *wrapped)
+        if not isinstance(res, tuple):
+            res = (res,)
+        n_in = len(ctx.next_edges)
+        if len(res) != n_in:
+            if len(res) > n_in and all(r is None for r in res[n_in:]):
+                res = res[:n_in]
+            else:
+                raise RuntimeError(
+                    f"function {cls.__name__}Backward returned an incorrect number of gradients "
+                    f"(expected {n_in}, got {len(res)})"
+                )
+        out = []
+        for r, e in zip(res, ctx.next_edges):
+            if r is None or e is None:
+                out.append(None)
+            elif isinstance(r, T):
+                out.append(r._data)
+            else:
+                raise TypeError(
+                    f"function {cls.__name__}Backward returned a gradient of type "
+                    f"{type(r).__name__}, expected a Tensor or None"
+                )
+        return tuple(out)
+
+
+def once_differentiable(fn):
+    """Decorator kept for compatibility: ember's backward never builds a graph anyway."""
+    return fn
+
+
+def _apply_user(cls: type, args: tuple, kwargs: dict) -> Any:
+    T = _Tensor
+    custom_setup = cls.setup_context is not Function.setup_context
+    need = STATE.enabled and any(isinstance(a, T) and a._rg for a in args)
+    ctx = cls._Node()
+    from .grad_mode import no_grad
+
+    with no_grad():
+        if custom_setup:
+            out = cls.forward(*args, **kwargs)
+            if need:
+                cls.setup_context(ctx, args, out)
+        else:
+            out = cls.forward(ctx, *args, **kwargs)
+    is_tuple = isinstance(out, tuple)
+    outs = out if is_tuple else (out,)
+    input_ids = {id(a) for a in args if isinstance(a, T)}
+    dirty = ctx._dirty or ()
+    results = []
+    if not need:
+        for o in outs:
+            if isinstance(o, T) and id(o) in input_ids and id(o) not in dirty:
+                o = o._shallow_view()
+            results.append(o)
+        return tuple(results) if is_tuple else results[0]
+    edges = []
+    nig = []
+    for a in args:
+        if isinstance(a, T) and a._rg:
+            fn = a._grad_fn
+            edges.append(a if fn is None else (fn, a._out_nr))
+            nig.append(True)
+        else:
+            edges.append(None)
+            nig.append(False)
+    ctx.next_edges = tuple(edges)
+    ctx.needs_input_grad = tuple(nig)
+    non_diff = ctx._non_diff or ()
+    n = 0
+    for o in outs:
+        if isinstance(o, T):
+            if id(o) in input_ids and id(o) not in dirty:
+                o = o._shallow_view()
+            if id(o) in non_diff or not (o.dtype.is_floating_point or o.dtype.is_complex):
+                o._rg = False
+            else:
+                o._rg = True
+                o._grad_fn = ctx
+                o.__dict__["_out_nr"] = n
+                if id(o) in dirty:
+                    o._vc[0] += 1
+        results.append(o)
+        n += 1
+    ctx._n_out = n
+    ctx.__dict__["_out_meta"] = [
+        (o.shape, o._data.dtype) if isinstance(o, T) else ((), None) for o in results
+    ]
+    # Record versions of saved tensors so backward can detect in-place changes.
+    saved = ctx._saved
+    if saved:
+        ctx._saved_vc = tuple((i, s._vc, s._vc[0]) for i, s in enumerate(saved) if isinstance(s, T))
+    return tuple(results) if is_tuple else results[0]
+
+
+class Primitive(Function):
+    """A built-in op: ``forward(ctx, *arrays_and_args) -> array`` and
+    ``backward(ctx, grad) -> array | tuple`` on raw arrays (see DESIGN.md, "How an op is written").
+
+    ``view = True`` marks ops whose output shares memory with input 0 (it then shares the input's
+    version counter). ``n_outputs`` > 1 returns a tuple; ``non_differentiable`` lists outputs
+    (by index) that never require grad.
+    """
+
+    _raw = True
+    view = False
+    non_differentiable: tuple = ()
+
+    @classmethod
+    def apply(cls, *args: Any) -> Any:
+        T = _Tensor
+        if STATE.enabled:
+            for a in args:
+                if isinstance(a, T) and a._rg:
+                    return _apply_graph(cls, args)
+        out = cls.forward(NO_CTX, *[a._data if isinstance(a, T) else a for a in args])
+        if type(out) is tuple:
+            return tuple(_wrap(o) for o in out)
+        res = _wrap(out)
+        if cls.view:
+            src = args[0]
+            res._vc = src._vc
+            res.__dict__["_base"] = src._base if src._base is not None else src
+        return res
+
+    @classmethod
+    def _run_backward(cls, ctx: BackwardNode, grads: tuple) -> Any:
+        return cls.backward(ctx, *grads)
+
+
+def _apply_graph(cls: type, args: tuple) -> Any:
+    T = _Tensor
+    ctx = cls._Node()
+    arrays = []
+    edges = []
+    nig = []
+    for a in args:
+        if isinstance(a, T):
+            arrays.append(a._data)
+            if a._rg:
+                fn = a._grad_fn
+                edges.append(a if fn is None else (fn, a._out_nr))
+                nig.append(True)
+                continue
+        else:
+            arrays.append(a)
+        edges.append(None)
+        nig.append(False)
+    ctx.next_edges = edges
+    ctx.needs_input_grad = nig
+    out = cls.forward(ctx, *arrays)
+    if type(out) is tuple:
+        res = []
+        nd = cls.non_differentiable
+        for i, o in enumerate(out):
+            t = _wrap(o)
+            if i not in nd:
+                t._rg = True
+                t._grad_fn = ctx
+                if i:
+                    t.__dict__["_out_nr"] = i
+            res.append(t)
+        ctx._n_out = len(out)
+        ctx.__dict__["_out_meta"] = [(o.shape, o.dtype) for o in out]
+        result = tuple(res)
+        out_tensors = res
+    else:
+        result = _wrap(out)
+        result._rg = True
+        result._grad_fn = ctx
+        if cls.view:
+            src = args[0]
+            result._vc = src._vc
+            result.__dict__["_base"] = src._base if src._base is not None else src
+        out_tensors = (result,)
+    saved = ctx._saved
+    if saved:
+        _record_versions(ctx, saved, args, out_tensors)
+    return result
+
+
+def _record_versions(ctx: BackwardNode, saved: tuple, args: tuple, outs: Any) -> None:
+    T = _Tensor
+    rec = []
+    for i, s in enumerate(saved):
+        for a in args:
+            if isinstance(a, T) and a._data is s:
+                rec.append((i, a._vc, a._vc[0]))
+                break
+        else:
+            for o in outs:
+                if o._data is s:
+                    rec.append((i, o._vc, o._vc[0]))
+                    break
+    if rec:
+        ctx._saved_vc = rec

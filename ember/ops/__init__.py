@@ -1,0 +1,7 @@
+"""ember's differentiable primitives, one family a module; see DESIGN.md "How an op is written".
+
+Everything public here is re-exported at ``ember.*`` and bound as Tensor methods by
+``ember._methods``.
+"""
+
+from . import elementwise, inplace, linalg, nn_fused, reduction, shape  # noqa: F401

@@ -1,0 +1,64 @@
+"""Helpers shared by the op families: operand preparation, broadcasting undo, dims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor, _wrap, _wrap_dim
+from ..autograd.function import Primitive
+
+__all__ = ["unbroadcast", "wrap_dim", "dims_of", "Tensor", "Primitive", "_wrap", "as_tensor_arg"]
+
+wrap_dim = _wrap_dim
+_SCALARS = (int, float, bool, complex, np.number, np.bool_)
+
+
+def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``g`` back to ``shape``, undoing NumPy broadcasting."""
+    if g.shape == shape:
+        return g
+    nd = g.ndim - len(shape)
+    if nd:
+        g = g.sum(axis=tuple(range(nd)))
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def dims_of(dim: Any, ndim: int) -> tuple:
+    """Normalise ``dim`` (int, tuple, list or None) to a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        return (_wrap_dim(int(dim), ndim),)
+    out = tuple(sorted(_wrap_dim(int(d), ndim) for d in dim))
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"dim {out[0]} appears multiple times in the list of dims")
+    return out
+
+
+def as_tensor_arg(x: Any, like: Tensor | None = None) -> Tensor:
+    """Turn a number, list or array into a Tensor (for ops taking tensor arguments)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return _wrap(x)
+    from .._creation import tensor
+
+    if like is not None and isinstance(x, _SCALARS):
+        return _wrap(np.asarray(x, dtype=D.result_type_scalar(like.dtype, x).np))
+    return tensor(x)
+
+
+def is_scalar(x: Any) -> bool:
+    return isinstance(x, _SCALARS)
+
+
+def float_dtype_for(t: Tensor) -> D.dtype:
+    """The dtype a float-valued op gives for ``t`` (ints and bools become the default float)."""
+    d = t.dtype
+    return d if (d.is_floating_point or d.is_complex) else D.get_default_dtype()

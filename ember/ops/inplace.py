@@ -1,0 +1,312 @@
+"""In-place ops (``add_``, ``mul_``, ``zero_``, ``__setitem__``...) with version counting.
+
+Without a graph to record, an in-place op writes straight into the array (NumPy ufuncs with
+``out=``): the fast path optimizers use. When autograd must see it, the out-of-place primitive
+runs on a snapshot of the old value, the result is written into the tensor, and the tensor is
+re-pointed at the new graph node, so earlier nodes that saved the tensor detect the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor, _wrap
+from ..autograd.grad_mode import STATE
+
+__all__ = ["apply_inplace", "inplace_from", "check_leaf"]
+
+
+def check_leaf(t: Tensor) -> None:
+    """PyTorch's errors for in-place changes that autograd cannot allow."""
+    if t._grad_fn is None and t._rg:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    base = t._base
+    if base is not None and base._rg and base._grad_fn is None:
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place operation."
+        )
+
+
+def _needs_graph(t: Tensor, args: tuple) -> bool:
+    if not STATE.enabled:
+        return False
+    if t._rg:
+        return True
+    for a in args:
+        if isinstance(a, Tensor) and a._rg:
+            return True
+    return False
+
+
+def _rebind(t: Tensor, out: Tensor) -> Tensor:
+    src = out._data
+    if src.dtype != t._data.dtype and not np.can_cast(src.dtype, t._data.dtype, "same_kind"):
+        raise RuntimeError(
+            f"result type {_tname(src.dtype)} can't be cast to the desired output type "
+            f"{_tname(t._data.dtype)}"
+        )
+    try:
+        np.copyto(t._data, src, casting="unsafe")
+    except ValueError:
+        raise RuntimeError(
+            f"output with shape {list(t._data.shape)} doesn't match the broadcast shape "
+            f"{list(src.shape)}"
+        ) from None
+    t._vc[0] += 1
+    if out._rg:
+        t._grad_fn = out._grad_fn
+        t._rg = True
+        t.__dict__["_out_nr"] = out._out_nr
+    return t
+
+
+def _tname(dt: np.dtype) -> str:
+    from .. import _dtype as D
+
+    return (
+        D._BY_NP[np.dtype(dt)]
+        .name.capitalize()
+        .replace("Int64", "Long")
+        .replace("Float32", "Float")
+        .replace("Float64", "Double")
+        .replace("Int32", "Int")
+    )
+
+
+def _snapshot(t: Tensor) -> Tensor:
+    old = _wrap(t._data.copy())
+    old._rg = t._rg
+    old._grad_fn = t._grad_fn
+    if t._grad_fn is not None:
+        old.__dict__["_out_nr"] = t._out_nr
+    return old
+
+
+def apply_inplace(t: Tensor, prim: Any, *args: Any, direct: Callable) -> Tensor:
+    """Run primitive ``prim`` in place on ``t``; ``direct(array, *args)`` is the no-graph path."""
+    if not _needs_graph(t, args):
+        direct(t._data, *args)
+        t._vc[0] += 1
+        return t
+    check_leaf(t)
+    out = prim.apply(_snapshot(t), *args)
+    return _rebind(t, out)
+
+
+def inplace_from(fn: Callable, name: str) -> Callable:
+    """An in-place method made from the out-of-place function ``fn``."""
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if _needs_graph(self, args + tuple(kwargs.values())):
+            check_leaf(self)
+            return _rebind(self, fn(_snapshot(self), *args, **kwargs))
+        prev = STATE.enabled
+        STATE.enabled = False
+        try:
+            out = fn(self, *args, **kwargs)
+        finally:
+            STATE.enabled = prev
+        _rebind(self, out)
+        return self
+
+    method.__name__ = name
+    method.__doc__ = f"In-place version of ``{name[:-1]}``."
+    return method
+
+
+def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
+    """A fast in-place binary op: one ufunc with ``out=`` when no graph is needed."""
+    slow = inplace_from(out_of_place, name)
+
+    def method(self: Tensor, other: Any, *, alpha: Any = None) -> Tensor:
+        if _needs_graph(self, (other,)):
+            if alpha is not None:
+                return slow(self, other, alpha=alpha)
+            return slow(self, other)
+        o = other._data if isinstance(other, Tensor) else other
+        if alpha is not None and alpha != 1:
+            o = o * alpha
+        d = self._data
+        try:
+            ufunc(d, o, out=d, casting="same_kind")
+        except TypeError:
+            od = np.asarray(o).dtype if not isinstance(o, float) else np.dtype(np.float32)
+            raise RuntimeError(
+                f"result type {_tname(np.result_type(d.dtype, od))} can't be cast to the desired "
+                f"output type {_tname(d.dtype)}"
+            ) from None
+        except ValueError:
+            raise RuntimeError(
+                f"output with shape {list(d.shape)} doesn't match the broadcast shape "
+                f"{list(np.broadcast_shapes(d.shape, np.shape(o)))}"
+            ) from None
+        self._vc[0] += 1
+        return self
+
+    method.__name__ = name
+    method.__doc__ = f"In-place ``{name[:-1]}``."
+    return method
+
+
+def zero_(self: Tensor) -> Tensor:
+    """Fill with zeros in place."""
+    return fill_(self, 0)
+
+
+def fill_(self: Tensor, value: Any) -> Tensor:
+    """Fill with ``value`` in place."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                "dimensions."
+            )
+        if _needs_graph(self, (value,)):
+            from .elementwise import add, mul
+
+            return inplace_from(lambda s, v: add(mul(s, 0), v), "fill_")(self, value)
+        value = value.item()
+    if STATE.enabled and self._rg:
+        check_leaf(self)
+        from .elementwise import mul
+
+        return _rebind(self, mul(_snapshot(self), 0) + value)
+    self._data.fill(value)
+    self._vc[0] += 1
+    return self
+
+
+def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` (broadcast, cast) into this tensor in place."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    if _needs_graph(self, (src,)):
+        check_leaf(self)
+        from .elementwise import cast
+        from .shape import expand
+
+        s = cast(src, self.dtype) if src.dtype is not self.dtype else src
+        if s._data.shape != self._data.shape:
+            s = expand(s, self._data.shape)
+        out = _CopyFrom.apply(_snapshot(self), s)
+        return _rebind(self, out)
+    try:
+        np.copyto(self._data, src._data, casting="unsafe")
+    except ValueError:
+        raise RuntimeError(
+            f"The size of tensor a ({self._data.shape[-1] if self.ndim else 1}) must match the "
+            f"size of tensor b ({src._data.shape[-1] if src.ndim else 1}) at non-singleton "
+            f"dimension {max(self.ndim - 1, 0)}"
+        ) from None
+    self._vc[0] += 1
+    return self
+
+
+def _make_copy_from():
+    from ._util import Primitive
+
+    class CopyFrom(Primitive):
+        @staticmethod
+        def forward(ctx, x, src):
+            return src.copy()
+
+        @staticmethod
+        def backward(ctx, g):
+            return None, g
+
+    return CopyFrom
+
+
+_CopyFrom = _make_copy_from()
+
+
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+    """Fill with samples from U(a, b) in place."""
+    from .._random import rng
+
+    with _NoGradCheck(self):
+        self._data[...] = rng(generator).uniform(a, b, self._data.shape)
+    return self
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+    """Fill with samples from N(mean, std²) in place."""
+    from .._random import rng
+
+    with _NoGradCheck(self):
+        self._data[...] = mean + std * rng(generator).standard_normal(self._data.shape)
+    return self
+
+
+def bernoulli_(self: Tensor, p: float = 0.5, *, generator: Any = None) -> Tensor:
+    from .._random import rng
+
+    with _NoGradCheck(self):
+        self._data[...] = rng(generator).random(self._data.shape) < p
+    return self
+
+
+def random_(
+    self: Tensor, from_: int = 0, to: int | None = None, *, generator: Any = None
+) -> Tensor:
+    from .._random import rng
+
+    if to is None:
+        from_, to = 0, (from_ if from_ else 2**24)
+    with _NoGradCheck(self):
+        self._data[...] = rng(generator).integers(from_, to, self._data.shape)
+    return self
+
+
+def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
+    from .._random import rng
+
+    with _NoGradCheck(self):
+        self._data[...] = rng(generator).exponential(1.0 / lambd, self._data.shape)
+    return self
+
+
+class _NoGradCheck:
+    """Random fills are in-place writes: refuse them on leaves that require grad (grad mode)."""
+
+    def __init__(self, t: Tensor) -> None:
+        self.t = t
+
+    def __enter__(self) -> None:
+        if STATE.enabled:
+            check_leaf(self.t)
+
+    def __exit__(self, *exc: Any) -> None:
+        if exc[0] is None:
+            self.t._vc[0] += 1
+
+
+def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
+    from .shape import MaskedFill, _check_mask
+
+    m = _check_mask(mask, self, "masked_fill_")
+
+    def direct(d: np.ndarray, m: np.ndarray, v: Any) -> None:
+        v = v._data if isinstance(v, Tensor) else v
+        np.copyto(d, v, where=m, casting="unsafe")
+
+    return apply_inplace(self, MaskedFill, m, value, direct=direct)
+
+
+def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    from .elementwise import Clamp, clamp
+
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return inplace_from(clamp, "clamp_")(self, min, max)
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+
+    def direct(d: np.ndarray, lo: Any, hi: Any) -> None:
+        np.clip(d, lo, hi, out=d)
+
+    return apply_inplace(self, Clamp, min, max, direct=direct)

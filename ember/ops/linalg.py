@@ -1,0 +1,231 @@
+"""Matrix products: ``matmul`` (1-D to N-D, batch broadcasting) and the fused ``linear``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._util import Primitive, unbroadcast
+
+
+def _dims(shape: tuple) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
+        )
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {D._BY_NP[a.dtype].name} != "
+            f"{D._BY_NP[b.dtype].name}"
+        )
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        if a.ndim == 1 and b.ndim == 1:
+            raise RuntimeError(
+                f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
+                f"[{b.shape[0]}] to have the same number of elements, but got {a.shape[0]} and "
+                f"{b.shape[0]} elements respectively"
+            )
+        if b.ndim == 1:
+            raise RuntimeError(
+                f"size mismatch, got input ({a.shape[-2] if a.ndim > 1 else 1}), mat "
+                f"({_dims(a.shape)}), vec ({b.shape[0]})"
+            )
+        a2 = a.reshape(-1, a.shape[-1]) if a.ndim > 2 else a.reshape(1, -1) if a.ndim == 1 else a
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({_dims(a2.shape)} and "
+            f"{_dims(b.shape[-2:])})"
+        )
+    if a.ndim > 2 and b.ndim > 2:
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise RuntimeError(
+                f"The size of tensor a ({a.shape[-3]}) must match the size of tensor b "
+                f"({b.shape[-3]}) at non-singleton dimension {max(a.ndim, b.ndim) - 3}"
+            ) from None
+
+
+class Matmul(Primitive):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        nig = ctx.needs_input_grad
+        ga = gb = None
+        if a.ndim == 1 and b.ndim == 1:
+            return (g * b if nig[0] else None), (g * a if nig[1] else None)
+        if b.ndim == 1:
+            # (..., n, k) @ (k,) -> (..., n)
+            if nig[0]:
+                ga = g[..., None] * b
+            if nig[1]:
+                gb = (g[..., None] * a).reshape(-1, a.shape[-1]).sum(0)
+            return ga, gb
+        if a.ndim == 1:
+            # (k,) @ (..., k, m) -> (..., m)
+            if nig[0]:
+                ga = (np.matmul(b, g[..., None])[..., 0]).reshape(-1, a.shape[0]).sum(0)
+            if nig[1]:
+                gb = a[:, None] * g[..., None, :]
+                gb = unbroadcast(gb, b.shape)
+            return ga, gb
+        if nig[0]:
+            ga = np.matmul(g, np.swapaxes(b, -1, -2))
+            if ga.shape != a.shape:
+                ga = unbroadcast(ga, a.shape)
+        if nig[1]:
+            if a.ndim > 2 and b.ndim == 2:
+                # Fold the batch into one big GEMM instead of summing per-batch products.
+                a2 = a.reshape(-1, a.shape[-1])
+                gb = a2.T @ g.reshape(-1, g.shape[-1])
+            else:
+                gb = np.matmul(np.swapaxes(a, -1, -2), g)
+                if gb.shape != b.shape:
+                    gb = unbroadcast(gb, b.shape)
+        return ga, gb
+
+
+def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """Matrix product with NumPy/PyTorch semantics for 1-D to N-D operands."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise TypeError(
+            f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}"
+            if isinstance(input, Tensor)
+            else f"matmul(): argument 'input' must be Tensor, not {type(input).__name__}"
+        )
+    a, b = input._data, other._data
+    if a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0] and a.dtype == b.dtype:
+        return Matmul.apply(input, other)
+    _check_matmul(a, b)
+    return Matmul.apply(input, other)
+
+
+def mm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
+    """2-D matrix product."""
+    if input.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if mat2.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    return matmul(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
+    """Batched 3-D matrix product (no broadcasting)."""
+    if input.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
+        )
+    return matmul(input, mat2)
+
+
+def dot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """Inner product of two 1-D tensors."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    return matmul(input, other)
+
+
+def mv(input: Tensor, vec: Tensor, *, out: Any = None) -> Tensor:
+    return matmul(input, vec)
+
+
+def outer(input: Tensor, vec2: Tensor, *, out: Any = None) -> Tensor:
+    from .shape import unsqueeze
+
+    return unsqueeze(input, 1) * unsqueeze(vec2, 0)
+
+
+ger = outer
+
+
+def addmm(
+    input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
+) -> Tensor:
+    r = mm(mat1, mat2)
+    if alpha != 1:
+        r = r * alpha
+    return (input * beta if beta != 1 else input) + r
+
+
+class Linear(Primitive):
+    """``x @ W.T + b`` in one node: the bias gradient is one BLAS product (``ones @ g``),
+    several times faster and more accurate than NumPy's float32 ``sum(0)``."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        out = x @ w.T
+        if b is not None:
+            out += b
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        nig = ctx.needs_input_grad
+        gx = gw = gb = None
+        if nig[0]:
+            gx = g @ w
+        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        if nig[1]:
+            x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+            gw = g2.T @ x2
+        if len(nig) > 2 and nig[2]:
+            gb = _ones(g2.shape[0], g2.dtype) @ g2
+        return gx, gw, gb
+
+
+_ONES: dict = {}
+
+
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    key = (n, dtype)
+    o = _ONES.get(key)
+    if o is None:
+        o = np.ones(n, dtype)
+        o.flags.writeable = False
+        if len(_ONES) > 64:
+            _ONES.clear()
+        _ONES[key] = o
+    return o
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` over the last dimension of ``input``."""
+    x, w = input._data, weight._data
+    if x.ndim == 0 or x.shape[-1] != w.shape[-1] or w.ndim != 2:
+        if w.ndim == 1:
+            from .shape import t as _t  # noqa: F401
+
+            r = matmul(input, weight)
+            return r + bias if bias is not None else r
+        rows = "x".join(str(s) for s in (x.reshape(-1, x.shape[-1]).shape if x.ndim else (1, 1)))
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows} and {w.shape[-1]}x{w.shape[0]})"
+        )
+    if x.dtype != w.dtype or (bias is not None and bias._data.dtype != w.dtype):
+        raise RuntimeError(
+            f"mat1 and mat2 must have the same dtype, but got {D._BY_NP[x.dtype].name} and "
+            f"{D._BY_NP[w.dtype].name}"
+        )
+    if bias is None:
+        return Linear.apply(input, weight, None)
+    return Linear.apply(input, weight, bias)

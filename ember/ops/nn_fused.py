@@ -1,0 +1,99 @@
+"""Fused primitives for neural-network hot paths: softmax and log-softmax.
+
+Each is one node with a hand-written backward: faster than composing exp/sum/div, and stable
+(the max is subtracted before exponentiating).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ._util import Primitive, wrap_dim
+from .elementwise import cast
+
+
+class Softmax(Primitive):
+    @staticmethod
+    def forward(ctx, x, axis):
+        e = x - x.max(axis=axis, keepdims=True)
+        np.exp(e, out=e)
+        e /= e.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(e)
+        ctx.axis = axis
+        return e
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        gy = g * y
+        return gy - y * gy.sum(axis=ctx.axis, keepdims=True), None
+
+
+class LogSoftmax(Primitive):
+    @staticmethod
+    def forward(ctx, x, axis):
+        m = x.max(axis=axis, keepdims=True)
+        s = x - m
+        lse = np.log(np.exp(s).sum(axis=axis, keepdims=True))
+        out = s - lse
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True), None
+
+
+def _implicit_dim(name: str, ndim: int, stacklevel: int = 3) -> int:
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _prep(input: Tensor, dim: Any, dtype: D.dtype | None, name: str) -> tuple:
+    if dim is None:
+        dim = _implicit_dim(name, input.ndim, 4)
+    if dtype is not None:
+        input = cast(input, dtype)
+    elif input._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"\"{name}_lastdim_kernel_impl\" not implemented for '{input.dtype.name.capitalize()}'"
+        )
+    if input.ndim == 0:
+        return input, None
+    return input, wrap_dim(dim, input.ndim)
+
+
+def softmax(
+    input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: D.dtype | None = None
+) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``."""
+    x, axis = _prep(input, dim, dtype, "softmax")
+    return Softmax.apply(x, axis)
+
+
+def log_softmax(
+    input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: D.dtype | None = None
+) -> Tensor:
+    """``log(softmax(x))`` along ``dim``, computed stably."""
+    x, axis = _prep(input, dim, dtype, "log_softmax")
+    return LogSoftmax.apply(x, axis)
+
+
+def softmin(
+    input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: D.dtype | None = None
+) -> Tensor:
+    from .elementwise import neg
+
+    return softmax(neg(input), dim, dtype=dtype)

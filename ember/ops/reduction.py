@@ -1,0 +1,547 @@
+"""Reductions: sum, mean, var/std, prod, max/min, argmax, logsumexp, norm, all/any, cumsum."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor, _wrap
+from ._util import Primitive, dims_of, wrap_dim
+from .elementwise import cast
+
+values_indices = {
+    name: namedtuple(name, ["values", "indices"])
+    for name in ("max", "min", "sort", "topk", "kthvalue", "median", "mode")
+}
+
+
+def _expand_back(g: np.ndarray, shape: tuple, axes: tuple, keepdim: bool) -> np.ndarray:
+    if not keepdim and axes:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+class Sum(Primitive):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, dtype):
+        ctx.meta = (x.shape, axes, keepdim, x.dtype)
+        if axes is None:
+            return np.asarray(x.sum(dtype=dtype))
+        return np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, axes, keepdim, dt = ctx.meta
+        if axes is None:
+            return np.broadcast_to(g.astype(dt, copy=False), shape), None, None, None
+        return _expand_back(g.astype(dt, copy=False), shape, axes, keepdim), None, None, None
+
+
+def _sum_dtype(x: Tensor, dtype: D.dtype | None) -> Any:
+    if dtype is not None:
+        return dtype.np
+    if x._data.dtype.kind in "biu":
+        return np.int64
+    return None
+
+
+def sum(
+    input: Tensor,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,  # noqa: A001
+    dtype: D.dtype | None = None,
+    out: Any = None,
+) -> Tensor:
+    """Sum over ``dim`` (all dims by default)."""
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        if keepdim:
+            axes = tuple(range(input.ndim))
+            return Sum.apply(input, axes, True, _sum_dtype(input, dtype))
+        return Sum.apply(input, None, False, _sum_dtype(input, dtype))
+    return Sum.apply(input, dims_of(dim, input.ndim), keepdim, _sum_dtype(input, dtype))
+
+
+def _count(shape: tuple, axes: Any) -> int:
+    n = 1
+    for a in axes if axes is not None else range(len(shape)):
+        n *= shape[a]
+    return n
+
+
+class Mean(Primitive):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.meta = (x.shape, axes, keepdim)
+        return np.asarray(x.mean(axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, axes, keepdim = ctx.meta
+        n = _count(shape, axes)
+        g = g / g.dtype.type(n) if n else g
+        if axes is None:
+            return np.broadcast_to(g, shape), None, None
+        return _expand_back(g, shape, axes, keepdim), None, None
+
+
+def mean(
+    input: Tensor,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    dtype: D.dtype | None = None,
+    out: Any = None,
+) -> Tensor:
+    """Mean over ``dim`` (all dims by default); floating-point inputs only."""
+    if dtype is not None:
+        input = cast(input, dtype)
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {input.dtype.name.capitalize()}"
+        )
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        if keepdim:
+            return Mean.apply(input, tuple(range(input.ndim)), True)
+        return Mean.apply(input, None, False)
+    return Mean.apply(input, dims_of(dim, input.ndim), keepdim)
+
+
+class Var(Primitive):
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        mu = x.mean(axis=axes, keepdims=True)
+        diff = x - mu
+        n = _count(x.shape, axes)
+        denom = max(n - correction, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.asarray((diff * diff).sum(axis=axes, keepdims=keepdim) / denom)
+        ctx.save_for_backward(diff)
+        ctx.meta = (axes, keepdim, denom)
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (diff,) = ctx.saved_tensors
+        axes, keepdim, denom = ctx.meta
+        if not keepdim:
+            g = np.expand_dims(g, axes if axes is not None else tuple(range(diff.ndim)))
+        return (2 / diff.dtype.type(denom)) * g * diff, None, None, None
+
+
+def _correction(unbiased: Any, correction: Any) -> float:
+    if correction is not None:
+        return float(correction)
+    if unbiased is None:
+        return 1.0
+    return 1.0 if unbiased else 0.0
+
+
+def var(
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+    out: Any = None,
+) -> Tensor:
+    """Variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
+    if isinstance(unbiased, (int, tuple, list)) and not isinstance(unbiased, bool) and dim is None:
+        dim, unbiased = unbiased, None
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(
+            f"std and var only support floating point and complex dtypes, got "
+            f"{input.dtype.name.capitalize()}"
+        )
+    axes = None if dim is None else dims_of(dim, input.ndim)
+    return Var.apply(input, axes, _correction(unbiased, correction), keepdim)
+
+
+def std(
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+    out: Any = None,
+) -> Tensor:
+    """Standard deviation (``sqrt(var)``)."""
+    from .elementwise import sqrt
+
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+def var_mean(
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> tuple:
+    return (var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim))
+
+
+def std_mean(
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> tuple:
+    return (std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim))
+
+
+class Prod(Primitive):
+    @staticmethod
+    def forward(ctx, x, axis, keepdim):
+        out = np.asarray(x.prod(axis=axis, keepdims=keepdim))
+        ctx.save_for_backward(x)
+        ctx.meta = (axis, keepdim)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        axis, keepdim = ctx.meta
+        ax = axis if axis is not None else None
+        xs = x if ax is not None else x.reshape(-1)
+        a = ax if ax is not None else 0
+        # Product of all other elements, exact even with zeros: exclusive cumprods both ways.
+        left = np.cumprod(
+            np.concatenate(
+                [np.ones_like(np.take(xs, [0], a)), np.take(xs, range(xs.shape[a] - 1), a)], a
+            ),
+            axis=a,
+        )
+        rev = np.flip(xs, a)
+        right = np.flip(
+            np.cumprod(
+                np.concatenate(
+                    [np.ones_like(np.take(rev, [0], a)), np.take(rev, range(rev.shape[a] - 1), a)],
+                    a,
+                ),
+                axis=a,
+            ),
+            a,
+        )
+        others = left * right
+        if ax is None:
+            return (g * others).reshape(x.shape), None, None
+        if not keepdim:
+            g = np.expand_dims(g, ax)
+        return g * others, None, None
+
+
+def prod(
+    input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: D.dtype | None = None
+) -> Tensor:
+    """Product over one ``dim`` (or all elements)."""
+    if dtype is not None:
+        input = cast(input, dtype)
+    elif input._data.dtype.kind in "biu":
+        input = cast(input, D.int64)
+    axis = None if dim is None else wrap_dim(dim, input.ndim)
+    return Prod.apply(input, axis, keepdim)
+
+
+class Amax(Primitive):
+    """max/min over several dims; ties share the gradient evenly (PyTorch's amax rule)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, is_max):
+        out = np.asarray(
+            x.max(axis=axes, keepdims=True) if is_max else x.min(axis=axes, keepdims=True)
+        )
+        ctx.save_for_backward(x, out)
+        ctx.meta = (axes, keepdim)
+        return out if keepdim else np.asarray(out.squeeze(axis=axes))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        axes, keepdim = ctx.meta
+        mask = x == out
+        cnt = mask.sum(axis=axes, keepdims=True)
+        if not keepdim:
+            g = np.expand_dims(g, axes)
+        return (g * mask / cnt).astype(g.dtype, copy=False), None, None, None
+
+
+def _reduce_dims_or_all(dim: Any, ndim: int) -> tuple:
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return tuple(range(ndim))
+    return dims_of(dim, ndim)
+
+
+def _check_nonempty(x: Tensor, name: str, axes: tuple) -> None:
+    if x._data.size == 0 and (not axes or any(x._data.shape[a] == 0 for a in axes)):
+        raise IndexError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+            "Specify the reduction dim with the 'dim' argument."
+        )
+
+
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    axes = _reduce_dims_or_all(dim, input.ndim)
+    _check_nonempty(input, "amax", axes)
+    return Amax.apply(input, axes, keepdim, True)
+
+
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    axes = _reduce_dims_or_all(dim, input.ndim)
+    _check_nonempty(input, "amin", axes)
+    return Amax.apply(input, axes, keepdim, False)
+
+
+class MaxDim(Primitive):
+    """max/min along one dim with indices; the gradient goes to the returned index."""
+
+    non_differentiable = (1,)
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdim, is_max):
+        idx = (
+            np.argmax(x, axis=axis, keepdims=True)
+            if is_max
+            else np.argmin(x, axis=axis, keepdims=True)
+        )
+        vals = np.take_along_axis(x, idx, axis)
+        ctx.save_for_backward(idx)
+        ctx.meta = (x.shape, axis, keepdim)
+        if not keepdim:
+            vals = vals.squeeze(axis)
+            idx = idx.squeeze(axis)
+        return vals, idx.astype(np.int64)
+
+    @staticmethod
+    def backward(ctx, g, _gi=None):
+        (idx,) = ctx.saved_tensors
+        shape, axis, keepdim = ctx.meta
+        if not keepdim:
+            g = np.expand_dims(g, axis)
+        out = np.zeros(shape, g.dtype)
+        np.put_along_axis(out, idx, g, axis)
+        return out, None, None, None
+
+
+def _max_min(input: Tensor, dim: Any, keepdim: bool, is_max: bool, name: str) -> Any:
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum, minimum
+
+        return maximum(input, dim) if is_max else minimum(input, dim)
+    if dim is None:
+        _check_nonempty(input, name, ())
+        return (
+            Amax.apply(input, None, False, is_max)
+            if input.ndim
+            else Amax.apply(input, (), False, is_max)
+        )
+    axis = wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        return values_indices[name](input.clone(), _wrap(np.asarray(0, np.int64)))
+    if input._data.shape[axis] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
+    v, i = MaxDim.apply(input, axis, keepdim, is_max)
+    return values_indices[name](v, i)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:  # noqa: A001
+    """The maximum; with ``dim`` a ``(values, indices)`` named tuple; with a tensor, maximum."""
+    return _max_min(input, dim, keepdim, True, "max")
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:  # noqa: A001
+    """The minimum; with ``dim`` a ``(values, indices)`` named tuple; with a tensor, minimum."""
+    return _max_min(input, dim, keepdim, False, "min")
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        r = np.asarray(np.argmax(input._data))
+        return _wrap(r.reshape((1,) * input.ndim) if keepdim else r)
+    return _wrap(np.argmax(input._data, axis=wrap_dim(dim, input.ndim), keepdims=keepdim))
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        r = np.asarray(np.argmin(input._data))
+        return _wrap(r.reshape((1,) * input.ndim) if keepdim else r)
+    return _wrap(np.argmin(input._data, axis=wrap_dim(dim, input.ndim), keepdims=keepdim))
+
+
+class LogSumExp(Primitive):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        m = x.max(axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        s = np.exp(x - m).sum(axis=axes, keepdims=True)
+        out = np.log(s) + m
+        ctx.save_for_backward(x, out)
+        ctx.meta = (axes, keepdim)
+        return out if keepdim else out.squeeze(axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        axes, keepdim = ctx.meta
+        if not keepdim:
+            g = np.expand_dims(g, axes)
+        return g * np.exp(x - out), None, None
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(input)))`` over ``dim``, computed stably."""
+    if input._data.dtype.kind not in "fc":
+        input = cast(input, D.get_default_dtype())
+    return LogSumExp.apply(input, _reduce_dims_or_all(dim, input.ndim), keepdim)
+
+
+def norm(
+    input: Tensor,
+    p: Any = "fro",
+    dim: Any = None,
+    keepdim: bool = False,
+    dtype: D.dtype | None = None,
+) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default); 'fro' is the 2-norm."""
+    from .elementwise import abs as _abs
+    from .elementwise import pow as _pow
+
+    if dtype is not None:
+        input = cast(input, dtype)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+            f"{input.dtype.name.capitalize()}"
+        )
+    if p == "fro" or p is None:
+        p = 2
+    if p == "nuc":
+        raise NotImplementedError("nuclear norm is not supported by ember")
+    axes = _reduce_dims_or_all(dim, input.ndim)
+    if p == float("inf"):
+        return amax(_abs(input), axes, keepdim)
+    if p == float("-inf"):
+        return amin(_abs(input), axes, keepdim)
+    if p == 0:
+        return sum(cast(input != 0, input.dtype), axes, keepdim)
+    if p == 2:
+        return Norm2.apply(input, axes, keepdim)
+    if p == 1:
+        return sum(_abs(input), axes, keepdim)
+    return _pow(sum(_pow(_abs(input), p), axes, keepdim), 1.0 / p)
+
+
+class Norm2(Primitive):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        out = np.sqrt((x * x).sum(axis=axes, keepdims=True))
+        ctx.save_for_backward(x, out)
+        ctx.meta = (axes, keepdim)
+        return out if keepdim else out.squeeze(axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        axes, keepdim = ctx.meta
+        if not keepdim:
+            g = np.expand_dims(g, axes)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(out == 0, 0, g * x / out)
+        return r.astype(x.dtype, copy=False), None, None
+
+
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """Whether all elements (over ``dim``) are non-zero; a bool tensor."""
+    axes = None if dim is None else dims_of(dim, input.ndim)
+    return _wrap(np.asarray(np.all(input._data, axis=axes, keepdims=keepdim)))
+
+
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """Whether any element (over ``dim``) is non-zero; a bool tensor."""
+    axes = None if dim is None else dims_of(dim, input.ndim)
+    return _wrap(np.asarray(np.any(input._data, axis=axes, keepdims=keepdim)))
+
+
+class Cumsum(Primitive):
+    @staticmethod
+    def forward(ctx, x, axis, dtype):
+        ctx.axis = axis
+        return np.cumsum(x, axis=axis, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.axis
+        return np.flip(np.cumsum(np.flip(g, a), axis=a), a), None, None
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: D.dtype | None = None, out: Any = None) -> Tensor:
+    """Cumulative sum along ``dim``."""
+    axis = wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        return input.clone()
+    return Cumsum.apply(input, axis, _sum_dtype(input, dtype))
+
+
+class Cumprod(Primitive):
+    @staticmethod
+    def forward(ctx, x, axis):
+        out = np.cumprod(x, axis=axis)
+        ctx.save_for_backward(x, out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        a = ctx.axis
+        # Valid for non-zero inputs (as PyTorch's fast path).
+        r = np.flip(np.cumsum(np.flip(g * out, a), axis=a), a) / x
+        return r, None
+
+
+def cumprod(input: Tensor, dim: int, *, dtype: D.dtype | None = None) -> Tensor:
+    if dtype is not None:
+        input = cast(input, dtype)
+    return Cumprod.apply(input, wrap_dim(dim, input.ndim))
+
+
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
+    axes = None if dim is None else dims_of(dim, input.ndim)
+    return _wrap(np.asarray(np.count_nonzero(input._data, axis=axes), dtype=np.int64))
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+    """Sorted values and their indices along ``dim``."""
+    from .shape import gather
+
+    axis = wrap_dim(dim, input.ndim)
+    a = input._data
+    idx = np.argsort(-a if descending and a.dtype.kind != "b" else a, axis=axis, kind="stable")
+    if descending and a.dtype.kind == "b":
+        idx = np.flip(idx, axis)
+    it = _wrap(idx.astype(np.int64))
+    return values_indices["sort"](gather(input, axis, it), it)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    return sort(input, dim, descending, stable).indices
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
+    from .shape import narrow
+
+    axis = wrap_dim(dim, input.ndim)
+    if k > input.shape[axis] or k < 0:
+        raise RuntimeError("selected index k out of range")
+    v, i = sort(input, axis, descending=largest)
+    return values_indices["topk"](narrow(v, axis, 0, k), narrow(i, axis, 0, k).contiguous())
