@@ -1,0 +1,8 @@
+"""``ember.nn``: modules, parameters, containers, layers, ``functional``, ``init``, ``utils``.
+
+Use it as ``from ember import nn`` or ``import ember.nn as nn``.
+"""
+
+from . import functional, init, utils
+from .modules import *  # noqa: F403
+from .parameter import Buffer, Parameter, UninitializedParameter

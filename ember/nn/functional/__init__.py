@@ -1,0 +1,18 @@
+"""``ember.nn.functional`` (``import ember.nn.functional as F``): the functions behind the layers.
+
+Each takes data and weights on every call. One family a private module; ``__all__`` in each
+lists what is public here.
+"""
+
+from ...ops.nn_fused import log_softmax, softmax, softmin
+from ._activation import *  # noqa: F403
+from ._attention import *  # noqa: F403
+from ._conv import *  # noqa: F403
+from ._dropout import *  # noqa: F403
+from ._linear import *  # noqa: F403
+from ._loss import *  # noqa: F403
+from ._normalization import *  # noqa: F403
+from ._pooling import *  # noqa: F403
+from ._rnn import *  # noqa: F403
+from ._sparse import *  # noqa: F403
+from ._vision import *  # noqa: F403

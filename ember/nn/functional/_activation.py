@@ -1,0 +1,3 @@
+"""nn.functional, activation family."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""nn.functional, attention family."""
+
+__all__: list[str] = []

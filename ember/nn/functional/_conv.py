@@ -1,0 +1,3 @@
+"""nn.functional, conv family."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""nn.functional, dropout family."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""nn.functional, linear family."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""nn.functional, loss family."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""nn.functional, normalization family."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""nn.functional, pooling family."""
+
+__all__: list[str] = []

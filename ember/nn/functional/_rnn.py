@@ -1,0 +1,3 @@
+"""nn.functional, rnn family."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""nn.functional, sparse family."""
+
+__all__: list[str] = []

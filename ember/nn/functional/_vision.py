@@ -1,0 +1,3 @@
+"""nn.functional, vision family."""
+
+__all__: list[str] = []

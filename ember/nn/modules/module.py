@@ -1,0 +1,3 @@
+"""nn.modules.module."""
+
+__all__: list[str] = []
