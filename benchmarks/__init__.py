@@ -1,0 +1,1 @@
+"""Side-by-side timings of ember and PyTorch (``make bench``)."""

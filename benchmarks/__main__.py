@@ -1,0 +1,45 @@
+"""Run every ``benchmarks/bench_*.py`` module's ``CASES`` and print one table.
+
+``python -m benchmarks [substring ...] [--rounds N]`` runs only the cases whose name contains one
+of the substrings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+
+import benchmarks
+
+from .harness import print_table, run_case
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("filters", nargs="*", help="run cases whose name contains one of these")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds per case")
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    args = ap.parse_args()
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    results = []
+    for info in sorted(pkgutil.iter_modules(benchmarks.__path__), key=lambda m: m.name):
+        if not info.name.startswith("bench_"):
+            continue
+        mod = importlib.import_module(f"benchmarks.{info.name}")
+        for case in mod.CASES:
+            if args.filters and not any(f in case.name for f in args.filters):
+                continue
+            results.append(run_case(case, args.rounds))
+            print_table(results[-1:]) if len(results) == 1 else print(
+                f"{case.name:58s} done", flush=True
+            )
+    print()
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()

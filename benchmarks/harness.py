@@ -1,0 +1,82 @@
+"""The benchmark harness: the same work in ember and PyTorch, timed in alternating rounds.
+
+The machine is noisy (see shared/reference/performance-notes.md), so each round times one ember
+sample then one torch sample, and the figure that counts is the median of the per-round ratios
+ember/torch. Absolute medians are printed too.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["Case", "run_case", "print_table"]
+
+
+@dataclass
+class Case:
+    """One benchmark: each ``make_*`` builds its inputs once and returns the callable to time.
+
+    ``inner`` calls of the callable make one sample (for very short work).
+    """
+
+    name: str
+    make_ember: Callable[[], Callable[[], object]]
+    make_torch: Callable[[], Callable[[], object]]
+    inner: int = 1
+    rounds: int = 30
+    target: float | None = None  # the issue's target ratio, printed for reference
+
+
+@dataclass
+class Result:
+    name: str
+    ember_s: float
+    torch_s: float
+    ratio: float
+    target: float | None
+
+
+def _sample(fn: Callable[[], object], inner: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(inner):
+        fn()
+    return (time.perf_counter() - t0) / inner
+
+
+def run_case(case: Case, rounds: int | None = None) -> Result:
+    """Time ``case`` in alternating rounds; returns medians and the median per-round ratio."""
+    fe = case.make_ember()
+    ft = case.make_torch()
+    for _ in range(3):  # warm up both (allocations, caches, lazy imports)
+        fe()
+        ft()
+    te, tt, ratios = [], [], []
+    for _ in range(rounds or case.rounds):
+        a = _sample(fe, case.inner)
+        b = _sample(ft, case.inner)
+        te.append(a)
+        tt.append(b)
+        ratios.append(a / b)
+    return Result(
+        case.name,
+        statistics.median(te),
+        statistics.median(tt),
+        statistics.median(ratios),
+        case.target,
+    )
+
+
+def _fmt(s: float) -> str:
+    if s < 1e-3:
+        return f"{s * 1e6:8.1f} us"
+    return f"{s * 1e3:8.2f} ms"
+
+
+def print_table(results: list[Result]) -> None:
+    print(f"{'benchmark':58s} {'ember':>11s} {'torch':>11s} {'ratio':>7s} {'target':>7s}")
+    for r in results:
+        tgt = f"{r.target:.2f}" if r.target else ""
+        print(f"{r.name:58s} {_fmt(r.ember_s)} {_fmt(r.torch_s)} {r.ratio:7.2f} {tgt:>7s}")
