@@ -1,0 +1,22 @@
+"""Checkpoints: PyTorch's ``.pth``/``.pt``/``.bin`` files both ways, safely, and safetensors.
+
+``ember.save`` writes PyTorch's zip format exactly as ``torch.save`` lays it out, so real PyTorch
+loads it with ``weights_only=True`` (and ``mmap=True``). ``ember.load`` reads PyTorch's zip and
+legacy formats and safetensors with ember's own restricted unpickler: loading never executes code
+from a file. See ``docs/serialization.md``.
+"""
+
+from ._api import load, save
+from ._errors import UnsafeCheckpointError
+from ._helpers import state_dict_diff, strip_prefix
+from .safetensors import load_safetensors, save_safetensors
+
+__all__ = [
+    "save",
+    "load",
+    "UnsafeCheckpointError",
+    "save_safetensors",
+    "load_safetensors",
+    "strip_prefix",
+    "state_dict_diff",
+]
