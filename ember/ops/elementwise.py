@@ -291,19 +291,18 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
 
 def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``input - alpha * other`` with broadcasting."""
-    if (
-        isinstance(input, Tensor)
-        and input.dtype is D.bool
-        and isinstance(other, Tensor)
-        and other.dtype is D.bool
-    ):
+    if _is_bool(input) or _is_bool(other):
         raise RuntimeError(
-            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
-            "or `logical_xor()` operator instead."
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
         )
     if alpha != 1:
         other = mul(other, alpha)
     return _binary(Sub, input, other)
+
+
+def _is_bool(x: Any) -> bool:
+    return x is True or x is False or (isinstance(x, Tensor) and x._data.dtype == np.bool_)
 
 
 def rsub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
@@ -462,7 +461,19 @@ def _sign_fwd(x):
     return np.sign(x)
 
 
-Neg, neg = _unary("Neg", np.negative, lambda g, x, o: -g, save="none", float_only=False)
+Neg, _neg = _unary("Neg", np.negative, lambda g, x, o: -g, save="none", float_only=False)
+
+
+def neg(input: Tensor, *, out: Any = None) -> Tensor:
+    """``-input`` elementwise (PyTorch refuses bool tensors)."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+            "invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    return Neg.apply(input)
+
+
 Exp, exp = _unary("Exp", np.exp, lambda g, x, o: g * o, save="out")
 Exp2, exp2 = _unary("Exp2", np.exp2, lambda g, x, o: g * o * np.log(2).astype(g.dtype), save="out")
 Expm1, expm1 = _unary("Expm1", np.expm1, lambda g, x, o: g * (o + 1), save="out")
