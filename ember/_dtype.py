@@ -34,7 +34,8 @@ class dtype:  # noqa: N801 - PyTorch's name
     def __init__(self, name: str, np_dtype: np.dtype, kind: int) -> None:
         self.name = name
         self.np = np.dtype(np_dtype)
-        self.itemsize = self.np.itemsize
+        # bfloat16 is stored as float32 but reports its own (logical) size, as torch does.
+        self.itemsize = 2 if name == "bfloat16" else self.np.itemsize
         self.is_floating_point = kind == _FLOAT
         self.is_complex = kind == _COMPLEX
         self.is_signed = name not in ("uint8", "bool")
