@@ -34,42 +34,42 @@ def _method(fn):
 T = Tensor
 
 # Operators (hot: bound directly, no wrapper).
-T.__add__ = lambda self, other: E.add(self, other)
-T.__radd__ = lambda self, other: E.add(other, self)
-T.__sub__ = lambda self, other: E.sub(self, other)
+T.__add__ = E.add
+T.__radd__ = E.add  # addition of numbers commutes exactly
+T.__sub__ = E.sub
 T.__rsub__ = lambda self, other: E.sub(other, self)
-T.__mul__ = lambda self, other: E.mul(self, other)
-T.__rmul__ = lambda self, other: E.mul(other, self)
-T.__truediv__ = lambda self, other: E.div(self, other)
+T.__mul__ = E.mul
+T.__rmul__ = E.mul
+T.__truediv__ = E.div
 T.__rtruediv__ = lambda self, other: E.div(other, self)
-T.__floordiv__ = lambda self, other: E.floor_divide(self, other)
+T.__floordiv__ = E.floor_divide
 T.__rfloordiv__ = lambda self, other: E.floor_divide(other, self)
-T.__mod__ = lambda self, other: E.remainder(self, other)
+T.__mod__ = E.remainder
 T.__rmod__ = lambda self, other: E.remainder(other, self)
-T.__pow__ = lambda self, other: E.pow(self, other)
+T.__pow__ = E.pow
 T.__rpow__ = lambda self, other: E.pow(other, self)
-T.__matmul__ = lambda self, other: L.matmul(self, other)
+T.__matmul__ = L.matmul
 T.__rmatmul__ = lambda self, other: L.matmul(other, self)
-T.__neg__ = lambda self: E.neg(self)
+T.__neg__ = E.neg
 T.__pos__ = lambda self: self
-T.__abs__ = lambda self: E.abs(self)
+T.__abs__ = E.abs
 T.__invert__ = lambda self: (
     E.logical_not(self) if self._data.dtype == np.bool_ else E.bitwise_not(self)
 )
-T.__eq__ = lambda self, other: E.eq(self, other)
-T.__ne__ = lambda self, other: E.ne(self, other)
-T.__lt__ = lambda self, other: E.lt(self, other)
-T.__le__ = lambda self, other: E.le(self, other)
-T.__gt__ = lambda self, other: E.gt(self, other)
-T.__ge__ = lambda self, other: E.ge(self, other)
-T.__and__ = lambda self, other: E.bitwise_and(self, other)
-T.__or__ = lambda self, other: E.bitwise_or(self, other)
-T.__xor__ = lambda self, other: E.bitwise_xor(self, other)
+T.__eq__ = E.eq
+T.__ne__ = E.ne
+T.__lt__ = E.lt
+T.__le__ = E.le
+T.__gt__ = E.gt
+T.__ge__ = E.ge
+T.__and__ = E.bitwise_and
+T.__or__ = E.bitwise_or
+T.__xor__ = E.bitwise_xor
 T.__rand__ = lambda self, other: E.bitwise_and(other, self)
 T.__ror__ = lambda self, other: E.bitwise_or(other, self)
 T.__rxor__ = lambda self, other: E.bitwise_xor(other, self)
-T.__getitem__ = lambda self, key: S.getitem(self, key)
-T.__setitem__ = lambda self, key, value: S.setitem(self, key, value)
+T.__getitem__ = S.getitem
+T.__setitem__ = S.setitem
 T.__hash__ = lambda self: id(self)
 
 # In-place.

@@ -260,6 +260,7 @@ class Tensor:
             return
         if fn._retain is None:
             fn._retain = {}
+        fn._fast = False
         fn._retain[self._out_nr] = weakref.ref(self)
         self.__dict__["_retains_grad"] = True
 
@@ -275,6 +276,7 @@ class Tensor:
         else:
             if fn._out_hooks is None:
                 fn._out_hooks = {}
+            fn._fast = False
             hooks = fn._out_hooks.setdefault(self._out_nr, [])
         return _function._HookHandle(hooks, hook)
 

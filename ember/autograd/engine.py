@@ -127,57 +127,45 @@ def run_backward(
     ]
 
     # 3. Run nodes as they become ready.
+    fast_ok = not want_node
     while ready:
         node = ready.pop()
-        buf = buffers.pop(node, None)
-        n_out = node._n_out
-        if n_out == 1:
-            gouts = (buf,)
+        if fast_ok and node._fast:
+            # Fast path: a built-in single-output primitive with no hooks.
+            g = buffers.pop(node, None)
+            if g is None:
+                in_grads = None
+            else:
+                if node._saved_vc is not None or node._freed:
+                    node._check_saved()
+                in_grads = node._fn.backward(node, g)
+                if type(in_grads) is not tuple:
+                    in_grads = (in_grads,)
+            if not retain_graph and node._saved is not None:
+                node._saved = None
+                node._freed = True
         else:
-            gouts = tuple(buf) if buf is not None else (None,) * n_out
-        if node._out_hooks is not None or node._retain is not None:
-            gouts = _run_output_hooks(node, gouts)
-        if want_node:
-            for k, g in enumerate(gouts):
-                idx = want_node.get((node, k))
-                if idx is not None:
-                    for i in idx:
-                        captured[i] = g
-        if node._pre_hooks:
-            for h in list(node._pre_hooks):
-                r = h(tuple(None if g is None else _fn._wrap(g) for g in gouts))
-                if r is not None:
-                    gouts = tuple(None if g is None else g._data for g in r)
-        if all(g is None for g in gouts):
-            # Nothing flows through this node: its inputs get nothing either.
-            in_grads = (None,) * len(node.next_edges)
-        else:
-            if n_out > 1 and (node._fn._raw or node._materialize):
-                gouts = _materialize(node, gouts)
-            elif n_out == 1 and gouts[0] is None and not node._fn._raw and node._materialize:
-                gouts = _materialize(node, gouts)
-            node._check_saved()
-            in_grads = node._fn._run_backward(node, gouts)
-            if type(in_grads) is not tuple:
-                in_grads = (in_grads,)
-        if node._hooks:
-            for h in list(node._hooks):
-                wrap = _fn._wrap
-                r = h(
-                    tuple(None if g is None else wrap(g) for g in in_grads),
-                    tuple(None if g is None else wrap(g) for g in gouts),
-                )
-                if r is not None:
-                    in_grads = tuple(None if g is None else g._data for g in r)
-        if not retain_graph:
-            node._release()
+            in_grads = _run_general(node, buffers, want_node, captured, retain_graph)
+        if in_grads is None:
+            for e in node.next_edges:
+                if type(e) is tuple:
+                    child = e[0]
+                    d = deps[child] - 1
+                    deps[child] = d
+                    if d == 0:
+                        ready.append(child)
+            continue
         for e, g in zip(node.next_edges, in_grads):
             if e is None:
                 continue
             if type(e) is tuple:
                 child = e[0]
                 if g is not None:
-                    _add_to_buffer(buffers, child, e[1], g)
+                    if child._n_out == 1:
+                        prev = buffers.get(child)
+                        buffers[child] = g if prev is None else prev + g
+                    else:
+                        _add_to_buffer(buffers, child, e[1], g)
                 d = deps[child] - 1
                 deps[child] = d
                 if d == 0:
@@ -188,6 +176,54 @@ def run_backward(
     if capture:
         return [captured.get(i) for i in range(len(inputs))]
     return None
+
+
+def _run_general(
+    node: Any, buffers: dict, want_node: dict, captured: dict, retain_graph: bool
+) -> tuple | None:
+    """One node through the general path: several outputs, hooks, user Functions, capture."""
+    buf = buffers.pop(node, None)
+    n_out = node._n_out
+    if n_out == 1:
+        gouts = (buf,)
+    else:
+        gouts = tuple(buf) if buf is not None else (None,) * n_out
+    if node._out_hooks is not None or node._retain is not None:
+        gouts = _run_output_hooks(node, gouts)
+    if want_node:
+        for k, g in enumerate(gouts):
+            idx = want_node.get((node, k))
+            if idx is not None:
+                for i in idx:
+                    captured[i] = g
+    wrap = _fn._wrap
+    if node._pre_hooks:
+        for h in list(node._pre_hooks):
+            r = h(tuple(None if g is None else wrap(g) for g in gouts))
+            if r is not None:
+                gouts = tuple(None if g is None else g._data for g in r)
+    if all(g is None for g in gouts):
+        in_grads = None  # nothing flows through this node
+    else:
+        if n_out > 1 and (node._fn._raw or node._materialize):
+            gouts = _materialize(node, gouts)
+        elif n_out == 1 and gouts[0] is None and not node._fn._raw and node._materialize:
+            gouts = _materialize(node, gouts)
+        node._check_saved()
+        in_grads = node._fn._run_backward(node, gouts)
+        if type(in_grads) is not tuple:
+            in_grads = (in_grads,)
+    if node._hooks:
+        for h in list(node._hooks):
+            r = h(
+                tuple(None if g is None else wrap(g) for g in (in_grads or ())),
+                tuple(None if g is None else wrap(g) for g in gouts),
+            )
+            if r is not None:
+                in_grads = tuple(None if g is None else g._data for g in r)
+    if not retain_graph:
+        node._release()
+    return in_grads
 
 
 def _add_to_buffer(buffers: dict, node: Any, idx: int, g: Any) -> None:

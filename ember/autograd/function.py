@@ -19,28 +19,30 @@ __all__ = ["Function", "FunctionCtx", "BackwardNode", "Primitive", "once_differe
 
 _Tensor: Any = None  # set by ember._tensor (avoids an import cycle)
 _wrap: Any = None
+_new = object.__new__
 
 
 class FunctionCtx:
-    """What ``forward`` may call on ``ctx``; also the graph node that ``grad_fn`` returns."""
+    """What ``forward`` may call on ``ctx``; also the graph node that ``grad_fn`` returns.
 
-    __slots__ = (
-        "next_edges",
-        "needs_input_grad",
-        "_saved",
-        "_saved_vc",
-        "_freed",
-        "_n_out",
-        "_out_hooks",
-        "_retain",
-        "_hooks",
-        "_pre_hooks",
-        "_materialize",
-        "_non_diff",
-        "_dirty",
-        "__dict__",
-        "__weakref__",
-    )
+    Rarely set fields are class-level defaults, so creating a node on every op call costs only
+    the fields that op sets (``next_edges``, ``needs_input_grad`` and what it saves).
+    """
+
+    _saved: Any = None
+    _saved_vc: Any = None
+    _freed = False
+    _n_out = 1
+    _out_hooks: Any = None
+    _retain: Any = None
+    _hooks: Any = None
+    _pre_hooks: Any = None
+    _materialize = True
+    _non_diff: Any = None
+    _dirty: Any = None
+    # False routes the node through the engine's general path (hooks, user Functions, several
+    # outputs); built-in single-output primitives without hooks take the fast path.
+    _fast = False
 
     def save_for_backward(self, *items: Any) -> None:
         self._saved = items
@@ -90,21 +92,7 @@ def _raise_modified(node: FunctionCtx, item: Any, now: int, expected: int) -> No
 class BackwardNode(FunctionCtx):
     """Base of the per-Function node classes (``MulBackward0`` & co.)."""
 
-    __slots__ = ()
     _fn: Any = None
-
-    def __init__(self) -> None:
-        self._saved = None
-        self._saved_vc = None
-        self._freed = False
-        self._n_out = 1
-        self._out_hooks = None
-        self._retain = None
-        self._hooks = None
-        self._pre_hooks = None
-        self._materialize = True
-        self._non_diff = None
-        self._dirty = None
 
     def name(self) -> str:
         return type(self).__name__
@@ -132,12 +120,14 @@ class BackwardNode(FunctionCtx):
         """``fn(grad_inputs, grad_outputs)`` after backward; may return new grad_inputs."""
         if self._hooks is None:
             self._hooks = []
+        self._fast = False
         return _HookHandle(self._hooks, fn)
 
     def register_prehook(self, fn):
         """``fn(grad_outputs)`` before this node's backward; may return new grad_outputs."""
         if self._pre_hooks is None:
             self._pre_hooks = []
+        self._fast = False
         return _HookHandle(self._pre_hooks, fn)
 
     def _release(self) -> None:
@@ -189,18 +179,18 @@ class _HookHandle:
 
 
 class _NoCtx:
-    """The ``ctx`` given to a primitive's forward when no graph is recorded: saving is a no-op."""
+    """The ``ctx`` given to a primitive's forward when no graph is recorded.
 
-    __slots__ = ()
+    Saving is a no-op and attributes land in one shared dict (cheaper than a node per call; the
+    last values stay referenced until the next no-grad call overwrites them).
+    """
+
     needs_input_grad = ()
 
     def save_for_backward(self, *items: Any) -> None:
         pass
 
     def mark_non_differentiable(self, *outputs: Any) -> None:
-        pass
-
-    def __setattr__(self, name: str, value: Any) -> None:
         pass
 
 
@@ -210,8 +200,10 @@ NO_CTX = _NoCtx()
 class _FunctionMeta(type):
     def __init__(cls, name, bases, ns):
         super().__init__(name, bases, ns)
-        node_name = name + "Backward" + ("0" if ns.get("_raw", getattr(cls, "_raw", False)) else "")
-        cls._Node = type(node_name, (BackwardNode,), {"__slots__": (), "_fn": cls})
+        raw = ns.get("_raw", getattr(cls, "_raw", False))
+        node_name = name + "Backward" + ("0" if raw else "")
+        # Built-in primitives' nodes take the engine's fast path until a hook is added.
+        cls._Node = type(node_name, (BackwardNode,), {"_fn": cls, "_fast": raw})
 
 
 class Function(metaclass=_FunctionMeta):
@@ -384,7 +376,10 @@ class Primitive(Function):
             for a in args:
                 if isinstance(a, T) and a._rg:
                     return _apply_graph(cls, args)
-        out = cls.forward(NO_CTX, *[a._data if isinstance(a, T) else a for a in args])
+        if len(args) == 1:
+            out = cls.forward(NO_CTX, args[0]._data)
+        else:
+            out = cls.forward(NO_CTX, *[a._data if isinstance(a, T) else a for a in args])
         if type(out) is tuple:
             return tuple(_wrap(o) for o in out)
         res = _wrap(out)
@@ -432,36 +427,45 @@ def _apply_graph(cls: type, args: tuple) -> Any:
                     t.__dict__["_out_nr"] = i
             res.append(t)
         ctx._n_out = len(out)
+        ctx._fast = False
         ctx.__dict__["_out_meta"] = [(o.shape, o.dtype) for o in out]
         result = tuple(res)
-        out_tensors = res
+        saved = ctx._saved
+        if saved:
+            _record_versions(ctx, saved, args, res)
+        return result
+    result = _new(T)
+    result._data = out
+    result._rg = True
+    result._grad_fn = ctx
+    if cls.view:
+        src = args[0]
+        result._vc = src._vc
+        result.__dict__["_base"] = src._base if src._base is not None else src
     else:
-        result = _wrap(out)
-        result._rg = True
-        result._grad_fn = ctx
-        if cls.view:
-            src = args[0]
-            result._vc = src._vc
-            result.__dict__["_base"] = src._base if src._base is not None else src
-        out_tensors = (result,)
+        result._vc = [0]
     saved = ctx._saved
     if saved:
-        _record_versions(ctx, saved, args, out_tensors)
+        _record_versions(ctx, saved, args, (result,))
     return result
 
 
 def _record_versions(ctx: BackwardNode, saved: tuple, args: tuple, outs: Any) -> None:
-    T = _Tensor
+    """Remember the version of every saved array that is a tensor's data (input or output)."""
     rec = []
-    for i, s in enumerate(saved):
+    i = 0
+    for s in saved:
         for a in args:
-            if isinstance(a, T) and a._data is s:
-                rec.append((i, a._vc, a._vc[0]))
+            if getattr(a, "_data", None) is s:
+                vc = a._vc
+                rec.append((i, vc, vc[0]))
                 break
         else:
             for o in outs:
                 if o._data is s:
-                    rec.append((i, o._vc, o._vc[0]))
+                    vc = o._vc
+                    rec.append((i, vc, vc[0]))
                     break
+        i += 1
     if rec:
         ctx._saved_vc = rec

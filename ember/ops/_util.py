@@ -20,6 +20,17 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum ``g`` back to ``shape``, undoing NumPy broadcasting."""
     if g.shape == shape:
         return g
+    if (
+        len(shape) == 1
+        and g.ndim >= 2
+        and g.shape[-1] == shape[0]
+        and g.dtype.kind == "f"
+        and g.flags.c_contiguous
+    ):
+        # A bias-like gradient: one BLAS product (ones @ g) is several times faster than NumPy's
+        # sequential float32 sum over axis 0, and more accurate.
+        g2 = g.reshape(-1, shape[0])
+        return ones_vector(g2.shape[0], g.dtype) @ g2
     nd = g.ndim - len(shape)
     if nd:
         g = g.sum(axis=tuple(range(nd)))
@@ -62,3 +73,19 @@ def float_dtype_for(t: Tensor) -> D.dtype:
     """The dtype a float-valued op gives for ``t`` (ints and bools become the default float)."""
     d = t.dtype
     return d if (d.is_floating_point or d.is_complex) else D.get_default_dtype()
+
+
+_ONES: dict = {}
+
+
+def ones_vector(n: int, dtype: np.dtype) -> np.ndarray:
+    """A cached read-only vector of ``n`` ones (for BLAS reductions)."""
+    key = (n, dtype)
+    o = _ONES.get(key)
+    if o is None:
+        o = np.ones(n, dtype)
+        o.flags.writeable = False
+        if len(_ONES) > 64:
+            _ONES.clear()
+        _ONES[key] = o
+    return o

@@ -260,6 +260,64 @@ class Fmod(Primitive):
         return gx, gy
 
 
+class AddScalar(Primitive):
+    """``x + c`` for a Python number ``c``: no broadcasting to undo, nothing to save."""
+
+    @staticmethod
+    def forward(ctx, x, c):
+        return x + c
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+class RSubScalar(Primitive):
+    """``c - x`` for a Python number ``c``."""
+
+    @staticmethod
+    def forward(ctx, x, c):
+        return c - x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g, None
+
+
+class MulScalar(Primitive):
+    """``x * c`` for a Python number ``c``."""
+
+    @staticmethod
+    def forward(ctx, x, c):
+        ctx.c = c
+        return x * c
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.c, None
+
+
+class DivScalar(Primitive):
+    """``x / c`` for a Python number ``c``."""
+
+    @staticmethod
+    def forward(ctx, x, c):
+        ctx.c = c
+        return x / c
+
+    @staticmethod
+    def backward(ctx, g):
+        return g / ctx.c, None
+
+
+_PY_NUM = (float, int)
+
+
+def _float_tensor_and_number(a: Any, b: Any) -> bool:
+    """The hot case: a floating tensor with a plain Python number (keeps the tensor's dtype)."""
+    return type(b) in _PY_NUM and isinstance(a, Tensor) and a._data.dtype.kind == "f"
+
+
 def _binary(prim: type, a: Any, b: Any) -> Tensor:
     if type(a) is type(b) and a._data.dtype == b._data.dtype:  # hot path: same-dtype tensors
         return prim.apply(a, b)
@@ -286,6 +344,10 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
     if alpha != 1:
         other = mul(other, alpha)
+    if _float_tensor_and_number(input, other):
+        return AddScalar.apply(input, other)
+    if _float_tensor_and_number(other, input):
+        return AddScalar.apply(other, input)
     return _binary(Add, input, other)
 
 
@@ -298,6 +360,10 @@ def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
         )
     if alpha != 1:
         other = mul(other, alpha)
+    if _float_tensor_and_number(input, other):
+        return AddScalar.apply(input, -other)
+    if _float_tensor_and_number(other, input):
+        return RSubScalar.apply(other, input)
     return _binary(Sub, input, other)
 
 
@@ -311,12 +377,18 @@ def rsub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
 
 def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """Elementwise product with broadcasting."""
+    if _float_tensor_and_number(input, other):
+        return MulScalar.apply(input, other)
+    if _float_tensor_and_number(other, input):
+        return MulScalar.apply(other, input)
     return _binary(Mul, input, other)
 
 
 def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = None) -> Tensor:
     """Elementwise true division (``rounding_mode`` 'trunc' or 'floor' rounds the result)."""
     if rounding_mode is None:
+        if _float_tensor_and_number(input, other):
+            return DivScalar.apply(input, other)
         a, b = _check_int_div(input, other)
         return _binary(Div, a, b)
     if rounding_mode == "floor":

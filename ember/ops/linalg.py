@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
-from ._util import Primitive, unbroadcast
+from ._util import Primitive, ones_vector, unbroadcast
 
 
 def _dims(shape: tuple) -> str:
@@ -189,23 +189,8 @@ class Linear(Primitive):
             x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
             gw = g2.T @ x2
         if len(nig) > 2 and nig[2]:
-            gb = _ones(g2.shape[0], g2.dtype) @ g2
+            gb = ones_vector(g2.shape[0], g2.dtype) @ g2
         return gx, gw, gb
-
-
-_ONES: dict = {}
-
-
-def _ones(n: int, dtype: np.dtype) -> np.ndarray:
-    key = (n, dtype)
-    o = _ONES.get(key)
-    if o is None:
-        o = np.ones(n, dtype)
-        o.flags.writeable = False
-        if len(_ONES) > 64:
-            _ONES.clear()
-        _ONES[key] = o
-    return o
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
