@@ -201,7 +201,8 @@ class _FunctionMeta(type):
     def __init__(cls, name, bases, ns):
         super().__init__(name, bases, ns)
         raw = ns.get("_raw", getattr(cls, "_raw", False))
-        node_name = name + "Backward" + ("0" if raw else "")
+        # `node_name` lets a primitive print as PyTorch's node does (MulScalar -> MulBackward0).
+        node_name = ns.get("node_name") or (name + "Backward" + ("0" if raw else ""))
         # Built-in primitives' nodes take the engine's fast path until a hook is added.
         cls._Node = type(node_name, (BackwardNode,), {"_fn": cls, "_fast": raw})
 

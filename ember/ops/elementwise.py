@@ -221,11 +221,17 @@ def _minmax_backward(ctx, g, better):
 class FloorDivide(Primitive):
     @staticmethod
     def forward(ctx, x, y):
+        ctx.shapes = (_shape(x), _shape(y))
         return np.floor_divide(x, y)
 
     @staticmethod
     def backward(ctx, g):
-        return None, None
+        # Piecewise constant: a zero gradient (as PyTorch's div(rounding_mode='floor')).
+        sx, sy = ctx.shapes
+        return (
+            None if sx is None else np.zeros(sx, g.dtype),
+            None if sy is None else np.zeros(sy, g.dtype),
+        )
 
 
 class Remainder(Primitive):
