@@ -269,6 +269,8 @@ class Fmod(Primitive):
 class AddScalar(Primitive):
     """``x + c`` for a Python number ``c``: no broadcasting to undo, nothing to save."""
 
+    node_name = "AddBackward0"
+
     @staticmethod
     def forward(ctx, x, c):
         return x + c
@@ -280,6 +282,8 @@ class AddScalar(Primitive):
 
 class RSubScalar(Primitive):
     """``c - x`` for a Python number ``c``."""
+
+    node_name = "RsubBackward1"
 
     @staticmethod
     def forward(ctx, x, c):
@@ -293,6 +297,8 @@ class RSubScalar(Primitive):
 class MulScalar(Primitive):
     """``x * c`` for a Python number ``c``."""
 
+    node_name = "MulBackward0"
+
     @staticmethod
     def forward(ctx, x, c):
         ctx.c = c
@@ -305,6 +311,8 @@ class MulScalar(Primitive):
 
 class DivScalar(Primitive):
     """``x / c`` for a Python number ``c``."""
+
+    node_name = "DivBackward0"
 
     @staticmethod
     def forward(ctx, x, c):
