@@ -687,19 +687,22 @@ class Clamp(Primitive):
 
     @staticmethod
     def backward(ctx, g):
+        # PyTorch's rule: input gets the gradient where lo <= x <= hi (ties included), a tensor
+        # bound where x lies beyond it.
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
-        mask = np.ones(x.shape, dtype=bool)
+        nig = ctx.needs_input_grad
+        mask = True
         if lo is not None:
-            mask &= x >= lo
+            mask = mask & (x >= lo)
         if hi is not None:
-            mask &= x <= hi
-        gx = g * mask
+            mask = mask & (x <= hi)
+        gx = unbroadcast(np.where(mask, g, 0).astype(g.dtype, copy=False), x.shape)
         glo = ghi = None
-        if isinstance(lo, np.ndarray):
-            glo = unbroadcast(g * (x < lo), lo.shape)
-        if isinstance(hi, np.ndarray):
-            ghi = unbroadcast(g * (x > hi) * (lo is None or True), hi.shape)
+        if isinstance(lo, np.ndarray) and nig[1]:
+            glo = unbroadcast(np.where(x < lo, g, 0).astype(g.dtype, copy=False), lo.shape)
+        if isinstance(hi, np.ndarray) and nig[2]:
+            ghi = unbroadcast(np.where(x > hi, g, 0).astype(g.dtype, copy=False), hi.shape)
         return gx, glo, ghi
 
 
@@ -708,19 +711,22 @@ def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Any = None) -
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        r = input
-        if min is not None:
-            r = maximum(r, min if isinstance(min, Tensor) else _scalar_like(min, input))
-        if max is not None:
-            r = minimum(r, max if isinstance(max, Tensor) else _scalar_like(max, input))
-        return r
+        # Tensor bounds: one Clamp node on the promoted dtype (not maximum/minimum, whose ties
+        # split the gradient where PyTorch's clamp gives it all to the input).
+        bounds = [v for v in (min, max) if isinstance(v, Tensor)]
+        dt = input.dtype
+        for v in bounds:
+            dt = D.result_type_dims(dt, input.ndim, v.dtype, v.ndim)
+        lo = cast(min, dt) if isinstance(min, Tensor) else _scalar_like(min, dt)
+        hi = cast(max, dt) if isinstance(max, Tensor) else _scalar_like(max, dt)
+        return Clamp.apply(cast(input, dt), lo, hi)
     if input.dtype._kind < D._FLOAT and any(isinstance(v, float) for v in (min, max)):
         input = cast(input, D.get_default_dtype())
     return Clamp.apply(input, min, max)
 
 
-def _scalar_like(v: Any, like: Tensor) -> Tensor:
-    return _wrap(np.asarray(v, dtype=like._data.dtype))
+def _scalar_like(v: Any, dt: D.dtype) -> Tensor | None:
+    return None if v is None else _wrap(np.asarray(v, dtype=dt.np))
 
 
 clip = clamp
