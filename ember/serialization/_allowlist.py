@@ -140,7 +140,7 @@ def opname(code: int) -> str:
 class ArrayFactory:
     """Builds the results of tensor rebuilds: raw NumPy arrays (for format-level code)."""
 
-    def tensor(self, array: np.ndarray, requires_grad: bool) -> Any:
+    def tensor(self, array: np.ndarray, requires_grad: bool, dtype_name: str = "") -> Any:
         return array
 
     def parameter(self, tensor: Any, requires_grad: bool) -> Any:

@@ -49,7 +49,7 @@ def parameter_class() -> type | None:
 class TensorFactory:
     """Wraps loaded arrays as ember Tensors and Parameters (sharing memory, no copies)."""
 
-    def tensor(self, array: np.ndarray, requires_grad: bool) -> Any:
+    def tensor(self, array: np.ndarray, requires_grad: bool, dtype_name: str = "") -> Any:
         from .._tensor import _wrap
 
         t = _wrap(array)

@@ -94,4 +94,6 @@ def load_legacy(buf: Any, map_location: Any, factory: Any) -> Any:
         else:
             arr[...] = raw
         pos += nbytes
+    for fill in u.deferred:
+        fill()
     return result

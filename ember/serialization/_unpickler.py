@@ -70,6 +70,7 @@ class Unpickler:
         self._factory = factory or ArrayFactory()
         self._storages: dict[str, Storage] = {}
         self._views: dict[str, Storage] = {}
+        self.deferred: list[Callable[[], None]] = []  # legacy: run after storages are filled
         self.end = pos
 
     # ---- reading ------------------------------------------------------------------------
@@ -491,17 +492,30 @@ class Unpickler:
                 raise UnsafeCheckpointError(f"tensor metadata {metadata!r:.60} is not supported")
             if any(type(v) is not bool for v in metadata.values()):
                 raise UnsafeCheckpointError("tensor metadata values must be bools")
-            if self._legacy and any(metadata.values()):
-                raise CheckpointError("conj/neg tensor metadata in a legacy file is not supported")
-            if metadata.get("conj"):
-                array = np.conj(array)
-            if metadata.get("neg"):
-                array = np.negative(array)
-        return self._make(array, requires_grad)
+            if any(metadata.values()):
+                array = self._apply_metadata(array, metadata)
+        return self._make(array, requires_grad, dtype_name or args[0].dtype_name)
 
-    def _make(self, array: np.ndarray, requires_grad: bool) -> Any:
+    def _apply_metadata(self, view: np.ndarray, metadata: dict) -> np.ndarray:
+        # The conj/neg bits: the storage holds the unconjugated/unnegated values.
+        out = np.empty_like(view)
+
+        def fill() -> None:
+            np.copyto(out, view)
+            if metadata.get("conj"):
+                np.conjugate(out, out=out)
+            if metadata.get("neg"):
+                np.negative(out, out=out)
+
+        if self._legacy:  # storages are filled after the pickle: fill the copy then
+            self.deferred.append(fill)
+        else:
+            fill()
+        return out
+
+    def _make(self, array: np.ndarray, requires_grad: bool, dtype_name: str) -> Any:
         try:
-            return self._new(self._factory.tensor(array, requires_grad))
+            return self._new(self._factory.tensor(array, requires_grad, dtype_name))
         except RuntimeError as exc:
             raise CheckpointError(f"cannot rebuild tensor: {exc}") from None
 

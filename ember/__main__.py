@@ -1,0 +1,5 @@
+"""``python -m ember``: the ember command line (see :mod:`ember.cli`)."""
+
+from .cli import main
+
+raise SystemExit(main())
