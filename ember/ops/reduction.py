@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 from typing import Any
 
@@ -117,7 +118,7 @@ class Var(Primitive):
         mu = x.mean(axis=axes, keepdims=True)
         diff = x - mu
         n = _count(x.shape, axes)
-        denom = max(n - correction, 0)
+        denom = builtins.max(n - correction, 0)  # (max is this module's reduction)
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.asarray((diff * diff).sum(axis=axes, keepdims=keepdim) / denom)
         ctx.save_for_backward(diff)
@@ -282,7 +283,7 @@ def _reduce_dims_or_all(dim: Any, ndim: int) -> tuple:
 
 
 def _check_nonempty(x: Tensor, name: str, axes: tuple) -> None:
-    if x._data.size == 0 and (not axes or any(x._data.shape[a] == 0 for a in axes)):
+    if x._data.size == 0 and (not axes or builtins.any(x._data.shape[a] == 0 for a in axes)):
         raise IndexError(
             f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
             "Specify the reduction dim with the 'dim' argument."
