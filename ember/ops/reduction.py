@@ -154,6 +154,8 @@ def var(
     """Variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
     if isinstance(unbiased, (int, tuple, list)) and not isinstance(unbiased, bool) and dim is None:
         dim, unbiased = unbiased, None
+    if isinstance(dim, bool):  # var(x, False): PyTorch's (input, unbiased) overload
+        dim, unbiased = None, dim
     if not input.dtype.is_floating_point:
         raise RuntimeError(
             f"std and var only support floating point and complex dtypes, got "
@@ -340,11 +342,7 @@ def _max_min(input: Tensor, dim: Any, keepdim: bool, is_max: bool, name: str) ->
         return maximum(input, dim) if is_max else minimum(input, dim)
     if dim is None:
         _check_nonempty(input, name, ())
-        return (
-            Amax.apply(input, None, False, is_max)
-            if input.ndim
-            else Amax.apply(input, (), False, is_max)
-        )
+        return Amax.apply(input, tuple(range(input.ndim)), False, is_max)
     axis = wrap_dim(dim, input.ndim)
     if input.ndim == 0:
         return values_indices[name](input.clone(), _wrap(np.asarray(0, np.int64)))
@@ -415,6 +413,7 @@ def norm(
     """Vector p-norm over ``dim`` (all elements by default); 'fro' is the 2-norm."""
     from .elementwise import abs as _abs
     from .elementwise import pow as _pow
+    from .elementwise import sign as _sign
 
     if dtype is not None:
         input = cast(input, dtype)
@@ -433,7 +432,8 @@ def norm(
     if p == float("-inf"):
         return amin(_abs(input), axes, keepdim)
     if p == 0:
-        return sum(cast(input != 0, input.dtype), axes, keepdim)
+        # sign(|x|) counts the non-zeros and keeps the (zero) gradient PyTorch gives.
+        return sum(_sign(_abs(input)), axes, keepdim)
     if p == 2:
         return Norm2.apply(input, axes, keepdim)
     if p == 1:
