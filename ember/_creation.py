@@ -64,7 +64,11 @@ def _infer_np(data: Any, dtype: D.dtype | None) -> np.ndarray:
         return np.array(data)
     if isinstance(data, (np.generic,)):
         return np.array(data)
-    arr = np.array(_unwrap_nested(data))
+    try:
+        arr = np.array(_unwrap_nested(data))
+    except ValueError:
+        _raise_ragged(data)
+        raise
     kind = arr.dtype.kind
     if kind == "f":
         return arr.astype(_nested_float_dtype(data).np)
@@ -74,9 +78,31 @@ def _infer_np(data: Any, dtype: D.dtype | None) -> np.ndarray:
         return arr
     if kind == "c":
         return arr.astype(np.complex64 if D.get_default_dtype() is D.float32 else np.complex128)
-    if kind == "O" or kind in "US":
-        raise TypeError(f"Could not infer dtype of {type(_first_leaf(data)).__name__}")
+    if kind in "USV":
+        raise TypeError(f"new(): invalid data type '{type(arr.reshape(-1)[0].item()).__name__}'")
+    if kind == "O":
+        leaf = _first_leaf(data)
+        if isinstance(leaf, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(leaf).__name__}'")
+        raise RuntimeError(f"Could not infer dtype of {type(leaf).__name__}")
     return arr
+
+
+def _raise_ragged(data: Any) -> None:
+    """PyTorch's error for nested sequences whose lengths disagree (instead of NumPy's)."""
+    level, dim = [data], 0
+    while True:
+        seqs = [x for x in level if isinstance(x, (list, tuple))]
+        if not seqs:
+            return
+        if len(seqs) != len(level):
+            raise TypeError(f"not a sequence: mixed numbers and sequences at dim {dim}")
+        n = len(seqs[0])
+        for x in seqs:
+            if len(x) != n:
+                raise ValueError(f"expected sequence of length {n} at dim {dim} (got {len(x)})")
+        level = [y for x in seqs for y in x]
+        dim += 1
 
 
 def _first_leaf(data: Any) -> Any:
@@ -330,16 +356,24 @@ def arange(
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) / step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in vals)
         dtype = D.int64 if is_int else D.get_default_dtype()
+    # An integer dtype truncates start and step (arange(0.5, 4.2, 1, dtype=long) is
+    # [0, 1, 2, 3]); PyTorch sizes int64 ranges from the truncated bounds and every other
+    # dtype from the exact ones.
     n = int(math.ceil((end - start) / step))
-    arr = (
-        (start + np.arange(n, dtype=np.float64) * step)
-        if dtype.np.kind not in "iub"
-        else np.arange(start, end, step, dtype=np.int64)
-    )
+    if dtype.np.kind in "iub":
+        istep = int(step)
+        if istep == 0:
+            raise ValueError("step must be nonzero")
+        if dtype is D.int64:
+            span = int(end) - int(start) + istep - (1 if istep > 0 else -1)
+            n = max(int(span / istep), 0)
+        arr = int(start) + np.arange(n, dtype=np.int64) * istep
+    else:
+        arr = start + np.arange(n, dtype=np.float64) * step
     return _finish(_wrap(arr.astype(dtype.np)), requires_grad)
 
 
