@@ -77,16 +77,20 @@ class Tensor:
         if getattr(self, "_data", None) is not None and not args:
             return
         d = dtype or _legacy_dtype(type(self))
+        if len(args) == 1 and isinstance(args[0], Size):
+            args = tuple(args[0])  # Tensor(torch.Size([2, 3])) is a shape, not data
+        elif not args:
+            args = (0,)  # Tensor() is an empty 1-D tensor
         if len(args) == 1 and not isinstance(args[0], int):
             src = args[0]
             if isinstance(src, Tensor):
                 arr = src._data
+            elif isinstance(src, str):
+                raise TypeError("new(): invalid data type 'str'")
             else:
                 arr = np.asarray(src, dtype=d.np)
             data = arr.astype(d.np, copy=False)
         elif all(isinstance(a, int) for a in args):
-            if len(args) == 1 and isinstance(args[0], Size):
-                args = tuple(args[0])
             data = np.empty(args, dtype=d.np)
             data.fill(0)
         else:
