@@ -891,8 +891,10 @@ class Flip(Primitive):
         return np.flip(g, ctx.axes), None
 
 
-def flip(input: Tensor, dims: Any) -> Tensor:
-    """Reverse the order of elements along ``dims``."""
+def flip(input: Tensor, *dims: Any) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a sequence, or several ints)."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = dims[0]
     return Flip.apply(input, dims_of(dims, input.ndim))
 
 
