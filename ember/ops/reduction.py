@@ -214,6 +214,8 @@ class Prod(Primitive):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         axis, keepdim = ctx.meta
+        if x.size == 0:
+            return np.zeros(x.shape, g.dtype), None, None
         ax = axis if axis is not None else None
         xs = x if ax is not None else x.reshape(-1)
         a = ax if ax is not None else 0
@@ -284,23 +286,39 @@ def _reduce_dims_or_all(dim: Any, ndim: int) -> tuple:
     return dims_of(dim, ndim)
 
 
-def _check_nonempty(x: Tensor, name: str, axes: tuple) -> None:
-    if x._data.size == 0 and (not axes or builtins.any(x._data.shape[a] == 0 for a in axes)):
-        raise IndexError(
-            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
-            "Specify the reduction dim with the 'dim' argument."
+def _check_nonempty(
+    x: Tensor, name: str, axes: tuple, full: bool, full_exc: type = RuntimeError
+) -> None:
+    """PyTorch's errors for max-like reductions of empty tensors (``full``: no dim given)."""
+    if x._data.size:
+        return
+    if full:
+        raise full_exc(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+            + (
+                " Specify the reduction dim with the 'dim' argument."
+                if full_exc is RuntimeError
+                else ""
+            )
         )
+    for a in axes:
+        if x._data.shape[a] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
+
+
+def _is_full(dim: Any) -> bool:
+    return dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0)
 
 
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     axes = _reduce_dims_or_all(dim, input.ndim)
-    _check_nonempty(input, "amax", axes)
+    _check_nonempty(input, "amax", axes, _is_full(dim))
     return Amax.apply(input, axes, keepdim, True)
 
 
 def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     axes = _reduce_dims_or_all(dim, input.ndim)
-    _check_nonempty(input, "amin", axes)
+    _check_nonempty(input, "amin", axes, _is_full(dim))
     return Amax.apply(input, axes, keepdim, False)
 
 
@@ -341,7 +359,7 @@ def _max_min(input: Tensor, dim: Any, keepdim: bool, is_max: bool, name: str) ->
 
         return maximum(input, dim) if is_max else minimum(input, dim)
     if dim is None:
-        _check_nonempty(input, name, ())
+        _check_nonempty(input, name, (), True)
         return Amax.apply(input, tuple(range(input.ndim)), False, is_max)
     axis = wrap_dim(dim, input.ndim)
     if input.ndim == 0:
@@ -362,7 +380,14 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = Non
     return _max_min(input, dim, keepdim, False, "min")
 
 
+def _check_arg_nonempty(input: Tensor, name: str, dim: Any) -> None:
+    axes = () if dim is None or input.ndim == 0 else (wrap_dim(dim, input.ndim),)
+    _check_nonempty(input, name, axes, dim is None, IndexError)
+
+
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the maximum (of the flattened tensor, or along ``dim``); first one on ties."""
+    _check_arg_nonempty(input, "argmax", dim)
     if dim is None:
         r = np.asarray(np.argmax(input._data))
         return _wrap(r.reshape((1,) * input.ndim) if keepdim else r)
@@ -370,6 +395,8 @@ def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the minimum (of the flattened tensor, or along ``dim``); first one on ties."""
+    _check_arg_nonempty(input, "argmin", dim)
     if dim is None:
         r = np.asarray(np.argmin(input._data))
         return _wrap(r.reshape((1,) * input.ndim) if keepdim else r)
