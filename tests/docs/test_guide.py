@@ -27,3 +27,14 @@ def test_guide_runs(name: str) -> None:
         )
     assert result.attempted > 30, f"{name}: only {result.attempted} examples found"
     assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} examples failed"
+
+
+def test_both_guides_show_the_same_code() -> None:
+    import re
+
+    def blocks(name: str) -> list:
+        return re.findall(r"```pycon\n.*?\n```", (DOCS / name).read_text("utf-8"), flags=re.S)
+
+    en, zh = blocks("guide.md"), blocks("guide.zh.md")
+    assert len(en) >= 14
+    assert en == zh
