@@ -46,11 +46,14 @@ class Size(tuple):
 
 _np_to_dtype = D._BY_NP
 _new = object.__new__
+_ndarray, _generic, _asarray = np.ndarray, np.generic, np.asarray
 
 
 def _wrap(data: Any) -> Tensor:
     """A new Tensor around ``data`` (an array) with no grad state: the hot-path constructor."""
     t = _new(Tensor)
+    if type(data) is not _ndarray and isinstance(data, _generic):
+        data = _asarray(data)  # NumPy ops on 0-d arrays return scalars; a Tensor holds an array
     t._data = data
     t._rg = False
     t._grad_fn = None

@@ -44,7 +44,7 @@ def _accumulate_leaf(t: Any, g: Any, seen: set) -> None:
         seen.add(id(g))
         t._grad = _fn._wrap(g)
     else:
-        cur._data = cur._data + g
+        cur._data = np.asarray(cur._data + g)  # asarray: 0-d sums come back as NumPy scalars
         cur._vc[0] += 1
 
 
@@ -263,7 +263,7 @@ def _run_output_hooks(node: BackwardNode, gouts: tuple) -> tuple:
                 if t._grad is None:
                     t._grad = _fn._wrap(g.copy())
                 else:
-                    t._grad._data = t._grad._data + g
+                    t._grad._data = np.asarray(t._grad._data + g)
     return tuple(gouts)
 
 

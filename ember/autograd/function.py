@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .grad_mode import STATE
 
 __all__ = ["Function", "FunctionCtx", "BackwardNode", "Primitive", "once_differentiable"]
@@ -20,6 +22,7 @@ __all__ = ["Function", "FunctionCtx", "BackwardNode", "Primitive", "once_differe
 _Tensor: Any = None  # set by ember._tensor (avoids an import cycle)
 _wrap: Any = None
 _new = object.__new__
+_ndarray, _generic, _asarray = np.ndarray, np.generic, np.asarray
 
 
 class FunctionCtx:
@@ -436,6 +439,8 @@ def _apply_graph(cls: type, args: tuple) -> Any:
             _record_versions(ctx, saved, args, res)
         return result
     result = _new(T)
+    if type(out) is not _ndarray and isinstance(out, _generic):
+        out = _asarray(out)  # a 0-d result comes back from NumPy as a scalar
     result._data = out
     result._rg = True
     result._grad_fn = ctx
