@@ -190,9 +190,10 @@ class Pickler:
         self._active.discard(id(items))
 
     def _save_list(self, items: list, depth: int) -> None:
-        if self._get(("obj", id(items))):
-            return
         self._enter(items)
+        if self._get(("obj", id(items))):
+            self._active.discard(id(items))
+            return
         self._out.append(b"]")
         self._put(("obj", id(items)), items)
         for i in range(0, len(items), _BATCH):
@@ -208,9 +209,10 @@ class Pickler:
         self._active.discard(id(items))
 
     def _save_dict(self, d: dict, depth: int) -> None:
-        if self._get(("obj", id(d))):
-            return
         self._enter(d)
+        if self._get(("obj", id(d))):
+            self._active.discard(id(d))
+            return
         ordered = type(d) is OrderedDict
         if ordered:
             self._save_global(_ORDERED_DICT)
