@@ -178,7 +178,18 @@ for _mod, _names in [
 
 T.where = lambda self, condition, other: E.where(condition, self, other)
 T.T = property(lambda self: S.permute(self, tuple(range(self.ndim - 1, -1, -1))))
-T.mT = property(lambda self: S.transpose(self, -2, -1))
+
+
+def _mT(self: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    if self._data.ndim < 2:
+        raise RuntimeError(
+            "tensor.mT is only supported on matrices or batches of matrices. Got "
+            f"{self._data.ndim}-D tensor."
+        )
+    return S.transpose(self, -2, -1)
+
+
+T.mT = property(_mT)
 T.H = property(lambda self: S.permute(self, tuple(range(self.ndim - 1, -1, -1))))
 T.mH = T.mT
 
