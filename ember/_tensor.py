@@ -406,8 +406,10 @@ class Tensor:
                     break
             else:
                 raise ValueError(f"invalid type: '{dtype}'")
-        elif isinstance(dtype, type) and issubclass(dtype, Tensor):
-            dtype = _legacy_dtype(dtype)
+        elif isinstance(dtype, type) and (
+            issubclass(dtype, Tensor) or hasattr(dtype, "_legacy_dtype")
+        ):
+            dtype = _legacy_dtype(dtype)  # t.type(ember.LongTensor)
         return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
