@@ -196,23 +196,30 @@ class BackwardHookFunction(Primitive):
 
 
 def _through_identity(args: tuple) -> tuple[tuple, list[int] | None, Any]:
-    """Pass the tensors of ``args`` that require grad through one identity node.
+    """Pass the tensors of ``args`` through one identity node (when any requires grad).
 
-    Returns the new args, the positions that were passed through (None when nothing requires
-    grad or grad mode is off) and the node.
+    Returns the new args, the positions of the tensors (None when nothing requires grad or grad
+    mode is off) and the node. As in PyTorch, a tensor that did not require grad comes out as a
+    new tensor that still does not; its grad_input entry is zeros.
     """
     if not STATE.enabled:
         return args, None, None
-    idx = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a._rg]
-    if not idx:
-        return args, None, None
+    idx = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
     srcs = [args[i] for i in idx]
+    if not any(s._rg for s in srcs):
+        return args, None, None
     outs = BackwardHookFunction.apply(*srcs)
+    node = None
     new = list(args)
     for i, src, out in zip(idx, srcs, outs):
         out._vc = src._vc  # same memory, so in-place changes must be seen by both
+        if src._rg:
+            node = out._grad_fn
+        else:
+            out._rg = False
+            out._grad_fn = None
         new[i] = out
-    return tuple(new), idx, outs[0]._grad_fn
+    return tuple(new), idx, node
 
 
 class BackwardHook:
