@@ -1,0 +1,417 @@
+"""Convolution primitives: N-d convolution, transposed convolution, unfold/fold (im2col/col2im).
+
+Design (measured, see shared/reference/performance-notes.md):
+
+- Activations flow channels-last (NHWC) in memory behind NCHW-shaped views: a convolution's GEMM
+  naturally yields ``(N*H*W, C_out)`` rows, which *are* NHWC; returning them through a transposed
+  view costs nothing, and the next layer's im2col then copies contiguous runs of ``C`` floats.
+- im2col is one strided view (``as_strided``) copied once into a ``(groups, M, K*C)`` matrix,
+  followed by one (batched over groups) GEMM.
+- col2im (input gradient, transposed-conv forward) is a loop over kernel offsets of strided adds,
+  in NHWC order when there are many channels and NCHW order when there are few.
+- Bias gradients are one BLAS product ``ones @ g``.
+- Large per-step scratch arrays come from a small pool (``_scratch``) so that each training step
+  reuses already-faulted-in memory instead of fresh pages from the OS.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ._util import Primitive
+
+__all__ = ["ConvNd", "ConvTransposeNd", "Unfold", "Fold", "conv_out_size", "scratch"]
+
+# Channel count from which col2im runs in NHWC order (contiguous channel runs) instead of NCHW.
+_NHWC_COL2IM_MIN_CHANNELS = 16
+# Scratch arrays smaller than this are plain allocations (small blocks are cheap for malloc).
+_SCRATCH_MIN_BYTES = 1 << 20
+_SCRATCH_MAX = 24
+
+
+class _ScratchPool:
+    """Reuses big scratch arrays across training steps.
+
+    An array is handed out again only when nothing but the pool refers to it (no saved tensor,
+    no view, no output still alive): ``sys.getrefcount`` sees every NumPy view through its
+    ``base`` reference, so reuse is safe.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: list[np.ndarray] = []
+
+    def get(self, shape: tuple, dtype: np.dtype, zero: bool = False) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        n = int(np.prod(shape)) * dtype.itemsize
+        if n < _SCRATCH_MIN_BYTES:
+            return np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
+        arrays = self._arrays
+        for i in range(len(arrays)):
+            a = arrays[i]
+            # refcount 3: the list, the local ``a`` and getrefcount's own argument.
+            if a.nbytes == n and sys.getrefcount(a) <= 3:
+                del arrays[i]
+                arrays.append(a)  # most recently used last
+                out = a.view(dtype).reshape(shape)
+                if zero:
+                    out.fill(0)
+                return out
+        a = np.empty(n, np.uint8)
+        arrays.append(a)
+        if len(arrays) > _SCRATCH_MAX:
+            del arrays[0]
+        out = a.view(dtype).reshape(shape)
+        if zero:
+            out.fill(0)
+        return out
+
+
+scratch = _ScratchPool()
+
+
+def conv_out_size(size: int, k: int, s: int, lo: int, hi: int, d: int) -> int:
+    """Output length of a convolution/pooling window sweep along one dimension."""
+    return (size + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+def _prod(xs) -> int:
+    n = 1
+    for x in xs:
+        n *= x
+    return n
+
+
+def _pad_channels_last(xl: np.ndarray, pads: tuple) -> np.ndarray:
+    """Zero-pad the spatial dims of a channels-last ``(N, *S, C)`` array (a pooled buffer)."""
+    if not any(lo or hi for lo, hi in pads):
+        return xl
+    shape = (xl.shape[0], *(s + lo + hi for s, (lo, hi) in zip(xl.shape[1:-1], pads)), xl.shape[-1])
+    xp = scratch.get(shape, xl.dtype, zero=True)
+    xp[(slice(None), *(slice(lo, lo + s) for s, (lo, _) in zip(xl.shape[1:-1], pads)))] = xl
+    return xp
+
+
+def _im2col(xp: np.ndarray, groups: int, out: tuple, k: tuple, stride: tuple, dil: tuple):
+    """Copy the windows of channels-last ``xp (N, *Sp, C)`` into ``(G, M, prod(k)*Cg)``."""
+    n, c = xp.shape[0], xp.shape[-1]
+    cg = c // groups
+    st = xp.strides
+    sd = len(out)
+    shape = (groups, n, *out, *k, cg)
+    strides = (
+        st[-1] * cg,
+        st[0],
+        *(st[1 + i] * stride[i] for i in range(sd)),
+        *(st[1 + i] * dil[i] for i in range(sd)),
+        st[-1],
+    )
+    win = as_strided(xp, shape, strides, writeable=False)
+    cols = scratch.get((groups, n * _prod(out), _prod(k) * cg), xp.dtype)
+    cols.reshape(shape)[...] = win
+    return cols
+
+
+def _col2im(
+    gcols: np.ndarray,
+    groups: int,
+    n: int,
+    out: tuple,
+    k: tuple,
+    c: int,
+    full: tuple,
+    stride: tuple,
+    dil: tuple,
+) -> np.ndarray:
+    """Sum columns ``(G, M, prod(k)*Cg)`` back onto an image of spatial size ``full``.
+
+    Returns an ``(N, C, *full)``-shaped view (channels-last memory when channels are many).
+    """
+    cg = c // groups
+    sd = len(out)
+    cols = gcols.reshape(groups, n, *out, *k, cg)
+    nhwc = c >= _NHWC_COL2IM_MIN_CHANNELS
+    if nhwc:
+        img = scratch.get((n, *full, groups, cg), gcols.dtype, zero=True)
+        # cols viewed as (N, *out, *k, G, Cg)
+        cols = np.moveaxis(cols, 0, -2)
+    else:
+        img = scratch.get((groups, cg, n, *full), gcols.dtype, zero=True)
+        # cols viewed as (*k, G, Cg, N, *out)
+        cols = np.moveaxis(
+            cols,
+            [0, 1, *range(2, 2 + sd), *range(2 + sd, 2 + 2 * sd), -1],
+            [sd, sd + 2, *range(sd + 3, 2 * sd + 3), *range(sd), sd + 1],
+        )
+    for off in itertools.product(*(range(kk) for kk in k)):
+        sl = tuple(
+            slice(o * d, o * d + s * (m - 1) + 1, s) for o, d, s, m in zip(off, dil, stride, out)
+        )
+        if nhwc:
+            img[(slice(None), *sl)] += cols[(slice(None),) * (1 + sd) + off]
+        else:
+            img[(slice(None), slice(None), slice(None), *sl)] += cols[off]
+    if nhwc:
+        return np.moveaxis(img.reshape(n, *full, c), -1, 1)
+    return np.swapaxes(img.reshape(c, n, *full), 0, 1)
+
+
+def _weight_matrix(w: np.ndarray, groups: int) -> np.ndarray:
+    """``(OC, Cg, *k)`` weights as ``(G, prod(k)*Cg, OCg)``, matching ``_im2col``'s columns."""
+    oc, cg = w.shape[:2]
+    sd = w.ndim - 2
+    wg = w.reshape(groups, oc // groups, cg, *w.shape[2:])
+    order = (0, *range(3, 3 + sd), 2, 1)
+    return np.ascontiguousarray(wg.transpose(order)).reshape(groups, -1, oc // groups)
+
+
+def _weight_from_matrix(gwm: np.ndarray, wshape: tuple, groups: int) -> np.ndarray:
+    """Inverse layout of ``_weight_matrix`` (for the weight gradient)."""
+    oc, cg = wshape[:2]
+    k = wshape[2:]
+    sd = len(k)
+    g = gwm.reshape(groups, *k, cg, oc // groups)
+    order = (0, sd + 2, sd + 1, *range(1, 1 + sd))
+    return np.ascontiguousarray(g.transpose(order)).reshape(wshape)
+
+
+def _rows(g: np.ndarray) -> np.ndarray:
+    """``(N, C, *S)`` gradient as channels-last rows ``(N*prod(S), C)`` (a view when possible)."""
+    gl = np.moveaxis(g, 1, -1)
+    return gl.reshape(-1, gl.shape[-1])
+
+
+def _grouped(rows: np.ndarray, groups: int) -> np.ndarray:
+    """``(M, C)`` rows as ``(G, M, C/G)``."""
+    if groups == 1:
+        return rows[None]
+    m, c = rows.shape
+    return rows.reshape(m, groups, c // groups).transpose(1, 0, 2)
+
+
+def _ungrouped(out: np.ndarray) -> np.ndarray:
+    """``(G, M, Cg)`` as ``(M, G*Cg)`` rows."""
+    if out.shape[0] == 1:
+        return out[0]
+    g, m, cg = out.shape
+    return out.transpose(1, 0, 2).reshape(m, g * cg)
+
+
+def _gemm(a: np.ndarray, b: np.ndarray, out_shape: tuple, dtype) -> np.ndarray:
+    """Batched ``a @ b`` into a pooled buffer (plain 2-D BLAS call when there is one group)."""
+    out = scratch.get(out_shape, dtype)
+    if a.shape[0] == 1:
+        np.matmul(a[0], b[0], out=out[0])
+    else:
+        np.matmul(a, b, out=out)
+    return out
+
+
+_ONES: dict = {}
+
+
+def _ones(n: int, dtype) -> np.ndarray:
+    key = (n, np.dtype(dtype))
+    o = _ONES.get(key)
+    if o is None:
+        if len(_ONES) > 32:
+            _ONES.clear()
+        o = _ONES[key] = np.ones(n, dtype)
+    return o
+
+
+class ConvNd(Primitive):
+    """N-d cross-correlation (``F.conv1d/2d/3d``) on ``(N, C, *S)`` arrays.
+
+    Args (after the arrays): stride, pads (``(lo, hi)`` per spatial dim), dilation, groups.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, pads, dil, groups):
+        n, c = x.shape[:2]
+        k = w.shape[2:]
+        oc = w.shape[0]
+        out = tuple(
+            conv_out_size(s, kk, st, lo, hi, d)
+            for s, kk, st, (lo, hi), d in zip(x.shape[2:], k, stride, pads, dil)
+        )
+        xp = _pad_channels_last(np.moveaxis(x, 1, -1), pads)
+        cols = _im2col(xp, groups, out, k, stride, dil)
+        wm = _weight_matrix(w, groups)
+        m = cols.shape[1]
+        y = _gemm(cols, wm, (groups, m, oc // groups), x.dtype)
+        rows = _ungrouped(y)
+        if b is not None:
+            rows += b
+        nig = ctx.needs_input_grad
+        if nig:
+            # Keep only what backward will use: columns for dW, the weight matrix for dX.
+            ctx.save_for_backward(cols if nig[1] else None, wm if nig[0] else None)
+        ctx.meta = (x.shape, w.shape, stride, pads, dil, groups, out)
+        return np.moveaxis(rows.reshape(n, *out, oc), -1, 1)
+
+    @staticmethod
+    def backward(ctx, g):
+        cols, wm = ctx.saved_tensors
+        xshape, wshape, stride, pads, dil, groups, out = ctx.meta
+        nig = ctx.needs_input_grad
+        rows = _rows(g)
+        gg = _grouped(rows, groups)
+        gx = gw = gb = None
+        if nig[1]:
+            gw = _weight_from_matrix(np.matmul(cols.transpose(0, 2, 1), gg), wshape, groups)
+        if nig[2]:
+            gb = _ones(rows.shape[0], rows.dtype) @ rows
+        if nig[0]:
+            gcols = _gemm(gg, wm.transpose(0, 2, 1), cols.shape, g.dtype)
+            n, c = xshape[:2]
+            full = tuple(s + lo + hi for s, (lo, hi) in zip(xshape[2:], pads))
+            img = _col2im(gcols, groups, n, out, wshape[2:], c, full, stride, dil)
+            gx = img[
+                (
+                    slice(None),
+                    slice(None),
+                    *(slice(lo, lo + s) for s, (lo, _) in zip(xshape[2:], pads)),
+                )
+            ]
+        return gx, gw, gb, None, None, None, None
+
+
+class ConvTransposeNd(Primitive):
+    """N-d transposed convolution (``F.conv_transpose1d/2d/3d``): the input-gradient of ConvNd.
+
+    Args (after the arrays): stride, padding, output_padding, dilation, groups.
+    Weight layout ``(C_in, C_out/groups, *k)`` as PyTorch.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, out_pad, dil, groups):
+        n, cin = x.shape[:2]
+        k = w.shape[2:]
+        ocg = w.shape[1]
+        oc = ocg * groups
+        s_in = x.shape[2:]
+        full = tuple(
+            (s - 1) * st + d * (kk - 1) + 1 + op
+            for s, st, d, kk, op in zip(s_in, stride, dil, k, out_pad)
+        )
+        # (Cin, OCg, *k) -> (G, Cin_g, prod(k)*OCg) so that rows @ it gives channels-last columns.
+        wg = w.reshape(groups, cin // groups, ocg, *k)
+        wt = np.ascontiguousarray(np.moveaxis(wg, 2, -1)).reshape(groups, cin // groups, -1)
+        xr = _grouped(_rows(x), groups)
+        m = xr.shape[1]
+        cols = _gemm(xr, wt, (groups, m, wt.shape[2]), x.dtype)
+        img = _col2im(cols, groups, n, s_in, k, oc, full, stride, dil)
+        y = img[(slice(None), slice(None), *(slice(p, f - p) for p, f in zip(padding, full)))]
+        if b is not None:
+            y = y + b.reshape(-1, *(1,) * len(k))
+        else:
+            y = y.copy()  # do not hand out a view of a pooled scratch buffer's interior
+        ctx.save_for_backward(x, wt)
+        ctx.meta = (w.shape, stride, padding, dil, groups, full)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, wt = ctx.saved_tensors
+        wshape, stride, padding, dil, groups, full = ctx.meta
+        nig = ctx.needs_input_grad
+        k = wshape[2:]
+        gx = gw = gb = None
+        if nig[2]:
+            rows = _rows(g)
+            gb = _ones(rows.shape[0], rows.dtype) @ rows
+        if nig[0] or nig[1]:
+            gl = np.moveaxis(g, 1, -1)
+            pads = tuple((p, f - p - s) for p, f, s in zip(padding, full, g.shape[2:]))
+            gp = _pad_channels_last(gl, pads)
+            cols = _im2col(gp, groups, x.shape[2:], k, stride, dil)  # (G, M, prod(k)*OCg)
+            if nig[0]:
+                gxr = np.matmul(cols, wt.transpose(0, 2, 1))  # (G, M, Cin_g)
+                n = x.shape[0]
+                gx = np.moveaxis(_ungrouped(gxr).reshape(n, *x.shape[2:], -1), -1, 1)
+            if nig[1]:
+                xr = _grouped(_rows(x), groups)
+                gwt = np.matmul(xr.transpose(0, 2, 1), cols)  # (G, Cin_g, prod(k)*OCg)
+                cin, ocg = wshape[:2]
+                gw = gwt.reshape(groups, cin // groups, *k, ocg)
+                gw = np.ascontiguousarray(np.moveaxis(gw, -1, 2)).reshape(wshape)
+        return gx, gw, gb, None, None, None, None, None
+
+
+def _unfold_windows(xp: np.ndarray, k: tuple, stride: tuple, dil: tuple, out: tuple):
+    """Strided view ``(N, C, *k, *out)`` of a channels-first padded image."""
+    st = xp.strides
+    sd = len(k)
+    shape = (*xp.shape[:2], *k, *out)
+    strides = (
+        st[0],
+        st[1],
+        *(st[2 + i] * dil[i] for i in range(sd)),
+        *(st[2 + i] * stride[i] for i in range(sd)),
+    )
+    return as_strided(xp, shape, strides, writeable=False)
+
+
+def _unfold(x, k, stride, pads, dil, out):
+    n, c = x.shape[:2]
+    if any(pads):
+        xp = np.zeros((n, c, *(s + 2 * p for s, p in zip(x.shape[2:], pads))), x.dtype)
+        xp[(slice(None), slice(None), *(slice(p, p + s) for s, p in zip(x.shape[2:], pads)))] = x
+    else:
+        xp = x
+    win = _unfold_windows(xp, k, stride, dil, out)
+    return win.reshape(n, c * _prod(k), _prod(out))  # the copy
+
+
+def _fold(cols, c, size, k, stride, pads, dil, out):
+    n = cols.shape[0]
+    full = tuple(s + 2 * p for s, p in zip(size, pads))
+    img = np.zeros((n, c, *full), cols.dtype)
+    cv = cols.reshape(n, c, *k, *out)
+    for off in itertools.product(*(range(kk) for kk in k)):
+        sl = tuple(
+            slice(o * d, o * d + s * (m - 1) + 1, s) for o, d, s, m in zip(off, dil, stride, out)
+        )
+        img[(slice(None), slice(None), *sl)] += cv[(slice(None), slice(None), *off)]
+    if any(pads):
+        img = img[(slice(None), slice(None), *(slice(p, p + s) for s, p in zip(size, pads)))]
+    return img
+
+
+class Unfold(Primitive):
+    """``F.unfold``: sliding local blocks ``(N, C, *S) -> (N, C*prod(k), L)``."""
+
+    @staticmethod
+    def forward(ctx, x, k, stride, pads, dil, out):
+        ctx.meta = (x.shape, k, stride, pads, dil, out)
+        return _unfold(x, k, stride, pads, dil, out)
+
+    @staticmethod
+    def backward(ctx, g):
+        xshape, k, stride, pads, dil, out = ctx.meta
+        return (
+            _fold(g, xshape[1], xshape[2:], k, stride, pads, dil, out),
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
+
+
+class Fold(Primitive):
+    """``F.fold``: sums sliding local blocks ``(N, C*prod(k), L) -> (N, C, *size)``."""
+
+    @staticmethod
+    def forward(ctx, cols, c, size, k, stride, pads, dil, out):
+        ctx.meta = (size, k, stride, pads, dil, out)
+        return _fold(cols, c, size, k, stride, pads, dil, out)
+
+    @staticmethod
+    def backward(ctx, g):
+        size, k, stride, pads, dil, out = ctx.meta
+        return _unfold(g, k, stride, pads, dil, out), None, None, None, None, None, None, None

@@ -1,0 +1,303 @@
+"""Pooling primitives: max/avg pooling over N-d windows, adaptive average and max pooling.
+
+Window sweeps are loops over kernel offsets of strided sub-grids (never loops over pixels):
+``out = max(out, x[..., i::s, j::s])`` is 3-40x faster here than reducing a 6-D window view
+(shared/reference/performance-notes.md), and it keeps the input's memory layout (NHWC views stay
+NHWC). Max-pool gradients go to the first maximum of each window, as PyTorch's CPU kernels do.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ._util import Primitive
+
+__all__ = [
+    "MaxPoolNd",
+    "AvgPoolNd",
+    "AdaptiveAvgPoolNd",
+    "AdaptiveMaxPoolNd",
+    "MaxUnpoolNd",
+    "adaptive_bounds",
+    "avg_divisor",
+]
+
+
+def _channels_last(x: np.ndarray) -> bool:
+    return x.ndim > 2 and x.strides[1] < x.strides[-1]
+
+
+def _padded(x: np.ndarray, pads: tuple, fill: float) -> np.ndarray:
+    """``x (N, C, *S)`` padded with ``fill`` on the spatial dims, keeping x's memory layout."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    n, c = x.shape[:2]
+    full = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
+    if _channels_last(x):
+        buf = np.moveaxis(np.full((n, *full, c), fill, x.dtype), -1, 1)
+    else:
+        buf = np.full((n, c, *full), fill, x.dtype)
+    buf[_interior(pads, x.shape[2:])] = x
+    return buf
+
+
+def _interior(pads: tuple, size: tuple) -> tuple:
+    return (slice(None), slice(None), *(slice(lo, lo + s) for (lo, _), s in zip(pads, size)))
+
+
+def _offsets(k: tuple):
+    return itertools.product(*(range(kk) for kk in k))
+
+
+def _sub(off: tuple, dil: tuple, stride: tuple, out: tuple) -> tuple:
+    """The index of the sub-grid that kernel offset ``off`` reads for every output position."""
+    return (
+        slice(None),
+        slice(None),
+        *(slice(o * d, o * d + s * (m - 1) + 1, s) for o, d, s, m in zip(off, dil, stride, out)),
+    )
+
+
+def _zeros(shape: tuple, dtype, channels_last: bool) -> np.ndarray:
+    """Zeros of an ``(N, C, *S)`` shape, stored channels-last when asked (to match the input)."""
+    if channels_last:
+        return np.moveaxis(np.zeros((shape[0], *shape[2:], shape[1]), dtype), -1, 1)
+    return np.zeros(shape, dtype)
+
+
+class MaxPoolNd(Primitive):
+    """Max pooling. Args after ``x``: kernel, stride, pads ``(lo, hi)`` (hi includes ceil_mode's
+    overhang), dilation, out size, return_indices. Returns values, or ``(values, int64 indices)``
+    with indices flat over each input plane as PyTorch's."""
+
+    non_differentiable = (1,)
+
+    @staticmethod
+    def forward(ctx, x, k, stride, pads, dil, out, return_indices):
+        xp = _padded(x, pads, -np.inf)
+        need_arg = return_indices or bool(ctx.needs_input_grad)
+        offs = list(_offsets(k))
+        res = None
+        arg = None
+        for i, off in enumerate(offs):
+            sub = xp[_sub(off, dil, stride, out)]
+            if res is None:
+                res = sub.copy(order="K")
+                if need_arg:
+                    arg = np.zeros(res.shape, np.uint8 if len(offs) < 256 else np.int64)
+                continue
+            if need_arg:
+                # Strictly greater keeps the first maximum; NaN wins as in PyTorch.
+                upd = sub > res
+                upd |= np.isnan(sub)
+                np.putmask(res, upd, sub)
+                np.putmask(arg, upd, i)
+            else:
+                np.maximum(res, sub, out=res)
+        if ctx.needs_input_grad:
+            ctx.arg = arg
+            ctx.meta = (x.shape, k, stride, pads, dil, out, _channels_last(x))
+        if not return_indices:
+            return res
+        return res, _flat_indices(arg, k, stride, pads, dil, out, x.shape[2:])
+
+    @staticmethod
+    def backward(ctx, g, *_):
+        xshape, k, stride, pads, dil, out, cl = ctx.meta
+        arg = ctx.arg
+        full = (*xshape[:2], *(s + lo + hi for s, (lo, hi) in zip(xshape[2:], pads)))
+        gx = _zeros(full, g.dtype, cl)
+        overlap = any(s < d * (kk - 1) + 1 for s, d, kk in zip(stride, dil, k))
+        for i, off in enumerate(_offsets(k)):
+            sel = arg == i
+            dst = gx[_sub(off, dil, stride, out)]
+            if overlap:
+                dst += np.where(sel, g, 0)
+            else:
+                np.multiply(g, sel, out=dst)
+        return gx[_interior(pads, xshape[2:])], None, None, None, None, None, None
+
+
+def _flat_indices(arg, k, stride, pads, dil, out, size):
+    """Flat index (into each unpadded input plane) of the chosen element of every window."""
+    sd = len(k)
+    coords = np.array(list(_offsets(k)), np.int64).reshape(-1, sd)  # offset number -> k coords
+    flat = np.zeros(arg.shape, np.int64)
+    mult = 1
+    for d in range(sd - 1, -1, -1):
+        shape = [1] * arg.ndim
+        shape[2 + d] = out[d]
+        base = (np.arange(out[d]) * stride[d] - pads[d][0]).reshape(shape)
+        flat += (base + coords[:, d][arg] * dil[d]) * mult
+        mult *= size[d]
+    return flat
+
+
+def avg_divisor(size, k, stride, pad, out, count_include_pad, dtype) -> np.ndarray:
+    """Per-output-position divisor along one dimension (PyTorch's avg_pool rule)."""
+    start = np.arange(out) * stride - pad
+    end = np.minimum(start + k, size + pad)
+    if count_include_pad:
+        return (end - start).astype(dtype)
+    return (np.minimum(end, size) - np.maximum(start, 0)).astype(dtype)
+
+
+class AvgPoolNd(Primitive):
+    """Average pooling. Args after ``x``: kernel, stride, pads ``(lo, hi)``, out size, divisor
+    (an array broadcasting over the output)."""
+
+    @staticmethod
+    def forward(ctx, x, k, stride, pads, out, div):
+        xp = _padded(x, pads, 0.0)
+        dil = (1,) * len(k)
+        res = None
+        for off in _offsets(k):
+            sub = xp[_sub(off, dil, stride, out)]
+            if res is None:
+                res = sub.copy(order="K")
+            else:
+                res += sub
+        res /= div
+        ctx.meta = (x.shape, k, stride, pads, out, div, _channels_last(x))
+        return res
+
+    @staticmethod
+    def backward(ctx, g):
+        xshape, k, stride, pads, out, div, cl = ctx.meta
+        gd = g / div
+        full = (*xshape[:2], *(s + lo + hi for s, (lo, hi) in zip(xshape[2:], pads)))
+        gx = _zeros(full, g.dtype, cl)
+        dil = (1,) * len(k)
+        for off in _offsets(k):
+            gx[_sub(off, dil, stride, out)] += gd
+        return gx[_interior(pads, xshape[2:])], None, None, None, None, None
+
+
+def adaptive_bounds(size: int, out: int) -> tuple:
+    """Start and end (exclusive) of each adaptive pooling window along one dimension."""
+    i = np.arange(out)
+    start = (i * size) // out
+    end = -((-(i + 1) * size) // out)
+    return start, end
+
+
+def _avg_matrix(size: int, out: int, dtype) -> np.ndarray:
+    start, end = adaptive_bounds(size, out)
+    cols = np.arange(size)
+    inside = (cols >= start[:, None]) & (cols < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def _apply_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
+    """``mat (O, S)`` applied along ``axis`` of ``y``: one matmul per spatial dim."""
+    if axis == y.ndim - 1:
+        return np.matmul(y, mat.T)
+    return np.moveaxis(np.matmul(mat, np.moveaxis(y, axis, -2)), -2, axis)
+
+
+class AdaptiveAvgPoolNd(Primitive):
+    """Adaptive average pooling as one averaging matrix per spatial dim (separable and exact:
+    every adaptive window is a product of per-dim intervals)."""
+
+    @staticmethod
+    def forward(ctx, x, out):
+        sd = len(out)
+        if all(o == 1 for o in out):
+            res = x.mean(axis=tuple(range(2, 2 + sd)), keepdims=True)
+            ctx.meta = (x.shape, None)
+            return res
+        mats = [_avg_matrix(s, o, x.dtype) for s, o in zip(x.shape[2:], out)]
+        y = x
+        for d, m in enumerate(mats):
+            y = _apply_along(y, m, 2 + d)
+        ctx.meta = (x.shape, mats)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        xshape, mats = ctx.meta
+        if mats is None:
+            gx = np.empty(xshape, g.dtype)
+            gx[...] = g / g.dtype.type(np.prod(xshape[2:]))
+            return gx, None
+        for d, m in enumerate(mats):
+            g = _apply_along(g, m.T, 2 + d)
+        return g, None
+
+
+class AdaptiveMaxPoolNd(Primitive):
+    """Adaptive max pooling: windows padded to the longest one by repeating their last index
+    (a repeat never changes the maximum nor the first-maximum position). Returns values and the
+    flat int64 indices over each input plane."""
+
+    non_differentiable = (1,)
+
+    @staticmethod
+    def forward(ctx, x, out):
+        sd = len(out)
+        size = x.shape[2:]
+        idx_axes = []
+        flat_tab = 0
+        mult = 1
+        tabs = []
+        for d in range(sd):
+            start, end = adaptive_bounds(size[d], out[d])
+            kmax = int((end - start).max())
+            tab = np.minimum(start[:, None] + np.arange(kmax), end[:, None] - 1)  # (O, K)
+            tabs.append(tab)
+        for d in range(sd - 1, -1, -1):
+            shape = [1] * (2 * sd)
+            shape[2 * d], shape[2 * d + 1] = tabs[d].shape
+            t = tabs[d].reshape(shape)
+            idx_axes.insert(0, t)
+            flat_tab = flat_tab + t * mult
+            mult *= size[d]
+        win = x[(slice(None), slice(None), *idx_axes)]  # (N, C, O1, K1, O2, K2, ...)
+        order = (0, 1, *range(2, 2 + 2 * sd, 2), *range(3, 3 + 2 * sd, 2))
+        win = win.transpose(order).reshape(*x.shape[:2], *out, -1)
+        flat_tab = np.broadcast_to(flat_tab, [s for t in tabs for s in t.shape])
+        flat_tab = flat_tab.transpose([o - 2 for o in order[2:]]).reshape(*out, -1)
+        arg = win.argmax(axis=-1)[..., None]
+        res = np.take_along_axis(win, arg, -1)[..., 0]
+        ind = np.take_along_axis(
+            np.broadcast_to(flat_tab, (*x.shape[:2], *flat_tab.shape)), arg, -1
+        )[..., 0]
+        ctx.meta = (x.shape, ind)
+        return res, ind
+
+    @staticmethod
+    def backward(ctx, g, *_):
+        xshape, ind = ctx.meta
+        return scatter_planes(g, ind, xshape), None
+
+
+def scatter_planes(g: np.ndarray, ind: np.ndarray, xshape: tuple) -> np.ndarray:
+    """Sum ``g`` into ``(N, C, *S)`` at flat per-plane indices ``ind`` (duplicates add up)."""
+    plane = int(np.prod(xshape[2:]))
+    nc = xshape[0] * xshape[1]
+    glob = ind.reshape(nc, -1) + (np.arange(nc) * plane)[:, None]
+    acc = np.bincount(glob.ravel(), weights=g.reshape(-1), minlength=nc * plane)
+    return acc.astype(g.dtype).reshape(xshape)
+
+
+class MaxUnpoolNd(Primitive):
+    """Partial inverse of max pooling: values scattered to their flat per-plane indices."""
+
+    @staticmethod
+    def forward(ctx, x, ind, out_size):
+        nc = x.shape[0] * x.shape[1]
+        plane = int(np.prod(out_size))
+        res = np.zeros((nc, plane), x.dtype)
+        rows = np.arange(nc)[:, None]
+        flat_ind = ind.reshape(nc, -1)
+        res[rows, flat_ind] = x.reshape(nc, -1)
+        ctx.meta = (x.shape, flat_ind)
+        return res.reshape(*x.shape[:2], *out_size)
+
+    @staticmethod
+    def backward(ctx, g):
+        xshape, flat_ind = ctx.meta
+        nc = xshape[0] * xshape[1]
+        return np.take_along_axis(g.reshape(nc, -1), flat_ind, 1).reshape(xshape), None, None

@@ -1,0 +1,186 @@
+"""Resampling primitives: index padding (reflect/replicate/circular) and interpolation.
+
+Both are separable: each spatial dim is an index gather (padding, nearest) or a small
+interpolation matrix (linear, bicubic) applied along one axis, so there is no loop over pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._util import Primitive
+
+__all__ = [
+    "IndexPad",
+    "Interpolate",
+    "pad_index",
+    "nearest_index",
+    "linear_matrix",
+    "cubic_matrix",
+    "nearest_matrix",
+]
+
+
+def pad_index(size: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    """Source index of every output position along one dim (``lo``/``hi`` >= 0)."""
+    j = np.arange(-lo, size + hi)
+    if mode == "replicate":
+        return np.clip(j, 0, size - 1)
+    if mode == "circular":
+        return j % size
+    # reflect (edge not repeated): period 2*(size-1)
+    if size == 1:
+        return np.zeros_like(j)
+    period = 2 * (size - 1)
+    r = j % period
+    return np.where(r < size, r, period - r)
+
+
+class IndexPad(Primitive):
+    """Pads the trailing dims by index gathers. ``idx`` holds one index array per padded dim
+    (last dims of the input), ``lows`` the left pad of each (the identity block's offset)."""
+
+    @staticmethod
+    def forward(ctx, x, idx, lows):
+        y = x
+        nd = len(idx)
+        for i, ix in enumerate(idx):
+            y = np.take(y, ix, axis=x.ndim - nd + i)
+        ctx.meta = (x.shape, idx, lows)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        xshape, idx, lows = ctx.meta
+        nd = len(idx)
+        for i in range(nd - 1, -1, -1):
+            ix, lo = idx[i], lows[i]
+            axis = len(xshape) - nd + i
+            n = xshape[axis]
+            pre = (slice(None),) * axis
+            gx = g[(*pre, slice(lo, lo + n))].copy()
+            # Only the padded positions (few) need scattering: a loop over pad width.
+            for j in (*range(lo), *range(lo + n, len(ix))):
+                gx[(*pre, ix[j])] += g[(*pre, j)]
+            g = gx
+        return g, None, None
+
+
+def _src_float(out: int, scale: float, align_corners: bool, dtype, clamp: bool) -> np.ndarray:
+    """PyTorch's area_pixel_compute_source_index, evaluated in the input's float type."""
+    dst = np.arange(out, dtype=dtype)
+    sc = dtype(scale)
+    if align_corners:
+        return sc * dst
+    src = sc * (dst + dtype(0.5)) - dtype(0.5)
+    return np.maximum(src, dtype(0)) if clamp else src
+
+
+def linear_scale(size: int, out: int, align_corners: bool, scale_factor: float | None) -> float:
+    """The source/destination ratio PyTorch uses for one dim."""
+    if align_corners:
+        return (size - 1) / (out - 1) if out > 1 else 0.0
+    if scale_factor is not None and scale_factor > 0:
+        return 1.0 / scale_factor
+    return size / out
+
+
+def nearest_index(size: int, out: int, scale_factor: float | None, exact: bool) -> np.ndarray:
+    """Source index for 'nearest' (floor) or 'nearest-exact' (round half up), in float32 as
+    PyTorch's kernels compute it."""
+    sc = np.float32(linear_scale(size, out, False, scale_factor))
+    dst = np.arange(out, dtype=np.float32)
+    if exact:
+        src = np.floor((dst + np.float32(0.5)) * sc)
+    elif out == size:
+        src = dst
+    elif out == 2 * size:
+        src = np.floor(dst / 2)
+    else:
+        src = np.floor(dst * sc)
+    return np.minimum(src.astype(np.int64), size - 1)
+
+
+def nearest_matrix(size: int, out: int, index: np.ndarray, dtype) -> np.ndarray:
+    m = np.zeros((out, size), dtype)
+    m[np.arange(out), index] = 1
+    return m
+
+
+def linear_matrix(
+    size: int, out: int, align_corners: bool, scale_factor: float | None, dtype
+) -> np.ndarray:
+    """``(out, size)`` linear interpolation weights along one dim."""
+    src = _src_float(
+        out, linear_scale(size, out, align_corners, scale_factor), align_corners, dtype, clamp=True
+    )
+    i0 = np.minimum(np.floor(src).astype(np.int64), size - 1)
+    i1 = np.minimum(i0 + 1, size - 1)
+    l1 = np.clip(src - i0.astype(dtype), 0, 1).astype(dtype)
+    m = np.zeros((out, size), dtype)
+    rows = np.arange(out)
+    np.add.at(m, (rows, i0), dtype(1) - l1)  # tiny matrix: add.at is fine (i0 may equal i1)
+    np.add.at(m, (rows, i1), l1)
+    return m
+
+
+def cubic_matrix(
+    size: int, out: int, align_corners: bool, scale_factor: float | None, dtype
+) -> np.ndarray:
+    """``(out, size)`` bicubic (A = -0.75) weights along one dim, border indices clamped."""
+    a = dtype(-0.75)
+    src = _src_float(
+        out, linear_scale(size, out, align_corners, scale_factor), align_corners, dtype, clamp=False
+    )
+    f = np.floor(src)
+    t = (src - f).astype(dtype)
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    w = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    m = np.zeros((out, size), dtype)
+    rows = np.arange(out)
+    base = f.astype(np.int64)
+    for tap in range(4):
+        np.add.at(m, (rows, np.clip(base - 1 + tap, 0, size - 1)), w[tap].astype(dtype))
+    return m
+
+
+def _apply_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
+    if axis == y.ndim - 1:
+        return np.matmul(y, mat.T)
+    return np.moveaxis(np.matmul(mat, np.moveaxis(y, axis, -2)), -2, axis)
+
+
+class Interpolate(Primitive):
+    """Separable interpolation of the trailing spatial dims.
+
+    ``gathers`` (nearest modes: one index array per dim, exact copies) or ``mats`` (linear and
+    cubic: one ``(out, size)`` weight matrix per dim). The backward pass always uses the
+    (transposed) matrices, which sum duplicated sources correctly.
+    """
+
+    @staticmethod
+    def forward(ctx, x, gathers, mats):
+        nd = len(mats)
+        y = x
+        if gathers is not None:
+            for i, ix in enumerate(gathers):
+                y = np.take(y, ix, axis=x.ndim - nd + i)
+        else:
+            for i, m in enumerate(mats):
+                y = _apply_along(y, m, x.ndim - nd + i)
+        ctx.mats = mats
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        mats = ctx.mats
+        nd = len(mats)
+        for i, m in enumerate(mats):
+            g = _apply_along(g, m.T, g.ndim - nd + i)
+        return g, None, None
