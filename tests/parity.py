@@ -83,10 +83,12 @@ def rand_array(
     """Deterministic random test data."""
     g = np.random.default_rng(seed)
     if np.dtype(dtype).kind == "f":
-        return g.uniform(low, high, shape).astype(dtype)
+        # np.asarray: shape () must give a 0-d array, not a NumPy scalar (check_op passes
+        # non-arrays through unchanged).
+        return np.asarray(g.uniform(low, high, shape).astype(dtype))
     if np.dtype(dtype).kind == "b":
-        return g.random(shape) < 0.5
-    return g.integers(int(low), int(high) + 1, shape).astype(dtype)
+        return np.asarray(g.random(shape) < 0.5)
+    return np.asarray(g.integers(int(low), int(high) + 1, shape).astype(dtype))
 
 
 def check_op(
