@@ -70,19 +70,17 @@ class _Formatter:
                 lo, hi = absv.min(), absv.max()
                 p = PRINT_OPTS.precision
                 self.int_mode = bool(np.all(nz == np.ceil(nz)))
-                if self.int_mode:
-                    if hi / lo > 1000.0 or hi > 1.0e8:
-                        self.sci_mode = True
-                        self.max_width = max(len(f"{v:.{p}e}") for v in nz.tolist())
-                    else:
-                        self.max_width = max(len(f"{v:.0f}") + 1 for v in nz.tolist())
-                elif hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4:
-                    self.sci_mode = True
+                if PRINT_OPTS.sci_mode is None:
+                    self.sci_mode = bool(hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4)
+                else:
+                    self.sci_mode = PRINT_OPTS.sci_mode
+                # The width follows the final mode (a forced sci_mode changes it too).
+                if self.sci_mode:
                     self.max_width = max(len(f"{v:.{p}e}") for v in nz.tolist())
+                elif self.int_mode:
+                    self.max_width = max(len(f"{v:.0f}") + 1 for v in nz.tolist())
                 else:
                     self.max_width = max(len(f"{v:.{p}f}") for v in nz.tolist())
-        if PRINT_OPTS.sci_mode is not None:
-            self.sci_mode = PRINT_OPTS.sci_mode
 
     def width(self) -> int:
         return self.max_width
