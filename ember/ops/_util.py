@@ -10,7 +10,16 @@ from .. import _dtype as D
 from .._tensor import Tensor, _wrap, _wrap_dim
 from ..autograd.function import Primitive
 
-__all__ = ["unbroadcast", "wrap_dim", "dims_of", "Tensor", "Primitive", "_wrap", "as_tensor_arg"]
+__all__ = [
+    "unbroadcast",
+    "wrap_dim",
+    "dims_of",
+    "Tensor",
+    "Primitive",
+    "_wrap",
+    "as_tensor_arg",
+    "broadcast_error",
+]
 
 wrap_dim = _wrap_dim
 _SCALARS = (int, float, bool, complex, np.number, np.bool_)
@@ -50,6 +59,25 @@ def dims_of(dim: Any, ndim: int) -> tuple:
     if len(set(out)) != len(out):
         raise RuntimeError(f"dim {out[0]} appears multiple times in the list of dims")
     return out
+
+
+def broadcast_error(*operands: Any) -> RuntimeError | None:
+    """PyTorch's error for operands whose shapes do not broadcast (None if they do)."""
+    shapes = [tuple(np.shape(o._data if isinstance(o, Tensor) else o)) for o in operands]
+    sa = shapes[0]
+    for sb in shapes[1:]:
+        n = max(len(sa), len(sb))
+        a = (1,) * (n - len(sa)) + sa
+        b = (1,) * (n - len(sb)) + sb
+        # PyTorch checks from the last dimension and names the first clash it finds.
+        for k in range(n - 1, -1, -1):
+            if a[k] != b[k] and a[k] != 1 and b[k] != 1:
+                return RuntimeError(
+                    f"The size of tensor a ({a[k]}) must match the size of tensor b ({b[k]}) at "
+                    f"non-singleton dimension {k}"
+                )
+        sa = tuple(max(x, y) for x, y in zip(a, b))
+    return None
 
 
 def as_tensor_arg(x: Any, like: Tensor | None = None) -> Tensor:

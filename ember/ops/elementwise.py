@@ -13,7 +13,7 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
-from ._util import Primitive, is_scalar, unbroadcast
+from ._util import Primitive, broadcast_error, is_scalar, unbroadcast
 
 _np_to_dtype = D._BY_NP
 
@@ -349,10 +349,13 @@ def _float_tensor_and_number(a: Any, b: Any) -> bool:
 
 
 def _binary(prim: type, a: Any, b: Any) -> Tensor:
-    if type(a) is type(b) and a._data.dtype == b._data.dtype:  # hot path: same-dtype tensors
+    try:
+        if type(a) is type(b) and a._data.dtype == b._data.dtype:  # hot path: same dtypes
+            return prim.apply(a, b)
+        a, b = _prepare(a, b)
         return prim.apply(a, b)
-    a, b = _prepare(a, b)
-    return prim.apply(a, b)
+    except ValueError as e:
+        raise (broadcast_error(a, b) or e) from None
 
 
 def _check_int_div(a: Any, b: Any) -> tuple:
@@ -744,7 +747,10 @@ def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Any = None) -
             dt = D.result_type_dims(dt, input.ndim, v.dtype, v.ndim)
         lo = cast(min, dt) if isinstance(min, Tensor) else _scalar_like(min, dt)
         hi = cast(max, dt) if isinstance(max, Tensor) else _scalar_like(max, dt)
-        return Clamp.apply(cast(input, dt), lo, hi)
+        try:
+            return Clamp.apply(cast(input, dt), lo, hi)
+        except ValueError as e:
+            raise (broadcast_error(*(v for v in (input, lo, hi) if v is not None)) or e) from None
     if input.dtype._kind < D._FLOAT and any(isinstance(v, float) for v in (min, max)):
         input = cast(input, D.get_default_dtype())
     return Clamp.apply(input, min, max)
@@ -810,7 +816,10 @@ def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Any =
             else D.int64
         )
         input, other = _wrap(np.asarray(input, dt.np)), _wrap(np.asarray(other, dt.np))
-    return Where.apply(condition, input, other)
+    try:
+        return Where.apply(condition, input, other)
+    except ValueError as e:
+        raise (broadcast_error(condition, input, other) or e) from None
 
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
@@ -833,7 +842,10 @@ def _compare(ufunc) -> Any:
         b = other._data if isinstance(other, Tensor) else other
         if isinstance(b, (list, tuple)):
             b = np.asarray(b)
-        return _wrap(np.asarray(ufunc(a, b)))
+        try:
+            return _wrap(np.asarray(ufunc(a, b)))
+        except ValueError as e:
+            raise (broadcast_error(a, b) or e) from None
 
     fn.__name__ = ufunc.__name__
     fn.__doc__ = f"Elementwise ``{ufunc.__name__}``, a bool tensor (no gradient)."
