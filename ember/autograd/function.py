@@ -461,6 +461,9 @@ def _record_versions(ctx: BackwardNode, saved: tuple, args: tuple, outs: Any) ->
     rec = []
     i = 0
     for s in saved:
+        if s is None:  # ctx.save_for_backward(None, ...) is allowed, as in PyTorch
+            i += 1
+            continue
         for a in args:
             if getattr(a, "_data", None) is s:
                 vc = a._vc
