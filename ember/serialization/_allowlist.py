@@ -201,7 +201,7 @@ def _empty_state(state: Any) -> bool:
 
 def _r_ordered_dict(u: Any, args: tuple) -> Any:
     d = u._new(OrderedDict(), container=True)
-    if args == ():
+    if not args:
         return d
     if len(args) == 1 and type(args[0]) is list:
         pairs = args[0]
@@ -233,13 +233,17 @@ def _r_set(u: Any, args: tuple) -> Any:
 
 
 def _r_bytearray(u: Any, args: tuple) -> Any:
-    if args == ():
+    if not args:
         return bytearray()
     if len(args) == 1 and type(args[0]) is bytes:
         return bytearray(args[0])
-    if len(args) == 2 and type(args[0]) is str and args[1] in ("latin1", "latin-1"):
+    if len(args) == 2 and type(args[0]) is str and _latin1_name(args[1]):
         return bytearray(_latin1(args[0]))
     raise UnsafeCheckpointError("bytearray() arguments are not allowed")
+
+
+def _latin1_name(x: Any) -> bool:
+    return type(x) is str and x in ("latin1", "latin-1")
 
 
 def _latin1(s: str) -> bytes:
@@ -250,7 +254,7 @@ def _latin1(s: str) -> bytes:
 
 
 def _r_encode(u: Any, args: tuple) -> Any:
-    if len(args) != 2 or type(args[0]) is not str or args[1] not in ("latin1", "latin-1"):
+    if len(args) != 2 or type(args[0]) is not str or not _latin1_name(args[1]):
         raise UnsafeCheckpointError("_codecs.encode is only allowed as encode(str, 'latin1')")
     return _latin1(args[0])
 
@@ -296,10 +300,18 @@ def _r_param_state(u: Any, args: tuple) -> Any:
 
 
 def _r_from_type(u: Any, args: tuple) -> Any:
-    if len(args) != 4 or args[1] not in (TENSOR_CLS, PARAMETER_CLS) or not _empty_state(args[3]):
+    if (
+        len(args) != 4
+        or (args[1] is not TENSOR_CLS and args[1] is not PARAMETER_CLS)
+        or not _empty_state(args[3])
+    ):
         raise UnsafeCheckpointError("_rebuild_from_type_v2 only rebuilds plain tensors")
     t = u._call_rebuild(args[0], args[2])
-    if args[1] is PARAMETER_CLS and args[0] not in (REBUILD_PARAM, REBUILD_PARAM_STATE):
+    if (
+        args[1] is PARAMETER_CLS
+        and args[0] is not REBUILD_PARAM
+        and args[0] is not REBUILD_PARAM_STATE
+    ):
         t = u._parameter(t, True, None)
     return t
 

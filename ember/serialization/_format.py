@@ -82,15 +82,19 @@ def restore_location(map_location: Any) -> Callable[[np.ndarray, str], np.ndarra
         name = str(target)
         if name == "cpu" or name.startswith("cpu:"):
             return
+        # CheckpointError is a RuntimeError, PyTorch's type for these.
         if name.startswith("cuda") and map_location is None:
-            raise RuntimeError(
+            raise CheckpointError(
                 "Attempting to deserialize object on a CUDA device but ember has no CUDA "
                 "device. If you are running on a CPU-only machine, please use ember.load with "
                 "map_location='cpu' (or map_location=ember.device('cpu')) to map your storages "
                 "to the CPU."
             )
-        device(name)  # raises RuntimeError naming the missing device
-        raise RuntimeError(f"cannot map storages to device {name!r}: ember only has 'cpu'")
+        try:
+            device(name)
+        except RuntimeError as exc:
+            raise CheckpointError(f"cannot restore a storage to {name!r:.40}: {exc}") from None
+        raise CheckpointError(f"cannot map storages to device {name!r}: ember only has 'cpu'")
 
     def restore(array: np.ndarray, location: str) -> np.ndarray:
         ml = map_location

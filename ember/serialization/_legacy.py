@@ -38,10 +38,10 @@ def _plain(buf: Any, pos: int, what: str) -> tuple[Any, int]:
 def load_legacy(buf: Any, map_location: Any, factory: Any) -> Any:
     """Read a legacy checkpoint from ``buf`` (bytes or a read-only mmap of the file)."""
     magic, pos = _plain(buf, 0, "magic number")
-    if magic != MAGIC:
+    if type(magic) is not int or magic != MAGIC:
         raise CheckpointError("invalid magic number; corrupt file? (not a legacy torch.save file)")
     proto, pos = _plain(buf, pos, "protocol version")
-    if proto != PROTOCOL_VERSION:
+    if type(proto) is not int or proto != PROTOCOL_VERSION:
         raise CheckpointError(f"legacy checkpoint has invalid protocol version {proto!r}")
     sys_info, pos = _plain(buf, pos, "system info")
     if type(sys_info) is not dict or sys_info.get("little_endian") is not True:

@@ -46,6 +46,11 @@ from ._errors import CheckpointError, UnsafeCheckpointError
 __all__ = ["Unpickler", "ArrayFactory"]
 
 
+def _is_str(x: Any, *values: str) -> bool:
+    """``x`` is a str equal to one of ``values`` (never calls ``==`` on a loaded object)."""
+    return type(x) is str and x in values
+
+
 class Unpickler:
     """Interpret one pickle from ``data`` starting at ``pos``.
 
@@ -392,7 +397,7 @@ class Unpickler:
     # ---- storages and tensors -------------------------------------------------------------
     def _persistent_load(self, pid: Any) -> Storage:
         n = 6 if self._legacy else 5
-        if type(pid) is not tuple or len(pid) != n or pid[0] != "storage":
+        if type(pid) is not tuple or len(pid) != n or not _is_str(pid[0], "storage"):
             raise UnsafeCheckpointError(
                 f"persistent id must be a {n}-tuple ('storage', type, key, location, numel"
                 f"{', view' if self._legacy else ''}), got {pid!r:.80}"
@@ -536,7 +541,7 @@ class Unpickler:
     def _call_rebuild(self, func: Any, args: Any) -> Any:
         if type(args) is not tuple:
             raise UnsafeCheckpointError("rebuild arguments are not a tuple")
-        handler = REDUCERS.get(id(func)) if func in TENSOR_REBUILDS else None
+        handler = REDUCERS.get(id(func)) if any(func is r for r in TENSOR_REBUILDS) else None
         if handler is None:
             raise UnsafeCheckpointError(f"_rebuild_from_type_v2 of {func!r:.60} is not allowed")
         return handler(self, args)
