@@ -41,7 +41,11 @@ class Parameter(Tensor):
         p._grad_fn = None
         p._vc = [0]
         if requires_grad:
-            p.requires_grad = True  # raises for integer dtypes, as PyTorch
+            if not (p.dtype.is_floating_point or p.dtype.is_complex):
+                raise RuntimeError(
+                    "Only Tensors of floating point and complex dtype can require gradients"
+                )
+            p._rg = True
         return p
 
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
