@@ -45,21 +45,27 @@ class _DecoratorContextManager:
             @functools.wraps(func)
             def gen_wrapper(*args: Any, **kwargs: Any):
                 gen = func(*args, **kwargs)
-                with self.clone():
-                    response = gen.send(None)
-                while True:
-                    try:
-                        request = yield response
-                    except GeneratorExit:
-                        with self.clone():
-                            gen.close()
-                        raise
-                    except BaseException as e:
-                        with self.clone():
-                            response = gen.throw(e)
-                    else:
-                        with self.clone():
-                            response = gen.send(request)
+                # The mode applies only while the generator body runs, not between its steps.
+                # A StopIteration escaping a generator becomes a RuntimeError (PEP 479), so the
+                # inner generator's return value is passed on with `return`.
+                try:
+                    with self.clone():
+                        response = gen.send(None)
+                    while True:
+                        try:
+                            request = yield response
+                        except GeneratorExit:
+                            with self.clone():
+                                gen.close()
+                            raise
+                        except BaseException as e:
+                            with self.clone():
+                                response = gen.throw(e)
+                        else:
+                            with self.clone():
+                                response = gen.send(request)
+                except StopIteration as stop:
+                    return stop.value
 
             return gen_wrapper
 
