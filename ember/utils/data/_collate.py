@@ -33,7 +33,7 @@ def _rebuild(elem: Any, values: Any) -> Any:
         return dict(values) if isinstance(values, dict) else list(values)
 
 
-def _stack(batch: list) -> Tensor:
+def _stack(batch: list | tuple) -> Tensor:
     shapes = {t._data.shape for t in batch}
     if len(shapes) > 1:
         first = batch[0]._data.shape
@@ -49,7 +49,7 @@ def _stack(batch: list) -> Tensor:
     return _wrap(np.stack([t._data for t in batch]))
 
 
-def default_collate(batch: list) -> Any:
+def default_collate(batch: list | tuple) -> Any:
     """Merge a list of samples into a batch, as ``torch.utils.data.default_collate``.
 
     Tensors and NumPy arrays are stacked along a new first dimension; Python floats become a
@@ -84,12 +84,12 @@ def default_collate(batch: list) -> Any:
     if isinstance(elem, abc.Mapping):
         return _rebuild(elem, {key: default_collate([d[key] for d in batch]) for key in elem})
     if _is_namedtuple(elem):
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, abc.Sequence):
         size = len(elem)
         if any(len(e) != size for e in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        transposed = [default_collate(list(s)) for s in zip(*batch)]
+        transposed = [default_collate(s) for s in zip(*batch)]
         if isinstance(elem, tuple):
             return transposed
         return _rebuild(elem, transposed)
