@@ -81,17 +81,18 @@ class Elu(Primitive):
     def forward(ctx, x, alpha, scale, input_scale):
         pos = x > 0
         neg = np.expm1(np.minimum(x, 0) * input_scale) * (alpha * scale)
-        out = np.where(pos, x * scale, neg).astype(x.dtype, copy=False)
-        ctx.save_for_backward(pos, neg)
+        ctx.save_for_backward(x, pos)
         ctx.coefs = (alpha * scale, scale, input_scale)
-        return out
+        return np.where(pos, x * scale, neg).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        pos, neg = ctx.saved_tensors
+        x, pos = ctx.saved_tensors
         a_s, scale, in_s = ctx.coefs
-        # d/dx of alpha*scale*(exp(k x) - 1) is k * (that + alpha*scale).
-        gx = np.where(pos, g * scale, g * ((neg + a_s) * in_s)).astype(g.dtype, copy=False)
+        # d/dx alpha*scale*(exp(k x) - 1) = alpha*scale*k*exp(k x). Taken from exp itself, not
+        # from the forward's expm1 (+1 would cancel to 0 for x << 0).
+        dneg = np.exp(np.minimum(x, 0) * in_s) * (a_s * in_s)
+        gx = np.where(pos, g * scale, g * dneg).astype(g.dtype, copy=False)
         return gx, None, None, None
 
 
@@ -107,10 +108,11 @@ class Gelu(Primitive):
             ctx.approximate = approximate
             return 0.5 * x * (1 + t)
         # Phi(x) = erfc(-x / sqrt(2)) / 2 is accurate in both tails (1 + erf is not for x << 0).
-        cdf = (0.5 * erfc(x * -_SQRT_HALF, x.dtype)).astype(x.dtype)
-        ctx.save_for_backward(x, cdf)
+        cdf64 = 0.5 * erfc(x.astype(np.float64) * -_SQRT_HALF, x.dtype)
+        ctx.save_for_backward(x, cdf64.astype(x.dtype))
         ctx.approximate = approximate
-        return x * cdf
+        # The product in float64: a float32 cdf below 1e-38 would already have lost digits.
+        return (x * cdf64).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

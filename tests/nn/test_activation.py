@@ -1,0 +1,464 @@
+"""Activations: F.* and nn layers against torch (forward, input and weight gradients), gradcheck
+of every fused primitive, in-place variants, reprs and errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as tnn
+import torch.nn.functional as TF
+
+import ember
+import ember.nn as enn
+import ember.nn.functional as F
+from ember.ops import activation as A
+from tests.parity import assert_close, check_op, copy_weights, rand_array
+
+
+def away(x: np.ndarray, kinks: tuple, eps: float = 1e-2) -> np.ndarray:
+    """Move values within ``eps`` of a kink (where the derivative jumps) off it."""
+    x = x.copy()
+    for k in kinks:
+        near = np.abs(x - k) < eps
+        x[near] = k + np.where(x[near] >= k, eps, -eps) * 2
+    return x
+
+
+def data(shape: tuple, dtype=np.float32, seed: int = 0, scale: float = 4.0, kinks=(0.0,)):
+    return away(rand_array(shape, dtype, seed, -scale, scale), kinks)
+
+
+# name, ember fn, torch fn, kinks of the derivative
+CASES = [
+    ("relu", F.relu, TF.relu, (0.0,)),
+    ("relu6", F.relu6, TF.relu6, (0.0, 6.0)),
+    ("hardtanh", F.hardtanh, TF.hardtanh, (-1.0, 1.0)),
+    (
+        "hardtanh_args",
+        lambda x: F.hardtanh(x, -2.0, 0.5),
+        lambda x: TF.hardtanh(x, -2.0, 0.5),
+        (-2.0, 0.5),
+    ),
+    ("leaky_relu", F.leaky_relu, TF.leaky_relu, (0.0,)),
+    (
+        "leaky_relu_0.2",
+        lambda x: F.leaky_relu(x, 0.2),
+        lambda x: TF.leaky_relu(x, 0.2),
+        (0.0,),
+    ),
+    ("elu", F.elu, TF.elu, (0.0,)),
+    ("elu_alpha", lambda x: F.elu(x, 0.7), lambda x: TF.elu(x, 0.7), (0.0,)),
+    ("selu", F.selu, TF.selu, (0.0,)),
+    ("celu", F.celu, TF.celu, (0.0,)),
+    ("celu_alpha", lambda x: F.celu(x, 2.5), lambda x: TF.celu(x, 2.5), (0.0,)),
+    ("gelu", F.gelu, TF.gelu, ()),
+    (
+        "gelu_tanh",
+        lambda x: F.gelu(x, approximate="tanh"),
+        lambda x: TF.gelu(x, approximate="tanh"),
+        (),
+    ),
+    ("silu", F.silu, TF.silu, ()),
+    ("mish", F.mish, TF.mish, ()),
+    ("sigmoid", F.sigmoid, TF.sigmoid, ()),
+    ("tanh", F.tanh, TF.tanh, ()),
+    ("hardsigmoid", F.hardsigmoid, TF.hardsigmoid, (-3.0, 3.0)),
+    ("hardswish", F.hardswish, TF.hardswish, (-3.0, 3.0)),
+    ("softplus", F.softplus, TF.softplus, ()),
+    (
+        "softplus_beta",
+        lambda x: F.softplus(x, beta=2.0, threshold=3.0),
+        lambda x: TF.softplus(x, beta=2.0, threshold=3.0),
+        (1.5,),
+    ),
+    (
+        "softplus_small_beta",
+        lambda x: F.softplus(x, beta=0.5, threshold=1.0),
+        lambda x: TF.softplus(x, beta=0.5, threshold=1.0),
+        (2.0,),
+    ),
+    ("softsign", F.softsign, TF.softsign, ()),
+    ("logsigmoid", F.logsigmoid, TF.logsigmoid, ()),
+    ("tanhshrink", F.tanhshrink, TF.tanhshrink, ()),
+    ("softshrink", F.softshrink, TF.softshrink, (-0.5, 0.5)),
+    (
+        "softshrink_1",
+        lambda x: F.softshrink(x, 1.0),
+        lambda x: TF.softshrink(x, 1.0),
+        (-1.0, 1.0),
+    ),
+    ("hardshrink", F.hardshrink, TF.hardshrink, (-0.5, 0.5)),
+    (
+        "hardshrink_1",
+        lambda x: F.hardshrink(x, 1.0),
+        lambda x: TF.hardshrink(x, 1.0),
+        (-1.0, 1.0),
+    ),
+    (
+        "threshold",
+        lambda x: F.threshold(x, 0.3, -2.0),
+        lambda x: TF.threshold(x, 0.3, -2.0),
+        (0.3,),
+    ),
+    ("glu", F.glu, TF.glu, ()),
+    ("glu_dim0", lambda x: F.glu(x, 0), lambda x: TF.glu(x, 0), ()),
+    ("softmax", lambda x: F.softmax(x, -1), lambda x: TF.softmax(x, -1), ()),
+    ("log_softmax", lambda x: F.log_softmax(x, -1), lambda x: TF.log_softmax(x, -1), ()),
+    ("softmin", lambda x: F.softmin(x, 0), lambda x: TF.softmin(x, 0), ()),
+    (
+        "rrelu_eval",
+        lambda x: F.rrelu(x, 0.1, 0.3),
+        lambda x: TF.rrelu(x, 0.1, 0.3),
+        (0.0,),
+    ),
+]
+IDS = [c[0] for c in CASES]
+SHAPES = [(6, 8), (2, 4, 3, 6), (10,)]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_parity_float32(case, shape):
+    _, efn, tfn, kinks = case
+    check_op(efn, tfn, data(shape, kinks=kinks), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_parity_float64(case):
+    name, efn, tfn, kinks = case
+    # PyTorch's hardsigmoid backward multiplies by 1/6 rounded to float32, even for float64.
+    grad_rtol = 1e-7 if name == "hardsigmoid" else 1e-11
+    x = data((4, 6), np.float64, seed=3, kinks=kinks)
+    check_op(efn, tfn, x, rtol=1e-12, atol=1e-13, grad_rtol=grad_rtol, grad_atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name, efn, tfn",
+    [
+        ("gelu", F.gelu, TF.gelu),
+        ("gelu_tanh", lambda x: F.gelu(x, "tanh"), lambda x: TF.gelu(x, approximate="tanh")),
+        ("silu", F.silu, TF.silu),
+        ("mish", F.mish, TF.mish),
+        ("softplus", F.softplus, TF.softplus),
+        ("logsigmoid", F.logsigmoid, TF.logsigmoid),
+        ("elu", F.elu, TF.elu),
+        ("selu", F.selu, TF.selu),
+        ("sigmoid", F.sigmoid, TF.sigmoid),
+        ("softsign", F.softsign, TF.softsign),
+        ("tanhshrink", F.tanhshrink, TF.tanhshrink),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_values(name, efn, tfn, dtype):
+    """Large |x|: no overflow, no NaN, values and gradients as torch's."""
+    x = np.concatenate([np.linspace(-60, 60, 241), [-1e4, -100.5, 88.5, 100.5, 1e4]])
+    x = away(x.astype(dtype), (0.0,))
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-13)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        check_op(efn, tfn, x, **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_accuracy(dtype):
+    """GELU = x * erfc(-x / sqrt 2) / 2, accurate everywhere including the far negative tail
+    where 1 + erf(x / sqrt 2) cancels (see docs/differences.md)."""
+    import math
+
+    x = np.concatenate([np.linspace(-25, 8, 661), [-0.3, 1e-3, -1e-3]]).astype(dtype)
+    exact = np.array([v * math.erfc(-v / math.sqrt(2)) / 2 for v in x.astype(np.float64)])
+    got = F.gelu(ember.tensor(x))._data.astype(np.float64)
+    tiny = np.finfo(dtype).tiny
+    keep = np.abs(exact) > tiny  # below the smallest normal number only absolute error counts
+    # float32: correctly rounded but for an ulp or two; float64: the erfc fit's 1e-12.
+    rtol = 4 * np.finfo(np.float32).eps if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got[keep], exact[keep], rtol=rtol)
+    assert np.all(np.abs(got[~keep] - exact[~keep]) < tiny)
+
+
+# ---- gradcheck of every fused primitive ---------------------------------------------------------
+PRIMS = [
+    ("LeakyRelu", lambda x: A.LeakyRelu.apply(x, 0.1)),
+    ("Elu", lambda x: A.Elu.apply(x, 1.3, 1.1, 0.8)),
+    ("Gelu", lambda x: A.Gelu.apply(x, "none")),
+    ("Gelu_tanh", lambda x: A.Gelu.apply(x, "tanh")),
+    ("Silu", A.Silu.apply),
+    ("Mish", A.Mish.apply),
+    ("Softplus", lambda x: A.Softplus.apply(x, 1.5, 2.0)),
+    ("Hardtanh", lambda x: A.Hardtanh.apply(x, -1.0, 1.0)),
+    ("Hardsigmoid", A.Hardsigmoid.apply),
+    ("Hardswish", A.Hardswish.apply),
+    ("Threshold", lambda x: A.Threshold.apply(x, 0.3, -1.0)),
+    ("Softsign", A.Softsign.apply),
+    ("LogSigmoid", A.LogSigmoid.apply),
+    ("Tanhshrink", A.Tanhshrink.apply),
+    ("Softshrink", lambda x: A.Softshrink.apply(x, 0.5)),
+    ("Hardshrink", lambda x: A.Hardshrink.apply(x, 0.5)),
+    ("Glu", lambda x: A.Glu.apply(x, 1)),
+]
+
+
+@pytest.mark.parametrize("name, fn", PRIMS, ids=[p[0] for p in PRIMS])
+def test_gradcheck(name, fn):
+    x = data((3, 4), np.float64, seed=5, kinks=(0.0, 0.5, -0.5, 0.3, 1.0, -1.0, 3.0, -3.0, 2 / 1.5))
+    assert ember.autograd.gradcheck(fn, (ember.tensor(x, requires_grad=True),))
+
+
+@pytest.mark.parametrize("wshape", [(1,), (3,), ()])
+def test_gradcheck_prelu(wshape):
+    x = ember.tensor(data((2, 3, 4), np.float64, seed=2), requires_grad=True)
+    w = ember.tensor(rand_array(wshape, np.float64, 4, 0.1, 0.5), requires_grad=True)
+    assert ember.autograd.gradcheck(A.Prelu.apply, (x, w))
+
+
+def test_gradcheck_masks():
+    x = ember.tensor(data((3, 4), np.float64), requires_grad=True)
+    noise = rand_array((3, 1), np.float64, 1)
+    shift = rand_array((3, 1), np.float64, 2)
+    assert ember.autograd.gradcheck(lambda t: A.MulMask.apply(t, noise), (x,))
+    assert ember.autograd.gradcheck(lambda t: A.AlphaMask.apply(t, noise, shift), (x,))
+
+
+# ---- PReLU ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "xshape, n", [((4, 3, 5, 5), 1), ((4, 3, 5, 5), 3), ((6, 5), 5), ((6, 5), 1), ((7,), 1)]
+)
+def test_prelu_parity(xshape, n):
+    x = data(xshape)
+    w = rand_array((n,), np.float32, 9, -0.5, 0.5)
+    check_op(F.prelu, TF.prelu, x, w)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_prelu_module_weight_grad(n):
+    em = enn.PReLU(n, init=0.1)
+    tm = tnn.PReLU(n)
+    copy_weights(em, tm)
+    assert_close(tm.weight, torch.full((n,), 0.1))
+    x = data((2, 3, 4, 4), seed=4)
+    ex = ember.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    up = rand_array((2, 3, 4, 4), np.float32, 8)
+    em(ex).backward(ember.tensor(up))
+    tm(tx).backward(torch.tensor(up))
+    assert_close(ex.grad, tx.grad)
+    assert_close(em.weight.grad, tm.weight.grad, rtol=1e-5, atol=1e-5)
+
+
+def test_prelu_errors():
+    x = ember.randn(3, 5)
+    with pytest.raises(RuntimeError, match="Mismatch of parameter numbers and input channel size"):
+        F.prelu(x, ember.ones(3))
+    with pytest.raises(RuntimeError, match="scalar or 1D tensor"):
+        F.prelu(x, ember.ones(1, 5))
+    with pytest.raises(RuntimeError, match="channel size = 1"):
+        enn.PReLU(3)(ember.randn(3))
+
+
+# ---- modules ------------------------------------------------------------------------------
+MODULES = [
+    "ReLU()",
+    "ReLU6()",
+    "Hardtanh(-2.0, 1.5)",
+    "LeakyReLU(0.05)",
+    "ELU(0.8)",
+    "CELU(1.7)",
+    "SELU()",
+    "GELU()",
+    "GELU('tanh')",
+    "SiLU()",
+    "Mish()",
+    "Sigmoid()",
+    "Tanh()",
+    "Hardsigmoid()",
+    "Hardswish()",
+    "Softplus(2.0, 5.0)",
+    "Softsign()",
+    "Softmax(1)",
+    "LogSoftmax(-1)",
+    "Softmin(0)",
+    "Softmax2d()",
+    "Threshold(0.2, -3.0)",
+    "GLU(1)",
+    "LogSigmoid()",
+    "Tanhshrink()",
+    "Softshrink(0.3)",
+    "Hardshrink(0.3)",
+    "PReLU()",
+    "PReLU(4, 0.3)",
+]
+
+
+@pytest.mark.parametrize("spec", MODULES)
+def test_module_parity_and_repr(spec):
+    em = eval("enn." + spec)
+    tm = eval("tnn." + spec)
+    assert repr(em) == repr(tm)
+    if list(tm.parameters()):
+        copy_weights(em, tm)
+    x = data((2, 4, 3, 6), seed=7, kinks=(0.0, 0.2, -0.3, 0.3, 3.0, -3.0, 1.5, -2.0, 2.5))
+    check_op(em, tm, x)
+
+
+INPLACE_MODULES = [
+    "ReLU(True)",
+    "ReLU6(True)",
+    "Hardtanh(-1.0, 1.0, True)",
+    "LeakyReLU(0.1, True)",
+    "ELU(1.0, True)",
+    "CELU(2.0, True)",
+    "SELU(True)",
+    "SiLU(True)",
+    "Mish(True)",
+    "Hardsigmoid(True)",
+    "Hardswish(True)",
+    "Threshold(0.1, 2.0, True)",
+    "RReLU(0.1, 0.3, True)",
+]
+
+
+@pytest.mark.parametrize("spec", INPLACE_MODULES)
+def test_inplace_modules(spec):
+    em = eval("enn." + spec).eval()
+    tm = eval("tnn." + spec).eval()
+    assert repr(em) == repr(tm)
+    x = data((3, 5), seed=1, kinks=(0.0, 0.1, 1.0, -1.0, 3.0, -3.0))
+    ex = ember.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    # On an intermediate (non-leaf) tensor: modified in place, and gradients still right.
+    ey = ex * 2.0
+    ty = tx * 2.0
+    eo = em(ey)
+    to = tm(ty)
+    assert eo is ey
+    assert_close(ey, ty)
+    up = rand_array((3, 5), np.float32, 3)
+    eo.backward(ember.tensor(up))
+    to.backward(torch.tensor(up))
+    assert_close(ex.grad, tx.grad)
+    # Without autograd: the input array itself is overwritten.
+    plain = ember.tensor(x)
+    arr = plain._data
+    em(plain)
+    assert_close(arr, tm(torch.tensor(x)))
+
+
+@pytest.mark.parametrize(
+    "efn, tfn",
+    [
+        (F.relu_, torch.relu_),
+        (F.elu_, TF.elu_),
+        (F.selu_, torch.selu_),
+        (F.celu_, torch.celu_),
+        (F.leaky_relu_, TF.leaky_relu_),
+        (F.hardtanh_, TF.hardtanh_),
+        (lambda x: F.threshold_(x, 0.5, 9.0), lambda x: TF.threshold_(x, 0.5, 9.0)),
+        (F.rrelu_, TF.rrelu_),
+    ],
+)
+def test_underscore_variants(efn, tfn):
+    x = data((4, 5), seed=2, kinks=(0.0, 0.5, 1.0, -1.0))
+    ex = ember.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    ey = ex + 0.0
+    ty = tx + 0.0
+    before = ey._version
+    assert efn(ey) is ey
+    tfn(ty)
+    assert ey._version > before
+    assert_close(ey, ty)
+    ey.sum().backward()
+    ty.sum().backward()
+    assert_close(ex.grad, tx.grad)
+
+
+def test_inplace_on_leaf_requiring_grad_raises():
+    x = ember.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        F.relu_(x)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        F.elu(x, inplace=True)
+
+
+def test_inplace_under_no_grad_modifies_leaf():
+    x = ember.tensor([-1.0, 2.0], requires_grad=True)
+    with ember.no_grad():
+        F.leaky_relu_(x, 0.5)
+    assert x.tolist() == [-0.5, 2.0]
+
+
+# ---- rrelu -------------------------------------------------------------------------------
+def test_rrelu_training_slopes_and_grad():
+    x = ember.tensor(data((200, 50), seed=6), requires_grad=True)
+    y = F.rrelu(x, 0.1, 0.3, training=True)
+    y.sum().backward()
+    xd, yd, gd = x._data, y._data, x.grad._data
+    neg = xd < 0
+    slopes = yd[neg] / xd[neg]
+    assert slopes.min() >= 0.1 - 1e-6 and slopes.max() <= 0.3 + 1e-6
+    assert abs(slopes.mean() - 0.2) < 0.005  # U(0.1, 0.3) has mean 0.2
+    np.testing.assert_array_equal(yd[~neg], xd[~neg])
+    np.testing.assert_allclose(gd[neg], slopes, rtol=1e-6)
+    np.testing.assert_array_equal(gd[~neg], 1.0)
+    # The module draws in training and uses the mean slope in eval.
+    m = enn.RReLU(0.1, 0.3)
+    assert not np.array_equal(m(x)._data, m.eval()(x)._data)
+    assert_close(m(x), TF.leaky_relu(torch.tensor(xd), 0.2))
+
+
+# ---- errors -------------------------------------------------------------------------------
+def test_errors():
+    x = ember.randn(3, 5)
+    ints = ember.arange(3)
+    with pytest.raises(RuntimeError, match="Halving dimension must be even, but dimension 1"):
+        F.glu(x, 1)
+    with pytest.raises(RuntimeError, match="glu does not support scalars"):
+        F.glu(ember.tensor(1.0))
+    with pytest.raises(RuntimeError, match="lambda must be in range"):
+        F.softshrink(x, -0.5)
+    with pytest.raises(RuntimeError, match="approximate argument must be either none or tanh"):
+        F.gelu(x, approximate="foo")
+    with pytest.raises(RuntimeError, match="alpha cannot be 0 for CELU"):
+        F.celu(x, 0.0)
+    with pytest.raises(RuntimeError, match="Lower bound should be less than or equal"):
+        F.rrelu(x, 0.5, 0.1, training=True)
+    for fn in (F.gelu, F.leaky_relu, F.elu, F.silu, F.mish, F.softplus, F.hardswish):
+        with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
+            fn(ints)
+    with pytest.raises(TypeError, match=r"relu\(\): argument 'input' \(position 1\) must be"):
+        F.relu([1.0, 2.0])
+    with pytest.raises(AssertionError, match="max_val"):
+        enn.Hardtanh(1.0, -1.0)
+    with pytest.raises(ValueError, match="Softmax2d: expected input to be 3D or 4D, got 2D"):
+        enn.Softmax2d()(x)
+
+
+def test_integer_inputs_where_torch_allows():
+    v = np.arange(-3, 9)
+    for efn, tfn in [
+        (F.relu, TF.relu),
+        (F.relu6, TF.relu6),
+        (F.hardtanh, TF.hardtanh),
+        (lambda t: F.threshold(t, 1, 5), lambda t: TF.threshold(t, 1, 5)),
+        (F.sigmoid, torch.sigmoid),
+    ]:
+        assert_close(efn(ember.tensor(v)), tfn(torch.tensor(v)))
+
+
+def test_activations_in_sequential_train_like_torch():
+    """A small MLP with several activations: same outputs and gradients as torch."""
+    em = enn.Sequential(
+        enn.Linear(6, 8), enn.GELU(), enn.Linear(8, 8), enn.SiLU(), enn.Linear(8, 4), enn.ELU()
+    )
+    tm = tnn.Sequential(
+        tnn.Linear(6, 8), tnn.GELU(), tnn.Linear(8, 8), tnn.SiLU(), tnn.Linear(8, 4), tnn.ELU()
+    )
+    copy_weights(em, tm)
+    x = rand_array((5, 6), np.float32, 1)
+    eo = em(ember.tensor(x))
+    to = tm(torch.tensor(x))
+    assert_close(eo, to)
+    eo.sum().backward()
+    to.sum().backward()
+    for (n, ep), (_, tp) in zip(em.named_parameters(), tm.named_parameters()):
+        assert_close(ep.grad, tp.grad, rtol=1e-5, atol=1e-6, what=n)
