@@ -359,8 +359,8 @@ class BinaryCrossEntropyWithLogits(Primitive):
 
     ``loss = (1 - y) x + (1 + (pw - 1) y) softplus(-x)``, times ``weight``; softplus is computed
     as ``log1p(exp(-|x|)) + max(-x, 0)`` so no exponent overflows.
-    ``forward(x, y, weight | None, pos_weight | None, reduction)``: gradients for ``x``, ``y``
-    and ``pos_weight`` (each summed back to its shape).
+    ``forward(x, y, weight | None, pos_weight | None, reduction)``: gradients for ``x`` and
+    ``y`` (``weight`` and ``pos_weight`` are constants, as in PyTorch).
     """
 
     @staticmethod
@@ -385,7 +385,7 @@ class BinaryCrossEntropyWithLogits(Primitive):
         if weight is not None:
             s = s * weight
         nig = ctx.needs_input_grad
-        gx = gy = gpw = None
+        gx = gy = None
         if nig[0]:
             sig_neg = np.exp(-x - sp)  # sigmoid(-x), from the softplus already computed
             if pos_weight is not None:
@@ -397,9 +397,7 @@ class BinaryCrossEntropyWithLogits(Primitive):
         if nig[1]:
             gy = -x if pos_weight is None else (pos_weight - 1.0) * sp - x
             gy = unbroadcast((gy * s).astype(x.dtype, copy=False), y.shape)
-        if len(nig) > 3 and nig[3]:
-            gpw = unbroadcast((y * sp * s).astype(x.dtype, copy=False), pos_weight.shape)
-        return gx, gy, None, gpw, None
+        return gx, gy, None, None, None
 
 
 # ---- KL divergence --------------------------------------------------------------------------

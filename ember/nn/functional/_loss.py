@@ -387,13 +387,14 @@ def binary_cross_entropy_with_logits(
             f"({size_str(input._data.shape)})"
         )
     _no_grad_arg(weight, "binary_cross_entropy_with_logits", "weight")
+    _no_grad_arg(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
     input, target = _promote(input, target)
     w = None
     if weight is not None:
         w = _expand_weight(weight, input._data.shape)._data.astype(input._data.dtype, copy=False)
     if pos_weight is not None:
         check_broadcast(input._data.shape, pos_weight._data.shape)
-        pos_weight = cast(pos_weight, input.dtype)
+        pos_weight = pos_weight._data.astype(input._data.dtype, copy=False)
     return BinaryCrossEntropyWithLogits.apply(input, target, w, pos_weight, reduction)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ... import _dtype as D
-from ...autograd.grad_mode import no_grad
+from ...autograd.grad_mode import STATE, no_grad
 from ...ops.elementwise import cast, minimum, where
 from ...ops.loss import CosineSimilarity, LogSigmoid
 from ...ops.reduction import norm
@@ -267,6 +267,11 @@ def soft_margin_loss(
     tensor(0.6931)
     """
     reduction = reduction_of(reduction, size_average, reduce)
+    if target._rg and STATE.enabled:
+        raise RuntimeError(
+            "The function 'soft_margin_loss' is not differentiable with respect to argument "
+            "'target'. This input cannot have requires_grad True."
+        )
     input, target = _float_pair(input, target)
     return _reduce(-_logsigmoid(target * input), reduction)
 
