@@ -1,5 +1,5 @@
-"""Convolutions: F.conv*/conv_transpose* and the Conv/ConvTranspose/Fold/Unfold layers against
-torch (forward, input/weight/bias gradients), gradcheck of the primitives, reprs, init and errors."""
+"""Convolutions: F.conv*/conv_transpose* and the Conv, ConvTranspose, Fold, Unfold layers vs
+torch (forward, input/weight/bias gradients), gradcheck of the primitives, reprs, init, errors."""
 
 from __future__ import annotations
 
