@@ -141,10 +141,15 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
                 f"output type {_tname(d.dtype)}"
             ) from None
         except ValueError:
-            raise RuntimeError(
-                f"output with shape {list(d.shape)} doesn't match the broadcast shape "
-                f"{list(np.broadcast_shapes(d.shape, np.shape(o)))}"
-            ) from None
+            from ._util import broadcast_error
+
+            err = broadcast_error(d, o)  # shapes that do not broadcast at all
+            if err is None:
+                err = RuntimeError(
+                    f"output with shape {list(d.shape)} doesn't match the broadcast shape "
+                    f"{list(np.broadcast_shapes(d.shape, np.shape(o)))}"
+                )
+            raise err from None
         self._vc[0] += 1
         return self
 
@@ -217,7 +222,8 @@ def _make_copy_from():
 
         @staticmethod
         def backward(ctx, g):
-            return None, g
+            # The overwritten tensor still gets a (zero) gradient, as in PyTorch.
+            return (np.zeros_like(g) if ctx.needs_input_grad[0] else None), g
 
     return CopyFrom
 
