@@ -9,6 +9,8 @@ import torch
 import ember
 from ember.autograd.function import BackwardNode
 
+LIBS = pytest.mark.parametrize("m", [ember, torch], ids=["ember", "torch"])
+
 
 def _ops(x):
     """A spread of op families; each result must carry no graph node when none is recorded."""
@@ -45,7 +47,7 @@ def _ops(x):
 def _count_nodes():
     import gc
 
-    return sum(1 for o in gc.get_objects() if isinstance(o, BackwardNode))
+    return sum(1 for o in gc.get_objects() if issubclass(type(o), BackwardNode))
 
 
 def test_no_graph_when_no_input_requires_grad():
@@ -71,7 +73,8 @@ def test_no_node_objects_are_allocated():
         keep = _ops(x)
     keep += _ops(ember.ones(2, 3))
     assert _count_nodes() == before
-    assert len(keep) > 0
+    keep += _ops(x)  # and the counter does see nodes when a graph is recorded
+    assert _count_nodes() >= before + len(_ops(x))
 
 
 def test_graph_recorded_normally():
@@ -135,103 +138,103 @@ def test_set_grad_enabled_as_function_and_context():
     ],
     ids=["no_grad", "set_grad_enabled", "inference_mode", "autograd.no_grad"],
 )
-def test_decorators_with_instances(make):
-    for m in (ember, torch):
-        x = m.ones(2, requires_grad=True)
+@LIBS
+def test_decorators_with_instances(make, m):
+    x = m.ones(2, requires_grad=True)
 
-        @make(m)
-        def f(t):
-            return t * 2, m.is_grad_enabled()
+    @make(m)
+    def f(t):
+        return t * 2, m.is_grad_enabled()
 
-        assert m.is_grad_enabled()  # decorating must not change the mode
-        y, enabled = f(x)
-        assert not enabled and not y.requires_grad, m.__name__
-        assert m.is_grad_enabled()
-        assert f.__name__ == "f"
-
-
-def test_bare_decorators():
-    for m in (ember, torch):
-
-        @m.no_grad
-        def f(t):
-            return t * 2
-
-        @m.inference_mode
-        def g(t):
-            return t * 2
-
-        x = m.ones(2, requires_grad=True)
-        assert not f(x).requires_grad and not g(x).requires_grad
-        assert m.is_grad_enabled()
+    assert m.is_grad_enabled()  # decorating must not change the mode
+    y, enabled = f(x)
+    assert not enabled and not y.requires_grad, m.__name__
+    assert m.is_grad_enabled()
+    assert f.__name__ == "f"
 
 
-def test_enable_grad_decorator_inside_no_grad():
-    for m in (ember, torch):
+@LIBS
+def test_bare_decorators(m):
 
-        @m.enable_grad()
-        def f(t):
-            return t * 2
+    @m.no_grad
+    def f(t):
+        return t * 2
 
-        @m.enable_grad
-        def g(t):
-            return t * 2
+    @m.inference_mode
+    def g(t):
+        return t * 2
 
-        x = m.ones(2, requires_grad=True)
-        with m.no_grad():
-            assert f(x).requires_grad and g(x).requires_grad
-            assert not m.is_grad_enabled()
-
-
-def test_generator_functions():
-    for m in (ember, torch):
-        modes = []
-
-        @m.no_grad()
-        def gen(t):
-            for _ in range(3):
-                modes.append(m.is_grad_enabled())
-                received = yield t * 2
-                modes.append(received)
-            return "done"
-
-        x = m.ones(2, requires_grad=True)
-        g = gen(x)
-        first = next(g)
-        assert not first.requires_grad
-        assert m.is_grad_enabled()  # between steps the caller's mode is back
-        second = g.send("hello")
-        assert not second.requires_grad
-        assert m.is_grad_enabled()
-        g.send("a")
-        with pytest.raises(StopIteration) as stop:
-            g.send("b")
-        assert stop.value.value == "done"
-        assert modes == [False, "hello", False, "a", False, "b"], m.__name__
-        assert m.is_grad_enabled()
+    x = m.ones(2, requires_grad=True)
+    assert not f(x).requires_grad and not g(x).requires_grad
+    assert m.is_grad_enabled()
 
 
-def test_generator_close_and_throw():
-    for m in (ember, torch):
-        log = []
+@LIBS
+def test_enable_grad_decorator_inside_no_grad(m):
 
-        @m.no_grad()
-        def gen():
-            try:
-                while True:
-                    try:
-                        yield 1
-                    except KeyError:
-                        log.append(("caught", m.is_grad_enabled()))
-            finally:
-                log.append(("closed", m.is_grad_enabled()))
+    @m.enable_grad()
+    def f(t):
+        return t * 2
 
-        g = gen()
-        next(g)
-        assert g.throw(KeyError) == 1
-        g.close()
-        assert log == [("caught", False), ("closed", False)], m.__name__
-        assert m.is_grad_enabled()
+    @m.enable_grad
+    def g(t):
+        return t * 2
+
+    x = m.ones(2, requires_grad=True)
+    with m.no_grad():
+        assert f(x).requires_grad and g(x).requires_grad
+        assert not m.is_grad_enabled()
+
+
+@LIBS
+def test_generator_functions(m):
+    modes = []
+
+    @m.no_grad()
+    def gen(t):
+        for _ in range(3):
+            modes.append(m.is_grad_enabled())
+            received = yield t * 2
+            modes.append(received)
+        return "done"
+
+    x = m.ones(2, requires_grad=True)
+    g = gen(x)
+    first = next(g)
+    assert not first.requires_grad
+    assert m.is_grad_enabled()  # between steps the caller's mode is back
+    second = g.send("hello")
+    assert not second.requires_grad
+    assert m.is_grad_enabled()
+    g.send("a")
+    with pytest.raises(StopIteration) as stop:
+        g.send("b")
+    assert stop.value.value == "done"
+    assert modes == [False, "hello", False, "a", False, "b"], m.__name__
+    assert m.is_grad_enabled()
+
+
+@LIBS
+def test_generator_close_and_throw(m):
+    log = []
+
+    @m.no_grad()
+    def gen():
+        try:
+            while True:
+                try:
+                    yield 1
+                except KeyError:
+                    log.append(("caught", m.is_grad_enabled()))
+        finally:
+            log.append(("closed", m.is_grad_enabled()))
+
+    g = gen()
+    next(g)
+    assert g.throw(KeyError) == 1
+    g.close()
+    assert log == [("caught", False), ("closed", False)], m.__name__
+    assert m.is_grad_enabled()
 
 
 def test_decorating_a_class_raises():
