@@ -1,0 +1,111 @@
+"""The conversion half of ``nn.Module``: ``to``, ``float``/``double``/``half``, ``type``,
+``cpu``... They convert parameters in place (same Parameter objects) and replace buffers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ... import _dtype as D
+from ..._backend import device as _device
+from ..._tensor import Tensor
+from ...autograd.grad_mode import no_grad
+
+
+class ConversionsMixin:
+    """Mixed into ``Module``: converting every parameter and buffer of the tree."""
+
+    _parameters: dict
+    _buffers: dict
+    children: Callable[..., Any]
+
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Any:
+        """Convert every parameter and buffer with ``fn``; parameters keep their identity."""
+        if recurse:
+            for m in self.children():
+                m._apply(fn)
+        for p in self._parameters.values():
+            if p is None:
+                continue
+            with no_grad():
+                new = fn(p)
+            p._data = new._data  # like ``param.data = ...``: same Parameter object
+            g = p._grad
+            if g is not None:
+                with no_grad():
+                    g._data = fn(g)._data
+        for key, buf in self._buffers.items():
+            if buf is not None:
+                self._buffers[key] = fn(buf)
+        return self
+
+    def to(self, *args: Any, **kwargs: Any) -> Any:
+        """Convert floating parameters and buffers in place: ``to(dtype)``, ``to(device)``,
+        ``to(tensor)``, ``to(device, dtype)``; returns self. Integer buffers keep their dtype."""
+        dtype = kwargs.pop("dtype", None)
+        dev = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        for a in args:
+            if isinstance(a, D.dtype):
+                dtype = a
+            elif isinstance(a, (str, _device)):
+                dev = a
+            elif isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, bool):
+                pass  # non_blocking
+            else:
+                raise TypeError(
+                    f"to() received an invalid combination of arguments - got ({type(a).__name__})"
+                )
+        if dev is not None:
+            _device(dev)  # raises the clear error for devices that do not exist here
+        if dtype is not None:
+            if not (dtype.is_floating_point or dtype.is_complex):
+                raise TypeError(
+                    "nn.Module.to only accepts floating point or complex dtypes, but got "
+                    f"desired dtype={dtype}"
+                )
+            return self._apply(
+                lambda t: t.to(dtype) if (t.is_floating_point() or t.is_complex()) else t
+            )
+        return self
+
+    def _cast_floating(self, dt: D.dtype) -> Any:
+        return self._apply(lambda t: t.to(dt) if t.is_floating_point() else t)
+
+    def float(self) -> Any:
+        """Cast floating parameters and buffers to float32."""
+        return self._cast_floating(D.float32)
+
+    def double(self) -> Any:
+        """Cast floating parameters and buffers to float64."""
+        return self._cast_floating(D.float64)
+
+    def half(self) -> Any:
+        """Cast floating parameters and buffers to float16."""
+        return self._cast_floating(D.float16)
+
+    def bfloat16(self) -> Any:
+        """Cast floating parameters and buffers to bfloat16."""
+        return self._cast_floating(D.bfloat16)
+
+    def type(self, dst_type: Any) -> Any:
+        """Cast every parameter and buffer (integer ones too) to ``dst_type``."""
+        return self._apply(lambda t: t.type(dst_type))
+
+    def cpu(self) -> Any:
+        """Move to the CPU: ember's tensors already live there, so this returns self."""
+        return self
+
+    def cuda(self, device: Any = None) -> Any:
+        """Move to a CUDA device (raises the clear "no CUDA device" error without one)."""
+        _device("cuda")
+        return self  # pragma: no cover
+
+    def share_memory(self) -> Any:
+        """Kept for API compatibility: ember's arrays live in ordinary process memory."""
+        return self
