@@ -53,9 +53,20 @@ T.__rmatmul__ = lambda self, other: L.matmul(other, self)
 T.__neg__ = E.neg
 T.__pos__ = lambda self: self
 T.__abs__ = E.abs
-T.__invert__ = lambda self: (
-    E.logical_not(self) if self._data.dtype == np.bool_ else E.bitwise_not(self)
-)
+
+
+def _invert(self: Tensor) -> Tensor:
+    kind = self._data.dtype.kind
+    if kind == "b":
+        return E.logical_not(self)
+    if kind not in "iu":
+        raise TypeError(
+            "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
+        )
+    return E.bitwise_not(self)
+
+
+T.__invert__ = _invert
 T.__eq__ = E.eq
 T.__ne__ = E.ne
 T.__lt__ = E.lt

@@ -13,7 +13,7 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
-from ._util import Primitive, broadcast_error, is_scalar, unbroadcast
+from ._util import Primitive, broadcast_error, is_scalar, type_name, unbroadcast
 
 _np_to_dtype = D._BY_NP
 
@@ -874,7 +874,8 @@ def _bitwise(ufunc, name: str) -> Any:
         b = other._data if isinstance(other, Tensor) else other
         ad = np.asarray(a).dtype
         if ad.kind == "f" or np.asarray(b).dtype.kind == "f":
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float'")
+            dt = ad if ad.kind == "f" else np.asarray(b).dtype
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{type_name(dt)}'")
         return _wrap(np.asarray(ufunc(a, b)))
 
     fn.__name__ = name
@@ -888,7 +889,9 @@ bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
 
 def bitwise_not(input: Tensor) -> Tensor:
     if input._data.dtype.kind == "f":
-        raise RuntimeError("\"bitwise_not_cpu\" not implemented for 'Float'")
+        raise NotImplementedError(
+            f"\"bitwise_not_cpu\" not implemented for '{type_name(input._data.dtype)}'"
+        )
     return _wrap(np.invert(input._data))
 
 

@@ -66,16 +66,24 @@ def _rebind(t: Tensor, out: Tensor) -> Tensor:
 
 
 def _tname(dt: np.dtype) -> str:
+    """PyTorch's scalar-type name in messages (Long, Float, Double...)."""
+    from ._util import type_name
+
+    return type_name(dt)
+
+
+def _result_dtype(name: str, d: np.ndarray, other: Any) -> np.dtype:
+    """PyTorch's result dtype of ``d <op> other`` (for the in-place cast error message)."""
     from .. import _dtype as D
 
-    return (
-        D._BY_NP[np.dtype(dt)]
-        .name.capitalize()
-        .replace("Int64", "Long")
-        .replace("Float32", "Float")
-        .replace("Float64", "Double")
-        .replace("Int32", "Int")
-    )
+    mine = D._BY_NP[d.dtype]
+    if isinstance(other, Tensor):
+        res = D.result_type_dims(mine, d.ndim, other.dtype, other.ndim)
+    else:
+        res = D.result_type_scalar(mine, other)
+    if name == "div_" and not res.is_floating_point:
+        res = D.get_default_dtype()  # true division of integers gives a float
+    return res.np
 
 
 def _snapshot(t: Tensor) -> Tensor:
@@ -135,10 +143,9 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
         try:
             ufunc(d, o, out=d, casting="same_kind")
         except TypeError:
-            od = np.asarray(o).dtype if not isinstance(o, float) else np.dtype(np.float32)
             raise RuntimeError(
-                f"result type {_tname(np.result_type(d.dtype, od))} can't be cast to the desired "
-                f"output type {_tname(d.dtype)}"
+                f"result type {_tname(_result_dtype(name, d, other))} can't be cast to the "
+                f"desired output type {_tname(d.dtype)}"
             ) from None
         except ValueError:
             from ._util import broadcast_error

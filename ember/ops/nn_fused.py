@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
-from ._util import Primitive, wrap_dim
+from ._util import Primitive, type_name, wrap_dim
 from .elementwise import cast
 
 
@@ -67,8 +67,8 @@ def _prep(input: Tensor, dim: Any, dtype: D.dtype | None, name: str) -> tuple:
     if dtype is not None:
         input = cast(input, dtype)
     elif input._data.dtype.kind not in "fc":
-        raise RuntimeError(
-            f"\"{name}_lastdim_kernel_impl\" not implemented for '{input.dtype.name.capitalize()}'"
+        raise NotImplementedError(
+            f"\"{name}_lastdim_kernel_impl\" not implemented for '{type_name(input.dtype)}'"
         )
     if input.ndim == 0:
         return input, None

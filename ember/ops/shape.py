@@ -340,7 +340,7 @@ def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
     """Join tensors along an existing dimension."""
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, x in enumerate(tensors):
         if not isinstance(x, Tensor):
             raise TypeError(
@@ -491,6 +491,20 @@ def _index_error(e: IndexError, shape: tuple) -> IndexError:
             return IndexError(
                 f"index {m.group(1)} is out of bounds for dimension {m.group(2)} with size "
                 f"{m.group(3)}"
+            )
+    if "boolean index did not match" in msg:
+        import re
+
+        m = re.search(
+            r"along axis (\d+); size of axis is (\d+) but size of corresponding boolean "
+            r"axis is (\d+)",
+            msg,
+        )
+        if m:
+            return IndexError(
+                f"The shape of the mask (size {m.group(3)}) at index {m.group(1)} does not match "
+                f"the shape of the indexed tensor {list(shape)} (size {m.group(2)}) at index "
+                f"{m.group(1)}"
             )
     if "too many indices" in msg:
         return IndexError(f"too many indices for tensor of dimension {len(shape)}")
