@@ -104,12 +104,13 @@ def detect_format(head: bytes) -> str:
     """``'zip'``, ``'legacy'``, ``'safetensors'`` or ``'tar'`` from a file's first 512 bytes."""
     if head[:4] == b"PK\x03\x04":
         return "zip"
-    if head[:2] == b"\x80\x02":
-        return "legacy"
+    # safetensors before legacy: a header length of 640 + 256k starts with b"\x80\x02" too.
     if len(head) > 8 and head[8:9] in b"{ \t\r\n" and head[8:9]:
         (n,) = struct.unpack("<Q", head[:8])
         if 2 <= n <= 100_000_000:
             return "safetensors"
+    if head[:2] == b"\x80\x02":
+        return "legacy"
     if head[257:262] == b"ustar":
         return "tar"
     raise CheckpointError(

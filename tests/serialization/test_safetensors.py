@@ -185,3 +185,13 @@ def test_reader_accepts_what_reference_accepts():
     assert load_safetensors(io.BytesIO(_file({}))) == {}
     with pytest.raises(CheckpointError, match="U16"):
         load_safetensors(io.BytesIO(_file({"a": _t(dtype="U16", offsets=(0, 4))}, b"\x00" * 4)))
+
+
+def test_header_length_that_looks_like_a_pickle(tmp_path):
+    # A 640-byte header starts the file with b"\x80\x02", like a legacy torch file.
+    name = "n" * (640 - len('{"":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'))
+    data = _ours({name: np.ones(1, np.float32)})
+    assert data[:2] == b"\x80\x02"
+    path = tmp_path / "x.bin"
+    path.write_bytes(data)
+    assert ember.load(path)[name].tolist() == [1.0]
