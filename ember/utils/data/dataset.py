@@ -157,8 +157,8 @@ class Subset(Dataset):
 
     >>> from ember.utils.data import Subset
     >>> s = Subset([10, 11, 12, 13], [3, 0])
-    >>> len(s), s[0], s[[0, 1]]
-    (2, 13, [13, 10])
+    >>> len(s), s[0], s[1]
+    (2, 13, 10)
     """
 
     def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
