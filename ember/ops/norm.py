@@ -1,0 +1,250 @@
+"""Fused normalisation primitives: batch norm (training and inference), layer norm, group norm
+and RMS norm, each one graph node with a hand-written backward.
+
+Layouts are reshaped (never looped): batch norm sees the input as (N, C, L) and reduces over
+axes 0 and 2, group norm as (N, G, C/G * L), layer and RMS norm as (rows, normalised size).
+Statistics are computed in the input's dtype; the variance is the biased one, as PyTorch uses
+for normalising (the unbiased one only feeds running estimates, see ``nn.functional``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._util import Primitive
+
+__all__ = ["BatchNormTrain", "BatchNormEval", "LayerNorm", "GroupNorm", "RMSNorm"]
+
+
+def _ncl(x: np.ndarray) -> np.ndarray:
+    """View (N, C, *) as (N, C, L); a 2-D (N, C) input gets L = 1."""
+    n, c = x.shape[0], x.shape[1]
+    return x.reshape(n, c, -1)
+
+
+class BatchNormTrain(Primitive):
+    """Batch norm with the batch's statistics: ``forward(x, weight, bias, eps)``.
+
+    Returns ``(y, mean, var)`` with the per-channel mean and biased variance (both
+    non-differentiable) so the caller can update running estimates. ``weight``/``bias`` may be
+    None (no affine transform).
+    """
+
+    non_differentiable = (1, 2)
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps):
+        x3 = _ncl(x)
+        mean = x3.mean(axis=(0, 2))
+        xc = x3 - mean[:, None]
+        var = np.einsum("ncl,ncl->c", xc, xc) / (x3.shape[0] * x3.shape[2])
+        var = var.astype(x.dtype, copy=False)
+        invstd = 1.0 / np.sqrt(var + eps)
+        xhat = xc
+        xhat *= invstd[:, None]
+        if weight is not None:
+            y = xhat * weight[:, None]
+            if bias is not None:
+                y += bias[:, None]
+        elif bias is not None:
+            y = xhat + bias[:, None]
+        else:
+            y = xhat.copy()
+        ctx.save_for_backward(xhat)
+        ctx.meta = (x.shape, invstd, weight)
+        return y.reshape(x.shape), mean, var
+
+    @staticmethod
+    def backward(ctx, g, _gm=None, _gv=None):
+        (xhat,) = ctx.saved_tensors
+        shape, invstd, weight = ctx.meta
+        g3 = _ncl(g)
+        n = g3.shape[0] * g3.shape[2]
+        gb = g3.sum(axis=(0, 2))
+        gw = np.einsum("ncl,ncl->c", g3, xhat)
+        nig = ctx.needs_input_grad
+        gx = None
+        if nig[0]:
+            # d/dx of (x - mean) * invstd, with mean and invstd depending on x:
+            # invstd * w * (g - mean(g) - xhat * mean(g * xhat)).
+            scale = invstd if weight is None else invstd * weight
+            gx = g3 - (gb / n)[:, None]
+            gx -= xhat * (gw / n)[:, None]
+            gx *= scale[:, None]
+            gx = gx.reshape(shape)
+        gw_out = gw.astype(g.dtype, copy=False) if len(nig) > 1 and nig[1] else None
+        gb_out = gb if len(nig) > 2 and nig[2] else None
+        return gx, gw_out, gb_out, None
+
+
+class BatchNormEval(Primitive):
+    """Batch norm with given statistics: ``forward(x, mean, var, weight, bias, eps)``.
+
+    An affine map per channel; gradients for ``x``, ``weight`` and ``bias``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, mean, var, weight, bias, eps):
+        x3 = _ncl(x)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        scale = invstd if weight is None else invstd * weight
+        shift = -mean * scale
+        if bias is not None:
+            shift = shift + bias
+        y = x3 * scale[:, None] + shift[:, None]
+        ctx.save_for_backward(x)
+        ctx.meta = (mean, invstd, scale)
+        return y.reshape(x.shape).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        mean, invstd, scale = ctx.meta
+        g3 = _ncl(g)
+        nig = ctx.needs_input_grad
+        gx = gw = gb = None
+        if nig[0]:
+            gx = (g3 * scale[:, None]).reshape(x.shape)
+        if nig[3]:
+            xhat = (_ncl(x) - mean[:, None]) * invstd[:, None]
+            gw = np.einsum("ncl,ncl->c", g3, xhat)
+        if nig[4]:
+            gb = g3.sum(axis=(0, 2))
+        return gx, None, None, gw, gb, None
+
+
+def _norm_rows_backward(g2: np.ndarray, xhat: np.ndarray, invstd: np.ndarray) -> np.ndarray:
+    """Input gradient of row-wise standardisation given the gradient ``g2`` w.r.t. ``xhat``."""
+    k = g2.shape[-1]
+    m1 = g2.sum(axis=-1, keepdims=True) / k
+    m2 = np.einsum("...k,...k->...", g2, xhat)[..., None] / k
+    out = g2 - m1
+    out -= xhat * m2
+    out *= invstd
+    return out
+
+
+class LayerNorm(Primitive):
+    """Layer norm over the last ``k`` dims: ``forward(x, weight, bias, k, eps)``."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, k, eps):
+        inner = int(np.prod(x.shape[x.ndim - k :])) if k else 1
+        x2 = x.reshape(-1, inner)
+        mean = x2.mean(axis=1, keepdims=True)
+        xc = x2 - mean
+        var = (np.einsum("mk,mk->m", xc, xc) / inner)[:, None].astype(x.dtype, copy=False)
+        invstd = 1.0 / np.sqrt(var + eps)
+        xhat = xc
+        xhat *= invstd
+        y = xhat
+        if weight is not None:
+            y = xhat * weight.reshape(-1)
+        if bias is not None:
+            y = y + bias.reshape(-1)
+        if y is xhat:
+            y = xhat.copy()
+        ctx.save_for_backward(xhat)
+        ctx.meta = (x.shape, invstd, weight, bias)
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        (xhat,) = ctx.saved_tensors
+        shape, invstd, weight, bias = ctx.meta
+        g2 = g.reshape(xhat.shape)
+        nig = ctx.needs_input_grad
+        gx = gw = gb = None
+        if nig[0]:
+            gxhat = g2 if weight is None else g2 * weight.reshape(-1)
+            gx = _norm_rows_backward(gxhat, xhat, invstd).reshape(shape)
+        if nig[1]:
+            gw = np.einsum("mk,mk->k", g2, xhat).reshape(weight.shape)
+        if nig[2]:
+            gb = g2.sum(axis=0).reshape(bias.shape)
+        return gx, gw, gb, None, None
+
+
+class GroupNorm(Primitive):
+    """Group norm: ``forward(x, weight, bias, groups, eps)`` on (N, C, *) input.
+
+    Returns ``(y, mean, var)``: the per-(sample, group) mean and biased variance, shaped
+    (N, groups), are non-differentiable (instance norm uses them for running estimates).
+    ``weight``/``bias`` are per channel.
+    """
+
+    non_differentiable = (1, 2)
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, groups, eps):
+        n, c = x.shape[0], x.shape[1]
+        xg = x.reshape(n, groups, -1)
+        mean = xg.mean(axis=2, keepdims=True)
+        xc = xg - mean
+        var = (np.einsum("ngk,ngk->ng", xc, xc) / xg.shape[2])[..., None].astype(x.dtype)
+        invstd = 1.0 / np.sqrt(var + eps)
+        xhat = xc
+        xhat *= invstd
+        xhat_c = xhat.reshape(n, c, -1)
+        y = xhat_c
+        if weight is not None:
+            y = xhat_c * weight[:, None]
+        if bias is not None:
+            y = y + bias[:, None]
+        if y is xhat_c:
+            y = xhat_c.copy()
+        ctx.save_for_backward(xhat)
+        ctx.meta = (x.shape, invstd, weight, bias)
+        return y.reshape(x.shape), mean[..., 0], var[..., 0]
+
+    @staticmethod
+    def backward(ctx, g, _gm=None, _gv=None):
+        (xhat,) = ctx.saved_tensors
+        shape, invstd, weight, bias = ctx.meta
+        n, c = shape[0], shape[1]
+        g3 = g.reshape(n, c, -1)
+        nig = ctx.needs_input_grad
+        gx = gw = gb = None
+        if nig[0]:
+            gxhat = g3 if weight is None else g3 * weight[:, None]
+            gx = _norm_rows_backward(gxhat.reshape(xhat.shape), xhat, invstd).reshape(shape)
+        if nig[1]:
+            gw = np.einsum("ncl,ncl->c", g3, xhat.reshape(n, c, -1))
+        if nig[2]:
+            gb = g3.sum(axis=(0, 2))
+        return gx, gw, gb, None, None
+
+
+class RMSNorm(Primitive):
+    """RMS norm over the last ``k`` dims: ``x / sqrt(mean(x^2) + eps) * weight``.
+
+    ``forward(x, weight, k, eps)``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, k, eps):
+        inner = int(np.prod(x.shape[x.ndim - k :])) if k else 1
+        x2 = x.reshape(-1, inner)
+        ms = (np.einsum("mk,mk->m", x2, x2) / inner)[:, None].astype(x.dtype, copy=False)
+        rrms = 1.0 / np.sqrt(ms + eps)
+        xhat = x2 * rrms
+        y = xhat if weight is None else xhat * weight.reshape(-1)
+        ctx.save_for_backward(xhat)
+        ctx.meta = (x.shape, rrms, weight)
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        (xhat,) = ctx.saved_tensors
+        shape, rrms, weight = ctx.meta
+        g2 = g.reshape(xhat.shape)
+        gx = gw = None
+        nig = ctx.needs_input_grad
+        if nig[0]:
+            gxhat = g2 if weight is None else g2 * weight.reshape(-1)
+            k = xhat.shape[1]
+            dot = np.einsum("mk,mk->m", gxhat, xhat)[:, None] / k
+            gx = ((gxhat - xhat * dot) * rrms).reshape(shape)
+        if nig[1]:
+            gw = np.einsum("mk,mk->k", g2, xhat).reshape(weight.shape)
+        return gx, gw, None, None
