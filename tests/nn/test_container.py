@@ -372,7 +372,7 @@ def test_parameterlist_rejects_non_tensors(op, where):
     with pytest.raises(TypeError) as err:
         op(ember)
     assert where in str(err.value)
-    assert "must be a Parameter or a Tensor" in str(err.value)
+    assert "must be a Tensor or Parameter, got" in str(err.value)
 
 
 @pytest.mark.parametrize(

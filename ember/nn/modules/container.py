@@ -387,10 +387,7 @@ def _as_parameter(where: str, value: Any) -> Parameter:
         return value
     if isinstance(value, Tensor):
         return Parameter(value)
-    raise TypeError(
-        f"{where} must be a Parameter or a Tensor (a Tensor is wrapped into a Parameter), "
-        f"but got {type(value).__name__}"
-    )
+    raise TypeError(f"{where} must be a Tensor or Parameter, got {type(value).__name__}")
 
 
 def _param_line(key: Any, p: Any, dtype_text: str) -> str:
