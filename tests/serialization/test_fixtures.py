@@ -233,3 +233,15 @@ def test_unsafe_error_is_an_unpickling_error():
 
     assert issubclass(UnsafeCheckpointError, pickle.UnpicklingError)
     assert issubclass(CheckpointError, RuntimeError)
+
+
+def test_cuda_locations_need_map_location():
+    from ._builders import float_bytes, load_bytes, tensor_pickle, zip_checkpoint
+
+    data = zip_checkpoint(tensor_pickle(location="cuda:0"), {"0": float_bytes(4)})
+    with pytest.raises(RuntimeError, match="map_location='cpu'"):
+        load_bytes(data)
+    for ml in ("cpu", {"cuda:0": "cpu"}, lambda storage, loc: storage):
+        assert ember.load(io.BytesIO(data), map_location=ml)["t"].tolist() == [0, 1, 2, 3]
+    with pytest.raises(RuntimeError, match="mps"):
+        ember.load(io.BytesIO(data), map_location={"cuda:0": "mps"})
