@@ -579,6 +579,7 @@ def test_no_warning_for_plain_values():
             self.names = ["a"]
             self.cfg = {"x": 1}
             self.empty = []
+            self._flat_weights = [nn.Parameter(ember.zeros(1))]  # private: a layer's internals
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")

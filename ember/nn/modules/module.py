@@ -361,7 +361,8 @@ class Module(HookMethodsMixin, StateDictMixin, ConversionsMixin):
                 persistent = name not in self._non_persistent_buffers_set
             self.register_buffer(name, value, persistent)
             return
-        if type(value) in (list, tuple, dict) and value:
+        # Private names (``_flat_weights``...) are a layer's deliberate internals: no warning.
+        if type(value) in (list, tuple, dict) and value and name[0] != "_":
             _warn_plain_container(self, name, value)
         object.__setattr__(self, name, value)
 
