@@ -117,3 +117,40 @@ def test_scalar_operands(shape, scalar, dtype, reflected, op, seed):
         return scalar * a if reflected else a * scalar
 
     check_op(fn, fn, x)
+
+
+# ---- reductions over drawn dims ----------------------------------------------------------
+REDUCTIONS = {
+    "sum": lambda m, x, dims, k: x.sum(dims, keepdim=k),
+    "mean": lambda m, x, dims, k: x.mean(dims, keepdim=k),
+    "amax": lambda m, x, dims, k: x.amax(dims, keepdim=k),
+    "var": lambda m, x, dims, k: x.var(dims, keepdim=k, correction=0),
+    "logsumexp": lambda m, x, dims, k: x.logsumexp(dims, keepdim=k),
+    "norm": lambda m, x, dims, k: x.norm(2, dim=dims, keepdim=k),
+}
+
+
+@st.composite
+def shape_and_dims(draw):
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=4)))
+    nd = len(shape)
+    dims = draw(
+        st.lists(st.integers(-nd, nd - 1), min_size=1, max_size=nd, unique_by=lambda d: d % nd)
+    )
+    return shape, tuple(dims)
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+@SETTINGS
+@given(sd=shape_and_dims(), keepdim=st.booleans(), seed=st.integers(0, 2**16))
+def test_reduction_dims(name, sd, keepdim, seed):
+    shape, dims = sd
+    fn = REDUCTIONS[name]
+    x = rand_array(shape, np.float32, seed)
+    check_op(
+        lambda a: fn(ember, a, dims, keepdim),
+        lambda a: fn(torch, a, dims, keepdim),
+        x,
+        rtol=1e-5,
+        atol=1e-5,
+    )

@@ -264,3 +264,25 @@ def test_comparisons_give_bool_without_grad(op):
     assert not r.requires_grad and r.grad_fn is None
     rt = getattr(torch, op)(torch.from_numpy(x.detach().numpy()), torch.from_numpy(y.numpy()))
     assert_close(r, rt)
+
+
+# ---- every op of issue 2 exists where PyTorch has it: ember.fn and Tensor.fn ----------------
+ISSUE_OPS = """add sub mul div floor_divide remainder pow matmul neg abs exp log log1p expm1 sqrt
+rsqrt
+sin cos tanh sigmoid relu sign floor ceil round clamp clip maximum minimum where lerp eq ne lt le gt
+ge logical_and logical_or logical_xor logical_not sum mean var std prod max min amax amin argmax
+argmin logsumexp softmax log_softmax norm all any cumsum view reshape flatten unflatten squeeze
+unsqueeze permute transpose t expand expand_as repeat cat stack split chunk unbind narrow gather
+scatter scatter_add index_select masked_fill masked_select flip roll tril triu mm bmm dot
+__add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__ __floordiv__
+__rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ __matmul__ __neg__ __abs__ __getitem__
+__setitem__ __invert__ __and__ __or__ __xor__""".split()
+
+
+@pytest.mark.parametrize("name", ISSUE_OPS)
+def test_function_and_method_forms_exist(name):
+    if hasattr(torch, name) and not name.startswith("__"):
+        assert callable(getattr(ember, name, None)), f"ember.{name} is missing"
+    if hasattr(torch.Tensor, name):
+        assert callable(getattr(ember.Tensor, name, None)), f"Tensor.{name} is missing"
+    assert hasattr(torch, name) or hasattr(torch.Tensor, name)
