@@ -1,0 +1,271 @@
+"""Padding, interpolation and pixel shuffle: F.pad / F.interpolate and the padding and upsampling
+layers against torch (values and input gradients), gradcheck of the primitives, reprs, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as tnn
+import torch.nn.functional as TF
+
+import ember
+import ember.nn as enn
+import ember.nn.functional as F
+from ember.ops.resample import IndexPad, Interpolate, cubic_matrix, linear_matrix, pad_index
+from tests.parity import check_op, rand_array
+
+X3, X4, X5 = rand_array((2, 3, 7)), rand_array((2, 3, 5, 6)), rand_array((1, 2, 3, 4, 5))
+
+PADS = [
+    (X4, (2, 1, 3, 4)),
+    (X3, (2, 3)),
+    (rand_array((3, 7)), (1, 2)),  # unbatched 1-d
+    (X5, (1, 2, 1, 0, 2, 1)),
+    (X4, (-1, 2, 1, -2)),  # negative widths crop first
+    (rand_array((3, 5, 6)), (1, 1, 2, 2)),  # unbatched 2-d
+    (X4, (5, 5, 4, 4)),  # the largest reflect pads
+]
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("case", range(len(PADS)))
+def test_pad(mode, case):
+    x, p = PADS[case]
+    if mode == "circular" and max(p) > min(x.shape[-len(p) // 2 :]):
+        p = tuple(min(v, 3) for v in p)
+    check_op(lambda x: F.pad(x, p, mode=mode), lambda x: TF.pad(x, p, mode=mode), x)
+
+
+def test_pad_constant_value():
+    check_op(lambda x: F.pad(x, (1, 2), value=3.5), lambda x: TF.pad(x, (1, 2), value=3.5), X4)
+
+
+INTERP = [
+    ("nearest", X4), ("nearest-exact", X4), ("bilinear", X4), ("bicubic", X4),
+    ("linear", X3), ("trilinear", X5), ("nearest", X3), ("nearest", X5), ("area", X4),
+]  # fmt: skip
+SIZES = [
+    dict(size="shape"),
+    dict(scale_factor=2),
+    dict(scale_factor=1.7),
+    dict(scale_factor=0.6, recompute_scale_factor=True),
+    dict(scale_factor=0.45),
+    dict(size=13),
+]
+
+
+@pytest.mark.parametrize("mode,x", INTERP, ids=[m + str(x.ndim) for m, x in INTERP])
+@pytest.mark.parametrize("kw", SIZES, ids=[str(k) for k in SIZES])
+def test_interpolate(mode, x, kw):
+    if kw.get("size") == "shape":
+        kw = dict(size=(7, 4, 9)[: x.ndim - 2])
+    acs = [None] if mode in ("nearest", "nearest-exact", "area") else [False, True]
+    for ac in acs:
+        check_op(
+            lambda x, ac=ac: F.interpolate(x, mode=mode, align_corners=ac, **kw),
+            lambda x, ac=ac: TF.interpolate(x, mode=mode, align_corners=ac, **kw),
+            x,
+            atol=1e-5,
+        )
+
+
+def test_interpolate_nearest_is_exact_copy():
+    x = rand_array((1, 2, 3, 7))
+    y = F.interpolate(ember.tensor(x), scale_factor=(1, 3))
+    np.testing.assert_array_equal(
+        y.numpy(), TF.interpolate(torch.tensor(x), scale_factor=(1, 3)).numpy()
+    )
+
+
+@pytest.mark.filterwarnings("ignore:`nn.functional.upsample")
+def test_upsample_aliases():
+    with pytest.warns(UserWarning, match="is deprecated. Use `nn.functional.interpolate`"):
+        F.upsample(ember.randn(1, 1, 2, 2), scale_factor=2)
+    check_op(
+        lambda x: F.upsample_bilinear(x, scale_factor=2),
+        lambda x: TF.upsample_bilinear(x, scale_factor=2),
+        X4,
+        atol=1e-5,
+    )
+    check_op(
+        lambda x: F.upsample_nearest(x, size=(3, 9)),
+        lambda x: TF.upsample_nearest(x, size=(3, 9)),
+        X4,
+    )
+    check_op(
+        lambda x: F.upsample(x, size=(3, 9), mode="bicubic"),
+        lambda x: TF.upsample(x, size=(3, 9), mode="bicubic"),
+        X4,
+        atol=1e-5,
+    )
+
+
+def test_pixel_shuffle():
+    check_op(
+        lambda x: F.pixel_shuffle(x, 2), lambda x: TF.pixel_shuffle(x, 2), rand_array((2, 8, 3, 4))
+    )
+    check_op(
+        lambda x: F.pixel_shuffle(x, 3), lambda x: TF.pixel_shuffle(x, 3), rand_array((9, 2, 3))
+    )
+    check_op(
+        lambda x: F.pixel_unshuffle(x, 2),
+        lambda x: TF.pixel_unshuffle(x, 2),
+        rand_array((2, 2, 4, 6)),
+    )
+    for em, tm, x in (
+        (enn.PixelShuffle(2), tnn.PixelShuffle(2), rand_array((1, 4, 2, 2))),
+        (enn.PixelUnshuffle(3), tnn.PixelUnshuffle(3), rand_array((1, 2, 6, 3))),
+    ):
+        assert repr(em) == repr(tm)
+        check_op(em, tm, x)
+
+
+# ---- gradcheck -------------------------------------------------------------------------------
+
+
+def test_gradcheck_primitives():
+    x = ember.tensor(rand_array((2, 2, 3, 4), np.float64), requires_grad=True)
+    for mode in ("reflect", "replicate", "circular"):
+        idx = (pad_index(3, 2, 1, mode), pad_index(4, 1, 3, mode))
+        assert ember.autograd.gradcheck(lambda t, idx=idx: IndexPad.apply(t, idx, (2, 1)), (x,))
+    mats = (
+        linear_matrix(3, 5, False, None, np.float64),
+        cubic_matrix(4, 7, True, None, np.float64),
+    )
+    assert ember.autograd.gradcheck(lambda t: Interpolate.apply(t, None, mats), (x,))
+    gathers = (np.array([0, 0, 1, 2, 2]), np.array([3, 1]))
+    one_hot = tuple(np.eye(n)[g] for n, g in zip((3, 4), gathers))
+    assert ember.autograd.gradcheck(lambda t: Interpolate.apply(t, gathers, one_hot), (x,))
+
+
+# ---- layers ----------------------------------------------------------------------------------
+
+LAYERS = [
+    ("ZeroPad1d((1, 2))", X3),
+    ("ZeroPad2d(1)", X4),
+    ("ZeroPad2d((1, 2, 0, 3))", X4),
+    ("ZeroPad3d(1)", X5),
+    ("ConstantPad1d(2, 3.5)", X3),
+    ("ConstantPad2d((1, 0, 2, 0), 3.5)", X4),
+    ("ConstantPad3d((1, 0, 2, 0, 1, 1), -1.0)", X5),
+    ("ReflectionPad1d((2, 3))", X3),
+    ("ReflectionPad2d(2)", X4),
+    ("ReflectionPad3d(1)", X5),
+    ("ReplicationPad1d(3)", X3),
+    ("ReplicationPad2d((1, 2, 3, 4))", X4),
+    ("ReplicationPad3d(1)", X5),
+    ("CircularPad1d(2)", X3),
+    ("CircularPad2d((1, 2, 3, 0))", X4),
+    ("CircularPad3d(1)", X5),
+    ("ReflectionPad2d(1)", rand_array((3, 4, 5))),  # unbatched
+    ("Upsample(scale_factor=2)", X4),
+    ("Upsample(size=(3, 9), mode='bilinear')", X4),
+    ("Upsample(scale_factor=1.5, mode='bicubic', align_corners=True)", X4),
+    ("Upsample(scale_factor=(2, 3), mode='nearest-exact')", X4),
+    ("Upsample(scale_factor=2, mode='linear')", X3),
+    ("UpsamplingNearest2d(scale_factor=2)", X4),
+    ("UpsamplingBilinear2d(size=(7, 3))", X4),
+]
+
+
+@pytest.mark.parametrize("spec,x", LAYERS, ids=[s for s, _ in LAYERS])
+def test_layer_parity(spec, x):
+    em, tm = eval("enn." + spec), eval("tnn." + spec)
+    assert repr(em) == repr(tm)
+    check_op(em, tm, x, atol=1e-5)
+
+
+# ---- errors ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call,exc,msg",
+    [
+        (
+            lambda: F.pad(ember.randn(2, 3, 5, 6), (1, 1), mode="reflect"),
+            NotImplementedError,
+            "Padding size 2 is not supported for 4D input tensor",
+        ),
+        (
+            lambda: F.pad(ember.randn(5), (1, 1), mode="replicate"),
+            NotImplementedError,
+            "Padding size 2 is not supported for 1D input tensor",
+        ),
+        (
+            lambda: F.pad(ember.randn(2, 3, 5, 6), (6, 1, 1, 1), mode="reflect"),
+            RuntimeError,
+            "Padding size should be less than the corresponding input dimension",
+        ),
+        (
+            lambda: F.pad(ember.randn(2, 3, 5, 6), (7, 1, 1, 1), mode="circular"),
+            RuntimeError,
+            "wrapping around more than once",
+        ),
+        (lambda: F.pad(ember.randn(2, 3), (1, 1, 1)), RuntimeError, "divisible by 2"),
+        (
+            lambda: F.pad(ember.randn(2, 3), (1, 1, 1, 1, 1, 1)),
+            RuntimeError,
+            "Padding length should be less than or equal to two times",
+        ),
+        (
+            lambda: F.pad(ember.randn(2, 3, 4), (1, 1), mode="foo"),
+            NotImplementedError,
+            "Unrecognised padding mode foo",
+        ),
+        (
+            lambda: F.pad(ember.randn(2, 3, 4), (1, 1), mode="replicate", value=3),
+            RuntimeError,
+            "doesn't take in value argument",
+        ),
+        (
+            lambda: F.interpolate(ember.randn(1, 1, 4, 4), scale_factor=2, mode="foo"),
+            NotImplementedError,
+            "got foo",
+        ),
+        (
+            lambda: F.interpolate(ember.randn(1, 1, 4, 4), size=3, scale_factor=2),
+            ValueError,
+            "only one of size or scale_factor should be defined",
+        ),
+        (
+            lambda: F.interpolate(ember.randn(1, 1, 4, 4)),
+            ValueError,
+            "either size or scale_factor should be defined",
+        ),
+        (
+            lambda: F.interpolate(ember.randn(1, 1, 4, 4), size=3, align_corners=True),
+            ValueError,
+            "align_corners option can only be set with the interpolating modes",
+        ),
+        (
+            lambda: F.interpolate(ember.randn(1, 1, 4, 4), size=3, mode="linear"),
+            NotImplementedError,
+            "Got 4D input, but linear mode needs 3D input",
+        ),
+        (
+            lambda: F.interpolate(ember.randn(1, 1, 4, 4), size=(3, 4, 5)),
+            ValueError,
+            "Input and output must have the same number of spatial dimensions",
+        ),
+        (
+            lambda: F.interpolate(ember.randn(1, 1, 4, 4), scale_factor=(2, 3, 4)),
+            ValueError,
+            "Input and scale_factor must have the same number of spatial dimensions",
+        ),
+        (
+            lambda: F.interpolate(ember.randn(1, 1, 4, 4), size=0),
+            RuntimeError,
+            "Input and output sizes should be greater than 0",
+        ),
+        (
+            lambda: F.pixel_shuffle(ember.randn(2, 3, 5, 6), 2),
+            RuntimeError,
+            "divisible by the square of upscale_factor",
+        ),
+        (lambda: enn.CircularPad2d(1)(ember.randn(5, 6)), ValueError, "expected 3D or 4D input"),
+    ],
+)
+def test_errors(call, exc, msg):
+    with pytest.raises(exc, match=msg):
+        call()
