@@ -80,18 +80,27 @@ def run_backward(
             else:
                 want_node.setdefault((t._grad_fn, t._out_nr), []).append(i)
 
+    # A leaf with hooks gets its gradient summed over all its uses first and the hooks run once
+    # on the total, after the walk (as PyTorch's AccumulateGrad node does).
+    hooked: dict = {}
+
     def deliver_leaf(t: Any, g: Any) -> None:
         if capture:
             idx = want_leaf.get(id(t))
             if idx is not None:
-                hooks = t.__dict__.get("_hooks")
-                if hooks:
-                    g = _run_tensor_hooks(hooks, g)
+                if t.__dict__.get("_hooks"):
+                    prev = hooked.get(id(t))
+                    hooked[id(t)] = (t, g if prev is None else prev[1] + g)
+                    return
                 for i in idx:
                     prev = captured.get(i)
                     captured[i] = g if prev is None else prev + g
         else:
             if inputs is not None and id(t) not in want_leaf:
+                return
+            if t.__dict__.get("_hooks"):
+                prev = hooked.get(id(t))
+                hooked[id(t)] = (t, g if prev is None else prev[1] + g)
                 return
             _accumulate_leaf(t, g, seen)
 
@@ -173,6 +182,13 @@ def run_backward(
             elif g is not None:
                 deliver_leaf(e, g)
 
+    for t, g in hooked.values():
+        if capture:
+            g = _run_tensor_hooks(t.__dict__["_hooks"], g)
+            for i in want_leaf[id(t)]:
+                captured[i] = g
+        else:
+            _accumulate_leaf(t, g, seen)  # runs the hooks
     if capture:
         return [captured.get(i) for i in range(len(inputs))]
     return None
