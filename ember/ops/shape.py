@@ -61,11 +61,28 @@ def view(input: Tensor, *shape: Any) -> Tensor:
     try:
         np.reshape(input._data, shape, copy=False)
     except ValueError:
+        if _hidden_channels_last(input._data):
+            # Convolution and pooling results are NCHW views of channels-last memory (for speed);
+            # to the user they are contiguous, as in PyTorch, so view them through a copy.
+            return ReshapeCopy.apply(input, shape)
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one "
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         ) from None
     return Reshape.apply(input, shape)
+
+
+def _hidden_channels_last(a: np.ndarray) -> bool:
+    """True for an ``(N, C, *S)`` array stored densely as ``(N, *S, C)`` (see ember.ops.conv)."""
+    if a.ndim < 3:
+        return False
+    order = (0, *range(2, a.ndim), 1)
+    expected = a.itemsize
+    for ax in reversed(order):
+        if a.shape[ax] != 1 and a.strides[ax] != expected:
+            return False
+        expected *= a.shape[ax]
+    return True
 
 
 def reshape(input: Tensor, *shape: Any) -> Tensor:
