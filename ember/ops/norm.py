@@ -35,10 +35,11 @@ class BatchNormTrain(Primitive):
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
         x3 = _ncl(x)
-        mean = x3.mean(axis=(0, 2))
+        # Statistics accumulate in float64 (PyTorch's CPU kernel accumulates in double too):
+        # a float32 sum over N*H*W values drifts visibly when the mean is large.
+        mean = x3.mean(axis=(0, 2), dtype=np.float64).astype(x.dtype)
         xc = x3 - mean[:, None]
-        var = np.einsum("ncl,ncl->c", xc, xc) / (x3.shape[0] * x3.shape[2])
-        var = var.astype(x.dtype, copy=False)
+        var = (xc * xc).mean(axis=(0, 2), dtype=np.float64).astype(x.dtype)
         invstd = 1.0 / np.sqrt(var + eps)
         xhat = xc
         xhat *= invstd[:, None]
