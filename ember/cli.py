@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "build_parser", "cmd_inspect", "cmd_convert"]
+__all__ = ["main", "build_parser", "cmd_demo", "cmd_inspect", "cmd_convert"]
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -55,11 +55,38 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_convert)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Train the demo network (see :mod:`ember.demo`)."""
+    from .demo import IDXError, run
+
+    try:
+        run(args)
+    except IDXError as exc:
+        print(f"ember demo: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    from .demo.train import add_arguments
+
+    p = sub.add_parser(
+        "demo",
+        help="train a small conv net on handwritten digits, end to end",
+        description="Load scikit-learn's handwritten digits (or MNIST IDX files with --mnist), "
+        "build an nn.Sequential conv net, train it with Adam and a DataLoader, evaluate, save "
+        "models/net.pth, reload it and plot models/training.png.",
+    )
+    add_arguments(p)
+    p.set_defaults(func=cmd_demo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ember`` argument parser with all its subcommands."""
     parser = argparse.ArgumentParser(prog="ember", description="ember command line tools")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    _add_demo(sub)
     _add_inspect(sub)
     _add_convert(sub)
     return parser
