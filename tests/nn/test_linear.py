@@ -238,3 +238,27 @@ def test_flatten_linear_pipeline():
     tm = tnn.Sequential(tnn.Flatten(), tnn.Linear(12, 2), tnn.Unflatten(1, (1, 2)))
     copy_weights(em, tm)
     check_op(em, tm, rand_array((5, 3, 2, 2), np.float32, 3), grad_rtol=1e-5, grad_atol=1e-5)
+
+
+def test_docstring_examples_run():
+    """The ``>>>`` examples in this family's docstrings are executed."""
+    import doctest
+    import importlib
+
+    names = [
+        "ember.nn.modules.linear",
+        "ember.nn.modules.activation",
+        "ember.nn.modules.dropout",
+        "ember.nn.functional._linear",
+        "ember.nn.functional._activation",
+        "ember.nn.functional._dropout",
+        "ember.nn.init",
+        "ember.nn.utils.clip_grad",
+        "ember.nn.utils.convert_parameters",
+    ]
+    attempted = 0
+    for name in names:
+        res = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+        assert res.failed == 0, name
+        attempted += res.attempted
+    assert attempted >= 20
