@@ -285,9 +285,6 @@ def test_save_errors_leave_no_file(tmp_path):
         ember.save({}, 42)
 
 
-@pytest.mark.xfail(
-    not hasattr(ember.nn, "Conv2d"), reason="needs ember.nn.Conv2d (the nn layers issue)"
-)
 def test_lenet_state_dict_gives_torch_outputs(tmp_path):
     nn = ember.nn
     torch.manual_seed(0)
