@@ -41,7 +41,7 @@ def _loaders(n=10, **kw):
 )
 def test_batches_and_len_match_torch(kw):
     e, t = _loaders(**kw)
-    assert len(e) == len(t)
+    assert len(e) == len(t) == len(iter(e)) == len(iter(t))
     e_batches, t_batches = list(e), list(t)
     assert len(e_batches) == len(t_batches) == len(e)
     for a, b in zip(e_batches, t_batches):

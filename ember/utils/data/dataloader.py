@@ -197,14 +197,15 @@ class DataLoader:
             return length
         return len(self._index_sampler)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> _LoaderIter:
         if self._is_iterable:
             batches = self._iterable_batches()
         else:
-            batches = (self._fetch_fn(idx) for idx in self._index_sampler)
-        if self.num_workers == 0:
-            return iter(batches) if self._is_iterable else batches
-        return self._prefetch(batches if self._is_iterable else None)
+            fetch = self._fetch_fn
+            batches = (fetch(idx) for idx in self._index_sampler)
+        if self.num_workers > 0:
+            batches = self._prefetch(batches if self._is_iterable else None)
+        return _LoaderIter(self, batches)
 
     # ---- fetching -----------------------------------------------------------------------
     @property
@@ -313,6 +314,23 @@ class DataLoader:
             return future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
             raise RuntimeError(f"DataLoader timed out after {timeout} seconds") from None
+
+
+class _LoaderIter:
+    """One pass over a DataLoader: an iterator that also has ``len()``."""
+
+    def __init__(self, loader: DataLoader, batches: Iterator[Any]) -> None:
+        self._loader = loader
+        self._batches = batches
+
+    def __iter__(self) -> _LoaderIter:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._batches)
+
+    def __len__(self) -> int:
+        return len(self._loader)
 
 
 class _InfiniteConstantSampler(Sampler):
