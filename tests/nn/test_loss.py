@@ -15,7 +15,7 @@ import ember
 import ember.nn.functional as EF
 from ember import nn as enn
 from ember.autograd import gradcheck
-from tests.parity import assert_close, check_op, rand_array
+from tests.parity import assert_close, check_op, copy_weights, rand_array
 
 LIBS = {"ember": (ember, EF), "torch": (torch, TF)}
 
@@ -626,3 +626,146 @@ GRADCHECKS = [
 def test_gradcheck_loss_primitives(case):
     _, fn, inputs = case
     assert gradcheck(fn, inputs)
+
+
+# ---- loss layers --------------------------------------------------------------------------
+def layer_case(name, make, *inputs):
+    return (name, make, inputs)
+
+
+LAYER_CASES = [
+    layer_case("L1Loss", lambda nn, L: nn.L1Loss(), f(3, 4), f(3, 4, seed=1)),
+    layer_case("MSELoss_sum", lambda nn, L: nn.MSELoss(reduction="sum"), f(3, 4), f(3, 4, seed=1)),
+    layer_case("SmoothL1Loss", lambda nn, L: nn.SmoothL1Loss(beta=0.5), f(3, 4), f(3, 4, seed=1)),
+    layer_case(
+        "HuberLoss", lambda nn, L: nn.HuberLoss("none", delta=0.3), f(3, 4), f(3, 4, seed=1)
+    ),
+    layer_case(
+        "CrossEntropyLoss_all",
+        lambda nn, L: nn.CrossEntropyLoss(weight=L.tensor(W5), ignore_index=3, label_smoothing=0.2),
+        f(6, 5),
+        idx(6, high=5, seed=4),
+    ),
+    layer_case(
+        "CrossEntropyLoss_kdim", lambda nn, L: nn.CrossEntropyLoss(), f(2, 5, 3), idx(2, 3, high=5)
+    ),
+    layer_case(
+        "CrossEntropyLoss_prob",
+        lambda nn, L: nn.CrossEntropyLoss(reduction="sum"),
+        f(3, 5),
+        prob(3, 5),
+    ),
+    layer_case("NLLLoss", lambda nn, L: nn.NLLLoss(weight=L.tensor(W5)), f(6, 5), T6),
+    layer_case(
+        "BCELoss", lambda nn, L: nn.BCELoss(weight=L.tensor(W5[:4])), u(3, 4), u(3, 4, seed=1)
+    ),
+    layer_case(
+        "BCEWithLogitsLoss",
+        lambda nn, L: nn.BCEWithLogitsLoss(pos_weight=L.tensor(W5[:4])),
+        f(3, 4),
+        u(3, 4, seed=1),
+    ),
+    layer_case(
+        "KLDivLoss",
+        lambda nn, L: nn.KLDivLoss(reduction="batchmean", log_target=True),
+        np.log(prob(3, 4)),
+        np.log(prob(3, 4, seed=1)),
+    ),
+    layer_case(
+        "CosineEmbeddingLoss",
+        lambda nn, L: nn.CosineEmbeddingLoss(margin=0.1),
+        f(5, 3),
+        f(5, 3, seed=1),
+        pm1(5),
+    ),
+    layer_case(
+        "MarginRankingLoss", lambda nn, L: nn.MarginRankingLoss(0.5), f(5), f(5, seed=1), pm1(5)
+    ),
+    layer_case("HingeEmbeddingLoss", lambda nn, L: nn.HingeEmbeddingLoss(), f(5), pm1(5)),
+    layer_case(
+        "TripletMarginLoss",
+        lambda nn, L: nn.TripletMarginLoss(margin=0.5, p=1.5, swap=True),
+        f(4, 3),
+        f(4, 3, seed=1),
+        f(4, 3, seed=2),
+    ),
+    layer_case(
+        "TripletMarginWithDistanceLoss",
+        lambda nn, L: nn.TripletMarginWithDistanceLoss(margin=2.0),
+        f(4, 3),
+        f(4, 3, seed=1),
+        f(4, 3, seed=2),
+    ),
+    layer_case(
+        "MultiLabelSoftMarginLoss", lambda nn, L: nn.MultiLabelSoftMarginLoss(), f(3, 4), u(3, 4)
+    ),
+    layer_case("PoissonNLLLoss", lambda nn, L: nn.PoissonNLLLoss(full=True), f(3, 4), u(3, 4) * 5),
+    layer_case(
+        "GaussianNLLLoss", lambda nn, L: nn.GaussianNLLLoss(), f(3, 4), f(3, 4, seed=1), u(3, 4)
+    ),
+    layer_case(
+        "CosineSimilarity", lambda nn, L: nn.CosineSimilarity(dim=0), f(3, 4), f(3, 4, seed=1)
+    ),
+    layer_case(
+        "PairwiseDistance",
+        lambda nn, L: nn.PairwiseDistance(p=1.0, keepdim=True),
+        f(3, 4),
+        f(3, 4, seed=1),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
+def test_loss_layers(case):
+    _, make, inputs = case
+    e_mod, t_mod = make(enn, ember), make(torch.nn, torch)
+    assert repr(e_mod) == repr(t_mod)
+    assert list(e_mod.state_dict()) == list(t_mod.state_dict())
+    # integer and +-1 label inputs are constants; float inputs get gradients (as in torch)
+    check_op(lambda *a: e_mod(*a), lambda *a: t_mod(*a), *inputs, rtol=1e-5, atol=1e-5)
+
+
+def test_soft_margin_layer():
+    t = pm1(6).reshape(2, 3)
+    e_mod, t_mod = enn.SoftMarginLoss(), torch.nn.SoftMarginLoss()
+    check_op(lambda a: e_mod(a, ember.tensor(t)), lambda a: t_mod(a, torch.tensor(t)), f(2, 3))
+
+
+@pytest.mark.parametrize(
+    "sa,rd,expect",
+    [(False, None, "sum"), (None, False, "none"), (True, True, "mean"), (False, False, "none")],
+)
+def test_loss_layers_legacy_args(sa, rd, expect):
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+        m = enn.CrossEntropyLoss(size_average=sa, reduce=rd)
+    assert m.reduction == expect
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert torch.nn.CrossEntropyLoss(size_average=sa, reduce=rd).reduction == expect
+
+
+def test_mse_layer_warns_for_broadcast_target():
+    with pytest.warns(UserWarning, match=r"target size \(torch.Size\(\[4\]\)\) that is different"):
+        enn.MSELoss()(ember.randn(4, 1), ember.randn(4))
+
+
+def test_loss_layer_bad_reduction_raises_on_call():
+    m = enn.L1Loss(reduction="avg")
+    with pytest.raises(ValueError, match="avg is not a valid value for reduction"):
+        m(ember.randn(3), ember.randn(3))
+    with pytest.raises(ValueError, match="expected margin to be greater than 0"):
+        enn.TripletMarginLoss(margin=0.0)
+
+
+def test_cross_entropy_module_in_training_step_matches_torch():
+    """A Linear + CrossEntropyLoss step: same loss and same weight gradients as torch."""
+    e_lin, t_lin = enn.Linear(8, 10), torch.nn.Linear(8, 10)
+    copy_weights(e_lin, t_lin)
+    x, y = f(16, 8), idx(16, high=10)
+    e_loss = enn.CrossEntropyLoss(label_smoothing=0.1)(e_lin(ember.tensor(x)), ember.tensor(y))
+    t_loss = torch.nn.CrossEntropyLoss(label_smoothing=0.1)(t_lin(torch.tensor(x)), torch.tensor(y))
+    assert_close(e_loss, t_loss)
+    e_loss.backward()
+    t_loss.backward()
+    assert_close(e_lin.weight.grad, t_lin.weight.grad, rtol=1e-5, atol=1e-6)
+    assert_close(e_lin.bias.grad, t_lin.bias.grad, rtol=1e-5, atol=1e-6)
