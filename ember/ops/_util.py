@@ -55,11 +55,12 @@ def dims_of(dim: Any, ndim: int) -> tuple:
     if dim is None:
         return tuple(range(ndim))
     if isinstance(dim, (int, np.integer)):
-        return (_wrap_dim(int(dim), ndim),)
+        d = _wrap_dim(int(dim), ndim)
+        return (d,) if ndim else ()  # a 0-dim tensor accepts dim 0 / -1: nothing to reduce
     out = tuple(sorted(_wrap_dim(int(d), ndim) for d in dim))
     if len(set(out)) != len(out):
         raise RuntimeError(f"dim {out[0]} appears multiple times in the list of dims")
-    return out
+    return out if ndim else ()
 
 
 def broadcast_error(*operands: Any) -> RuntimeError | None:

@@ -79,6 +79,12 @@ def _prepare(a: Any, b: Any) -> tuple:
     target = D.result_type_scalar(td, s)
     if target is not td:
         t = cast(t, target)
+    if type(s) is int and target.np.kind in "iu":
+        info = np.iinfo(target.np)
+        if not info.min <= s <= info.max:
+            # PyTorch wraps an out-of-range integer into the tensor's type (uint8 - 300);
+            # NumPy 2 raises OverflowError instead.
+            s = np.asarray(s % 2**64, np.uint64).astype(target.np)[()]
     return (t, s) if ta else (s, t)
 
 
@@ -563,7 +569,7 @@ def _zero_grad(g, x, out):
 
 
 def _sign_fwd(x):
-    return np.sign(x)
+    return x.copy() if x.dtype == np.bool_ else np.sign(x)
 
 
 Neg, _neg = _unary("Neg", np.negative, lambda g, x, o: -g, save="none", float_only=False)
@@ -622,7 +628,16 @@ def _sigmoid_fwd(x):
 
 
 Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid_fwd, lambda g, x, o: g * o * (1 - o), save="out")
-Abs, abs = _unary("Abs", np.abs, lambda g, x, o: g * np.sign(x), float_only=False)  # noqa: A001
+Abs, _abs = _unary("Abs", np.abs, lambda g, x, o: g * np.sign(x), float_only=False)
+
+
+def abs(input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A001
+    """``|input|`` elementwise (PyTorch has no bool kernel)."""
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
+    return Abs.apply(input)
+
+
 Sign, sign = _unary("Sign", _sign_fwd, _zero_grad, save="none", float_only=False)
 Floor, floor = _unary("Floor", np.floor, _zero_grad, save="none", float_only=False)
 Ceil, ceil = _unary("Ceil", np.ceil, _zero_grad, save="none", float_only=False)

@@ -15,6 +15,7 @@ from .. import _dtype as D
 from .._tensor import Tensor
 from ._util import Primitive, type_name, wrap_dim
 from .elementwise import cast
+from .shape import reshape
 
 
 class Softmax(Primitive):
@@ -80,6 +81,8 @@ def softmax(
 ) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``."""
     x, axis = _prep(input, dim, dtype, "softmax")
+    if axis is None:  # 0-dim: NumPy arithmetic on 0-d arrays gives scalars, go through 1 element
+        return reshape(Softmax.apply(reshape(x, (1,)), 0), ())
     return Softmax.apply(x, axis)
 
 
@@ -88,6 +91,8 @@ def log_softmax(
 ) -> Tensor:
     """``log(softmax(x))`` along ``dim``, computed stably."""
     x, axis = _prep(input, dim, dtype, "log_softmax")
+    if axis is None:
+        return reshape(LogSoftmax.apply(reshape(x, (1,)), 0), ())
     return LogSoftmax.apply(x, axis)
 
 

@@ -112,26 +112,61 @@ def mean(
     return Mean.apply(input, dims_of(dim, input.ndim), keepdim)
 
 
+def _deviation(x: np.ndarray, axes: Any, correction: float) -> tuple:
+    """``x - mean``, the divisor ``n - correction`` and the variance (keepdims)."""
+    diff = x - x.mean(axis=axes, keepdims=True)
+    denom = builtins.max(_count(x.shape, axes) - correction, 0)  # (max is this module's)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.asarray((diff * diff).sum(axis=axes, keepdims=True) / denom).astype(x.dtype)
+    return diff, denom, v
+
+
+def _squeeze(out: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
+    return out if keepdim else np.asarray(out.squeeze(axis=axes))
+
+
+def _unsqueeze(g: np.ndarray, axes: Any, keepdim: bool, ndim: int) -> np.ndarray:
+    if keepdim:
+        return g
+    return np.expand_dims(g, axes if axes is not None else tuple(range(ndim)))
+
+
 class Var(Primitive):
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
-        mu = x.mean(axis=axes, keepdims=True)
-        diff = x - mu
-        n = _count(x.shape, axes)
-        denom = builtins.max(n - correction, 0)  # (max is this module's reduction)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.asarray((diff * diff).sum(axis=axes, keepdims=keepdim) / denom)
+        diff, denom, v = _deviation(x, axes, correction)
         ctx.save_for_backward(diff)
         ctx.meta = (axes, keepdim, denom)
-        return out.astype(x.dtype, copy=False)
+        return _squeeze(v, axes, keepdim)
 
     @staticmethod
     def backward(ctx, g):
         (diff,) = ctx.saved_tensors
         axes, keepdim, denom = ctx.meta
-        if not keepdim:
-            g = np.expand_dims(g, axes if axes is not None else tuple(range(diff.ndim)))
+        g = _unsqueeze(g, axes, keepdim, diff.ndim)
         return (2 / diff.dtype.type(denom)) * g * diff, None, None, None
+
+
+class Std(Primitive):
+    """``sqrt(var)`` in one node: where the deviation is 0 the gradient is 0, as in PyTorch
+    (``sqrt``'s own backward would give ``inf * 0 = nan`` there)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        diff, denom, v = _deviation(x, axes, correction)
+        out = np.sqrt(v)
+        ctx.save_for_backward(diff, out)
+        ctx.meta = (axes, keepdim, denom)
+        return _squeeze(out, axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        diff, out = ctx.saved_tensors
+        axes, keepdim, denom = ctx.meta
+        g = _unsqueeze(g, axes, keepdim, diff.ndim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(out == 0, 0, g / (out * diff.dtype.type(denom)))
+        return (scale * diff).astype(diff.dtype, copy=False), None, None, None
 
 
 def _correction(unbiased: Any, correction: Any) -> float:
@@ -152,6 +187,13 @@ def var(
     out: Any = None,
 ) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
+    dim, corr = _var_args(input, dim, unbiased, correction)
+    axes = None if dim is None else dims_of(dim, input.ndim)
+    return Var.apply(input, axes, corr, keepdim)
+
+
+def _var_args(input: Tensor, dim: Any, unbiased: Any, correction: Any) -> tuple:
+    """Sort out PyTorch's var/std overloads; returns ``(dim, correction)``."""
     if isinstance(unbiased, (int, tuple, list)) and not isinstance(unbiased, bool) and dim is None:
         dim, unbiased = unbiased, None
     if isinstance(dim, bool):  # var(x, False): PyTorch's (input, unbiased) overload
@@ -161,8 +203,7 @@ def var(
             f"std and var only support floating point and complex dtypes, got "
             f"{input.dtype.name.capitalize()}"
         )
-    axes = None if dim is None else dims_of(dim, input.ndim)
-    return Var.apply(input, axes, _correction(unbiased, correction), keepdim)
+    return dim, _correction(unbiased, correction)
 
 
 def std(
@@ -174,10 +215,10 @@ def std(
     correction: Any = None,
     out: Any = None,
 ) -> Tensor:
-    """Standard deviation (``sqrt(var)``)."""
-    from .elementwise import sqrt
-
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    """Standard deviation (``sqrt(var)``) over ``dim`` with Bessel's ``correction``."""
+    dim, corr = _var_args(input, dim, unbiased, correction)
+    axes = None if dim is None else dims_of(dim, input.ndim)
+    return Std.apply(input, axes, corr, keepdim)
 
 
 def var_mean(
@@ -254,6 +295,8 @@ def prod(
     elif input._data.dtype.kind in "biu":
         input = cast(input, D.int64)
     axis = None if dim is None else wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        axis = None  # dim 0 / -1 of a 0-dim tensor: the product of its one element
     return Prod.apply(input, axis, keepdim)
 
 

@@ -463,6 +463,8 @@ class Index(Primitive):
 
 def _convert_key(key: Any, shape: tuple) -> tuple:
     """Turn a PyTorch index into a NumPy one; returns (key, is_advanced)."""
+    if isinstance(key, list) and _sequence_is_tuple(key):
+        key = tuple(key)
     if not isinstance(key, tuple):
         key = (key,)
     out = []
@@ -496,6 +498,20 @@ def _convert_key(key: Any, shape: tuple) -> tuple:
                 "are valid indices (got " + type(k).__name__ + ")"
             )
     return tuple(out), advanced
+
+
+def _sequence_is_tuple(key: list) -> bool:
+    # PyTorch's (NumPy's legacy) rule: a short list holding a sequence, tensor, slice, None or
+    # Ellipsis indexes like a tuple, so x[[[0, 1], [1, 0]]] is x[[0, 1], [1, 0]].
+    if len(key) >= 32:
+        return False
+    return builtin_any(
+        isinstance(k, (list, tuple, slice, Tensor, np.ndarray)) or k is None or k is Ellipsis
+        for k in key
+    )
+
+
+builtin_any = any
 
 
 def _index_error(e: IndexError, shape: tuple) -> IndexError:
