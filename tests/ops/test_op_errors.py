@@ -315,6 +315,8 @@ DTYPES = [
         r"Integers to negative integer powers are not allowed",
     ),
     err("bitwise_float", lambda m: m.zeros(3) & m.zeros(3), r"not implemented for 'Float'"),
+    err("abs_bool", lambda m: m.ones(3, dtype=m.bool).abs(), r"not implemented for 'Bool'"),
+    err("getitem_negative_step", lambda m: m.zeros(4)[::-1], r"step must be greater than zero"),
     err("invert_float", lambda m: ~m.zeros(3), r"only implemented on integer and Boolean"),
     err("bitwise_not_float", lambda m: m.bitwise_not(m.zeros(3)), r"not implemented for 'Float'"),
     err(

@@ -202,8 +202,41 @@ PROMOTION = [
 ]
 
 
+EDGES = [
+    case("where_single_arg", lambda m, x: m.where(x > 0), f(3, 4), grad=False),
+    case("where_int_scalar_other", lambda m, c, x: m.where(c, x, 0), b(3), f(3)),
+    case("where_int_int32", lambda m, c, x, y: m.where(c, x, y), b(3), i(3), i(3, dtype=np.int32)),
+    case("where_float_scalars", lambda m, c: m.where(c, 1.0, 0.0), b(3)),
+    case("where_int_scalars", lambda m, c: m.where(c, 1, 0), b(3)),
+    case("clamp_min_above_max", lambda m, x: x.clamp(1.0, -1.0), f(3, 4)),
+    case("pow_0dim_exponent", lambda m, x, y: x**y, pos(3), f()),
+    case("rpow_int_tensor", lambda m, x: 2**x, i(3, low=0, high=4)),
+    case("div_by_zero_scalar", lambda m, x: x / 0.0, f(3), grad=False),
+    case("int_floordiv_negative", lambda m, x: x // -3, i(5)),
+    case("int_mod_negative", lambda m, x: x % -3, i(5)),
+    case("float_mod_negative", lambda m, x: x % -0.7, f(5)),
+    case("fmod_negative", lambda m, x: m.fmod(x, -0.7), f(5)),
+    case("div_trunc_int", lambda m, x, y: m.div(x, y, rounding_mode="trunc"), i(5), nz(5)),
+    case("div_floor_int", lambda m, x, y: m.div(x, y, rounding_mode="floor"), i(5), nz(5)),
+    case("round_int", lambda m, x: x.round(), i(5)),
+    case("sign_bool", lambda m, x: x.sign(), b(5)),
+    case("sigmoid_int", lambda m, x: x.sigmoid(), i(4)),
+    case("log_int", lambda m, x: m.log(x), nz(4)),
+    case("exp_bool", lambda m, x: m.exp(x), b(4)),
+    case("minimum_int_float", lambda m, x, y: m.minimum(x, y), i(3), f(3)),
+    case("lerp_float64_0dim_weight", lambda m, x, y, w: m.lerp(x, y, w), f(3), f(3), d()),
+    case("eq_int_scalar", lambda m, x: x == 1, i(3)),
+    case("eq_bool_scalar", lambda m, x: x == True, b(3)),  # noqa: E712
+    case("mul_bool_bool", lambda m, x, y: x * y, b(3), b(3)),
+    case("add_bool_true", lambda m, x: x + True, b(3)),
+    case("div_bool_int", lambda m, x, y: x / y, b(3), nz(3)),
+    case("uint8_minus_out_of_range_int", lambda m, x: x - 300, i(3, low=0, dtype=np.uint8)),
+    case("int8_times_out_of_range_int", lambda m, x: x * 1000, i(3, dtype=np.int8)),
+]
+
+
 @pytest.mark.parametrize(
-    "fn, tfn, specs, tol", ARITHMETIC + UNARY + CLAMP + WHERE_LERP + COMPARE + PROMOTION
+    "fn, tfn, specs, tol", ARITHMETIC + UNARY + CLAMP + WHERE_LERP + COMPARE + PROMOTION + EDGES
 )
 def test_elementwise_parity(fn, tfn, specs, tol):
     run_case(fn, tfn, specs, tol)

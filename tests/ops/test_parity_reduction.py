@@ -156,8 +156,35 @@ LOGIC_CUMSUM = [
 ]
 
 
+EDGES = [
+    case("sum_none_keepdim", lambda m, x: x.sum(dim=None, keepdim=True), f(2, 3)),
+    case("max_0dim_dim", lambda m, x: x.max(0), f()),
+    case("softmax_0dim", lambda m, x: x.softmax(0), f()),
+    case("log_softmax_0dim", lambda m, x: x.log_softmax(-1), f()),
+    case("cumsum_0dim", lambda m, x: x.cumsum(0), f()),
+    case("sum_0dim_dim", lambda m, x: x.sum(0), f()),
+    case("mean_0dim_keepdim", lambda m, x: x.mean(-1, keepdim=True), f()),
+    case("amax_0dim_dim", lambda m, x: x.amax(0), f()),
+    case("logsumexp_0dim", lambda m, x: x.logsumexp(0), f()),
+    case("argmax_0dim", lambda m, x: x.argmax(0), f()),
+    case("prod_0dim_dim", lambda m, x: x.prod(0), f()),
+    case("std_single_element_dim", lambda m, x: x.std(0, keepdim=True, correction=0), f(1, 4)),
+    case("sum_uint8", lambda m, x: x.sum(), i(3, low=0, dtype=np.uint8)),
+    case("cumsum_uint8", lambda m, x: x.cumsum(0), i(3, low=0, dtype=np.uint8)),
+    case("prod_int32", lambda m, x: x.prod(), i(3, dtype=np.int32)),
+    case("max_bool", lambda m, x: x.max(), b(5)),
+    case("amax_bool", lambda m, x: x.amax(0), b(5)),
+    case("mean_keepdim_all_dims", lambda m, x: x.mean((0, 1), keepdim=True), f(2, 3)),
+    case("logsumexp_all_dims", lambda m, x: x.logsumexp((0, 1)), f(2, 3)),
+    case(
+        "logsumexp_neg_inf_row",
+        lambda m: m.tensor([[float("-inf")] * 3, [0.0, 1.0, 2.0]]).logsumexp(1),
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    "fn, tfn, specs, tol", SUM_MEAN + VAR_STD + PROD + MAXMIN + SOFT + NORM + LOGIC_CUMSUM
+    "fn, tfn, specs, tol", SUM_MEAN + VAR_STD + PROD + MAXMIN + SOFT + NORM + LOGIC_CUMSUM + EDGES
 )
 def test_reduction_parity(fn, tfn, specs, tol):
     run_case(fn, tfn, specs, tol)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import ember
-from tests.ops._cases import b, case, f, i, run_case
+from tests.ops._cases import b, case, d, f, i, run_case
 from tests.parity import assert_close, check_op
 
 
@@ -297,9 +297,37 @@ SETITEM = [
 ]
 
 
+EDGES = [
+    case("repeat_zero", lambda m, x: x.repeat(0, 2), f(2, 3)),
+    case("split_larger_than_dim", lambda m, x: x.split(10), f(3, 2)),
+    case("chunk_more_than_size", lambda m, x: x.chunk(5), f(3, 2)),
+    case("none_ellipsis_none", lambda m, x: x[None, ..., None], f(2, 3)),
+    case("list_of_lists_is_tuple", lambda m, x: x[[[0, 1], [1, 0]]], f(3, 4)),
+    case("list_with_slice_is_tuple", lambda m, x: x[[slice(None), 1]], f(3, 4)),
+    case("bool_mask_and_slice", lambda m, x, mk: x[mk, :2], f(3, 4), b(3)),
+    case("same_index_twice", lambda m, x, ix: x[ix, ix], f(3, 3), _idx(4, n=3)),
+    case("0dim_int_tensor_index", lambda m, x: x[m.tensor(1)], f(3, 4)),
+    case("slice_then_int_tensor", lambda m, x, ix: x[:, 1:][ix], f(3, 4), _idx(2, n=3)),
+    case("squeeze_0dim", lambda m, x: x.squeeze(0), f()),
+    case("unsqueeze_0dim", lambda m, x: x.unsqueeze(0), f()),
+    case("permute_0dim", lambda m, x: x.permute(()), f()),
+    case("index_select_0dim_index", lambda m, x: x.index_select(0, m.tensor(1)), f(3, 2)),
+    case("gather_1d", lambda m, x: x.gather(0, m.tensor([2, 0])), f(3)),
+    case("roll_negative_flat", lambda m, x: x.roll(-7), f(3, 4)),
+    case(
+        "masked_fill_noncontig",
+        lambda m, x: x.t().masked_fill(m.tensor([True, False, True]), 2.0),
+        f(3, 3),
+    ),
+    case("cat_bool_int", lambda m, x, y: m.cat([x, y]), b(2), i(2)),
+    case("stack_promote", lambda m, x, y: m.stack([x, y]), f(2), d(2)),
+    case("stack_0dim", lambda m, x, y: m.stack([x, y]), f(), f()),
+]
+
+
 @pytest.mark.parametrize(
     "fn, tfn, specs, tol",
-    VIEWS + JOIN_SPLIT + GATHER_SCATTER + REORDER + PAD + GETITEM + SETITEM,
+    VIEWS + JOIN_SPLIT + GATHER_SCATTER + REORDER + PAD + GETITEM + SETITEM + EDGES,
 )
 def test_shape_parity(fn, tfn, specs, tol):
     run_case(fn, tfn, specs, tol)
