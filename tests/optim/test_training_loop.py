@@ -52,8 +52,8 @@ def test_training_loop_matches_torch(opt_name, kw):
     t_opt = getattr(torch.optim, opt_name)(t_model.parameters(), **kw)
     e_sched = ember.optim.lr_scheduler.StepLR(e_opt, step_size=10, gamma=0.5)
     t_sched = torch.optim.lr_scheduler.StepLR(t_opt, step_size=10, gamma=0.5)
-    e_loss_fn = ember.nn.functional.cross_entropy
-    t_loss_fn = torch.nn.functional.cross_entropy
+    e_loss_fn = ember.nn.CrossEntropyLoss()
+    t_loss_fn = torch.nn.CrossEntropyLoss()
     x, y = _data()
     loader = DataLoader(
         TensorDataset(ember.tensor(x), ember.tensor(y)),
