@@ -1,0 +1,276 @@
+"""Fused recurrent layers: one graph node runs a whole sequence of one RNN/LSTM/GRU direction.
+
+The caller computes the input projection of every time step in one GEMM
+(``gi = x @ W_ih.T + b_ih``, shape ``(T, B, G)``) and hands it over; the node then loops over
+time with one ``(B, P) @ (P, G)`` product per step and writes activations in place. Backward is
+hand-written backpropagation through time: the per-step loop computes the gate gradients into one
+``(T, B, G)`` array, and the weight gradients are then a single GEMM over all steps (never one
+small product per step). Gate order follows PyTorch: ``i, f, g, o`` for LSTM, ``r, z, n`` for GRU.
+
+Every layer takes ``reverse``: the backward direction of a bidirectional layer runs from the last
+step to the first but stores its outputs in the original time order, so no flips are needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._util import Primitive, ones_vector
+
+__all__ = ["RNNLayer", "LSTMLayer", "GRULayer"]
+
+
+def _sigmoid_(a: np.ndarray) -> None:
+    """In-place logistic function as ``0.5 + 0.5 * tanh(x / 2)``: one transcendental, and
+    no overflow for large ``|x|`` (``1 / (1 + exp(-x))`` overflows in float32)."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+
+
+def _steps(n: int, reverse: bool) -> range:
+    return range(n - 1, -1, -1) if reverse else range(n)
+
+
+def _prev_product(dg: np.ndarray, seq: np.ndarray, first: np.ndarray, reverse: bool) -> np.ndarray:
+    """``sum_t dg[t].T @ prev[t]`` where ``prev[t]`` is the state before step ``t``: ``first``
+    for the first step processed, else the neighbouring entry of ``seq``. Two GEMMs, no copy."""
+    n, g = dg.shape[0], dg.shape[-1]
+    head = n - 1 if reverse else 0
+    res = dg[head].T @ first
+    if n > 1:
+        p = seq.shape[-1]
+        if reverse:
+            res += dg[:-1].reshape(-1, g).T @ seq[1:].reshape(-1, p)
+        else:
+            res += dg[1:].reshape(-1, g).T @ seq[:-1].reshape(-1, p)
+    return res
+
+
+def _bias_grad(dg: np.ndarray) -> np.ndarray:
+    g2 = dg.reshape(-1, dg.shape[-1])
+    return ones_vector(g2.shape[0], g2.dtype) @ g2
+
+
+def _prev(seq: np.ndarray, first: np.ndarray, t: int, reverse: bool) -> np.ndarray:
+    """The state before step ``t`` (``first`` at the first step processed)."""
+    if reverse:
+        return first if t == seq.shape[0] - 1 else seq[t + 1]
+    return first if t == 0 else seq[t - 1]
+
+
+class RNNLayer(Primitive):
+    """Elman RNN over a sequence: ``h_t = act(gi[t] + h_{t-1} @ W_hh.T + b_hh)``.
+
+    ``forward(gi (T,B,H), h0 (B,H), w_hh (H,H), b_hh (H,) | None, relu, reverse)`` returns
+    ``(output (T,B,H), h_n (B,H))``.
+    """
+
+    @staticmethod
+    def forward(ctx, gi, h0, w_hh, b_hh, relu, reverse):
+        out = np.empty_like(gi)
+        pre = gi if b_hh is None else gi + b_hh
+        w_t = w_hh.T
+        h = h0
+        for t in _steps(gi.shape[0], reverse):
+            a = out[t]
+            np.matmul(h, w_t, out=a)
+            a += pre[t]
+            if relu:
+                np.maximum(a, 0, out=a)
+            else:
+                np.tanh(a, out=a)
+            h = a
+        ctx.save_for_backward(out, h0, w_hh)
+        ctx.meta = (relu, reverse, b_hh is not None)
+        return out, h.copy()
+
+    @staticmethod
+    def backward(ctx, g_out, g_hn):
+        out, h0, w_hh = ctx.saved_tensors
+        relu, reverse, has_bias = ctx.meta
+        da = np.empty_like(out)
+        dh = g_hn.copy()
+        for t in _steps(out.shape[0], not reverse):
+            dh += g_out[t]
+            d = da[t]
+            if relu:
+                np.multiply(dh, out[t] > 0, out=d)
+            else:
+                np.multiply(out[t], out[t], out=d)
+                np.subtract(1, d, out=d)
+                d *= dh
+            dh = d @ w_hh
+        nig = ctx.needs_input_grad
+        dw = _prev_product(da, out, h0, reverse) if nig[2] else None
+        db = _bias_grad(da) if has_bias and nig[3] else None
+        return da, dh, dw, db, None, None
+
+
+class LSTMLayer(Primitive):
+    """LSTM over a sequence, with PyTorch's optional projection ``h_t = (o * tanh(c_t)) @ W_hr.T``.
+
+    ``forward(gi (T,B,4H), h0 (B,P), c0 (B,H), w_hh (4H,P), b_hh (4H,) | None,
+    w_hr (P,H) | None, reverse)`` returns ``(output (T,B,P), h_n (B,P), c_n (B,H))`` where ``P`` is
+    the projection size (``H`` without projection).
+    """
+
+    @staticmethod
+    def forward(ctx, gi, h0, c0, w_hh, b_hh, w_hr, reverse):
+        n, b, g4 = gi.shape
+        hs = g4 // 4
+        # `gates` starts as the pre-activations without the recurrent term and is overwritten
+        # with the activated gate values, which backward needs.
+        gates = gi + b_hh if b_hh is not None else gi.copy()
+        cs = np.empty((n, b, hs), gi.dtype)
+        tcs = np.empty_like(cs)
+        proj = w_hr is not None
+        out = np.empty((n, b, w_hr.shape[0] if proj else hs), gi.dtype)
+        hh = np.empty_like(cs) if proj else out
+        rec = np.empty((b, g4), gi.dtype)
+        w_t = w_hh.T
+        h, c = h0, c0
+        for t in _steps(n, reverse):
+            g = gates[t]
+            np.matmul(h, w_t, out=rec)
+            g += rec
+            _sigmoid_(g[:, : 2 * hs])
+            np.tanh(g[:, 2 * hs : 3 * hs], out=g[:, 2 * hs : 3 * hs])
+            _sigmoid_(g[:, 3 * hs :])
+            i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
+            c_new = cs[t]
+            np.multiply(f, c, out=c_new)
+            tmp = rec[:, :hs]
+            np.multiply(i, gg, out=tmp)
+            c_new += tmp
+            tc = tcs[t]
+            np.tanh(c_new, out=tc)
+            np.multiply(o, tc, out=hh[t])
+            if proj:
+                np.matmul(hh[t], w_hr.T, out=out[t])
+            h, c = out[t], c_new
+        ctx.save_for_backward(gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr)
+        ctx.meta = (reverse, b_hh is not None)
+        return out, h.copy(), c.copy()
+
+    @staticmethod
+    def backward(ctx, g_out, g_hn, g_cn):
+        gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr = ctx.saved_tensors
+        reverse, has_bias = ctx.meta
+        n, _, g4 = gates.shape
+        hs = g4 // 4
+        proj = w_hr is not None
+        dgates = np.empty_like(gates)
+        dout = np.empty_like(out) if proj else None
+        dh = g_hn.copy()
+        dc = g_cn.copy()
+        for t in _steps(n, not reverse):
+            dh += g_out[t]
+            if proj:
+                dout[t] = dh
+                dhh = dh @ w_hr
+            else:
+                dhh = dh
+            g = gates[t]
+            i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
+            tc = tcs[t]
+            c_prev = _prev(cs, c0, t, reverse)
+            d = dgates[t]
+            di, df, dgg, do = d[:, :hs], d[:, hs : 2 * hs], d[:, 2 * hs : 3 * hs], d[:, 3 * hs :]
+            # do = dhh * tanh(c) * o * (1 - o); dc += dhh * o * (1 - tanh(c)^2)
+            np.multiply(dhh, tc, out=do)
+            do *= o * (1 - o)
+            dc += dhh * o * (1 - tc * tc)
+            np.multiply(dc, gg, out=di)
+            di *= i * (1 - i)
+            np.multiply(dc, c_prev, out=df)
+            df *= f * (1 - f)
+            np.multiply(dc, i, out=dgg)
+            dgg *= 1 - gg * gg
+            dc *= f
+            dh = d @ w_hh
+        nig = ctx.needs_input_grad
+        dw_hh = _prev_product(dgates, out, h0, reverse) if nig[3] else None
+        db = _bias_grad(dgates) if has_bias and nig[4] else None
+        dw_hr = None
+        if proj and nig[5]:
+            p = out.shape[-1]
+            dw_hr = dout.reshape(-1, p).T @ hh.reshape(-1, hs)
+        return dgates, dh, dc, dw_hh, db, dw_hr, None
+
+
+class GRULayer(Primitive):
+    """GRU over a sequence (PyTorch's formulation, ``b_hn`` inside the reset product)::
+
+        r, z = sigmoid(gi_rz + h @ W_hrz.T + b_hrz)
+        n = tanh(gi_n + r * (h @ W_hn.T + b_hn))
+        h' = (1 - z) * n + z * h
+
+    ``forward(gi (T,B,3H), h0 (B,H), w_hh (3H,H), b_hh (3H,) | None, reverse)`` returns
+    ``(output (T,B,H), h_n (B,H))``.
+    """
+
+    @staticmethod
+    def forward(ctx, gi, h0, w_hh, b_hh, reverse):
+        n, b, g3 = gi.shape
+        hs = g3 // 3
+        gates = gi.copy()  # becomes r, z, n
+        ghn = np.empty((n, b, hs), gi.dtype)  # h @ W_hn.T + b_hn, needed for the r gradient
+        out = np.empty((n, b, hs), gi.dtype)
+        rec = np.empty((b, g3), gi.dtype)
+        w_t = w_hh.T
+        h = h0
+        for t in _steps(n, reverse):
+            np.matmul(h, w_t, out=rec)
+            if b_hh is not None:
+                rec += b_hh
+            g = gates[t]
+            rz = g[:, : 2 * hs]
+            rz += rec[:, : 2 * hs]
+            _sigmoid_(rz)
+            r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
+            ghn[t] = rec[:, 2 * hs :]
+            nn += r * rec[:, 2 * hs :]
+            np.tanh(nn, out=nn)
+            h_new = out[t]
+            np.subtract(h, nn, out=h_new)
+            h_new *= z
+            h_new += nn
+            h = h_new
+        ctx.save_for_backward(gates, ghn, out, h0, w_hh)
+        ctx.meta = (reverse, b_hh is not None)
+        return out, h.copy()
+
+    @staticmethod
+    def backward(ctx, g_out, g_hn):
+        gates, ghn, out, h0, w_hh = ctx.saved_tensors
+        reverse, has_bias = ctx.meta
+        n, _, g3 = gates.shape
+        hs = g3 // 3
+        dgi = np.empty_like(gates)
+        dgh = np.empty_like(gates)  # equals dgi except the n block, scaled by r
+        dh = g_hn.copy()
+        for t in _steps(n, not reverse):
+            dh += g_out[t]
+            g = gates[t]
+            r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
+            hp = _prev(out, h0, t, reverse)
+            d = dgi[t]
+            dr, dz, dn = d[:, :hs], d[:, hs : 2 * hs], d[:, 2 * hs :]
+            np.multiply(dh, 1 - z, out=dn)
+            dn *= 1 - nn * nn
+            np.subtract(hp, nn, out=dz)
+            dz *= dh
+            dz *= z * (1 - z)
+            np.multiply(dn, ghn[t], out=dr)
+            dr *= r * (1 - r)
+            e = dgh[t]
+            e[:, : 2 * hs] = d[:, : 2 * hs]
+            np.multiply(dn, r, out=e[:, 2 * hs :])
+            dh = dh * z
+            dh += e @ w_hh
+        nig = ctx.needs_input_grad
+        dw = _prev_product(dgh, out, h0, reverse) if nig[2] else None
+        db = _bias_grad(dgh) if has_bias and nig[3] else None
+        return dgi, dh, dw, db, None
