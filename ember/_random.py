@@ -6,7 +6,6 @@ numbers in ember every time, but not PyTorch's numbers (see docs/differences.md)
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -49,6 +48,8 @@ class Generator:
 
     def get_state(self) -> Any:
         """The generator state as a uint8 tensor (restore it with ``set_state``)."""
+        import json
+
         from ._tensor import _wrap
 
         state = json.dumps({"seed": self._seed, "state": self.np.bit_generator.state})
@@ -60,6 +61,8 @@ class Generator:
                 new_state._data if hasattr(new_state, "_data") else new_state, dtype=np.uint8
             )
         )
+        import json
+
         try:
             d = json.loads(raw.decode())
             self._seed = d["seed"]

@@ -7,7 +7,6 @@ read on every op call (see ``docs/differences.md``: PyTorch's flag is per thread
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +37,8 @@ class _DecoratorContextManager:
     """Base for grad-mode contexts usable as ``with`` blocks and as decorators."""
 
     def __call__(self, func: Callable) -> Callable:
+        import inspect  # only when decorating: keeps `import ember` fast
+
         if inspect.isclass(func):
             raise TypeError(f"{type(self).__name__} cannot decorate a class")
         if inspect.isgeneratorfunction(func):
