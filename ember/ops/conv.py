@@ -115,6 +115,54 @@ def _im2col(xp: np.ndarray, groups: int, out: tuple, k: tuple, stride: tuple, di
     return cols
 
 
+def _pad_channels_first(x: np.ndarray, pads: tuple) -> np.ndarray:
+    """Zero-pad the spatial dims of ``(N, C, *S)`` into a channels-first pooled buffer."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    shape = (*x.shape[:2], *(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads)))
+    xp = scratch.get(shape, x.dtype, zero=True)
+    xp[
+        (slice(None), slice(None), *(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads)))
+    ] = x
+    return xp
+
+
+def _im2col_kmajor(xp: np.ndarray, groups: int, out: tuple, k: tuple, stride: tuple, dil: tuple):
+    """Copy the windows of ``xp (N, C, *Sp)`` into K-major columns ``(G, Cg*prod(k), M)``.
+
+    For few channels: each copied run is an output row (``OW`` floats) instead of ``C`` floats.
+    """
+    n, c = xp.shape[:2]
+    cg = c // groups
+    st = xp.strides
+    sd = len(out)
+    shape = (groups, cg, *k, n, *out)
+    strides = (
+        st[1] * cg,
+        st[1],
+        *(st[2 + i] * dil[i] for i in range(sd)),
+        st[0],
+        *(st[2 + i] * stride[i] for i in range(sd)),
+    )
+    win = as_strided(xp, shape, strides, writeable=False)
+    cols = scratch.get((groups, cg * _prod(k), n * _prod(out)), xp.dtype)
+    cols.reshape(shape)[...] = win
+    return cols
+
+
+def _col2im_kmajor(gcols, groups, n, out, k, c, full, stride, dil) -> np.ndarray:
+    """Sum K-major columns ``(G, Cg*prod(k), M)`` onto an ``(N, C, *full)`` view (CNHW memory)."""
+    cg = c // groups
+    cols = gcols.reshape(groups, cg, *k, n, *out)
+    img = scratch.get((groups, cg, n, *full), gcols.dtype, zero=True)
+    for off in itertools.product(*(range(kk) for kk in k)):
+        sl = tuple(
+            slice(o * d, o * d + s * (m - 1) + 1, s) for o, d, s, m in zip(off, dil, stride, out)
+        )
+        img[(slice(None), slice(None), slice(None), *sl)] += cols[(slice(None), slice(None), *off)]
+    return np.swapaxes(img.reshape(c, n, *full), 0, 1)
+
+
 def _col2im(
     gcols: np.ndarray,
     groups: int,
@@ -210,6 +258,16 @@ def _gemm(a: np.ndarray, b: np.ndarray, out_shape: tuple, dtype) -> np.ndarray:
     return out
 
 
+def _add_bias(rows: np.ndarray, b: np.ndarray, per_image: int) -> None:
+    """``rows (M, C) += b``: with few channels a ``(M, C)`` broadcast runs C-float inner loops,
+    so add a bias tiled over one image's positions instead (long contiguous runs)."""
+    if rows.shape[1] >= 64 or not rows.flags.c_contiguous:
+        rows += b
+        return
+    flat = rows.reshape(-1, per_image * rows.shape[1])  # a view: rows is contiguous
+    flat += np.tile(b, per_image)
+
+
 _ONES: dict = {}
 
 
@@ -227,6 +285,8 @@ class ConvNd(Primitive):
     """N-d cross-correlation (``F.conv1d/2d/3d``) on ``(N, C, *S)`` arrays.
 
     Args (after the arrays): stride, pads (``(lo, hi)`` per spatial dim), dilation, groups.
+    Inputs with few channels per group use K-major columns (runs along output rows); many
+    channels use channels-last columns (runs along channels). The output is channels-last.
     """
 
     @staticmethod
@@ -238,46 +298,62 @@ class ConvNd(Primitive):
             conv_out_size(s, kk, st, lo, hi, d)
             for s, kk, st, (lo, hi), d in zip(x.shape[2:], k, stride, pads, dil)
         )
-        xp = _pad_channels_last(np.moveaxis(x, 1, -1), pads)
-        cols = _im2col(xp, groups, out, k, stride, dil)
-        wm = _weight_matrix(w, groups)
-        m = cols.shape[1]
-        y = _gemm(cols, wm, (groups, m, oc // groups), x.dtype)
+        kmajor = c // groups < _NHWC_COL2IM_MIN_CHANNELS
+        m = n * _prod(out)
+        if kmajor:
+            cols = _im2col_kmajor(_pad_channels_first(x, pads), groups, out, k, stride, dil)
+            wm = w.reshape(groups, oc // groups, -1)  # (G, OCg, Cg*prod(k)), a view
+            y = _gemm(cols.transpose(0, 2, 1), wm.transpose(0, 2, 1), (groups, m, oc // groups),
+                      x.dtype)  # fmt: skip
+        else:
+            xp = _pad_channels_last(np.moveaxis(x, 1, -1), pads)
+            cols = _im2col(xp, groups, out, k, stride, dil)
+            wm = _weight_matrix(w, groups)
+            y = _gemm(cols, wm, (groups, m, oc // groups), x.dtype)
         rows = _ungrouped(y)
         if b is not None:
-            rows += b
+            _add_bias(rows, b, _prod(out))
         nig = ctx.needs_input_grad
         if nig:
             # Keep only what backward will use: columns for dW, the weight matrix for dX.
             ctx.save_for_backward(cols if nig[1] else None, wm if nig[0] else None)
-        ctx.meta = (x.shape, w.shape, stride, pads, dil, groups, out)
+        ctx.meta = (x.shape, w.shape, stride, pads, dil, groups, out, kmajor)
         return np.moveaxis(rows.reshape(n, *out, oc), -1, 1)
 
     @staticmethod
     def backward(ctx, g):
         cols, wm = ctx.saved_tensors
-        xshape, wshape, stride, pads, dil, groups, out = ctx.meta
+        xshape, wshape, stride, pads, dil, groups, out, kmajor = ctx.meta
         nig = ctx.needs_input_grad
         rows = _rows(g)
         gg = _grouped(rows, groups)
         gx = gw = gb = None
         if nig[1]:
-            gw = _weight_from_matrix(np.matmul(cols.transpose(0, 2, 1), gg), wshape, groups)
+            if kmajor:
+                gw = np.matmul(gg.transpose(0, 2, 1), cols.transpose(0, 2, 1)).reshape(wshape)
+            else:
+                gwm = np.matmul(cols.transpose(0, 2, 1), gg)
+                gw = _weight_from_matrix(gwm, wshape, groups)
         if nig[2]:
             gb = _ones(rows.shape[0], rows.dtype) @ rows
         if nig[0]:
-            gcols = _gemm(gg, wm.transpose(0, 2, 1), cols.shape, g.dtype)
             n, c = xshape[:2]
             full = tuple(s + lo + hi for s, (lo, hi) in zip(xshape[2:], pads))
-            img = _col2im(gcols, groups, n, out, wshape[2:], c, full, stride, dil)
-            gx = img[
-                (
-                    slice(None),
-                    slice(None),
-                    *(slice(lo, lo + s) for s, (lo, _) in zip(xshape[2:], pads)),
-                )
-            ]
+            if kmajor:
+                gcols = _gemm(wm.transpose(0, 2, 1), gg.transpose(0, 2, 1),
+                              (groups, wm.shape[2], rows.shape[0]), g.dtype)  # fmt: skip
+                img = _col2im_kmajor(gcols, groups, n, out, wshape[2:], c, full, stride, dil)
+            else:
+                gcols = _gemm(gg, wm.transpose(0, 2, 1), cols_shape(gg, wm), g.dtype)
+                img = _col2im(gcols, groups, n, out, wshape[2:], c, full, stride, dil)
+            interior = (slice(lo, lo + s) for s, (lo, _) in zip(xshape[2:], pads))
+            gx = img[(slice(None), slice(None), *interior)]
         return gx, gw, gb, None, None, None, None
+
+
+def cols_shape(gg: np.ndarray, wm: np.ndarray) -> tuple:
+    """Shape of ``gg @ wm.T`` for grouped rows ``(G, M, OCg)`` and weights ``(G, K, OCg)``."""
+    return (gg.shape[0], gg.shape[1], wm.shape[1])
 
 
 class ConvTransposeNd(Primitive):
