@@ -1,0 +1,95 @@
+"""Fused scaled dot-product attention: ``softmax(q @ k.T * scale + mask) @ v`` as one node.
+
+One node instead of matmul, scale, add, softmax, dropout and matmul: the score matrix
+``(..., L, S)`` is the large intermediate, and fusing keeps it (and the probabilities) as the only
+saved arrays. Backward is hand-written: ``dP = g @ v.T``, the softmax backward on the rows, then
+two batched GEMMs for ``dq`` and ``dk``. Batch dimensions broadcast as in ``matmul``; broadcast
+gradients are summed back with ``unbroadcast``.
+
+``safe`` gives rows whose scores are all ``-inf`` probability 0 (so output 0), as PyTorch's
+``scaled_dot_product_attention`` does; without it they are NaN, as PyTorch's
+``multi_head_attention_forward`` (plain softmax) gives when weights are requested.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._util import Primitive, unbroadcast
+
+__all__ = ["Attention", "AttentionWithWeights"]
+
+
+def _forward(ctx, q, k, v, mask, scale, keep, safe):
+    s = np.matmul(q, np.swapaxes(k, -1, -2))
+    s *= np.asarray(scale, s.dtype)
+    if mask is not None:
+        if np.broadcast_shapes(s.shape, mask.shape) == s.shape:
+            s += mask
+        else:
+            s = s + mask
+    m = s.max(axis=-1, keepdims=True)
+    if safe:
+        m[np.isneginf(m)] = 0
+    p = s
+    p -= m
+    np.exp(p, out=p)
+    den = p.sum(axis=-1, keepdims=True)
+    if safe:
+        den[den == 0] = 1
+    p /= den
+    pd = p * keep if keep is not None else p
+    out = np.matmul(pd, v)
+    ctx.save_for_backward(q, k, v, p, keep)
+    ctx.meta = (scale, None if mask is None else mask.shape)
+    return out, pd
+
+
+def _backward(ctx, g_out, g_w):
+    q, k, v, p, keep = ctx.saved_tensors
+    scale, mask_shape = ctx.meta
+    nig = ctx.needs_input_grad
+    pd = p * keep if keep is not None else p
+    dpd = np.matmul(g_out, np.swapaxes(v, -1, -2))
+    if g_w is not None:
+        dpd += g_w
+    dv = unbroadcast(np.matmul(np.swapaxes(pd, -1, -2), g_out), v.shape) if nig[2] else None
+    dp = dpd * keep if keep is not None else dpd
+    # softmax backward: ds = p * (dp - sum(dp * p))
+    ds = dp
+    ds -= (dp * p).sum(axis=-1, keepdims=True)
+    ds *= p
+    dmask = unbroadcast(ds, mask_shape) if mask_shape is not None and nig[3] else None
+    ds = ds * np.asarray(scale, ds.dtype)
+    dq = unbroadcast(np.matmul(ds, k), q.shape) if nig[0] else None
+    dk = unbroadcast(np.matmul(np.swapaxes(ds, -1, -2), q), k.shape) if nig[1] else None
+    return dq, dk, dv, dmask
+
+
+class Attention(Primitive):
+    """``forward(q, k, v, mask | None, scale, keep | None, safe) -> out``.
+
+    ``mask`` is additive (float, ``-inf`` to exclude); ``keep`` is the dropout multiplier
+    (0 or ``1 / (1 - p)``) with the shape of the scores.
+    """
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, scale, keep, safe):
+        return _forward(ctx, q, k, v, mask, scale, keep, safe)[0]
+
+    @staticmethod
+    def backward(ctx, g):
+        return (*_backward(ctx, g, None), None, None, None)
+
+
+class AttentionWithWeights(Primitive):
+    """As :class:`Attention`, also returning the attention weights (after dropout)."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, scale, keep, safe):
+        out, pd = _forward(ctx, q, k, v, mask, scale, keep, safe)
+        return out, (pd.copy() if keep is None else pd)
+
+    @staticmethod
+    def backward(ctx, g_out, g_w):
+        return (*_backward(ctx, g_out, g_w), None, None, None)
