@@ -206,3 +206,16 @@ def test_gradcheck_embedding():
     # are compared with torch above); the plain lookup must match finite differences.
     assert gradcheck(lambda wt: EF.embedding(idx, wt), [weight])
     assert gradcheck(lambda wt: EF.embedding_bag(idx, wt, mode="mean"), [weight])
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+
+    for name in ["ember.nn.functional._sparse", "ember.nn.modules.sparse"]:
+        res = doctest.testmod(
+            importlib.import_module(name),
+            optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+        )
+        assert res.failed == 0, name
+        assert res.attempted > 0, name

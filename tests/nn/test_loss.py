@@ -769,3 +769,20 @@ def test_cross_entropy_module_in_training_step_matches_torch():
     t_loss.backward()
     assert_close(e_lin.weight.grad, t_lin.weight.grad, rtol=1e-5, atol=1e-6)
     assert_close(e_lin.bias.grad, t_lin.bias.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+
+    for name in [
+        "ember.nn.functional._loss",
+        "ember.nn.functional._loss_margin",
+        "ember.nn.modules.loss",
+    ]:
+        res = doctest.testmod(
+            importlib.import_module(name),
+            optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+        )
+        assert res.failed == 0, name
+        assert res.attempted > 0, name

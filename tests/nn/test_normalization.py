@@ -440,3 +440,16 @@ def test_gradcheck_norm_primitives(case):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert gradcheck(fn, inputs)
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+
+    for name in ["ember.nn.functional._normalization", "ember.nn.modules.normalization"]:
+        res = doctest.testmod(
+            importlib.import_module(name),
+            optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+        )
+        assert res.failed == 0, name
+        assert res.attempted > 0, name
