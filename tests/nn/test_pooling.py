@@ -317,3 +317,30 @@ def test_in_sequential_with_conv():
 def test_errors(call, exc, msg):
     with pytest.raises(exc, match=msg):
         call()
+
+
+def test_max_pool_nan_windows_match_torch():
+    x = distinct((1, 2, 4, 6))
+    x[0, 0, 1, 1] = np.nan
+    x[0, 1, 0, 0] = x[0, 1, 1, 1] = np.nan  # two NaNs in one window
+    for ri in (False, True):
+        ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        ey, ty = F.max_pool2d(ex, 2, return_indices=ri), TF.max_pool2d(tx, 2, return_indices=ri)
+        if ri:
+            assert_close(ey[1], ty[1])
+            ey, ty = ey[0], ty[0]
+        np.testing.assert_array_equal(np.isnan(ey.detach().numpy()), np.isnan(ty.detach().numpy()))
+        g = distinct(tuple(ty.shape), seed=5)
+        ey.backward(ember.tensor(g))
+        ty.backward(torch.tensor(g))
+        assert_close(ex.grad, tx.grad)
+
+
+def test_max_pool_output_changed_in_place_keeps_gradient():
+    x = distinct((2, 3, 6, 6))
+    ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ey = F.relu(F.max_pool2d(ex * 1, 2), inplace=True)
+    ty = TF.relu(TF.max_pool2d(tx * 1, 2), inplace=True)
+    ey.sum().backward()
+    ty.sum().backward()
+    assert_close(ex.grad, tx.grad)
