@@ -111,6 +111,13 @@ def test_linear_type_and_dtype_errors():
         F.linear(ember.randn(2), [[1.0, 2.0]])
 
 
+def test_replaced_bias_of_wrong_size_raises_runtime_error():
+    m = enn.Linear(3, 4)
+    m.bias = enn.Parameter(ember.zeros(5))
+    with pytest.raises(RuntimeError, match="size of tensor a \\(4\\) must match"):
+        m(ember.randn(2, 3))
+
+
 def test_weights_can_be_replaced_as_in_the_source_document():
     layer = enn.Linear(1, 1)
     layer.weight = enn.Parameter(ember.FloatTensor([[0]]))

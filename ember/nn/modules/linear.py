@@ -91,9 +91,17 @@ class Linear(Module):
             and (input.ndim == 0 or input._data.shape[-1] != w._data.shape[1])
         ):
             raise linear_shape_error(input, w, repr(self))
-        if isinstance(input, Tensor) and input._data.dtype == w._data.dtype:
-            return L.linear(input, w, self.bias)  # checks done: skip F.linear's
-        return F.linear(input, w, self.bias)
+        b = self.bias
+        if (
+            isinstance(input, Tensor)
+            and input._data.dtype == w._data.dtype
+            and (
+                b is None
+                or (b._data.shape == (w._data.shape[0],) and b._data.dtype == w._data.dtype)
+            )
+        ):
+            return L.linear(input, w, b)  # the usual case, already checked: skip F.linear's
+        return F.linear(input, w, b)
 
     def extra_repr(self) -> str:
         return (
