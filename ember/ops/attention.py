@@ -32,7 +32,8 @@ def _forward(ctx, q, k, v, mask, scale, keep, safe):
     if safe:
         m[np.isneginf(m)] = 0
     p = s
-    p -= m
+    with np.errstate(invalid="ignore"):  # all -inf rows give NaN on purpose (PyTorch's softmax)
+        p -= m
     np.exp(p, out=p)
     den = p.sum(axis=-1, keepdims=True)
     if safe:

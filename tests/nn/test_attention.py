@@ -1,0 +1,426 @@
+"""scaled_dot_product_attention and MultiheadAttention against PyTorch: outputs, attention weights
+and the gradients of the inputs, masks and every parameter (weights copied from ember)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import ember
+import ember.nn.functional as F
+from ember.autograd import gradcheck
+from ember.ops import attention as A
+from tests.parity import assert_close, check_op, copy_weights, rand_array
+
+RTOL, ATOL = 1e-5, 1e-5
+GRTOL, GATOL = 1e-4, 2e-5
+
+
+# ---- scaled_dot_product_attention ---------------------------------------------------------
+def _bool_mask(shape, seed, p=0.3):
+    return np.random.default_rng(seed).random(shape) > p
+
+
+SDPA_CASES = [
+    # q, k, v shapes, kwargs, extra (mask array or None)
+    ((2, 3, 4, 8), (2, 3, 5, 8), (2, 3, 5, 6), {}, None),
+    ((4, 8), (5, 8), (5, 8), {}, None),
+    ((2, 4, 8), (2, 4, 8), (2, 4, 8), {"is_causal": True}, None),
+    ((2, 3, 4, 8), (2, 3, 6, 8), (2, 3, 6, 8), {"is_causal": True}, None),
+    ((2, 3, 4, 8), (2, 3, 5, 8), (2, 3, 5, 6), {"scale": 0.3}, None),
+    ((2, 3, 4, 8), (2, 3, 5, 8), (2, 3, 5, 6), {}, "bool"),
+    ((2, 3, 4, 8), (2, 3, 5, 8), (2, 3, 5, 6), {}, "float"),
+    ((2, 3, 4, 8), (1, 1, 5, 8), (1, 1, 5, 8), {}, None),  # broadcast batch dims
+    ((2, 4, 3, 8), (2, 2, 5, 8), (2, 2, 5, 8), {"enable_gqa": True}, None),
+    ((2, 4, 3, 8), (2, 1, 5, 8), (2, 1, 5, 4), {"enable_gqa": True}, "bool"),
+]
+
+
+@pytest.mark.parametrize("qs,ks,vs,kwargs,mask", SDPA_CASES)
+def test_sdpa_matches_torch(qs, ks, vs, kwargs, mask):
+    q, k, v = rand_array(qs, seed=1), rand_array(ks, seed=2), rand_array(vs, seed=3)
+    L, S = qs[-2], ks[-2]
+    if mask is None:
+        check_op(
+            lambda a, b, c: F.scaled_dot_product_attention(a, b, c, **kwargs),
+            lambda a, b, c: TF.scaled_dot_product_attention(a, b, c, **kwargs),
+            q, k, v, rtol=RTOL, atol=ATOL, grad_rtol=GRTOL, grad_atol=GATOL,
+        )  # fmt: skip
+        return
+    m = _bool_mask((L, S), 4) if mask == "bool" else rand_array((qs[-3], L, S), seed=5)
+    # The float mask requires grad in both libraries: its gradient is compared too.
+    check_op(
+        lambda a, b, c, d: F.scaled_dot_product_attention(a, b, c, attn_mask=d, **kwargs),
+        lambda a, b, c, d: TF.scaled_dot_product_attention(a, b, c, attn_mask=d, **kwargs),
+        q, k, v, m, rtol=RTOL, atol=ATOL, grad_rtol=GRTOL, grad_atol=GATOL,
+    )  # fmt: skip
+
+
+def test_sdpa_fully_masked_rows_give_zeros_as_torch():
+    q, k, v = rand_array((2, 4, 8), seed=1), rand_array((2, 5, 8), seed=2), rand_array((2, 5, 3))
+    m = _bool_mask((2, 4, 5), 7)
+    m[0, 1] = False
+    m[1, 3] = False
+    check_op(
+        lambda a, b, c, d: F.scaled_dot_product_attention(a, b, c, attn_mask=d),
+        lambda a, b, c, d: TF.scaled_dot_product_attention(a, b, c, attn_mask=d),
+        q, k, v, m, rtol=RTOL, atol=ATOL, grad_rtol=GRTOL, grad_atol=GATOL,
+    )  # fmt: skip
+    out = F.scaled_dot_product_attention(*(ember.tensor(a) for a in (q, k, v)), ember.tensor(m))
+    assert np.all(out.numpy()[0, 1] == 0)
+
+
+def test_sdpa_float64():
+    q, k, v = (rand_array((3, 4, 5), np.float64, seed=s) for s in (1, 2, 3))
+    check_op(
+        lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True),
+        lambda a, b, c: TF.scaled_dot_product_attention(a, b, c, is_causal=True),
+        q, k, v, rtol=1e-12, atol=1e-12, grad_rtol=1e-10, grad_atol=1e-12,
+    )  # fmt: skip
+
+
+def test_sdpa_dropout_statistics():
+    """With uniform scores and v = I, each output entry is keep / (S * (1 - p))."""
+    p, S = 0.4, 64
+    q = ember.zeros(8, 32, 4)
+    k = ember.zeros(8, S, 4)
+    v = ember.tensor(np.tile(np.eye(S, dtype=np.float32), (8, 1, 1)), requires_grad=True)
+    out = F.scaled_dot_product_attention(q, k, v, dropout_p=p)
+    vals = out.detach().numpy()
+    zero = vals == 0
+    assert abs(zero.mean() - p) < 0.02
+    np.testing.assert_allclose(vals[~zero], 1 / (S * (1 - p)), rtol=1e-5)
+    # The gradient flows through the same mask: d(sum out)/dv[j] = sum_i keep_ij / (S (1-p)).
+    out.sum().backward()
+    expected = (~zero).sum(axis=1) / (S * (1 - p))
+    np.testing.assert_allclose(v.grad.numpy()[:, :, 0], expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (
+            {"attn_mask": np.ones((4, 5), bool), "is_causal": True},
+            "Explicit attn_mask should not be set when is_causal=True",
+        ),
+        ({"attn_mask": np.ones((3, 5), bool)}, "must match the size of tensor b"),
+        ({"attn_mask": np.ones((4, 5), np.int64)}, "Expected attn_mask dtype to be bool or float"),
+    ],
+)
+def test_sdpa_mask_errors(kwargs, match):
+    q, k, v = np.zeros((2, 3, 4, 8), np.float32), np.zeros((2, 3, 5, 8), np.float32), None
+    v = np.zeros((2, 3, 5, 6), np.float32)
+    for lib, fn in ((ember, F), (torch, TF)):
+        kw = {n: lib.tensor(a) if isinstance(a, np.ndarray) else a for n, a in kwargs.items()}
+        with pytest.raises(RuntimeError, match=match):
+            fn.scaled_dot_product_attention(lib.tensor(q), lib.tensor(k), lib.tensor(v), **kw)
+
+
+def test_sdpa_other_errors():
+    q, k = ember.zeros(2, 4, 8), ember.zeros(2, 5, 8)
+    with pytest.raises(RuntimeError, match="same dtype"):
+        F.scaled_dot_product_attention(q, k, ember.zeros(2, 5, 8, dtype=ember.float64))
+    with pytest.raises(RuntimeError, match="same embedding size"):
+        F.scaled_dot_product_attention(q, ember.zeros(2, 5, 7), ember.zeros(2, 5, 8))
+    with pytest.raises(RuntimeError, match="same sequence length"):
+        F.scaled_dot_product_attention(q, k, ember.zeros(2, 4, 8))
+    with pytest.raises(RuntimeError, match="Number of heads in key and value must divide"):
+        F.scaled_dot_product_attention(
+            ember.zeros(1, 3, 4, 8), ember.zeros(1, 2, 5, 8), ember.zeros(1, 2, 5, 8),
+            enable_gqa=True,
+        )  # fmt: skip
+    with pytest.raises(RuntimeError, match="must match the size of tensor b"):
+        F.scaled_dot_product_attention(
+            ember.zeros(1, 3, 4, 8), ember.zeros(1, 2, 5, 8), ember.zeros(1, 2, 5, 8)
+        )
+
+
+# ---- gradcheck of the fused primitives ----------------------------------------------------
+def _t64(rng, *shape, rg=True):
+    return ember.tensor(rng.standard_normal(shape), requires_grad=rg)
+
+
+@pytest.mark.parametrize("with_weights", [False, True])
+def test_gradcheck_attention(with_weights):
+    rng = np.random.default_rng(0)
+    q, k, v = _t64(rng, 2, 3, 4), _t64(rng, 2, 5, 4), _t64(rng, 2, 5, 3)
+    mask = _t64(rng, 3, 5)
+    keep = (rng.random((2, 3, 5)) > 0.3) / 0.7
+    prim = A.AttentionWithWeights if with_weights else A.Attention
+    assert gradcheck(lambda a, b, c, m: prim.apply(a, b, c, m, 0.7, None, True), (q, k, v, mask))
+    assert gradcheck(lambda a, b, c: prim.apply(a, b, c, None, 0.5, keep, False), (q, k, v))
+    # Broadcast batch dimension of k/v.
+    k1, v1 = _t64(rng, 1, 5, 4), _t64(rng, 1, 5, 3)
+    assert gradcheck(lambda a, b, c: prim.apply(a, b, c, None, 0.5, None, True), (q, k1, v1))
+
+
+# ---- MultiheadAttention -------------------------------------------------------------------
+def _mha_pair(*args, **kwargs):
+    e = ember.nn.MultiheadAttention(*args, **kwargs)
+    t = torch.nn.MultiheadAttention(*args, **kwargs)
+    copy_weights(e, t)
+    return e, t
+
+
+def _leaf(arr):
+    return ember.tensor(arr, requires_grad=True), torch.tensor(arr, requires_grad=True)
+
+
+E_DIM, HEADS = 8, 2
+
+MHA_CASES = [
+    # module kwargs, call kwargs, (L, N, S) or unbatched (L, S) when N is None, self-attention,
+    # masks: name -> "bool" | "float"
+    ({}, {}, (4, 3, 5), False, {}),
+    ({}, {"need_weights": False}, (4, 3, 5), False, {}),
+    ({}, {"average_attn_weights": False}, (4, 3, 4), True, {}),
+    ({"bias": False}, {}, (4, 3, 4), True, {}),
+    ({"batch_first": True}, {}, (4, 3, 5), False, {}),
+    ({"batch_first": True}, {"need_weights": False}, (4, 3, 4), True, {"attn_mask": "bool"}),
+    ({"kdim": 6, "vdim": 5}, {}, (4, 3, 5), False, {}),
+    ({"kdim": 6, "vdim": 5, "batch_first": True}, {"need_weights": False}, (4, 3, 5), False, {}),
+    ({"add_bias_kv": True}, {}, (4, 3, 5), False, {"key_padding_mask": "bool"}),
+    ({"add_zero_attn": True}, {}, (4, 3, 5), False, {"attn_mask": "bool"}),
+    ({}, {}, (4, 3, 5), False, {"attn_mask": "bool", "key_padding_mask": "bool"}),
+    (
+        {},
+        {"need_weights": False},
+        (4, 3, 5),
+        False,
+        {"attn_mask": "bool", "key_padding_mask": "bool"},
+    ),
+    ({}, {}, (4, 3, 5), False, {"attn_mask": "float", "key_padding_mask": "float"}),
+    ({}, {}, (4, 3, 5), False, {"attn_mask": "float3d"}),
+    ({}, {"is_causal": True}, (4, 3, 4), True, {"attn_mask": "causal"}),
+    ({}, {"is_causal": True, "need_weights": False}, (4, 3, 4), True, {"attn_mask": "causal"}),
+    ({}, {}, (4, None, 5), False, {"key_padding_mask": "bool"}),
+    ({}, {"need_weights": False}, (4, None, 4), True, {"attn_mask": "float3d"}),
+    ({"dropout": 0.5}, {}, (4, 3, 5), False, {}),  # eval(): no dropout, equal to torch
+]
+
+
+def _mask(kind, name, L, N, S, seed):
+    rng = np.random.default_rng(seed)
+    if name == "key_padding_mask":
+        shape = (S,) if N is None else (N, S)
+        if kind == "bool":
+            m = rng.random(shape) < 0.3
+            m[..., 0] = False  # keep one key per row so no row is fully masked
+            return m
+        return rng.standard_normal(shape).astype(np.float32)
+    if kind == "causal":
+        return np.triu(np.ones((L, S), bool), 1)
+    if kind == "bool":
+        m = rng.random((L, S)) < 0.3
+        m[:, 0] = False
+        return m
+    if kind == "float3d":
+        return rng.standard_normal(((N or 1) * HEADS, L, S)).astype(np.float32)
+    return rng.standard_normal((L, S)).astype(np.float32)
+
+
+@pytest.mark.parametrize("mod_kw,call_kw,dims,self_attn,masks", MHA_CASES)
+def test_mha_matches_torch(mod_kw, call_kw, dims, self_attn, masks):
+    e, t = _mha_pair(E_DIM, HEADS, **mod_kw)
+    if mod_kw.get("dropout"):
+        e.eval()
+        t.eval()
+    L, N, S = dims
+    bf = mod_kw.get("batch_first", False) and N is not None
+
+    def shape(n, d):
+        if N is None:
+            return (n, d)
+        return (N, n, d) if bf else (n, N, d)
+
+    rng = np.random.default_rng(0)
+    eq, tq = _leaf(rng.standard_normal(shape(L, E_DIM)).astype(np.float32))
+    leaves = [(eq, tq)]
+    if self_attn:
+        ek = ev = eq
+        tk = tv = tq
+    else:
+        ek, tk = _leaf(rng.standard_normal(shape(S, mod_kw.get("kdim", E_DIM))).astype(np.float32))
+        ev, tv = _leaf(rng.standard_normal(shape(S, mod_kw.get("vdim", E_DIM))).astype(np.float32))
+        leaves += [(ek, tk), (ev, tv)]
+    em, tm = {}, {}
+    for i, (name, kind) in enumerate(masks.items()):
+        arr = _mask(kind, name, L, N, S, seed=10 + i)
+        em[name], tm[name] = ember.tensor(arr), torch.tensor(arr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out_t, w_t = t(tq, tk, tv, **tm, **call_kw)
+    out_e, w_e = e(eq, ek, ev, **em, **call_kw)
+    assert_close(out_e, out_t, RTOL, ATOL, what="output")
+    if w_t is None:
+        assert w_e is None
+    else:
+        assert_close(w_e, w_t, RTOL, 1e-6, what="weights")
+    g = np.random.default_rng(1)
+    roots_e, roots_t, ge, gt = [out_e], [out_t], [], []
+    up = g.standard_normal(tuple(out_t.shape)).astype(np.float32)
+    ge.append(ember.tensor(up))
+    gt.append(torch.tensor(up))
+    if w_t is not None:
+        upw = g.standard_normal(tuple(w_t.shape)).astype(np.float32)
+        roots_e.append(w_e)
+        roots_t.append(w_t)
+        ge.append(ember.tensor(upw))
+        gt.append(torch.tensor(upw))
+    ember.autograd.backward(roots_e, ge)
+    torch.autograd.backward(roots_t, gt)
+    for i, (le, lt) in enumerate(leaves):
+        assert_close(le.grad, lt.grad, GRTOL, GATOL, what=f"grad of input {i}")
+    named_t = dict(t.named_parameters())
+    assert [n for n, _ in e.named_parameters()] == list(named_t)
+    for n, p in e.named_parameters():
+        assert_close(p.grad, named_t[n].grad, GRTOL, GATOL, what=f"grad of {n}")
+
+
+def test_mha_float_mask_gradient_matches_torch():
+    e, t = _mha_pair(E_DIM, HEADS)
+    x = np.random.default_rng(0).standard_normal((4, 2, E_DIM)).astype(np.float32)
+    m = np.random.default_rng(1).standard_normal((4, 4)).astype(np.float32)
+    em, tm = _leaf(m)
+    ex, tx = ember.tensor(x), torch.tensor(x)
+    oe, we = e(ex, ex, ex, attn_mask=em)
+    ot, wt = t(tx, tx, tx, attn_mask=tm)
+    (oe.sum() + (we * we).sum()).backward()
+    (ot.sum() + (wt * wt).sum()).backward()
+    assert_close(em.grad, tm.grad, GRTOL, GATOL)
+
+
+def test_mha_fully_masked_rows_nan_with_weights_zero_without_as_torch():
+    e, t = _mha_pair(E_DIM, HEADS)
+    x = np.random.default_rng(0).standard_normal((3, 2, E_DIM)).astype(np.float32)
+    kpm = np.array([[False, False, False], [True, True, True]])
+    for need in (True, False):
+        oe, _ = e(*(ember.tensor(x),) * 3, key_padding_mask=ember.tensor(kpm), need_weights=need)
+        with torch.no_grad():
+            ot, _ = t(
+                *(torch.tensor(x),) * 3, key_padding_mask=torch.tensor(kpm), need_weights=need
+            )
+        a, b = oe.detach().numpy(), ot.numpy()
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_allclose(np.nan_to_num(a), np.nan_to_num(b), rtol=RTOL, atol=ATOL)
+
+
+def test_mha_state_dict_repr_and_init_match_torch():
+    for kw in ({}, {"kdim": 6, "vdim": 5}, {"bias": False, "add_bias_kv": True}):
+        e = ember.nn.MultiheadAttention(E_DIM, HEADS, **kw)
+        t = torch.nn.MultiheadAttention(E_DIM, HEADS, **kw)
+        se, st = e.state_dict(), t.state_dict()
+        assert list(se) == list(st)
+        assert all(tuple(se[k].shape) == tuple(st[k].shape) for k in st)
+        assert repr(e) == repr(t)
+    e = ember.nn.MultiheadAttention(E_DIM, HEADS)
+    assert repr(e.out_proj) == (
+        "NonDynamicallyQuantizableLinear(in_features=8, out_features=8, bias=True)"
+    )
+    assert np.all(e.in_proj_bias.detach().numpy() == 0)
+    assert np.all(e.out_proj.bias.detach().numpy() == 0)
+    w = e.in_proj_weight.detach().numpy()
+    bound = math.sqrt(6.0 / (E_DIM + 3 * E_DIM))  # xavier_uniform_ over (3E, E)
+    assert np.all(np.abs(w) <= bound) and w.std() > bound / 4
+    assert e._qkv_same_embed_dim and e.head_dim == 4
+
+
+def test_mha_dropout_on_weights_in_training():
+    p = 0.5
+    e = ember.nn.MultiheadAttention(4, 1, dropout=p)
+    x = ember.randn(32, 16, 4)
+    _, w = e(x, x, x)
+    _, w_ref = e.eval()(x, x, x)
+    wt = w.detach().numpy()
+    zero = wt == 0
+    assert abs(zero.mean() - p) < 0.03
+    np.testing.assert_allclose(wt[~zero], w_ref.detach().numpy()[~zero] / (1 - p), rtol=1e-5)
+
+
+def test_mha_mismatched_mask_types_warn_as_torch():
+    e = ember.nn.MultiheadAttention(E_DIM, HEADS)
+    x = ember.randn(3, 2, E_DIM)
+    with pytest.warns(UserWarning, match="Support for mismatched key_padding_mask and attn_mask"):
+        e(
+            x,
+            x,
+            x,
+            key_padding_mask=ember.zeros(2, 3, dtype=ember.bool),
+            attn_mask=ember.zeros(3, 3),
+        )
+
+
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (
+            {"attn_mask": (4, 4)},
+            RuntimeError,
+            r"The shape of the 2D attn_mask is .*, but should be",
+        ),
+        (
+            {"attn_mask": (5, 4, 5)},
+            RuntimeError,
+            r"The shape of the 3D attn_mask is .*, but should be",
+        ),
+        (
+            {"key_padding_mask": (3, 4)},
+            AssertionError,
+            r"Expected key_padded_mask.shape\[1\] to be 5",
+        ),
+        ({"is_causal": True}, RuntimeError, "Need attn_mask if specifying the is_causal hint"),
+        ({"attn_mask_int": (4, 5)}, AssertionError, "only bool and floating types of attn_mask"),
+        (
+            {"attn_mask": (2, 3, 4, 5)},
+            AssertionError,
+            "expected `attn_mask` to be `None`, 2-D or 3-D",
+        ),
+    ],
+)
+def test_mha_errors_as_torch(call, exc, match):
+    for lib in (ember, torch):
+        m = lib.nn.MultiheadAttention(E_DIM, HEADS)
+        q, kv = lib.zeros(4, 3, E_DIM), lib.zeros(5, 3, E_DIM)
+        kw = {}
+        for name, val in call.items():
+            if name == "attn_mask_int":
+                kw["attn_mask"] = lib.zeros(*val, dtype=lib.int64)
+            elif isinstance(val, tuple):
+                kw[name] = lib.zeros(*val, dtype=lib.bool)
+            else:
+                kw[name] = val
+        with pytest.raises(exc, match=match):
+            m(q, kv, kv, **kw)
+
+
+def test_mha_constructor_and_shape_errors_as_torch():
+    for lib in (ember, torch):
+        with pytest.raises(AssertionError, match="embed_dim must be divisible by num_heads"):
+            lib.nn.MultiheadAttention(10, 3)
+        with pytest.raises(ValueError, match="embed_dim and num_heads must be greater than 0"):
+            lib.nn.MultiheadAttention(0, 1)
+        m = lib.nn.MultiheadAttention(E_DIM, HEADS)
+        with pytest.raises(
+            AssertionError, match="was expecting embedding dimension of 8, but got 6"
+        ):
+            m(lib.zeros(4, 3, 6), lib.zeros(4, 3, 6), lib.zeros(4, 3, 6))
+        with pytest.raises(AssertionError, match="key shape .* does not match value shape"):
+            m(lib.zeros(4, 3, 8), lib.zeros(5, 3, 8), lib.zeros(6, 3, 8))
+        with pytest.raises(AssertionError, match="expected `key` and `value` to be 3-D"):
+            m(lib.zeros(4, 3, 8), lib.zeros(5, 8), lib.zeros(5, 8))
+
+
+def test_mha_functional_form_matches_module():
+    e = ember.nn.MultiheadAttention(E_DIM, HEADS)
+    x = ember.randn(4, 2, E_DIM)
+    out_m, w_m = e(x, x, x)
+    out_f, w_f = F.multi_head_attention_forward(
+        x, x, x, E_DIM, HEADS, e.in_proj_weight, e.in_proj_bias, None, None, False, 0.0,
+        e.out_proj.weight, e.out_proj.bias,
+    )  # fmt: skip
+    assert_close([out_f, w_f], [out_m, w_m], 0, 0)
