@@ -330,7 +330,10 @@ class ConvNd(Primitive):
         gx = gw = gb = None
         if nig[1]:
             if kmajor:
-                gw = np.matmul(gg.transpose(0, 2, 1), cols.transpose(0, 2, 1)).reshape(wshape)
+                # (K, M) @ (M, OC) with both operands C-ordered: ~2x faster than the
+                # transposed product for these tall-skinny shapes.
+                gwt = np.matmul(cols, gg) if groups > 1 else np.dot(cols[0], gg[0])[None]
+                gw = np.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(wshape)
             else:
                 gwm = np.matmul(cols.transpose(0, 2, 1), gg)
                 gw = _weight_from_matrix(gwm, wshape, groups)
