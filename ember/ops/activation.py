@@ -227,10 +227,10 @@ class Hardswish(Primitive):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        # 0 below -3, x/3 + 1/2 on [-3, 3], 1 above 3
+        # 0 up to -3, x/3 + 1/2 strictly between -3 and 3, 1 from 3 on (PyTorch's sides)
         d = x / 3 + 0.5
-        d *= (x >= -3) & (x <= 3)
-        d += x > 3
+        d *= (x > -3) & (x < 3)
+        d += x >= 3
         d *= g
         return d
 

@@ -433,6 +433,14 @@ def test_errors():
         enn.Softmax2d()(x)
 
 
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_gradient_exactly_at_kinks_follows_torch(case):
+    """At a kink the derivative is a convention; use PyTorch's side for each op."""
+    _, efn, tfn, kinks = case
+    x = np.array(sorted(set(kinks) | {-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 6.0}), np.float32)
+    check_op(efn, tfn, x, rtol=1e-5, atol=1e-6)
+
+
 def test_integer_inputs_where_torch_allows():
     v = np.arange(-3, 9)
     for efn, tfn in [
