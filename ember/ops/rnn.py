@@ -161,7 +161,25 @@ class LSTMLayer(Primitive):
         n, _, g4 = gates.shape
         hs = g4 // 4
         proj = w_hr is not None
+        # Everything that does not depend on the incoming gradient is computed for all steps at
+        # once (a few large array ops instead of many per step): the gate gradients are then
+        # dgates[t] = [dc, dc, dc, dhh] * mult[t], and dc picks up dhh * o * (1 - tanh(c)^2).
+        i, f, gg, o = (gates[..., k * hs : (k + 1) * hs] for k in range(4))
+        c_prev = np.empty_like(cs)
+        if reverse:
+            c_prev[:-1], c_prev[-1] = cs[1:], c0
+        else:
+            c_prev[1:], c_prev[0] = cs[:-1], c0
+        mult = np.empty_like(gates)
+        np.multiply(gg, i * (1 - i), out=mult[..., :hs])
+        np.multiply(c_prev, f * (1 - f), out=mult[..., hs : 2 * hs])
+        np.multiply(i, 1 - gg * gg, out=mult[..., 2 * hs : 3 * hs])
+        np.multiply(tcs, o * (1 - o), out=mult[..., 3 * hs :])
+        del c_prev
+        o_dtanh = o * (1 - tcs * tcs)
+        mult3 = mult[..., : 3 * hs].reshape(n, -1, 3, hs)
         dgates = np.empty_like(gates)
+        dg3 = dgates[..., : 3 * hs].reshape(n, -1, 3, hs)
         dout = np.empty_like(out) if proj else None
         dh = g_hn.copy()
         dc = g_cn.copy()
@@ -172,24 +190,11 @@ class LSTMLayer(Primitive):
                 dhh = dh @ w_hr
             else:
                 dhh = dh
-            g = gates[t]
-            i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
-            tc = tcs[t]
-            c_prev = _prev(cs, c0, t, reverse)
-            d = dgates[t]
-            di, df, dgg, do = d[:, :hs], d[:, hs : 2 * hs], d[:, 2 * hs : 3 * hs], d[:, 3 * hs :]
-            # do = dhh * tanh(c) * o * (1 - o); dc += dhh * o * (1 - tanh(c)^2)
-            np.multiply(dhh, tc, out=do)
-            do *= o * (1 - o)
-            dc += dhh * o * (1 - tc * tc)
-            np.multiply(dc, gg, out=di)
-            di *= i * (1 - i)
-            np.multiply(dc, c_prev, out=df)
-            df *= f * (1 - f)
-            np.multiply(dc, i, out=dgg)
-            dgg *= 1 - gg * gg
-            dc *= f
-            dh = d @ w_hh
+            dc += dhh * o_dtanh[t]
+            np.multiply(mult3[t], dc[:, None, :], out=dg3[t])
+            np.multiply(dhh, mult[t, :, 3 * hs :], out=dgates[t, :, 3 * hs :])
+            dc *= f[t]
+            dh = dgates[t] @ w_hh
         nig = ctx.needs_input_grad
         dw_hh = _prev_product(dgates, out, h0, reverse) if nig[3] else None
         db = _bias_grad(dgates) if has_bias and nig[4] else None

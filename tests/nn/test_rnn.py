@@ -470,3 +470,20 @@ def test_constructor_errors_rnn_gru():
         ValueError,
         "hidden_size must be greater than zero",
     )
+
+
+def test_docstring_examples_run():
+    """The ``>>>`` examples of the recurrent and attention families are executed."""
+    import doctest
+    import importlib
+
+    attempted = 0
+    for name in (
+        "ember.nn.modules.rnn",
+        "ember.nn.modules.attention",
+        "ember.nn.functional._attention",
+    ):
+        res = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+        assert res.failed == 0, name
+        attempted += res.attempted
+    assert attempted >= 25
