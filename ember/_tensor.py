@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as D
+from . import autograd as _autograd
 from ._backend import cpu, device
 from .autograd import function as _function
 from .autograd.grad_mode import STATE
@@ -295,9 +296,7 @@ class Tensor:
         inputs: Any = None,
     ) -> None:
         """Accumulate the gradient of this tensor into the ``.grad`` of the graph's leaves."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> Tensor:
         """A new tensor sharing data (and version counter) with this one, outside the graph."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import engine
+from . import engine, function
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
     enable_grad,
@@ -45,8 +45,7 @@ def _as_tuple(x: Any) -> tuple:
 
 
 def _make_grads(outputs: tuple, grad_outputs: tuple, is_grads_batched: bool = False) -> list:
-    from .function import _Tensor
-
+    _Tensor = function._Tensor
     grads = []
     for i, out in enumerate(outputs):
         g = grad_outputs[i] if i < len(grad_outputs) else None
