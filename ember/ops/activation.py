@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ._erfc import erfc
+from ._erfc import erfc, gaussian_tail_f32
 from ._util import Primitive, unbroadcast
 
 __all__ = [
@@ -127,7 +127,20 @@ class Gelu(Primitive):
             ctx.save_for_backward(x, t)
             ctx.approximate = approximate
             return 0.5 * x * (1 + t)
-        # Phi(x) = erfc(-x / sqrt(2)) / 2 is accurate in both tails (1 + erf is not for x << 0).
+        # Phi(x) through the Gaussian tail Phi(-|x|) is accurate in both tails (1 + erf(x/sqrt 2)
+        # is not for x << 0).
+        if x.dtype == np.float32:
+            # x * Phi(x) = max(x, 0) - |x| * Phi(-|x|), all in float32.
+            tail, scaled = gaussian_tail_f32(np.abs(x))
+            out = np.maximum(x, 0)
+            out -= scaled
+            pos = (x >= 0).astype(np.float32)
+            cdf = 1 - 2 * tail  # Phi(x) = tail below 0, 1 - tail from 0 on
+            cdf *= pos
+            cdf += tail
+            ctx.save_for_backward(x, cdf)
+            ctx.approximate = approximate
+            return out
         cdf64 = 0.5 * erfc(x.astype(np.float64) * -_SQRT_HALF, x.dtype)
         ctx.save_for_backward(x, cdf64.astype(x.dtype))
         ctx.approximate = approximate
