@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -30,25 +31,38 @@ __all__ = ["ConvNd", "ConvTransposeNd", "Unfold", "Fold", "conv_out_size", "scra
 _NHWC_COL2IM_MIN_CHANNELS = 16
 # Scratch arrays smaller than this are plain allocations (small blocks are cheap for malloc).
 _SCRATCH_MIN_BYTES = 1 << 20
-_SCRATCH_MAX = 24
+# The pool forgets its least recently used arrays beyond these limits.
+_SCRATCH_MAX = 32
+_SCRATCH_MAX_BYTES = 512 << 20
 
 
 class _ScratchPool:
-    """Reuses big scratch arrays across training steps.
+    """Reuses big scratch arrays across training steps (freshly allocated big arrays cost page
+    faults every step: the largest single cost measured before pooling).
 
     An array is handed out again only when nothing but the pool refers to it (no saved tensor,
     no view, no output still alive): ``sys.getrefcount`` sees every NumPy view through its
-    ``base`` reference, so reuse is safe.
+    ``base`` reference, so reuse is safe. ``clear()`` drops every pooled array.
     """
 
     def __init__(self) -> None:
         self._arrays: list[np.ndarray] = []
+        self._lock = threading.Lock()  # DataLoader threads may run convolutions concurrently
 
     def get(self, shape: tuple, dtype: np.dtype, zero: bool = False) -> np.ndarray:
+        """An array of ``shape`` and ``dtype`` (zero-filled when asked) that nobody else holds."""
         dtype = np.dtype(dtype)
-        n = int(np.prod(shape)) * dtype.itemsize
+        n = _prod(shape) * dtype.itemsize
         if n < _SCRATCH_MIN_BYTES:
             return np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
+        with self._lock:
+            a = self._take(n)
+        out = a.view(dtype).reshape(shape)
+        if zero:
+            out.fill(0)
+        return out
+
+    def _take(self, n: int) -> np.ndarray:
         arrays = self._arrays
         for i in range(len(arrays)):
             a = arrays[i]
@@ -56,18 +70,18 @@ class _ScratchPool:
             if a.nbytes == n and sys.getrefcount(a) <= 3:
                 del arrays[i]
                 arrays.append(a)  # most recently used last
-                out = a.view(dtype).reshape(shape)
-                if zero:
-                    out.fill(0)
-                return out
+                return a
         a = np.empty(n, np.uint8)
         arrays.append(a)
-        if len(arrays) > _SCRATCH_MAX:
-            del arrays[0]
-        out = a.view(dtype).reshape(shape)
-        if zero:
-            out.fill(0)
-        return out
+        total = sum(x.nbytes for x in arrays)
+        while len(arrays) > 1 and (len(arrays) > _SCRATCH_MAX or total > _SCRATCH_MAX_BYTES):
+            total -= arrays.pop(0).nbytes
+        return a
+
+    def clear(self) -> None:
+        """Forget every pooled array (memory is freed once no tensor uses it)."""
+        with self._lock:
+            self._arrays.clear()
 
 
 scratch = _ScratchPool()

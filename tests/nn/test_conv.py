@@ -389,3 +389,47 @@ def test_errors_match_torch_types():
         TF.conv2d(torch.randn(1, 1, 8, 8), torch.randn(3, 1, 3, 3), padding="same", stride=2)
     with pytest.raises(ValueError):
         tnn.Conv2d(1, 6, 5, groups=4)
+
+
+def test_scratch_pool_reuses_only_free_buffers():
+    from ember.ops.conv import _ScratchPool
+
+    def addr(x):
+        return x.__array_interface__["data"][0]
+
+    pool = _ScratchPool()
+    a = pool.get((512, 1024), np.float32)
+    b = pool.get((512, 1024), np.float32)
+    assert not np.shares_memory(a, b)  # both held
+    a_addr = addr(a)
+    view = a[:10]
+    del a
+    c = pool.get((512, 1024), np.float32)
+    assert not np.shares_memory(c, view)  # a view keeps the buffer busy
+    del view, c
+    d = pool.get((1024, 512), np.float32, zero=True)
+    assert addr(d) == a_addr and not d.any()  # free again: reused (any shape) and zeroed
+    del d
+    pool.clear()
+    assert pool._arrays == []
+
+
+def test_conv_in_threads_matches_serial():
+    import threading
+
+    x = [ember.randn(4, 16, 24, 24) for _ in range(4)]
+    w = ember.randn(32, 16, 3, 3) * 0.1
+    serial = [F.conv2d(xi, w, padding=1).numpy().copy() for xi in x]
+    results = [None] * 4
+
+    def run(i):
+        for _ in range(3):
+            results[i] = F.conv2d(x[i], w, padding=1).numpy().copy()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s, r in zip(serial, results):
+        np.testing.assert_array_equal(s, r)
