@@ -27,8 +27,9 @@ from ._util import Primitive
 
 __all__ = ["ConvNd", "ConvTransposeNd", "Unfold", "Fold", "conv_out_size", "scratch"]
 
-# Channel count from which col2im runs in NHWC order (contiguous channel runs) instead of NCHW.
-_NHWC_COL2IM_MIN_CHANNELS = 16
+# Channels per group from which im2col/col2im run channels-last (contiguous runs of channels);
+# below it they run K-major (contiguous runs along output rows).
+_CHANNELS_LAST_MIN = 16
 # Scratch arrays smaller than this are plain allocations (small blocks are cheap for malloc).
 _SCRATCH_MIN_BYTES = 1 << 20
 # The pool forgets its least recently used arrays beyond these limits.
@@ -195,7 +196,7 @@ def _col2im(
     cg = c // groups
     sd = len(out)
     cols = gcols.reshape(groups, n, *out, *k, cg)
-    nhwc = c >= _NHWC_COL2IM_MIN_CHANNELS
+    nhwc = c >= _CHANNELS_LAST_MIN
     if nhwc:
         img = scratch.get((n, *full, groups, cg), gcols.dtype, zero=True)
         # cols viewed as (N, *out, *k, G, Cg)
@@ -312,7 +313,7 @@ class ConvNd(Primitive):
             conv_out_size(s, kk, st, lo, hi, d)
             for s, kk, st, (lo, hi), d in zip(x.shape[2:], k, stride, pads, dil)
         )
-        kmajor = c // groups < _NHWC_COL2IM_MIN_CHANNELS
+        kmajor = c // groups < _CHANNELS_LAST_MIN
         m = n * _prod(out)
         if kmajor:
             cols = _im2col_kmajor(_pad_channels_first(x, pads), groups, out, k, stride, dil)
