@@ -424,3 +424,86 @@ def test_mha_functional_form_matches_module():
         e.out_proj.weight, e.out_proj.bias,
     )  # fmt: skip
     assert_close([out_f, w_f], [out_m, w_m], 0, 0)
+
+
+# ---- Transformer layers ---------------------------------------------------------------------
+TRANSFORMER_CASES = [
+    {},
+    {"norm_first": True, "activation": "gelu", "batch_first": True},
+    {"bias": False},
+]
+
+
+@pytest.mark.parametrize("kw", TRANSFORMER_CASES)
+def test_transformer_encoder_matches_torch(kw):
+    def build(lib):
+        layer = lib.nn.TransformerEncoderLayer(16, 4, 32, dropout=0.1, **kw)
+        return lib.nn.TransformerEncoder(layer, 2, norm=lib.nn.LayerNorm(16))
+
+    e = build(ember)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch: enable_nested_tensor notes
+        t = build(torch)
+    assert list(e.state_dict()) == list(t.state_dict())
+    assert repr(e) == repr(t)
+    copy_weights(e, t)
+    e.eval()
+    t.eval()
+    bf = kw.get("batch_first", False)
+    x = np.random.default_rng(0).standard_normal((3, 5, 16) if bf else (5, 3, 16))
+    ex, tx = _leaf(x.astype(np.float32))
+    causal = np.triu(np.ones((5, 5), bool), 1)
+    kpm = np.zeros((3, 5), bool)
+    kpm[1, 4] = True
+    oe = e(ex, mask=ember.tensor(causal), src_key_padding_mask=ember.tensor(kpm))
+    ot = t(tx, mask=torch.tensor(causal), src_key_padding_mask=torch.tensor(kpm))
+    assert_close(oe, ot, 1e-4, 1e-5)
+    up = np.random.default_rng(1).standard_normal(tuple(ot.shape)).astype(np.float32)
+    (oe * ember.tensor(up)).sum().backward()
+    (ot * torch.tensor(up)).sum().backward()
+    assert_close(ex.grad, tx.grad, 1e-4, 1e-4)
+    named_t = dict(t.named_parameters())
+    for n, p in e.named_parameters():
+        assert_close(p.grad, named_t[n].grad, 1e-3, 1e-4, what=f"grad of {n}")
+
+
+@pytest.mark.parametrize("kw", TRANSFORMER_CASES)
+def test_transformer_decoder_layer_matches_torch(kw):
+    e = ember.nn.TransformerDecoderLayer(16, 4, 32, **kw)
+    t = torch.nn.TransformerDecoderLayer(16, 4, 32, **kw)
+    assert list(e.state_dict()) == list(t.state_dict())
+    assert repr(e) == repr(t)
+    copy_weights(e, t)
+    e.eval()
+    t.eval()
+    bf = kw.get("batch_first", False)
+    rng = np.random.default_rng(2)
+    tgt = rng.standard_normal((2, 4, 16) if bf else (4, 2, 16)).astype(np.float32)
+    mem = rng.standard_normal((2, 6, 16) if bf else (6, 2, 16)).astype(np.float32)
+    (et, tt), (em, tm) = _leaf(tgt), _leaf(mem)
+    causal = np.triu(np.ones((4, 4), bool), 1)
+    mkpm = np.zeros((2, 6), bool)
+    mkpm[0, 5] = True
+    oe = e(et, em, tgt_mask=ember.tensor(causal), memory_key_padding_mask=ember.tensor(mkpm),
+           tgt_is_causal=True)  # fmt: skip
+    ot = t(tt, tm, tgt_mask=torch.tensor(causal), memory_key_padding_mask=torch.tensor(mkpm),
+           tgt_is_causal=True)  # fmt: skip
+    assert_close(oe, ot, 1e-4, 1e-5)
+    oe.sum().backward()
+    ot.sum().backward()
+    assert_close([et.grad, em.grad], [tt.grad, tm.grad], 1e-4, 1e-4)
+    named_t = dict(t.named_parameters())
+    for n, p in e.named_parameters():
+        assert_close(p.grad, named_t[n].grad, 1e-3, 1e-4, what=f"grad of {n}")
+
+
+def test_transformer_layer_dropout_and_errors():
+    layer = ember.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.5)
+    x = ember.randn(4, 2, 8)
+    a, b = layer(x), layer(x)  # training: dropout active
+    assert not np.allclose(a.detach().numpy(), b.detach().numpy())
+    layer.eval()
+    assert_close(layer(x), layer(x), 0, 0)
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="activation should be relu/gelu, not tanh"):
+            lib.nn.TransformerEncoderLayer(8, 2, activation="tanh")

@@ -1,4 +1,5 @@
-"""``nn.MultiheadAttention``: multi-head attention with PyTorch's parameters and repr.
+"""``nn.MultiheadAttention`` and the Transformer layers built on it (``TransformerEncoderLayer``,
+``TransformerEncoder``, ``TransformerDecoderLayer``), with PyTorch's parameters and repr.
 
 Parameters are PyTorch's: one packed ``in_proj_weight (3E, E)`` when key and value have the
 query's embedding size, otherwise ``q_proj_weight``/``k_proj_weight``/``v_proj_weight``;
@@ -8,6 +9,8 @@ optional ``bias_k``/``bias_v`` ``(1, 1, E)``. State dicts therefore load in both
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from typing import Any
 
 from ..._creation import empty
@@ -15,11 +18,20 @@ from ..._tensor import Tensor
 from ...ops import shape as S
 from .. import init
 from ..functional import _attention as FA
+from ..functional._activation import gelu, relu
 from ..parameter import Parameter
+from .container import ModuleList
+from .dropout import Dropout
 from .linear import Linear
 from .module import Module
+from .normalization import LayerNorm
 
-__all__ = ["MultiheadAttention"]
+__all__ = [
+    "MultiheadAttention",
+    "TransformerEncoderLayer",
+    "TransformerEncoder",
+    "TransformerDecoderLayer",
+]
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -183,3 +195,271 @@ class MultiheadAttention(Module):
         if self.batch_first and is_batched:
             out = S.transpose(out, 1, 0)
         return out, weights
+
+
+# ---- Transformer layers ---------------------------------------------------------------------
+def _activation(activation: str | Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    if activation == "relu":
+        return relu
+    if activation == "gelu":
+        return gelu
+    if isinstance(activation, str):
+        raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+    return activation
+
+
+class _FeedForwardMixin:
+    """The position-wise feed-forward block shared by encoder and decoder layers."""
+
+    linear1: Linear
+    linear2: Linear
+    dropout: Dropout
+    activation: Callable[[Tensor], Tensor]
+
+    def _ff_block(self, x: Tensor, out_dropout: Module) -> Tensor:
+        return out_dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoderLayer(_FeedForwardMixin, Module):
+    """Self-attention then a feed-forward network, each with a residual connection and LayerNorm
+    (after the residual, or before the block with ``norm_first=True``).
+
+    ``TransformerEncoderLayer(d_model, nhead, dim_feedforward=2048, dropout=0.1,
+    activation='relu', layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True)``;
+    ``forward(src, src_mask=None, src_key_padding_mask=None, is_causal=False)``.
+
+    >>> import ember
+    >>> layer = ember.nn.TransformerEncoderLayer(d_model=16, nhead=4, dim_feedforward=32)
+    >>> layer(ember.randn(10, 2, 16)).shape
+    ember.Size([10, 2, 16])
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable[[Tensor], Tensor] = relu,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.self_attn = MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
+        )
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.activation = _activation(activation)
+
+    def forward(
+        self,
+        src: Tensor,
+        src_mask: Tensor | None = None,
+        src_key_padding_mask: Tensor | None = None,
+        is_causal: bool = False,
+    ) -> Tensor:
+        """Encode ``src`` (``(S, N, E)``, ``(N, S, E)`` with ``batch_first``, or ``(S, E)``)."""
+        src_key_padding_mask = FA._canonical_mask(
+            src_key_padding_mask,
+            "src_key_padding_mask",
+            FA._none_or_dtype(src_mask),
+            "src_mask",
+            src.dtype,
+        )
+        src_mask = FA._canonical_mask(src_mask, "src_mask", None, "", src.dtype, False)
+        x = src
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            x = x + self._ff_block(self.norm2(x), self.dropout2)
+        else:
+            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+            x = self.norm2(x + self._ff_block(x, self.dropout2))
+        return x
+
+    def _sa_block(
+        self, x: Tensor, attn_mask: Tensor | None, kpm: Tensor | None, is_causal: bool
+    ) -> Tensor:
+        x = self.self_attn(
+            x,
+            x,
+            x,
+            attn_mask=attn_mask,
+            key_padding_mask=kpm,
+            need_weights=False,
+            is_causal=is_causal,
+        )[0]
+        return self.dropout1(x)
+
+
+class TransformerEncoder(Module):
+    """A stack of ``num_layers`` deep copies of ``encoder_layer``, then an optional ``norm``.
+
+    ``forward(src, mask=None, src_key_padding_mask=None, is_causal=None)``.
+
+    >>> import ember
+    >>> layer = ember.nn.TransformerEncoderLayer(d_model=16, nhead=4, dim_feedforward=32)
+    >>> encoder = ember.nn.TransformerEncoder(layer, num_layers=2)
+    >>> encoder(ember.randn(10, 2, 16)).shape
+    ember.Size([10, 2, 16])
+    """
+
+    def __init__(
+        self,
+        encoder_layer: TransformerEncoderLayer,
+        num_layers: int,
+        norm: Module | None = None,
+        enable_nested_tensor: bool = True,
+        mask_check: bool = True,
+    ) -> None:
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
+        self.num_layers = num_layers
+        self.norm = norm
+        # Nested tensors are a PyTorch inference fast path; ember always runs the regular path.
+        self.enable_nested_tensor = enable_nested_tensor
+        self.use_nested_tensor = False
+        self.mask_check = mask_check
+
+    def forward(
+        self,
+        src: Tensor,
+        mask: Tensor | None = None,
+        src_key_padding_mask: Tensor | None = None,
+        is_causal: bool | None = None,
+    ) -> Tensor:
+        """Run ``src`` through every layer (and ``norm``)."""
+        src_key_padding_mask = FA._canonical_mask(
+            src_key_padding_mask,
+            "src_key_padding_mask",
+            FA._none_or_dtype(mask),
+            "mask",
+            src.dtype,
+        )
+        mask = FA._canonical_mask(mask, "mask", None, "", src.dtype, False)
+        out = src
+        for mod in self.layers:
+            out = mod(
+                out,
+                src_mask=mask,
+                is_causal=bool(is_causal),
+                src_key_padding_mask=src_key_padding_mask,
+            )
+        if self.norm is not None:
+            out = self.norm(out)
+        return out
+
+
+class TransformerDecoderLayer(_FeedForwardMixin, Module):
+    """Self-attention, attention over the encoder's ``memory``, then a feed-forward network;
+    each with a residual connection and LayerNorm (``norm_first`` as the encoder layer).
+
+    ``forward(tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+    memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False)``.
+
+    >>> import ember
+    >>> layer = ember.nn.TransformerDecoderLayer(d_model=16, nhead=4, dim_feedforward=32)
+    >>> layer(ember.randn(7, 2, 16), ember.randn(10, 2, 16)).shape
+    ember.Size([7, 2, 16])
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable[[Tensor], Tensor] = relu,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        kw = {"dropout": dropout, "bias": bias, "batch_first": batch_first, "dtype": dtype}
+        self.self_attn = MultiheadAttention(d_model, nhead, **kw)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, **kw)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.dropout3 = Dropout(dropout)
+        self.activation = _activation(activation)
+
+    def forward(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        tgt_is_causal: bool = False,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
+        """Decode ``tgt`` attending to ``memory``."""
+        x = tgt
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            x = x + self._mha_block(
+                self.norm2(x), memory, memory_mask, memory_key_padding_mask, memory_is_causal
+            )
+            x = x + self._ff_block(self.norm3(x), self.dropout3)
+        else:
+            x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+            x = self.norm2(
+                x
+                + self._mha_block(x, memory, memory_mask, memory_key_padding_mask, memory_is_causal)
+            )
+            x = self.norm3(x + self._ff_block(x, self.dropout3))
+        return x
+
+    def _sa_block(
+        self, x: Tensor, attn_mask: Tensor | None, kpm: Tensor | None, is_causal: bool
+    ) -> Tensor:
+        x = self.self_attn(
+            x,
+            x,
+            x,
+            attn_mask=attn_mask,
+            key_padding_mask=kpm,
+            is_causal=is_causal,
+            need_weights=False,
+        )[0]
+        return self.dropout1(x)
+
+    def _mha_block(
+        self,
+        x: Tensor,
+        mem: Tensor,
+        attn_mask: Tensor | None,
+        kpm: Tensor | None,
+        is_causal: bool,
+    ) -> Tensor:
+        x = self.multihead_attn(
+            x,
+            mem,
+            mem,
+            attn_mask=attn_mask,
+            key_padding_mask=kpm,
+            is_causal=is_causal,
+            need_weights=False,
+        )[0]
+        return self.dropout2(x)
