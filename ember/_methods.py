@@ -7,12 +7,16 @@ from typing import Any
 import numpy as np
 
 from ._tensor import Tensor
+from .ops import compare as C
 from .ops import elementwise as E
+from .ops import indexing as X
 from .ops import inplace as I
+from .ops import join as J
 from .ops import linalg as L
 from .ops import nn_fused as F
 from .ops import reduction as R
 from .ops import shape as S
+from .ops import unary as U
 
 
 def _swap(fn):
@@ -50,37 +54,37 @@ T.__pow__ = E.pow
 T.__rpow__ = lambda self, other: E.pow(other, self)
 T.__matmul__ = L.matmul
 T.__rmatmul__ = lambda self, other: L.matmul(other, self)
-T.__neg__ = E.neg
+T.__neg__ = U.neg
 T.__pos__ = lambda self: self
-T.__abs__ = E.abs
+T.__abs__ = U.abs
 
 
 def _invert(self: Tensor) -> Tensor:
     kind = self._data.dtype.kind
     if kind == "b":
-        return E.logical_not(self)
+        return C.logical_not(self)
     if kind not in "iu":
         raise TypeError(
             "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
         )
-    return E.bitwise_not(self)
+    return C.bitwise_not(self)
 
 
 T.__invert__ = _invert
-T.__eq__ = E.eq
-T.__ne__ = E.ne
-T.__lt__ = E.lt
-T.__le__ = E.le
-T.__gt__ = E.gt
-T.__ge__ = E.ge
-T.__and__ = E.bitwise_and
-T.__or__ = E.bitwise_or
-T.__xor__ = E.bitwise_xor
-T.__rand__ = lambda self, other: E.bitwise_and(other, self)
-T.__ror__ = lambda self, other: E.bitwise_or(other, self)
-T.__rxor__ = lambda self, other: E.bitwise_xor(other, self)
-T.__getitem__ = S.getitem
-T.__setitem__ = S.setitem
+T.__eq__ = C.eq
+T.__ne__ = C.ne
+T.__lt__ = C.lt
+T.__le__ = C.le
+T.__gt__ = C.gt
+T.__ge__ = C.ge
+T.__and__ = C.bitwise_and
+T.__or__ = C.bitwise_or
+T.__xor__ = C.bitwise_xor
+T.__rand__ = lambda self, other: C.bitwise_and(other, self)
+T.__ror__ = lambda self, other: C.bitwise_or(other, self)
+T.__rxor__ = lambda self, other: C.bitwise_xor(other, self)
+T.__getitem__ = X.getitem
+T.__setitem__ = X.setitem
 T.__hash__ = lambda self: id(self)
 
 # In-place.
@@ -114,43 +118,43 @@ T.clip_ = I.clamp_
 
 for _name, _fn in [
     ("pow_", E.pow),
-    ("neg_", E.neg),
-    ("abs_", E.abs),
-    ("exp_", E.exp),
-    ("log_", E.log),
-    ("sqrt_", E.sqrt),
-    ("rsqrt_", E.rsqrt),
-    ("sin_", E.sin),
-    ("cos_", E.cos),
-    ("tanh_", E.tanh),
-    ("sigmoid_", E.sigmoid),
-    ("relu_", E.relu),
-    ("floor_", E.floor),
-    ("ceil_", E.ceil),
-    ("round_", E.round),
-    ("trunc_", E.trunc),
-    ("sign_", E.sign),
-    ("reciprocal_", E.reciprocal),
+    ("neg_", U.neg),
+    ("abs_", U.abs),
+    ("exp_", U.exp),
+    ("log_", U.log),
+    ("sqrt_", U.sqrt),
+    ("rsqrt_", U.rsqrt),
+    ("sin_", U.sin),
+    ("cos_", U.cos),
+    ("tanh_", U.tanh),
+    ("sigmoid_", U.sigmoid),
+    ("relu_", U.relu),
+    ("floor_", U.floor),
+    ("ceil_", U.ceil),
+    ("round_", U.round),
+    ("trunc_", U.trunc),
+    ("sign_", U.sign),
+    ("reciprocal_", U.reciprocal),
     ("lerp_", E.lerp),
     ("addcmul_", E.addcmul),
     ("addcdiv_", E.addcdiv),
-    ("log1p_", E.log1p),
-    ("expm1_", E.expm1),
-    ("square_", E.square),
+    ("log1p_", U.log1p),
+    ("expm1_", U.expm1),
+    ("square_", U.square),
     ("fmod_", E.fmod),
     ("remainder_", E.remainder),
     ("floor_divide_", E.floor_divide),
-    ("clamp_min_", E.clamp_min),
-    ("clamp_max_", E.clamp_max),
-    ("scatter_", S.scatter),
-    ("scatter_add_", S.scatter_add),
-    ("index_put_", S.index_put),
+    ("clamp_min_", U.clamp_min),
+    ("clamp_max_", U.clamp_max),
+    ("scatter_", X.scatter),
+    ("scatter_add_", X.scatter_add),
+    ("index_put_", X.index_put),
     ("tril_", S.tril),
     ("triu_", S.triu),
-    ("masked_scatter_", S.masked_scatter),
+    ("masked_scatter_", X.masked_scatter),
     ("maximum_", E.maximum),
     ("minimum_", E.minimum),
-    ("erf_", E.erf),
+    ("erf_", U.erf),
     ("atan2_", E.atan2),
 ]:
     setattr(T, _name, I.inplace_from(_fn, _name))
@@ -160,13 +164,20 @@ for _mod, _names in [
     (
         E,
         """add sub mul div true_divide floor_divide remainder fmod pow float_power atan2 arctan2
-        maximum minimum fmax fmin neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsqrt sin
-        cos tan asin acos atan arcsin arccos arctan sinh cosh tanh asinh acosh atanh arcsinh
-        arccosh arctanh reciprocal square sigmoid abs absolute sign floor ceil trunc fix frac
-        round relu erf clamp clip clamp_min clamp_max where lerp addcmul addcdiv eq ne lt le gt
-        ge greater greater_equal less less_equal not_equal logical_and logical_or logical_xor
-        logical_not bitwise_and bitwise_or bitwise_xor bitwise_not isnan isinf isfinite isclose
-        allclose equal nan_to_num multiply subtract divide rsub""",
+        maximum minimum fmax fmin where lerp addcmul addcdiv multiply subtract divide rsub""",
+    ),
+    (
+        U,
+        """neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsqrt sin cos tan asin acos atan
+        arcsin arccos arctan sinh cosh tanh asinh acosh atanh arcsinh arccosh arctanh reciprocal
+        square sigmoid abs absolute sign floor ceil trunc fix frac round relu erf clamp clip
+        clamp_min clamp_max""",
+    ),
+    (
+        C,
+        """eq ne lt le gt ge greater greater_equal less less_equal not_equal logical_and logical_or
+        logical_xor logical_not bitwise_and bitwise_or bitwise_xor bitwise_not isnan isinf
+        isfinite isclose allclose equal nan_to_num""",
     ),
     (
         R,
@@ -177,9 +188,13 @@ for _mod, _names in [
         S,
         """view reshape view_as reshape_as flatten unflatten squeeze unsqueeze permute transpose
         swapaxes swapdims t movedim moveaxis adjoint expand expand_as broadcast_to repeat tile
-        split chunk tensor_split unbind narrow select gather scatter scatter_add index_select
-        take take_along_dim masked_fill masked_select masked_scatter flip fliplr flipud roll
-        tril triu clone contiguous nonzero argwhere diag diagonal trace unique index_put""",
+        flip fliplr flipud roll tril triu clone contiguous""",
+    ),
+    (J, "split chunk tensor_split unbind narrow select"),
+    (
+        X,
+        """gather scatter scatter_add index_select take take_along_dim masked_fill masked_select
+        masked_scatter nonzero argwhere diag diagonal trace unique index_put""",
     ),
     (L, "matmul mm bmm dot mv outer ger addmm"),
     (F, "softmax log_softmax softmin"),

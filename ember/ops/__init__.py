@@ -4,4 +4,15 @@ Everything public here is re-exported at ``ember.*`` and bound as Tensor methods
 ``ember._methods``.
 """
 
-from . import elementwise, inplace, linalg, nn_fused, reduction, shape  # noqa: F401
+from . import (  # noqa: F401
+    compare,
+    elementwise,
+    indexing,
+    inplace,
+    join,
+    linalg,
+    nn_fused,
+    reduction,
+    shape,
+    unary,
+)

@@ -300,7 +300,7 @@ class _NoGradCheck:
 
 
 def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
-    from .shape import MaskedFill, _check_mask
+    from .indexing import MaskedFill, _check_mask
 
     m = _check_mask(mask, self, "masked_fill_")
 
@@ -312,7 +312,7 @@ def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
 
 
 def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    from .elementwise import Clamp, clamp
+    from .unary import Clamp, clamp
 
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return inplace_from(clamp, "clamp_")(self, min, max)

@@ -99,6 +99,6 @@ def log_softmax(
 def softmin(
     input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: D.dtype | None = None
 ) -> Tensor:
-    from .elementwise import neg
+    from .unary import neg
 
     return softmax(neg(input), dim, dtype=dtype)

@@ -481,9 +481,9 @@ def norm(
     dtype: D.dtype | None = None,
 ) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); 'fro' is the 2-norm."""
-    from .elementwise import abs as _abs
     from .elementwise import pow as _pow
-    from .elementwise import sign as _sign
+    from .unary import abs as _abs
+    from .unary import sign as _sign
 
     if dtype is not None:
         input = cast(input, dtype)
@@ -592,7 +592,7 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
     """Sorted values and their indices along ``dim``."""
-    from .shape import gather
+    from .indexing import gather
 
     axis = wrap_dim(dim, input.ndim)
     a = input._data
@@ -609,7 +609,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
     """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
-    from .shape import narrow
+    from .join import narrow
 
     axis = wrap_dim(dim, input.ndim)
     if k > input.shape[axis] or k < 0:

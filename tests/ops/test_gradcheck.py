@@ -12,17 +12,21 @@ import pytest
 
 import ember
 from ember.autograd.function import Primitive
+from ember.ops import compare as C
 from ember.ops import elementwise as E
+from ember.ops import indexing as X
 from ember.ops import inplace as I
+from ember.ops import join as J
 from ember.ops import linalg as L
 from ember.ops import nn_fused as N
 from ember.ops import reduction as R
 from ember.ops import shape as S
+from ember.ops import unary as U
 from tests.ops._cases import Arr, d
 
 # The op families of the foundation (issue 2); other families keep their gradchecks with their
 # own tests.
-CORE_MODULES = tuple(mod.__name__ for mod in (E, I, L, N, R, S))
+CORE_MODULES = tuple(mod.__name__ for mod in (C, E, I, J, L, N, R, S, U, X))
 
 ROWS: list = []
 
@@ -65,43 +69,43 @@ gc(E.FloorDivide, lambda x, y: x // y, _pos(2, 3, low=1.1, high=1.9), _pos(3, lo
 gc(E.Remainder, lambda x, y: x % y, _pos(2, 3, low=1.1, high=1.9), _pos(3, low=0.7, high=0.8))
 gc(E.Fmod, lambda x, y: ember.fmod(x, y), d(2, 3, low=1.1, high=1.9), _pos(3, low=0.7, high=0.8))
 gc(E.Cast, lambda x: x.float(), d(2, 3), eps=1e-3)
-gc(E.Neg, lambda x: -x, d(2, 3))
-gc(E.Abs, lambda x: x.abs(), d(2, 3))
-gc(E.Exp, lambda x: x.exp(), d(2, 3))
-gc(E.Exp2, lambda x: ember.exp2(x), d(2, 3))
-gc(E.Expm1, lambda x: x.expm1(), d(2, 3))
-gc(E.Log, lambda x: x.log(), _pos(2, 3))
-gc(E.Log2, lambda x: ember.log2(x), _pos(2, 3))
-gc(E.Log10, lambda x: ember.log10(x), _pos(2, 3))
-gc(E.Log1p, lambda x: x.log1p(), _pos(2, 3, low=-0.5))
-gc(E.Sqrt, lambda x: x.sqrt(), _pos(2, 3))
-gc(E.Rsqrt, lambda x: x.rsqrt(), _pos(2, 3))
-gc(E.Sin, lambda x: x.sin(), d(2, 3))
-gc(E.Cos, lambda x: x.cos(), d(2, 3))
-gc(E.Tan, lambda x: ember.tan(x), _unit(2, 3))
-gc(E.Asin, lambda x: ember.asin(x), _unit(2, 3))
-gc(E.Acos, lambda x: ember.acos(x), _unit(2, 3))
-gc(E.Atan, lambda x: ember.atan(x), d(2, 3))
-gc(E.Sinh, lambda x: ember.sinh(x), d(2, 3))
-gc(E.Cosh, lambda x: ember.cosh(x), d(2, 3))
-gc(E.Tanh, lambda x: x.tanh(), d(2, 3))
-gc(E.Asinh, lambda x: ember.asinh(x), d(2, 3))
-gc(E.Acosh, lambda x: ember.acosh(x), _pos(2, 3, low=1.2, high=3.0))
-gc(E.Atanh, lambda x: ember.atanh(x), _unit(2, 3))
-gc(E.Reciprocal, lambda x: x.reciprocal(), _pos(2, 3))
-gc(E.Square, lambda x: ember.square(x), d(2, 3))
-gc(E.Sigmoid, lambda x: x.sigmoid(), d(2, 3, low=-6, high=6))
-gc(E.Sign, lambda x: x.sign(), d(2, 3))
-gc(E.Floor, lambda x: x.floor(), d(2, 3))
-gc(E.Ceil, lambda x: x.ceil(), d(2, 3))
-gc(E.Trunc, lambda x: x.trunc(), d(2, 3))
-gc(E.Frac, lambda x: ember.frac(x), d(2, 3))
-gc(E.Round, lambda x: x.round(), d(2, 3))
-gc(E.Relu, lambda x: x.relu(), d(2, 3))
-gc(E.Erf, lambda x: ember.erf(x), d(2, 3))
-gc(E.Clamp, lambda x: x.clamp(-0.5, 0.7), d(2, 3), name="Clamp_scalar")
+gc(U.Neg, lambda x: -x, d(2, 3))
+gc(U.Abs, lambda x: x.abs(), d(2, 3))
+gc(U.Exp, lambda x: x.exp(), d(2, 3))
+gc(U.Exp2, lambda x: ember.exp2(x), d(2, 3))
+gc(U.Expm1, lambda x: x.expm1(), d(2, 3))
+gc(U.Log, lambda x: x.log(), _pos(2, 3))
+gc(U.Log2, lambda x: ember.log2(x), _pos(2, 3))
+gc(U.Log10, lambda x: ember.log10(x), _pos(2, 3))
+gc(U.Log1p, lambda x: x.log1p(), _pos(2, 3, low=-0.5))
+gc(U.Sqrt, lambda x: x.sqrt(), _pos(2, 3))
+gc(U.Rsqrt, lambda x: x.rsqrt(), _pos(2, 3))
+gc(U.Sin, lambda x: x.sin(), d(2, 3))
+gc(U.Cos, lambda x: x.cos(), d(2, 3))
+gc(U.Tan, lambda x: ember.tan(x), _unit(2, 3))
+gc(U.Asin, lambda x: ember.asin(x), _unit(2, 3))
+gc(U.Acos, lambda x: ember.acos(x), _unit(2, 3))
+gc(U.Atan, lambda x: ember.atan(x), d(2, 3))
+gc(U.Sinh, lambda x: ember.sinh(x), d(2, 3))
+gc(U.Cosh, lambda x: ember.cosh(x), d(2, 3))
+gc(U.Tanh, lambda x: x.tanh(), d(2, 3))
+gc(U.Asinh, lambda x: ember.asinh(x), d(2, 3))
+gc(U.Acosh, lambda x: ember.acosh(x), _pos(2, 3, low=1.2, high=3.0))
+gc(U.Atanh, lambda x: ember.atanh(x), _unit(2, 3))
+gc(U.Reciprocal, lambda x: x.reciprocal(), _pos(2, 3))
+gc(U.Square, lambda x: ember.square(x), d(2, 3))
+gc(U.Sigmoid, lambda x: x.sigmoid(), d(2, 3, low=-6, high=6))
+gc(U.Sign, lambda x: x.sign(), d(2, 3))
+gc(U.Floor, lambda x: x.floor(), d(2, 3))
+gc(U.Ceil, lambda x: x.ceil(), d(2, 3))
+gc(U.Trunc, lambda x: x.trunc(), d(2, 3))
+gc(U.Frac, lambda x: ember.frac(x), d(2, 3))
+gc(U.Round, lambda x: x.round(), d(2, 3))
+gc(U.Relu, lambda x: x.relu(), d(2, 3))
+gc(U.Erf, lambda x: ember.erf(x), d(2, 3))
+gc(U.Clamp, lambda x: x.clamp(-0.5, 0.7), d(2, 3), name="Clamp_scalar")
 gc(
-    E.Clamp,
+    U.Clamp,
     lambda x, lo, hi: x.clamp(lo, hi),
     d(2, 3),
     d(3, high=-0.5),
@@ -158,11 +162,11 @@ gc(S.ReshapeCopy, lambda x: x.t().reshape(6), d(2, 3))
 gc(S.Permute, lambda x: x.permute(2, 0, 1), d(2, 3, 2))
 gc(S.Expand, lambda x: x.expand(2, 3, 2), d(3, 1))
 gc(S.Repeat, lambda x: x.repeat(2, 1, 2), d(2, 3))
-gc(S.Cat, lambda x, y: ember.cat([x, y], 1), d(2, 1), d(2, 3))
-gc(S.Slice, lambda x: x[1:, ::2], d(3, 4))
-gc(S.Index, lambda x: x[ember.tensor([0, 2, 0])], d(3, 2), name="Index_int")
-gc(S.Index, lambda x: x[MASK], d(2, 3), name="Index_mask")
-gc(S.IndexPut, lambda x, v: x.index_put((ember.tensor([0, 1]),), v), d(3, 2), d(2))
+gc(J.Cat, lambda x, y: ember.cat([x, y], 1), d(2, 1), d(2, 3))
+gc(X.Slice, lambda x: x[1:, ::2], d(3, 4))
+gc(X.Index, lambda x: x[ember.tensor([0, 2, 0])], d(3, 2), name="Index_int")
+gc(X.Index, lambda x: x[MASK], d(2, 3), name="Index_mask")
+gc(X.IndexPut, lambda x, v: x.index_put((ember.tensor([0, 1]),), v), d(3, 2), d(2))
 
 
 def _setitem(x, v):
@@ -171,18 +175,18 @@ def _setitem(x, v):
     return y
 
 
-gc(S.IndexPut, _setitem, d(3, 2), d(2), name="IndexPut_setitem")
-gc(S.Gather, lambda x: x.gather(1, _idx([0, 0, 2], [1, 2, 1])), d(2, 3))
-gc(S.Scatter, lambda x, s: x.scatter(1, _idx([0, 2], [1, 0]), s), d(2, 3), d(2, 2), name="Scatter")
+gc(X.IndexPut, _setitem, d(3, 2), d(2), name="IndexPut_setitem")
+gc(X.Gather, lambda x: x.gather(1, _idx([0, 0, 2], [1, 2, 1])), d(2, 3))
+gc(X.Scatter, lambda x, s: x.scatter(1, _idx([0, 2], [1, 0]), s), d(2, 3), d(2, 2), name="Scatter")
 gc(
-    S.Scatter,
+    X.Scatter,
     lambda x, s: x.scatter_add(0, _idx([0, 1, 0], [1, 1, 0]), s),
     d(2, 3),
     d(2, 3),
     name="Scatter_add",
 )
-gc(S.IndexSelect, lambda x: x.index_select(0, ember.tensor([1, 1, 0])), d(2, 3))
-gc(S.MaskedFill, lambda x, v: x.masked_fill(MASK, v), d(2, 3), d())
+gc(X.IndexSelect, lambda x: x.index_select(0, ember.tensor([1, 1, 0])), d(2, 3))
+gc(X.MaskedFill, lambda x, v: x.masked_fill(MASK, v), d(2, 3), d())
 gc(S.Flip, lambda x: x.flip(0, 1), d(2, 3))
 gc(S.Roll, lambda x: x.roll((1, -1), (0, 1)), d(2, 3))
 gc(S.Tri, lambda x: x.tril(-1) + x.triu(1), d(3, 3))

@@ -17,7 +17,7 @@ from ..._random import rng
 from ..._tensor import Tensor
 from ...autograd.function import NO_CTX
 from ...ops import activation as A
-from ...ops import elementwise as E
+from ...ops import unary as U
 from ...ops.inplace import _tname, apply_inplace
 from ...ops.nn_fused import log_softmax, softmax, softmin  # noqa: F401  (documented here too)
 
@@ -93,7 +93,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     _check("relu", input)
     if inplace:
         return relu_(input)
-    return E.Relu.apply(input)
+    return U.Relu.apply(input)
 
 
 def relu_(input: Tensor) -> Tensor:
@@ -103,7 +103,7 @@ def relu_(input: Tensor) -> Tensor:
     def direct(d: np.ndarray) -> None:
         np.maximum(d, 0, out=d)
 
-    return apply_inplace(input, E.Relu, direct=direct)
+    return apply_inplace(input, U.Relu, direct=direct)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -341,10 +341,10 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 def sigmoid(input: Tensor) -> Tensor:
     """``1 / (1 + exp(-x))`` elementwise."""
     _check("sigmoid", input)
-    return E.sigmoid(input)
+    return U.sigmoid(input)
 
 
 def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent elementwise."""
     _check("tanh", input)
-    return E.tanh(input)
+    return U.tanh(input)

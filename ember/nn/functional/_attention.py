@@ -19,6 +19,8 @@ from ..._random import rng
 from ..._tensor import Tensor, _wrap
 from ...ops import attention as A
 from ...ops import elementwise as E
+from ...ops import indexing as X
+from ...ops import join as J
 from ...ops import linalg as L
 from ...ops import reduction as R
 from ...ops import shape as S
@@ -259,7 +261,7 @@ def _none_or_dtype(input: Tensor | None) -> D.dtype | None:
 
 
 def _slice(t: Tensor | None, start: int, stop: int) -> Tensor | None:
-    return None if t is None else S.getitem(t, slice(start, stop))
+    return None if t is None else X.getitem(t, slice(start, stop))
 
 
 def _in_projection(
@@ -273,12 +275,12 @@ def _in_projection(
 ) -> tuple:
     """q, k, v projections. Self-attention with packed weights is one GEMM, as PyTorch."""
     if packed is not None and query is key and key is value:
-        return S.chunk(L.linear(query, packed, packed_bias), 3, -1)
+        return J.chunk(L.linear(query, packed, packed_bias), 3, -1)
     e = w[0].shape[0]
     if packed is not None and key is value:
         q = L.linear(query, w[0], b[0])
         kv = L.linear(key, _slice(packed, e, 3 * e), _slice(packed_bias, e, 3 * e))
-        return (q, *S.chunk(kv, 2, -1))
+        return (q, *J.chunk(kv, 2, -1))
     return tuple(L.linear(x, wi, bi) for x, wi, bi in zip((query, key, value), w, b))
 
 
@@ -403,8 +405,8 @@ def multi_head_attention_forward(
             raise AssertionError("bias cannot be added to static key.")
         if static_v is not None:
             raise AssertionError("bias cannot be added to static value.")
-        k = S.cat([k, S.expand(bias_k, 1, bsz, embed_dim)])
-        v = S.cat([v, S.expand(bias_v, 1, bsz, embed_dim)])
+        k = J.cat([k, S.expand(bias_k, 1, bsz, embed_dim)])
+        v = J.cat([v, S.expand(bias_v, 1, bsz, embed_dim)])
         attn_mask = _pad_last(attn_mask)
         key_padding_mask = _pad_last(key_padding_mask)
     elif bias_k is not None:
@@ -417,8 +419,8 @@ def multi_head_attention_forward(
     k = _heads(k, static_k, bh, head_dim, "static_k")
     v = _heads(v, static_v, bh, head_dim, "static_v")
     if add_zero_attn:
-        k = S.cat([k, _wrap(np.zeros((bh, 1, head_dim), k._data.dtype))], 1)
-        v = S.cat([v, _wrap(np.zeros((bh, 1, head_dim), v._data.dtype))], 1)
+        k = J.cat([k, _wrap(np.zeros((bh, 1, head_dim), k._data.dtype))], 1)
+        v = J.cat([v, _wrap(np.zeros((bh, 1, head_dim), v._data.dtype))], 1)
         attn_mask = _pad_last(attn_mask)
         key_padding_mask = _pad_last(key_padding_mask)
     src_len = k.shape[1]

@@ -295,7 +295,7 @@ def local_response_norm(
     zero-padded by ``size // 2`` before and ``(size - 1) // 2`` after, as PyTorch.
     """
     from ..._creation import zeros
-    from ...ops.shape import cat
+    from ...ops.join import cat
 
     dim = input._data.ndim
     if dim < 3:

@@ -409,7 +409,7 @@ def adaptive_max_pool2d_with_indices(
 def _lp_pool(
     sd: int, input: Tensor, norm_type: float, kernel_size: Any, stride: Any, ceil_mode: bool
 ) -> Tensor:
-    from ...ops.elementwise import relu
+    from ...ops.unary import relu
 
     k = _ntuple(kernel_size, sd, f"lp_pool{sd}d", "kernel_size")
     pool = avg_pool1d if sd == 1 else avg_pool2d

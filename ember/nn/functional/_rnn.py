@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..._tensor import Tensor
+from ...ops import join as J
 from ...ops import linalg as L
 from ...ops import rnn as R
 from ...ops import shape as S
@@ -81,11 +82,11 @@ def rnn_forward(
             h_out.append(res[1])
             if lstm:
                 c_out.append(res[2])
-        x = outs[0] if nd == 1 else S.cat(outs, 2)
+        x = outs[0] if nd == 1 else J.cat(outs, 2)
         if dropout > 0 and training and layer < num_layers - 1:
             x = _dropout(x, dropout, True)
-    h_n = S.stack(h_out, 0)
-    c_n = S.stack(c_out, 0) if lstm else None
+    h_n = J.stack(h_out, 0)
+    c_n = J.stack(c_out, 0) if lstm else None
     return x, h_n, c_n
 
 

@@ -94,8 +94,8 @@ def embedding_bag(
     ``input`` is 2-D (B, L) — one bag per row — or 1-D with ``offsets`` giving where each bag
     starts. ``padding_idx`` entries are left out of their bag (an empty bag gives zeros).
     """
+    from ...ops.join import stack
     from ...ops.reduction import amax
-    from ...ops.shape import stack
 
     idx = _check_indices(input, "embedding_bag")
     if mode not in ("sum", "mean", "max"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..._tensor import Tensor, _wrap
+from ...ops import join as J
 from ...ops import shape as S
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
@@ -19,7 +20,7 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     >>> nn.utils.parameters_to_vector(nn.Linear(3, 2).parameters()).shape
     ember.Size([8])
     """
-    return S.cat([S.reshape(p, -1) for p in parameters])
+    return J.cat([S.reshape(p, -1) for p in parameters])
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:

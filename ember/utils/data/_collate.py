@@ -43,7 +43,7 @@ def _stack(batch: list | tuple) -> Tensor:
             f"{list(batch[j]._data.shape)} at entry {j}"
         )
     if any(t._rg for t in batch):
-        from ...ops.shape import stack  # keep the graph when samples require grad
+        from ...ops.join import stack  # keep the graph when samples require grad
 
         return stack(batch, 0)
     return _wrap(np.stack([t._data for t in batch]))

@@ -1,0 +1,106 @@
+"""Comparisons, logical and bitwise ops, and value tests (isnan, isclose, equal...): results
+without a gradient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor, _wrap
+from ._util import broadcast_error, type_name
+
+
+def _compare(ufunc) -> Any:
+    def fn(input: Any, other: Any, *, out: Any = None) -> Tensor:
+        a = input._data if isinstance(input, Tensor) else input
+        b = other._data if isinstance(other, Tensor) else other
+        if isinstance(b, (list, tuple)):
+            b = np.asarray(b)
+        try:
+            return _wrap(np.asarray(ufunc(a, b)))
+        except ValueError as e:
+            raise (broadcast_error(a, b) or e) from None
+
+    fn.__name__ = ufunc.__name__
+    fn.__doc__ = f"Elementwise ``{ufunc.__name__}``, a bool tensor (no gradient)."
+    return fn
+
+
+eq = _compare(np.equal)
+ne = _compare(np.not_equal)
+lt = _compare(np.less)
+le = _compare(np.less_equal)
+gt = _compare(np.greater)
+ge = _compare(np.greater_equal)
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+logical_and = _compare(np.logical_and)
+logical_or = _compare(np.logical_or)
+logical_xor = _compare(np.logical_xor)
+
+
+def logical_not(input: Tensor, *, out: Any = None) -> Tensor:
+    return _wrap(np.logical_not(input._data))
+
+
+def _bitwise(ufunc, name: str) -> Any:
+    def fn(input: Any, other: Any) -> Tensor:
+        a = input._data if isinstance(input, Tensor) else input
+        b = other._data if isinstance(other, Tensor) else other
+        ad = np.asarray(a).dtype
+        if ad.kind == "f" or np.asarray(b).dtype.kind == "f":
+            dt = ad if ad.kind == "f" else np.asarray(b).dtype
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{type_name(dt)}'")
+        return _wrap(np.asarray(ufunc(a, b)))
+
+    fn.__name__ = name
+    return fn
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    if input._data.dtype.kind == "f":
+        raise NotImplementedError(
+            f"\"bitwise_not_cpu\" not implemented for '{type_name(input._data.dtype)}'"
+        )
+    return _wrap(np.invert(input._data))
+
+
+def isnan(input: Tensor) -> Tensor:
+    return _wrap(np.isnan(input._data))
+
+
+def isinf(input: Tensor) -> Tensor:
+    return _wrap(np.isinf(input._data))
+
+
+def isfinite(input: Tensor) -> Tensor:
+    return _wrap(np.isfinite(input._data))
+
+
+def isclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
+    return _wrap(np.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
+    """Whether all elements are close (``|a - b| <= atol + rtol * |b|``)."""
+    return bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """Whether two tensors have the same shape and elements."""
+    return input._data.shape == other._data.shape and bool(np.all(input._data == other._data))
+
+
+def nan_to_num(
+    input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
+    return _wrap(np.nan_to_num(input._data, nan=nan, posinf=posinf, neginf=neginf))

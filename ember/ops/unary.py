@@ -1,0 +1,292 @@
+"""Elementwise primitives of one tensor: exp/log, trigonometric and hyperbolic functions,
+sqrt, sigmoid, abs/sign/floor/round, relu, erf, and clamp."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor, _wrap
+from ._util import Primitive, broadcast_error, unbroadcast
+from .elementwise import cast
+
+
+def _unary(name: str, fwd, bwd, save: str = "x", float_only: bool = True) -> tuple:
+    """Make a unary primitive class and its function. ``bwd(g, x, out)`` gives the input grad."""
+
+    if save == "x":
+
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return fwd(x)
+
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return bwd(g, x, None)
+
+    elif save == "out":
+
+        def forward(ctx, x):
+            out = fwd(x)
+            ctx.save_for_backward(out)
+            return out
+
+        def backward(ctx, g):
+            (out,) = ctx.saved_tensors
+            return bwd(g, None, out)
+
+    else:
+
+        def forward(ctx, x):
+            return fwd(x)
+
+        def backward(ctx, g):
+            return bwd(g, None, None)
+
+    cls = type(
+        name,
+        (Primitive,),
+        {
+            "forward": staticmethod(forward),
+            "backward": staticmethod(backward),
+        },
+    )
+
+    if float_only:
+
+        def fn(input: Tensor, *, out: Any = None) -> Tensor:
+            if input._data.dtype.kind not in "fc":
+                input = cast(input, D.get_default_dtype())
+            return cls.apply(input)
+
+    else:
+
+        def fn(input: Tensor, *, out: Any = None) -> Tensor:
+            return cls.apply(input)
+
+    fn.__name__ = name.lower()
+    fn.__doc__ = f"Elementwise ``{name.lower()}`` (differentiable)."
+    return cls, fn
+
+
+def _zero_grad(g, x, out):
+    return np.zeros_like(g)
+
+
+def _sign_fwd(x):
+    return x.copy() if x.dtype == np.bool_ else np.sign(x)
+
+
+Neg, _neg = _unary("Neg", np.negative, lambda g, x, o: -g, save="none", float_only=False)
+
+
+def neg(input: Tensor, *, out: Any = None) -> Tensor:
+    """``-input`` elementwise (PyTorch refuses bool tensors)."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+            "invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    return Neg.apply(input)
+
+
+Exp, exp = _unary("Exp", np.exp, lambda g, x, o: g * o, save="out")
+Exp2, exp2 = _unary("Exp2", np.exp2, lambda g, x, o: g * o * np.log(2).astype(g.dtype), save="out")
+Expm1, expm1 = _unary("Expm1", np.expm1, lambda g, x, o: g * (o + 1), save="out")
+Log, log = _unary("Log", np.log, lambda g, x, o: g / x)
+Log2, log2 = _unary("Log2", np.log2, lambda g, x, o: g / (x * np.log(2).astype(x.dtype)))
+Log10, log10 = _unary("Log10", np.log10, lambda g, x, o: g / (x * np.log(10).astype(x.dtype)))
+Log1p, log1p = _unary("Log1p", np.log1p, lambda g, x, o: g / (1 + x))
+Sqrt, sqrt = _unary("Sqrt", np.sqrt, lambda g, x, o: g / (2 * o), save="out")
+Rsqrt, rsqrt = _unary(
+    "Rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, o: -0.5 * g * o * o * o, save="out"
+)
+Sin, sin = _unary("Sin", np.sin, lambda g, x, o: g * np.cos(x))
+Cos, cos = _unary("Cos", np.cos, lambda g, x, o: -g * np.sin(x))
+Tan, tan = _unary("Tan", np.tan, lambda g, x, o: g * (1 + o * o), save="out")
+Asin, asin = _unary("Asin", np.arcsin, lambda g, x, o: g / np.sqrt(1 - x * x))
+Acos, acos = _unary("Acos", np.arccos, lambda g, x, o: -g / np.sqrt(1 - x * x))
+Atan, atan = _unary("Atan", np.arctan, lambda g, x, o: g / (1 + x * x))
+Sinh, sinh = _unary("Sinh", np.sinh, lambda g, x, o: g * np.cosh(x))
+Cosh, cosh = _unary("Cosh", np.cosh, lambda g, x, o: g * np.sinh(x))
+
+
+def _tanh_backward(g, x, o):
+    # g * (1 - o**2) as three array-array ops: Python scalars cost more than a whole tiny op.
+    t = g * o
+    t *= o
+    return g - t
+
+
+Tanh, tanh = _unary("Tanh", np.tanh, _tanh_backward, save="out")
+Asinh, asinh = _unary("Asinh", np.arcsinh, lambda g, x, o: g / np.sqrt(x * x + 1))
+Acosh, acosh = _unary("Acosh", np.arccosh, lambda g, x, o: g / np.sqrt(x * x - 1))
+Atanh, atanh = _unary("Atanh", np.arctanh, lambda g, x, o: g / (1 - x * x))
+Reciprocal, reciprocal = _unary("Reciprocal", np.reciprocal, lambda g, x, o: -g * o * o, save="out")
+Square, _square = _unary("Square", np.square, lambda g, x, o: 2 * g * x, float_only=False)
+
+
+def _sigmoid_fwd(x):
+    # exp of a negative argument only: no overflow warnings for large |x|.
+    out = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + out), out / (1 + out)).astype(x.dtype, copy=False)
+
+
+Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid_fwd, lambda g, x, o: g * o * (1 - o), save="out")
+Abs, _abs = _unary("Abs", np.abs, lambda g, x, o: g * np.sign(x), float_only=False)
+
+
+def abs(input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A001
+    """``|input|`` elementwise (PyTorch has no bool kernel)."""
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
+    return Abs.apply(input)
+
+
+Sign, sign = _unary("Sign", _sign_fwd, _zero_grad, save="none", float_only=False)
+Floor, floor = _unary("Floor", np.floor, _zero_grad, save="none", float_only=False)
+Ceil, ceil = _unary("Ceil", np.ceil, _zero_grad, save="none", float_only=False)
+Trunc, trunc = _unary("Trunc", np.trunc, _zero_grad, save="none", float_only=False)
+Frac, frac = _unary("Frac", lambda x: x - np.trunc(x), lambda g, x, o: g, save="none")
+
+
+def _relu_fwd(x):
+    return np.maximum(x, 0, dtype=x.dtype)
+
+
+Relu, _relu = _unary("Relu", _relu_fwd, lambda g, x, o: g * (o > 0), save="out", float_only=False)
+
+
+def relu(input: Tensor) -> Tensor:
+    """``max(input, 0)`` elementwise."""
+    return Relu.apply(input)
+
+
+absolute = abs
+arcsin, arccos, arctan = asin, acos, atan
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+negative = neg
+fix = trunc
+
+
+def square(input: Tensor) -> Tensor:
+    if input.dtype is D.bool:
+        input = cast(input, D.int64)
+    return Square.apply(input)
+
+
+class Round(Primitive):
+    @staticmethod
+    def forward(ctx, x, decimals):
+        return np.round(x, decimals)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.zeros_like(g), None
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Round half to even, as PyTorch does."""
+    return Round.apply(input, decimals)
+
+
+def _erf_np(x: np.ndarray) -> np.ndarray:
+    # Abramowitz-Stegun is too coarse for parity; use math.erf through a vectorised ufunc.
+    return _ERF(x).astype(x.dtype, copy=False)
+
+
+_ERF = np.frompyfunc(math.erf, 1, 1)
+
+
+class Erf(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.asarray(_erf_np(x), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (2 / np.sqrt(np.pi)) * np.exp(-x * x)
+
+
+def erf(input: Tensor) -> Tensor:
+    if input._data.dtype.kind not in "fc":
+        input = cast(input, D.get_default_dtype())
+    return Erf.apply(input)
+
+
+# ---- clamp -------------------------------------------------------------------------------------
+class Clamp(Primitive):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        out = x
+        if lo is not None:
+            out = np.maximum(out, lo)
+        if hi is not None:
+            out = np.minimum(out, hi)
+        if out is x:
+            out = x.copy()
+        ctx.save_for_backward(x)
+        ctx.bounds = (lo, hi)
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        # PyTorch's rule: input gets the gradient where lo <= x <= hi (ties included), a tensor
+        # bound where x lies beyond it.
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        nig = ctx.needs_input_grad
+        mask = True
+        if lo is not None:
+            mask = mask & (x >= lo)
+        if hi is not None:
+            mask = mask & (x <= hi)
+        gx = unbroadcast(np.where(mask, g, 0).astype(g.dtype, copy=False), x.shape)
+        glo = ghi = None
+        if isinstance(lo, np.ndarray) and nig[1]:
+            glo = unbroadcast(np.where(x < lo, g, 0).astype(g.dtype, copy=False), lo.shape)
+        if isinstance(hi, np.ndarray) and nig[2]:
+            ghi = unbroadcast(np.where(x > hi, g, 0).astype(g.dtype, copy=False), hi.shape)
+        return gx, glo, ghi
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Any = None) -> Tensor:  # noqa: A002
+    """Limit values to ``[min, max]`` (either bound may be None or a tensor)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # Tensor bounds: one Clamp node on the promoted dtype (not maximum/minimum, whose ties
+        # split the gradient where PyTorch's clamp gives it all to the input).
+        bounds = [v for v in (min, max) if isinstance(v, Tensor)]
+        dt = input.dtype
+        for v in bounds:
+            dt = D.result_type_dims(dt, input.ndim, v.dtype, v.ndim)
+        lo = cast(min, dt) if isinstance(min, Tensor) else _scalar_like(min, dt)
+        hi = cast(max, dt) if isinstance(max, Tensor) else _scalar_like(max, dt)
+        try:
+            return Clamp.apply(cast(input, dt), lo, hi)
+        except ValueError as e:
+            raise (broadcast_error(*(v for v in (input, lo, hi) if v is not None)) or e) from None
+    if input.dtype._kind < D._FLOAT and any(isinstance(v, float) for v in (min, max)):
+        input = cast(input, D.get_default_dtype())
+    return Clamp.apply(input, min, max)
+
+
+def _scalar_like(v: Any, dt: D.dtype) -> Tensor | None:
+    return None if v is None else _wrap(np.asarray(v, dtype=dt.np))
+
+
+clip = clamp
+
+
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
+    return clamp(input, max=max)
