@@ -166,16 +166,18 @@ def _im2col_kmajor(xp: np.ndarray, groups: int, out: tuple, k: tuple, stride: tu
 
 
 def _col2im_kmajor(gcols, groups, n, out, k, c, full, stride, dil) -> np.ndarray:
-    """Sum K-major columns ``(G, Cg*prod(k), M)`` onto an ``(N, C, *full)`` view (CNHW memory)."""
+    """Sum K-major, batch-last columns ``(G, Cg*prod(k), prod(out)*N)`` onto an ``(N, C, *full)``
+    view (memory ``(C, *full, N)``): with the batch innermost every add runs over ``OW*N``
+    contiguous floats instead of ``OW``, about 2x faster for few channels."""
     cg = c // groups
-    cols = gcols.reshape(groups, cg, *k, n, *out)
-    img = scratch.get((groups, cg, n, *full), gcols.dtype, zero=True)
+    cols = gcols.reshape(groups, cg, *k, *out, n)
+    img = scratch.get((groups, cg, *full, n), gcols.dtype, zero=True)
     for off in itertools.product(*(range(kk) for kk in k)):
         sl = tuple(
             slice(o * d, o * d + s * (m - 1) + 1, s) for o, d, s, m in zip(off, dil, stride, out)
         )
-        img[(slice(None), slice(None), slice(None), *sl)] += cols[(slice(None), slice(None), *off)]
-    return np.swapaxes(img.reshape(c, n, *full), 0, 1)
+        img[(slice(None), slice(None), *sl)] += cols[(slice(None), slice(None), *off)]
+    return np.moveaxis(img.reshape(c, *full, n), -1, 0)
 
 
 def _col2im(
@@ -358,8 +360,12 @@ class ConvNd(Primitive):
             n, c = xshape[:2]
             full = tuple(s + lo + hi for s, (lo, hi) in zip(xshape[2:], pads))
             if kmajor:
-                gcols = _gemm(wm.transpose(0, 2, 1), gg.transpose(0, 2, 1),
-                              (groups, wm.shape[2], rows.shape[0]), g.dtype)  # fmt: skip
+                # Gradient rows ordered (*out, N): the batch becomes the innermost axis.
+                gt = scratch.get((g.shape[1], *out, n), g.dtype)
+                np.copyto(gt, np.moveaxis(g, 0, -1))
+                gt = gt.reshape(groups, -1, rows.shape[0])
+                gcols = _gemm(wm.transpose(0, 2, 1), gt, (groups, wm.shape[2], rows.shape[0]),
+                              g.dtype)  # fmt: skip
                 img = _col2im_kmajor(gcols, groups, n, out, wshape[2:], c, full, stride, dil)
             else:
                 gcols = _gemm(gg, wm.transpose(0, 2, 1), cols_shape(gg, wm), g.dtype)
