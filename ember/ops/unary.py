@@ -11,6 +11,7 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
 from ._util import Primitive, broadcast_error, unbroadcast
+from .activation import _sigmoid
 from .elementwise import cast
 
 
@@ -129,13 +130,9 @@ Reciprocal, reciprocal = _unary("Reciprocal", np.reciprocal, lambda g, x, o: -g 
 Square, _square = _unary("Square", np.square, lambda g, x, o: 2 * g * x, float_only=False)
 
 
-def _sigmoid_fwd(x):
-    # exp of a negative argument only: no overflow warnings for large |x|.
-    out = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + out), out / (1 + out)).astype(x.dtype, copy=False)
-
-
-Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid_fwd, lambda g, x, o: g * o * (1 - o), save="out")
+# 1 / (1 + exp(-x)) with exp's overflow silenced (shared with the fused activations): several
+# times faster than selecting between two stable branches with np.where, and exact at the tails.
+Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid, lambda g, x, o: g * o * (1 - o), save="out")
 Abs, _abs = _unary("Abs", np.abs, lambda g, x, o: g * np.sign(x), float_only=False)
 
 
