@@ -14,7 +14,6 @@ from ._creation import (
     arange,
     as_tensor,
     asarray,
-    bernoulli,
     empty,
     empty_like,
     eye,
@@ -23,10 +22,17 @@ from ._creation import (
     full_like,
     linspace,
     logspace,
-    multinomial,
-    normal,
     ones,
     ones_like,
+    scalar_tensor,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from ._creation_random import (
+    bernoulli,
+    multinomial,
+    normal,
     rand,
     rand_like,
     randint,
@@ -34,10 +40,6 @@ from ._creation import (
     randn,
     randn_like,
     randperm,
-    scalar_tensor,
-    tensor,
-    zeros,
-    zeros_like,
 )
 from ._dtype import (
     bfloat16,
@@ -57,6 +59,17 @@ from ._dtype import (
     set_default_dtype,
     uint8,
 )
+from ._legacy import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 from ._printing import set_printoptions
 from ._random import (
     Generator,
@@ -67,19 +80,7 @@ from ._random import (
     seed,
     set_rng_state,
 )
-from ._tensor import (
-    BoolTensor,
-    ByteTensor,
-    CharTensor,
-    DoubleTensor,
-    FloatTensor,
-    HalfTensor,
-    IntTensor,
-    LongTensor,
-    ShortTensor,
-    Size,
-    Tensor,
-)
+from ._tensor import Size, Tensor
 from .autograd.grad_mode import (
     enable_grad,
     inference_mode,

@@ -1,8 +1,8 @@
-"""Tensor creation: ``tensor``, ``zeros``, ``arange``, ``randn``... as in PyTorch."""
+"""Tensor creation: ``tensor``, ``zeros``, ``full``, ``arange``, ``eye``, ``*_like``... as in
+PyTorch (random creation is in ``_creation_random``)."""
 
 from __future__ import annotations
 
-import builtins
 import math
 from typing import Any
 
@@ -10,8 +10,7 @@ import numpy as np
 
 from . import _dtype as D
 from ._backend import device as _device
-from ._random import Generator, rng
-from ._tensor import Size, Tensor, _wrap
+from ._tensor import Tensor, _size_args, _wrap
 
 __all__ = [
     "tensor",
@@ -31,16 +30,6 @@ __all__ = [
     "linspace",
     "logspace",
     "eye",
-    "rand",
-    "randn",
-    "randint",
-    "randperm",
-    "normal",
-    "rand_like",
-    "randn_like",
-    "randint_like",
-    "bernoulli",
-    "multinomial",
     "scalar_tensor",
 ]
 
@@ -50,7 +39,9 @@ def _check_device(device: Any) -> None:
         _device(device)
 
 
-def _finish(t: Tensor, requires_grad: bool) -> Tensor:
+def _leaf(array: np.ndarray, requires_grad: bool) -> Tensor:
+    """A new leaf tensor around a freshly made ``array`` (requiring grad if asked)."""
+    t = _wrap(array)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -157,7 +148,7 @@ def tensor(
         arr = data._data.astype(dtype.np if dtype else data._data.dtype, copy=True)
     else:
         arr = _infer_np(data, dtype)
-    return _finish(_wrap(arr), requires_grad)
+    return _leaf(arr, requires_grad)
 
 
 def scalar_tensor(
@@ -189,8 +180,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
 
 
 def _size(size: tuple) -> tuple:
-    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
-        size = tuple(size[0])
+    size = _size_args(size)
     out = []
     for s in size:
         if isinstance(s, Tensor):
@@ -210,6 +200,14 @@ def _dt(dtype: D.dtype | None) -> np.dtype:
     return (dtype or D.get_default_dtype()).np
 
 
+def _new(
+    maker: Any, size: tuple, dtype: D.dtype | None, device: Any, requires_grad: bool
+) -> Tensor:
+    """zeros/ones/empty: check the device, then ``maker(shape, numpy dtype)`` as a leaf tensor."""
+    _check_device(device)
+    return _leaf(maker(_size(size), _dt(dtype)), requires_grad)
+
+
 def zeros(
     *size: Any,
     dtype: D.dtype | None = None,
@@ -219,8 +217,7 @@ def zeros(
     layout: Any = None,
 ) -> Tensor:
     """A tensor of zeros of the given shape."""
-    _check_device(device)
-    return _finish(_wrap(np.zeros(_size(size), _dt(dtype))), requires_grad)
+    return _new(np.zeros, size, dtype, device, requires_grad)
 
 
 def ones(
@@ -232,8 +229,7 @@ def ones(
     layout: Any = None,
 ) -> Tensor:
     """A tensor of ones of the given shape."""
-    _check_device(device)
-    return _finish(_wrap(np.ones(_size(size), _dt(dtype))), requires_grad)
+    return _new(np.ones, size, dtype, device, requires_grad)
 
 
 def empty(
@@ -247,8 +243,7 @@ def empty(
     pin_memory: bool = False,
 ) -> Tensor:
     """An uninitialised tensor (ember fills it with zeros, so it is never garbage)."""
-    _check_device(device)
-    return _finish(_wrap(np.zeros(_size(size), _dt(dtype))), requires_grad)
+    return _new(np.zeros, size, dtype, device, requires_grad)
 
 
 def _fill_dtype(fill_value: Any) -> D.dtype:
@@ -278,11 +273,14 @@ def full(
     d = dtype or _fill_dtype(fill_value)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _finish(_wrap(np.full(_size((size,)), fill_value, d.np)), requires_grad)
+    return _leaf(np.full(_size((size,)), fill_value, d.np), requires_grad)
 
 
-def _like(t: Tensor, dtype: D.dtype | None) -> np.dtype:
-    return dtype.np if dtype is not None else t._data.dtype
+def _new_like(maker: Any, input: Tensor, dtype: D.dtype | None, requires_grad: bool) -> Tensor:
+    """zeros_like & co.: ``maker(shape, numpy dtype)`` with ``input``'s shape (and dtype unless
+    ``dtype`` is given) as a leaf tensor."""
+    dt = dtype.np if dtype is not None else input._data.dtype
+    return _leaf(maker(input._data.shape, dt), requires_grad)
 
 
 def zeros_like(
@@ -294,7 +292,7 @@ def zeros_like(
     memory_format: Any = None,
     layout: Any = None,
 ) -> Tensor:
-    return _finish(_wrap(np.zeros(input._data.shape, _like(input, dtype))), requires_grad)
+    return _new_like(np.zeros, input, dtype, requires_grad)
 
 
 def ones_like(
@@ -306,7 +304,7 @@ def ones_like(
     memory_format: Any = None,
     layout: Any = None,
 ) -> Tensor:
-    return _finish(_wrap(np.ones(input._data.shape, _like(input, dtype))), requires_grad)
+    return _new_like(np.ones, input, dtype, requires_grad)
 
 
 def empty_like(
@@ -318,7 +316,7 @@ def empty_like(
     memory_format: Any = None,
     layout: Any = None,
 ) -> Tensor:
-    return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
+    return _new_like(np.zeros, input, dtype, requires_grad)
 
 
 def full_like(
@@ -331,9 +329,7 @@ def full_like(
     memory_format: Any = None,
     layout: Any = None,
 ) -> Tensor:
-    return _finish(
-        _wrap(np.full(input._data.shape, fill_value, _like(input, dtype))), requires_grad
-    )
+    return _new_like(lambda shape, dt: np.full(shape, fill_value, dt), input, dtype, requires_grad)
 
 
 def arange(
@@ -374,7 +370,7 @@ def arange(
         arr = int(start) + np.arange(n, dtype=np.int64) * istep
     else:
         arr = start + np.arange(n, dtype=np.float64) * step
-    return _finish(_wrap(arr.astype(dtype.np)), requires_grad)
+    return _leaf(arr.astype(dtype.np), requires_grad)
 
 
 def range(
@@ -391,7 +387,7 @@ def range(
         start, end = 0, start
     n = int(math.floor((end - start) / step)) + 1
     arr = start + np.arange(n, dtype=np.float64) * step
-    return _finish(_wrap(arr.astype(_dt(dtype))), requires_grad)
+    return _leaf(arr.astype(_dt(dtype)), requires_grad)
 
 
 def linspace(
@@ -409,7 +405,7 @@ def linspace(
     if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     arr = np.linspace(float(start), float(end), int(steps), dtype=np.float64)
-    return _finish(_wrap(arr.astype(_dt(dtype))), requires_grad)
+    return _leaf(arr.astype(_dt(dtype)), requires_grad)
 
 
 def logspace(
@@ -423,7 +419,7 @@ def logspace(
     requires_grad: bool = False,
 ) -> Tensor:
     arr = np.power(base, np.linspace(float(start), float(end), int(steps)))
-    return _finish(_wrap(arr.astype(_dt(dtype))), requires_grad)
+    return _leaf(arr.astype(_dt(dtype)), requires_grad)
 
 
 def eye(
@@ -439,198 +435,4 @@ def eye(
     """A 2-D identity matrix of ``n`` rows and ``m`` (default ``n``) columns."""
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
-    return _finish(_wrap(np.eye(n, m, dtype=_dt(dtype))), requires_grad)
-
-
-def _float_dtype(dtype: D.dtype | None, fn: str) -> D.dtype:
-    d = dtype or D.get_default_dtype()
-    if not d.is_floating_point:
-        raise RuntimeError(f"\"{fn}\" not implemented for '{d.name.capitalize()}'")
-    return d
-
-
-def rand(
-    *size: Any,
-    generator: Generator | None = None,
-    dtype: D.dtype | None = None,
-    device: Any = None,
-    requires_grad: bool = False,
-    out: Any = None,
-    layout: Any = None,
-) -> Tensor:
-    """Uniform samples on [0, 1)."""
-    d = _float_dtype(dtype, "check_uniform_bounds")
-    arr = rng(generator).random(_size(size), dtype=np.float64).astype(d.np)
-    return _finish(_wrap(arr), requires_grad)
-
-
-def randn(
-    *size: Any,
-    generator: Generator | None = None,
-    dtype: D.dtype | None = None,
-    device: Any = None,
-    requires_grad: bool = False,
-    out: Any = None,
-    layout: Any = None,
-) -> Tensor:
-    """Standard normal samples."""
-    d = _float_dtype(dtype, "normal_kernel_cpu")
-    g = rng(generator)
-    arr = g.standard_normal(_size(size), dtype=np.float32 if d.np == np.float32 else np.float64)
-    return _finish(_wrap(arr.astype(d.np, copy=False)), requires_grad)
-
-
-def randint(
-    low: int = 0,
-    high: int | None = None,
-    size: Any = None,
-    *,
-    generator: Generator | None = None,
-    dtype: D.dtype | None = None,
-    device: Any = None,
-    requires_grad: bool = False,
-    out: Any = None,
-    layout: Any = None,
-) -> Tensor:
-    """Integers uniform on [low, high); ``randint(high, size)`` and ``randint(low, high, size)``."""
-    if size is None:
-        if high is None:
-            raise TypeError("randint() missing required argument 'size'")
-        if isinstance(high, (tuple, list, Size)):
-            low, high, size = 0, low, high
-    if high is None:
-        raise TypeError("randint() missing required argument 'high'")
-    if low >= high:
-        raise RuntimeError(
-            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
-        )
-    arr = rng(generator).integers(low, high, size=_size((size,)), dtype=np.int64)
-    return _wrap(arr.astype((dtype or D.int64).np))
-
-
-def randperm(
-    n: int,
-    *,
-    generator: Generator | None = None,
-    dtype: D.dtype | None = None,
-    device: Any = None,
-    requires_grad: bool = False,
-    out: Any = None,
-    layout: Any = None,
-) -> Tensor:
-    """A random permutation of ``0..n-1``."""
-    if n < 0:
-        raise RuntimeError(f"n must be non-negative, got{n}")
-    return _wrap(rng(generator).permutation(n).astype((dtype or D.int64).np))
-
-
-def normal(
-    mean: Any = 0.0,
-    std: Any = 1.0,
-    size: Any = None,
-    *,
-    generator: Generator | None = None,
-    dtype: D.dtype | None = None,
-    out: Any = None,
-    device: Any = None,
-    requires_grad: bool = False,
-) -> Tensor:
-    """Normal samples; ``mean`` and ``std`` may be tensors (broadcast) or floats with ``size``."""
-    g = rng(generator)
-    m = mean._data if isinstance(mean, Tensor) else mean
-    s = std._data if isinstance(std, Tensor) else std
-    if isinstance(s, (int, float)) and s < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {s}")
-    if isinstance(s, np.ndarray) and (s < 0).any():
-        raise RuntimeError("normal expects all elements of std >= 0.0")
-    if size is None:
-        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
-    else:
-        shape = _size((size,))
-    d = dtype
-    if d is None:
-        d = next((x.dtype for x in (mean, std) if isinstance(x, Tensor)), D.get_default_dtype())
-    arr = (m + s * g.standard_normal(shape)).astype(d.np)
-    return _finish(_wrap(arr), requires_grad)
-
-
-def rand_like(
-    input: Tensor,
-    *,
-    dtype: D.dtype | None = None,
-    generator: Any = None,
-    device: Any = None,
-    requires_grad: bool = False,
-    memory_format: Any = None,
-    layout: Any = None,
-) -> Tensor:
-    return rand(
-        input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
-    )
-
-
-def randn_like(
-    input: Tensor,
-    *,
-    dtype: D.dtype | None = None,
-    generator: Any = None,
-    device: Any = None,
-    requires_grad: bool = False,
-    memory_format: Any = None,
-    layout: Any = None,
-) -> Tensor:
-    return randn(
-        input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
-    )
-
-
-def randint_like(
-    input: Tensor,
-    low: int = 0,
-    high: int | None = None,
-    *,
-    dtype: D.dtype | None = None,
-    generator: Any = None,
-    device: Any = None,
-    requires_grad: bool = False,
-    memory_format: Any = None,
-) -> Tensor:
-    if high is None:
-        low, high = 0, low
-    return randint(low, high, input.shape, dtype=dtype or input.dtype, generator=generator)
-
-
-def bernoulli(
-    input: Tensor, p: float | None = None, *, generator: Generator | None = None, out: Any = None
-) -> Tensor:
-    """Samples 1 with probability ``input`` (or ``p``), else 0."""
-    prob = input._data if p is None else p
-    u = rng(generator).random(input._data.shape)
-    return _wrap((u < prob).astype(input._data.dtype))
-
-
-def multinomial(
-    input: Tensor,
-    num_samples: int,
-    replacement: bool = False,
-    *,
-    generator: Generator | None = None,
-    out: Any = None,
-) -> Tensor:
-    """Indices sampled from the rows of ``input`` (non-negative weights)."""
-    w = np.asarray(input._data, dtype=np.float64)
-    g = rng(generator)
-    rows = w.reshape(-1, w.shape[-1])
-    if not replacement and num_samples > rows.shape[1]:
-        raise RuntimeError(
-            "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
-        )
-    res = np.empty((rows.shape[0], num_samples), dtype=np.int64)
-    for i, r in enumerate(rows):
-        if (r < 0).any() or not np.isfinite(r).all() or r.sum() <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        res[i] = g.choice(r.size, size=num_samples, replace=replacement, p=r / r.sum())
-    return _wrap(res.reshape(w.shape[:-1] + (num_samples,)))
-
-
-_ = builtins
+    return _leaf(np.eye(n, m, dtype=_dt(dtype)), requires_grad)

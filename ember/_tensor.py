@@ -395,21 +395,11 @@ class Tensor:
 
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
         """The legacy type name (``'torch.FloatTensor'``), or a cast to ``dtype``."""
+        from ._legacy import LEGACY_NAMES, parse_type
+
         if dtype is None:
-            return _LEGACY_NAMES[self.dtype]
-        if isinstance(dtype, str):
-            name = dtype.rsplit(".", 1)[-1]
-            for d, n in _LEGACY_NAMES.items():
-                if n.rsplit(".", 1)[-1] == name:
-                    dtype = d
-                    break
-            else:
-                raise ValueError(f"invalid type: '{dtype}'")
-        elif isinstance(dtype, type) and (
-            issubclass(dtype, Tensor) or hasattr(dtype, "_legacy_dtype")
-        ):
-            dtype = _legacy_dtype(dtype)  # t.type(ember.LongTensor)
-        return self.to(dtype)
+            return LEGACY_NAMES[self.dtype]
+        return self.to(parse_type(dtype))
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
@@ -566,6 +556,7 @@ def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
 
 
 def _size_args(size: tuple) -> tuple:
+    """Sizes given as ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(Size([2, 3]))``: a tuple."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         return tuple(size[0])
     return tuple(size)
@@ -582,50 +573,10 @@ def _wrap_dim(dim: int, ndim: int) -> int:
     return dim + n if dim < 0 else dim
 
 
-_LEGACY_NAMES = {
-    D.float32: "torch.FloatTensor",
-    D.float64: "torch.DoubleTensor",
-    D.float16: "torch.HalfTensor",
-    D.bfloat16: "torch.BFloat16Tensor",
-    D.int64: "torch.LongTensor",
-    D.int32: "torch.IntTensor",
-    D.int16: "torch.ShortTensor",
-    D.int8: "torch.CharTensor",
-    D.uint8: "torch.ByteTensor",
-    D.bool: "torch.BoolTensor",
-    D.complex64: "torch.ComplexFloatTensor",
-    D.complex128: "torch.ComplexDoubleTensor",
-}
-
-
 def _legacy_dtype(cls: type) -> D.dtype:
+    """The dtype a legacy constructor (``ember.LongTensor``) makes; the default one for Tensor."""
     return getattr(cls, "_legacy_dtype", None) or D.get_default_dtype()
 
-
-def _legacy_class(name: str, dt: D.dtype) -> type:
-    """``ember.FloatTensor`` & co.: constructors that make a Tensor of one dtype."""
-
-    class _Meta(type):
-        def __instancecheck__(cls, obj: Any) -> bool:
-            return isinstance(obj, Tensor) and obj.dtype is cls._legacy_dtype
-
-        def __call__(cls, *args: Any, **kwargs: Any) -> Tensor:
-            t = _new(Tensor)
-            Tensor.__init__(t, *args, dtype=dt)
-            return t
-
-    return _Meta(name, (), {"_legacy_dtype": dt, "__doc__": f"Legacy constructor of {dt} tensors."})
-
-
-FloatTensor = _legacy_class("FloatTensor", D.float32)
-DoubleTensor = _legacy_class("DoubleTensor", D.float64)
-HalfTensor = _legacy_class("HalfTensor", D.float16)
-LongTensor = _legacy_class("LongTensor", D.int64)
-IntTensor = _legacy_class("IntTensor", D.int32)
-ShortTensor = _legacy_class("ShortTensor", D.int16)
-CharTensor = _legacy_class("CharTensor", D.int8)
-ByteTensor = _legacy_class("ByteTensor", D.uint8)
-BoolTensor = _legacy_class("BoolTensor", D.bool)
 
 _function._Tensor = Tensor
 _function._wrap = _wrap

@@ -8,14 +8,12 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
-from .._tensor import Size, Tensor, _wrap
+from .._tensor import Size, Tensor, _size_args, _wrap
 from ._util import Primitive, dims_of, wrap_dim
 
 
 def _shape_arg(shape: tuple) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
-        shape = tuple(shape[0])
-    return tuple(int(s) if not isinstance(s, Tensor) else int(s.item()) for s in shape)
+    return tuple(int(s) if not isinstance(s, Tensor) else int(s.item()) for s in _size_args(shape))
 
 
 def _infer_shape(shape: tuple, numel: int) -> tuple:
