@@ -363,7 +363,7 @@ class ConvNd(Primitive):
                 # Gradient rows ordered (*out, N): the batch becomes the innermost axis.
                 gt = scratch.get((g.shape[1], *out, n), g.dtype)
                 np.copyto(gt, np.moveaxis(g, 0, -1))
-                gt = gt.reshape(groups, -1, rows.shape[0])
+                gt = gt.reshape(groups, g.shape[1] // groups, rows.shape[0])
                 gcols = _gemm(wm.transpose(0, 2, 1), gt, (groups, wm.shape[2], rows.shape[0]),
                               g.dtype)  # fmt: skip
                 img = _col2im_kmajor(gcols, groups, n, out, wshape[2:], c, full, stride, dil)
@@ -432,7 +432,7 @@ class ConvTransposeNd(Primitive):
             if nig[0]:
                 gxr = np.matmul(cols, wt.transpose(0, 2, 1))  # (G, M, Cin_g)
                 n = x.shape[0]
-                gx = np.moveaxis(_ungrouped(gxr).reshape(n, *x.shape[2:], -1), -1, 1)
+                gx = np.moveaxis(_ungrouped(gxr).reshape(n, *x.shape[2:], x.shape[1]), -1, 1)
             if nig[1]:
                 xr = _grouped(_rows(x), groups)
                 gwt = np.matmul(xr.transpose(0, 2, 1), cols)  # (G, Cin_g, prod(k)*OCg)

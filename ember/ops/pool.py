@@ -315,7 +315,7 @@ class AdaptiveMaxPoolNd(Primitive):
             mult *= size[d]
         win = x[(slice(None), slice(None), *idx_axes)]  # (N, C, O1, K1, O2, K2, ...)
         order = (0, 1, *range(2, 2 + 2 * sd, 2), *range(3, 3 + 2 * sd, 2))
-        win = win.transpose(order).reshape(*x.shape[:2], *out, -1)
+        win = win.transpose(order).reshape(*x.shape[:2], *out, int(np.prod(win.shape[3::2])))
         flat_tab = np.broadcast_to(flat_tab, [s for t in tabs for s in t.shape])
         flat_tab = flat_tab.transpose([o - 2 for o in order[2:]]).reshape(*out, -1)
         arg = win.argmax(axis=-1)[..., None]
@@ -336,7 +336,7 @@ def scatter_planes(g: np.ndarray, ind: np.ndarray, xshape: tuple) -> np.ndarray:
     """Sum ``g`` into ``(N, C, *S)`` at flat per-plane indices ``ind`` (duplicates add up)."""
     plane = int(np.prod(xshape[2:]))
     nc = xshape[0] * xshape[1]
-    glob = ind.reshape(nc, -1) + (np.arange(nc) * plane)[:, None]
+    glob = ind.reshape(nc, ind.size // max(nc, 1)) + (np.arange(nc) * plane)[:, None]
     acc = np.bincount(glob.ravel(), weights=g.reshape(-1), minlength=nc * plane)
     return acc.astype(g.dtype).reshape(xshape)
 
@@ -350,8 +350,9 @@ class MaxUnpoolNd(Primitive):
         plane = int(np.prod(out_size))
         res = np.zeros((nc, plane), x.dtype)
         rows = np.arange(nc)[:, None]
-        flat_ind = ind.reshape(nc, -1)
-        res[rows, flat_ind] = x.reshape(nc, -1)
+        per = int(np.prod(x.shape[2:]))
+        flat_ind = ind.reshape(nc, per)
+        res[rows, flat_ind] = x.reshape(nc, per)
         ctx.meta = (x.shape, flat_ind)
         return res.reshape(*x.shape[:2], *out_size)
 
@@ -359,4 +360,8 @@ class MaxUnpoolNd(Primitive):
     def backward(ctx, g):
         xshape, flat_ind = ctx.meta
         nc = xshape[0] * xshape[1]
-        return np.take_along_axis(g.reshape(nc, -1), flat_ind, 1).reshape(xshape), None, None
+        return (
+            np.take_along_axis(g.reshape(nc, -1 if nc else 0), flat_ind, 1).reshape(xshape),
+            None,
+            None,
+        )

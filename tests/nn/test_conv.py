@@ -433,3 +433,21 @@ def test_conv_in_threads_matches_serial():
         t.join()
     for s, r in zip(serial, results):
         np.testing.assert_array_equal(s, r)
+
+
+def test_empty_batch_matches_torch_shapes():
+    ex = ember.randn(0, 3, 8, 8, requires_grad=True)
+    tx = torch.randn(0, 3, 8, 8, requires_grad=True)
+    for spec in ("Conv2d(3, 4, 3)", "Conv2d(3, 32, 3, groups=1)", "ConvTranspose2d(3, 2, 3)"):
+        em, tm = eval("enn." + spec), eval("tnn." + spec)
+        ey, ty = F.max_pool2d(em(ex), 2), TF.max_pool2d(tm(tx), 2)
+        assert tuple(ey.shape) == tuple(ty.shape)
+        ey.sum().backward()
+        assert tuple(ex.grad.shape) == (0, 3, 8, 8) and not em.weight.grad.numpy().any()
+    y = (
+        F.adaptive_max_pool2d(ex, 3)
+        + F.adaptive_avg_pool2d(ex, 3)
+        + F.avg_pool2d(ex, 2, 1, 1)[..., :3, :3]
+    )
+    y.sum().backward()
+    assert tuple(y.shape) == (0, 3, 3, 3)
