@@ -19,7 +19,8 @@ values_indices = {
 }
 
 
-def _expand_back(g: np.ndarray, shape: tuple, axes: tuple, keepdim: bool) -> np.ndarray:
+def _expand_back(g: np.ndarray, shape: tuple, axes: tuple | None, keepdim: bool) -> np.ndarray:
+    """Broadcast a reduction's gradient back to the input ``shape`` (``axes`` None: all)."""
     if not keepdim and axes:
         g = np.expand_dims(g, axes)
     return np.broadcast_to(g, shape)
@@ -36,8 +37,6 @@ class Sum(Primitive):
     @staticmethod
     def backward(ctx, g):
         shape, axes, keepdim, dt = ctx.meta
-        if axes is None:
-            return np.broadcast_to(g.astype(dt, copy=False), shape), None, None, None
         return _expand_back(g.astype(dt, copy=False), shape, axes, keepdim), None, None, None
 
 
@@ -49,6 +48,18 @@ def _sum_dtype(x: Tensor, dtype: D.dtype | None) -> Any:
     return None
 
 
+def _is_full(dim: Any) -> bool:
+    """No ``dim`` given (None or an empty sequence): reduce over every dimension."""
+    return dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0)
+
+
+def _sum_axes(dim: Any, ndim: int, keepdim: bool) -> tuple | None:
+    """The axes for Sum/Mean: None for a full reduction to a 0-d result."""
+    if _is_full(dim):
+        return tuple(range(ndim)) if keepdim else None
+    return dims_of(dim, ndim)
+
+
 def sum(
     input: Tensor,
     dim: Any = None,
@@ -58,12 +69,7 @@ def sum(
     out: Any = None,
 ) -> Tensor:
     """Sum over ``dim`` (all dims by default)."""
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        if keepdim:
-            axes = tuple(range(input.ndim))
-            return Sum.apply(input, axes, True, _sum_dtype(input, dtype))
-        return Sum.apply(input, None, False, _sum_dtype(input, dtype))
-    return Sum.apply(input, dims_of(dim, input.ndim), keepdim, _sum_dtype(input, dtype))
+    return Sum.apply(input, _sum_axes(dim, input.ndim, keepdim), keepdim, _sum_dtype(input, dtype))
 
 
 def _count(shape: tuple, axes: Any) -> int:
@@ -84,8 +90,6 @@ class Mean(Primitive):
         shape, axes, keepdim = ctx.meta
         n = _count(shape, axes)
         g = g / g.dtype.type(n) if n else g
-        if axes is None:
-            return np.broadcast_to(g, shape), None, None
         return _expand_back(g, shape, axes, keepdim), None, None
 
 
@@ -105,11 +109,7 @@ def mean(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input.dtype.name.capitalize()}"
         )
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        if keepdim:
-            return Mean.apply(input, tuple(range(input.ndim)), True)
-        return Mean.apply(input, None, False)
-    return Mean.apply(input, dims_of(dim, input.ndim), keepdim)
+    return Mean.apply(input, _sum_axes(dim, input.ndim, keepdim), keepdim)
 
 
 def _deviation(x: np.ndarray, axes: Any, correction: float) -> tuple:
@@ -119,6 +119,10 @@ def _deviation(x: np.ndarray, axes: Any, correction: float) -> tuple:
     with np.errstate(divide="ignore", invalid="ignore"):
         v = np.asarray((diff * diff).sum(axis=axes, keepdims=True) / denom).astype(x.dtype)
     return diff, denom, v
+
+
+def _axes_or_none(dim: Any, ndim: int) -> tuple | None:
+    return None if dim is None else dims_of(dim, ndim)
 
 
 def _squeeze(out: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
@@ -187,13 +191,12 @@ def var(
     out: Any = None,
 ) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
-    dim, corr = _var_args(input, dim, unbiased, correction)
-    axes = None if dim is None else dims_of(dim, input.ndim)
+    axes, corr = _var_args(input, dim, unbiased, correction)
     return Var.apply(input, axes, corr, keepdim)
 
 
 def _var_args(input: Tensor, dim: Any, unbiased: Any, correction: Any) -> tuple:
-    """Sort out PyTorch's var/std overloads; returns ``(dim, correction)``."""
+    """Sort out PyTorch's var/std overloads; returns ``(axes, correction)``."""
     if isinstance(unbiased, (int, tuple, list)) and not isinstance(unbiased, bool) and dim is None:
         dim, unbiased = unbiased, None
     if isinstance(dim, bool):  # var(x, False): PyTorch's (input, unbiased) overload
@@ -203,7 +206,8 @@ def _var_args(input: Tensor, dim: Any, unbiased: Any, correction: Any) -> tuple:
             f"std and var only support floating point and complex dtypes, got "
             f"{input.dtype.name.capitalize()}"
         )
-    return dim, _correction(unbiased, correction)
+    corr = _correction(unbiased, correction)
+    return _axes_or_none(dim, input.ndim), corr
 
 
 def std(
@@ -216,8 +220,7 @@ def std(
     out: Any = None,
 ) -> Tensor:
     """Standard deviation (``sqrt(var)``) over ``dim`` with Bessel's ``correction``."""
-    dim, corr = _var_args(input, dim, unbiased, correction)
-    axes = None if dim is None else dims_of(dim, input.ndim)
+    axes, corr = _var_args(input, dim, unbiased, correction)
     return Std.apply(input, axes, corr, keepdim)
 
 
@@ -257,33 +260,23 @@ class Prod(Primitive):
         axis, keepdim = ctx.meta
         if x.size == 0:
             return np.zeros(x.shape, g.dtype), None, None
-        ax = axis if axis is not None else None
-        xs = x if ax is not None else x.reshape(-1)
-        a = ax if ax is not None else 0
+        xs = x if axis is not None else x.reshape(-1)
+        a = axis if axis is not None else 0
         # Product of all other elements, exact even with zeros: exclusive cumprods both ways.
-        left = np.cumprod(
-            np.concatenate(
-                [np.ones_like(np.take(xs, [0], a)), np.take(xs, range(xs.shape[a] - 1), a)], a
-            ),
-            axis=a,
-        )
-        rev = np.flip(xs, a)
-        right = np.flip(
-            np.cumprod(
-                np.concatenate(
-                    [np.ones_like(np.take(rev, [0], a)), np.take(rev, range(rev.shape[a] - 1), a)],
-                    a,
-                ),
-                axis=a,
-            ),
-            a,
-        )
+        left = _exclusive_cumprod(xs, a)
+        right = np.flip(_exclusive_cumprod(np.flip(xs, a), a), a)
         others = left * right
-        if ax is None:
+        if axis is None:
             return (g * others).reshape(x.shape), None, None
-        if not keepdim:
-            g = np.expand_dims(g, ax)
-        return g * others, None, None
+        return _unsqueeze(g, axis, keepdim, x.ndim) * others, None, None
+
+
+def _exclusive_cumprod(a: np.ndarray, axis: int) -> np.ndarray:
+    """The product of the elements before each one along ``axis`` (1 for the first)."""
+    head = np.ones_like(np.take(a, [0], axis))
+    return np.cumprod(
+        np.concatenate([head, np.take(a, range(a.shape[axis] - 1), axis)], axis), axis
+    )
 
 
 def prod(
@@ -310,7 +303,7 @@ class Amax(Primitive):
         )
         ctx.save_for_backward(x, out)
         ctx.meta = (axes, keepdim)
-        return out if keepdim else np.asarray(out.squeeze(axis=axes))
+        return _squeeze(out, axes, keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -318,13 +311,12 @@ class Amax(Primitive):
         axes, keepdim = ctx.meta
         mask = x == out
         cnt = mask.sum(axis=axes, keepdims=True)
-        if not keepdim:
-            g = np.expand_dims(g, axes)
+        g = _unsqueeze(g, axes, keepdim, x.ndim)
         return (g * mask / cnt).astype(g.dtype, copy=False), None, None, None
 
 
 def _reduce_dims_or_all(dim: Any, ndim: int) -> tuple:
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+    if _is_full(dim):
         return tuple(range(ndim))
     return dims_of(dim, ndim)
 
@@ -349,20 +341,20 @@ def _check_nonempty(
             raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
 
 
-def _is_full(dim: Any) -> bool:
-    return dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0)
+def _amax(input: Tensor, dim: Any, keepdim: bool, is_max: bool, name: str) -> Tensor:
+    axes = _reduce_dims_or_all(dim, input.ndim)
+    _check_nonempty(input, name, axes, _is_full(dim))
+    return Amax.apply(input, axes, keepdim, is_max)
 
 
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
-    axes = _reduce_dims_or_all(dim, input.ndim)
-    _check_nonempty(input, "amax", axes, _is_full(dim))
-    return Amax.apply(input, axes, keepdim, True)
+    """The maximum over ``dim`` (all dims by default); ties share the gradient."""
+    return _amax(input, dim, keepdim, True, "amax")
 
 
 def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
-    axes = _reduce_dims_or_all(dim, input.ndim)
-    _check_nonempty(input, "amin", axes, _is_full(dim))
-    return Amax.apply(input, axes, keepdim, False)
+    """The minimum over ``dim`` (all dims by default); ties share the gradient."""
+    return _amax(input, dim, keepdim, False, "amin")
 
 
 class MaxDim(Primitive):
@@ -389,8 +381,7 @@ class MaxDim(Primitive):
     def backward(ctx, g, _gi=None):
         (idx,) = ctx.saved_tensors
         shape, axis, keepdim = ctx.meta
-        if not keepdim:
-            g = np.expand_dims(g, axis)
+        g = _unsqueeze(g, axis, keepdim, len(shape))
         out = np.zeros(shape, g.dtype)
         np.put_along_axis(out, idx, g, axis)
         return out, None, None, None
@@ -423,27 +414,24 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = Non
     return _max_min(input, dim, keepdim, False, "min")
 
 
-def _check_arg_nonempty(input: Tensor, name: str, dim: Any) -> None:
+def _arg_reduce(fn: Any, name: str, input: Tensor, dim: int | None, keepdim: bool) -> Tensor:
+    """argmax/argmin: ``fn`` (np.argmax or np.argmin) with PyTorch's dims and errors."""
     axes = () if dim is None or input.ndim == 0 else (wrap_dim(dim, input.ndim),)
     _check_nonempty(input, name, axes, dim is None, IndexError)
+    if dim is None:
+        r = np.asarray(fn(input._data))
+        return _wrap(r.reshape((1,) * input.ndim) if keepdim else r)
+    return _wrap(fn(input._data, axis=wrap_dim(dim, input.ndim), keepdims=keepdim))
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the maximum (of the flattened tensor, or along ``dim``); first one on ties."""
-    _check_arg_nonempty(input, "argmax", dim)
-    if dim is None:
-        r = np.asarray(np.argmax(input._data))
-        return _wrap(r.reshape((1,) * input.ndim) if keepdim else r)
-    return _wrap(np.argmax(input._data, axis=wrap_dim(dim, input.ndim), keepdims=keepdim))
+    return _arg_reduce(np.argmax, "argmax", input, dim, keepdim)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the minimum (of the flattened tensor, or along ``dim``); first one on ties."""
-    _check_arg_nonempty(input, "argmin", dim)
-    if dim is None:
-        r = np.asarray(np.argmin(input._data))
-        return _wrap(r.reshape((1,) * input.ndim) if keepdim else r)
-    return _wrap(np.argmin(input._data, axis=wrap_dim(dim, input.ndim), keepdims=keepdim))
+    return _arg_reduce(np.argmin, "argmin", input, dim, keepdim)
 
 
 class LogSumExp(Primitive):
@@ -455,14 +443,13 @@ class LogSumExp(Primitive):
         out = np.log(s) + m
         ctx.save_for_backward(x, out)
         ctx.meta = (axes, keepdim)
-        return out if keepdim else out.squeeze(axis=axes)
+        return _squeeze(out, axes, keepdim)
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         axes, keepdim = ctx.meta
-        if not keepdim:
-            g = np.expand_dims(g, axes)
+        g = _unsqueeze(g, axes, keepdim, x.ndim)
         return g * np.exp(x - out), None, None
 
 
@@ -517,14 +504,13 @@ class Norm2(Primitive):
         out = np.sqrt((x * x).sum(axis=axes, keepdims=True))
         ctx.save_for_backward(x, out)
         ctx.meta = (axes, keepdim)
-        return out if keepdim else out.squeeze(axis=axes)
+        return _squeeze(out, axes, keepdim)
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         axes, keepdim = ctx.meta
-        if not keepdim:
-            g = np.expand_dims(g, axes)
+        g = _unsqueeze(g, axes, keepdim, x.ndim)
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(out == 0, 0, g * x / out)
         return r.astype(x.dtype, copy=False), None, None
@@ -532,14 +518,12 @@ class Norm2(Primitive):
 
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """Whether all elements (over ``dim``) are non-zero; a bool tensor."""
-    axes = None if dim is None else dims_of(dim, input.ndim)
-    return _wrap(np.asarray(np.all(input._data, axis=axes, keepdims=keepdim)))
+    return _wrap(np.asarray(np.all(input._data, _axes_or_none(dim, input.ndim), keepdims=keepdim)))
 
 
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """Whether any element (over ``dim``) is non-zero; a bool tensor."""
-    axes = None if dim is None else dims_of(dim, input.ndim)
-    return _wrap(np.asarray(np.any(input._data, axis=axes, keepdims=keepdim)))
+    return _wrap(np.asarray(np.any(input._data, _axes_or_none(dim, input.ndim), keepdims=keepdim)))
 
 
 class Cumsum(Primitive):
@@ -586,7 +570,7 @@ def cumprod(input: Tensor, dim: int, *, dtype: D.dtype | None = None) -> Tensor:
 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
-    axes = None if dim is None else dims_of(dim, input.ndim)
+    axes = _axes_or_none(dim, input.ndim)
     return _wrap(np.asarray(np.count_nonzero(input._data, axis=axes), dtype=np.int64))
 
 
