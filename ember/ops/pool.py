@@ -265,20 +265,22 @@ class AdaptiveAvgPoolNd(Primitive):
         sd = len(out)
         if all(o == 1 for o in out):
             res = x.mean(axis=tuple(range(2, 2 + sd)), keepdims=True)
-            ctx.meta = (x.shape, None)
+            ctx.meta = (x.shape, None, _channels_last(x))
             return res
         mats = [_avg_matrix(s, o, x.dtype) for s, o in zip(x.shape[2:], out)]
         y = x
         for d, m in enumerate(mats):
             y = _apply_along(y, m, 2 + d)
-        ctx.meta = (x.shape, mats)
+        ctx.meta = (x.shape, mats, False)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        xshape, mats = ctx.meta
+        xshape, mats, cl = ctx.meta
         if mats is None:
-            gx = np.empty(xshape, g.dtype)
+            # In the input's memory layout: the next backward op (often ReLU's) combines this
+            # gradient with the input, and mixed layouts make NumPy's loops several times slower.
+            gx = _empty(xshape, g.dtype, cl)
             gx[...] = g / g.dtype.type(np.prod(xshape[2:]))
             return gx, None
         for d, m in enumerate(mats):
