@@ -165,63 +165,91 @@ def _im2col_kmajor(xp: np.ndarray, groups: int, out: tuple, k: tuple, stride: tu
     return cols
 
 
-def _col2im_kmajor(gcols, groups, n, out, k, c, full, stride, dil) -> np.ndarray:
-    """Sum K-major, batch-last columns ``(G, Cg*prod(k), prod(out)*N)`` onto an ``(N, C, *full)``
-    view (memory ``(C, *full, N)``): with the batch innermost every add runs over ``OW*N``
+def _offset_plan(k: tuple, out: tuple, size: tuple, lo: tuple, stride: tuple, dil: tuple):
+    """How each kernel offset's columns land on an (unpadded) image of spatial ``size``.
+
+    Output position ``o`` of offset ``kk`` hits image position ``o*stride + kk*dil - lo``; hits
+    in the padding are dropped. Returns ``[(offset, out_slices, image_slices)]`` and the index
+    of an offset that covers the whole image (its columns can be copied instead of added onto
+    zeros), or None.
+    """
+    plan = []
+    cover = None
+    for off in itertools.product(*(range(kk) for kk in k)):
+        src, dst = [], []
+        whole = True
+        for o, m, sz, l, st, d in zip(off, out, size, lo, stride, dil):
+            shift = o * d - l
+            first = max(0, -(shift // st))
+            last = min(m, (sz - 1 - shift) // st + 1) if sz - 1 - shift >= 0 else 0
+            count = last - first
+            if count <= 0:
+                break
+            h0 = first * st + shift
+            src.append(slice(first, last))
+            dst.append(slice(h0, h0 + (count - 1) * st + 1, st))
+            whole = whole and st == 1 and count == sz
+        else:
+            if whole and cover is None:
+                cover = len(plan)
+            plan.append((off, tuple(src), tuple(dst)))
+    return plan, cover
+
+
+def _accumulate(img, cols_at, plan, cover, lead: int) -> None:
+    """``img[dst] += cols_at(offset)[src]`` for every planned offset (``lead`` leading axes of
+    ``img`` before the spatial ones); the covering offset, if any, is copied first."""
+    pre = (slice(None),) * lead
+    if cover is not None:
+        off, src, dst = plan[cover]
+        np.copyto(img[(*pre, *dst)], cols_at(off)[(*pre, *src)])
+    for i, (off, src, dst) in enumerate(plan):
+        if i != cover:
+            img[(*pre, *dst)] += cols_at(off)[(*pre, *src)]
+
+
+def _col2im_kmajor(gcols, groups, n, out, k, c, size, lo, stride, dil) -> np.ndarray:
+    """Sum K-major, batch-last columns ``(G, Cg*prod(k), prod(out)*N)`` onto an ``(N, C, *size)``
+    view (memory ``(C, *size, N)``): with the batch innermost every add runs over ``OW*N``
     contiguous floats instead of ``OW``, about 2x faster for few channels."""
     cg = c // groups
     cols = gcols.reshape(groups, cg, *k, *out, n)
-    img = scratch.get((groups, cg, *full, n), gcols.dtype, zero=True)
-    for off in itertools.product(*(range(kk) for kk in k)):
-        sl = tuple(
-            slice(o * d, o * d + s * (m - 1) + 1, s) for o, d, s, m in zip(off, dil, stride, out)
-        )
-        img[(slice(None), slice(None), *sl)] += cols[(slice(None), slice(None), *off)]
-    return np.moveaxis(img.reshape(c, *full, n), -1, 0)
+    plan, cover = _offset_plan(k, out, size, lo, stride, dil)
+    img = scratch.get((groups, cg, *size, n), gcols.dtype, zero=cover is None)
+    pre = (slice(None), slice(None))
+
+    def at(off):  # (G, Cg, *out, N), spatial axes after 2 leading ones
+        return cols[(*pre, *off)]
+
+    _accumulate(img, at, plan, cover, 2)
+    return np.moveaxis(img.reshape(c, *size, n), -1, 0)
 
 
-def _col2im(
-    gcols: np.ndarray,
-    groups: int,
-    n: int,
-    out: tuple,
-    k: tuple,
-    c: int,
-    full: tuple,
-    stride: tuple,
-    dil: tuple,
-) -> np.ndarray:
-    """Sum columns ``(G, M, prod(k)*Cg)`` back onto an image of spatial size ``full``.
-
-    Returns an ``(N, C, *full)``-shaped view (channels-last memory when channels are many).
-    """
+def _col2im(gcols, groups, n, out, k, c, size, lo, stride, dil) -> np.ndarray:
+    """Sum columns ``(G, M, prod(k)*Cg)`` back onto an ``(N, C, *size)`` image (dropping what
+    falls into the ``lo`` padding). Channels-last memory when channels are many, else
+    ``(C, N, *size)`` memory (each order is several times slower in the other case)."""
     cg = c // groups
     sd = len(out)
     cols = gcols.reshape(groups, n, *out, *k, cg)
-    nhwc = c >= _CHANNELS_LAST_MIN
-    if nhwc:
-        img = scratch.get((n, *full, groups, cg), gcols.dtype, zero=True)
-        # cols viewed as (N, *out, *k, G, Cg)
-        cols = np.moveaxis(cols, 0, -2)
-    else:
-        img = scratch.get((groups, cg, n, *full), gcols.dtype, zero=True)
-        # cols viewed as (*k, G, Cg, N, *out)
-        cols = np.moveaxis(
-            cols,
-            [0, 1, *range(2, 2 + sd), *range(2 + sd, 2 + 2 * sd), -1],
-            [sd, sd + 2, *range(sd + 3, 2 * sd + 3), *range(sd), sd + 1],
-        )
-    for off in itertools.product(*(range(kk) for kk in k)):
-        sl = tuple(
-            slice(o * d, o * d + s * (m - 1) + 1, s) for o, d, s, m in zip(off, dil, stride, out)
-        )
-        if nhwc:
-            img[(slice(None), *sl)] += cols[(slice(None),) * (1 + sd) + off]
-        else:
-            img[(slice(None), slice(None), slice(None), *sl)] += cols[off]
-    if nhwc:
-        return np.moveaxis(img.reshape(n, *full, c), -1, 1)
-    return np.swapaxes(img.reshape(c, n, *full), 0, 1)
+    plan, cover = _offset_plan(k, out, size, lo, stride, dil)
+    if c >= _CHANNELS_LAST_MIN:
+        img = scratch.get((n, *size, groups, cg), gcols.dtype, zero=cover is None)
+        cl = np.moveaxis(cols, 0, -2)  # (N, *out, *k, G, Cg)
+
+        def at(off):  # (N, *out, G, Cg)
+            return cl[(slice(None),) * (1 + sd) + off]
+
+        _accumulate(img, at, plan, cover, 1)
+        return np.moveaxis(img.reshape(n, *size, c), -1, 1)
+    img = scratch.get((groups, cg, n, *size), gcols.dtype, zero=cover is None)
+    cf = np.moveaxis(  # (*k, G, Cg, N, *out)
+        cols,
+        [0, 1, *range(2, 2 + sd), *range(2 + sd, 2 + 2 * sd), -1],
+        [sd, sd + 2, *range(sd + 3, 2 * sd + 3), *range(sd), sd + 1],
+    )
+    _accumulate(img, lambda off: cf[off], plan, cover, 3)
+    return np.swapaxes(img.reshape(c, n, *size), 0, 1)
 
 
 def _weight_matrix(w: np.ndarray, groups: int) -> np.ndarray:
@@ -358,7 +386,7 @@ class ConvNd(Primitive):
             gb = _ones(rows.shape[0], rows.dtype) @ rows
         if nig[0]:
             n, c = xshape[:2]
-            full = tuple(s + lo + hi for s, (lo, hi) in zip(xshape[2:], pads))
+            size, lo = xshape[2:], tuple(p[0] for p in pads)
             if kmajor:
                 # Gradient rows ordered (*out, N): the batch becomes the innermost axis.
                 gt = scratch.get((g.shape[1], *out, n), g.dtype)
@@ -366,12 +394,10 @@ class ConvNd(Primitive):
                 gt = gt.reshape(groups, g.shape[1] // groups, rows.shape[0])
                 gcols = _gemm(wm.transpose(0, 2, 1), gt, (groups, wm.shape[2], rows.shape[0]),
                               g.dtype)  # fmt: skip
-                img = _col2im_kmajor(gcols, groups, n, out, wshape[2:], c, full, stride, dil)
+                gx = _col2im_kmajor(gcols, groups, n, out, wshape[2:], c, size, lo, stride, dil)
             else:
                 gcols = _gemm(gg, wm.transpose(0, 2, 1), cols_shape(gg, wm), g.dtype)
-                img = _col2im(gcols, groups, n, out, wshape[2:], c, full, stride, dil)
-            interior = (slice(lo, lo + s) for s, (lo, _) in zip(xshape[2:], pads))
-            gx = img[(slice(None), slice(None), *interior)]
+                gx = _col2im(gcols, groups, n, out, wshape[2:], c, size, lo, stride, dil)
         return gx, gw, gb, None, None, None, None
 
 
@@ -404,12 +430,10 @@ class ConvTransposeNd(Primitive):
         xr = _grouped(_rows(x), groups)
         m = xr.shape[1]
         cols = _gemm(xr, wt, (groups, m, wt.shape[2]), x.dtype)
-        img = _col2im(cols, groups, n, s_in, k, oc, full, stride, dil)
-        y = img[(slice(None), slice(None), *(slice(p, f - p) for p, f in zip(padding, full)))]
+        size = tuple(f - 2 * p for f, p in zip(full, padding))
+        y = _col2im(cols, groups, n, s_in, k, oc, size, padding, stride, dil)
         if b is not None:
-            y = y + b.reshape(-1, *(1,) * len(k))
-        else:
-            y = y.copy()  # do not hand out a view of a pooled scratch buffer's interior
+            y += b.reshape(-1, *(1,) * len(k))
         ctx.save_for_backward(x, wt)
         ctx.meta = (w.shape, stride, padding, dil, groups, full)
         return y
