@@ -86,6 +86,13 @@ def _check_requires_grad(outputs: tuple) -> None:
             )
 
 
+def _check_create_graph(create_graph: bool) -> None:
+    if create_graph:
+        raise NotImplementedError(
+            "create_graph=True (higher-order gradients) is not supported by ember yet"
+        )
+
+
 def backward(
     tensors: Any,
     grad_tensors: Any = None,
@@ -95,10 +102,7 @@ def backward(
     inputs: Any = None,
 ) -> None:
     """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves they depend on."""
-    if create_graph:
-        raise NotImplementedError(
-            "create_graph=True (higher-order gradients) is not supported by ember yet"
-        )
+    _check_create_graph(create_graph)
     outputs = _as_tuple(tensors)
     _check_requires_grad(outputs)
     grads = _make_grads(outputs, _as_tuple(grad_tensors))
@@ -118,10 +122,7 @@ def grad(
     materialize_grads: bool = False,
 ) -> tuple:
     """The gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``."""
-    if create_graph:
-        raise NotImplementedError(
-            "create_graph=True (higher-order gradients) is not supported by ember yet"
-        )
+    _check_create_graph(create_graph)
     outs = _as_tuple(outputs)
     ins = _as_tuple(inputs)
     _check_requires_grad(outs)

@@ -81,7 +81,23 @@ class _DecoratorContextManager:
         return type(self)()
 
 
-class no_grad(_DecoratorContextManager):  # noqa: N801
+class _SetGradMode(_DecoratorContextManager):
+    """Base of ``no_grad`` and ``enable_grad``: grad mode is ``_mode`` inside, restored on exit."""
+
+    _mode = True
+
+    def __init__(self, orig_func: Callable | None = None) -> None:
+        self._prev: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._prev.append(STATE.enabled)
+        STATE.enabled = self._mode
+
+    def __exit__(self, *exc: Any) -> None:
+        STATE.enabled = self._prev.pop()
+
+
+class no_grad(_SetGradMode):  # noqa: N801
     """Context manager and decorator that turns off graph recording.
 
     >>> import ember
@@ -92,8 +108,10 @@ class no_grad(_DecoratorContextManager):  # noqa: N801
     False
     """
 
+    _mode = False
+
     def __init__(self, orig_func: Callable | None = None) -> None:
-        self._prev: list[bool] = []
+        super().__init__()
         if orig_func is not None:  # used as a bare decorator: @no_grad
             self._wrapped = self(orig_func)
 
@@ -102,31 +120,14 @@ class no_grad(_DecoratorContextManager):  # noqa: N801
             return super().__new__(cls)
         return cls()(orig_func)
 
-    def __enter__(self) -> None:
-        self._prev.append(STATE.enabled)
-        STATE.enabled = False
 
-    def __exit__(self, *exc: Any) -> None:
-        STATE.enabled = self._prev.pop()
-
-
-class enable_grad(_DecoratorContextManager):  # noqa: N801
+class enable_grad(_SetGradMode):  # noqa: N801
     """Context manager and decorator that turns graph recording on inside ``no_grad``."""
-
-    def __init__(self, orig_func: Callable | None = None) -> None:
-        self._prev: list[bool] = []
 
     def __new__(cls, orig_func: Callable | None = None):
         if orig_func is None:
             return super().__new__(cls)
         return cls()(orig_func)
-
-    def __enter__(self) -> None:
-        self._prev.append(STATE.enabled)
-        STATE.enabled = True
-
-    def __exit__(self, *exc: Any) -> None:
-        STATE.enabled = self._prev.pop()
 
 
 class set_grad_enabled(_DecoratorContextManager):  # noqa: N801

@@ -12,6 +12,7 @@ from ..autograd.function import Primitive
 
 __all__ = [
     "unbroadcast",
+    "grad_where",
     "wrap_dim",
     "dims_of",
     "Tensor",
@@ -48,6 +49,13 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g
+
+
+def grad_where(mask: Any, g: np.ndarray, shape: tuple, *, invert: bool = False) -> np.ndarray:
+    """``g`` where ``mask`` holds (where it does not, with ``invert``), 0 elsewhere, summed back
+    to ``shape``: the gradient of ops that pass some elements through and not others."""
+    picked = np.where(mask, 0, g) if invert else np.where(mask, g, 0)
+    return unbroadcast(picked.astype(g.dtype, copy=False), shape)
 
 
 def dims_of(dim: Any, ndim: int) -> tuple:

@@ -13,8 +13,8 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
-from ..autograd.grad_mode import STATE
-from ._util import Primitive, broadcast_error, is_scalar, unbroadcast
+from ..autograd.grad_mode import no_grad
+from ._util import Primitive, broadcast_error, grad_where, is_scalar, unbroadcast
 
 _np_to_dtype = D._BY_NP
 
@@ -37,18 +37,9 @@ def cast(x: Tensor, dtype: D.dtype) -> Tensor:
     if x._data.dtype == dtype.np:
         return x
     if x._rg and not (dtype.is_floating_point or dtype.is_complex):
-        with _no_grad():
+        with no_grad():
             return Cast.apply(x, dtype)
     return Cast.apply(x, dtype)
-
-
-class _no_grad:
-    def __enter__(self):
-        self.prev = STATE.enabled
-        STATE.enabled = False
-
-    def __exit__(self, *a):
-        STATE.enabled = self.prev
 
 
 def _prepare(a: Any, b: Any) -> tuple:
@@ -251,12 +242,7 @@ class Remainder(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        gx = unbroadcast(g, np.shape(x)) if ctx.needs_input_grad[0] else None
-        gy = None
-        if ctx.needs_input_grad[1]:
-            gy = unbroadcast(-g * np.floor_divide(x, y), np.shape(y))
-        return gx, gy
+        return _mod_backward(ctx, g, np.floor_divide)
 
 
 class Fmod(Primitive):
@@ -267,12 +253,17 @@ class Fmod(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        gx = unbroadcast(g, np.shape(x)) if ctx.needs_input_grad[0] else None
-        gy = None
-        if ctx.needs_input_grad[1]:
-            gy = unbroadcast(-g * np.trunc(x / y), np.shape(y))
-        return gx, gy
+        return _mod_backward(ctx, g, lambda x, y: np.trunc(x / y))
+
+
+def _mod_backward(ctx, g, quotient):
+    # x mod y = x - quotient(x, y) * y, with a piecewise-constant quotient (floor or trunc).
+    x, y = ctx.saved_tensors
+    gx = unbroadcast(g, np.shape(x)) if ctx.needs_input_grad[0] else None
+    gy = None
+    if ctx.needs_input_grad[1]:
+        gy = unbroadcast(-g * quotient(x, y), np.shape(y))
+    return gx, gy
 
 
 _SCALAR_CACHE: dict = {}
@@ -523,8 +514,8 @@ class Where(Primitive):
         (cond,) = ctx.saved_tensors
         sx, sy = ctx.shapes
         nig = ctx.needs_input_grad
-        gx = unbroadcast(np.where(cond, g, 0).astype(g.dtype), sx) if nig[1] else None
-        gy = unbroadcast(np.where(cond, 0, g).astype(g.dtype), sy) if nig[2] else None
+        gx = grad_where(cond, g, sx) if nig[1] else None
+        gy = grad_where(cond, g, sy, invert=True) if nig[2] else None
         return None, gx, gy
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor, _wrap
-from ._util import Primitive, wrap_dim
+from ._util import Primitive, grad_where, unbroadcast, wrap_dim
 from .shape import expand, reshape
 
 
@@ -154,16 +154,20 @@ class IndexPut(Primitive):
     @staticmethod
     def backward(ctx, g):
         key, vshape, accumulate = ctx.meta
-        gx = g
-        if not accumulate:
-            gx = g.copy()
-            gx[key] = 0
+        gx = _grad_past_writes(g, key, overwritten=not accumulate)
         gv = None
         if ctx.needs_input_grad[2]:
-            from ._util import unbroadcast
-
             gv = unbroadcast(g[key], vshape)
         return gx, None, gv, None
+
+
+def _grad_past_writes(g: np.ndarray, key: Any, overwritten: bool) -> np.ndarray:
+    """The input's gradient through a write at ``key``: none where the write overwrote it."""
+    if not overwritten:
+        return g
+    gx = g.copy()
+    gx[key] = 0
+    return gx
 
 
 def setitem(input: Tensor, key: Any, value: Any) -> None:
@@ -222,14 +226,23 @@ class Gather(Primitive):
     def backward(ctx, g):
         shape, axis, idx = ctx.meta
         out = np.zeros(shape, g.dtype)
-        _scatter_add_np(out, axis, idx, g)
+        np.add.at(out, _along_axis(idx, axis), g)
         return out, None, None
 
 
-def _scatter_add_np(out: np.ndarray, axis: int, idx: np.ndarray, src: np.ndarray) -> None:
+def _along_axis(idx: np.ndarray, axis: int) -> tuple:
+    """The NumPy index of the elements ``idx`` points at along ``axis`` (gather/scatter)."""
     grids = list(np.indices(idx.shape, sparse=True))
     grids[axis] = idx
-    np.add.at(out, tuple(grids), src)
+    return tuple(grids)
+
+
+def _gather_args(input: Tensor, dim: int, index: Tensor, name: str) -> tuple:
+    """Check gather/scatter arguments; returns ``(index array, axis)``."""
+    idx = _check_index_tensor(index, name)
+    axis = wrap_dim(dim, input.ndim)
+    _check_gather_shapes(input, axis, idx, name)
+    return idx, axis
 
 
 def _check_gather_shapes(x: Tensor, axis: int, idx: np.ndarray, name: str) -> None:
@@ -249,9 +262,7 @@ def _check_gather_shapes(x: Tensor, axis: int, idx: np.ndarray, name: str) -> No
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """Pick values along ``dim`` at ``index`` (same number of dims as ``input``)."""
-    idx = _check_index_tensor(index, "gather")
-    axis = wrap_dim(dim, input.ndim)
-    _check_gather_shapes(input, axis, idx, "gather")
+    idx, axis = _gather_args(input, dim, index, "gather")
     x = input
     if idx.shape != input._data.shape:
         # take_along_axis needs matching shapes off the gather axis: slice the input down.
@@ -264,9 +275,7 @@ class Scatter(Primitive):
     @staticmethod
     def forward(ctx, x, axis, idx, src, add):
         out = x.copy()
-        grids = list(np.indices(idx.shape, sparse=True))
-        grids[axis] = idx
-        key = tuple(grids)
+        key = _along_axis(idx, axis)
         srcv = (
             src[tuple(slice(0, s) for s in idx.shape)]
             if isinstance(src, np.ndarray) and src.ndim == idx.ndim
@@ -282,10 +291,7 @@ class Scatter(Primitive):
     @staticmethod
     def backward(ctx, g):
         key, add, sshape, ishape = ctx.meta
-        gx = g
-        if not add:
-            gx = g.copy()
-            gx[key] = 0
+        gx = _grad_past_writes(g, key, overwritten=not add)
         gs = None
         if len(ctx.needs_input_grad) > 3 and ctx.needs_input_grad[3]:
             gs = np.zeros(sshape, g.dtype)
@@ -305,9 +311,7 @@ def scatter(
     """Write ``src`` (a tensor or a number) into a copy of ``input`` at ``index`` along ``dim``."""
     if src is None:
         src = value
-    idx = _check_index_tensor(index, "scatter")
-    axis = wrap_dim(dim, input.ndim)
-    _check_gather_shapes(input, axis, idx, "scatter")
+    idx, axis = _gather_args(input, dim, index, "scatter")
     if reduce == "add":
         return scatter_add(input, dim, index, src)
     if reduce is not None:
@@ -319,9 +323,7 @@ def scatter(
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """Add ``src`` into a copy of ``input`` at ``index`` along ``dim``."""
-    idx = _check_index_tensor(index, "scatter_add")
-    axis = wrap_dim(dim, input.ndim)
-    _check_gather_shapes(input, axis, idx, "scatter_add")
+    idx, axis = _gather_args(input, dim, index, "scatter_add")
     return Scatter.apply(input, axis, idx, src, True)
 
 
@@ -371,14 +373,12 @@ class MaskedFill(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        from ._util import unbroadcast
-
         mask, vshape, xshape = ctx.meta
-        gx = unbroadcast(np.where(mask, 0, g).astype(g.dtype), xshape)
+        gx = grad_where(mask, g, xshape, invert=True)
         gv = None
         if ctx.needs_input_grad[2]:
             gv = (
-                unbroadcast(np.where(mask, g, 0).astype(g.dtype), vshape)
+                grad_where(mask, g, vshape)
                 if len(vshape)
                 else np.asarray(np.where(mask, g, 0).sum(), g.dtype)
             )

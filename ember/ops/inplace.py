@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .._random import rng
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
 
@@ -238,65 +239,40 @@ def _make_copy_from():
 _CopyFrom = _make_copy_from()
 
 
+def _fill_random(t: Tensor, generator: Any, draw: Callable) -> Tensor:
+    """Overwrite ``t`` with ``draw(numpy_generator, shape)``: an in-place write, refused (in grad
+    mode) on leaves that require grad, and counted in the version counter."""
+    if STATE.enabled:
+        check_leaf(t)
+    t._data[...] = draw(rng(generator), t._data.shape)
+    t._vc[0] += 1
+    return t
+
+
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
     """Fill with samples from U(a, b) in place."""
-    from .._random import rng
-
-    with _NoGradCheck(self):
-        self._data[...] = rng(generator).uniform(a, b, self._data.shape)
-    return self
+    return _fill_random(self, generator, lambda g, shape: g.uniform(a, b, shape))
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
     """Fill with samples from N(mean, std²) in place."""
-    from .._random import rng
-
-    with _NoGradCheck(self):
-        self._data[...] = mean + std * rng(generator).standard_normal(self._data.shape)
-    return self
+    return _fill_random(self, generator, lambda g, shape: mean + std * g.standard_normal(shape))
 
 
 def bernoulli_(self: Tensor, p: float = 0.5, *, generator: Any = None) -> Tensor:
-    from .._random import rng
-
-    with _NoGradCheck(self):
-        self._data[...] = rng(generator).random(self._data.shape) < p
-    return self
+    return _fill_random(self, generator, lambda g, shape: g.random(shape) < p)
 
 
 def random_(
     self: Tensor, from_: int = 0, to: int | None = None, *, generator: Any = None
 ) -> Tensor:
-    from .._random import rng
-
     if to is None:
         from_, to = 0, (from_ if from_ else 2**24)
-    with _NoGradCheck(self):
-        self._data[...] = rng(generator).integers(from_, to, self._data.shape)
-    return self
+    return _fill_random(self, generator, lambda g, shape: g.integers(from_, to, shape))
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
-    from .._random import rng
-
-    with _NoGradCheck(self):
-        self._data[...] = rng(generator).exponential(1.0 / lambd, self._data.shape)
-    return self
-
-
-class _NoGradCheck:
-    """Random fills are in-place writes: refuse them on leaves that require grad (grad mode)."""
-
-    def __init__(self, t: Tensor) -> None:
-        self.t = t
-
-    def __enter__(self) -> None:
-        if STATE.enabled:
-            check_leaf(self.t)
-
-    def __exit__(self, *exc: Any) -> None:
-        if exc[0] is None:
-            self.t._vc[0] += 1
+    return _fill_random(self, generator, lambda g, shape: g.exponential(1.0 / lambd, shape))
 
 
 def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:

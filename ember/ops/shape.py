@@ -409,18 +409,20 @@ class Tri(Primitive):
         return np.where(ctx.mask, g, 0).astype(g.dtype, copy=False), None, None
 
 
+def _tri(input: Tensor, diagonal: int, upper: bool, name: str) -> Tensor:
+    if input.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+    return Tri.apply(input, diagonal, upper)
+
+
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dims (others zeroed)."""
-    if input.ndim < 2:
-        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
-    return Tri.apply(input, diagonal, False)
+    return _tri(input, diagonal, False, "tril")
 
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle of the last two dims (others zeroed)."""
-    if input.ndim < 2:
-        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
-    return Tri.apply(input, diagonal, True)
+    return _tri(input, diagonal, True, "triu")
 
 
 class ConstantPad(Primitive):

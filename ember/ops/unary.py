@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
-from ._util import Primitive, broadcast_error, unbroadcast
+from ._util import Primitive, broadcast_error, grad_where
 from .activation import _sigmoid
 from .elementwise import cast
 
@@ -243,12 +243,12 @@ class Clamp(Primitive):
             mask = mask & (x >= lo)
         if hi is not None:
             mask = mask & (x <= hi)
-        gx = unbroadcast(np.where(mask, g, 0).astype(g.dtype, copy=False), x.shape)
+        gx = grad_where(mask, g, x.shape)
         glo = ghi = None
         if isinstance(lo, np.ndarray) and nig[1]:
-            glo = unbroadcast(np.where(x < lo, g, 0).astype(g.dtype, copy=False), lo.shape)
+            glo = grad_where(x < lo, g, lo.shape)
         if isinstance(hi, np.ndarray) and nig[2]:
-            ghi = unbroadcast(np.where(x > hi, g, 0).astype(g.dtype, copy=False), hi.shape)
+            ghi = grad_where(x > hi, g, hi.shape)
         return gx, glo, ghi
 
 
