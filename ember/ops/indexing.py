@@ -90,13 +90,10 @@ def _sequence_is_tuple(key: list) -> bool:
     # Ellipsis indexes like a tuple, so x[[[0, 1], [1, 0]]] is x[[0, 1], [1, 0]].
     if len(key) >= 32:
         return False
-    return builtin_any(
+    return any(
         isinstance(k, (list, tuple, slice, Tensor, np.ndarray)) or k is None or k is Ellipsis
         for k in key
     )
-
-
-builtin_any = any
 
 
 def _index_error(e: IndexError, shape: tuple) -> IndexError:

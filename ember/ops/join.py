@@ -113,7 +113,7 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
         sizes = [s] * (n // s) + ([n % s] if n % s else []) if s else [0]
     else:
         sizes = [int(x) for x in split_size_or_sections]
-        if builtin_sum(sizes) != n:
+        if sum(sizes) != n:
             raise RuntimeError(
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
                 f"at dimension {axis}), but got split_sizes={sizes}"
@@ -124,9 +124,6 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
         out.append(narrow(tensor, axis, start, s))
         start += s
     return tuple(out)
-
-
-builtin_sum = sum
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
