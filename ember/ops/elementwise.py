@@ -501,7 +501,7 @@ fmax = maximum
 fmin = minimum
 
 
-# ---- where, lerp ------------------------------------------------------------------------
+# ---- where, lerp -------------------------------------------------------------------------
 class Where(Primitive):
     @staticmethod
     def forward(ctx, cond, x, y):

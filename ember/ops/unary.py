@@ -216,7 +216,7 @@ def erf(input: Tensor) -> Tensor:
     return Erf.apply(input)
 
 
-# ---- clamp -------------------------------------------------------------------------------------
+# ---- clamp -------------------------------------------------------------------------------
 class Clamp(Primitive):
     @staticmethod
     def forward(ctx, x, lo, hi):
