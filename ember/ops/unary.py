@@ -192,7 +192,8 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
 
 def _erf_np(x: np.ndarray) -> np.ndarray:
     # Abramowitz-Stegun is too coarse for parity; use math.erf through a vectorised ufunc.
-    return _ERF(x).astype(x.dtype, copy=False)
+    # A 0-d input comes back from the object ufunc as a Python float: make it an array again.
+    return np.asarray(_ERF(x)).astype(x.dtype, copy=False)
 
 
 _ERF = np.frompyfunc(math.erf, 1, 1)

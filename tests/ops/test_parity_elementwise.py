@@ -95,6 +95,8 @@ UNARY = [
     case("round_half_even", lambda m: m.round(m.tensor([0.5, 1.5, 2.5, -0.5, -1.5]))),
     case("round_decimals", lambda m, x: m.round(x, decimals=2), f(3, 4, low=-5, high=5)),
     case("floor_int", lambda m, x: m.floor(x), i(3, 4)),
+    case("erf", lambda m, x: m.erf(x), f(3, 4)),
+    case("erf_0dim", lambda m, x: m.erf(x), f()),
 ]
 
 CLAMP = [
