@@ -398,27 +398,47 @@ class Primitive(Function):
         return cls.backward(ctx, *grads)
 
 
+_ONE_TRUE = (True,)
+_TRUE_FALSE = (True, False)
+
+
 def _apply_graph(cls: type, args: tuple) -> Any:
     T = _Tensor
     ctx = cls._Node()
-    arrays = []
-    edges = []
-    nig = []
-    for a in args:
-        if isinstance(a, T):
-            arrays.append(a._data)
-            if a._rg:
-                fn = a._grad_fn
-                edges.append(a if fn is None else (fn, a._out_nr))
-                nig.append(True)
-                continue
-        else:
-            arrays.append(a)
-        edges.append(None)
-        nig.append(False)
-    ctx.next_edges = edges
-    ctx.needs_input_grad = nig
-    out = cls.forward(ctx, *arrays)
+    n = len(args)
+    if n == 1:
+        # One input, and it requires grad (that is why we are here): the unary ops.
+        a = args[0]
+        fn = a._grad_fn
+        ctx.next_edges = (a if fn is None else (fn, a._out_nr),)
+        ctx.needs_input_grad = _ONE_TRUE
+        out = cls.forward(ctx, a._data)
+    elif n == 2 and not isinstance(args[1], T):
+        # A tensor that requires grad and a constant: the scalar ops.
+        a = args[0]
+        fn = a._grad_fn
+        ctx.next_edges = (a if fn is None else (fn, a._out_nr), None)
+        ctx.needs_input_grad = _TRUE_FALSE
+        out = cls.forward(ctx, a._data, args[1])
+    else:
+        arrays = []
+        edges = []
+        nig = []
+        for a in args:
+            if isinstance(a, T):
+                arrays.append(a._data)
+                if a._rg:
+                    fn = a._grad_fn
+                    edges.append(a if fn is None else (fn, a._out_nr))
+                    nig.append(True)
+                    continue
+            else:
+                arrays.append(a)
+            edges.append(None)
+            nig.append(False)
+        ctx.next_edges = edges
+        ctx.needs_input_grad = nig
+        out = cls.forward(ctx, *arrays)
     if type(out) is tuple:
         res = []
         nd = cls.non_differentiable
@@ -452,7 +472,11 @@ def _apply_graph(cls: type, args: tuple) -> Any:
         result._vc = [0]
     saved = ctx._saved
     if saved:
-        _record_versions(ctx, saved, args, (result,))
+        if len(saved) == 1 and saved[0] is out:
+            vc = result._vc  # saved its own output (tanh, exp...)
+            ctx._saved_vc = ((0, vc, vc[0]),)
+        else:
+            _record_versions(ctx, saved, args, (result,))
     return result
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import STATE, no_grad
 from ._util import Primitive, broadcast_error, grad_where, is_scalar, unbroadcast
 
 _np_to_dtype = D._BY_NP
@@ -348,6 +348,19 @@ def _float_tensor_and_number(a: Any, b: Any) -> bool:
     return type(b) in _PY_NUM and isinstance(a, Tensor) and a._data.dtype.kind == "f"
 
 
+def _scalar_op(prim: type, ufunc: Any, t: Tensor, c: Any) -> Tensor:
+    """``ufunc(t, c)`` for a floating tensor and a Python number: through ``prim`` when autograd
+    records, else straight to NumPy (no graph machinery on the inference path)."""
+    if t._rg and STATE.enabled:
+        return prim.apply(t, c)
+    d = t._data
+    return _wrap(ufunc(d, _scalar_array(c, d.dtype)))
+
+
+def _rsub(d: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return c - d
+
+
 def _binary(prim: type, a: Any, b: Any) -> Tensor:
     try:
         if type(a) is type(b) and a._data.dtype == b._data.dtype:  # hot path: same dtypes
@@ -378,9 +391,9 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     if alpha != 1:
         other = mul(other, alpha)
     if _float_tensor_and_number(input, other):
-        return AddScalar.apply(input, other)
+        return _scalar_op(AddScalar, np.add, input, other)
     if _float_tensor_and_number(other, input):
-        return AddScalar.apply(other, input)
+        return _scalar_op(AddScalar, np.add, other, input)
     return _binary(Add, input, other)
 
 
@@ -394,9 +407,9 @@ def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     if alpha != 1:
         other = mul(other, alpha)
     if _float_tensor_and_number(input, other):
-        return AddScalar.apply(input, -other)
+        return _scalar_op(AddScalar, np.add, input, -other)
     if _float_tensor_and_number(other, input):
-        return RSubScalar.apply(other, input)
+        return _scalar_op(RSubScalar, _rsub, other, input)
     return _binary(Sub, input, other)
 
 
@@ -411,9 +424,9 @@ def rsub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
 def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """Elementwise product with broadcasting."""
     if _float_tensor_and_number(input, other):
-        return MulScalar.apply(input, other)
+        return _scalar_op(MulScalar, np.multiply, input, other)
     if _float_tensor_and_number(other, input):
-        return MulScalar.apply(other, input)
+        return _scalar_op(MulScalar, np.multiply, other, input)
     return _binary(Mul, input, other)
 
 
@@ -421,7 +434,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = 
     """Elementwise true division (``rounding_mode`` 'trunc' or 'floor' rounds the result)."""
     if rounding_mode is None:
         if _float_tensor_and_number(input, other):
-            return DivScalar.apply(input, other)
+            return _scalar_op(DivScalar, np.true_divide, input, other)
         a, b = _check_int_div(input, other)
         return _binary(Div, a, b)
     if rounding_mode == "floor":

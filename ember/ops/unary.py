@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
+from ..autograd.grad_mode import STATE
 from ._util import Primitive, broadcast_error, grad_where
 from .activation import _sigmoid
 from .elementwise import cast
@@ -61,7 +62,9 @@ def _unary(name: str, fwd, bwd, save: str = "x", float_only: bool = True) -> tup
         def fn(input: Tensor, *, out: Any = None) -> Tensor:
             if input._data.dtype.kind not in "fc":
                 input = cast(input, D.get_default_dtype())
-            return cls.apply(input)
+            if input._rg and STATE.enabled:
+                return cls.apply(input)
+            return _wrap(fwd(input._data))  # inference: no graph machinery
 
     else:
 
