@@ -147,7 +147,7 @@ def run_backward(
             else:
                 if node._saved_vc is not None or node._freed:
                     node._check_saved()
-                in_grads = node._fn.backward(node, g)
+                in_grads = node._bw(node, g)
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
             if not retain_graph and node._saved is not None:

@@ -207,7 +207,11 @@ class _FunctionMeta(type):
         # `node_name` lets a primitive print as PyTorch's node does (MulScalar -> MulBackward0).
         node_name = ns.get("node_name") or (name + "Backward" + ("0" if raw else ""))
         # Built-in primitives' nodes take the engine's fast path until a hook is added.
-        cls._Node = type(node_name, (BackwardNode,), {"_fn": cls, "_fast": raw})
+        cls._Node = type(
+            node_name,
+            (BackwardNode,),
+            {"_fn": cls, "_fast": raw, "_bw": staticmethod(cls.backward)},
+        )
 
 
 class Function(metaclass=_FunctionMeta):
