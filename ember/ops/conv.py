@@ -23,6 +23,7 @@ import threading
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ._parallel import copy_into, parallel_for
 from ._util import Primitive
 
 __all__ = ["ConvNd", "ConvTransposeNd", "Unfold", "Fold", "conv_out_size", "scratch"]
@@ -62,6 +63,16 @@ class _ScratchPool:
         if zero:
             out.fill(0)
         return out
+
+    def like(self, a: np.ndarray, dtype=None) -> np.ndarray:
+        """An uninitialised array shaped as ``a`` with ``a``'s memory order (axes sorted by
+        stride: a channels-last view gives a channels-last array), pooled when big."""
+        dtype = a.dtype if dtype is None else np.dtype(dtype)
+        if a.flags.c_contiguous or a.ndim < 2:
+            return self.get(a.shape, dtype)
+        order = sorted(range(a.ndim), key=lambda i: -abs(a.strides[i]))
+        buf = self.get(tuple(a.shape[i] for i in order), dtype)
+        return buf.transpose(np.argsort(order))
 
     def _take(self, n: int) -> np.ndarray:
         arrays = self._arrays
@@ -105,8 +116,14 @@ def _pad_channels_last(xl: np.ndarray, pads: tuple) -> np.ndarray:
     if not any(lo or hi for lo, hi in pads):
         return xl
     shape = (xl.shape[0], *(s + lo + hi for s, (lo, hi) in zip(xl.shape[1:-1], pads)), xl.shape[-1])
-    xp = scratch.get(shape, xl.dtype, zero=True)
-    xp[(slice(None), *(slice(lo, lo + s) for s, (lo, _) in zip(xl.shape[1:-1], pads)))] = xl
+    xp = scratch.get(shape, xl.dtype)
+    inner = (slice(None), *(slice(lo, lo + s) for s, (lo, _) in zip(xl.shape[1:-1], pads)))
+
+    def run(a: int, b: int) -> None:  # one batch chunk: zero it, then copy the image in
+        xp[a:b].fill(0)
+        xp[a:b][inner] = xl[a:b]
+
+    parallel_for(run, xl.shape[0], xp.size)
     return xp
 
 
@@ -126,7 +143,7 @@ def _im2col(xp: np.ndarray, groups: int, out: tuple, k: tuple, stride: tuple, di
     )
     win = as_strided(xp, shape, strides, writeable=False)
     cols = scratch.get((groups, n * _prod(out), _prod(k) * cg), xp.dtype)
-    cols.reshape(shape)[...] = win
+    copy_into(cols.reshape(shape), win, 1)  # split by batch
     return cols
 
 
@@ -161,7 +178,7 @@ def _im2col_kmajor(xp: np.ndarray, groups: int, out: tuple, k: tuple, stride: tu
     )
     win = as_strided(xp, shape, strides, writeable=False)
     cols = scratch.get((groups, cg * _prod(k), n * _prod(out)), xp.dtype)
-    cols.reshape(shape)[...] = win
+    copy_into(cols.reshape(shape), win, 2 + sd)  # split by batch
     return cols
 
 
@@ -196,16 +213,25 @@ def _offset_plan(k: tuple, out: tuple, size: tuple, lo: tuple, stride: tuple, di
     return plan, cover
 
 
-def _accumulate(img, cols_at, plan, cover, lead: int) -> None:
+def _accumulate(img, cols_at, plan, cover, lead: int, axis: int) -> None:
     """``img[dst] += cols_at(offset)[src]`` for every planned offset (``lead`` leading axes of
-    ``img`` before the spatial ones); the covering offset, if any, is copied first."""
+    ``img`` before the spatial ones); the covering offset, if any, is copied first.
+
+    Big images are cut along leading axis ``axis`` (shared by ``img`` and the columns) into one
+    chunk per core: each chunk runs the whole offset loop, so the chunks never touch the same
+    image elements."""
     pre = (slice(None),) * lead
-    if cover is not None:
-        off, src, dst = plan[cover]
-        np.copyto(img[(*pre, *dst)], cols_at(off)[(*pre, *src)])
-    for i, (off, src, dst) in enumerate(plan):
-        if i != cover:
-            img[(*pre, *dst)] += cols_at(off)[(*pre, *src)]
+
+    def run(lo: int, hi: int) -> None:
+        cut = (*pre[:axis], slice(lo, hi), *pre[axis + 1 :])
+        if cover is not None:
+            off, src, dst = plan[cover]
+            np.copyto(img[(*cut, *dst)], cols_at(off)[(*cut, *src)])
+        for i, (off, src, dst) in enumerate(plan):
+            if i != cover:
+                img[(*cut, *dst)] += cols_at(off)[(*cut, *src)]
+
+    parallel_for(run, img.shape[axis], img.size * len(plan))
 
 
 def _col2im_kmajor(gcols, groups, n, out, k, c, size, lo, stride, dil) -> np.ndarray:
@@ -221,7 +247,7 @@ def _col2im_kmajor(gcols, groups, n, out, k, c, size, lo, stride, dil) -> np.nda
     def at(off):  # (G, Cg, *out, N), spatial axes after 2 leading ones
         return cols[(*pre, *off)]
 
-    _accumulate(img, at, plan, cover, 2)
+    _accumulate(img, at, plan, cover, 2, 1)
     return np.moveaxis(img.reshape(c, *size, n), -1, 0)
 
 
@@ -240,7 +266,7 @@ def _col2im(gcols, groups, n, out, k, c, size, lo, stride, dil) -> np.ndarray:
         def at(off):  # (N, *out, G, Cg)
             return cl[(slice(None),) * (1 + sd) + off]
 
-        _accumulate(img, at, plan, cover, 1)
+        _accumulate(img, at, plan, cover, 1, 0)
         return np.moveaxis(img.reshape(n, *size, c), -1, 1)
     img = scratch.get((groups, cg, n, *size), gcols.dtype, zero=cover is None)
     cf = np.moveaxis(  # (*k, G, Cg, N, *out)
@@ -248,7 +274,7 @@ def _col2im(gcols, groups, n, out, k, c, size, lo, stride, dil) -> np.ndarray:
         [0, 1, *range(2, 2 + sd), *range(2 + sd, 2 + 2 * sd), -1],
         [sd, sd + 2, *range(sd + 3, 2 * sd + 3), *range(sd), sd + 1],
     )
-    _accumulate(img, lambda off: cf[off], plan, cover, 3)
+    _accumulate(img, lambda off: cf[off], plan, cover, 3, 2)
     return np.swapaxes(img.reshape(c, n, *size), 0, 1)
 
 

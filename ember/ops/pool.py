@@ -12,7 +12,9 @@ import itertools
 
 import numpy as np
 
+from ._parallel import copy_into, parallel_for
 from ._util import Primitive
+from .conv import scratch
 
 __all__ = [
     "MaxPoolNd",
@@ -88,17 +90,21 @@ class MaxPoolNd(Primitive):
             if grad:
                 ctx.arg = arg
         else:
-            res = None
-            for off in _offsets(k):
-                sub = xp[_sub(off, dil, stride, out)]
-                if res is None:
-                    res = sub.copy(order="K")
-                else:
-                    np.maximum(res, sub, out=res)
+            subs = [xp[_sub(off, dil, stride, out)] for off in _offsets(k)]
+            res = scratch.like(subs[0])  # x's memory layout
+
+            def run(a: int, b: int) -> None:  # one batch chunk
+                r = res[a:b]
+                np.copyto(r, subs[0][a:b])
+                for sub in subs[1:]:
+                    np.maximum(r, sub[a:b], out=r)
+
+            parallel_for(run, res.shape[0], res.size * len(subs))
             if grad:
                 ctx.arg = None
                 # A private copy: the caller may change the output in place (e.g. ReLU(inplace)).
-                ctx.res = res.copy(order="K")
+                ctx.res = scratch.like(res)
+                copy_into(ctx.res, res)
                 if xp is x:
                     ctx.save_for_backward(x)
                 else:
@@ -119,40 +125,63 @@ class MaxPoolNd(Primitive):
             s == d * (kk - 1) + 1 and m * s == f for s, d, kk, m, f in zip(stride, dil, k, out,
                                                                            full[2:])
         )  # fmt: skip
-        gx = _zeros(full, g.dtype, cl) if not covered else _empty(full, g.dtype, cl)
         arg = ctx.arg
         if arg is None:
             saved = ctx.saved_tensors
             xp = saved[0] if saved else ctx.xp
             res = ctx.res
-            if np.isnan(res).any():  # NaN windows: PyTorch sends the gradient to the NaN
+            # NaN windows: PyTorch sends the gradient to the NaN. One sum finds any NaN without
+            # a full-size mask (an inf-inf NaN only sends us down the exact slow path).
+            if np.isnan(res.sum()):
                 _, arg = _argmax_pass(xp, k, stride, dil, out)
+        if arg is None:
+            gx = _buffer(full, g.dtype, cl)
+            _first_max_grad(gx, g, xp, res, geo, overlap, covered)
+            return gx[_interior(pads, xshape[2:])], None, None, None, None, None, None
+        gx = _zeros(full, g.dtype, cl) if not covered else _empty(full, g.dtype, cl)
         # (np.putmask / np.where run 10-20x slower than these arithmetic forms here.)
-        if arg is not None:
-            for i, off in enumerate(_offsets(k)):
-                dst = gx[_sub(off, dil, stride, out)]
-                if overlap:
-                    dst += g * (arg == i)
-                else:
-                    np.multiply(g, arg == i, out=dst)
-        else:
-            # The gradient not yet given to an earlier maximum, in the result's memory layout
-            # (mixing NCHW and channels-last operands makes every op several times slower).
-            rem = np.empty_like(res)
-            np.copyto(rem, g)
-            offs = list(_offsets(k))
-            for i, off in enumerate(offs):
-                sl = _sub(off, dil, stride, out)
-                hit = xp[sl] == res
-                if overlap:
-                    part = rem * hit
-                    gx[sl] += part
-                else:
-                    part = gx[sl]
-                    np.multiply(rem, hit, out=part)
-                if i + 1 < len(offs):
-                    rem -= part  # exact: subtracts either 0 or all of it
+        for i, off in enumerate(_offsets(k)):
+            dst = gx[_sub(off, dil, stride, out)]
+            if overlap:
+                dst += g * (arg == i)
+            else:
+                np.multiply(g, arg == i, out=dst)
         return gx[_interior(pads, xshape[2:])], None, None, None, None, None, None
+
+
+def _first_max_grad(gx, g, xp, res, geo, overlap: bool, covered: bool) -> None:
+    """Send each window's gradient ``g`` to its first element equal to the maximum ``res``
+    (offsets in order), into the padded-input-shaped ``gx``; in per-core batch chunks."""
+    k, stride, _, dil, out = geo
+    sls = [_sub(off, dil, stride, out) for off in _offsets(k)]
+
+    def run(a: int, b: int) -> None:
+        gxa, xa, ra = gx[a:b], xp[a:b], res[a:b]
+        if not covered:
+            gxa.fill(0)
+        # The gradient not yet given to an earlier maximum, in the result's memory layout
+        # (mixing NCHW and channels-last operands makes every op several times slower).
+        rem = np.empty_like(ra)
+        np.copyto(rem, g[a:b])
+        for i, sl in enumerate(sls):
+            hit = xa[sl] == ra
+            if overlap:
+                part = rem * hit
+                gxa[sl] += part
+            else:
+                part = gxa[sl]
+                np.multiply(rem, hit, out=part)
+            if i + 1 < len(sls):
+                rem -= part  # exact: subtracts either 0 or all of it
+
+    parallel_for(run, gx.shape[0], gx.size + res.size * len(sls))
+
+
+def _buffer(shape: tuple, dtype, channels_last: bool) -> np.ndarray:
+    """An uninitialised (pooled when big) ``(N, C, *S)`` array, stored channels-last if asked."""
+    if channels_last:
+        return np.moveaxis(scratch.get((shape[0], *shape[2:], shape[1]), dtype), -1, 1)
+    return scratch.get(shape, dtype)
 
 
 def _argmax_pass(xp, k, stride, dil, out):

@@ -11,8 +11,10 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
+from ._parallel import MIN_WORK, binary_into, unary_into
 from ._util import Primitive, broadcast_error, grad_where
 from .activation import _sigmoid
+from .conv import scratch
 from .elementwise import cast
 
 
@@ -154,10 +156,28 @@ Frac, frac = _unary("Frac", lambda x: x - np.trunc(x), lambda g, x, o: g, save="
 
 
 def _relu_fwd(x):
-    return np.maximum(x, 0, dtype=x.dtype)
+    if x.size < MIN_WORK:
+        return np.maximum(x, 0, dtype=x.dtype)
+    # Big: a pooled output (no fresh pages to fault in every step) in x's memory layout, filled
+    # in per-core chunks (shared/reference/performance-notes.md, items 3 and 4).
+    return unary_into(_max0, x, scratch.like(x))
 
 
-Relu, _relu = _unary("Relu", _relu_fwd, lambda g, x, o: g * (o > 0), save="out", float_only=False)
+def _max0(x, out):
+    np.maximum(x, 0, out=out, dtype=x.dtype)
+
+
+def _relu_bwd(g, x, o):
+    if o.size < MIN_WORK:
+        return g * (o > 0)
+    return binary_into(_mask_grad, g, o, scratch.like(o, np.result_type(g.dtype, np.bool_)))
+
+
+def _mask_grad(g, o, out):
+    np.multiply(g, o > 0, out=out)
+
+
+Relu, _relu = _unary("Relu", _relu_fwd, _relu_bwd, save="out", float_only=False)
 
 
 def relu(input: Tensor) -> Tensor:

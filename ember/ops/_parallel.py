@@ -1,0 +1,167 @@
+"""Run large single-threaded NumPy passes on every usable core.
+
+NumPy's copies and ufunc loops run on one core (only BLAS is multi-threaded), but they release
+the GIL while they run, so cutting one big pass into per-core chunks along an axis and running the
+chunks on Python threads uses the other cores (shared/reference/performance-notes.md, item 4).
+
+- ``parallel_for(fn, n, work)`` calls ``fn(lo, hi)`` over ``[0, n)``: in one plain call when the
+  pass is small (``work`` elements below ``MIN_WORK``: waking a thread costs tens of microseconds),
+  when only one core is usable, or when called from inside a pool task (a task never waits on the
+  pool, so nested calls cannot deadlock); otherwise in one chunk per core, the calling thread
+  running the first chunk itself.
+- ``split_axis(a)`` is the axis to cut ``a`` along: the outermost one in memory, so that every
+  chunk is one block of memory (a channels-last view is cut along its batch axis too).
+- ``unary_into`` / ``binary_into`` apply ``f(*chunk_inputs, out=chunk_out)`` chunk by chunk.
+
+The pool is created lazily on first use and shared by every thread of the process (DataLoader
+worker threads included): callers only submit independent chunks and wait for their own.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = [
+    "MIN_WORK",
+    "cores",
+    "parallel_for",
+    "split_axis",
+    "copy_into",
+    "unary_into",
+    "binary_into",
+]
+
+# Elements below which a pass runs as one plain call. Measured on 2 cores: a float32 ufunc pass
+# of 64k elements takes ~15-30 us, about what a thread hand-off costs, so splitting only pays
+# clearly from a few hundred thousand elements; 2**17 keeps every MLP/LeNet-sized pass inline.
+MIN_WORK = 1 << 17
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_in_task = threading.local()  # .active is True inside a pool worker thread
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not every platform has affinity masks
+        return os.cpu_count() or 1
+
+
+_CORES = _usable_cores()
+
+
+def cores() -> int:
+    """The number of cores this process may run on (the number of chunks of a big pass)."""
+    return _CORES
+
+
+def _mark_worker() -> None:
+    _in_task.active = True
+
+
+def _get_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(
+                    max_workers=_CORES, thread_name_prefix="ember-ops", initializer=_mark_worker
+                )
+    return _pool
+
+
+def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
+    """``parts`` contiguous, near-equal, non-empty ranges covering ``[0, n)``."""
+    parts = min(parts, n)
+    q, r = divmod(n, parts)
+    out, lo = [], 0
+    for i in range(parts):
+        hi = lo + q + (i < r)
+        out.append((lo, hi))
+        lo = hi
+    return out
+
+
+def parallel_for(fn: Callable[[int, int], None], n: int, work: int) -> None:
+    """Call ``fn(lo, hi)`` over chunks covering ``[0, n)``, concurrently when worthwhile.
+
+    ``work`` is the size of the whole pass in elements (it decides whether splitting pays).
+    ``fn`` must write disjoint results per chunk. Exceptions raised by any chunk propagate.
+    """
+    if work < MIN_WORK or _CORES < 2 or n < 2 or getattr(_in_task, "active", False):
+        fn(0, n)
+        return
+    (lo0, hi0), *rest = _bounds(n, _CORES)
+    pool = _get_pool()
+    futures = [pool.submit(fn, lo, hi) for lo, hi in rest]
+    try:
+        fn(lo0, hi0)
+    finally:
+        # Wait for every chunk even if ours failed: none may still write after we return.
+        errors = [f.exception() for f in futures]
+    for e in errors:
+        if e is not None:
+            raise e
+
+
+def split_axis(a: np.ndarray) -> int:
+    """The axis to cut ``a`` along: the one with the largest stride (outermost in memory)."""
+    if a.ndim == 0:
+        return 0
+    st = [abs(s) if n > 1 else -1 for s, n in zip(a.strides, a.shape)]
+    return st.index(max(st))
+
+
+def _chunk(ax: int, lo: int, hi: int) -> tuple:
+    return (slice(None),) * ax + (slice(lo, hi),)
+
+
+def copy_into(dst: np.ndarray, src: np.ndarray, axis: int | None = None) -> None:
+    """``dst[...] = src`` (same shapes) in per-core chunks along ``axis`` (default: ``dst``'s
+    outermost axis in memory)."""
+    if dst.size < MIN_WORK or dst.ndim == 0:
+        np.copyto(dst, src)
+        return
+    ax = split_axis(dst) if axis is None else axis
+
+    def run(lo: int, hi: int) -> None:
+        s = _chunk(ax, lo, hi)
+        np.copyto(dst[s], src[s])
+
+    parallel_for(run, dst.shape[ax], dst.size)
+
+
+def unary_into(f: Callable, x: np.ndarray, out: np.ndarray, **kw) -> np.ndarray:
+    """``f(x, out=out, **kw)`` computed in per-core chunks along ``out``'s outermost axis."""
+    if out.size < MIN_WORK or out.ndim == 0:
+        f(x, out=out, **kw)
+        return out
+    ax = split_axis(out)
+
+    def run(lo: int, hi: int) -> None:
+        s = _chunk(ax, lo, hi)
+        f(x[s], out=out[s], **kw)
+
+    parallel_for(run, out.shape[ax], out.size)
+    return out
+
+
+def binary_into(f: Callable, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``f(a, b, out=out)`` for same-shape ``a``, ``b``, ``out``, in per-core chunks."""
+    if out.size < MIN_WORK or out.ndim == 0:
+        f(a, b, out=out)
+        return out
+    ax = split_axis(out)
+
+    def run(lo: int, hi: int) -> None:
+        s = _chunk(ax, lo, hi)
+        f(a[s], b[s], out=out[s])
+
+    parallel_for(run, out.shape[ax], out.size)
+    return out
