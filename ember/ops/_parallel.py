@@ -19,9 +19,12 @@ worker threads included): callers only submit independent chunks and wait for th
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import glob
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -34,12 +37,16 @@ __all__ = [
     "copy_into",
     "unary_into",
     "binary_into",
+    "single_threaded_blas",
+    "blas_for",
+    "matmul",
+    "matmul_reduce",
 ]
 
 # Elements below which a pass runs as one plain call. Measured on 2 cores: a float32 ufunc pass
 # of 64k elements takes ~15-30 us, about what a thread hand-off costs, so splitting only pays
 # clearly from a few hundred thousand elements; 2**17 keeps every MLP/LeNet-sized pass inline.
-MIN_WORK = 1 << 17
+MIN_WORK = 1 << 19
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -165,3 +172,143 @@ def binary_into(f: Callable, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> n
 
     parallel_for(run, out.shape[ax], out.size)
     return out
+
+
+# ---- BLAS: one thread per Python thread while ember splits a big GEMM --------------------------
+# OpenBLAS's worker threads spin on the other core for ~0.1-0.2 s after every threaded GEMM, so
+# a NumPy pass cut into per-core chunks right after a GEMM gains nothing (measured: a col2im pass
+# 7.4 ms in 2 chunks when the workers sleep, 19-21 ms right after a GEMM, 17 ms unsplit). While
+# ember splits a big GEMM across its own threads, OpenBLAS runs one thread per caller (set through
+# NumPy's bundled OpenBLAS with ctypes, restored afterwards); its workers then go to sleep and the
+# other core is free for the chunked passes. Without a recognised OpenBLAS, GEMMs stay whole.
+_SET_GET = (
+    ("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
+    ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
+    ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
+    ("openblas_set_num_threads", "openblas_get_num_threads"),
+)
+_blas: tuple | None | bool = False  # False: not looked up yet; None: not available
+_blas_lock = threading.Lock()
+_blas_depth = 0
+_blas_prev = 0
+# Multiply-adds from which a GEMM is split across threads (OpenBLAS itself threads from 2**18).
+MIN_GEMM = 1 << 24
+
+
+def _find_blas() -> tuple | None:
+    """``(set_num_threads, get_num_threads)`` of the OpenBLAS that NumPy ships, or None."""
+    root = os.path.dirname(os.path.dirname(np.__file__))
+    paths = glob.glob(os.path.join(root, "numpy.libs", "*openblas*"))
+    paths += glob.glob(os.path.join(os.path.dirname(np.__file__), ".dylibs", "*openblas*"))
+    if len(paths) != 1:
+        return None
+    try:
+        lib = ctypes.CDLL(paths[0])
+    except OSError:
+        return None
+    for set_name, get_name in _SET_GET:
+        set_fn, get_fn = getattr(lib, set_name, None), getattr(lib, get_name, None)
+        if set_fn is not None and get_fn is not None:
+            set_fn.argtypes, set_fn.restype = [ctypes.c_int], None
+            get_fn.argtypes, get_fn.restype = [], ctypes.c_int
+            return set_fn, get_fn
+    return None
+
+
+def _blas_control() -> tuple | None:
+    global _blas
+    if _blas is False:
+        with _blas_lock:
+            if _blas is False:
+                _blas = _find_blas() if _CORES > 1 else None
+    return _blas  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[bool]:
+    """OpenBLAS at one thread inside the block (nested and concurrent blocks share one setting,
+    the outermost restores it). Yields whether BLAS threads could be controlled."""
+    global _blas_depth, _blas_prev
+    ctl = _blas_control()
+    if ctl is None:
+        yield False
+        return
+    set_fn, get_fn = ctl
+    with _blas_lock:
+        if _blas_depth == 0:
+            _blas_prev = get_fn()
+            set_fn(1)
+        _blas_depth += 1
+    try:
+        yield True
+    finally:
+        with _blas_lock:
+            _blas_depth -= 1
+            if _blas_depth == 0:
+                set_fn(_blas_prev)
+
+
+def blas_for(macs: int) -> contextlib.AbstractContextManager:
+    """``single_threaded_blas()`` around an op whose GEMMs (``macs`` multiply-adds) ember splits
+    itself: then none of the op's BLAS calls (a bias-gradient GEMV included) wakes OpenBLAS's
+    spinning workers. Small ops keep BLAS as is."""
+    if macs < MIN_GEMM or _CORES < 2 or getattr(_in_task, "active", False):
+        return contextlib.nullcontext()
+    return single_threaded_blas()
+
+
+def _split_gemm(m: int, k: int, n: int) -> bool:
+    return (
+        m * k * n >= MIN_GEMM
+        and _CORES > 1
+        and not getattr(_in_task, "active", False)
+        and _blas_control() is not None
+    )
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``np.matmul(a, b, out=out)`` for ``(G, M, K) @ (G, K, N)``; big products are cut along
+    the longer of M and N into per-core GEMMs with single-threaded BLAS."""
+    g, m, k = a.shape
+    n = b.shape[-1]
+    if not _split_gemm(m, k, n):
+        if g == 1:
+            np.matmul(a[0], b[0], out=out[0])
+        else:
+            np.matmul(a, b, out=out)
+        return out
+    if m >= n:
+
+        def run(lo: int, hi: int) -> None:
+            np.matmul(a[:, lo:hi], b, out=out[:, lo:hi])
+
+        size = m
+    else:
+
+        def run(lo: int, hi: int) -> None:
+            np.matmul(a, b[..., lo:hi], out=out[..., lo:hi])
+
+        size = n
+    with single_threaded_blas():
+        parallel_for(run, size, 1 << 62)
+    return out
+
+
+def matmul_reduce(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for ``(G, M, K) @ (G, K, N)`` with a long inner ``K`` (weight gradients): big
+    products sum per-core partial GEMMs over chunks of K (single-threaded BLAS each)."""
+    g, m, k = a.shape
+    n = b.shape[-1]
+    if not _split_gemm(m, k, n):
+        return np.matmul(a[0], b[0])[None] if g == 1 else np.matmul(a, b)
+    parts: dict = {}
+
+    def run(lo: int, hi: int) -> None:
+        parts[lo] = np.matmul(a[..., lo:hi], b[:, lo:hi])
+
+    with single_threaded_blas():
+        parallel_for(run, k, 1 << 62)
+    first, *rest = (parts[lo] for lo in sorted(parts))
+    for p in rest:
+        first += p
+    return first

@@ -23,7 +23,7 @@ import threading
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._parallel import copy_into, parallel_for
+from ._parallel import blas_for, copy_into, matmul, matmul_reduce, parallel_for
 from ._util import Primitive
 
 __all__ = ["ConvNd", "ConvTransposeNd", "Unfold", "Fold", "conv_out_size", "scratch"]
@@ -231,7 +231,7 @@ def _accumulate(img, cols_at, plan, cover, lead: int, axis: int) -> None:
             if i != cover:
                 img[(*cut, *dst)] += cols_at(off)[(*cut, *src)]
 
-    parallel_for(run, img.shape[axis], img.size * len(plan))
+    parallel_for(run, img.shape[axis], img.size * 2)
 
 
 def _col2im_kmajor(gcols, groups, n, out, k, c, size, lo, stride, dil) -> np.ndarray:
@@ -321,12 +321,7 @@ def _ungrouped(out: np.ndarray) -> np.ndarray:
 
 def _gemm(a: np.ndarray, b: np.ndarray, out_shape: tuple, dtype) -> np.ndarray:
     """Batched ``a @ b`` into a pooled buffer (plain 2-D BLAS call when there is one group)."""
-    out = scratch.get(out_shape, dtype)
-    if a.shape[0] == 1:
-        np.matmul(a[0], b[0], out=out[0])
-    else:
-        np.matmul(a, b, out=out)
-    return out
+    return matmul(a, b, scratch.get(out_shape, dtype))
 
 
 def _add_bias(rows: np.ndarray, b: np.ndarray, per_image: int) -> None:
@@ -362,69 +357,86 @@ class ConvNd(Primitive):
 
     @staticmethod
     def forward(ctx, x, w, b, stride, pads, dil, groups):
-        n, c = x.shape[:2]
-        k = w.shape[2:]
-        oc = w.shape[0]
-        out = tuple(
-            conv_out_size(s, kk, st, lo, hi, d)
-            for s, kk, st, (lo, hi), d in zip(x.shape[2:], k, stride, pads, dil)
-        )
-        kmajor = c // groups < _CHANNELS_LAST_MIN
-        m = n * _prod(out)
-        if kmajor:
-            cols = _im2col_kmajor(_pad_channels_first(x, pads), groups, out, k, stride, dil)
-            wm = w.reshape(groups, oc // groups, -1)  # (G, OCg, Cg*prod(k)), a view
-            y = _gemm(cols.transpose(0, 2, 1), wm.transpose(0, 2, 1), (groups, m, oc // groups),
-                      x.dtype)  # fmt: skip
-        else:
-            xp = _pad_channels_last(np.moveaxis(x, 1, -1), pads)
-            cols = _im2col(xp, groups, out, k, stride, dil)
-            wm = _weight_matrix(w, groups)
-            y = _gemm(cols, wm, (groups, m, oc // groups), x.dtype)
-        rows = _ungrouped(y)
-        if b is not None:
-            _add_bias(rows, b, _prod(out))
-        nig = ctx.needs_input_grad
-        if nig:
-            # Keep only what backward will use: columns for dW, the weight matrix for dX.
-            ctx.save_for_backward(cols if nig[1] else None, wm if nig[0] else None)
-        ctx.meta = (x.shape, w.shape, stride, pads, dil, groups, out, kmajor)
-        return np.moveaxis(rows.reshape(n, *out, oc), -1, 1)
+        with blas_for(_macs(x.shape, w.shape)):
+            return _conv_forward(ctx, x, w, b, stride, pads, dil, groups)
 
     @staticmethod
     def backward(ctx, g):
-        cols, wm = ctx.saved_tensors
-        xshape, wshape, stride, pads, dil, groups, out, kmajor = ctx.meta
-        nig = ctx.needs_input_grad
-        rows = _rows(g)
-        gg = _grouped(rows, groups)
-        gx = gw = gb = None
-        if nig[1]:
-            if kmajor:
-                # (K, M) @ (M, OC) with both operands C-ordered: ~2x faster than the
-                # transposed product for these tall-skinny shapes.
-                gwt = np.matmul(cols, gg) if groups > 1 else np.dot(cols[0], gg[0])[None]
-                gw = np.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(wshape)
-            else:
-                gwm = np.matmul(cols.transpose(0, 2, 1), gg)
-                gw = _weight_from_matrix(gwm, wshape, groups)
-        if nig[2]:
-            gb = _ones(rows.shape[0], rows.dtype) @ rows
-        if nig[0]:
-            n, c = xshape[:2]
-            size, lo = xshape[2:], tuple(p[0] for p in pads)
-            if kmajor:
-                # Gradient rows ordered (*out, N): the batch becomes the innermost axis.
-                gt = scratch.get((g.shape[1], *out, n), g.dtype)
-                np.copyto(gt, np.moveaxis(g, 0, -1))
-                gt = gt.reshape(groups, g.shape[1] // groups, rows.shape[0])
-                gcols = _gemm(wm.transpose(0, 2, 1), gt, (groups, wm.shape[2], rows.shape[0]),
-                              g.dtype)  # fmt: skip
-                gx = _col2im_kmajor(gcols, groups, n, out, wshape[2:], c, size, lo, stride, dil)
-            else:
-                gcols = _gemm(gg, wm.transpose(0, 2, 1), cols_shape(gg, wm), g.dtype)
-                gx = _col2im(gcols, groups, n, out, wshape[2:], c, size, lo, stride, dil)
-        return gx, gw, gb, None, None, None, None
+        with blas_for(_macs(ctx.meta[0], ctx.meta[1])):
+            return _conv_backward(ctx, g)
+
+
+def _macs(xshape: tuple, wshape: tuple) -> int:
+    """About the multiply-adds of a convolution's GEMM (stride ignored: a threshold only)."""
+    return _prod(xshape) * _prod(wshape[1:]) * wshape[0] // max(xshape[1], 1)
+
+
+def _conv_forward(ctx, x, w, b, stride, pads, dil, groups):
+    """ConvNd's forward (im2col + GEMM); see the class."""
+    n, c = x.shape[:2]
+    k = w.shape[2:]
+    oc = w.shape[0]
+    out = tuple(
+        conv_out_size(s, kk, st, lo, hi, d)
+        for s, kk, st, (lo, hi), d in zip(x.shape[2:], k, stride, pads, dil)
+    )
+    kmajor = c // groups < _CHANNELS_LAST_MIN
+    m = n * _prod(out)
+    if kmajor:
+        cols = _im2col_kmajor(_pad_channels_first(x, pads), groups, out, k, stride, dil)
+        wm = w.reshape(groups, oc // groups, -1)  # (G, OCg, Cg*prod(k)), a view
+        y = _gemm(cols.transpose(0, 2, 1), wm.transpose(0, 2, 1), (groups, m, oc // groups),
+                  x.dtype)  # fmt: skip
+    else:
+        xp = _pad_channels_last(np.moveaxis(x, 1, -1), pads)
+        cols = _im2col(xp, groups, out, k, stride, dil)
+        wm = _weight_matrix(w, groups)
+        y = _gemm(cols, wm, (groups, m, oc // groups), x.dtype)
+    rows = _ungrouped(y)
+    if b is not None:
+        _add_bias(rows, b, _prod(out))
+    nig = ctx.needs_input_grad
+    if nig:
+        # Keep only what backward will use: columns for dW, the weight matrix for dX.
+        ctx.save_for_backward(cols if nig[1] else None, wm if nig[0] else None)
+    ctx.meta = (x.shape, w.shape, stride, pads, dil, groups, out, kmajor)
+    return np.moveaxis(rows.reshape(n, *out, oc), -1, 1)
+
+
+def _conv_backward(ctx, g):
+    """ConvNd's backward: weight gradient (columns^T @ g), bias (ones @ g), input (col2im)."""
+    cols, wm = ctx.saved_tensors
+    xshape, wshape, stride, pads, dil, groups, out, kmajor = ctx.meta
+    nig = ctx.needs_input_grad
+    rows = _rows(g)
+    gg = _grouped(rows, groups)
+    gx = gw = gb = None
+    if nig[1]:
+        if kmajor:
+            # (K, M) @ (M, OC) with both operands C-ordered: ~2x faster than the
+            # transposed product for these tall-skinny shapes.
+            gwt = matmul_reduce(cols, gg)
+            gw = np.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(wshape)
+        else:
+            gwm = matmul_reduce(cols.transpose(0, 2, 1), gg)
+            gw = _weight_from_matrix(gwm, wshape, groups)
+    if nig[2]:
+        gb = _ones(rows.shape[0], rows.dtype) @ rows
+    if nig[0]:
+        n, c = xshape[:2]
+        size, lo = xshape[2:], tuple(p[0] for p in pads)
+        if kmajor:
+            # Gradient rows ordered (*out, N): the batch becomes the innermost axis.
+            gt = scratch.get((g.shape[1], *out, n), g.dtype)
+            np.copyto(gt, np.moveaxis(g, 0, -1))
+            gt = gt.reshape(groups, g.shape[1] // groups, rows.shape[0])
+            gcols = _gemm(wm.transpose(0, 2, 1), gt, (groups, wm.shape[2], rows.shape[0]),
+                          g.dtype)  # fmt: skip
+            gx = _col2im_kmajor(gcols, groups, n, out, wshape[2:], c, size, lo, stride, dil)
+        else:
+            gcols = _gemm(gg, wm.transpose(0, 2, 1), cols_shape(gg, wm), g.dtype)
+            gx = _col2im(gcols, groups, n, out, wshape[2:], c, size, lo, stride, dil)
+    return gx, gw, gb, None, None, None, None
 
 
 def cols_shape(gg: np.ndarray, wm: np.ndarray) -> tuple:
