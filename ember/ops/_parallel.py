@@ -20,12 +20,10 @@ worker threads included): callers only submit independent chunks and wait for th
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import glob
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +46,7 @@ __all__ = [
 # clearly from a few hundred thousand elements; 2**17 keeps every MLP/LeNet-sized pass inline.
 MIN_WORK = 1 << 19
 
-_pool: ThreadPoolExecutor | None = None
+_pool: Any = None  # a ThreadPoolExecutor, made on first use (keeps `import ember` light)
 _pool_lock = threading.Lock()
 _in_task = threading.local()  # .active is True inside a pool worker thread
 
@@ -72,11 +70,13 @@ def _mark_worker() -> None:
     _in_task.active = True
 
 
-def _get_pool() -> ThreadPoolExecutor:
+def _get_pool() -> Any:
     global _pool
     if _pool is None:
         with _pool_lock:
             if _pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
                 _pool = ThreadPoolExecutor(
                     max_workers=_CORES, thread_name_prefix="ember-ops", initializer=_mark_worker
                 )
@@ -197,6 +197,9 @@ MIN_GEMM = 1 << 24
 
 def _find_blas() -> tuple | None:
     """``(set_num_threads, get_num_threads)`` of the OpenBLAS that NumPy ships, or None."""
+    import ctypes
+    import glob
+
     root = os.path.dirname(os.path.dirname(np.__file__))
     paths = glob.glob(os.path.join(root, "numpy.libs", "*openblas*"))
     paths += glob.glob(os.path.join(os.path.dirname(np.__file__), ".dylibs", "*openblas*"))

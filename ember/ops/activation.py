@@ -18,6 +18,7 @@ import numpy as np
 
 from ._erfc import erfc, gaussian_tail_f32
 from ._util import Primitive, unbroadcast
+from .unary import _sigmoid
 
 __all__ = [
     "LeakyRelu",
@@ -50,15 +51,6 @@ _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_C = 0.044715
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function, accurate for all x: for x << 0 exp(-x) overflows to inf (warning
-    silenced) and 1 / (1 + inf) is 0, the correctly rounded value."""
-    with np.errstate(over="ignore"):
-        e = np.exp(-x)
-    e += 1
-    return np.reciprocal(e, out=e)
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:

@@ -13,8 +13,8 @@ import itertools
 import numpy as np
 
 from ._parallel import copy_into, parallel_for
+from ._scratch import scratch
 from ._util import Primitive
-from .conv import scratch
 
 __all__ = [
     "MaxPoolNd",

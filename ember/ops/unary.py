@@ -12,9 +12,8 @@ from .. import _dtype as D
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
 from ._parallel import MIN_WORK, binary_into, unary_into
+from ._scratch import scratch
 from ._util import Primitive, broadcast_error, grad_where
-from .activation import _sigmoid
-from .conv import scratch
 from .elementwise import cast
 
 
@@ -133,6 +132,17 @@ Acosh, acosh = _unary("Acosh", np.arccosh, lambda g, x, o: g / np.sqrt(x * x - 1
 Atanh, atanh = _unary("Atanh", np.arctanh, lambda g, x, o: g / (1 - x * x))
 Reciprocal, reciprocal = _unary("Reciprocal", np.reciprocal, lambda g, x, o: -g * o * o, save="out")
 Square, _square = _unary("Square", np.square, lambda g, x, o: 2 * g * x, float_only=False)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function, accurate for all x: for x << 0 exp(-x) overflows to inf (warning
+    silenced) and 1 / (1 + inf) is 0, the correctly rounded value."""
+    with np.errstate(over="ignore"):
+        e = np.exp(-x)
+    if type(e) is not np.ndarray:  # a 0-d input: NumPy returned a scalar
+        return np.asarray(1 / (1 + e), dtype=x.dtype)
+    e += 1
+    return np.reciprocal(e, out=e)
 
 
 # 1 / (1 + exp(-x)) with exp's overflow silenced (shared with the fused activations): several

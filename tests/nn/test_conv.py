@@ -392,7 +392,7 @@ def test_errors_match_torch_types():
 
 
 def test_scratch_pool_reuses_only_free_buffers():
-    from ember.ops.conv import _ScratchPool
+    from ember.ops._scratch import _ScratchPool
 
     def addr(x):
         return x.__array_interface__["data"][0]

@@ -97,6 +97,9 @@ UNARY = [
     case("floor_int", lambda m, x: m.floor(x), i(3, 4)),
     case("erf", lambda m, x: m.erf(x), f(3, 4)),
     case("erf_0dim", lambda m, x: m.erf(x), f()),
+    case("sigmoid_0dim", lambda m, x: m.sigmoid(x), f()),
+    case("tanh_0dim", lambda m, x: m.tanh(x), f()),
+    case("exp_0dim", lambda m, x: m.exp(x), f()),
 ]
 
 CLAMP = [
