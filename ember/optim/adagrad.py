@@ -11,6 +11,7 @@ from .optimizer import (
     Optimizer,
     _check,
     _check_lr,
+    _next_step,
     _refuse_differentiable,
     _step_tensor,
     addcdiv_,
@@ -99,9 +100,7 @@ class Adagrad(Optimizer):
         self._fill(p, state, self.defaults["initial_accumulator_value"])
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
-        step_arr = state["step"]._data
-        step_arr += 1
-        step = float(step_arr)
+        step = _next_step(state)
         g = preprocess_grad(p, g, group)
         clr = float(group["lr"]) / (1 + (step - 1) * group["lr_decay"])
         s = state["sum"]._data

@@ -11,11 +11,13 @@ from .optimizer import (
     Optimizer,
     _check,
     _check_lr,
+    _next_step,
     _refuse_differentiable,
     _step_tensor,
     addcdiv_,
     addcmul_,
     lerp_,
+    preprocess_grad,
 )
 
 __all__ = ["Adam"]
@@ -25,6 +27,33 @@ def _check_betas(betas: tuple) -> tuple:
     _check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
     _check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
     return tuple(float(b) if isinstance(b, Tensor) else b for b in betas)
+
+
+def _check_adam_args(eps: float, betas: tuple, weight_decay: float) -> tuple:
+    """The Adam family's shared checks of ``eps``, ``betas`` and ``weight_decay``; the betas."""
+    _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
+    betas = _check_betas(betas)
+    _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+    return betas
+
+
+def _adam_grad(p: np.ndarray, g: np.ndarray, group: dict, lr: float) -> np.ndarray:
+    """The gradient after ``maximize`` and weight decay: decoupled (shrinks ``p`` in place,
+    as AdamW) when ``group["decoupled_weight_decay"]``, else coupled L2 (``g + wd p``)."""
+    decoupled = group["decoupled_weight_decay"]
+    wd = group["weight_decay"]
+    if decoupled and wd != 0:
+        p *= 1 - lr * wd
+    return preprocess_grad(p, g, group, coupled_decay=not decoupled)
+
+
+def _update_moments(
+    m: np.ndarray, v: np.ndarray, g: np.ndarray, beta1: float, beta2: float
+) -> None:
+    """Adam's moments in place: ``m.lerp_(g, 1 - beta1)``, ``v = beta2 v + (1 - beta2) g^2``."""
+    lerp_(m, g, 1 - beta1)
+    v *= beta2
+    addcmul_(v, g, g, 1 - beta2)
 
 
 class Adam(Optimizer):
@@ -77,9 +106,7 @@ class Adam(Optimizer):
         decoupled_weight_decay: bool = False,
     ) -> None:
         _check_lr(lr)
-        _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
-        betas = _check_betas(betas)
-        _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+        betas = _check_adam_args(eps, betas, weight_decay)
         _refuse_differentiable(differentiable)
         defaults = {
             "lr": lr,
@@ -104,24 +131,13 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = _wrap(np.zeros_like(p._data))
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
-        step_arr = state["step"]._data
-        step_arr += 1
-        step = float(step_arr)
+        step = _next_step(state)
         lr = float(group["lr"])
         beta1, beta2 = group["betas"]
-        wd = group["weight_decay"]
-        if group["maximize"]:
-            g = np.negative(g)
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * wd
-            else:
-                g = g + np.multiply(p, wd)
+        g = _adam_grad(p, g, group, lr)
         m = state["exp_avg"]._data
         v = state["exp_avg_sq"]._data
-        lerp_(m, g, 1 - beta1)
-        v *= beta2
-        addcmul_(v, g, g, 1 - beta2)
+        _update_moments(m, v, g, beta1, beta2)
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         if group["amsgrad"]:

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor, _wrap
-from .adam import _check_betas
+from .adam import _check_adam_args
 from .optimizer import (
     Optimizer,
-    _check,
     _check_lr,
+    _next_step,
     _refuse_differentiable,
     _step_tensor,
     addcdiv_,
@@ -61,9 +61,7 @@ class Adamax(Optimizer):
     ) -> None:
         _check_lr(lr)
         _refuse_differentiable(differentiable)
-        _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
-        betas = _check_betas(betas)
-        _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+        betas = _check_adam_args(eps, betas, weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -82,9 +80,7 @@ class Adamax(Optimizer):
         state["exp_inf"] = _wrap(np.zeros_like(p._data))
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
-        step_arr = state["step"]._data
-        step_arr += 1
-        step = float(step_arr)
+        step = _next_step(state)
         g = preprocess_grad(p, g, group)
         beta1, beta2 = group["betas"]
         m = state["exp_avg"]._data

@@ -7,17 +7,16 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor, _wrap
-from .adam import _check_betas
+from .adam import _adam_grad, _check_adam_args, _update_moments
 from .optimizer import (
     Optimizer,
     _check,
     _check_lr,
+    _next_step,
     _refuse_differentiable,
     _scalar_dtype,
     _step_tensor,
     addcdiv_,
-    addcmul_,
-    lerp_,
 )
 
 __all__ = ["NAdam"]
@@ -72,9 +71,7 @@ class NAdam(Optimizer):
     ) -> None:
         _check_lr(lr)
         _refuse_differentiable(differentiable)
-        _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
-        betas = _check_betas(betas)
-        _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+        betas = _check_adam_args(eps, betas, weight_decay)
         _check(0.0 <= momentum_decay, f"Invalid momentum_decay value: {momentum_decay}")
         defaults = {
             "lr": lr,
@@ -97,20 +94,11 @@ class NAdam(Optimizer):
         state["exp_avg_sq"] = _wrap(np.zeros_like(p._data))
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
-        step_arr = state["step"]._data
-        step_arr += 1
-        step = float(step_arr)
+        step = _next_step(state)
         lr = float(group["lr"])
         beta1, beta2 = group["betas"]
-        wd = group["weight_decay"]
         psi = group["momentum_decay"]
-        if group["maximize"]:
-            g = np.negative(g)
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * wd
-            else:
-                g = g + np.multiply(p, wd)
+        g = _adam_grad(p, g, group, lr)
         bias_correction2 = 1 - beta2**step
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * psi)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi)))
@@ -119,9 +107,7 @@ class NAdam(Optimizer):
         mu_product = float(mu_arr)
         m = state["exp_avg"]._data
         v = state["exp_avg_sq"]._data
-        lerp_(m, g, 1 - beta1)
-        v *= beta2
-        addcmul_(v, g, g, 1 - beta2)
+        _update_moments(m, v, g, beta1, beta2)
         denom = np.divide(v, bias_correction2)
         np.sqrt(denom, out=denom)
         denom += group["eps"]

@@ -73,6 +73,13 @@ def _step_tensor(value: float = 0.0) -> Tensor:
     return _wrap(np.array(value, dtype=_scalar_dtype()))
 
 
+def _next_step(state: dict) -> float:
+    """Advance the per-parameter ``state["step"]`` counter in place and return the new step."""
+    step_arr = state["step"]._data
+    step_arr += 1
+    return float(step_arr)
+
+
 def _check_lr(lr: Any) -> None:
     if isinstance(lr, Tensor) and lr.numel() != 1:
         raise ValueError("Tensor lr must be 1-element")
