@@ -482,6 +482,23 @@ class RNNCellBase(Module):
     def _weights(self) -> tuple:
         return (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, None)
 
+    def _batched_single(
+        self, name: str, input: Tensor, hx: Tensor | None
+    ) -> tuple[Tensor, Tensor, bool]:
+        """RNNCell/GRUCell input prep: rank checks, an unbatched step as a batch of one, zero
+        hidden state by default; returns ``(input, hx, is_batched)``."""
+        _cell_rank(name, "input", input)
+        if hx is not None:
+            _cell_rank(name, "hidden", hx)
+        is_batched = input.dim() == 2
+        if not is_batched:
+            input = S.unsqueeze(input, 0)
+        if hx is None:
+            hx = zeros(input.size(0), self.hidden_size, dtype=input.dtype)
+        elif not is_batched:
+            hx = S.unsqueeze(hx, 0)
+        return input, hx, is_batched
+
 
 def _cell_rank(name: str, what: str, t: Tensor) -> None:
     if t.dim() not in (1, 2):
@@ -513,16 +530,7 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        _cell_rank("RNNCell", "input", input)
-        if hx is not None:
-            _cell_rank("RNNCell", "hidden", hx)
-        is_batched = input.dim() == 2
-        if not is_batched:
-            input = S.unsqueeze(input, 0)
-        if hx is None:
-            hx = zeros(input.size(0), self.hidden_size, dtype=input.dtype)
-        elif not is_batched:
-            hx = S.unsqueeze(hx, 0)
+        input, hx, is_batched = self._batched_single("RNNCell", input, hx)
         if self.nonlinearity not in ("tanh", "relu"):
             raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
         self._check_step(input, (hx,))
@@ -593,16 +601,7 @@ class GRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        _cell_rank("GRUCell", "input", input)
-        if hx is not None:
-            _cell_rank("GRUCell", "hidden", hx)
-        is_batched = input.dim() == 2
-        if not is_batched:
-            input = S.unsqueeze(input, 0)
-        if hx is None:
-            hx = zeros(input.size(0), self.hidden_size, dtype=input.dtype)
-        elif not is_batched:
-            hx = S.unsqueeze(hx, 0)
+        input, hx, is_batched = self._batched_single("GRUCell", input, hx)
         self._check_step(input, (hx,))
         h, _ = FR.cell_forward("GRU", input, hx, None, self._weights())
         return h if is_batched else S.squeeze(h, 0)
