@@ -111,6 +111,20 @@ def dropout1d(
     return _apply(input, p, training, inplace, shape, alpha=False)
 
 
+def _warn_unexpected_dims(nd: int, sd: int) -> None:
+    """dropout2d/3d's deprecation warning for an input that is neither ``sd + 1``-D nor
+    ``sd + 2``-D (stacklevel points at the public function's caller)."""
+    if nd not in (sd + 1, sd + 2):
+        warnings.warn(
+            f"dropout{sd}d: Received a {nd}-D input to dropout{sd}d, which is deprecated and will "
+            "result in an error in a future release. To retain the behavior and silence this "
+            f"warning, please use dropout instead. Note that dropout{sd}d exists to provide "
+            f"channel-wise dropout on inputs with {sd} spatial dimensions, a channel dimension, "
+            f"and an optional batch dimension (i.e. {sd + 1}D or {sd + 2}D inputs).",
+            stacklevel=3,
+        )
+
+
 def dropout2d(
     input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
 ) -> Tensor:
@@ -121,15 +135,7 @@ def dropout2d(
     _check("dropout2d", input)
     _check_p(p)
     nd = input.ndim
-    if nd not in (3, 4):
-        warnings.warn(
-            f"dropout2d: Received a {nd}-D input to dropout2d, which is deprecated and will "
-            "result in an error in a future release. To retain the behavior and silence this "
-            "warning, please use dropout instead. Note that dropout2d exists to provide "
-            "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and "
-            "an optional batch dimension (i.e. 3D or 4D inputs).",
-            stacklevel=2,
-        )
+    _warn_unexpected_dims(nd, 2)
     if nd == 3:
         warnings.warn(
             "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
@@ -150,15 +156,7 @@ def dropout3d(
     _check("dropout3d", input)
     _check_p(p)
     nd = input.ndim
-    if nd not in (4, 5):
-        warnings.warn(
-            f"dropout3d: Received a {nd}-D input to dropout3d, which is deprecated and will "
-            "result in an error in a future release. To retain the behavior and silence this "
-            "warning, please use dropout instead. Note that dropout3d exists to provide "
-            "channel-wise dropout on inputs with 3 spatial dimensions, a channel dimension, and "
-            "an optional batch dimension (i.e. 4D or 5D inputs).",
-            stacklevel=2,
-        )
+    _warn_unexpected_dims(nd, 3)
     shape = _feature_shape(input.shape) if nd == 5 else _unbatched_feature_shape(input.shape)
     return _apply(input, p, training, inplace, shape, alpha=False)
 
