@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..._creation import empty
 from ..._tensor import Tensor
 from .. import init
 from ..functional import _conv as FC
 from ..functional._vision import fold, pad, unfold
-from ..parameter import Parameter
+from .linear import _weight_and_bias
 from .module import Module
 
 __all__ = [
@@ -104,11 +103,7 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups, *kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *kernel_size)
-        self.weight = Parameter(empty(shape, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, shape, out_channels, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

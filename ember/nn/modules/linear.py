@@ -18,6 +18,18 @@ from .module import Module
 __all__ = ["Identity", "Linear", "Bilinear", "Flatten", "Unflatten"]
 
 
+def _weight_and_bias(
+    module: Module, weight_shape: tuple, bias_size: int, bias: bool, device: Any, dtype: Any
+) -> None:
+    """Register an uninitialised ``weight`` of ``weight_shape`` and, if ``bias``, a ``bias`` of
+    ``bias_size`` (else ``bias = None``), in that order; ``reset_parameters`` fills them."""
+    module.weight = Parameter(empty(weight_shape, device=device, dtype=dtype))
+    if bias:
+        module.bias = Parameter(empty(bias_size, device=device, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
 class Identity(Module):
     """Returns its input unchanged; any constructor arguments are accepted and ignored.
 
@@ -67,11 +79,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(empty((out_features, in_features), device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, (out_features, in_features), out_features, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -130,13 +138,8 @@ class Bilinear(Module):
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        self.weight = Parameter(
-            empty((out_features, in1_features, in2_features), device=device, dtype=dtype)
-        )
-        if bias:
-            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        shape = (out_features, in1_features, in2_features)
+        _weight_and_bias(self, shape, out_features, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
