@@ -209,15 +209,32 @@ def _activation(activation: str | Callable[[Tensor], Tensor]) -> Callable[[Tenso
 
 
 class _FeedForwardMixin:
-    """The position-wise feed-forward block shared by encoder and decoder layers."""
+    """The position-wise feed-forward block and the self-attention block shared by encoder and
+    decoder layers."""
 
     linear1: Linear
     linear2: Linear
     dropout: Dropout
+    dropout1: Dropout
+    self_attn: MultiheadAttention
     activation: Callable[[Tensor], Tensor]
 
     def _ff_block(self, x: Tensor, out_dropout: Module) -> Tensor:
         return out_dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def _sa_block(
+        self, x: Tensor, attn_mask: Tensor | None, kpm: Tensor | None, is_causal: bool
+    ) -> Tensor:
+        x = self.self_attn(
+            x,
+            x,
+            x,
+            attn_mask=attn_mask,
+            key_padding_mask=kpm,
+            need_weights=False,
+            is_causal=is_causal,
+        )[0]
+        return self.dropout1(x)
 
 
 class TransformerEncoderLayer(_FeedForwardMixin, Module):
@@ -286,20 +303,6 @@ class TransformerEncoderLayer(_FeedForwardMixin, Module):
             x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
             x = self.norm2(x + self._ff_block(x, self.dropout2))
         return x
-
-    def _sa_block(
-        self, x: Tensor, attn_mask: Tensor | None, kpm: Tensor | None, is_causal: bool
-    ) -> Tensor:
-        x = self.self_attn(
-            x,
-            x,
-            x,
-            attn_mask=attn_mask,
-            key_padding_mask=kpm,
-            need_weights=False,
-            is_causal=is_causal,
-        )[0]
-        return self.dropout1(x)
 
 
 class TransformerEncoder(Module):
@@ -430,20 +433,6 @@ class TransformerDecoderLayer(_FeedForwardMixin, Module):
             )
             x = self.norm3(x + self._ff_block(x, self.dropout3))
         return x
-
-    def _sa_block(
-        self, x: Tensor, attn_mask: Tensor | None, kpm: Tensor | None, is_causal: bool
-    ) -> Tensor:
-        x = self.self_attn(
-            x,
-            x,
-            x,
-            attn_mask=attn_mask,
-            key_padding_mask=kpm,
-            is_causal=is_causal,
-            need_weights=False,
-        )[0]
-        return self.dropout1(x)
 
     def _mha_block(
         self,
