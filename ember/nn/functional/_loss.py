@@ -12,8 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from ... import _dtype as D
-from ...autograd.grad_mode import STATE
 from ...ops.elementwise import cast
 from ...ops.loss import (
     BinaryCrossEntropy,
@@ -27,6 +25,7 @@ from ...ops.loss import (
 from ...ops.shape import broadcast_to
 from ._loss_margin import *  # noqa: F403
 from ._loss_margin import __all__ as _margin_all
+from ._loss_margin import _float_pair, _no_grad_arg
 from ._reduction import (
     check_broadcast,
     legacy_reduction,
@@ -50,25 +49,6 @@ __all__ = [
 ]
 
 
-def _promote(input: Any, target: Any) -> tuple:
-    """Cast input and target to their common floating dtype (PyTorch's type promotion)."""
-    a, b = input._data.dtype, target._data.dtype
-    if a == b and a.kind == "f":
-        return input, target
-    dt = D.promote_types(input.dtype, target.dtype)
-    if not dt.is_floating_point:
-        dt = D.get_default_dtype()
-    return cast(input, dt), cast(target, dt)
-
-
-def _no_grad_arg(t: Any, fn: str, arg: str) -> None:
-    if t is not None and t._rg and STATE.enabled:
-        raise RuntimeError(
-            f"The function '{fn}' is not differentiable with respect to argument '{arg}'. "
-            "This input cannot have requires_grad True."
-        )
-
-
 # ---- regression losses ------------------------------------------------------------------------
 def _pointwise(
     kind: str, input: Any, target: Any, param: float, reduction: str, weight: Any, mean_by: str
@@ -76,7 +56,7 @@ def _pointwise(
     if target._data.shape != input._data.shape:
         warn_target_size(input, target, stacklevel=4)
         check_broadcast(input._data.shape, target._data.shape)
-    input, target = _promote(input, target)
+    input, target = _float_pair(input, target)
     if weight is None:
         return PointwiseLoss.apply(input, target, kind, param, reduction)
     if weight._data.shape != input._data.shape:
@@ -267,7 +247,7 @@ def cross_entropy(
             raise RuntimeError(
                 f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
             )
-        input, target = _promote(input, target)
+        input, target = _float_pair(input, target)
         if weight is not None:
             weight = cast(weight, input.dtype)
         return CrossEntropyProb.apply(input, target, weight, float(label_smoothing), reduction)
@@ -354,7 +334,7 @@ def binary_cross_entropy(
             "same size."
         )
     _no_grad_arg(weight, "binary_cross_entropy", "weight")
-    input, target = _promote(input, target)
+    input, target = _float_pair(input, target)
     w = None
     if weight is not None:
         w = _expand_weight(weight, input._data.shape)._data.astype(input._data.dtype, copy=False)
@@ -388,7 +368,7 @@ def binary_cross_entropy_with_logits(
         )
     _no_grad_arg(weight, "binary_cross_entropy_with_logits", "weight")
     _no_grad_arg(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
-    input, target = _promote(input, target)
+    input, target = _float_pair(input, target)
     w = None
     if weight is not None:
         w = _expand_weight(weight, input._data.shape)._data.astype(input._data.dtype, copy=False)
@@ -435,6 +415,6 @@ def kl_div(
             reduction = reduction_of(reduction)
     if target._data.shape != input._data.shape:
         check_broadcast(input._data.shape, target._data.shape)
-    input, target = _promote(input, target)
+    input, target = _float_pair(input, target)
     batch = input._data.shape[0] if input._data.ndim else 1
     return KLDiv.apply(input, target, bool(log_target), reduction, batch)

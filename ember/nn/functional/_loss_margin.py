@@ -43,12 +43,23 @@ def _reduce(loss: Any, reduction: str) -> Any:
 
 
 def _float_pair(x1: Any, x2: Any) -> tuple:
+    """Cast both to their common floating dtype (PyTorch's type promotion; the default float
+    dtype when neither is floating)."""
     if x1._data.dtype == x2._data.dtype and x1._data.dtype.kind == "f":
         return x1, x2
     dt = D.promote_types(x1.dtype, x2.dtype)
     if not dt.is_floating_point:
         dt = D.get_default_dtype()
     return cast(x1, dt), cast(x2, dt)
+
+
+def _no_grad_arg(t: Any, fn: str, arg: str) -> None:
+    """PyTorch's error for a tensor argument that must not require grad (weights, targets)."""
+    if t is not None and t._rg and STATE.enabled:
+        raise RuntimeError(
+            f"The function '{fn}' is not differentiable with respect to argument '{arg}'. "
+            "This input cannot have requires_grad True."
+        )
 
 
 def _logsigmoid(x: Any) -> Any:
@@ -267,11 +278,7 @@ def soft_margin_loss(
     tensor(0.6931)
     """
     reduction = reduction_of(reduction, size_average, reduce)
-    if target._rg and STATE.enabled:
-        raise RuntimeError(
-            "The function 'soft_margin_loss' is not differentiable with respect to argument "
-            "'target'. This input cannot have requires_grad True."
-        )
+    _no_grad_arg(target, "soft_margin_loss", "target")
     input, target = _float_pair(input, target)
     return _reduce(-_logsigmoid(target * input), reduction)
 
