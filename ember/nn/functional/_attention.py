@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype as D
-from ..._random import rng
 from ..._tensor import Tensor, _wrap
 from ...ops import attention as A
 from ...ops import elementwise as E
@@ -24,6 +23,7 @@ from ...ops import join as J
 from ...ops import linalg as L
 from ...ops import reduction as R
 from ...ops import shape as S
+from ._dropout import _keep_mask as _bernoulli_keep
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -34,7 +34,7 @@ def _keep_mask(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray | None:
         return None
     if p >= 1:
         return np.zeros(shape, dtype)
-    keep = (rng(None).random(shape) < 1.0 - p).astype(dtype)
+    keep = _bernoulli_keep(shape, p, dtype)
     keep /= np.asarray(1.0 - p, dtype)
     return keep
 
