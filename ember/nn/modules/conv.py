@@ -154,7 +154,30 @@ class _ConvNd(Module):
         return self._conv_forward(input, self.weight, self.bias)
 
 
-class Conv1d(_ConvNd):
+class _PlainConvNd(_ConvNd):
+    """The constructor Conv1d/2d/3d share (PyTorch's signature: no ``output_padding``)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+            padding_mode, 0, device, dtype,
+        )  # fmt: skip
+
+
+class Conv1d(_PlainConvNd):
     """1-D convolution over ``(N, C_in, L)`` (or ``(C_in, L)``) input.
 
     Args:
@@ -173,27 +196,8 @@ class Conv1d(_ConvNd):
 
     _sd = 1
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, 0, device, dtype,
-        )  # fmt: skip
 
-
-class Conv2d(_ConvNd):
+class Conv2d(_PlainConvNd):
     """2-D convolution over ``(N, C_in, H, W)`` (or ``(C_in, H, W)``) input.
 
     Weight ``(out_channels, in_channels/groups, kH, kW)``; output
@@ -210,49 +214,11 @@ class Conv2d(_ConvNd):
 
     _sd = 2
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, 0, device, dtype,
-        )  # fmt: skip
 
-
-class Conv3d(_ConvNd):
+class Conv3d(_PlainConvNd):
     """3-D convolution over ``(N, C_in, D, H, W)`` (or unbatched) input."""
 
     _sd = 3
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, 0, device, dtype,
-        )  # fmt: skip
 
 
 class _ConvTransposeNd(_ConvNd):
