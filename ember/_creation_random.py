@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as D
-from ._creation import _leaf, _size
+from ._creation import _check_device, _leaf, _size
 from ._random import Generator, rng
 from ._tensor import Size, Tensor, _wrap
 
@@ -43,6 +43,7 @@ def rand(
     layout: Any = None,
 ) -> Tensor:
     """Uniform samples on [0, 1)."""
+    _check_device(device)
     d = _float_dtype(dtype, "check_uniform_bounds")
     arr = rng(generator).random(_size(size), dtype=np.float64).astype(d.np)
     return _leaf(arr, requires_grad)
@@ -58,6 +59,7 @@ def randn(
     layout: Any = None,
 ) -> Tensor:
     """Standard normal samples."""
+    _check_device(device)
     d = _float_dtype(dtype, "normal_kernel_cpu")
     g = rng(generator)
     arr = g.standard_normal(_size(size), dtype=np.float32 if d.np == np.float32 else np.float64)
@@ -77,6 +79,7 @@ def randint(
     layout: Any = None,
 ) -> Tensor:
     """Integers uniform on [low, high); ``randint(high, size)`` and ``randint(low, high, size)``."""
+    _check_device(device)
     if size is None:
         if high is None:
             raise TypeError("randint() missing required argument 'size'")
@@ -103,6 +106,7 @@ def randperm(
     layout: Any = None,
 ) -> Tensor:
     """A random permutation of ``0..n-1``."""
+    _check_device(device)
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     return _wrap(rng(generator).permutation(n).astype((dtype or D.int64).np))
@@ -120,6 +124,7 @@ def normal(
     requires_grad: bool = False,
 ) -> Tensor:
     """Normal samples; ``mean`` and ``std`` may be tensors (broadcast) or floats with ``size``."""
+    _check_device(device)
     g = rng(generator)
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
@@ -149,7 +154,11 @@ def rand_like(
     layout: Any = None,
 ) -> Tensor:
     return rand(
-        input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
+        input.shape,
+        dtype=dtype or input.dtype,
+        generator=generator,
+        requires_grad=requires_grad,
+        device=device,
     )
 
 
@@ -164,7 +173,11 @@ def randn_like(
     layout: Any = None,
 ) -> Tensor:
     return randn(
-        input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
+        input.shape,
+        dtype=dtype or input.dtype,
+        generator=generator,
+        requires_grad=requires_grad,
+        device=device,
     )
 
 
@@ -181,7 +194,9 @@ def randint_like(
 ) -> Tensor:
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=dtype or input.dtype, generator=generator)
+    return randint(
+        low, high, input.shape, dtype=dtype or input.dtype, generator=generator, device=device
+    )
 
 
 def bernoulli(

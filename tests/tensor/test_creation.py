@@ -370,3 +370,22 @@ def test_scalar_tensor_and_misc():
     assert ember.is_floating_point(ember.zeros(1)) and not ember.is_floating_point(
         ember.tensor([1])
     )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: m.rand(2, device="cuda"),
+        lambda m: m.randn(2, device="cuda"),
+        lambda m: m.randint(0, 3, (2,), device="cuda"),
+        lambda m: m.randperm(3, device="cuda"),
+        lambda m: m.normal(0.0, 1.0, (2,), device="cuda"),
+        lambda m: m.rand_like(m.ones(2), device="cuda"),
+        lambda m: m.randn_like(m.ones(2), device="cuda"),
+        lambda m: m.randint_like(m.ones(2), 3, device="cuda"),
+    ],
+)
+def test_random_creation_refuses_a_missing_device(make) -> None:
+    # ember has only the CPU: asking for cuda is an error, never silently a CPU tensor.
+    with pytest.raises(RuntimeError, match="no 'cuda' device"):
+        make(ember)
