@@ -108,7 +108,8 @@ class Linear(Module):
                 or (b._data.shape == (w._data.shape[0],) and b._data.dtype == w._data.dtype)
             )
         ):
-            return L.linear(input, w, b)  # the usual case, already checked: skip F.linear's
+            # The usual case, checked above: straight to the fused primitive.
+            return L.Linear.apply(input, w, b)
         return F.linear(input, w, b)
 
     def extra_repr(self) -> str:
