@@ -26,15 +26,6 @@ def _swap(fn):
     return reflected
 
 
-def _method(fn):
-    def m(self: Tensor, *args: Any, **kwargs: Any) -> Any:
-        return fn(self, *args, **kwargs)
-
-    m.__name__ = fn.__name__
-    m.__doc__ = fn.__doc__
-    return m
-
-
 T = Tensor
 
 # Operators (hot: bound directly, no wrapper).
@@ -200,7 +191,9 @@ for _mod, _names in [
     (F, "softmax log_softmax softmin"),
 ]:
     for _name in _names.split():
-        setattr(T, _name, _method(getattr(_mod, _name)))
+        # The functions take the tensor first, so they bind as methods as they are (no wrapper
+        # call on every `x.sum()`).
+        setattr(T, _name, getattr(_mod, _name))
 
 T.where = lambda self, condition, other: E.where(condition, self, other)
 T.T = property(lambda self: S.permute(self, tuple(range(self.ndim - 1, -1, -1))))
@@ -220,8 +213,4 @@ T.H = property(lambda self: S.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 T.mH = T.mT
 
 
-def _view_method(self: Tensor, *shape: Any) -> Tensor:
-    return S.view(self, *shape)
-
-
-T.view = _view_method
+T.view = S.view
