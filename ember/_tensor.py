@@ -367,26 +367,7 @@ class Tensor:
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """Convert dtype and/or device: ``to(dtype)``, ``to(device)``, ``to(other)``,
         ``to(device, dtype)``; returns self when nothing changes."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
-        for a in args:
-            if isinstance(a, D.dtype):
-                dtype = a
-            elif isinstance(a, (str, device)):
-                dev = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, bool):
-                pass
-            else:
-                raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
-        if dev is not None:
-            device(dev)
+        _, dtype, copy = parse_to(args, kwargs)
         if dtype is None or dtype.np == self._data.dtype:
             return self.clone() if copy else self
         from .ops import elementwise
@@ -547,6 +528,36 @@ class Tensor:
         if requires_grad:
             t.requires_grad_()
         return t
+
+
+def parse_to(args: tuple, kwargs: dict, allow_copy: bool = True) -> tuple:
+    """The ``(device, dtype, copy)`` that ``Tensor.to``/``Module.to`` arguments ask for:
+    ``to(dtype)``, ``to(device)``, ``to(tensor)``, ``to(device, dtype)`` and keywords. A device
+    that does not exist here raises its clear error."""
+    kwargs = dict(kwargs)
+    dtype = kwargs.pop("dtype", None)
+    dev = kwargs.pop("device", None)
+    copy = kwargs.pop("copy", False) if allow_copy else False
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    for a in args:
+        if isinstance(a, D.dtype):
+            dtype = a
+        elif isinstance(a, (str, device)):
+            dev = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, bool):
+            pass  # non_blocking
+        else:
+            raise TypeError(
+                f"to() received an invalid combination of arguments - got ({type(a).__name__})"
+            )
+    if dev is not None:
+        device(dev)
+    return dev, dtype, copy
 
 
 def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ... import _dtype as D
 from ..._backend import device as _device
-from ..._tensor import Tensor
+from ..._tensor import Tensor, parse_to
 from ...autograd.grad_mode import no_grad
 
 
@@ -42,27 +42,7 @@ class ConversionsMixin:
     def to(self, *args: Any, **kwargs: Any) -> Any:
         """Convert floating parameters and buffers in place: ``to(dtype)``, ``to(device)``,
         ``to(tensor)``, ``to(device, dtype)``; returns self. Integer buffers keep their dtype."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
-        for a in args:
-            if isinstance(a, D.dtype):
-                dtype = a
-            elif isinstance(a, (str, _device)):
-                dev = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, bool):
-                pass  # non_blocking
-            else:
-                raise TypeError(
-                    f"to() received an invalid combination of arguments - got ({type(a).__name__})"
-                )
-        if dev is not None:
-            _device(dev)  # raises the clear error for devices that do not exist here
+        _, dtype, _ = parse_to(args, kwargs, allow_copy=False)
         if dtype is not None:
             if not (dtype.is_floating_point or dtype.is_complex):
                 raise TypeError(
