@@ -27,6 +27,11 @@ def _accumulate_leaf(t: Any, g: Any, seen: set) -> None:
         g = _run_tensor_hooks(hooks, g)
         if g is None:
             return
+    _accumulate(t, g, seen)
+
+
+def _accumulate(t: Any, g: Any, seen: set) -> None:
+    """Add ``g`` into leaf ``t``'s ``.grad`` (no hooks)."""
     data = t._data
     if g.shape != data.shape:
         if g.size == data.size:
@@ -39,7 +44,7 @@ def _accumulate_leaf(t: Any, g: Any, seen: set) -> None:
     if cur is None:
         # The stored array must be owned by this leaf alone: later in-place ops on .grad (zero_,
         # clip_grad_norm_) must not reach another tensor's gradient.
-        if g.base is not None or not g.flags.writeable or id(g) in seen:
+        if g.base is not None or id(g) in seen or not g.flags.writeable:
             g = g.copy()
         seen.add(id(g))
         t._grad = _fn._wrap(g)
@@ -137,6 +142,7 @@ def run_backward(
 
     # 3. Run nodes as they become ready.
     fast_ok = not want_node
+    plain = not capture and inputs is None  # leaves accumulate into .grad directly
     while ready:
         node = ready.pop()
         if fast_ok and node._fast:
@@ -180,7 +186,10 @@ def run_backward(
                 if d == 0:
                     ready.append(child)
             elif g is not None:
-                deliver_leaf(e, g)
+                if plain and not e.__dict__.get("_hooks"):
+                    _accumulate(e, g, seen)
+                else:
+                    deliver_leaf(e, g)
 
     for t, g in hooked.values():
         if capture:

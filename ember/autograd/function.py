@@ -424,6 +424,22 @@ def _apply_graph(cls: type, args: tuple) -> Any:
         ctx.next_edges = (a if fn is None else (fn, a._out_nr), None)
         ctx.needs_input_grad = _TRUE_FALSE
         out = cls.forward(ctx, a._data, args[1])
+    elif n == 2 and isinstance(args[1], T) and isinstance(args[0], T):
+        # Two tensors (matmul, tensor + tensor): no per-argument lists.
+        a, b = args
+        if a._rg:
+            fn = a._grad_fn
+            ea = a if fn is None else (fn, a._out_nr)
+        else:
+            ea = None
+        if b._rg:
+            fn = b._grad_fn
+            eb = b if fn is None else (fn, b._out_nr)
+        else:
+            eb = None
+        ctx.next_edges = (ea, eb)
+        ctx.needs_input_grad = (ea is not None, eb is not None)
+        out = cls.forward(ctx, a._data, b._data)
     else:
         arrays = []
         edges = []
@@ -486,6 +502,18 @@ def _apply_graph(cls: type, args: tuple) -> Any:
 
 def _record_versions(ctx: BackwardNode, saved: tuple, args: tuple, outs: Any) -> None:
     """Remember the version of every saved array that is a tensor's data (input or output)."""
+    if len(saved) == 2 and len(args) == 2:
+        # Saved its two inputs (matmul, mul, div): the common case, without the search below.
+        a, b = args
+        if (
+            isinstance(a, _Tensor)
+            and isinstance(b, _Tensor)
+            and saved[0] is a._data
+            and saved[1] is b._data
+        ):
+            va, vb = a._vc, b._vc
+            ctx._saved_vc = ((0, va, va[0]), (1, vb, vb[0]))
+            return
     rec = []
     i = 0
     for s in saved:

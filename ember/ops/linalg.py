@@ -64,6 +64,9 @@ class Matmul(Primitive):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         nig = ctx.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:
+            # The hot path (every Linear-like layer): plain transposes, no broadcasting to undo.
+            return (g @ b.T if nig[0] else None), (a.T @ g if nig[1] else None)
         ga = gb = None
         if a.ndim == 1 and b.ndim == 1:
             return (g * b if nig[0] else None), (g * a if nig[1] else None)

@@ -21,6 +21,12 @@ values_indices = {
 
 def _expand_back(g: np.ndarray, shape: tuple, axes: tuple | None, keepdim: bool) -> np.ndarray:
     """Broadcast a reduction's gradient back to the input ``shape`` (``axes`` None: all)."""
+    if g.size == 1:
+        # A full reduction (``loss.sum()``, ``.mean()``): a read-only zero-stride view of the one
+        # value, made directly (np.broadcast_to costs 4x more, once per backward).
+        out = np.ndarray(shape, g.dtype, g, 0, (0,) * len(shape))
+        out.flags.writeable = False
+        return out
     if not keepdim and axes:
         g = np.expand_dims(g, axes)
     return np.broadcast_to(g, shape)
