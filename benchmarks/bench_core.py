@@ -117,7 +117,7 @@ CASES = [
         "core: MLP 784-256-256-10 matmul+bias+relu, b64, fwd+bwd",
         lambda: _mlp(_ember()),
         lambda: _mlp(_torch()),
-        inner=3,
+        inner=10,
         target=0.9,
     ),
 ]

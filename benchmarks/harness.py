@@ -4,10 +4,14 @@ The machine is noisy (see shared/reference/performance-notes.md), so each round 
 sample then one torch sample, and the figure that counts is the median of the per-round ratios
 ember/torch. Absolute medians are printed too.
 
-Each side is warmed up again (untimed calls) right before its sample in every round: after one
-library's work, its thread pool keeps spinning for a while (PyTorch's OpenMP workers, OpenBLAS's
-threads) and would otherwise slow down the other library's sample that follows. Measured on the
-MLP: without the per-round warm-up the ratio was 1.3, isolated runs of each library gave 0.97.
+Each side runs untimed for at least ``WARM_S`` right before its sample in every round, so that
+each library is timed in its own steady state, as a user running only that library sees it:
+after one library's work its thread pool keeps spinning for a while (OpenBLAS's workers spin for
+~0.1 s after a threaded GEMM, PyTorch's OpenMP workers too) and slows the other library's sample
+that follows. Measured on the MLP (2026-11-26, 10-call samples): with no warm-up both sides ran
+2-3x slower than alone (ember 1.3-1.6 ms, torch 2.1-2.3 ms, ratio 0.62-0.73); with one warm-up
+call the ratio swung between 0.66 and 0.92; with 150 ms of warm-up both ran at their solo speed
+(ember ~0.77 ms, torch ~0.85-0.91 ms) and the ratio settled at 0.87-0.88.
 """
 
 from __future__ import annotations
@@ -44,6 +48,17 @@ class Result:
     target: float | None
 
 
+# Untimed work before each sample (see the module docstring).
+WARM_S = 0.15
+
+
+def _warm(fn: Callable[[], object]) -> None:
+    t0 = time.perf_counter()
+    fn()
+    while time.perf_counter() - t0 < WARM_S:
+        fn()
+
+
 def _sample(fn: Callable[[], object], inner: int) -> float:
     t0 = time.perf_counter()
     for _ in range(inner):
@@ -60,9 +75,9 @@ def run_case(case: Case, rounds: int | None = None) -> Result:
         ft()
     te, tt, ratios = [], [], []
     for _ in range(rounds or case.rounds):
-        fe()
+        _warm(fe)
         a = _sample(fe, case.inner)
-        ft()
+        _warm(ft)
         b = _sample(ft, case.inner)
         te.append(a)
         tt.append(b)
