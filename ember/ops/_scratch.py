@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["scratch"]
+__all__ = ["scratch", "SCRATCH_MIN_BYTES"]
 
 
 def _prod(xs) -> int:
@@ -23,7 +23,7 @@ def _prod(xs) -> int:
 
 
 # Scratch arrays smaller than this are plain allocations (small blocks are cheap for malloc).
-_SCRATCH_MIN_BYTES = 1 << 20
+SCRATCH_MIN_BYTES = 1 << 18
 # The pool forgets its least recently used arrays beyond these limits.
 _SCRATCH_MAX = 32
 _SCRATCH_MAX_BYTES = 512 << 20
@@ -46,7 +46,7 @@ class _ScratchPool:
         """An array of ``shape`` and ``dtype`` (zero-filled when asked) that nobody else holds."""
         dtype = np.dtype(dtype)
         n = _prod(shape) * dtype.itemsize
-        if n < _SCRATCH_MIN_BYTES:
+        if n < SCRATCH_MIN_BYTES:
             return np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
         with self._lock:
             a = self._take(n)

@@ -11,8 +11,8 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
-from ._parallel import MIN_WORK, binary_into, unary_into
-from ._scratch import scratch
+from ._parallel import binary_into, unary_into
+from ._scratch import SCRATCH_MIN_BYTES, scratch
 from ._util import Primitive, broadcast_error, grad_where
 from .elementwise import cast
 
@@ -166,10 +166,10 @@ Frac, frac = _unary("Frac", lambda x: x - np.trunc(x), lambda g, x, o: g, save="
 
 
 def _relu_fwd(x):
-    if x.size < MIN_WORK:
+    if x.nbytes < SCRATCH_MIN_BYTES:
         return np.maximum(x, 0, dtype=x.dtype)
     # Big: a pooled output (no fresh pages to fault in every step) in x's memory layout, filled
-    # in per-core chunks (shared/reference/performance-notes.md, items 3 and 4).
+    # in per-core chunks when very big (shared/reference/performance-notes.md, items 3 and 4).
     return unary_into(_max0, x, scratch.like(x))
 
 
@@ -178,7 +178,7 @@ def _max0(x, out):
 
 
 def _relu_bwd(g, x, o):
-    if o.size < MIN_WORK:
+    if o.nbytes < SCRATCH_MIN_BYTES:
         return g * (o > 0)
     return binary_into(_mask_grad, g, o, scratch.like(o, np.result_type(g.dtype, np.bool_)))
 

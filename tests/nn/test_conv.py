@@ -414,6 +414,20 @@ def test_scratch_pool_reuses_only_free_buffers():
     assert pool._arrays == []
 
 
+def test_pooled_relu_buffers_never_overwrite_live_results():
+    # ReLU's big outputs and gradients come from the scratch pool: results still held (and
+    # outputs saved for backward) must survive later ReLUs of the same size.
+    x = ember.randn(64, 6, 24, 24, requires_grad=True)  # 884 KB: pooled
+    ks = (1.0, -1.0, 2.0)
+    outs = [ember.relu(x * k) for k in ks]
+    for k, o in zip(ks, outs):
+        np.testing.assert_array_equal(o.detach().numpy(), np.maximum(x.detach().numpy() * k, 0))
+    sum(o.sum() for o in outs).backward()
+    xs = x.detach().numpy()
+    expected = sum(np.where(xs * k > 0, k, 0.0) for k in ks).astype(np.float32)
+    np.testing.assert_allclose(x.grad.numpy(), expected)
+
+
 def test_conv_in_threads_matches_serial():
     import threading
 
