@@ -29,6 +29,11 @@ def _sigmoid_(a: np.ndarray) -> None:
     a += 0.5
 
 
+# _WT_NOTE: the recurrent weight is transposed into a C-contiguous copy once per sequence: the
+# per-step product ``(B, P) @ (P, G)`` with a transposed (Fortran-order) view ran 1.5x slower in
+# OpenBLAS (32x128 @ 128x512: 74 us vs 50 us), and it runs once per time step.
+
+
 def _steps(n: int, reverse: bool) -> range:
     return range(n - 1, -1, -1) if reverse else range(n)
 
@@ -71,7 +76,7 @@ class RNNLayer(Primitive):
     def forward(ctx, gi, h0, w_hh, b_hh, relu, reverse):
         out = np.empty_like(gi)
         pre = gi if b_hh is None else gi + b_hh
-        w_t = w_hh.T
+        w_t = np.ascontiguousarray(w_hh.T)  # see _WT_NOTE
         h = h0
         for t in _steps(gi.shape[0], reverse):
             a = out[t]
@@ -137,7 +142,7 @@ class LSTMLayer(Primitive):
         half[3 * hs :] = 0.5
         shift = np.where(half == 0.5, half, 0).astype(gi.dtype)
         gates *= half
-        w_t = (w_hh * half[:, None]).T
+        w_t = np.ascontiguousarray((w_hh * half[:, None]).T)  # see _WT_NOTE
         h, c = h0, c0
         for t in _steps(n, reverse):
             g = gates[t]
@@ -232,7 +237,7 @@ class GRULayer(Primitive):
         ghn = np.empty((n, b, hs), gi.dtype)  # h @ W_hn.T + b_hn, needed for the r gradient
         out = np.empty((n, b, hs), gi.dtype)
         rec = np.empty((b, g3), gi.dtype)
-        w_t = w_hh.T
+        w_t = np.ascontiguousarray(w_hh.T)  # see _WT_NOTE
         h = h0
         for t in _steps(n, reverse):
             np.matmul(h, w_t, out=rec)
