@@ -61,7 +61,11 @@ def _fold(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     0.58 ms when ``x`` is a transposed view, which the reshape copies once)."""
     if x.ndim <= 2:
         return x @ w
-    return (x.reshape(-1, x.shape[-1]) @ w).reshape(*x.shape[:-1], w.shape[-1])
+    lead = x.shape[:-1]
+    rows = 1
+    for n in lead:
+        rows *= n
+    return (x.reshape(rows, x.shape[-1]) @ w).reshape(*lead, w.shape[-1])
 
 
 class Matmul(Primitive):

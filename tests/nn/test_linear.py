@@ -41,6 +41,26 @@ def test_f_linear_parity(xshape, out_f, bias, dtype):
         check_op(F.linear, TF.linear, x, w, rtol=1e-5, atol=1e-5)
 
 
+def test_f_linear_on_views_and_empty_features():
+    # N-D inputs run as one folded GEMM; a transposed view is copied by the fold.
+    x = rand_array((3, 2, 4), np.float32, 1)
+    w = rand_array((5, 4), np.float32, 2)
+    b = rand_array((5,), np.float32, 3)
+    check_op(
+        lambda x, w, b: F.linear(x.transpose(0, 1), w, b),
+        lambda x, w, b: TF.linear(x.transpose(0, 1), w, b),
+        x,
+        w,
+        b,
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    out = F.linear(ember.zeros(2, 3, 0), ember.zeros(5, 0), ember.ones(5))
+    assert out.shape == (2, 3, 5) and bool((out == 1).all())
+    m = ember.matmul(ember.zeros(2, 3, 0), ember.zeros(0, 5))
+    assert m.shape == (2, 3, 5) and not bool(m.any())
+
+
 @pytest.mark.parametrize(
     "in_f, out_f, bias, xshape",
     [(6, 4, True, (5, 6)), (6, 4, False, (3, 2, 6)), (3, 1, True, (3,)), (20, 30, True, (8, 20))],

@@ -22,6 +22,10 @@ MATMUL = [
     case("4d_vec", lambda m, x, y: m.matmul(x, y), f(2, 2, 3, 4), f(4)),
     case("vec_4d", lambda m, x, y: m.matmul(x, y), f(3), f(2, 2, 3, 4)),
     case("4d_mat", lambda m, x, y: x @ y, f(2, 3, 2, 4), f(4, 3)),
+    # N-D @ 2-D runs as one folded GEMM: a transposed batch (copied by the fold) and a
+    # transposed right operand.
+    case("batch_view_mat", lambda m, x, y: x.transpose(0, 1) @ y, f(3, 2, 4), f(4, 5)),
+    case("batch_mat_t", lambda m, x, y: x @ y.t(), f(2, 3, 4), f(5, 4)),
     case("operator", lambda m, x, y: x @ y, f(3, 4), f(4, 2)),
     case("operator_vec", lambda m, x, y: x @ y, f(5), f(5)),
     case("method", lambda m, x, y: x.matmul(y), f(2, 3, 4), f(2, 4, 3)),
