@@ -15,13 +15,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._scratch import scratch
 from ._util import Primitive, unbroadcast
 
 __all__ = ["Attention", "AttentionWithWeights"]
 
 
+def _scores_shape(q: np.ndarray, k: np.ndarray) -> tuple:
+    return (*np.broadcast_shapes(q.shape[:-2], k.shape[:-2]), q.shape[-2], k.shape[-2])
+
+
 def _forward(ctx, q, k, v, mask, scale, keep, safe):
-    s = np.matmul(q, np.swapaxes(k, -1, -2))
+    # The (..., L, S) score matrix and its gradient are the big per-step arrays: they come from
+    # the scratch pool (no fresh pages to fault in every step).
+    s = np.matmul(q, np.swapaxes(k, -1, -2), out=scratch.get(_scores_shape(q, k), q.dtype))
     s *= np.asarray(scale, s.dtype)
     if mask is not None:
         if np.broadcast_shapes(s.shape, mask.shape) == s.shape:
@@ -51,17 +58,21 @@ def _backward(ctx, g_out, g_w):
     scale, mask_shape = ctx.meta
     nig = ctx.needs_input_grad
     pd = p * keep if keep is not None else p
-    dpd = np.matmul(g_out, np.swapaxes(v, -1, -2))
+    dpd = np.matmul(g_out, np.swapaxes(v, -1, -2), out=scratch.get(p.shape, p.dtype))
     if g_w is not None:
         dpd += g_w
     dv = unbroadcast(np.matmul(np.swapaxes(pd, -1, -2), g_out), v.shape) if nig[2] else None
     dp = dpd * keep if keep is not None else dpd
     # softmax backward: ds = p * (dp - sum(dp * p))
     ds = dp
-    ds -= (dp * p).sum(axis=-1, keepdims=True)
+    tmp = np.multiply(dp, p, out=scratch.get(p.shape, p.dtype))
+    ds -= tmp.sum(axis=-1, keepdims=True)
+    del tmp
     ds *= p
     dmask = unbroadcast(ds, mask_shape) if mask_shape is not None and nig[3] else None
-    ds = ds * np.asarray(scale, ds.dtype)
+    if dmask is not None and np.shares_memory(dmask, ds):
+        dmask = dmask.copy()  # ds is scaled in place below
+    ds *= np.asarray(scale, ds.dtype)
     dq = unbroadcast(np.matmul(ds, k), q.shape) if nig[0] else None
     dk = unbroadcast(np.matmul(np.swapaxes(ds, -1, -2), q), k.shape) if nig[1] else None
     return dq, dk, dv, dmask

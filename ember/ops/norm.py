@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._scratch import scratch
 from ._util import Primitive
 
 __all__ = ["BatchNormTrain", "BatchNormEval", "LayerNorm", "GroupNorm", "RMSNorm"]
@@ -40,7 +41,8 @@ class BatchNormTrain(Primitive):
         # when the mean is large next to the spread, so it is corrected by the mean of the
         # residuals (compensated two-pass): about as accurate, much cheaper than float64 sums.
         mean = np.einsum("ncl->c", x3) / x.dtype.type(n)
-        xc = x3 - mean[:, None]
+        # Big per-step arrays come from the scratch pool (no fresh pages to fault in each step).
+        xc = np.subtract(x3, mean[:, None], out=scratch.get(x3.shape, x3.dtype))
         corr = np.einsum("ncl->c", xc) / x.dtype.type(n)
         var = np.einsum("ncl,ncl->c", xc, xc) / x.dtype.type(n) - corr * corr
         np.maximum(var, 0, out=var)  # rounding must not make a constant channel's var < 0
@@ -49,14 +51,15 @@ class BatchNormTrain(Primitive):
         invstd = 1.0 / np.sqrt(var + eps)
         xhat = xc
         xhat *= invstd[:, None]
+        y = scratch.get(x3.shape, x3.dtype)
         if weight is not None:
-            y = xhat * weight[:, None]
+            np.multiply(xhat, weight[:, None], out=y)
             if bias is not None:
                 y += bias[:, None]
         elif bias is not None:
-            y = xhat + bias[:, None]
+            np.add(xhat, bias[:, None], out=y)
         else:
-            y = xhat.copy()
+            np.copyto(y, xhat)
         ctx.save_for_backward(xhat)
         ctx.meta = (x.shape, invstd, weight)
         return y.reshape(x.shape), mean, var
@@ -75,8 +78,10 @@ class BatchNormTrain(Primitive):
             # d/dx of (x - mean) * invstd, with mean and invstd depending on x:
             # invstd * w * (g - mean(g) - xhat * mean(g * xhat)).
             scale = invstd if weight is None else invstd * weight
-            gx = g3 - (gb / n)[:, None]
-            gx -= xhat * (gw / n)[:, None]
+            gx = np.subtract(g3, (gb / n)[:, None], out=scratch.get(g3.shape, xhat.dtype))
+            tmp = np.multiply(xhat, (gw / n)[:, None], out=scratch.get(g3.shape, xhat.dtype))
+            gx -= tmp
+            del tmp
             gx *= scale[:, None]
             gx = gx.reshape(shape)
         gw_out = gw.astype(g.dtype, copy=False) if len(nig) > 1 and nig[1] else None
