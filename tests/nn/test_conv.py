@@ -391,43 +391,6 @@ def test_errors_match_torch_types():
         tnn.Conv2d(1, 6, 5, groups=4)
 
 
-def test_scratch_pool_reuses_only_free_buffers():
-    from ember.ops._scratch import _ScratchPool
-
-    def addr(x):
-        return x.__array_interface__["data"][0]
-
-    pool = _ScratchPool()
-    a = pool.get((512, 1024), np.float32)
-    b = pool.get((512, 1024), np.float32)
-    assert not np.shares_memory(a, b)  # both held
-    a_addr = addr(a)
-    view = a[:10]
-    del a
-    c = pool.get((512, 1024), np.float32)
-    assert not np.shares_memory(c, view)  # a view keeps the buffer busy
-    del view, c
-    d = pool.get((1024, 512), np.float32, zero=True)
-    assert addr(d) == a_addr and not d.any()  # free again: reused (any shape) and zeroed
-    del d
-    pool.clear()
-    assert pool._arrays == []
-
-
-def test_pooled_relu_buffers_never_overwrite_live_results():
-    # ReLU's big outputs and gradients come from the scratch pool: results still held (and
-    # outputs saved for backward) must survive later ReLUs of the same size.
-    x = ember.randn(64, 6, 24, 24, requires_grad=True)  # 884 KB: pooled
-    ks = (1.0, -1.0, 2.0)
-    outs = [ember.relu(x * k) for k in ks]
-    for k, o in zip(ks, outs):
-        np.testing.assert_array_equal(o.detach().numpy(), np.maximum(x.detach().numpy() * k, 0))
-    sum(o.sum() for o in outs).backward()
-    xs = x.detach().numpy()
-    expected = sum(np.where(xs * k > 0, k, 0.0) for k in ks).astype(np.float32)
-    np.testing.assert_allclose(x.grad.numpy(), expected)
-
-
 def test_conv_in_threads_matches_serial():
     import threading
 
