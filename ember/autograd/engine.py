@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._scratch import scratch
 from . import function as _fn
 from .function import BackwardNode
 from .grad_mode import STATE
@@ -143,8 +144,16 @@ def run_backward(
     # 3. Run nodes as they become ready.
     fast_ok = not want_node
     plain = not capture and inputs is None  # leaves accumulate into .grad directly
+    # Ids of the gradient sums this walk made and only `buffers` holds: later gradients for the
+    # same node are added into them in place. A sum is handed over (and no longer owned) when its
+    # node runs.
+    owned: set = set()
     while ready:
         node = ready.pop()
+        if owned:
+            buf = buffers.get(node)
+            if buf is not None:
+                owned.discard(id(buf))
         if fast_ok and node._fast:
             # Fast path: a built-in single-output primitive with no hooks.
             g = buffers.pop(node, None)
@@ -178,7 +187,7 @@ def run_backward(
                 if g is not None:
                     if child._n_out == 1:
                         prev = buffers.get(child)
-                        buffers[child] = g if prev is None else prev + g
+                        buffers[child] = g if prev is None else _sum_owned(prev, g, owned)
                     else:
                         _add_to_buffer(buffers, child, e[1], g)
                 d = deps[child] - 1
@@ -261,6 +270,19 @@ def _add_to_buffer(buffers: dict, node: Any, idx: int, g: Any) -> None:
             lst = buffers[node] = [None] * node._n_out
         prev = lst[idx]
         lst[idx] = g if prev is None else _sum_grads(prev, g)
+
+
+def _sum_owned(prev: Any, g: Any, owned: set) -> Any:
+    """``prev + g`` for a node with several consumers: in place when ``prev`` is a sum this walk
+    owns, else into a new (pooled, when big) array that it then owns."""
+    if prev.shape == g.shape and prev.dtype == g.dtype:
+        if id(prev) in owned:
+            np.add(prev, g, out=prev)
+            return prev
+        s = np.add(prev, g, out=scratch.get(prev.shape, prev.dtype))
+        owned.add(id(s))
+        return s
+    return prev + g
 
 
 def _sum_grads(a: Any, b: Any) -> Any:

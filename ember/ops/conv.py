@@ -21,8 +21,8 @@ import itertools
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .._scratch import scratch
 from ._parallel import blas_for, copy_into, matmul, matmul_reduce, parallel_for
-from ._scratch import scratch
 from ._util import Primitive
 
 __all__ = ["ConvNd", "ConvTransposeNd", "Unfold", "Fold", "conv_out_size", "scratch"]

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._scratch import scratch
 from .._tensor import Tensor, _wrap
 from ._util import Primitive, grad_where, unbroadcast, wrap_dim
 from .shape import expand, reshape
@@ -25,7 +26,7 @@ class Slice(Primitive):
     @staticmethod
     def backward(ctx, g):
         shape, dt, key = ctx.meta
-        out = np.zeros(shape, g.dtype)
+        out = scratch.get(shape, g.dtype, zero=True)  # big: pooled (no page faults per step)
         out[key] = g
         return out, None
 

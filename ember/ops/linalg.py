@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor
-from ._scratch import SCRATCH_MIN_BYTES, scratch
 from ._util import Primitive, ones_vector, unbroadcast
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._scratch import scratch
+from .._scratch import scratch
 from ._util import Primitive
 
 __all__ = ["BatchNormTrain", "BatchNormEval", "LayerNorm", "GroupNorm", "RMSNorm"]

@@ -12,8 +12,8 @@ import itertools
 
 import numpy as np
 
+from .._scratch import scratch
 from ._parallel import copy_into, parallel_for
-from ._scratch import scratch
 from ._util import Primitive
 
 __all__ = [

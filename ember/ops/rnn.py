@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._scratch import scratch
+from .._scratch import scratch
 from ._util import Primitive, ones_vector
 
 __all__ = ["RNNLayer", "LSTMLayer", "GRULayer"]

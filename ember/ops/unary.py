@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
 from ._parallel import binary_into, unary_into
-from ._scratch import SCRATCH_MIN_BYTES, scratch
 from ._util import Primitive, broadcast_error, grad_where
 from .elementwise import cast
 

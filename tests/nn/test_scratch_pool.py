@@ -10,7 +10,7 @@ import ember.nn as enn
 
 
 def test_scratch_pool_reuses_only_free_buffers():
-    from ember.ops._scratch import _ScratchPool
+    from ember._scratch import _ScratchPool
 
     def addr(x):
         return x.__array_interface__["data"][0]
