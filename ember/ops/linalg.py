@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -65,15 +66,13 @@ def _fold(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     if x.ndim < 2:
         return x @ w
     lead = x.shape[:-1]
-    rows = 1
-    for n in lead:
-        rows *= n
+    rows = math.prod(lead)
     x2 = x.reshape(rows, x.shape[-1]) if x.ndim > 2 else x
-    dtype = np.result_type(x.dtype, w.dtype)
-    if rows * w.shape[-1] * dtype.itemsize < SCRATCH_MIN_BYTES:
+    # (Callers have checked that both operands share one dtype.) Small results skip the pool.
+    if rows * w.shape[-1] * x.dtype.itemsize < SCRATCH_MIN_BYTES:
         out = x2 @ w
     else:
-        out = np.matmul(x2, w, out=scratch.get((rows, w.shape[-1]), dtype))
+        out = np.matmul(x2, w, out=scratch.get((rows, w.shape[-1]), x.dtype))
     return out.reshape(*lead, w.shape[-1]) if x.ndim > 2 else out
 
 

@@ -39,8 +39,6 @@ def _sigmoid_(a: np.ndarray) -> None:
 # are megabytes each; taking them from the scratch pool instead of fresh allocations saves the
 # page faults of every step (measured: LSTM(64, 128, 2 layers), T=50, batch 32, ~5,000 minor
 # faults per training step before, and a step ~1.5x slower).
-def _pooled(shape: tuple, dtype) -> np.ndarray:
-    return scratch.get(shape, dtype)
 
 
 def _steps(n: int, reverse: bool) -> range:
@@ -83,7 +81,7 @@ class RNNLayer(Primitive):
 
     @staticmethod
     def forward(ctx, gi, h0, w_hh, b_hh, relu, reverse):
-        out = _pooled(gi.shape, gi.dtype)  # see _POOL_NOTE
+        out = scratch.get(gi.shape, gi.dtype)  # see _POOL_NOTE
         pre = gi if b_hh is None else gi + b_hh
         w_t = np.ascontiguousarray(w_hh.T)  # see _WT_NOTE
         h = h0
@@ -104,7 +102,7 @@ class RNNLayer(Primitive):
     def backward(ctx, g_out, g_hn):
         out, h0, w_hh = ctx.saved_tensors
         relu, reverse, has_bias = ctx.meta
-        da = _pooled(out.shape, out.dtype)
+        da = scratch.get(out.shape, out.dtype)
         dh = g_hn.copy()
         for t in _steps(out.shape[0], not reverse):
             dh += g_out[t]
@@ -137,16 +135,16 @@ class LSTMLayer(Primitive):
         # `gates` starts as the pre-activations without the recurrent term and is overwritten
         # with the activated gate values, which backward needs.
         # The per-sequence arrays come from the scratch pool (see _POOL_NOTE).
-        gates = _pooled(gi.shape, gi.dtype)
+        gates = scratch.get(gi.shape, gi.dtype)
         if b_hh is not None:
             np.add(gi, b_hh, out=gates)
         else:
             np.copyto(gates, gi)
-        cs = _pooled((n, b, hs), gi.dtype)
-        tcs = _pooled((n, b, hs), gi.dtype)
+        cs = scratch.get((n, b, hs), gi.dtype)
+        tcs = scratch.get((n, b, hs), gi.dtype)
         proj = w_hr is not None
-        out = _pooled((n, b, w_hr.shape[0] if proj else hs), gi.dtype)
-        hh = _pooled((n, b, hs), gi.dtype) if proj else out
+        out = scratch.get((n, b, w_hr.shape[0] if proj else hs), gi.dtype)
+        hh = scratch.get((n, b, hs), gi.dtype) if proj else out
         rec = np.empty((b, g4), gi.dtype)
         # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5: halving the i, f, o pre-activations up front
         # (and the matching rows of W_hh; exact in binary floating point) makes every gate one
@@ -192,13 +190,13 @@ class LSTMLayer(Primitive):
         # once (a few large array ops instead of many per step): the gate gradients are then
         # dgates[t] = [dc, dc, dc, dhh] * mult[t], and dc picks up dhh * o * (1 - tanh(c)^2).
         i, f, gg, o = (gates[..., k * hs : (k + 1) * hs] for k in range(4))
-        c_prev = _pooled(cs.shape, cs.dtype)
+        c_prev = scratch.get(cs.shape, cs.dtype)
         if reverse:
             c_prev[:-1], c_prev[-1] = cs[1:], c0
         else:
             c_prev[1:], c_prev[0] = cs[:-1], c0
-        mult = _pooled(gates.shape, gates.dtype)
-        tmp = _pooled(cs.shape, cs.dtype)
+        mult = scratch.get(gates.shape, gates.dtype)
+        tmp = scratch.get(cs.shape, cs.dtype)
         for k, (a, b) in enumerate(((i, gg), (f, c_prev), (gg, i), (o, tcs))):
             # mult[k] = b * a * (1 - a), except the cell input gate: i * (1 - gg * gg).
             np.multiply(a, a, out=tmp)
@@ -212,7 +210,7 @@ class LSTMLayer(Primitive):
         np.subtract(1, o_dtanh, out=o_dtanh)
         o_dtanh *= o
         mult3 = mult[..., : 3 * hs].reshape(n, -1, 3, hs)
-        dgates = _pooled(gates.shape, gates.dtype)
+        dgates = scratch.get(gates.shape, gates.dtype)
         dg3 = dgates[..., : 3 * hs].reshape(n, -1, 3, hs)
         dout = np.empty_like(out) if proj else None
         dh = g_hn.copy()
@@ -254,10 +252,10 @@ class GRULayer(Primitive):
     def forward(ctx, gi, h0, w_hh, b_hh, reverse):
         n, b, g3 = gi.shape
         hs = g3 // 3
-        gates = _pooled(gi.shape, gi.dtype)  # becomes r, z, n (see _POOL_NOTE)
+        gates = scratch.get(gi.shape, gi.dtype)  # becomes r, z, n (see _POOL_NOTE)
         np.copyto(gates, gi)
-        ghn = _pooled((n, b, hs), gi.dtype)  # h @ W_hn.T + b_hn, needed for the r gradient
-        out = _pooled((n, b, hs), gi.dtype)
+        ghn = scratch.get((n, b, hs), gi.dtype)  # h @ W_hn.T + b_hn, needed for the r gradient
+        out = scratch.get((n, b, hs), gi.dtype)
         rec = np.empty((b, g3), gi.dtype)
         w_t = np.ascontiguousarray(w_hh.T)  # see _WT_NOTE
         h = h0
@@ -288,8 +286,8 @@ class GRULayer(Primitive):
         reverse, has_bias = ctx.meta
         n, _, g3 = gates.shape
         hs = g3 // 3
-        dgi = _pooled(gates.shape, gates.dtype)
-        dgh = _pooled(gates.shape, gates.dtype)  # equals dgi except the n block, scaled by r
+        dgi = scratch.get(gates.shape, gates.dtype)
+        dgh = scratch.get(gates.shape, gates.dtype)  # equals dgi except the n block, scaled by r
         dh = g_hn.copy()
         for t in _steps(n, not reverse):
             dh += g_out[t]
