@@ -8,7 +8,7 @@ Each side runs untimed for at least ``WARM_S`` right before its sample in every 
 each library is timed in its own steady state, as a user running only that library sees it:
 after one library's work its thread pool keeps spinning for a while (OpenBLAS's workers spin for
 ~0.1 s after a threaded GEMM, PyTorch's OpenMP workers too) and slows the other library's sample
-that follows. Measured on the MLP (2026-11-26, 10-call samples): with no warm-up both sides ran
+that follows. Measured on the MLP (2026-11-27 UTC, 10-call samples): with no warm-up both sides ran
 2-3x slower than alone (ember 1.3-1.6 ms, torch 2.1-2.3 ms, ratio 0.62-0.73); with one warm-up
 call the ratio swung between 0.66 and 0.92; with 150 ms of warm-up both ran at their solo speed
 (ember ~0.77 ms, torch ~0.85-0.91 ms) and the ratio settled at 0.87-0.88.
