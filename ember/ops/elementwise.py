@@ -23,6 +23,8 @@ _np_to_dtype = D._BY_NP
 
 # ---- casts -------------------------------------------------------------------------------
 class Cast(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.src = x.dtype
@@ -88,6 +90,8 @@ def _shape(x: Any) -> Any:
 
 # ---- binary arithmetic -------------------------------------------------------------------
 class Add(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (_shape(x), _shape(y))
@@ -103,6 +107,8 @@ class Add(Primitive):
 
 
 class Sub(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (_shape(x), _shape(y))
@@ -118,6 +124,8 @@ class Sub(Primitive):
 
 
 class Mul(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -133,6 +141,8 @@ class Mul(Primitive):
 
 
 class Div(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -148,6 +158,8 @@ class Div(Primitive):
 
 
 class Pow(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         out = np.power(x, y)
@@ -174,6 +186,8 @@ class Pow(Primitive):
 
 
 class Atan2(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -187,6 +201,8 @@ class Atan2(Primitive):
 
 
 class Maximum(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -198,6 +214,8 @@ class Maximum(Primitive):
 
 
 class Minimum(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -219,6 +237,8 @@ def _minmax_backward(ctx, g, better):
 
 
 class FloorDivide(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (_shape(x), _shape(y))
@@ -235,6 +255,8 @@ class FloorDivide(Primitive):
 
 
 class Remainder(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -246,6 +268,8 @@ class Remainder(Primitive):
 
 
 class Fmod(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -285,6 +309,8 @@ def _scalar_array(c: Any, dt: np.dtype) -> np.ndarray:
 class AddScalar(Primitive):
     """``x + c`` for a Python number ``c``: no broadcasting to undo, nothing to save."""
 
+    twice_differentiable = True
+
     node_name = "AddBackward0"
 
     @staticmethod
@@ -298,6 +324,8 @@ class AddScalar(Primitive):
 
 class RSubScalar(Primitive):
     """``c - x`` for a Python number ``c``."""
+
+    twice_differentiable = True
 
     node_name = "RsubBackward1"
 
@@ -313,6 +341,8 @@ class RSubScalar(Primitive):
 class MulScalar(Primitive):
     """``x * c`` for a Python number ``c``."""
 
+    twice_differentiable = True
+
     node_name = "MulBackward0"
 
     @staticmethod
@@ -327,6 +357,8 @@ class MulScalar(Primitive):
 
 class DivScalar(Primitive):
     """``x / c`` for a Python number ``c``."""
+
+    twice_differentiable = True
 
     node_name = "DivBackward0"
 
@@ -516,6 +548,8 @@ fmin = minimum
 
 # ---- where, lerp -------------------------------------------------------------------------
 class Where(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, cond, x, y):
         ctx.save_for_backward(cond)

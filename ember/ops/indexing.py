@@ -9,12 +9,14 @@ import numpy as np
 
 from .._scratch import scratch
 from .._tensor import Tensor, _wrap
-from ._util import Primitive, grad_where, unbroadcast, wrap_dim
+from ._util import Primitive, grad_where, on_graph, unbroadcast, wrap_dim
 from .shape import expand, reshape
 
 
 class Slice(Primitive):
     """Basic indexing (ints, slices, None, Ellipsis): a view."""
+
+    twice_differentiable = True
 
     view = True
 
@@ -26,6 +28,8 @@ class Slice(Primitive):
     @staticmethod
     def backward(ctx, g):
         shape, dt, key = ctx.meta
+        if on_graph(g):  # create_graph: a recorded scatter
+            return add_into_zeros(shape, key, g), None
         out = scratch.get(shape, g.dtype, zero=True)  # big: pooled (no page faults per step)
         out[key] = g
         return out, None
@@ -33,6 +37,8 @@ class Slice(Primitive):
 
 class Index(Primitive):
     """Advanced indexing (integer or bool arrays): a copy."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, key):
@@ -42,9 +48,7 @@ class Index(Primitive):
     @staticmethod
     def backward(ctx, g):
         shape, key = ctx.meta
-        out = np.zeros(shape, g.dtype)
-        np.add.at(out, key, g)
-        return out, None
+        return add_into_zeros(shape, key, g), None
 
 
 def _convert_key(key: Any, shape: tuple) -> tuple:
@@ -138,7 +142,37 @@ def getitem(input: Tensor, key: Any) -> Tensor:
         raise _index_error(e, input._data.shape) from None
 
 
+class AddIntoZeros(Primitive):
+    """``zeros(shape)`` with ``g`` added at ``key`` (repeated indices add up): the gradient of
+    reading ``x[key]``, as a recorded op for create_graph; its own gradient reads ``key`` again."""
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx, g, shape, key):
+        ctx.key = key
+        out = np.zeros(shape, g.dtype)
+        np.add.at(out, key, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return gg[ctx.key], None, None
+
+
+def add_into_zeros(shape: tuple, key: Any, g: Any) -> Any:
+    """``zeros(shape)`` with ``g`` added at ``key``: an array, or on the graph for a GraphArray
+    ``g`` (create_graph)."""
+    if on_graph(g):
+        return g.apply(AddIntoZeros, shape, key)
+    out = np.zeros(shape, g.dtype)
+    np.add.at(out, key, g)
+    return out
+
+
 class IndexPut(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, key, value, accumulate):
         out = x.copy()
@@ -215,6 +249,8 @@ def _check_index_tensor(index: Tensor, name: str) -> np.ndarray:
 
 
 class Gather(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, idx):
         ctx.meta = (x.shape, axis, idx)
@@ -223,12 +259,10 @@ class Gather(Primitive):
     @staticmethod
     def backward(ctx, g):
         shape, axis, idx = ctx.meta
-        out = np.zeros(shape, g.dtype)
-        np.add.at(out, _along_axis(idx, axis), g)
-        return out, None, None
+        return add_into_zeros(shape, along_axis(idx, axis), g), None, None
 
 
-def _along_axis(idx: np.ndarray, axis: int) -> tuple:
+def along_axis(idx: np.ndarray, axis: int) -> tuple:
     """The NumPy index of the elements ``idx`` points at along ``axis`` (gather/scatter)."""
     grids = list(np.indices(idx.shape, sparse=True))
     grids[axis] = idx
@@ -270,10 +304,12 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
 
 
 class Scatter(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, idx, src, add):
         out = x.copy()
-        key = _along_axis(idx, axis)
+        key = along_axis(idx, axis)
         srcv = (
             src[tuple(slice(0, s) for s in idx.shape)]
             if isinstance(src, np.ndarray) and src.ndim == idx.ndim
@@ -292,8 +328,7 @@ class Scatter(Primitive):
         gx = _grad_past_writes(g, key, overwritten=not add)
         gs = None
         if len(ctx.needs_input_grad) > 3 and ctx.needs_input_grad[3]:
-            gs = np.zeros(sshape, g.dtype)
-            gs[tuple(slice(0, s) for s in ishape)] = g[key]
+            gs = add_into_zeros(sshape, tuple(slice(0, s) for s in ishape), g[key])
         return gx, None, None, gs, None
 
 
@@ -326,6 +361,8 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 
 
 class IndexSelect(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, idx):
         ctx.meta = (x.shape, axis, idx)
@@ -334,6 +371,8 @@ class IndexSelect(Primitive):
     @staticmethod
     def backward(ctx, g):
         shape, axis, idx = ctx.meta
+        if on_graph(g):  # create_graph: a recorded scatter
+            return add_into_zeros(shape, (slice(None),) * axis + (idx,), g), None, None
         out = np.zeros(shape, g.dtype)
         gm = np.moveaxis(g, axis, 0)
         om = np.moveaxis(out, axis, 0)
@@ -364,6 +403,8 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
 
 
 class MaskedFill(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, mask, value):
         ctx.meta = (mask, np.shape(value), x.shape)
@@ -375,12 +416,14 @@ class MaskedFill(Primitive):
         gx = grad_where(mask, g, xshape, invert=True)
         gv = None
         if ctx.needs_input_grad[2]:
-            gv = (
-                grad_where(mask, g, vshape)
-                if len(vshape)
-                else np.asarray(np.where(mask, g, 0).sum(), g.dtype)
-            )
+            gv = grad_where(mask, g, vshape) if len(vshape) else _masked_total(mask, g)
         return gx, None, gv
+
+
+def _masked_total(mask: np.ndarray, g: Any) -> Any:
+    """The sum of ``g`` where ``mask`` holds, as a 0-d array (a 0-d value's gradient)."""
+    picked = np.where(mask, g, 0).astype(g.dtype, copy=False)
+    return picked.sum(axis=tuple(range(picked.ndim)), keepdims=True).reshape(())
 
 
 def _check_mask(mask: Tensor, input: Tensor, name: str) -> np.ndarray:

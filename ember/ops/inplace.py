@@ -224,6 +224,8 @@ def _make_copy_from():
     from ._util import Primitive
 
     class CopyFrom(Primitive):
+        twice_differentiable = True
+
         @staticmethod
         def forward(ctx, x, src):
             return src.copy()

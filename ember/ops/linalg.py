@@ -10,7 +10,7 @@ import numpy as np
 from .. import _dtype as D
 from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor
-from ._util import Primitive, ones_vector, unbroadcast
+from ._util import Primitive, on_graph, ones_vector, unbroadcast
 
 
 def _dims(shape: tuple) -> str:
@@ -69,7 +69,7 @@ def _fold(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     rows = math.prod(lead)
     x2 = x.reshape(rows, x.shape[-1]) if x.ndim > 2 else x
     # (Callers have checked that both operands share one dtype.) Small results skip the pool.
-    if rows * w.shape[-1] * x.dtype.itemsize < SCRATCH_MIN_BYTES:
+    if on_graph(x2) or rows * w.shape[-1] * x.dtype.itemsize < SCRATCH_MIN_BYTES:
         out = x2 @ w
     else:
         out = np.matmul(x2, w, out=scratch.get((rows, w.shape[-1]), x.dtype))
@@ -77,6 +77,8 @@ def _fold(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 class Matmul(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -195,6 +197,8 @@ def addmm(
 class Linear(Primitive):
     """``x @ W.T + b`` in one node: the bias gradient is one BLAS product (``ones @ g``),
     several times faster and more accurate than NumPy's float32 ``sum(0)``."""
+
+    twice_differentiable = True
 
     node_name = "AddmmBackward0"
 

@@ -19,6 +19,8 @@ from .shape import reshape
 
 
 class Softmax(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis):
         e = x - x.max(axis=axis, keepdims=True)
@@ -36,6 +38,8 @@ class Softmax(Primitive):
 
 
 class LogSoftmax(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis):
         m = x.max(axis=axis, keepdims=True)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
-from ._util import Primitive, dims_of, wrap_dim
+from ._util import Primitive, dims_of, on_graph, wrap_dim
 from .elementwise import cast
 
 values_indices = {
@@ -21,7 +21,7 @@ values_indices = {
 
 def _expand_back(g: np.ndarray, shape: tuple, axes: tuple | None, keepdim: bool) -> np.ndarray:
     """Broadcast a reduction's gradient back to the input ``shape`` (``axes`` None: all)."""
-    if g.size == 1:
+    if g.size == 1 and not on_graph(g):
         # A full reduction (``loss.sum()``, ``.mean()``): a read-only zero-stride view of the one
         # value, made directly (np.broadcast_to costs 4x more, once per backward).
         out = np.ndarray(shape, g.dtype, g, 0, (0,) * len(shape))
@@ -33,6 +33,8 @@ def _expand_back(g: np.ndarray, shape: tuple, axes: tuple | None, keepdim: bool)
 
 
 class Sum(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype):
         ctx.meta = (x.shape, axes, keepdim, x.dtype)
@@ -86,6 +88,8 @@ def _count(shape: tuple, axes: Any) -> int:
 
 
 class Mean(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.meta = (x.shape, axes, keepdim)
@@ -131,6 +135,12 @@ def _axes_or_none(dim: Any, ndim: int) -> tuple | None:
     return None if dim is None else dims_of(dim, ndim)
 
 
+def _centered(x: Any, axes: Any) -> Any:
+    """``x - mean(x)`` over ``axes`` (all when None), written for arrays and GraphArrays."""
+    n = _count(x.shape, axes)
+    return x - x.sum(axis=axes, keepdims=True) / x.dtype.type(n)
+
+
 def _squeeze(out: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
     return out if keepdim else np.asarray(out.squeeze(axis=axes))
 
@@ -142,17 +152,20 @@ def _unsqueeze(g: np.ndarray, axes: Any, keepdim: bool, ndim: int) -> np.ndarray
 
 
 class Var(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
         diff, denom, v = _deviation(x, axes, correction)
-        ctx.save_for_backward(diff)
+        ctx.save_for_backward(x)  # (not diff: create_graph differentiates through it)
         ctx.meta = (axes, keepdim, denom)
         return _squeeze(v, axes, keepdim)
 
     @staticmethod
     def backward(ctx, g):
-        (diff,) = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
         axes, keepdim, denom = ctx.meta
+        diff = _centered(x, axes)
         g = _unsqueeze(g, axes, keepdim, diff.ndim)
         return (2 / diff.dtype.type(denom)) * g * diff, None, None, None
 
@@ -161,18 +174,23 @@ class Std(Primitive):
     """``sqrt(var)`` in one node: where the deviation is 0 the gradient is 0, as in PyTorch
     (``sqrt``'s own backward would give ``inf * 0 = nan`` there)."""
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
         diff, denom, v = _deviation(x, axes, correction)
         out = np.sqrt(v)
-        ctx.save_for_backward(diff, out)
         ctx.meta = (axes, keepdim, denom)
-        return _squeeze(out, axes, keepdim)
+        res = _squeeze(out, axes, keepdim)
+        ctx.save_for_backward(x, res)  # the output itself (create_graph goes through it)
+        return res
 
     @staticmethod
     def backward(ctx, g):
-        diff, out = ctx.saved_tensors
+        x, out = ctx.saved_tensors
         axes, keepdim, denom = ctx.meta
+        out = _unsqueeze(out, axes, keepdim, x.ndim)
+        diff = _centered(x, axes)
         g = _unsqueeze(g, axes, keepdim, diff.ndim)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(out == 0, 0, g / (out * diff.dtype.type(denom)))
@@ -302,19 +320,23 @@ def prod(
 class Amax(Primitive):
     """max/min over several dims; ties share the gradient evenly (PyTorch's amax rule)."""
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim, is_max):
         out = np.asarray(
             x.max(axis=axes, keepdims=True) if is_max else x.min(axis=axes, keepdims=True)
         )
-        ctx.save_for_backward(x, out)
         ctx.meta = (axes, keepdim)
-        return _squeeze(out, axes, keepdim)
+        res = _squeeze(out, axes, keepdim)
+        ctx.save_for_backward(x, res)  # the output itself (create_graph goes through it)
+        return res
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         axes, keepdim = ctx.meta
+        out = _unsqueeze(out, axes, keepdim, x.ndim)
         mask = x == out
         cnt = mask.sum(axis=axes, keepdims=True)
         g = _unsqueeze(g, axes, keepdim, x.ndim)
@@ -366,6 +388,8 @@ def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
 class MaxDim(Primitive):
     """max/min along one dim with indices; the gradient goes to the returned index."""
 
+    twice_differentiable = True
+
     non_differentiable = (1,)
 
     @staticmethod
@@ -388,6 +412,10 @@ class MaxDim(Primitive):
         (idx,) = ctx.saved_tensors
         shape, axis, keepdim = ctx.meta
         g = _unsqueeze(g, axis, keepdim, len(shape))
+        if on_graph(g):  # create_graph: a recorded scatter
+            from .indexing import add_into_zeros, along_axis
+
+            return add_into_zeros(shape, along_axis(idx, axis), g), None, None, None
         out = np.zeros(shape, g.dtype)
         np.put_along_axis(out, idx, g, axis)
         return out, None, None, None
@@ -441,20 +469,24 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 
 
 class LogSumExp(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         m = x.max(axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         s = np.exp(x - m).sum(axis=axes, keepdims=True)
         out = np.log(s) + m
-        ctx.save_for_backward(x, out)
         ctx.meta = (axes, keepdim)
-        return _squeeze(out, axes, keepdim)
+        res = _squeeze(out, axes, keepdim)
+        ctx.save_for_backward(x, res)  # the output itself (create_graph goes through it)
+        return res
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         axes, keepdim = ctx.meta
+        out = _unsqueeze(out, axes, keepdim, x.ndim)
         g = _unsqueeze(g, axes, keepdim, x.ndim)
         return g * np.exp(x - out), None, None
 
@@ -505,17 +537,21 @@ def norm(
 
 
 class Norm2(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         out = np.sqrt((x * x).sum(axis=axes, keepdims=True))
-        ctx.save_for_backward(x, out)
         ctx.meta = (axes, keepdim)
-        return _squeeze(out, axes, keepdim)
+        res = _squeeze(out, axes, keepdim)
+        ctx.save_for_backward(x, res)  # the output itself (create_graph goes through it)
+        return res
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         axes, keepdim = ctx.meta
+        out = _unsqueeze(out, axes, keepdim, x.ndim)
         g = _unsqueeze(g, axes, keepdim, x.ndim)
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(out == 0, 0, g * x / out)
@@ -533,6 +569,8 @@ def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noq
 
 
 class Cumsum(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, dtype):
         ctx.axis = axis
@@ -553,6 +591,8 @@ def cumsum(input: Tensor, dim: int, *, dtype: D.dtype | None = None, out: Any = 
 
 
 class Cumprod(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis):
         out = np.cumprod(x, axis=axis)

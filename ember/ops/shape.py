@@ -36,6 +36,7 @@ def _infer_shape(shape: tuple, numel: int) -> tuple:
 
 
 class Reshape(Primitive):
+    twice_differentiable = True
     view = True
 
     @staticmethod
@@ -164,6 +165,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 
 class Permute(Primitive):
+    twice_differentiable = True
     view = True
 
     @staticmethod
@@ -237,6 +239,7 @@ def adjoint(input: Tensor) -> Tensor:
 
 
 class Expand(Primitive):
+    twice_differentiable = True
     view = True
 
     @staticmethod
@@ -303,6 +306,8 @@ def broadcast_shapes(*shapes: Any) -> Size:
 
 
 class Repeat(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, reps):
         lead = len(reps) - x.ndim
@@ -340,6 +345,8 @@ def tile(input: Tensor, dims: Any) -> Tensor:
 
 
 class Flip(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
@@ -366,6 +373,8 @@ def flipud(input: Tensor) -> Tensor:
 
 
 class Roll(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, shifts, axes):
         ctx.meta = (shifts, axes)
@@ -394,6 +403,8 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
 
 
 class Tri(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, k, upper):
         mask = (
@@ -426,6 +437,8 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
 
 
 class ConstantPad(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, widths, value):
         ctx.widths = widths
@@ -463,6 +476,8 @@ def constant_pad(input: Tensor, pad: Any, value: float = 0.0) -> Tensor:
 
 
 class Clone(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         return x.copy()

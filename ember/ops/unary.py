@@ -13,7 +13,7 @@ from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
 from ._parallel import binary_into, unary_into
-from ._util import Primitive, broadcast_error, grad_where
+from ._util import Primitive, broadcast_error, grad_where, on_graph
 from .elementwise import cast
 
 
@@ -55,6 +55,8 @@ def _unary(name: str, fwd, bwd, save: str = "x", float_only: bool = True) -> tup
         {
             "forward": staticmethod(forward),
             "backward": staticmethod(backward),
+            # Every `bwd` below is written with operations GraphArray translates.
+            "twice_differentiable": True,
         },
     )
 
@@ -178,7 +180,7 @@ def _max0(x, out):
 
 
 def _relu_bwd(g, x, o):
-    if o.nbytes < SCRATCH_MIN_BYTES:
+    if on_graph(o) or o.nbytes < SCRATCH_MIN_BYTES:
         return g * (o > 0)
     return binary_into(_mask_grad, g, o, scratch.like(o, np.result_type(g.dtype, np.bool_)))
 
@@ -209,6 +211,8 @@ def square(input: Tensor) -> Tensor:
 
 
 class Round(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, decimals):
         return np.round(x, decimals)
@@ -233,6 +237,8 @@ _ERF = np.frompyfunc(math.erf, 1, 1)
 
 
 class Erf(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -252,6 +258,8 @@ def erf(input: Tensor) -> Tensor:
 
 # ---- clamp -------------------------------------------------------------------------------
 class Clamp(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, lo, hi):
         out = x

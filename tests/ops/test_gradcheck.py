@@ -185,6 +185,11 @@ gc(
     d(2, 3),
     name="Scatter_add",
 )
+gc(
+    X.AddIntoZeros,
+    lambda g: X.AddIntoZeros.apply(g, (3, 2), (np.array([0, 2, 0]),)),
+    d(3, 2),
+)
 gc(X.IndexSelect, lambda x: x.index_select(0, ember.tensor([1, 1, 0])), d(2, 3))
 gc(X.MaskedFill, lambda x, v: x.masked_fill(MASK, v), d(2, 3), d())
 gc(S.Flip, lambda x: x.flip(0, 1), d(2, 3))
