@@ -144,5 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     return subprocess.run(cmd, env=env).returncode
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The ``ember-run`` console script."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    console()
