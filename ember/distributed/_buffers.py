@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
-from .process_group import ProcessGroup
+from .process_group import ProcessGroup, default_group
 from .reduce_op import RedOpType
 from .work import Work
 
@@ -108,7 +108,10 @@ def root_rank(pg: ProcessGroup, rank: int | None, group_rank: int | None, what: 
         raise ValueError("Can't specify both group_rank and global_rank")
     if rank is None and group_rank is None:
         raise ValueError("Must specify global_rank or group_rank")
-    r = pg.group_rank(int(rank)) if group_rank is None else int(group_rank)
+    if group_rank is not None or pg is default_group():
+        r = int(rank if group_rank is None else group_rank)  # the world's ranks are its own
+    else:
+        r = pg.group_rank(int(rank))
     if not 0 <= r < pg.size():
         raise RuntimeError(f"{what}: invalid root rank: {r}")
     return r

@@ -167,7 +167,7 @@ def init_process_group(
     if _STATE.world is not None:
         raise ValueError("trying to initialize the default process group twice!")
     if init_method is not None and store is not None:
-        raise ValueError("Cannot specify both init_method and store.")
+        raise AssertionError("Cannot specify both init_method and store.")  # torch's type
     name = _check_backend(backend)
     if timeout is not None and not isinstance(timeout, timedelta):
         raise TypeError(
@@ -212,7 +212,7 @@ def destroy_process_group(group: ProcessGroup | None = None) -> None:
     """Free ``group`` (default: every group, after which ``init_process_group`` may run again)."""
     if group is None or group is _STATE.world:
         if _STATE.world is None:
-            raise ValueError("Process group cannot be None")
+            raise AssertionError("Process group cannot be None")  # torch's type
         for pg in [*_STATE.groups, _STATE.world]:
             pg._comm.Free()
         _STATE.groups = []
