@@ -11,7 +11,7 @@ from .. import _dtype as D
 from .._tensor import Tensor
 from .process_group import ProcessGroup, default_group
 from .reduce_op import RedOpType
-from .work import Work
+from .work import Work, wait_requests
 
 _NOTHING: Callable[[], None] = lambda: None
 
@@ -131,3 +131,36 @@ def launch(
         return w
     w.wait()
     return None
+
+
+def agree(pg: ProcessGroup, what: str, **items: int) -> None:
+    """Raise on every rank unless every rank passed the same ``items`` (sizes, dtype, op, root).
+
+    MPI itself would not notice all of these mismatches: an all_reduce of 3 elements on one
+    rank and 4 on another silently reduces 3. One tiny all-reduce (MAX of the values and of
+    their negatives) tells every rank the smallest and largest value of each item.
+    """
+    from . import _mpi
+
+    vals = np.array(list(items.values()), np.int64)
+    buf = np.concatenate([vals, -vals])
+    MPI = _mpi.mpi()
+    wait_requests(
+        [pg._comm.Iallreduce(MPI.IN_PLACE, buf, MPI.MAX)], pg._timeout, what, None, pg._ranks
+    )
+    k = len(vals)
+    hi, lo = buf[:k], -buf[k:]
+    bad = [
+        f"{name} from {lo[i]} to {hi[i]} (this rank: {vals[i]})"
+        for i, name in enumerate(items)
+        if hi[i] != lo[i]
+    ]
+    if bad:
+        raise RuntimeError(
+            f"{what}: the ranks called it with different arguments: " + "; ".join(bad)
+        )
+
+
+def dtype_code(t: Tensor) -> int:
+    """A number that differs between the NumPy dtypes of tensors."""
+    return t._data.dtype.num

@@ -14,9 +14,11 @@ import numpy as np
 
 from . import _mpi
 from ._buffers import (
+    agree,
     bump,
     check_op_dtype,
     check_tensor,
+    dtype_code,
     launch,
     move_buffer,
     reduce_buffer,
@@ -57,6 +59,7 @@ def all_reduce(
         return None
     op = check_op(op)
     check_op_dtype(op, tensor)
+    agree(pg, "all_reduce", elements=tensor.numel(), dtype=dtype_code(tensor), op=int(op))
     MPI = _mpi.mpi()
     buf, back = reduce_buffer(tensor)
     req = pg._comm.Iallreduce(MPI.IN_PLACE, buf, mpi_op(MPI, op, tensor._data.dtype == np.bool_))
@@ -80,6 +83,7 @@ def reduce(
     root = root_rank(pg, dst, group_dst, "reduce")
     op = check_op(op)
     check_op_dtype(op, tensor)
+    agree(pg, "reduce", elements=tensor.numel(), dtype=dtype_code(tensor), op=int(op), dst=root)
     MPI = _mpi.mpi()
     mop = mpi_op(MPI, op, tensor._data.dtype == np.bool_)
     buf, back = reduce_buffer(tensor)
@@ -105,6 +109,7 @@ def broadcast(
     if pg is None:
         return None
     root = root_rank(pg, src, group_src, "broadcast")
+    agree(pg, "broadcast", elements=tensor.numel(), dtype=dtype_code(tensor), src=root)
     buf, back = move_buffer(tensor)
 
     def finish() -> None:
@@ -139,6 +144,9 @@ def reduce_scatter_tensor(
         )
     op = check_op(op)
     check_op_dtype(op, input)
+    agree(
+        pg, "reduce_scatter_tensor", elements=output.numel(), dtype=dtype_code(output), op=int(op)
+    )
     MPI = _mpi.mpi()
     send, _ = reduce_buffer(input)
     recv, back = reduce_buffer(output)

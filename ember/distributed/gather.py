@@ -7,10 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from . import _mpi
 from ._buffers import (
+    agree,
     bump,
     check_tensor,
     check_tensor_list,
+    dtype_code,
     launch,
     move_buffer,
     raw,
@@ -18,7 +21,7 @@ from ._buffers import (
     shape_str,
 )
 from .process_group import ProcessGroup, resolve
-from .work import Work
+from .work import Work, wait_requests
 
 __all__ = ["all_gather", "all_gather_into_tensor", "gather", "scatter", "all_to_all_single"]
 
@@ -62,6 +65,7 @@ def all_gather(tensor_list: Any, tensor: Any, group: Any = None, async_op: bool 
     if pg is None:
         return None
     _check_blocks("all_gather", outs, tensor, pg.size())
+    agree(pg, "all_gather", elements=tensor.numel(), dtype=dtype_code(tensor))
     send, _ = move_buffer(tensor)
     blocks = _stacked(pg.size(), tensor)
     req = pg._comm.Iallgather(send, raw(blocks))
@@ -79,6 +83,8 @@ def all_gather_into_tensor(
     if pg is None:
         return None
     _check_total("all_gather_into_tensor", output_tensor, input_tensor, pg.size())
+    what = "all_gather_into_tensor"
+    agree(pg, what, elements=input_tensor.numel(), dtype=dtype_code(input_tensor))
     send, _ = move_buffer(input_tensor)
     recv, back = move_buffer(output_tensor, copy_in=False)
 
@@ -132,6 +138,7 @@ def gather(
         dst = 0
     root = root_rank(pg, dst, group_dst, "gather")
     outs = _root_list(pg, root, gather_list, "gather_list", "destination", tensor, "gather")
+    agree(pg, "gather", elements=tensor.numel(), dtype=dtype_code(tensor), dst=root)
     send, _ = move_buffer(tensor)
     blocks = _stacked(pg.size(), tensor) if outs is not None else None
     req = pg._comm.Igather(send, None if blocks is None else raw(blocks), root)
@@ -156,6 +163,7 @@ def scatter(
         src = 0
     root = root_rank(pg, src, group_src, "scatter")
     ins = _root_list(pg, root, scatter_list, "scatter_list", "source", tensor, "scatter")
+    agree(pg, "scatter", elements=tensor.numel(), dtype=dtype_code(tensor), src=root)
     blocks = None if ins is None else np.stack([t._data for t in ins])
     recv, back = move_buffer(tensor, copy_in=False)
 
@@ -210,6 +218,7 @@ def all_to_all_single(
     row = int(np.prod(input.shape[1:]))
     sin = _splits(input_split_sizes, input.shape[0], n, "input")
     sout = _splits(output_split_sizes, output.shape[0], n, "output")
+    _agree_splits(pg, sin, sout, row, dtype_code(input))
     send, _ = move_buffer(input)
     recv, back = move_buffer(output, copy_in=False)
     req = pg._comm.Ialltoallv(_counts(send, sin, row), _counts(recv, sout, row))
@@ -219,6 +228,22 @@ def all_to_all_single(
         bump(output)
 
     return launch([req], "all_to_all_single", pg, finish, async_op, [output])
+
+
+def _agree_splits(pg: ProcessGroup, sin: list, sout: list, row: int, dtype: int) -> None:
+    """Every rank must expect from each peer as many rows as that peer sends it."""
+    sent_to_me = np.empty(pg.size(), np.int64)
+    req = pg._comm.Ialltoall(np.array(sin, np.int64), sent_to_me)
+    wait_requests([req], pg._timeout, "all_to_all_single", None, pg._ranks)
+    agree(pg, "all_to_all_single", row_elements=row, dtype=dtype)
+    bad = np.array([int(np.any(sent_to_me != np.array(sout)))], np.int64)
+    req = pg._comm.Iallreduce(_mpi.mpi().IN_PLACE, bad, _mpi.mpi().MAX)
+    wait_requests([req], pg._timeout, "all_to_all_single", None, pg._ranks)
+    if bad[0]:
+        raise RuntimeError(
+            f"all_to_all_single: the split sizes do not match between the ranks (this rank "
+            f"expects {sout} rows and its peers send it {sent_to_me.tolist()})"
+        )
 
 
 def _counts(buf: np.ndarray, splits: list[int], row: int) -> list:

@@ -67,13 +67,20 @@ def irecv(
     )
     buf, back = move_buffer(tensor, copy_in=False)
     req = pg._comm.Irecv(buf, peer, tag)
+    status = MPI.Status()
 
     def finish() -> None:
+        got = status.Get_count(MPI.BYTE)
+        if got != buf.nbytes:  # MPI accepts a shorter message; PyTorch's tensors must match
+            raise RuntimeError(
+                f"recv: the message from rank {pg._ranks[status.Get_source()]} has {got} bytes "
+                f"but the receiving tensor {tuple(tensor.shape)} {tensor.dtype} holds {buf.nbytes}"
+            )
         back()
         bump(tensor)
 
     ranks = [] if peer == MPI.ANY_SOURCE else [pg._ranks[peer]]  # any sender may still come
-    return Work([req], "recv", pg._timeout, finish, [tensor], MPI.Status(), ranks)
+    return Work([req], "recv", pg._timeout, finish, [tensor], status, ranks)
 
 
 def send(

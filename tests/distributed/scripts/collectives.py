@@ -285,6 +285,40 @@ def shape_mismatch_raises_on_every_rank():
         raise AssertionError("no RuntimeError")
 
 
+def _raises(fn, what):
+    try:
+        fn()
+    except RuntimeError as e:
+        assert what in str(e), str(e)
+        return
+    raise AssertionError(f"no RuntimeError mentioning {what!r}")
+
+
+@check
+def ranks_disagreeing_raise_on_every_rank():
+    if N == 1:
+        return
+    _raises(lambda: dist.all_reduce(ember.ones(3 + R)), "elements from 3 to")
+    _raises(lambda: dist.broadcast(ember.ones(3, dtype=ember.float64 if R else None), 0), "dtype")
+    _raises(lambda: dist.broadcast(ember.ones(3), src=R), "src from 0 to")
+    _raises(
+        lambda: dist.all_reduce(ember.ones(3), op=[dist.ReduceOp.SUM, dist.ReduceOp.MAX][R % 2]),
+        "op",
+    )
+    _raises(lambda: dist.all_gather([ember.zeros(1 + R)] * N, ember.zeros(1 + R)), "elements")
+    splits = [1] * N
+    splits[0] += R  # rank r sends 1 + r rows to rank 0, which expects 1 from each
+    _raises(
+        lambda: dist.all_to_all_single(ember.zeros(N), ember.zeros(sum(splits)), None, splits),
+        "split sizes",
+    )
+    if R == 0:
+        dist.send(ember.ones(3), 1)
+    elif R == 1:
+        _raises(lambda: dist.recv(ember.ones(4), 0), "has 12 bytes")
+    dist.all_reduce(ember.ones(2))  # and the group still works
+
+
 failures = {}
 for name, fn in CHECKS.items():
     try:
