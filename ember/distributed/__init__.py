@@ -32,6 +32,9 @@ from .process_group import (
     ProcessGroup,
     destroy_process_group,
     get_backend,
+    get_global_rank,
+    get_group_rank,
+    get_process_group_ranks,
     get_rank,
     get_world_size,
     group,
@@ -42,6 +45,9 @@ from .process_group import (
 )
 from .reduce_op import DistBackendError, DistError, ReduceOp
 from .work import Work
+
+# DDP's first gradient bucket holds 1 MiB when bucket_cap_mb is not given (as PyTorch).
+_DEFAULT_FIRST_BUCKET_BYTES = 1024 * 1024
 
 
 def is_available() -> bool:
@@ -95,6 +101,9 @@ __all__ = [
     "gather",
     "gather_object",
     "get_backend",
+    "get_global_rank",
+    "get_group_rank",
+    "get_process_group_ranks",
     "get_rank",
     "get_world_size",
     "group",

@@ -27,6 +27,9 @@ __all__ = [
     "get_backend",
     "new_group",
     "is_torchelastic_launched",
+    "get_process_group_ranks",
+    "get_global_rank",
+    "get_group_rank",
 ]
 
 LAUNCHER = "python -m ember.distributed.run -n N script.py"
@@ -272,6 +275,30 @@ def new_group(
     pg = ProcessGroup(comm, members, name, timeout or world._timeout)
     _STATE.groups.append(pg)
     return pg
+
+
+def get_process_group_ranks(group: Any) -> list[int]:
+    """The global ranks of ``group``, in group-rank order."""
+    pg = resolve(group)
+    if pg is None:
+        raise ValueError("Group is not registered (this rank is not a member)")
+    return list(pg._ranks)
+
+
+def get_global_rank(group: Any, group_rank: int) -> int:
+    """The global rank of ``group_rank`` in ``group``."""
+    ranks = get_process_group_ranks(group)
+    if not 0 <= group_rank < len(ranks):
+        raise ValueError(f"Group rank {group_rank} is not part of group {group}")
+    return ranks[group_rank]
+
+
+def get_group_rank(group: Any, global_rank: int) -> int:
+    """The rank in ``group`` of global rank ``global_rank``."""
+    pg = resolve(group)
+    if pg is None:
+        raise ValueError("Group is not registered (this rank is not a member)")
+    return pg.group_rank(global_rank)
 
 
 def is_torchelastic_launched() -> bool:

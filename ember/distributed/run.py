@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--ppn", type=int, default=None, help="processes per host (with --hosts)")
     ap.add_argument("--mpiexec", default=None, help="the mpiexec to use (default: found)")
     ap.add_argument("--no-bind", action="store_true", help="do not bind ranks to cores")
-    ap.add_argument("--standalone", action="store_true", help="accepted for torchrun scripts")
+    ap.add_argument("--standalone", action="store_true", help="accepted, as torchrun's")
+    ap.add_argument("--nnodes", default="1", help="torchrun's; several nodes need --hosts")
     ap.add_argument("--rank-bootstrap", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("-m", dest="module", action="store_true", help="target is a module name")
     ap.add_argument("target", help="the script (or module, with -m) every rank runs")
@@ -137,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if opts.n < 1:
         raise SystemExit("ember.distributed.run: -n must be at least 1")
+    if opts.nnodes not in ("1", "1:1") and opts.hosts is None and opts.hostfile is None:
+        raise SystemExit(
+            "ember.distributed.run: several nodes are given with --hosts or --hostfile "
+            "(and -n counts the processes of all of them)"
+        )
     mpiexec = find_mpiexec(opts.mpiexec)
     env = dict(os.environ)
     env.update(thread_env(opts.n, env))

@@ -20,7 +20,6 @@ from ._reducer import Reducer
 __all__ = ["DistributedDataParallel"]
 
 _MB = 1024 * 1024
-_DEFAULT_FIRST_BUCKET_BYTES = 1024 * 1024
 _DEFAULT_BUCKET_CAP_MB = 25
 
 
@@ -147,7 +146,7 @@ class DistributedDataParallel(Module):
         self.bucket_bytes_cap = int(cap * _MB)
         limits = [self.bucket_bytes_cap]
         if bucket_cap_mb is None:
-            limits = [_DEFAULT_FIRST_BUCKET_BYTES, self.bucket_bytes_cap]
+            limits = [dist._DEFAULT_FIRST_BUCKET_BYTES, self.bucket_bytes_cap]
         pg = self.process_group
         all_params = list(module.parameters())
         _check_same_model(all_params, pg)

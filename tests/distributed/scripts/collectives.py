@@ -254,6 +254,8 @@ def groups():
         assert dist.all_reduce(ember.ones(1), group=g) is None
         return
     assert dist.get_rank(g) == R - 1 and dist.get_world_size(g) == N - 1
+    assert dist.get_process_group_ranks(g) == members
+    assert dist.get_global_rank(g, 0) == 1 and dist.get_group_rank(g, R) == R - 1
     t = ember.tensor([float(R)])
     dist.all_reduce(t, group=g)
     eq(t, np.array([sum(members)], np.float32))
