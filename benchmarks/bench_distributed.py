@@ -12,8 +12,11 @@ Configurations, launched in interleaved rounds (each a fresh set of processes):
 - ``DDP, grad views``: the same with ``gradient_as_bucket_view=True`` (no copy back);
 - ``DDP, 1 bucket``: one bucket for the whole model (no overlap at all).
 
-Scaling efficiency = t(1 proc, 1 core) / (2 x t(DDP)). Each run records the load average; a run
-that started above 0.5 is flagged: the figures are then upper bounds of the times.
+Scaling efficiency = t(1 proc, 1 core) / (2 x t(DDP)). CPU efficiency = CPU time per step of
+the baseline / CPU time per step summed over the DDP ranks: less sensitive to other programs on
+a busy machine (the wall-clock figures are then mostly a matter of how much CPU each process
+got); MPI's busy waiting counts as CPU time, so it is a lower bound. Each run records the load
+average; a run that started above 0.5 is flagged: its times are upper bounds.
 """
 
 from __future__ import annotations
@@ -160,16 +163,19 @@ def main() -> None:
 
 def _report(model: str, runs: dict) -> None:
     base = statistics.median(r["step_s"] for r in runs["1 proc, 1 core"])
+    base_cpu = statistics.median(r["cpu_s"] for r in runs["1 proc, 1 core"])
     print(
         f"\n{model} (global batch {BATCH[model]}), median of {len(runs[next(iter(runs))])} launches"
     )
-    print(f"{'configuration':20s} {'step ms':>9s} {'cpu ms':>8s} {'efficiency':>10s}  load avg")
+    head = f"{'configuration':20s} {'step ms':>9s} {'cpu ms':>8s} {'efficiency':>10s}"
+    print(f"{head} {'cpu eff':>8s}  load avg")
     for c, rs in runs.items():
         t = statistics.median(r["step_s"] for r in rs)
         cpu = statistics.median(r["cpu_s"] for r in rs)
         eff = f"{base / (2 * t):10.2f}" if c.startswith("DDP") else f"{base / t:9.2f}x"
         loads = ", ".join(f"{r['load']:.1f}" + ("!" if r["load"] > LOAD_LIMIT else "") for r in rs)
-        print(f"{c:20s} {t * 1e3:9.1f} {cpu * 1e3:8.1f} {eff}  {loads}")
+        ceff = f"{base_cpu / cpu:8.2f}" if c.startswith("DDP") else " " * 8
+        print(f"{c:20s} {t * 1e3:9.1f} {cpu * 1e3:8.1f} {eff} {ceff}  {loads}")
     if any(r["load"] > LOAD_LIMIT for rs in runs.values() for r in rs):
         print(
             f"! load average above {LOAD_LIMIT} when the run started: noisy, times are upper bounds"
