@@ -1,6 +1,6 @@
 """The benchmark harness: the same work in ember and PyTorch, timed in alternating rounds.
 
-The machine is noisy (see shared/reference/performance-notes.md), so each round times one ember
+The machine is noisy (see docs/performance.md), so each round times one ember
 sample then one torch sample, and the figure that counts is the median of the per-round ratios
 ember/torch. Absolute medians are printed too.
 

@@ -1,7 +1,7 @@
 """A pool of big scratch arrays reused across training steps.
 
 Freshly allocated big arrays cost page faults every step (the largest single cost measured
-before pooling, see shared/reference/performance-notes.md). Conv, pooling and ReLU take their
+before pooling, see docs/performance.md, item 3). Conv, pooling and ReLU take their
 large outputs and temporaries from here.
 """
 

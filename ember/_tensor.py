@@ -12,10 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as D
-from . import autograd as _autograd
 from ._backend import cpu, device
-from .autograd import function as _function
-from .autograd.grad_mode import STATE
 
 __all__ = ["Tensor", "Size"]
 
@@ -288,6 +285,18 @@ class Tensor:
             hooks = fn._out_hooks.setdefault(self._out_nr, [])
         return _function._HookHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call ``hook(tensor)`` after a backward pass has accumulated into this leaf's ``.grad``
+        (once per pass, on the summed gradient); ``hook`` must return None."""
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        hooks = self.__dict__.setdefault("_post_acc_hooks", [])
+        return _function._HookHandle(hooks, hook)
+
     def backward(
         self,
         gradient: Any = None,
@@ -481,7 +490,7 @@ class Tensor:
         for k, v in self.__dict__.items():
             if k == "_grad":
                 v = None if v is None else v.__deepcopy__(memo)
-            elif k in ("_hooks", "_base"):
+            elif k in ("_hooks", "_post_acc_hooks", "_base"):
                 continue
             else:
                 import copy
@@ -589,5 +598,7 @@ def _legacy_dtype(cls: type) -> D.dtype:
     return getattr(cls, "_legacy_dtype", None) or D.get_default_dtype()
 
 
-_function._Tensor = Tensor
-_function._wrap = _wrap
+# Imported after Tensor exists: the autograd modules import Tensor and _wrap from this module.
+from . import autograd as _autograd  # noqa: E402
+from .autograd import function as _function  # noqa: E402
+from .autograd.grad_mode import STATE  # noqa: E402

@@ -17,7 +17,7 @@ from ember import nn
 
 
 class LeNet(nn.Module):
-    """The source document's network: Conv2d(1, 6, (5, 5)) and friends."""
+    """The torch.nn tutorial's network: Conv2d(1, 6, (5, 5)) and friends."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""The source document's ModuleList and ModuleDict examples, trained for a few steps.
+"""The torch.nn tutorial's ModuleList and ModuleDict examples, trained for a few steps.
 
 Run: python examples/module_containers.py [--steps N]
 """
@@ -12,7 +12,7 @@ from ember import nn
 
 
 class ListNet(nn.Module):
-    """Ten Linear layers in a ModuleList, combined as in the source document."""
+    """Ten Linear layers in a ModuleList, combined as in the torch.nn tutorial."""
 
     def __init__(self) -> None:
         super().__init__()

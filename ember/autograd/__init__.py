@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ from .grad_mode import (
     set_grad_enabled,
 )
 from .gradcheck import gradcheck, gradgradcheck
+from .variable import Variable
 
 __all__ = [
     "Function",
@@ -33,6 +33,7 @@ __all__ = [
     "is_grad_enabled",
     "is_inference_mode_enabled",
     "once_differentiable",
+    "Variable",
 ]
 
 
@@ -45,7 +46,7 @@ def _as_tuple(x: Any) -> tuple:
 
 
 def _make_grads(outputs: tuple, grad_outputs: tuple, is_grads_batched: bool = False) -> list:
-    _Tensor = function._Tensor
+    _Tensor = function.Tensor
     grads = []
     for i, out in enumerate(outputs):
         g = grad_outputs[i] if i < len(grad_outputs) else None
@@ -107,7 +108,7 @@ def backward(
     _check_requires_grad(outputs)
     grads = _make_grads(outputs, _as_tuple(grad_tensors))
     ins = _as_tuple(inputs) or None
-    engine.run_backward(list(outputs), grads, bool(retain_graph), inputs=ins)
+    engine.run_backward(list(outputs), grads, bool(retain_graph), engine.AccumulateSink(grads, ins))
 
 
 def grad(
@@ -130,7 +131,9 @@ def grad(
         if not t._rg:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     grads = _make_grads(outs, _as_tuple(grad_outputs))
-    res = engine.run_backward(list(outs), grads, bool(retain_graph), inputs=ins, capture=True)
+    sink = engine.CaptureSink(ins)
+    engine.run_backward(list(outs), grads, bool(retain_graph), sink)
+    res = sink.result()
     from .function import _wrap
 
     result = []
@@ -148,7 +151,3 @@ def grad(
                 continue
         result.append(_wrap(g))
     return tuple(result)
-
-
-def _unused(_: Sequence) -> None:  # keep names referenced for linters
-    pass

@@ -1,34 +1,125 @@
 """The backward engine: an iterative topological walk over graph nodes.
 
-Dependencies are counted first (an explicit stack, so a 100,000-op chain is fine), then nodes run
-once every consumer has delivered its gradient. Gradients reaching a leaf accumulate into
-``.grad``; ``autograd.grad`` captures them instead.
+One run is four named steps (``run_backward``):
+
+1. ``_count_dependencies``: how many consumers will hand each reachable node a gradient (an
+   explicit stack, so a 100,000-op chain is fine);
+2. ``_seed``: the root gradients go into the buffers, the roots with no pending consumer are ready;
+3. ``_walk``: nodes run once every consumer has delivered its gradient; what reaches a leaf goes
+   to the run's *sink*;
+4. ``sink.flush``: leaves with hooks, whose gradient was summed over all their uses, get it now.
+
+The sink says what happens at the leaves: ``AccumulateSink`` adds into ``.grad``
+(``backward()``), ``CaptureSink`` keeps the gradients of the requested inputs for
+``autograd.grad``. Then the callbacks queued during the run (``queue_callback``) run.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .._scratch import scratch
-from . import function as _fn
-from .function import BackwardNode
+from .function import BackwardNode, _wrap
 from .grad_mode import STATE
 
-
-def _is_leaf_edge(e: Any) -> bool:
-    return type(e) is not tuple
+__all__ = ["run_backward", "AccumulateSink", "CaptureSink", "queue_callback"]
 
 
-def _accumulate_leaf(t: Any, g: Any, seen: set) -> None:
-    """Add ``g`` into leaf ``t``'s ``.grad`` (running its tensor hooks first)."""
-    hooks = t.__dict__.get("_hooks")
-    if hooks:
-        g = _run_tensor_hooks(hooks, g)
-        if g is None:
-            return
-    _accumulate(t, g, seen)
+# ---- sinks: where the gradients reaching leaves go ---------------------------------------------
+class _Sink:
+    """A leaf with tensor hooks (or post-accumulate hooks) gets its gradient summed over all its
+    uses and the hooks run once on the total, after the walk (as PyTorch's AccumulateGrad node
+    does). Other leaves take each gradient as it arrives."""
+
+    wanted_nodes: dict | None = None  # {(node, output_nr): [input index]}: only CaptureSink
+
+    def __init__(self) -> None:
+        self.hooked: dict = {}
+
+    def leaf(self, t: Any, g: Any) -> None:
+        """A gradient ``g`` (array) reaches leaf ``t``."""
+        d = t.__dict__
+        if d.get("_hooks") or d.get("_post_acc_hooks"):
+            prev = self.hooked.get(id(t))
+            self.hooked[id(t)] = (t, g if prev is None else prev[1] + g)
+        else:
+            self.take(t, g)
+
+    def flush(self) -> None:
+        """Hand the hooked leaves their summed gradients, hooks first."""
+        for t, g in self.hooked.values():
+            hooks = t.__dict__.get("_hooks")
+            if hooks:
+                g = _run_tensor_hooks(hooks, g)
+            self.take(t, g)
+
+    def take(self, t: Any, g: Any) -> None:
+        raise NotImplementedError
+
+    def node_outputs(self, node: Any, gouts: tuple) -> None:
+        """The gradients of a node's outputs, before it runs (captured when asked for)."""
+
+
+class AccumulateSink(_Sink):
+    """``backward()``: gradients accumulate into the leaves' ``.grad`` (only the leaves in
+    ``inputs`` when given), then their post-accumulate hooks run."""
+
+    def __init__(self, grads: list, inputs: tuple | None = None) -> None:
+        super().__init__()
+        # Arrays a leaf must not keep as its .grad as is: the caller's gradients, and every
+        # array already stored as some leaf's .grad.
+        self.seen = {id(g) for g in grads}
+        self.only = None if inputs is None else {id(t) for t in inputs}
+
+    def leaf(self, t: Any, g: Any) -> None:
+        if self.only is None or id(t) in self.only:
+            _Sink.leaf(self, t, g)
+
+    def take(self, t: Any, g: Any) -> None:
+        _accumulate(t, g, self.seen)
+        post = t.__dict__.get("_post_acc_hooks")
+        if post:
+            for h in list(post):
+                if h(t) is not None:
+                    raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+
+
+class CaptureSink(_Sink):
+    """``autograd.grad``: the gradients of ``inputs`` are kept, ``.grad`` is left alone."""
+
+    def __init__(self, inputs: tuple) -> None:
+        super().__init__()
+        self.n = len(inputs)
+        self.captured: dict = {}
+        self.wanted_leaves: dict = {}
+        wanted_nodes: dict = {}
+        for i, t in enumerate(inputs):
+            if t._grad_fn is None:
+                self.wanted_leaves.setdefault(id(t), []).append(i)
+            else:
+                wanted_nodes.setdefault((t._grad_fn, t._out_nr), []).append(i)
+        self.wanted_nodes = wanted_nodes or None
+
+    def leaf(self, t: Any, g: Any) -> None:
+        if id(t) in self.wanted_leaves:
+            _Sink.leaf(self, t, g)
+
+    def take(self, t: Any, g: Any) -> None:
+        for i in self.wanted_leaves[id(t)]:
+            prev = self.captured.get(i)
+            self.captured[i] = g if prev is None else prev + g
+
+    def node_outputs(self, node: Any, gouts: tuple) -> None:
+        for k, g in enumerate(gouts):
+            for i in self.wanted_nodes.get((node, k), ()):
+                self.captured[i] = g
+
+    def result(self) -> list:
+        return [self.captured.get(i) for i in range(self.n)]
 
 
 def _accumulate(t: Any, g: Any, seen: set) -> None:
@@ -48,7 +139,7 @@ def _accumulate(t: Any, g: Any, seen: set) -> None:
         if g.base is not None or id(g) in seen or not g.flags.writeable:
             g = g.copy()
         seen.add(id(g))
-        t._grad = _fn._wrap(g)
+        t._grad = _wrap(g)
     else:
         cur._data = np.asarray(cur._data + g)  # asarray: 0-d sums come back as NumPy scalars
         cur._vc[0] += 1
@@ -56,61 +147,58 @@ def _accumulate(t: Any, g: Any, seen: set) -> None:
 
 def _run_tensor_hooks(hooks: list, g: Any) -> Any:
     for h in list(hooks):
-        r = h(_fn._wrap(g))
+        r = h(_wrap(g))
         if r is not None:
             g = r._data
     return g
 
 
-def run_backward(
-    roots: list,
-    grads: list,
-    retain_graph: bool,
-    inputs: tuple | None = None,
-    capture: bool = False,
-) -> list | None:
-    """Back-propagate ``grads`` (arrays) from ``roots`` (Tensors).
+# ---- end-of-backward callbacks ------------------------------------------------------------------
+class _Runs(threading.local):
+    """The callback lists of the backward runs in progress on this thread (innermost last)."""
 
-    With ``capture`` the gradients of ``inputs`` are returned instead of accumulated.
-    """
-    seen: set = set()
-    for g in grads:
-        seen.add(id(g))  # the caller's gradient arrays must never become a leaf's .grad as is
-    captured: dict = {}
-    want_leaf: dict = {}
-    want_node: dict = {}
-    if inputs is not None:
-        for i, t in enumerate(inputs):
-            if t._grad_fn is None:
-                want_leaf.setdefault(id(t), []).append(i)
-            else:
-                want_node.setdefault((t._grad_fn, t._out_nr), []).append(i)
+    def __init__(self) -> None:
+        self.stack: list = []
 
-    # A leaf with hooks gets its gradient summed over all its uses first and the hooks run once
-    # on the total, after the walk (as PyTorch's AccumulateGrad node does).
-    hooked: dict = {}
 
-    def deliver_leaf(t: Any, g: Any) -> None:
-        if capture:
-            idx = want_leaf.get(id(t))
-            if idx is not None:
-                if t.__dict__.get("_hooks"):
-                    prev = hooked.get(id(t))
-                    hooked[id(t)] = (t, g if prev is None else prev[1] + g)
-                    return
-                for i in idx:
-                    prev = captured.get(i)
-                    captured[i] = g if prev is None else prev + g
-        else:
-            if inputs is not None and id(t) not in want_leaf:
-                return
-            if t.__dict__.get("_hooks"):
-                prev = hooked.get(id(t))
-                hooked[id(t)] = (t, g if prev is None else prev[1] + g)
-                return
-            _accumulate_leaf(t, g, seen)
+_RUNS = _Runs()
 
-    # 1. Dependency counts over every node reachable from the roots.
+
+def queue_callback(callback: Callable[[], Any]) -> None:
+    """Run ``callback()`` when the backward pass in progress finishes (after its last node and
+    leaf); as ``torch.autograd.Variable._execution_engine.queue_callback``."""
+    if not _RUNS.stack:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _RUNS.stack[-1].append(callback)
+
+
+def _run_callbacks(callbacks: list) -> None:
+    i = 0
+    while i < len(callbacks):  # a callback may queue more
+        callbacks[i]()
+        i += 1
+
+
+# ---- the run ------------------------------------------------------------------------------------
+def run_backward(roots: list, grads: list, retain_graph: bool, sink: _Sink) -> None:
+    """Back-propagate ``grads`` (arrays) from ``roots`` (Tensors) into ``sink``."""
+    callbacks: list = []
+    _RUNS.stack.append(callbacks)
+    was_enabled = STATE.enabled
+    STATE.enabled = False  # hooks and Function backwards run without recording, as in PyTorch
+    try:
+        deps = _count_dependencies(roots)
+        buffers, ready = _seed(roots, grads, deps, sink)
+        _walk(ready, buffers, deps, sink, retain_graph)
+        sink.flush()
+        _run_callbacks(callbacks)  # still on the stack: a callback may queue more
+    finally:
+        STATE.enabled = was_enabled
+        _RUNS.stack.pop()
+
+
+def _count_dependencies(roots: list) -> dict:
+    """``{node: number of edges into it}`` over every node reachable from the roots."""
     deps: dict = {}
     stack = []
     for r in roots:
@@ -128,22 +216,26 @@ def run_backward(
                 else:
                     deps[child] = 1
                     stack.append(child)
+    return deps
 
-    # 2. Seed the buffers with the root gradients.
+
+def _seed(roots: list, grads: list, deps: dict, sink: _Sink) -> tuple:
+    """Put the root gradients in the buffers; return them and the nodes ready to run."""
     buffers: dict = {}
     for r, g in zip(roots, grads):
         fn = r._grad_fn
         if fn is None:
-            deliver_leaf(r, g)
-            continue
-        _add_to_buffer(buffers, fn, r._out_nr, g)
-    ready = [
-        fn for fn in {r._grad_fn: None for r in roots if r._grad_fn is not None} if deps[fn] == 0
-    ]
+            sink.leaf(r, g)
+        else:
+            _add_to_buffer(buffers, fn, r._out_nr, g)
+    starts = {r._grad_fn: None for r in roots if r._grad_fn is not None}
+    return buffers, [fn for fn in starts if deps[fn] == 0]
 
-    # 3. Run nodes as they become ready.
-    fast_ok = not want_node
-    plain = not capture and inputs is None  # leaves accumulate into .grad directly
+
+def _walk(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: bool) -> None:
+    """Run nodes as they become ready, passing their input gradients down the edges."""
+    fast_ok = sink.wanted_nodes is None
+    leaf = sink.leaf
     # Ids of the gradient sums this walk made and only `buffers` holds: later gradients for the
     # same node are added into them in place. A sum is handed over (and no longer owned) when its
     # node runs.
@@ -169,7 +261,7 @@ def run_backward(
                 node._saved = None
                 node._freed = True
         else:
-            in_grads = _run_general(node, buffers, want_node, captured, retain_graph)
+            in_grads = _run_general(node, buffers, sink, retain_graph)
         if in_grads is None:
             for e in node.next_edges:
                 if type(e) is tuple:
@@ -195,26 +287,10 @@ def run_backward(
                 if d == 0:
                     ready.append(child)
             elif g is not None:
-                if plain and not e.__dict__.get("_hooks"):
-                    _accumulate(e, g, seen)
-                else:
-                    deliver_leaf(e, g)
-
-    for t, g in hooked.values():
-        if capture:
-            g = _run_tensor_hooks(t.__dict__["_hooks"], g)
-            for i in want_leaf[id(t)]:
-                captured[i] = g
-        else:
-            _accumulate_leaf(t, g, seen)  # runs the hooks
-    if capture:
-        return [captured.get(i) for i in range(len(inputs))]
-    return None
+                leaf(e, g)
 
 
-def _run_general(
-    node: Any, buffers: dict, want_node: dict, captured: dict, retain_graph: bool
-) -> tuple | None:
+def _run_general(node: Any, buffers: dict, sink: _Sink, retain_graph: bool) -> tuple | None:
     """One node through the general path: several outputs, hooks, user Functions, capture."""
     buf = buffers.pop(node, None)
     n_out = node._n_out
@@ -224,16 +300,11 @@ def _run_general(
         gouts = tuple(buf) if buf is not None else (None,) * n_out
     if node._out_hooks is not None or node._retain is not None:
         gouts = _run_output_hooks(node, gouts)
-    if want_node:
-        for k, g in enumerate(gouts):
-            idx = want_node.get((node, k))
-            if idx is not None:
-                for i in idx:
-                    captured[i] = g
-    wrap = _fn._wrap
+    if sink.wanted_nodes:
+        sink.node_outputs(node, gouts)
     if node._pre_hooks:
         for h in list(node._pre_hooks):
-            r = h(tuple(None if g is None else wrap(g) for g in gouts))
+            r = h(tuple(None if g is None else _wrap(g) for g in gouts))
             if r is not None:
                 gouts = tuple(None if g is None else g._data for g in r)
     if all(g is None for g in gouts):
@@ -250,8 +321,8 @@ def _run_general(
     if node._hooks:
         for h in list(node._hooks):
             r = h(
-                tuple(None if g is None else wrap(g) for g in (in_grads or ())),
-                tuple(None if g is None else wrap(g) for g in gouts),
+                tuple(None if g is None else _wrap(g) for g in (in_grads or ())),
+                tuple(None if g is None else _wrap(g) for g in gouts),
             )
             if r is not None:
                 in_grads = tuple(None if g is None else g._data for g in r)
@@ -263,13 +334,13 @@ def _run_general(
 def _add_to_buffer(buffers: dict, node: Any, idx: int, g: Any) -> None:
     if node._n_out == 1:
         prev = buffers.get(node)
-        buffers[node] = g if prev is None else _sum_grads(prev, g)
+        buffers[node] = g if prev is None else prev + g
     else:
         lst = buffers.get(node)
         if lst is None:
             lst = buffers[node] = [None] * node._n_out
         prev = lst[idx]
-        lst[idx] = g if prev is None else _sum_grads(prev, g)
+        lst[idx] = g if prev is None else prev + g
 
 
 def _sum_owned(prev: Any, g: Any, owned: set) -> Any:
@@ -283,10 +354,6 @@ def _sum_owned(prev: Any, g: Any, owned: set) -> Any:
         owned.add(id(s))
         return s
     return prev + g
-
-
-def _sum_grads(a: Any, b: Any) -> Any:
-    return a + b
 
 
 def _materialize(node: BackwardNode, gouts: tuple) -> tuple:
@@ -308,26 +375,7 @@ def _run_output_hooks(node: BackwardNode, gouts: tuple) -> tuple:
             g = gouts[k]
             if t is not None and g is not None:
                 if t._grad is None:
-                    t._grad = _fn._wrap(g.copy())
+                    t._grad = _wrap(g.copy())
                 else:
                     t._grad._data = np.asarray(t._grad._data + g)
     return tuple(gouts)
-
-
-def _check_saved(self: BackwardNode) -> None:
-    if self._saved is None:
-        if self._freed:
-            self.saved_tensors  # raises the "second time" error  # noqa: B018
-        return
-    vcs = self._saved_vc
-    if vcs:
-        for i, vc, version in vcs:
-            if vc[0] != version:
-                _fn._raise_modified(self, self._saved[i], vc[0], version)
-
-
-BackwardNode._check_saved = _check_saved
-
-
-def grad_enabled() -> bool:
-    return STATE.enabled

@@ -15,12 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor, _wrap
 from .grad_mode import STATE
 
 __all__ = ["Function", "FunctionCtx", "BackwardNode", "Primitive", "once_differentiable"]
 
-_Tensor: Any = None  # set by ember._tensor (avoids an import cycle)
-_wrap: Any = None
 _new = object.__new__
 _ndarray, _generic, _asarray = np.ndarray, np.generic, np.asarray
 
@@ -61,6 +60,14 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self) -> tuple:
+        """What ``save_for_backward`` stored; raises if it was freed or modified in place."""
+        if self._saved is None or self._saved_vc:
+            self._check_saved()
+        return self._saved or ()
+
+    def _check_saved(self) -> None:
+        """Raise PyTorch's errors when the saved values were freed by an earlier backward, or
+        when a saved tensor was modified in place since forward (its version moved)."""
         saved = self._saved
         if saved is None:
             if self._freed:
@@ -71,17 +78,16 @@ class FunctionCtx:
                     "retain_graph=True if you need to backward through the graph a second time or "
                     "if you need to access saved tensors after calling backward."
                 )
-            return ()
+            return
         vcs = self._saved_vc
         if vcs:
             for i, vc, version in vcs:
                 if vc[0] != version:
                     _raise_modified(self, saved[i], vc[0], version)
-        return saved
 
 
 def _raise_modified(node: FunctionCtx, item: Any, now: int, expected: int) -> None:
-    data = item._data if isinstance(item, _Tensor) else item
+    data = item._data if isinstance(item, Tensor) else item
     dt = getattr(data, "dtype", None)
     shape = list(getattr(data, "shape", ()))
     raise RuntimeError(
@@ -109,7 +115,7 @@ class BackwardNode(FunctionCtx):
         for e in self.next_edges:
             if e is None:
                 out.append((None, 0))
-            elif isinstance(e, _Tensor):
+            elif isinstance(e, Tensor):
                 out.append((AccumulateGrad(e), 0))
             else:
                 out.append(e)
@@ -267,7 +273,7 @@ class Function(metaclass=_FunctionMeta):
     # -- engine side -----------------------------------------------------------------------
     @classmethod
     def _run_backward(cls, ctx: BackwardNode, grads: tuple) -> tuple:
-        T = _Tensor
+        T = Tensor
         wrapped = tuple(None if g is None else _wrap(g) for g in grads)
         res = cls.backward(ctx, *wrapped)
         if not isinstance(res, tuple):
@@ -301,7 +307,7 @@ def once_differentiable(fn):
 
 
 def _apply_user(cls: type, args: tuple, kwargs: dict) -> Any:
-    T = _Tensor
+    T = Tensor
     custom_setup = cls.setup_context is not Function.setup_context
     need = STATE.enabled and any(isinstance(a, T) and a._rg for a in args)
     ctx = cls._Node()
@@ -325,18 +331,7 @@ def _apply_user(cls: type, args: tuple, kwargs: dict) -> Any:
                 o = o._shallow_view()
             results.append(o)
         return tuple(results) if is_tuple else results[0]
-    edges = []
-    nig = []
-    for a in args:
-        if isinstance(a, T) and a._rg:
-            fn = a._grad_fn
-            edges.append(a if fn is None else (fn, a._out_nr))
-            nig.append(True)
-        else:
-            edges.append(None)
-            nig.append(False)
-    ctx.next_edges = tuple(edges)
-    ctx.needs_input_grad = tuple(nig)
+    _, ctx.next_edges, ctx.needs_input_grad = _edges(args)
     non_diff = ctx._non_diff or ()
     n = 0
     for o in outs:
@@ -379,7 +374,7 @@ class Primitive(Function):
 
     @classmethod
     def apply(cls, *args: Any) -> Any:
-        T = _Tensor
+        T = Tensor
         if STATE.enabled:
             for a in args:
                 if isinstance(a, T) and a._rg:
@@ -406,58 +401,62 @@ _ONE_TRUE = (True,)
 _TRUE_FALSE = (True, False)
 
 
+def _edge(t: Tensor) -> Any:
+    """The edge to a tensor that requires grad: the leaf itself, or ``(node, output_nr)``."""
+    fn = t._grad_fn
+    return t if fn is None else (fn, t._out_nr)
+
+
+def _edges(args: tuple) -> tuple:
+    """The general case: ``(arrays, next_edges, needs_input_grad)`` for any arguments."""
+    arrays = []
+    edges = []
+    nig = []
+    for a in args:
+        if isinstance(a, Tensor):
+            arrays.append(a._data)
+            if a._rg:
+                edges.append(_edge(a))
+                nig.append(True)
+                continue
+        else:
+            arrays.append(a)
+        edges.append(None)
+        nig.append(False)
+    return arrays, tuple(edges), tuple(nig)
+
+
 def _apply_graph(cls: type, args: tuple) -> Any:
-    T = _Tensor
+    """Run ``cls.forward`` with a new node as ``ctx`` and connect its output(s) to the graph.
+
+    The common arities skip the per-argument lists of ``_edges`` (the only difference: they
+    know which arguments are tensors); ``test_engine_structure`` checks that they build the
+    same node as the general path.
+    """
     ctx = cls._Node()
     n = len(args)
     if n == 1:
         # One input, and it requires grad (that is why we are here): the unary ops.
         a = args[0]
-        fn = a._grad_fn
-        ctx.next_edges = (a if fn is None else (fn, a._out_nr),)
+        ctx.next_edges = (_edge(a),)
         ctx.needs_input_grad = _ONE_TRUE
         out = cls.forward(ctx, a._data)
-    elif n == 2 and not isinstance(args[1], T):
+    elif n == 2 and not isinstance(args[1], Tensor):
         # A tensor that requires grad and a constant: the scalar ops.
         a = args[0]
-        fn = a._grad_fn
-        ctx.next_edges = (a if fn is None else (fn, a._out_nr), None)
+        ctx.next_edges = (_edge(a), None)
         ctx.needs_input_grad = _TRUE_FALSE
         out = cls.forward(ctx, a._data, args[1])
-    elif n == 2 and isinstance(args[1], T) and isinstance(args[0], T):
-        # Two tensors (matmul, tensor + tensor): no per-argument lists.
+    elif n == 2 and isinstance(args[0], Tensor):
+        # Two tensors (matmul, tensor + tensor).
         a, b = args
-        if a._rg:
-            fn = a._grad_fn
-            ea = a if fn is None else (fn, a._out_nr)
-        else:
-            ea = None
-        if b._rg:
-            fn = b._grad_fn
-            eb = b if fn is None else (fn, b._out_nr)
-        else:
-            eb = None
+        ea = _edge(a) if a._rg else None
+        eb = _edge(b) if b._rg else None
         ctx.next_edges = (ea, eb)
         ctx.needs_input_grad = (ea is not None, eb is not None)
         out = cls.forward(ctx, a._data, b._data)
     else:
-        arrays = []
-        edges = []
-        nig = []
-        for a in args:
-            if isinstance(a, T):
-                arrays.append(a._data)
-                if a._rg:
-                    fn = a._grad_fn
-                    edges.append(a if fn is None else (fn, a._out_nr))
-                    nig.append(True)
-                    continue
-            else:
-                arrays.append(a)
-            edges.append(None)
-            nig.append(False)
-        ctx.next_edges = edges
-        ctx.needs_input_grad = nig
+        arrays, ctx.next_edges, ctx.needs_input_grad = _edges(args)
         out = cls.forward(ctx, *arrays)
     if type(out) is tuple:
         res = []
@@ -478,7 +477,7 @@ def _apply_graph(cls: type, args: tuple) -> Any:
         if saved:
             _record_versions(ctx, saved, args, res)
         return result
-    result = _new(T)
+    result = _new(Tensor)
     if type(out) is not _ndarray and isinstance(out, _generic):
         out = _asarray(out)  # a 0-d result comes back from NumPy as a scalar
     result._data = out
@@ -506,8 +505,8 @@ def _record_versions(ctx: BackwardNode, saved: tuple, args: tuple, outs: Any) ->
         # Saved its two inputs (matmul, mul, div): the common case, without the search below.
         a, b = args
         if (
-            isinstance(a, _Tensor)
-            and isinstance(b, _Tensor)
+            isinstance(a, Tensor)
+            and isinstance(b, Tensor)
             and saved[0] is a._data
             and saved[1] is b._data
         ):

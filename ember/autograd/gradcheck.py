@@ -15,7 +15,7 @@ class GradcheckError(RuntimeError):
 
 
 def _tensors_in(inputs: Any) -> list:
-    from .function import _Tensor
+    from .function import Tensor as _Tensor
 
     return [t for t in inputs if isinstance(t, _Tensor)]
 
@@ -39,7 +39,7 @@ def gradcheck(
     input element perturbed by ``eps``. Inputs should be float64.
     """
     from .. import _tensor
-    from .function import _Tensor
+    from .function import Tensor as _Tensor
     from .grad_mode import no_grad
 
     if isinstance(inputs, _Tensor):

@@ -1,4 +1,4 @@
-"""The demo: train the source document's kind of network and show every step of the job.
+"""The demo: train the torch.nn tutorial's kind of network and show every step of the job.
 
 1. load scikit-learn's handwritten digits (1,797 8x8 images, no download) or MNIST IDX files;
 2. build an ``nn.Sequential(OrderedDict(...))`` of Conv2d, ReLU, MaxPool2d, Dropout, Flatten and

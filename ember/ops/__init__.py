@@ -1,4 +1,6 @@
-"""ember's differentiable primitives, one family a module; see DESIGN.md "How an op is written".
+"""ember's differentiable primitives, one family a module.
+
+How an op is written: docs/architecture.md, "How an op is written".
 
 Everything public here is re-exported at ``ember.*`` and bound as Tensor methods by
 ``ember._methods``.

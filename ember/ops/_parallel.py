@@ -2,7 +2,7 @@
 
 NumPy's copies and ufunc loops run on one core (only BLAS is multi-threaded), but they release
 the GIL while they run, so cutting one big pass into per-core chunks along an axis and running the
-chunks on Python threads uses the other cores (shared/reference/performance-notes.md, item 4).
+chunks on Python threads uses the other cores (docs/performance.md, item 4).
 
 - ``parallel_for(fn, n, work)`` calls ``fn(lo, hi)`` over ``[0, n)``: in one plain call when the
   pass is small (``work`` elements below ``MIN_WORK``: waking a thread costs tens of microseconds),

@@ -1,6 +1,6 @@
 """Convolution primitives: N-d convolution, transposed convolution, unfold/fold (im2col/col2im).
 
-Design (measured, see shared/reference/performance-notes.md):
+Design (measured, see docs/performance.md):
 
 - Activations flow channels-last (NHWC) in memory behind NCHW-shaped views: a convolution's GEMM
   naturally yields ``(N*H*W, C_out)`` rows, which *are* NHWC; returning them through a transposed

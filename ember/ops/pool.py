@@ -2,7 +2,7 @@
 
 Window sweeps are loops over kernel offsets of strided sub-grids (never loops over pixels):
 ``out = max(out, x[..., i::s, j::s])`` is 3-40x faster here than reducing a 6-D window view
-(shared/reference/performance-notes.md), and it keeps the input's memory layout (NHWC views stay
+(docs/performance.md, item 5), and it keeps the input's memory layout (NHWC views stay
 NHWC). Max-pool gradients go to the first maximum of each window, as PyTorch's CPU kernels do.
 """
 

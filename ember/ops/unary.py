@@ -169,7 +169,7 @@ def _relu_fwd(x):
     if x.nbytes < SCRATCH_MIN_BYTES:
         return np.maximum(x, 0, dtype=x.dtype)
     # Big: a pooled output (no fresh pages to fault in every step) in x's memory layout, filled
-    # in per-core chunks when very big (shared/reference/performance-notes.md, items 3 and 4).
+    # in per-core chunks when very big (docs/performance.md, items 3 and 4).
     return unary_into(_max0, x, scratch.like(x))
 
 

@@ -225,7 +225,7 @@ def test_modulelist_repr_collapses_repeats():
     assert e[1] == "ModuleList()"
 
 
-def test_source_document_modulelist_example_trains():
+def test_nn_tutorial_modulelist_example_trains():
     """``x = self.linears[i // 2](x) + l(x)`` runs and trains, as in torch."""
 
     def make(lib):
@@ -368,7 +368,7 @@ def test_parameterlist_registration_and_wrapping():
     ],
 )
 def test_parameterlist_rejects_non_tensors(op, where):
-    """The source document's rule (PyTorch 2.x stores such elements unregistered)."""
+    """The torch.nn tutorial's rule (PyTorch 2.x stores such elements unregistered)."""
     with pytest.raises(TypeError) as err:
         op(ember)
     assert where in str(err.value)

@@ -1,4 +1,4 @@
-"""Dropout: the source document's point 6 (nn.Dropout obeys eval(), F.dropout only its own
+"""Dropout: the torch.nn tutorial's dropout rule (nn.Dropout obeys eval(), F.dropout only its own
 ``training``), mask statistics and exact gradients (random streams differ from torch's, so the
 masks themselves are not compared), channel-wise and alpha variants, errors."""
 
@@ -91,7 +91,7 @@ def test_bad_p_raises_value_error(bad):
 
 
 class _Both(enn.Module):
-    """A model with an nn.Dropout layer and an F.dropout call, as in the source document."""
+    """A model with an nn.Dropout layer and an F.dropout call, as in the torch.nn tutorial."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,6 +1,6 @@
-"""The source document's LeNet (``self.conv1 = nn.Conv2d(1, 6, (5, 5))``) trained a few steps with a
-hand-written SGD update gives PyTorch's losses and parameters step by step (same initial weights,
-copied from ember to torch)."""
+"""The torch.nn tutorial's LeNet (``self.conv1 = nn.Conv2d(1, 6, (5, 5))``) trained a few steps
+with a hand-written SGD update gives PyTorch's losses and parameters step by step (same initial
+weights, copied from ember to torch)."""
 
 from __future__ import annotations
 

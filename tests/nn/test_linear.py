@@ -138,7 +138,7 @@ def test_replaced_bias_of_wrong_size_raises_runtime_error():
         m(ember.randn(2, 3))
 
 
-def test_weights_can_be_replaced_as_in_the_source_document():
+def test_weights_can_be_replaced_as_in_the_nn_tutorial():
     layer = enn.Linear(1, 1)
     layer.weight = enn.Parameter(ember.FloatTensor([[0]]))
     layer.bias = enn.Parameter(ember.FloatTensor([0]))

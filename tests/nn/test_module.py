@@ -43,7 +43,7 @@ def test_parameter_registration_order_and_names():
     assert list(e.state_dict()) == list(t.state_dict()) == ["b", "a"]
 
 
-def test_source_document_weight_replacement():
+def test_nn_tutorial_weight_replacement():
     """``layer.weight = nn.Parameter(torch.FloatTensor([[0]]))`` replaces the registered weight."""
 
     def run(lib):

@@ -354,8 +354,8 @@ def test_tensor_class_constructor():
         torch.Tensor("abc")
 
 
-def test_legacy_float_tensor_from_source_document():
-    """The source document's idiom: ``torch.FloatTensor([[0]])`` then fill it."""
+def test_legacy_float_tensor_from_nn_tutorial():
+    """The torch.nn tutorial's idiom: ``torch.FloatTensor([[0]])`` then fill it."""
     e, t = ember.FloatTensor([[0]]), torch.FloatTensor([[0]])
     e[0, 0] = 3.5
     t[0, 0] = 3.5

@@ -1,9 +1,10 @@
 """Dropout functions of ``ember.nn.functional``.
 
 ``F.dropout`` follows only its own ``training`` argument (default True): ``model.eval()`` does not
-switch it off; ``nn.Dropout`` passes ``self.training`` (the source document's point 6). Survivors
-are scaled by ``1 / (1 - p)`` so the expected value is unchanged; the gradient is the same
-scaled mask. The mask comes from ember's default generator (its stream is not PyTorch's).
+switch it off; ``nn.Dropout`` passes ``self.training`` (as the torch.nn tutorial ember grew from
+teaches). Survivors are scaled by ``1 / (1 - p)`` so the expected value is unchanged; the
+gradient is the same scaled mask. The mask comes from ember's default generator (its stream is not
+PyTorch's).
 """
 
 from __future__ import annotations

@@ -382,7 +382,7 @@ class ModuleDict(Module):
 
 def _as_parameter(where: str, value: Any) -> Parameter:
     """A Parameter for a container element: a tensor is wrapped, anything else is rejected
-    (the source document's rule; PyTorch 2.x would store it unregistered)."""
+    (the rule of the torch.nn tutorial ember grew from; PyTorch 2.x would store it unregistered)."""
     if isinstance(value, Parameter):
         return value
     if isinstance(value, Tensor):

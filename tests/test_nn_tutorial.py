@@ -1,6 +1,6 @@
-"""Every code example of the source document's points 2-13 (``shared/seed/``), run with ember in
-place of torch and compared with torch's results. Point 14 (files) belongs to the checkpoint
-tests."""
+"""Every code example of points 2-13 of the torch.nn tutorial ember grew from
+("the torch.nn library, and how nn differs from nn.functional"), run with ember in place of torch
+and compared with torch's results. Point 14 (files) belongs to the checkpoint tests."""
 
 from __future__ import annotations
 
