@@ -96,6 +96,12 @@ def test_failing_rank_ends_the_job(how, rc, limit_s):
         assert "already finished their script" in proc.stderr
 
 
+def test_process_group_timeout_names_the_collective():
+    proc = launch("fail.py", 2, "pg_timeout", job_timeout=60)
+    assert proc.returncode == 1
+    assert "DistBackendError: all_reduce timed out after 1 s" in proc.stderr
+
+
 def test_timeout_ends_a_hung_job():
     t0 = time.monotonic()
     proc = launch("fail.py", 2, "sleep", job_timeout=2)
@@ -120,6 +126,7 @@ def test_import_without_mpi4py():
     code = (
         "import sys; sys.modules['mpi4py'] = None\n"
         "import ember, ember.distributed as d\n"
+        "assert not d.is_available() and not d.is_gloo_available()\n"
         "assert 'mpi4py' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
         "try:\n"
         "    d.init_process_group('gloo')\n"

@@ -56,7 +56,16 @@ def all_reduce_ops_float64():
 
 @check
 def all_reduce_dtypes():
-    for dt in (np.float32, np.int64, np.int32, np.int8, np.uint8, np.complex128):
+    for dt in (
+        np.float32,
+        np.int64,
+        np.int32,
+        np.int16,
+        np.int8,
+        np.uint8,
+        np.complex64,
+        np.complex128,
+    ):
         t = ember.tensor(base(R, dt))
         dist.all_reduce(t)
         eq(t, np.sum([base(r, dt) for r in range(N)], 0).astype(dt))

@@ -4,11 +4,13 @@ second one: the launcher must end the job, never hang."""
 import os
 import sys
 import time
+from datetime import timedelta
 
 import ember
 import ember.distributed as dist
 
-dist.init_process_group("gloo")
+# pg_timeout: every wait gives up after 1 s (rank 1 sleeps 30 s before its second all_reduce)
+dist.init_process_group("gloo", timeout=timedelta(seconds=1 if sys.argv[1] == "pg_timeout" else 60))
 t = ember.ones(3)
 dist.all_reduce(t)
 if dist.get_rank() == 1:
@@ -23,5 +25,7 @@ if dist.get_rank() == 1:
         os._exit(9)
     if how == "sleep":
         time.sleep(3600)
+    if how == "pg_timeout":
+        time.sleep(30)
 dist.all_reduce(t)
 print("RESULT {}", flush=True)
