@@ -29,6 +29,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.bench_distributed
 
 demo: $(EXSTAMP)
 	$(BIN)/python -m ember demo

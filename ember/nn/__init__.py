@@ -3,6 +3,7 @@
 Use it as ``from ember import nn`` or ``import ember.nn as nn``.
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .modules import *  # noqa: F403
+from .parallel import DataParallel
 from .parameter import Buffer, Parameter, UninitializedParameter
