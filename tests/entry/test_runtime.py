@@ -1,0 +1,91 @@
+"""ember._runtime: set_num_threads/get_num_threads really change ember's and BLAS's threads;
+status() reports the process-wide state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember import _runtime
+from ember.ops import _parallel
+
+
+@pytest.fixture
+def restore_threads():
+    before = ember.get_num_threads()
+    yield
+    ember.set_num_threads(before)
+
+
+def test_default_thread_count_is_usable_cores_as_torch():
+    assert ember.get_num_threads() == _runtime.usable_cores() == torch.get_num_threads()
+
+
+def test_set_num_threads_changes_ember_and_blas(restore_threads):
+    ember.set_num_threads(1)
+    assert ember.get_num_threads() == 1
+    assert _parallel.cores() == 1
+    ctl = _runtime.blas_control()
+    if ctl is not None:  # NumPy's bundled OpenBLAS follows
+        assert ctl[1]() == 1
+    ember.set_num_threads(3)
+    assert ember.get_num_threads() == 3
+    if ctl is not None:
+        assert ctl[1]() == 3
+
+
+def test_pool_rebuilt_at_the_new_size(restore_threads, monkeypatch):
+    monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    ember.set_num_threads(3)
+    seen = []
+    _parallel.parallel_for(lambda lo, hi: seen.append((lo, hi)), 9, 1 << 30)
+    assert sorted(seen) == [(0, 3), (3, 6), (6, 9)]
+    assert _parallel._get_pool()._max_workers == 3
+    x = np.arange(12.0)
+    out = np.empty_like(x)
+    ember.set_num_threads(2)
+    _parallel.unary_into(np.negative, x, out)
+    np.testing.assert_array_equal(out, -x)
+
+
+def test_set_num_threads_inside_a_single_threaded_blas_block(restore_threads):
+    ctl = _runtime.blas_control()
+    if ctl is None:  # no recognised OpenBLAS: the block says so and does nothing
+        with _runtime.single_threaded_blas() as active:
+            assert active is False
+        return
+    with _runtime.single_threaded_blas():
+        ember.set_num_threads(2)
+        assert ctl[1]() == 1  # the block keeps BLAS at one thread...
+    assert ctl[1]() == 2  # ...and restores the new count when it ends
+
+
+@pytest.mark.parametrize("bad", [0, -1, "a", 1.5, True])
+def test_set_num_threads_errors_as_torch(bad):
+    with pytest.raises(RuntimeError) as te:
+        torch.set_num_threads(bad)
+    with pytest.raises(RuntimeError) as ee:
+        ember.set_num_threads(bad)
+    assert str(ee.value) == str(te.value)
+
+
+def test_numpy_integer_accepted_as_torch(restore_threads):
+    ember.set_num_threads(np.int64(2))
+    assert ember.get_num_threads() == 2
+
+
+def test_interop_threads():
+    assert ember.get_num_interop_threads() == torch.get_num_interop_threads()
+    with pytest.raises(RuntimeError):
+        ember.set_num_interop_threads(0)
+
+
+def test_status_reports_the_process_state():
+    ember.zeros(1) + 1
+    s = _runtime.status()
+    for key in ("threads", "usable_cores", "blas", "default_device", "default_dtype"):
+        assert key in s
+    assert s["threads"] == ember.get_num_threads()
+    assert s["default_dtype"] == "ember.float32"
