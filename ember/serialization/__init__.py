@@ -9,6 +9,13 @@ from a file. See ``docs/serialization.md``.
 from ._api import load, save
 from ._errors import UnsafeCheckpointError
 from ._helpers import state_dict_diff, strip_prefix
+from ._safe_globals import (
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    get_unsafe_globals_in_checkpoint,
+    safe_globals,
+)
 from .safetensors import load_safetensors, save_safetensors
 
 __all__ = [
@@ -19,4 +26,9 @@ __all__ = [
     "load_safetensors",
     "strip_prefix",
     "state_dict_diff",
+    "add_safe_globals",
+    "clear_safe_globals",
+    "get_safe_globals",
+    "get_unsafe_globals_in_checkpoint",
+    "safe_globals",
 ]
