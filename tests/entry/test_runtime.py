@@ -89,3 +89,37 @@ def test_status_reports_the_process_state():
         assert key in s
     assert s["threads"] == ember.get_num_threads()
     assert s["default_dtype"] == "ember.float32"
+
+
+def test_load_state_dict_in_progress_is_context_local():
+    # A module's _load_from_state_dict running in one thread must not see another thread's
+    # load in progress: each thread's load commits its own values, all or nothing.
+    import threading
+
+    from ember import nn
+    from ember.nn.modules import _state
+
+    seen = []
+    barrier = threading.Barrier(2)
+
+    class Slow(nn.Linear):
+        def _load_from_state_dict(self, *args, **kwargs):
+            seen.append(_state._PENDING.get())
+            barrier.wait(timeout=10)  # both loads are in progress at once here
+            super()._load_from_state_dict(*args, **kwargs)
+
+    mods = [Slow(2, 2), Slow(2, 2)]
+    sds = [
+        {"weight": ember.full((2, 2), float(i)), "bias": ember.full((2,), float(i))} for i in (1, 2)
+    ]
+    threads = [threading.Thread(target=m.load_state_dict, args=(sd,)) for m, sd in zip(mods, sds)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [len(s) for s in seen] == [1, 1]  # each thread saw only its own load
+    for m, v in zip(mods, (1.0, 2.0)):
+        assert ember.equal(m.weight, ember.full((2, 2), v)) and ember.equal(
+            m.bias, ember.full((2,), v)
+        )
+    assert _state._PENDING.get() == ()
