@@ -124,6 +124,15 @@ def checkpoint(
             )
         if kwargs:
             raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
+    elif context_fn is not None or debug:
+        raise NotImplementedError(
+            "ember.utils.checkpoint: context_fn (selective checkpointing) and debug=True are not "
+            "supported"
+        )
+    if determinism_check not in ("default", "none"):
+        raise ValueError(
+            f"determinism_check should be one of ['default', 'none'], but got {determinism_check}"
+        )
     if not is_grad_enabled():
         return function(*args, **kwargs)
     if use_reentrant and not any(isinstance(a, Tensor) and a.requires_grad for a in args):

@@ -156,3 +156,14 @@ def test_random_module_state_functions():
     seeded = ember.random.seed()
     assert ember.random.initial_seed() == seeded
     assert ember.random.default_generator is ember.default_generator
+
+
+def test_checkpoint_refuses_what_it_does_not_do():
+    lin, x = ember.nn.Linear(2, 2), ember.ones(1, 2, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="context_fn"):
+        ember.utils.checkpoint.checkpoint(lin, x, use_reentrant=False, context_fn=lambda: None)
+    for lib in (ember, torch):
+        with pytest.raises(ValueError, match="determinism_check"):
+            lib.utils.checkpoint.checkpoint(
+                lib.nn.Linear(2, 2), lib.ones(1, 2), use_reentrant=False, determinism_check="x"
+            )
