@@ -3,7 +3,8 @@
 ``ember.save`` writes PyTorch's zip format exactly as ``torch.save`` lays it out, so real PyTorch
 loads it with ``weights_only=True`` (and ``mmap=True``). ``ember.load`` reads PyTorch's zip and
 legacy formats and safetensors with ember's own restricted unpickler: loading never executes code
-from a file. See ``docs/serialization.md``.
+from a file (unless the caller asks for ``weights_only=False``, which loads whole pickled objects
+into ember's classes). See ``docs/serialization.md``.
 """
 
 from ._api import load, save
