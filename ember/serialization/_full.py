@@ -190,6 +190,22 @@ def _find_in_ember(module: str, name: str) -> Any:
         obj = getattr(mod, name, None)
         if obj is not None:
             return obj
+    return _defined_in_ember_files(parts[0:3], name)
+
+
+def _defined_in_ember_files(prefix: list, name: str) -> Any:
+    """A class ember defines under another file than torch does (torch's
+    ``nn.modules.linear.NonDynamicallyQuantizableLinear`` is in ember's attention file): the
+    loaded modules of the same ember package are searched for a definition of ``name``."""
+    import sys
+
+    package = ".".join(prefix)
+    for mod_name, mod in list(sys.modules.items()):
+        if mod is None or not mod_name.startswith(package + "."):
+            continue
+        obj = getattr(mod, name, None)
+        if obj is not None and getattr(obj, "__module__", None) == mod_name:
+            return obj
     return None
 
 

@@ -235,3 +235,74 @@ def test_safe_globals_with_torch_class_names(tmp_path):
 def test_whole_objects_only_in_zip_format(tmp_path):
     with pytest.raises(TypeError):
         ember.save(_layers(ember), tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+
+
+LAYERS = {
+    "conv_stack": (
+        lambda L: L.nn.Sequential(
+            L.nn.Conv2d(3, 4, 3, padding=1),
+            L.nn.BatchNorm2d(4),
+            L.nn.ReLU(),
+            L.nn.MaxPool2d(2),
+            L.nn.Flatten(),
+        ),
+        (2, 3, 8, 8),
+    ),  # fmt: skip
+    "lstm": (lambda L: L.nn.LSTM(5, 6, num_layers=2, batch_first=True), (2, 4, 5)),
+    "gru": (lambda L: L.nn.GRU(5, 6), (4, 2, 5)),
+    "attention": (lambda L: L.nn.MultiheadAttention(8, 2, batch_first=True), (2, 3, 8)),
+    "encoder_layer": (
+        lambda L: L.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True),
+        (2, 3, 8),
+    ),
+    "norms": (lambda L: L.nn.Sequential(L.nn.GroupNorm(2, 4), L.nn.LayerNorm([4, 5])), (3, 4, 5)),
+    "conv_transpose": (lambda L: L.nn.ConvTranspose2d(3, 2, 3, stride=2), (1, 3, 5, 5)),
+    "conv1d_reflect": (
+        lambda L: L.nn.Conv1d(3, 2, 3, padding="same", padding_mode="reflect"),
+        (1, 3, 7),
+    ),
+}
+
+
+def _first(out):
+    return out[0] if isinstance(out, tuple) else out
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_whole_layers_round_trip_through_both_libraries(name, tmp_path):
+    make, shape = LAYERS[name]
+    t = make(torch).eval()
+    torch.save(t, tmp_path / "t.pt")
+    e = ember.load(tmp_path / "t.pt", weights_only=False).eval()
+    assert type(e).__name__ == type(t).__name__ and type(e).__module__.startswith("ember.")
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    n_args = 3 if name == "attention" else 1
+    expected = _first(t(*[torch.tensor(x)] * n_args))
+    got = _first(e(*[ember.tensor(x)] * n_args))
+    np.testing.assert_allclose(to_numpy(got), to_numpy(expected), rtol=1e-5, atol=1e-5)
+    ember.save(e, tmp_path / "e.pt")
+    back = torch.load(tmp_path / "e.pt", weights_only=False).eval()
+    assert type(back) is type(t)
+    again = _first(back(*[torch.tensor(x)] * n_args))
+    np.testing.assert_allclose(to_numpy(again), to_numpy(expected), rtol=1e-6, atol=1e-6)
+
+
+def test_whole_model_loads_without_torch_installed(tmp_path):
+    import subprocess
+    import textwrap
+
+    torch.save(_layers(torch), tmp_path / "seq.pt")
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["torch"] = None  # importing torch now fails
+        import ember
+        m = ember.load({str(tmp_path / "seq.pt")!r}, weights_only=False)
+        print(type(m).__module__, type(m[0]).__name__, tuple(m(ember.ones(1, 4)).shape))
+        """
+    )
+    root = str(__import__("pathlib").Path(ember.__file__).parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
+    )
+    assert out.stdout.split() == ["ember.nn.modules.container", "Linear", "(1,", "2)"]
