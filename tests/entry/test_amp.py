@@ -223,3 +223,19 @@ def test_jit_script_and_trace_run_eagerly():
     for fn in (ember.jit.save, ember.jit.load):
         with pytest.raises(NotImplementedError, match="TorchScript"):
             fn(e, "model.pt")
+
+
+def test_deprecated_device_amp_spellings_as_torch():
+    for mod in (ember, torch):
+        with pytest.warns(FutureWarning, match="torch.amp.autocast\\('cuda'"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                with mod.cuda.amp.autocast():
+                    assert mod.is_autocast_enabled("cuda") is False
+        with pytest.warns(FutureWarning, match="torch.amp.autocast\\('cpu'"):
+            with mod.cpu.amp.autocast():
+                assert mod.is_autocast_enabled("cpu") is True
+                assert mod.get_autocast_dtype("cpu") == mod.bfloat16
+        with pytest.warns(FutureWarning, match="torch.amp.GradScaler\\('cpu'"):
+            assert mod.cpu.amp.GradScaler().is_enabled() is True
+    assert ember.amp.is_autocast_available("cpu") is torch.amp.is_autocast_available("cpu")
