@@ -5,13 +5,16 @@ Floor 1 (imports nothing from ember). What lives here:
 - ``SETTINGS.threads``: how many threads ember's op pool cuts a big pass into (and how many the
   BLAS library may use). ``set_num_threads`` changes both; ``get_num_threads`` reports it.
   It starts at the number of cores this process may run on, as PyTorch's does.
+- the op thread pool that runs the chunks of big passes (``ops/_parallel.py`` cuts them), made
+  on first use and rebuilt at the new size when the thread count changes.
 - the BLAS thread control: NumPy's bundled OpenBLAS, found through ``ctypes`` on first use.
 - the switches PyTorch programs set and read back: the default device, float32 matmul precision,
   deterministic algorithms (ember's CPU ops are deterministic whatever they say, so these are
   recorded and reported, never acted on).
 
-The other process-wide objects (the scratch pool, the op thread pool, the small caches) live in
-their own files and are listed by :func:`status`; ``docs/architecture.md`` lists them all.
+The other process-wide objects (the scratch pool, the small caches, the default dtype and
+generator, grad mode) live with the code that uses them and are reported by :func:`status`;
+``docs/architecture.md`` lists them all.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ __all__ = [
     "usable_cores",
     "get_num_threads",
     "set_num_threads",
+    "op_pool",
     "blas_control",
     "single_threaded_blas",
     "status",
@@ -64,8 +68,39 @@ class _Settings:
 
 SETTINGS = _Settings()
 
-# ---- threads -------------------------------------------------------------------------------
-_resize_hooks: list = []  # called with the new count (the op pool registers one)
+# ---- threads and the op pool ---------------------------------------------------------------
+_pool: Any = None  # a ThreadPoolExecutor, made on first use (keeps `import ember` light)
+_pool_lock = threading.Lock()
+IN_TASK = threading.local()  # .active is True inside a pool worker thread
+
+
+def _mark_worker() -> None:
+    IN_TASK.active = True
+
+
+def op_pool() -> Any:
+    """The thread pool that runs the chunks of big passes (``SETTINGS.threads`` workers)."""
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                _pool = ThreadPoolExecutor(
+                    max_workers=SETTINGS.threads,
+                    thread_name_prefix="ember-ops",
+                    initializer=_mark_worker,
+                )
+    return _pool
+
+
+def _drop_pool() -> None:
+    """The thread count changed: the next big pass starts a pool of the new size."""
+    global _pool
+    with _pool_lock:
+        old, _pool = _pool, None
+    if old is not None:
+        old.shutdown(wait=False)  # its running chunks finish; their callers still wait on them
 
 
 def get_num_threads() -> int:
@@ -91,8 +126,7 @@ def set_num_threads(n: int) -> None:
                 ctl[0](n)
             else:  # inside a single-threaded block: its end restores n
                 _blas_prev = n
-    for hook in list(_resize_hooks):
-        hook(n)
+    _drop_pool()
 
 
 # ---- BLAS threads --------------------------------------------------------------------------
@@ -190,8 +224,7 @@ def status() -> dict:
         pool = mods["ember._scratch"].scratch
         out["scratch_arrays"] = len(pool._arrays)
         out["scratch_bytes"] = sum(a.nbytes for a in pool._arrays)
-    if "ember.ops._parallel" in mods:
-        out["op_pool_started"] = mods["ember.ops._parallel"]._pool is not None
+    out["op_pool_started"] = _pool is not None
     if "ember.autograd.grad_mode" in mods:
         out["grad_enabled"] = mods["ember.autograd.grad_mode"].STATE.enabled
     if "ember.serialization._allowlist" in mods:

@@ -13,21 +13,19 @@ chunks on Python threads uses the other cores (shared/reference/performance-note
   chunk is one block of memory (a channels-last view is cut along its batch axis too).
 - ``unary_into`` / ``binary_into`` apply ``f(*chunk_inputs, out=chunk_out)`` chunk by chunk.
 
-The pool is created lazily on first use and shared by every thread of the process (DataLoader
-worker threads included): callers only submit independent chunks and wait for their own.
+The pool (owned by ``ember/_runtime.py``, sized by ``set_num_threads``) is created lazily on first
+use and shared by every thread of the process (DataLoader worker threads included): callers only
+submit independent chunks and wait for their own.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from .._runtime import SETTINGS, blas_control, single_threaded_blas
-from .._runtime import _resize_hooks as _runtime_hooks
+from .._runtime import IN_TASK, SETTINGS, blas_control, op_pool, single_threaded_blas
 
 __all__ = [
     "MIN_WORK",
@@ -48,45 +46,12 @@ __all__ = [
 # clearly from a few hundred thousand elements; 2**17 keeps every MLP/LeNet-sized pass inline.
 MIN_WORK = 1 << 19
 
-_pool: Any = None  # a ThreadPoolExecutor, made on first use (keeps `import ember` light)
-_pool_lock = threading.Lock()
-_in_task = threading.local()  # .active is True inside a pool worker thread
+_in_task = IN_TASK  # .active is True inside a pool worker thread
 
 
 def cores() -> int:
     """The number of chunks a big pass is cut into: ``ember.get_num_threads()``."""
     return SETTINGS.threads
-
-
-def _mark_worker() -> None:
-    _in_task.active = True
-
-
-def _get_pool() -> Any:
-    global _pool
-    if _pool is None:
-        with _pool_lock:
-            if _pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                _pool = ThreadPoolExecutor(
-                    max_workers=SETTINGS.threads,
-                    thread_name_prefix="ember-ops",
-                    initializer=_mark_worker,
-                )
-    return _pool
-
-
-def _resize(n: int) -> None:
-    """``set_num_threads`` changed the count: the next big pass starts a pool of the new size."""
-    global _pool
-    with _pool_lock:
-        old, _pool = _pool, None
-    if old is not None:
-        old.shutdown(wait=False)  # its running chunks finish; their callers still wait on them
-
-
-_runtime_hooks.append(_resize)
 
 
 def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
@@ -111,7 +76,7 @@ def parallel_for(fn: Callable[[int, int], None], n: int, work: int) -> None:
         fn(0, n)
         return
     (lo0, hi0), *rest = _bounds(n, SETTINGS.threads)
-    pool = _get_pool()
+    pool = op_pool()
     futures = [pool.submit(fn, lo, hi) for lo, hi in rest]
     try:
         fn(lo0, hi0)

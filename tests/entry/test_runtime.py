@@ -42,7 +42,7 @@ def test_pool_rebuilt_at_the_new_size(restore_threads, monkeypatch):
     seen = []
     _parallel.parallel_for(lambda lo, hi: seen.append((lo, hi)), 9, 1 << 30)
     assert sorted(seen) == [(0, 3), (3, 6), (6, 9)]
-    assert _parallel._get_pool()._max_workers == 3
+    assert _runtime.op_pool()._max_workers == 3
     x = np.arange(12.0)
     out = np.empty_like(x)
     ember.set_num_threads(2)
