@@ -7,7 +7,7 @@ from typing import Any
 
 
 def get_device_module(device: Any = None) -> Any:
-    """``ember.cpu`` for ``'cpu'`` (and by default), ``ember.cuda``/``ember.mps`` for theirs."""
+    """``ember.cpu`` for ``'cpu'`` (and by default), ``ember.cuda``/``mps``/``xpu`` for theirs."""
     if device is None:
         name = "cpu"
     else:
@@ -17,7 +17,7 @@ def get_device_module(device: Any = None) -> Any:
                 f"Invalid value of device '{device}', expect torch.device, str, or None"
             )
         name = name.split(":")[0]
-    if name not in ("cpu", "cuda", "mps"):
+    if name not in ("cpu", "cuda", "mps", "xpu"):
         raise RuntimeError(
             f"Device '{name}' does not have a corresponding module registered as 'torch.{name}'."
         )

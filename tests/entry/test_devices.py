@@ -129,6 +129,31 @@ def test_mps_answers_as_torch(name, args):
     _same(lambda: getattr(ember.mps, name)(*args), lambda: getattr(torch.mps, name)(*args))
 
 
+XPU_CALLS = [
+    ("is_available", ()),
+    ("device_count", ()),
+    ("manual_seed", (0,)),
+    ("manual_seed_all", (0,)),
+    ("synchronize", ()),
+    ("empty_cache", ()),
+    ("memory_allocated", ()),
+    ("max_memory_allocated", ()),
+    ("get_device_name", ()),
+    ("current_device", ()),
+    ("is_initialized", ()),
+    ("seed", ()),
+    ("initial_seed", ()),
+    ("get_rng_state", ()),
+    ("is_bf16_supported", ()),
+    ("set_device", (0,)),
+]
+
+
+@pytest.mark.parametrize("name,args", XPU_CALLS, ids=[f"{n}{a}" for n, a in XPU_CALLS])
+def test_xpu_answers_as_torch(name, args):
+    _same(lambda: getattr(ember.xpu, name)(*args), lambda: getattr(torch.xpu, name)(*args))
+
+
 def test_cpu_module_as_torch():
     for name in ("is_available", "device_count", "current_device", "synchronize"):
         _same(lambda n=name: getattr(ember.cpu, n)(), lambda n=name: getattr(torch.cpu, n)())
