@@ -57,7 +57,12 @@ def ember_to_torch_name(obj: Any) -> tuple[str, str] | None:
         module = sys.modules.get(ns)
         if module is not None and getattr(module, name, None) is obj:
             return "torch" + ns[len("ember") :], name
-    return None
+    home = _TORCH_HOMES.get(name)
+    return (home, name) if home is not None and mod.startswith("ember.nn.") else None
+
+
+# Classes PyTorch keeps out of its public namespaces, by the module PyTorch defines them in.
+_TORCH_HOMES = {"NonDynamicallyQuantizableLinear": "torch.nn.modules.linear"}
 
 
 class _TorchPickler(pickle._Pickler):  # the Python pickler: its save() can be extended

@@ -283,6 +283,8 @@ def test_whole_layers_round_trip_through_both_libraries(name, tmp_path):
     ember.save(e, tmp_path / "e.pt")
     back = torch.load(tmp_path / "e.pt", weights_only=False).eval()
     assert type(back) is type(t)
+    for sub_t, sub_back in zip(t.modules(), back.modules()):
+        assert type(sub_back) is type(sub_t)  # torch's own classes all the way down
     again = _first(back(*[torch.tensor(x)] * n_args))
     np.testing.assert_allclose(to_numpy(again), to_numpy(expected), rtol=1e-6, atol=1e-6)
 
