@@ -80,6 +80,21 @@ from ._random import (
     seed,
     set_rng_state,
 )
+from ._switches import (
+    are_deterministic_algorithms_enabled,
+    get_default_device,
+    get_deterministic_debug_mode,
+    get_float32_matmul_precision,
+    get_num_interop_threads,
+    get_num_threads,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_default_device,
+    set_deterministic_debug_mode,
+    set_float32_matmul_precision,
+    set_num_interop_threads,
+    set_num_threads,
+    use_deterministic_algorithms,
+)
 from ._tensor import Size, Tensor
 from .autograd.grad_mode import (
     enable_grad,
@@ -313,22 +328,47 @@ def detach(input: Tensor) -> Tensor:
     return input.detach()
 
 
-def get_num_threads() -> int:
-    import os
+# Entry-point modules and names that load on first use (`import ember` stays fast).
+_LAZY_MODULES = ("cuda", "backends", "accelerator", "mps", "cpu", "version", "amp", "jit")
+_LAZY_MODULES += ("testing", "random", "xpu")
+_LAZY_NAMES = {
+    "compile": "._compile",
+    "autocast": ".amp.autocast_mode",
+    "is_autocast_enabled": ".amp.autocast_mode",
+    "set_autocast_enabled": ".amp.autocast_mode",
+    "get_autocast_dtype": ".amp.autocast_mode",
+    "set_autocast_dtype": ".amp.autocast_mode",
+    "is_autocast_cache_enabled": ".amp.autocast_mode",
+    "set_autocast_cache_enabled": ".amp.autocast_mode",
+    "clear_autocast_cache": ".amp.autocast_mode",
+    "get_device_module": "._devices",
+}
 
-    return os.cpu_count() or 1
 
+def _lazy(name: str):
+    """A lazily loaded entry-point module or name; AttributeError when ``name`` is neither."""
+    import importlib
 
-def set_num_threads(n: int) -> None:
-    """Accepted for compatibility; NumPy's BLAS threads are set by its own environment."""
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(_LAZY_NAMES[name], __name__), name)
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 
 def __getattr__(name: str):
     # Subpackages load on first use, so `import ember` stays fast.
     import importlib
 
+    if name in _LAZY_MODULES or name in _LAZY_NAMES:
+        return _lazy(name)
     if name in ("nn", "optim", "utils", "serialization", "cuda", "backends", "linalg"):
-        return importlib.import_module(f".{name}", __name__)
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as e:  # hasattr() must see AttributeError, never this
+            if e.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module 'ember' has no attribute '{name}'") from None
     if name == "distributed":
         return importlib.import_module(f".{name}", __name__)
     if name in ("save", "load"):
