@@ -80,6 +80,7 @@ from ._random import (
     seed,
     set_rng_state,
 )
+from ._storage import TypedStorage, UntypedStorage
 from ._tensor import Size, Tensor
 from .autograd.grad_mode import (
     enable_grad,
@@ -117,6 +118,7 @@ from .ops.compare import (
     ne,
     not_equal,
 )
+from .ops.cumulative import cummax, cummin, diff, logcumsumexp
 from .ops.elementwise import (
     add,
     addcdiv,
@@ -143,6 +145,7 @@ from .ops.elementwise import (
     true_divide,
     where,
 )
+from .ops.index_ops import index_add, index_copy, index_fill, scatter_reduce
 from .ops.indexing import (
     argwhere,
     bucketize,
@@ -182,6 +185,34 @@ from .ops.join import (
 )
 from .ops.linalg import addmm, bmm, dot, ger, matmul, mm, mv, outer
 from .ops.nn_fused import log_softmax, softmax, softmin
+from .ops.pointwise import (
+    can_cast,
+    copysign,
+    deg2rad,
+    heaviside,
+    hypot,
+    isin,
+    logaddexp,
+    logaddexp2,
+    logit,
+    rad2deg,
+    result_type,
+    sgn,
+    signbit,
+    sinc,
+)
+from .ops.products import (
+    block_diag,
+    cdist,
+    cosine_similarity,
+    cross,
+    einsum,
+    inner,
+    kron,
+    pairwise_distance,
+    tensordot,
+    vander,
+)
 from .ops.reduction import (
     all,
     amax,
@@ -207,6 +238,7 @@ from .ops.reduction import (
     var,
     var_mean,
 )
+from .ops.sampling import poisson
 from .ops.shape import (
     adjoint,
     broadcast_shapes,
@@ -233,6 +265,35 @@ from .ops.shape import (
     triu,
     unflatten,
     unsqueeze,
+)
+from .ops.special_fn import digamma, erfinv, i0, lgamma, polygamma, xlogy
+from .ops.stacking import (
+    as_strided,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    column_stack,
+    dsplit,
+    dstack,
+    hsplit,
+    rot90,
+    row_stack,
+    tril_indices,
+    triu_indices,
+    vsplit,
+)
+from .ops.statistics import (
+    bincount,
+    histc,
+    kthvalue,
+    median,
+    mode,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    quantile,
+    unique_consecutive,
 )
 from .ops.unary import (
     abs,
@@ -283,6 +344,8 @@ from .ops.unary import (
     tanh,
     trunc,
 )
+
+index_put_ = Tensor.index_put_  # torch.index_put_(input, indices, values, accumulate)
 
 float = float32  # noqa: A001
 double = float64

@@ -20,6 +20,7 @@ for ``i0``) below 20 and the asymptotic expansion from 20 on.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -84,11 +85,12 @@ def _lgamma_near_roots(x: np.ndarray) -> np.ndarray:
     upper = x > 1.5
     z = np.where(upper, x - 2, x - 1)
     acc = np.zeros_like(z)
-    for c in _LGAMMA_TAYLOR[::-1]:
+    for c in _lgamma_taylor()[::-1]:
         acc = acc * z + c
     return acc * z + np.where(upper, np.log1p(z), 0.0)
 
 
+@functools.cache
 def _lgamma_taylor() -> np.ndarray:
     """Coefficients ``-gamma, zeta(2)/2, -zeta(3)/3, ...`` of ``lgamma(1 + z) / z``."""
     k = np.arange(2, 60, dtype=np.float64)
@@ -215,9 +217,6 @@ def zeta_np(s: Any, q: np.ndarray) -> np.ndarray:
         out[pole] = np.inf
         out[(q < 0) & ~pole & (s != np.floor(s))] = np.nan
     return out
-
-
-_LGAMMA_TAYLOR = _lgamma_taylor()
 
 
 def polygamma_np(n: int, x: np.ndarray) -> np.ndarray:
