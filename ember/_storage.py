@@ -173,11 +173,7 @@ def new(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         if t.dtype is not dt:
             raise TypeError(f"expected {dt} (got {t.dtype}) for the tensor passed to new()")
         return _wrap(t._data)
-    if (
-        len(args) == 1
-        and isinstance(args[0], (Size, tuple))
-        and all(isinstance(s, (int, np.integer)) for s in args[0])
-    ):
+    if len(args) == 1 and isinstance(args[0], Size):
         return empty(*args[0], dtype=dt)
     if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
         return empty(*args, dtype=dt)

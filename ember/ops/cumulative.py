@@ -97,9 +97,11 @@ class LogCumSumExp(Primitive):
 def logcumsumexp(input: Tensor, dim: int, *, out: Any = None) -> Tensor:
     """``log(cumsum(exp(input)))`` along ``dim`` without overflow."""
     axis = wrap_dim(dim, input.ndim)
-    if not (input.dtype.is_floating_point):
-        raise RuntimeError(
-            f"\"logcumsumexp_out_cpu\" not implemented for '{input.dtype.name.capitalize()}'"
+    if not input.dtype.is_floating_point:
+        from ._util import type_name
+
+        raise NotImplementedError(
+            f"\"logcumsumexp_out_cpu\" not implemented for '{type_name(input.dtype)}'"
         )
     if input.ndim == 0:
         return input.clone()

@@ -233,6 +233,7 @@ def scatter_reduce(
     include_self: bool = True,
 ) -> Tensor:
     """Reduce ``src`` into a copy of ``input`` at ``index`` along ``dim`` with ``reduce``."""
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # PyTorch accepts both names
     if reduce not in _REDUCES:
         raise RuntimeError(
             f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"

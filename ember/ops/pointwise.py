@@ -128,19 +128,31 @@ class CopySign(Primitive):
         return _grads(ctx, g, lambda: g * flip, lambda: np.zeros_like(g))
 
 
+def _no_integers(name: str, *operands: Any) -> None:
+    """PyTorch has only floating kernels for these ops (no promotion of integer tensors)."""
+    for x in operands:
+        if isinstance(x, Tensor) and x.dtype._kind < D._FLOAT:
+            from ._util import type_name
+
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{type_name(x.dtype)}'")
+
+
 def logaddexp(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """``log(exp(input) + exp(other))`` without overflow."""
+    _no_integers("logaddexp", input, other)
     return LogAddExp.apply(*_float_operands(input, other, "logaddexp"))
 
 
 def logaddexp2(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """``log2(2**input + 2**other)`` without overflow."""
+    _no_integers("logaddexp2", input, other)
     return LogAddExp2.apply(*_float_operands(input, other, "logaddexp2"))
 
 
 def hypot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """``sqrt(input**2 + other**2)`` without overflow."""
     _check_tensors(input, other, "hypot")
+    _no_integers("hypot", input, other)
     return Hypot.apply(*_float_operands(input, other, "hypot"))
 
 

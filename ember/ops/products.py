@@ -326,7 +326,7 @@ def block_diag(*tensors: Tensor) -> Tensor:
             )
         mats.append(reshape(t, (1, 1) if t.ndim == 0 else (1, -1) if t.ndim == 1 else t.shape))
     if not mats:
-        return _wrap(np.zeros((0, 0), D.get_default_dtype().np))
+        return _wrap(np.zeros((1, 0), D.get_default_dtype().np))  # PyTorch's shape for none
     dt = mats[0].dtype
     for m in mats[1:]:
         dt = D.promote_types(dt, m.dtype)

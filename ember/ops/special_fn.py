@@ -550,7 +550,9 @@ class Xlogy(Primitive):
         gx = gy = None
         with np.errstate(all="ignore"):
             if ctx.needs_input_grad[0]:
-                gx = unbroadcast(g * np.where((x == 0) & ~np.isnan(y), 0, np.log(y)), x.shape)
+                # PyTorch: xlogy(g, y), except 0 where x == 0 and y <= 0 (log y undefined there).
+                gx = np.where((g == 0) & ~np.isnan(y), 0, g * np.log(y))
+                gx = unbroadcast(np.where((x == 0) & (y <= 0), 0, gx), x.shape)
             if ctx.needs_input_grad[1]:
                 gy = unbroadcast(g * x / y, y.shape)
         return gx, gy

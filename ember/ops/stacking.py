@@ -152,7 +152,9 @@ def rot90(input: Tensor, k: int = 1, dims: Any = (0, 1)) -> Tensor:
 def _tri_indices(row: int, col: int, offset: int, dtype: Any, upper: bool) -> Tensor:
     dt = D.int64 if dtype is None else dtype
     if dt not in (D.int32, D.int64):
-        raise RuntimeError(f"\"tril_indices\" not implemented for '{dt.name.capitalize()}'")
+        from ._util import type_name
+
+        raise NotImplementedError(f"\"tril_indices\" not implemented for '{type_name(dt)}'")
     if row < 0 or col < 0:
         raise RuntimeError(f"row must be non-negative, got{row}" if row < 0 else "col < 0")
     fn = np.triu_indices if upper else np.tril_indices

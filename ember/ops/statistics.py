@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
-from ._util import dims_of, wrap_dim
+from ._util import dims_of, type_name, wrap_dim
 from .elementwise import add, cast, div, mul, sub, where
 from .indexing import gather
 from .reduction import sum as _sum
@@ -105,7 +105,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any
     x = input if input.ndim else reshape(input, 1)
     n = x._data.shape[axis]
     if not 1 <= k <= n:
-        raise IndexError(f"kthvalue(): selected number k out of range for dimension {axis}")
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {axis}")
     order = _sorted_order(x._data, axis)
     pos = np.take(order, [k - 1], axis=axis)
     vals, idx = _pick(x, axis, pos, keepdim or input.ndim == 0)
@@ -122,10 +122,15 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
     rows = a.reshape(-1, a.shape[-1])
     pos = np.empty(rows.shape[0], np.int64)
     for r, row in enumerate(rows):
-        values, counts = np.unique(row, return_counts=True)
-        best = values[np.argmax(counts)]  # np.unique sorts: argmax takes the smallest tie
-        hits = np.flatnonzero((row == best) | (np.isnan(row) & np.isnan(best)))
-        pos[r] = hits[-1]
+        # NaN never equals NaN, so each NaN counts once (PyTorch's rule); np.unique sorts, so
+        # argmax takes the smallest of tied values.
+        real = row[~np.isnan(row)] if row.dtype.kind == "f" else row
+        if real.size == 0:
+            pos[r] = row.size - 1
+            continue
+        values, counts = np.unique(real, return_counts=True)
+        best = values[np.argmax(counts)]
+        pos[r] = np.flatnonzero(row == best)[-1]
     pos = np.moveaxis(pos.reshape(a.shape[:-1] + (1,)), -1, axis)
     vals, idx = _pick(x, axis, pos, keepdim or input.ndim == 0)
     if input.ndim == 0:
@@ -143,9 +148,9 @@ def _quantile(
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
     if interpolation not in _INTERPOLATIONS:
-        raise ValueError(
-            f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
-            f"Got {interpolation}"
+        raise RuntimeError(
+            f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest, "
+            f"but got {interpolation}"
         )
     qs = q._data.astype(np.float64) if isinstance(q, Tensor) else np.asarray(q, np.float64)
     if isinstance(q, Tensor) and q.dtype is not input.dtype:
@@ -189,7 +194,9 @@ def _quantile(
 
 
 def _one_quantile(srt, axis, q, count, n_nan, n, interpolation, ignore_nan) -> Tensor:
-    rank = q * (np.maximum(count, 1) - 1).astype(np.float64)
+    # Ranks in the input's dtype, as PyTorch (it decides which way 'nearest' rounds a tie).
+    dt = srt._data.dtype
+    rank = dt.type(q) * (np.maximum(count, 1) - 1).astype(dt)
     lo = np.floor(rank).astype(np.int64)
     hi = np.ceil(rank).astype(np.int64)
     frac = rank - lo
@@ -271,8 +278,8 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     """Counts of each non-negative integer in the 1-D ``input`` (sums of ``weights``)."""
     a = input._data
     if a.dtype.kind not in "iub" or a.dtype.kind == "b":
-        raise RuntimeError(
-            f"\"bincount_cpu\" not implemented for '{input.dtype.name.capitalize()}'"
+        raise NotImplementedError(
+            f"\"bincount_cpu\" not implemented for '{type_name(input.dtype)}'"
         )
     if a.ndim != 1:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
@@ -301,8 +308,8 @@ def histc(
     """Histogram of ``bins`` equal bins over ``[min, max]`` (the data's range when equal)."""
     a = input._data
     if a.dtype.kind != "f":
-        raise RuntimeError(
-            f"\"histogram_cpu\" not implemented for '{input.dtype.name.capitalize()}'"
+        raise NotImplementedError(
+            f"\"histogram_cpu\" not implemented for '{type_name(input.dtype)}'"
         )
     if bins <= 0:
         raise RuntimeError(f"torch.histc: bins must be > 0, but got {bins} for dimension 0")
