@@ -114,7 +114,6 @@ from .ops.compare import (
     logical_or,
     logical_xor,
     lt,
-    nan_to_num,
     ne,
     not_equal,
 )
@@ -195,6 +194,7 @@ from .ops.pointwise import (
     logaddexp,
     logaddexp2,
     logit,
+    nan_to_num,
     rad2deg,
     result_type,
     sgn,

@@ -233,6 +233,7 @@ def _bind_surface() -> None:
     for mod, names in [
         (SF, "lgamma digamma erfinv i0 xlogy"),
         (P, "logaddexp logaddexp2 hypot copysign sinc logit deg2rad rad2deg heaviside signbit sgn"),
+        (P, "nan_to_num"),
         (CU, "cummax cummin logcumsumexp diff"),
         (STA, "median nanmedian quantile nanquantile kthvalue mode nansum nanmean bincount histc"),
         (STA, "unique_consecutive"),
@@ -253,10 +254,12 @@ def _bind_surface() -> None:
         "hypot copysign sinc deg2rad rad2deg heaviside sgn polygamma frac fix exp2 log2 log10 "
         "absolute negative acos arccos acosh arccosh asin arcsin asinh arcsinh atan arctan atanh "
         "arctanh arctan2 cosh sinh tan addmm cumsum cumprod nan_to_num bitwise_and bitwise_or "
-        "bitwise_xor bitwise_not logical_and logical_or logical_xor logical_not eq ne lt le gt ge "
-        "greater greater_equal less less_equal not_equal"
+        "bitwise_xor bitwise_not logical_and logical_or logical_xor logical_not"
     ).split():
         setattr(T, name + "_", I.inplace_from(getattr(T, name), name + "_"))
+    # Comparisons record a zero gradient in PyTorch (logical and bitwise ops record nothing).
+    for name in "eq ne lt le gt ge greater greater_equal less less_equal not_equal".split():
+        setattr(T, name + "_", I.inplace_from(VI.zero_grad_form(getattr(T, name)), name + "_"))
     for name in "squeeze unsqueeze t transpose swapaxes swapdims as_strided".split():
         setattr(T, name + "_", VI.view_inplace(getattr(T, name), name + "_"))
 

@@ -32,6 +32,7 @@ __all__ = [
     "signbit",
     "sgn",
     "isin",
+    "nan_to_num",
     "result_type",
     "can_cast",
 ]
@@ -139,12 +140,14 @@ def _no_integers(name: str, *operands: Any) -> None:
 
 def logaddexp(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """``log(exp(input) + exp(other))`` without overflow."""
+    _check_tensors(input, other, "logaddexp")
     _no_integers("logaddexp", input, other)
     return LogAddExp.apply(*_float_operands(input, other, "logaddexp"))
 
 
 def logaddexp2(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """``log2(2**input + 2**other)`` without overflow."""
+    _check_tensors(input, other, "logaddexp2")
     _no_integers("logaddexp2", input, other)
     return LogAddExp2.apply(*_float_operands(input, other, "logaddexp2"))
 
@@ -254,6 +257,35 @@ def heaviside(input: Tensor, values: Tensor, *, out: Any = None) -> Tensor:
     except ValueError:
         raise broadcast_error(input, values) from None
     return _wrap(np.asarray(res, dtype=x.dtype))
+
+
+class NanToNum(Primitive):
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        ctx.save_for_backward(x)
+        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return np.where(np.isfinite(x), g, 0).astype(g.dtype, copy=False), None, None, None
+
+
+def nan_to_num(
+    input: Tensor,
+    nan: float = 0.0,
+    posinf: float | None = None,
+    neginf: float | None = None,
+    *,
+    out: Any = None,
+) -> Tensor:
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the
+    dtype's largest and lowest finite values); the gradient passes where ``input`` is finite."""
+    if input.dtype.is_complex:
+        raise NotImplementedError("ember's nan_to_num takes real tensors only")
+    if not input.dtype.is_floating_point:
+        return input.clone()
+    return NanToNum.apply(input, nan, posinf, neginf)
 
 
 def signbit(input: Tensor, *, out: Any = None) -> Tensor:

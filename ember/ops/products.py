@@ -290,7 +290,9 @@ def cdist(
         raise RuntimeError("cdist only supports non-negative p values")
     diff = sub(unsqueeze(x1, -2), unsqueeze(x2, -3))
     if p == 0:
-        return _sum(cast(_wrap(diff._data != 0), diff.dtype), -1)
+        # A count of differing coordinates: its gradient is zero, and PyTorch records it.
+        count = _wrap(np.count_nonzero(diff._data, axis=-1).astype(diff._data.dtype))
+        return _sum(mul(diff, 0), -1) + count
     if math.isinf(p):
         return amax(_abs(diff), -1)
     return norm(diff, p, dim=-1)

@@ -178,11 +178,20 @@ _ZETA_EM = np.array(
 )
 
 
+_ZETA_MAX_SHIFT = 2**16
+
+
 def zeta_np(s: Any, q: np.ndarray) -> np.ndarray:
     """Hurwitz zeta ``sum_k (k + q)^-s`` for ``s > 1`` (inf at ``s == 1``, nan below); at a
     non-positive integer ``q`` it is +inf, at other negative ``q`` it needs an integer ``s``."""
     s, q = np.broadcast_arrays(np.asarray(s, np.float64), np.asarray(q, np.float64))
     s, q = s.astype(np.float64), q.astype(np.float64)
+    if np.any((q < -_ZETA_MAX_SHIFT) & np.isfinite(q)):
+        # Below 0 the series is summed term by term up to q > 9 (as PyTorch does, one element
+        # at a time in C); vectorised, that many passes would stall: refuse instead.
+        raise NotImplementedError(
+            f"ember's Hurwitz zeta (and polygamma(n >= 2)) takes arguments >= {-_ZETA_MAX_SHIFT}"
+        )
     out = np.empty(q.shape, np.float64)
     with np.errstate(all="ignore"):
         total = np.power(q, -s)
@@ -197,7 +206,7 @@ def zeta_np(s: Any, q: np.ndarray) -> np.ndarray:
             total = np.where(need, total + b, total)
             i += 1
             need = (a <= 9) | (i < 9)
-            need &= np.isfinite(total)
+            need &= np.isfinite(total) & np.isfinite(a)  # q = -inf would never pass 9
         w = a
         total = total + b * w / (s - 1) - 0.5 * b
         fac = np.ones_like(q)

@@ -14,8 +14,8 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
-from ._util import dims_of, type_name, wrap_dim
-from .elementwise import add, cast, div, mul, sub, where
+from ._util import Primitive, dims_of, type_name, wrap_dim
+from .elementwise import add, cast, div, mul, sub
 from .indexing import gather
 from .reduction import sum as _sum
 from .reduction import values_indices
@@ -78,11 +78,28 @@ def _median_dim(input: Tensor, dim: int, keepdim: bool, ignore_nan: bool, name: 
     return cls(vals, idx)
 
 
+class EvenlyShared(Primitive):
+    """A value picked from ``x`` whose gradient PyTorch shares evenly among all the elements
+    equal to it (all the NaNs when it is NaN): the full ``median``/``nanmedian``."""
+
+    @staticmethod
+    def forward(ctx, x, value):
+        same = (x == value) | (np.isnan(x) & np.isnan(value))
+        ctx.meta = (same, same.sum())
+        return np.asarray(value, x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        same, n = ctx.meta
+        return (same * (g / n)).astype(g.dtype, copy=False), None
+
+
 def _median_all(input: Tensor, ignore_nan: bool) -> Tensor:
     flat = reshape(input, -1)
     if flat._data.size == 0:
         return _wrap(np.asarray(np.nan, input._data.dtype))
-    return _median_dim(flat, 0, False, ignore_nan, "median").values
+    picked = _median_dim(flat.detach(), 0, False, ignore_nan, "median").values
+    return EvenlyShared.apply(input, picked._data)
 
 
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
@@ -206,10 +223,11 @@ def _one_quantile(srt, axis, q, count, n_nan, n, interpolation, ignore_nan) -> T
         lo = hi
     elif interpolation == "nearest":
         lo = hi = np.round(rank).astype(np.int64)  # round half to even, as PyTorch
-    # Rows that must give NaN point at their last element (a NaN, sorted last).
+    # Rows that must give NaN point at a NaN: quantile at the last sorted element, nanquantile
+    # (whose rank is clamped to 0 when nothing is left) at the first, as PyTorch.
     bad = (count == 0) if ignore_nan else (n_nan > 0)
-    lo = np.where(bad, n - 1, lo)
-    hi = np.where(bad, n - 1, hi)
+    lo = np.where(bad, 0 if ignore_nan else n - 1, lo)
+    hi = np.where(bad, 0 if ignore_nan else n - 1, hi)
     vlo = gather(srt, axis, _wrap(lo))
     if interpolation in ("lower", "higher", "nearest"):
         return vlo
@@ -251,10 +269,28 @@ def nansum(
     """Sum treating NaN as 0 (its gradient is 0 at the NaNs)."""
     if input.dtype.is_complex:
         raise RuntimeError("nansum does not support complex inputs")
-    x = input
-    if input.dtype.is_floating_point:
-        x = where(_wrap(np.isnan(input._data)), 0.0, input)
-    return _sum(x, dim, keepdim, dtype=dtype)
+    if not input.dtype.is_floating_point:
+        return _sum(input, dim, keepdim, dtype=dtype)
+    if dtype is not None:
+        input = cast(input, dtype)
+    axes = dims_of(dim, input.ndim) if dim not in (None, (), []) else tuple(range(input.ndim))
+    return NanSum.apply(input, axes, keepdim)
+
+
+class NanSum(Primitive):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.meta = (x, axes, keepdim)
+        return np.asarray(np.nansum(x, axis=axes, keepdims=keepdim), x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        # g times the not-NaN mask (a product, as PyTorch: an infinite g gives NaN at the NaNs).
+        x, axes, keepdim = ctx.meta
+        if not keepdim:
+            g = np.expand_dims(g, axes)
+        with np.errstate(invalid="ignore"):
+            return (np.broadcast_to(g, x.shape) * ~np.isnan(x)).astype(g.dtype), None, None
 
 
 def nanmean(
@@ -269,7 +305,7 @@ def nanmean(
     if dtype is not None:
         input = cast(input, dtype)
     axes = dims_of(dim, input.ndim) if dim not in (None, (), []) else tuple(range(input.ndim))
-    kept = _wrap(np.sum(~np.isnan(input._data), axis=axes, keepdims=keepdim))
+    kept = _wrap(np.asarray(np.sum(~np.isnan(input._data), axis=axes, keepdims=keepdim)))
     with np.errstate(invalid="ignore", divide="ignore"):
         return div(nansum(input, axes, keepdim), cast(kept, input.dtype))
 
@@ -289,12 +325,15 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if weights is None:
         return _wrap(np.bincount(a, minlength=minlength).astype(np.int64))
-    w = weights._data
-    if w.shape != a.shape:
+    if tuple(weights.shape) != a.shape:
         raise RuntimeError("weights should be 1-d and have the same length as input")
-    # PyTorch: float32 weights keep float32, any other weights give float64.
-    out_dt = np.float32 if w.dtype == np.float32 else np.float64
-    return _wrap(np.bincount(a, weights=w.astype(np.float64), minlength=minlength).astype(out_dt))
+    # PyTorch: float32 weights keep float32, any other weights give float64; the weights get
+    # their gradient through index_add.
+    from .index_ops import index_add
+
+    dt = D.float32 if weights.dtype is D.float32 else D.float64
+    n = max(int(a.max()) + 1 if a.size else 0, minlength)
+    return index_add(_wrap(np.zeros(n, dt.np)), 0, input, cast(weights, dt))
 
 
 def histc(
