@@ -22,6 +22,12 @@ def _idx(m, rows):
     return m.tensor(rows)
 
 
+def _with_nonfinite(m, x):
+    """``x`` with NaN where it is above 1, +inf below -1 and -inf between -0.2 and 0."""
+    x = x.masked_fill(x > 1, float("nan")).masked_fill(x < -1, float("inf"))
+    return x.masked_fill((x > -0.2) & (x < 0), -float("inf"))
+
+
 POINTWISE = [
     case("logaddexp", lambda m, x, y: m.logaddexp(x, y), f(3, 4), f(4)),
     case("logaddexp_f64", lambda m, x, y: x.logaddexp(y), d(3, 4, low=-50, high=50), d(3, 4)),
@@ -48,7 +54,9 @@ POINTWISE = [
     case("isin_invert", lambda m, x, y: m.isin(x, y, invert=True), i(3, 4), i(5)),
     case("isin_scalar", lambda m, x: m.isin(x, 2), i(3, 4)),
     case("frac", lambda m, x: m.frac(x), f(3, 4)),
-    case("nan_to_num", lambda m, x: m.nan_to_num(x / (x > 0)), f(3, 4)),
+    case("nan_to_num", lambda m, x: m.nan_to_num(_with_nonfinite(m, x), 1.0, 9.0), f(3, 4)),
+    case("nan_to_num_defaults", lambda m, x: _with_nonfinite(m, x).nan_to_num(), d(3, 4)),
+    case("nan_to_num_int", lambda m, x: m.nan_to_num(x), i(3)),
 ]
 
 SCANS = [
@@ -425,7 +433,7 @@ IN_PLACE = [
     ("fix_", lambda m, x: x.mul_(3).fix_()),
     ("cumsum_", lambda m, x: x.cumsum_(1)),
     ("cumprod_", lambda m, x: x.cumprod_(0)),
-    ("nan_to_num_", lambda m, x: x.div_(x > 0).nan_to_num_(posinf=9.0)),
+    ("nan_to_num_", lambda m, x: _with_nonfinite(m, x).nan_to_num_(posinf=9.0)),
     ("addmm_", lambda m, x: x.addmm_(m.ones(3, 2), m.ones(2, 4))),
     ("index_add_", lambda m, x: x.index_add_(0, m.tensor([0, 0]), m.ones(2, 4))),
     ("index_copy_", lambda m, x: x.index_copy_(1, m.tensor([2]), m.ones(3, 1))),
