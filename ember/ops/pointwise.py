@@ -130,12 +130,14 @@ class CopySign(Primitive):
 
 
 def _no_integers(name: str, *operands: Any) -> None:
-    """PyTorch has only floating kernels for these ops (no promotion of integer tensors)."""
-    for x in operands:
-        if isinstance(x, Tensor) and x.dtype._kind < D._FLOAT:
-            from ._util import type_name
+    """PyTorch has only floating kernels for these ops: operands that promote to an integer
+    type are refused (an integer tensor with a floating one becomes a float)."""
+    a, b = operands
+    dt = D.result_type_dims(a.dtype, a.ndim, b.dtype, b.ndim)
+    if dt._kind < D._FLOAT:
+        from ._util import type_name
 
-            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{type_name(x.dtype)}'")
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{type_name(dt)}'")
 
 
 def logaddexp(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:

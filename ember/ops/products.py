@@ -133,10 +133,26 @@ def einsum(*args: Any) -> Tensor:
             raise RuntimeError(f"expected scalar type {_tname(dt)} but found {_tname(t.dtype)}")
     ins, rhs = _parse_einsum(equation, [tuple(t.shape) for t in ops])
     ins, rhs = _explicit_letters(ins, rhs, [t.ndim for t in ops])
+    _check_sizes(ins, [tuple(t.shape) for t in ops])
     try:
         return Einsum.apply(ins, rhs, *ops)
     except ValueError as e:
         raise RuntimeError(f"einsum(): {e}") from None
+
+
+def _check_sizes(ins: list, shapes: list) -> None:
+    """Each letter has one size (or 1, which broadcasts) across the operands."""
+    seen: dict = {}
+    for k, (sub_, shape) in enumerate(zip(ins, shapes)):
+        for c, n in zip(sub_, shape):
+            m = seen.get(c, 1)
+            if n != m and n != 1 and m != 1:
+                raise RuntimeError(
+                    f"einsum(): subscript {c} has size {n} for operand {k} which does not "
+                    f"broadcast with previously seen size {m}"
+                )
+            if n != 1:
+                seen[c] = n
 
 
 def _explicit_letters(ins: list, rhs: str, ndims: list) -> tuple:

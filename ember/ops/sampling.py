@@ -31,9 +31,9 @@ class Poisson(Primitive):
 def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
     """Samples from Poisson distributions with the rates in ``input``."""
     if input._data.dtype.kind != "f":
-        raise NotImplementedError(
-            f"\"poisson_cpu\" not implemented for '{input.dtype.name.capitalize()}'"
-        )
+        from ._util import type_name
+
+        raise NotImplementedError(f"\"poisson_cpu\" not implemented for '{type_name(input.dtype)}'")
     if input._data.size and not (input._data >= 0).all():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     return Poisson.apply(input, generator)
