@@ -23,9 +23,14 @@ __all__ = ["UntypedStorage", "TypedStorage", "untyped_storage", "storage", "new"
 
 def _owner(a: np.ndarray) -> np.ndarray:
     """The array that owns ``a``'s memory (``a`` itself when it is not a view)."""
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
+    while True:
+        base = a.base
+        if isinstance(base, np.ndarray):
+            a = base
+        elif isinstance(getattr(base, "base", None), np.ndarray):
+            a = base.base  # as_strided's views hang off a small holder object
+        else:
+            return a
 
 
 class UntypedStorage:
