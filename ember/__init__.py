@@ -80,6 +80,7 @@ from ._random import (
     seed,
     set_rng_state,
 )
+from ._storage import TypedStorage, UntypedStorage
 from ._switches import (
     are_deterministic_algorithms_enabled,
     get_default_device,
@@ -128,10 +129,10 @@ from .ops.compare import (
     logical_or,
     logical_xor,
     lt,
-    nan_to_num,
     ne,
     not_equal,
 )
+from .ops.cumulative import cummax, cummin, diff, logcumsumexp
 from .ops.elementwise import (
     add,
     addcdiv,
@@ -158,6 +159,7 @@ from .ops.elementwise import (
     true_divide,
     where,
 )
+from .ops.index_ops import index_add, index_copy, index_fill, scatter_reduce
 from .ops.indexing import (
     argwhere,
     bucketize,
@@ -197,6 +199,35 @@ from .ops.join import (
 )
 from .ops.linalg import addmm, bmm, dot, ger, matmul, mm, mv, outer
 from .ops.nn_fused import log_softmax, softmax, softmin
+from .ops.pointwise import (
+    can_cast,
+    copysign,
+    deg2rad,
+    heaviside,
+    hypot,
+    isin,
+    logaddexp,
+    logaddexp2,
+    logit,
+    nan_to_num,
+    rad2deg,
+    result_type,
+    sgn,
+    signbit,
+    sinc,
+)
+from .ops.products import (
+    block_diag,
+    cdist,
+    cosine_similarity,
+    cross,
+    einsum,
+    inner,
+    kron,
+    pairwise_distance,
+    tensordot,
+    vander,
+)
 from .ops.reduction import (
     all,
     amax,
@@ -222,6 +253,7 @@ from .ops.reduction import (
     var,
     var_mean,
 )
+from .ops.sampling import poisson
 from .ops.shape import (
     adjoint,
     broadcast_shapes,
@@ -248,6 +280,35 @@ from .ops.shape import (
     triu,
     unflatten,
     unsqueeze,
+)
+from .ops.special_fn import digamma, erfinv, i0, lgamma, polygamma, xlogy
+from .ops.stacking import (
+    as_strided,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    column_stack,
+    dsplit,
+    dstack,
+    hsplit,
+    rot90,
+    row_stack,
+    tril_indices,
+    triu_indices,
+    vsplit,
+)
+from .ops.statistics import (
+    bincount,
+    histc,
+    kthvalue,
+    median,
+    mode,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    quantile,
+    unique_consecutive,
 )
 from .ops.unary import (
     abs,
@@ -298,6 +359,8 @@ from .ops.unary import (
     tanh,
     trunc,
 )
+
+index_put_ = Tensor.index_put_  # torch.index_put_(input, indices, values, accumulate)
 
 float = float32  # noqa: A001
 double = float64

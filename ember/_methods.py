@@ -214,3 +214,54 @@ T.mH = T.mT
 
 
 T.view = S.view
+
+
+# ---- The wider tensor surface (special functions, scans, statistics, products, index writes,
+# strided views, storages); one contiguous block so the op families stay in their own files.
+def _bind_surface() -> None:
+    from . import _storage as ST
+    from .ops import cumulative as CU
+    from .ops import index_ops as IO
+    from .ops import inplace_views as VI
+    from .ops import pointwise as P
+    from .ops import products as PR
+    from .ops import sampling as SA
+    from .ops import special_fn as SF
+    from .ops import stacking as SK
+    from .ops import statistics as STA
+
+    for mod, names in [
+        (SF, "lgamma digamma erfinv i0 xlogy"),
+        (P, "logaddexp logaddexp2 hypot copysign sinc logit deg2rad rad2deg heaviside signbit sgn"),
+        (P, "nan_to_num"),
+        (CU, "cummax cummin logcumsumexp diff"),
+        (STA, "median nanmedian quantile nanquantile kthvalue mode nansum nanmean bincount histc"),
+        (STA, "unique_consecutive"),
+        (PR, "inner kron cross tensordot"),
+        (SK, "rot90 unfold as_strided hsplit vsplit dsplit"),
+        (IO, "index_add index_copy index_fill scatter_reduce"),
+        (SA, "multinomial bernoulli"),
+        (ST, "new untyped_storage storage is_nonzero is_inference"),
+    ]:
+        for name in names.split():
+            setattr(T, name, getattr(mod, name))
+    T.polygamma = lambda self, n: SF.polygamma(n, self)
+    T.nbytes = property(ST.nbytes)
+    T.itemsize = property(ST.itemsize)
+    # Every in-place form PyTorch has of an out-of-place method ember has.
+    for name in (
+        "index_add index_copy index_fill scatter_reduce lgamma digamma erfinv i0 xlogy logit "
+        "hypot copysign sinc deg2rad rad2deg heaviside sgn polygamma frac fix exp2 log2 log10 "
+        "absolute negative acos arccos acosh arccosh asin arcsin asinh arcsinh atan arctan atanh "
+        "arctanh arctan2 cosh sinh tan addmm cumsum cumprod nan_to_num bitwise_and bitwise_or "
+        "bitwise_xor bitwise_not logical_and logical_or logical_xor logical_not"
+    ).split():
+        setattr(T, name + "_", I.inplace_from(getattr(T, name), name + "_"))
+    # Comparisons record a zero gradient in PyTorch (logical and bitwise ops record nothing).
+    for name in "eq ne lt le gt ge greater greater_equal less less_equal not_equal".split():
+        setattr(T, name + "_", I.inplace_from(VI.zero_grad_form(getattr(T, name)), name + "_"))
+    for name in "squeeze unsqueeze t transpose swapaxes swapdims as_strided".split():
+        setattr(T, name + "_", VI.view_inplace(getattr(T, name), name + "_"))
+
+
+_bind_surface()

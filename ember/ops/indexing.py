@@ -69,8 +69,8 @@ def _convert_key(key: Any, shape: tuple) -> tuple:
             else:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(a)
-        elif isinstance(k, (list, np.ndarray)):
-            a = np.asarray(k)
+        elif isinstance(k, (list, tuple, range, np.ndarray)):
+            a = _sequence_index(k)
             if a.dtype.kind == "f":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(a)
@@ -90,13 +90,31 @@ def _convert_key(key: Any, shape: tuple) -> tuple:
     return tuple(out), advanced
 
 
+def _sequence_index(k: Any) -> np.ndarray:
+    """A list, tuple, range or NumPy array used as an index (nested tensors allowed)."""
+    if isinstance(k, range):
+        return np.arange(k.start, k.stop, k.step, dtype=np.int64)
+    if isinstance(k, np.ndarray):
+        return k
+    return np.asarray(_plain(k))
+
+
+def _plain(k: Any) -> Any:
+    """Nested sequences with tensors and ranges replaced by lists of numbers."""
+    if isinstance(k, Tensor):
+        return k._data
+    if isinstance(k, (list, tuple, range)):
+        return [_plain(v) for v in k]
+    return k
+
+
 def _sequence_is_tuple(key: list) -> bool:
     # PyTorch's (NumPy's legacy) rule: a short list holding a sequence, tensor, slice, None or
     # Ellipsis indexes like a tuple, so x[[[0, 1], [1, 0]]] is x[[0, 1], [1, 0]].
     if len(key) >= 32:
         return False
     return any(
-        isinstance(k, (list, tuple, slice, Tensor, np.ndarray)) or k is None or k is Ellipsis
+        isinstance(k, (list, tuple, range, slice, Tensor, np.ndarray)) or k is None or k is Ellipsis
         for k in key
     )
 

@@ -22,11 +22,14 @@ from ember.ops import nn_fused as N
 from ember.ops import reduction as R
 from ember.ops import shape as S
 from ember.ops import unary as U
+from tests.ops import _gradcheck_surface as _surface
 from tests.ops._cases import Arr, d
 
 # The op families of the foundation (issue 2); other families keep their gradchecks with their
 # own tests.
 CORE_MODULES = tuple(mod.__name__ for mod in (C, E, I, J, L, N, R, S, U, X))
+# The wider tensor surface: rows in _gradcheck_surface.py, added below.
+CORE_MODULES += tuple(mod.__name__ for mod in _surface.MODULES)
 
 ROWS: list = []
 
@@ -197,6 +200,9 @@ gc(S.Roll, lambda x: x.roll((1, -1), (0, 1)), d(2, 3))
 gc(S.Tri, lambda x: x.tril(-1) + x.triu(1), d(3, 3))
 gc(S.ConstantPad, lambda x: S.constant_pad(x, (1, -1, 0, 2)), d(2, 3))
 gc(S.Clone, lambda x: x.clone(), d(2, 3))
+
+
+_surface.add_rows(gc)
 
 
 def _primitives_in_core() -> set:
