@@ -295,6 +295,23 @@ cdouble = complex128
 
 __version__ = "0.1.0"
 
+# Complex numbers (ember/_complex.py); the torch.* matrix functions (det, inverse, svd...) load
+# with ember.linalg on first use (__getattr__ below).
+from ._complex import (  # noqa: E402
+    angle,
+    complex,  # noqa: A004
+    conj,
+    conj_physical,
+    imag,
+    is_conj,
+    polar,
+    real,
+    resolve_conj,
+    resolve_neg,
+    view_as_complex,
+    view_as_real,
+)
+
 
 def is_tensor(obj: object) -> bool:
     """Whether ``obj`` is an ember Tensor."""
@@ -323,12 +340,23 @@ def set_num_threads(n: int) -> None:
     """Accepted for compatibility; NumPy's BLAS threads are set by its own environment."""
 
 
+_LINALG_FUNCTIONS = frozenset(
+    "det inverse logdet slogdet pinverse matrix_exp matrix_power cholesky qr svd".split()
+)
+
+
 def __getattr__(name: str):
     # Subpackages load on first use, so `import ember` stays fast.
     import importlib
 
-    if name in ("nn", "optim", "utils", "serialization", "cuda", "backends", "linalg"):
+    if name in ("nn", "optim", "utils", "serialization", "cuda", "backends", "linalg", "fft"):
         return importlib.import_module(f".{name}", __name__)
+    if name == "special":
+        return importlib.import_module(".special", __name__)
+    if name in _LINALG_FUNCTIONS:
+        from .linalg import _tensor_api
+
+        return getattr(_tensor_api, name)
     if name in ("save", "load"):
         from . import serialization
 
