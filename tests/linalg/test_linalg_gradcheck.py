@@ -1,28 +1,19 @@
-"""Every primitive of ember.ops.linalg_solve / linalg_decomp passes gradcheck in float64.
-
-As in tests/ops/test_gradcheck.py, each row names the primitive it checks and the test walks the
-graph to make sure the row runs through it; a new primitive in these modules without a row fails
-``test_every_linalg_primitive_has_a_row``.
-"""
+"""gradcheck (float64) of every primitive of ember.ops.linalg_solve / linalg_decomp; a new
+primitive there without a row fails ``test_every_linalg_primitive_has_a_row``."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import ember
-from ember.autograd.function import Primitive
 from ember.ops import linalg_decomp as LD
 from ember.ops import linalg_solve as LS
+from tests.linalg._table import Table, run_row
 from tests.ops._cases import d
-from tests.ops.test_gradcheck import _graph_primitives
 
 ML = ember.linalg
-ROWS: list = []
-
-
-def gc(prim: type, fn, *specs, name: str = "") -> None:
-    ROWS.append(pytest.param(prim, fn, specs, id=name or prim.__name__))
+t = Table()
+gc = t.gc
 
 
 def spd(x):
@@ -53,28 +44,11 @@ gc(LD.Svdvals, lambda x: ML.svdvals(x), d(2, 3, 4))
 gc(LD.Eigh, lambda x: (lambda w, v: (w, v * v))(*ML.eigh(sym(x))), d(3, 3))
 gc(LD.Eigvalsh, lambda x: ML.eigvalsh(sym(x)), d(2, 3, 3))
 
-MODULES = (LS.__name__, LD.__name__)
-
 
 def test_every_linalg_primitive_has_a_row():
-    found, stack = set(), [Primitive]
-    while stack:
-        for sub in stack.pop().__subclasses__():
-            if sub not in found:
-                found.add(sub)
-                stack.append(sub)
-    mine = {c for c in found if c.__module__ in MODULES}
-    missing = sorted(c.__name__ for c in mine - {p.values[0] for p in ROWS})
-    assert not missing, f"add a gradcheck row in {__file__} for: {missing}"
+    assert not t.missing_rows(LS.__name__, LD.__name__)
 
 
-@pytest.mark.parametrize("prim, fn, specs", ROWS)
+@pytest.mark.parametrize("prim, fn, specs", t.rows)
 def test_gradcheck(prim, fn, specs):
-    inputs = [
-        ember.tensor(s.make(seed=k + 3).astype(np.float64), requires_grad=True)
-        for k, s in enumerate(specs)
-    ]
-    out = fn(*inputs)
-    outs = out if isinstance(out, tuple) else (out,)
-    assert prim in _graph_primitives(outs), f"{prim.__name__} is not in the graph of this row"
-    assert ember.autograd.gradcheck(fn, inputs)
+    run_row(prim, fn, specs)
