@@ -276,6 +276,7 @@ _complex_aware(
     E.Add,
     E.Sub,
     E.Mul,
+    E.Div,
     E.Cast,
     E.AddScalar,
     E.RSubScalar,

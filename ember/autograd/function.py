@@ -514,7 +514,7 @@ def _refuse_complex(cls: type) -> None:
     primitives that are complex-aware)."""
     raise NotImplementedError(
         f"ember cannot differentiate {cls.__name__} on complex tensors (complex autograd covers "
-        "the FFTs, real/imag/abs/angle/conj, view_as_real/view_as_complex, +, -, *, sums and "
+        "the FFTs, real/imag/abs/angle/conj, view_as_real/view_as_complex, +, -, *, /, sums and "
         "shape ops; see docs/differences.md). Detach the input or compute under no_grad()."
     )
 

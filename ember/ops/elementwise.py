@@ -146,6 +146,8 @@ class Div(Primitive):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         nig = ctx.needs_input_grad
+        if g.dtype.kind == "c":  # PyTorch's convention: the conjugate derivatives
+            x, y = x.conjugate(), y.conjugate()
         gx = unbroadcast(g / y, x.shape) if nig[0] else None
         gy = unbroadcast(-g * x / (y * y), y.shape) if nig[1] else None
         return gx, gy

@@ -88,6 +88,11 @@ USE = [
     case(
         "complex_sub_neg", lambda m, a, b: (lambda z: (-(z - z * 2)).imag)(cx(m, a, b)), d(3), d(3)
     ),
+    case("flip_permute", lambda m, x: vr(m, m.fft.fft2(x).flip(0).permute(1, 0)), d(3, 4)),
+    case("expand_index", lambda m, x: vr(m, m.fft.fft(x).expand(2, 5)[[1, 0], [4, 2]]), d(5)),
+    case("sum_dim_div", lambda m, x: vr(m, m.fft.fft(x).sum(1) / 3.0 - 1.0), d(2, 5)),
+    case("div", lambda m, x, y: vr(m, m.fft.fft(x) / (m.fft.fft(y) + 3)), d(5), d(5), rtol=1e-9),
+    case("complex_scalar_mul", lambda m, x: vr(m, m.fft.fft(x) * (2 - 1j) + (1 + 2j)), d(5)),
     case(
         "cat_reshape", lambda m, x: vr(m, m.cat([m.fft.fft(x), m.fft.fft(x)]).reshape(2, -1)), d(4)
     ),
