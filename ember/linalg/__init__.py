@@ -36,10 +36,32 @@ from ._decomp import (
     svd,
     svdvals,
 )
+from ._more import (
+    cond,
+    lu,
+    lu_factor,
+    lu_factor_ex,
+    lu_solve,
+    matmul,
+    solve_triangular,
+    tensorinv,
+    tensorsolve,
+    vander,
+)
 from ._norms import matrix_norm, norm, vector_norm
 
 __all__ = [
     "LinAlgError",
+    "cond",
+    "lu",
+    "lu_factor",
+    "lu_factor_ex",
+    "lu_solve",
+    "matmul",
+    "solve_triangular",
+    "tensorinv",
+    "tensorsolve",
+    "vander",
     "cholesky",
     "cholesky_ex",
     "cross",

@@ -7,6 +7,7 @@ import pytest
 
 import ember
 from ember.ops import linalg_decomp as LD
+from ember.ops import linalg_lu as LU
 from ember.ops import linalg_solve as LS
 from tests.linalg._table import Table, run_row
 from tests.ops._cases import d
@@ -34,6 +35,10 @@ gc(LS.Pinv, lambda x: ML.pinv(x), d(2, 4), name="Pinv_wide")
 gc(LS.MatrixExp, lambda x: ML.matrix_exp(x), d(2, 3, 3))
 gc(LS.Cross, lambda a, b: ML.cross(a, b), d(2, 3), d(1, 3))
 gc(LS.Diagonal, lambda x: ML.diagonal(x, offset=-1), d(2, 3, 4))
+gc(LS.Inv, lambda x: ML.cond(x + 3 * ember.eye(3, dtype=x.dtype), "fro"), d(3, 3), name="cond")
+gc(LU.LuFactor, lambda x: ML.lu_factor(x).LU, d(2, 3, 3))
+gc(LU.Lu, lambda x: ML.lu(x)[1:], d(3, 3))
+gc(LU.SolveTriangular, lambda a, b: ML.solve_triangular(spd(a), b, upper=False), d(3, 3), d(3, 2))
 gc(LD.Cholesky, lambda x: ML.cholesky(spd(x)), d(3, 3))
 gc(LD.Cholesky, lambda x: ML.cholesky(spd(x), upper=True), d(2, 3, 3), name="Cholesky_upper")
 gc(LD.Qr, lambda x: tuple(ML.qr(x)), d(4, 3), name="Qr_tall")
@@ -46,7 +51,7 @@ gc(LD.Eigvalsh, lambda x: ML.eigvalsh(sym(x)), d(2, 3, 3))
 
 
 def test_every_linalg_primitive_has_a_row():
-    assert not t.missing_rows(LS.__name__, LD.__name__)
+    assert not t.missing_rows(LS.__name__, LD.__name__, LU.__name__)
 
 
 @pytest.mark.parametrize("prim, fn, specs", t.rows)
