@@ -373,6 +373,23 @@ cdouble = complex128
 
 __version__ = "0.1.0"
 
+# Complex numbers (ember/_complex.py); the torch.* matrix functions (det, inverse, svd...) load
+# with ember.linalg on first use (__getattr__ below).
+from ._complex import (  # noqa: E402
+    angle,
+    complex,  # noqa: A004
+    conj,
+    conj_physical,
+    imag,
+    is_conj,
+    polar,
+    real,
+    resolve_conj,
+    resolve_neg,
+    view_as_complex,
+    view_as_real,
+)
+
 
 def is_tensor(obj: object) -> bool:
     """Whether ``obj`` is an ember Tensor."""
@@ -419,13 +436,18 @@ def _lazy(name: str):
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 
+_LINALG_FUNCTIONS = frozenset(
+    "det inverse logdet slogdet pinverse matrix_exp matrix_power cholesky qr svd".split()
+)
+
+
 def __getattr__(name: str):
     # Subpackages load on first use, so `import ember` stays fast.
     import importlib
 
     if name in _LAZY_MODULES or name in _LAZY_NAMES:
         return _lazy(name)
-    if name in ("nn", "optim", "utils", "serialization", "cuda", "backends", "linalg"):
+    if name in ("nn", "optim", "utils", "serialization", "cuda", "backends", "linalg", "fft"):
         try:
             return importlib.import_module(f".{name}", __name__)
         except ModuleNotFoundError as e:  # hasattr() must see AttributeError, never this
@@ -434,6 +456,12 @@ def __getattr__(name: str):
             raise AttributeError(f"module 'ember' has no attribute '{name}'") from None
     if name == "distributed":
         return importlib.import_module(f".{name}", __name__)
+    if name == "special":
+        return importlib.import_module(".special", __name__)
+    if name in _LINALG_FUNCTIONS:
+        from .linalg import _tensor_api
+
+        return getattr(_tensor_api, name)
     if name in ("save", "load"):
         from . import serialization
 

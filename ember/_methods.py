@@ -265,3 +265,31 @@ def _bind_surface() -> None:
 
 
 _bind_surface()
+# ---- complex numbers and matrix functions (ember/_complex.py, ember/linalg/_tensor_api.py) ---
+def _linalg_method(name: str):
+    # ember.linalg loads on the first call, not at `import ember`.
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        from .linalg import _tensor_api
+
+        return getattr(_tensor_api, name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+def _bind_complex_and_linalg() -> None:
+    from . import _complex as CX
+
+    T.real = property(CX.real)
+    T.imag = property(CX.imag)
+    for name in "conj conj_physical resolve_conj resolve_neg is_conj angle".split():
+        setattr(T, name, getattr(CX, name))
+    T.mH = property(lambda self: CX.conj(_mT(self)))
+    T.H = property(lambda self: CX.conj(S.permute(self, tuple(range(self.ndim - 1, -1, -1)))))
+    for (
+        name
+    ) in "det inverse logdet slogdet pinverse matrix_exp matrix_power cholesky qr svd".split():
+        setattr(T, name, _linalg_method(name))
+
+
+_bind_complex_and_linalg()

@@ -438,6 +438,9 @@ class Primitive(Function):
     # True when `backward` also runs under create_graph=True (see docs/architecture.md,
     # "Higher-order gradients"); False: differentiating its gradient raises, naming the op.
     twice_differentiable = False
+    # True for primitives whose backward follows PyTorch's convention for complex numbers
+    # (gradient = dL/dRe + i dL/dIm); others refuse to record a graph with complex results.
+    complex_grad = False
 
     @classmethod
     def apply(cls, *args: Any) -> Any:
@@ -547,6 +550,9 @@ def _apply_graph(cls: type, args: tuple) -> Any:
     if type(out) is tuple:
         res = []
         nd = cls.non_differentiable
+        for o in out:
+            if o.dtype.kind == "c" and not cls.complex_grad:
+                _refuse_complex(cls)
         for i, o in enumerate(out):
             t = _wrap(o)
             if i not in nd:
@@ -563,6 +569,8 @@ def _apply_graph(cls: type, args: tuple) -> Any:
         if saved:
             _record_versions(ctx, saved, args, res)
         return result
+    if out.dtype.kind == "c" and not cls.complex_grad:
+        _refuse_complex(cls)
     result = _new(Tensor)
     if type(out) is not _ndarray and isinstance(out, _generic):
         out = _asarray(out)  # a 0-d result comes back from NumPy as a scalar
@@ -583,6 +591,17 @@ def _apply_graph(cls: type, args: tuple) -> Any:
         else:
             _record_versions(ctx, saved, args, (result,))
     return result
+
+
+def _refuse_complex(cls: type) -> None:
+    """A complex result of a primitive whose backward is not written for complex numbers: a
+    gradient through it would be silently wrong, so refuse to record it (ember._complex lists the
+    primitives that are complex-aware)."""
+    raise NotImplementedError(
+        f"ember cannot differentiate {cls.__name__} on complex tensors (complex autograd covers "
+        "the FFTs, real/imag/abs/angle/conj, view_as_real/view_as_complex, +, -, *, /, sums and "
+        "shape ops; see docs/differences.md). Detach the input or compute under no_grad()."
+    )
 
 
 def _record_versions(ctx: BackwardNode, saved: tuple, args: tuple, outs: Any) -> None:

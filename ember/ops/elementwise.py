@@ -32,6 +32,8 @@ class Cast(Primitive):
 
     @staticmethod
     def backward(ctx, g):
+        if g.dtype.kind == "c" and ctx.src.kind != "c":
+            g = g.real  # a real input cast to complex: its gradient is the real part
         return g.astype(ctx.src), None
 
 
@@ -135,6 +137,8 @@ class Mul(Primitive):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         nig = ctx.needs_input_grad
+        if g.dtype.kind == "c":  # PyTorch's convention: grad_x = g * conj(y)
+            x, y = x.conjugate(), y.conjugate()
         gx = unbroadcast(g * y, x.shape) if nig[0] else None
         gy = unbroadcast(g * x, y.shape) if nig[1] else None
         return gx, gy
@@ -152,6 +156,8 @@ class Div(Primitive):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         nig = ctx.needs_input_grad
+        if g.dtype.kind == "c":  # PyTorch's convention: the conjugate derivatives
+            x, y = x.conjugate(), y.conjugate()
         gx = unbroadcast(g / y, x.shape) if nig[0] else None
         gy = unbroadcast(-g * x / (y * y), y.shape) if nig[1] else None
         return gx, gy
@@ -352,7 +358,10 @@ class MulScalar(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.c, None
+        c = ctx.c
+        if g.dtype.kind == "c":  # PyTorch's convention for complex gradients: g * conj(c)
+            c = c.conjugate()
+        return g * c, None
 
 
 class DivScalar(Primitive):
@@ -369,7 +378,10 @@ class DivScalar(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return g / ctx.c, None
+        c = ctx.c
+        if g.dtype.kind == "c":
+            c = c.conjugate()
+        return g / c, None
 
 
 _PY_NUM = (float, int)
