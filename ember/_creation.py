@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _dtype as D
 from ._backend import device as _device
+from ._errors import allocate
 from ._tensor import Tensor, _size_args, _wrap
 
 __all__ = [
@@ -205,7 +206,7 @@ def _new(
 ) -> Tensor:
     """zeros/ones/empty: check the device, then ``maker(shape, numpy dtype)`` as a leaf tensor."""
     _check_device(device)
-    return _leaf(maker(_size(size), _dt(dtype)), requires_grad)
+    return _leaf(allocate(maker, _size(size), _dt(dtype)), requires_grad)
 
 
 def zeros(
@@ -270,17 +271,27 @@ def full(
 ) -> Tensor:
     """A tensor of the given shape filled with ``fill_value``."""
     _check_device(device)
+    _check_fill(fill_value)
     d = dtype or _fill_dtype(fill_value)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _leaf(np.full(_size((size,)), fill_value, d.np), requires_grad)
+    return _leaf(allocate(np.full, _size((size,)), d.np, fill_value), requires_grad)
+
+
+def _check_fill(fill_value: Any) -> None:
+    """PyTorch's TypeError for a fill value that is not a number (``full((2,), 'x')``)."""
+    if isinstance(fill_value, Tensor) or isinstance(fill_value, (int, float, complex, np.number)):
+        return
+    raise TypeError(
+        f"full(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}"
+    )
 
 
 def _new_like(maker: Any, input: Tensor, dtype: D.dtype | None, requires_grad: bool) -> Tensor:
     """zeros_like & co.: ``maker(shape, numpy dtype)`` with ``input``'s shape (and dtype unless
     ``dtype`` is given) as a leaf tensor."""
     dt = dtype.np if dtype is not None else input._data.dtype
-    return _leaf(maker(input._data.shape, dt), requires_grad)
+    return _leaf(allocate(maker, input._data.shape, dt), requires_grad)
 
 
 def zeros_like(
@@ -329,7 +340,10 @@ def full_like(
     memory_format: Any = None,
     layout: Any = None,
 ) -> Tensor:
-    return _new_like(lambda shape, dt: np.full(shape, fill_value, dt), input, dtype, requires_grad)
+    _check_fill(fill_value)
+    return _new_like(
+        lambda shape, dtype: np.full(shape, fill_value, dtype), input, dtype, requires_grad
+    )
 
 
 def arange(

@@ -222,6 +222,7 @@ class FloorDivide(Primitive):
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (_shape(x), _shape(y))
+        _check_int_divisor(x, y)
         return np.floor_divide(x, y)
 
     @staticmethod
@@ -238,6 +239,7 @@ class Remainder(Primitive):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
+        _check_int_divisor(x, y)
         return np.remainder(x, y)
 
     @staticmethod
@@ -249,11 +251,19 @@ class Fmod(Primitive):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
+        _check_int_divisor(x, y)
         return np.fmod(x, y)
 
     @staticmethod
     def backward(ctx, g):
         return _mod_backward(ctx, g, lambda x, y: np.trunc(x / y))
+
+
+def _check_int_divisor(x: Any, y: Any) -> None:
+    """PyTorch's error for an integer division by zero (NumPy would return 0 with a warning)."""
+    if np.asarray(x).dtype.kind in "iub" and np.asarray(y).dtype.kind in "iub":
+        if not np.all(y):
+            raise RuntimeError("ZeroDivisionError")
 
 
 def _mod_backward(ctx, g, quotient):
@@ -441,9 +451,9 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = 
         return floor_divide(input, other)
     if rounding_mode == "trunc":
         a, b = _prepare(input, other)
-        if isinstance(a, Tensor) and a.dtype._kind < D._FLOAT:
-            r = np.trunc(np.divide(_arr(a), _arr(b)))
-            return _wrap(r.astype(a._data.dtype))
+        t = a if isinstance(a, Tensor) else b
+        if t.dtype._kind < D._FLOAT:
+            return _wrap(_int_trunc_div(_arr(a), _arr(b)).astype(t._data.dtype, copy=False))
         from .unary import trunc
 
         return trunc(_binary(Div, a, b))
@@ -451,6 +461,15 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = 
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
         f"'{rounding_mode}'"
     )
+
+
+def _int_trunc_div(x: Any, y: Any) -> np.ndarray:
+    """Integer division rounded toward zero, exact for all of int64 (no float round trip)."""
+    _check_int_divisor(x, y)
+    q = np.asarray(np.floor_divide(x, y))
+    # floor and trunc differ by one where the division is inexact and the signs differ.
+    fix = (np.remainder(x, y) != 0) & ((np.asarray(x) < 0) != (np.asarray(y) < 0))
+    return q + fix.astype(q.dtype)
 
 
 def _arr(x: Any) -> Any:
@@ -483,7 +502,15 @@ def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:  # noqa: A001
     return _binary(Pow, input, exponent)
 
 
-float_power = pow
+def float_power(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
+    """``input ** exponent`` computed in double precision (complex128 for complex operands)."""
+    wide = D.float64
+    for v in (input, exponent):
+        if (isinstance(v, Tensor) and v.dtype.is_complex) or isinstance(v, complex):
+            wide = D.complex128
+    a = cast(input, wide) if isinstance(input, Tensor) else input
+    b = cast(exponent, wide) if isinstance(exponent, Tensor) else exponent
+    return _binary(Pow, a, b)
 
 
 def atan2(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
@@ -510,8 +537,51 @@ def minimum(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     return _binary(Minimum, input, other)
 
 
-fmax = maximum
-fmin = minimum
+class Fmax(Primitive):
+    """``fmax``: the larger of two values, ignoring a NaN on one side (NaN only if both are)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return np.fmax(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _fminmax_backward(ctx, g, np.greater_equal)
+
+
+class Fmin(Primitive):
+    """``fmin``: the smaller of two values, ignoring a NaN on one side."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return np.fmin(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _fminmax_backward(ctx, g, np.less_equal)
+
+
+def _fminmax_backward(ctx, g, keeps_x):
+    # As PyTorch: the whole gradient goes to x where x wins or ties, or where y is NaN.
+    x, y = ctx.saved_tensors
+    to_x = keeps_x(x, y) | np.isnan(y)
+    return grad_where(to_x, g, np.shape(x)), grad_where(to_x, g, np.shape(y), invert=True)
+
+
+def fmax(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """Elementwise maximum that ignores NaN unless both values are NaN."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"fmax(): argument 'other' must be Tensor, not {type(other).__name__}")
+    return _binary(Fmax, input, other)
+
+
+def fmin(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """Elementwise minimum that ignores NaN unless both values are NaN."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"fmin(): argument 'other' must be Tensor, not {type(other).__name__}")
+    return _binary(Fmin, input, other)
 
 
 # ---- where, lerp -------------------------------------------------------------------------

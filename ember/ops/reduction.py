@@ -586,11 +586,23 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
 
     axis = wrap_dim(dim, input.ndim)
     a = input._data
-    idx = np.argsort(-a if descending and a.dtype.kind != "b" else a, axis=axis, kind="stable")
-    if descending and a.dtype.kind == "b":
-        idx = np.flip(idx, axis)
-    it = _wrap(idx.astype(np.int64))
+    it = _wrap(_sort_order(a, axis, descending))
     return values_indices["sort"](gather(input, axis, it), it)
+
+
+def _sort_order(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """Stable sort indices along ``axis``, with NaN the largest value (as PyTorch).
+
+    Descending order sorts the reversed array ascending and reverses the result: ties keep
+    their original order, NaN comes first, and no negation wraps unsigned or extreme integers.
+    """
+    if a.ndim == 0:
+        return np.zeros((), np.int64)
+    if not descending:
+        return np.argsort(a, axis=axis, kind="stable").astype(np.int64, copy=False)
+    n = a.shape[axis]
+    rev = np.argsort(np.flip(a, axis), axis=axis, kind="stable")
+    return (n - 1 - np.flip(rev, axis)).astype(np.int64, copy=False)
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
