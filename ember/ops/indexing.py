@@ -218,12 +218,16 @@ class Gather(Primitive):
     @staticmethod
     def forward(ctx, x, axis, idx):
         ctx.meta = (x.shape, axis, idx)
+        if x.ndim == 0:  # a 0-d input has one element; NumPy needs an axis to take along
+            return x.reshape(1)[idx.reshape(-1)].reshape(idx.shape)
         return np.take_along_axis(x, idx, axis)
 
     @staticmethod
     def backward(ctx, g):
         shape, axis, idx = ctx.meta
         out = np.zeros(shape, g.dtype)
+        if not shape:
+            return np.asarray(g.sum(), g.dtype), None, None
         np.add.at(out, _along_axis(idx, axis), g)
         return out, None, None
 
