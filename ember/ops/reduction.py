@@ -614,7 +614,9 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     from .join import narrow
 
     axis = wrap_dim(dim, input.ndim)
-    if k > input.shape[axis] or k < 0:
+    if k > (input.shape[axis] if input.ndim else 1) or k < 0:
         raise RuntimeError("selected index k out of range")
     v, i = sort(input, axis, descending=largest)
+    if input.ndim == 0:
+        return values_indices["topk"](v, i)
     return values_indices["topk"](narrow(v, axis, 0, k), narrow(i, axis, 0, k).contiguous())
