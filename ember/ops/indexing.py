@@ -266,7 +266,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     """Pick values along ``dim`` at ``index`` (same number of dims as ``input``)."""
     idx, axis = _gather_args(input, dim, index, "gather")
     x = input
-    if idx.shape != input._data.shape:
+    if idx.shape != input._data.shape and input.ndim:
         # take_along_axis needs matching shapes off the gather axis: slice the input down.
         key = tuple(slice(0, s) if d != axis else slice(None) for d, s in enumerate(idx.shape))
         x = Slice.apply(input, key)
