@@ -11,6 +11,7 @@ import numpy as np
 from . import _dtype as D
 from ._backend import device as _device
 from ._errors import allocate
+from ._out import accepts_out
 from ._tensor import Tensor, _size_args, _wrap
 
 __all__ = [
@@ -177,6 +178,15 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     D.from_numpy_dtype(ndarray.dtype)
+    if not ndarray.flags.writeable:
+        import warnings
+
+        warnings.warn(
+            "The given NumPy array is not writable: the tensor shares its memory, so writing "
+            "into the tensor will raise. Copy the array, or make it writable, first.",
+            UserWarning,
+            stacklevel=2,
+        )
     return _wrap(ndarray)
 
 
@@ -209,6 +219,7 @@ def _new(
     return _leaf(allocate(maker, _size(size), _dt(dtype)), requires_grad)
 
 
+@accepts_out(creation=True)
 def zeros(
     *size: Any,
     dtype: D.dtype | None = None,
@@ -221,6 +232,7 @@ def zeros(
     return _new(np.zeros, size, dtype, device, requires_grad)
 
 
+@accepts_out(creation=True)
 def ones(
     *size: Any,
     dtype: D.dtype | None = None,
@@ -233,6 +245,7 @@ def ones(
     return _new(np.ones, size, dtype, device, requires_grad)
 
 
+@accepts_out(creation=True)
 def empty(
     *size: Any,
     dtype: D.dtype | None = None,
@@ -259,6 +272,7 @@ def _fill_dtype(fill_value: Any) -> D.dtype:
     return D.get_default_dtype()
 
 
+@accepts_out(creation=True)
 def full(
     size: Any,
     fill_value: Any,
@@ -283,7 +297,8 @@ def _check_fill(fill_value: Any) -> None:
     if isinstance(fill_value, Tensor) or isinstance(fill_value, (int, float, complex, np.number)):
         return
     raise TypeError(
-        f"full(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}"
+        "full(): argument 'fill_value' (position 2) must be Number, not "
+        f"{type(fill_value).__name__}"
     )
 
 
@@ -346,6 +361,7 @@ def full_like(
     )
 
 
+@accepts_out(creation=True)
 def arange(
     start: Any = 0,
     end: Any = None,
@@ -404,6 +420,7 @@ def range(
     return _leaf(arr.astype(_dt(dtype)), requires_grad)
 
 
+@accepts_out(creation=True)
 def linspace(
     start: Any,
     end: Any,
@@ -436,6 +453,7 @@ def logspace(
     return _leaf(arr.astype(_dt(dtype)), requires_grad)
 
 
+@accepts_out(creation=True)
 def eye(
     n: int,
     m: int | None = None,

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _dtype as D
 from ._creation import _check_device, _leaf, _size
+from ._out import accepts_out
 from ._random import Generator, rng
 from ._tensor import Size, Tensor, _wrap
 
@@ -33,6 +34,7 @@ def _float_dtype(dtype: D.dtype | None, fn: str) -> D.dtype:
     return d
 
 
+@accepts_out(creation=True)
 def rand(
     *size: Any,
     generator: Generator | None = None,
@@ -49,6 +51,7 @@ def rand(
     return _leaf(arr, requires_grad)
 
 
+@accepts_out(creation=True)
 def randn(
     *size: Any,
     generator: Generator | None = None,
@@ -66,6 +69,7 @@ def randn(
     return _leaf(arr.astype(d.np, copy=False), requires_grad)
 
 
+@accepts_out(creation=True)
 def randint(
     low: int = 0,
     high: int | None = None,
@@ -95,6 +99,7 @@ def randint(
     return _wrap(arr.astype((dtype or D.int64).np))
 
 
+@accepts_out(creation=True)
 def randperm(
     n: int,
     *,
@@ -112,6 +117,7 @@ def randperm(
     return _wrap(rng(generator).permutation(n).astype((dtype or D.int64).np))
 
 
+@accepts_out(creation=True)
 def normal(
     mean: Any = 0.0,
     std: Any = 1.0,
@@ -199,6 +205,7 @@ def randint_like(
     )
 
 
+@accepts_out
 def bernoulli(
     input: Tensor, p: float | None = None, *, generator: Generator | None = None, out: Any = None
 ) -> Tensor:
@@ -208,6 +215,7 @@ def bernoulli(
     return _wrap((u < prob).astype(input._data.dtype))
 
 
+@accepts_out
 def multinomial(
     input: Tensor,
     num_samples: int,

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out, into
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE, no_grad
 from ._util import Primitive, broadcast_error, grad_where, is_scalar, unbroadcast
@@ -398,6 +399,8 @@ def _check_int_div(a: Any, b: Any) -> tuple:
 
 def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
+    if out is not None:
+        return into(out, "add", add, input, other, alpha=alpha)
     if alpha != 1:
         other = mul(other, alpha)
     if _float_tensor_and_number(input, other):
@@ -409,6 +412,8 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
 
 def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``input - alpha * other`` with broadcasting."""
+    if out is not None:
+        return into(out, "sub", sub, input, other, alpha=alpha)
     if _is_bool(input) or _is_bool(other):
         raise RuntimeError(
             "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
@@ -433,6 +438,8 @@ def rsub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
 
 def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """Elementwise product with broadcasting."""
+    if out is not None:
+        return into(out, "mul", mul, input, other)
     if _float_tensor_and_number(input, other):
         return _scalar_op(MulScalar, np.multiply, input, other)
     if _float_tensor_and_number(other, input):
@@ -442,6 +449,8 @@ def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
 
 def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = None) -> Tensor:
     """Elementwise true division (``rounding_mode`` 'trunc' or 'floor' rounds the result)."""
+    if out is not None:
+        return into(out, "div", div, input, other, rounding_mode=rounding_mode)
     if rounding_mode is None:
         if _float_tensor_and_number(input, other):
             return _scalar_op(DivScalar, np.true_divide, input, other)
@@ -482,18 +491,22 @@ subtract = sub
 divide = div
 
 
+@accepts_out
 def floor_divide(input: Any, other: Any, *, out: Any = None) -> Tensor:
     return _binary(FloorDivide, input, other)
 
 
+@accepts_out
 def remainder(input: Any, other: Any, *, out: Any = None) -> Tensor:
     return _binary(Remainder, input, other)
 
 
+@accepts_out
 def fmod(input: Any, other: Any, *, out: Any = None) -> Tensor:
     return _binary(Fmod, input, other)
 
 
+@accepts_out
 def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:  # noqa: A001
     """``input ** exponent`` elementwise (either may be a scalar)."""
     if isinstance(input, Tensor) and is_scalar(exponent):
@@ -502,6 +515,7 @@ def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:  # noqa: A001
     return _binary(Pow, input, exponent)
 
 
+@accepts_out
 def float_power(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
     """``input ** exponent`` computed in double precision (complex128 for complex operands)."""
     wide = D.float64
@@ -513,6 +527,7 @@ def float_power(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
     return _binary(Pow, a, b)
 
 
+@accepts_out
 def atan2(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     a, b = _prepare(input, other)
     if a.dtype._kind < D._FLOAT:
@@ -523,6 +538,7 @@ def atan2(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
 arctan2 = atan2
 
 
+@accepts_out
 def maximum(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Elementwise maximum of two tensors (ties share the gradient)."""
     if not isinstance(other, Tensor):
@@ -530,6 +546,7 @@ def maximum(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     return _binary(Maximum, input, other)
 
 
+@accepts_out
 def minimum(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Elementwise minimum of two tensors (ties share the gradient)."""
     if not isinstance(other, Tensor):
@@ -570,6 +587,7 @@ def _fminmax_backward(ctx, g, keeps_x):
     return grad_where(to_x, g, np.shape(x)), grad_where(to_x, g, np.shape(y), invert=True)
 
 
+@accepts_out
 def fmax(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Elementwise maximum that ignores NaN unless both values are NaN."""
     if not isinstance(other, Tensor):
@@ -577,6 +595,7 @@ def fmax(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     return _binary(Fmax, input, other)
 
 
+@accepts_out
 def fmin(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Elementwise minimum that ignores NaN unless both values are NaN."""
     if not isinstance(other, Tensor):
@@ -602,6 +621,7 @@ class Where(Primitive):
         return None, gx, gy
 
 
+@accepts_out
 def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Any = None) -> Any:
     """Pick from ``input`` where ``condition`` holds, else from ``other``.
 

@@ -33,6 +33,15 @@ def check_leaf(t: Tensor) -> None:
         )
 
 
+def read_only_error() -> RuntimeError:
+    """The error for writing into a tensor whose memory NumPy marks read-only (``from_numpy`` of
+    a non-writable array): PyTorch writes anyway (undefined behaviour); ember cannot."""
+    return RuntimeError(
+        "cannot write into this tensor: it shares the memory of a read-only NumPy array "
+        "(from_numpy of a non-writable array). Copy the array, or make it writable, first."
+    )
+
+
 def _needs_graph(t: Tensor, args: tuple) -> bool:
     if not STATE.enabled:
         return False
@@ -54,6 +63,8 @@ def _rebind(t: Tensor, out: Tensor) -> Tensor:
     try:
         np.copyto(t._data, src, casting="unsafe")
     except ValueError:
+        if not t._data.flags.writeable:
+            raise read_only_error() from None
         raise RuntimeError(
             f"output with shape {list(t._data.shape)} doesn't match the broadcast shape "
             f"{list(src.shape)}"
@@ -99,7 +110,12 @@ def _snapshot(t: Tensor) -> Tensor:
 def apply_inplace(t: Tensor, prim: Any, *args: Any, direct: Callable) -> Tensor:
     """Run primitive ``prim`` in place on ``t``; ``direct(array, *args)`` is the no-graph path."""
     if not _needs_graph(t, args):
-        direct(t._data, *args)
+        try:
+            direct(t._data, *args)
+        except ValueError:
+            if t._data.flags.writeable:
+                raise
+            raise read_only_error() from None
         t._vc[0] += 1
         return t
     check_leaf(t)
@@ -151,6 +167,8 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
         except ValueError:
             from ._util import broadcast_error
 
+            if not d.flags.writeable:
+                raise read_only_error() from None
             err = broadcast_error(d, o)  # shapes that do not broadcast at all
             if err is None:
                 err = RuntimeError(
@@ -189,6 +207,8 @@ def fill_(self: Tensor, value: Any) -> Tensor:
         from .elementwise import mul
 
         return _rebind(self, mul(_snapshot(self), 0) + value)
+    if not self._data.flags.writeable:
+        raise read_only_error()
     self._data.fill(value)
     self._vc[0] += 1
     return self
@@ -244,6 +264,8 @@ def _fill_random(t: Tensor, generator: Any, draw: Callable) -> Tensor:
     mode) on leaves that require grad, and counted in the version counter."""
     if STATE.enabled:
         check_leaf(t)
+    if not t._data.flags.writeable:
+        raise read_only_error()
     t._data[...] = draw(rng(generator), t._data.shape)
     t._vc[0] += 1
     return t

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out
 from .._tensor import Tensor
 from ._util import Primitive, wrap_dim
 from .indexing import Slice
@@ -26,6 +27,7 @@ class Cat(Primitive):
         return (None, *np.split(g, bounds, axis=axis))
 
 
+@accepts_out
 def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
     """Join tensors along an existing dimension."""
     tensors = list(tensors)
@@ -71,6 +73,7 @@ def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
 concat = concatenate = cat
 
 
+@accepts_out
 def stack(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
     """Join tensors along a new dimension."""
     tensors = list(tensors)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out, into
 from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor
 from ._util import Primitive, ones_vector, unbroadcast
@@ -127,6 +128,8 @@ class Matmul(Primitive):
 
 def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics for 1-D to N-D operands."""
+    if out is not None:
+        return into(out, "matmul", matmul, input, other)
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         raise TypeError(
             f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}"
@@ -140,6 +143,7 @@ def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     return Matmul.apply(input, other)
 
 
+@accepts_out
 def mm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     """2-D matrix product."""
     if input.ndim != 2:
@@ -149,6 +153,7 @@ def mm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     return matmul(input, mat2)
 
 
+@accepts_out
 def bmm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     """Batched 3-D matrix product (no broadcasting)."""
     if input.ndim != 3:
@@ -163,6 +168,7 @@ def bmm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     return matmul(input, mat2)
 
 
+@accepts_out
 def dot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Inner product of two 1-D tensors."""
     if input.ndim != 1 or other.ndim != 1:
@@ -170,10 +176,12 @@ def dot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     return matmul(input, other)
 
 
+@accepts_out
 def mv(input: Tensor, vec: Tensor, *, out: Any = None) -> Tensor:
     return matmul(input, vec)
 
 
+@accepts_out
 def outer(input: Tensor, vec2: Tensor, *, out: Any = None) -> Tensor:
     from .shape import unsqueeze
 
@@ -183,6 +191,7 @@ def outer(input: Tensor, vec2: Tensor, *, out: Any = None) -> Tensor:
 ger = outer
 
 
+@accepts_out
 def addmm(
     input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:

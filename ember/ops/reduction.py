@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out
 from .._tensor import Tensor, _wrap
 from ._util import Primitive, dims_of, wrap_dim
 from .elementwise import cast
@@ -66,6 +67,7 @@ def _sum_axes(dim: Any, ndim: int, keepdim: bool) -> tuple | None:
     return dims_of(dim, ndim)
 
 
+@accepts_out
 def sum(
     input: Tensor,
     dim: Any = None,
@@ -99,6 +101,7 @@ class Mean(Primitive):
         return _expand_back(g, shape, axes, keepdim), None, None
 
 
+@accepts_out
 def mean(
     input: Tensor,
     dim: Any = None,
@@ -187,6 +190,7 @@ def _correction(unbiased: Any, correction: Any) -> float:
     return 1.0 if unbiased else 0.0
 
 
+@accepts_out
 def var(
     input: Tensor,
     dim: Any = None,
@@ -216,6 +220,7 @@ def _var_args(input: Tensor, dim: Any, unbiased: Any, correction: Any) -> tuple:
     return _axes_or_none(dim, input.ndim), corr
 
 
+@accepts_out
 def std(
     input: Tensor,
     dim: Any = None,
@@ -410,11 +415,13 @@ def _max_min(input: Tensor, dim: Any, keepdim: bool, is_max: bool, name: str) ->
     return values_indices[name](v, i)
 
 
+@accepts_out
 def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:  # noqa: A001
     """The maximum; with ``dim`` a ``(values, indices)`` named tuple; with a tensor, maximum."""
     return _max_min(input, dim, keepdim, True, "max")
 
 
+@accepts_out
 def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:  # noqa: A001
     """The minimum; with ``dim`` a ``(values, indices)`` named tuple; with a tensor, minimum."""
     return _max_min(input, dim, keepdim, False, "min")
@@ -544,6 +551,7 @@ class Cumsum(Primitive):
         return np.flip(np.cumsum(np.flip(g, a), axis=a), a), None, None
 
 
+@accepts_out
 def cumsum(input: Tensor, dim: int, *, dtype: D.dtype | None = None, out: Any = None) -> Tensor:
     """Cumulative sum along ``dim``."""
     axis = wrap_dim(dim, input.ndim)

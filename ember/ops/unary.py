@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out, into
 from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
@@ -61,6 +62,8 @@ def _unary(name: str, fwd, bwd, save: str = "x", float_only: bool = True) -> tup
     if float_only:
 
         def fn(input: Tensor, *, out: Any = None) -> Tensor:
+            if out is not None:
+                return into(out, fn.__name__, fn, input)
             if input._data.dtype.kind not in "fc":
                 input = cast(input, D.get_default_dtype())
             if input._rg and STATE.enabled:
@@ -70,6 +73,8 @@ def _unary(name: str, fwd, bwd, save: str = "x", float_only: bool = True) -> tup
     else:
 
         def fn(input: Tensor, *, out: Any = None) -> Tensor:
+            if out is not None:
+                return into(out, fn.__name__, fn, input)
             return cls.apply(input)
 
     fn.__name__ = name.lower()
@@ -88,6 +93,7 @@ def _sign_fwd(x):
 Neg, _neg = _unary("Neg", np.negative, lambda g, x, o: -g, save="none", float_only=False)
 
 
+@accepts_out
 def neg(input: Tensor, *, out: Any = None) -> Tensor:
     """``-input`` elementwise (PyTorch refuses bool tensors)."""
     if input._data.dtype == np.bool_:
@@ -151,6 +157,7 @@ Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid, lambda g, x, o: g * o * (1 - o), 
 Abs, _abs = _unary("Abs", np.abs, lambda g, x, o: g * np.sign(x), float_only=False)
 
 
+@accepts_out
 def abs(input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A001
     """``|input|`` elementwise (PyTorch has no bool kernel)."""
     if input._data.dtype == np.bool_:
@@ -286,6 +293,7 @@ class Clamp(Primitive):
         return gx, glo, ghi
 
 
+@accepts_out
 def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Any = None) -> Tensor:  # noqa: A002
     """Limit values to ``[min, max]`` (either bound may be None or a tensor)."""
     if min is None and max is None:
