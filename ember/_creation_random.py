@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as D
+from . import _random_checks as RC
 from ._creation import _check_device, _leaf, _size
 from ._out import accepts_out
 from ._random import Generator, rng
@@ -134,10 +135,7 @@ def normal(
     g = rng(generator)
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
-    if isinstance(s, (int, float)) and s < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {s}")
-    if isinstance(s, np.ndarray) and (s < 0).any():
-        raise RuntimeError("normal expects all elements of std >= 0.0")
+    RC.check_std(s)
     if size is None:
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
     else:
@@ -210,6 +208,14 @@ def bernoulli(
     input: Tensor, p: float | None = None, *, generator: Generator | None = None, out: Any = None
 ) -> Tensor:
     """Samples 1 with probability ``input`` (or ``p``), else 0."""
+    if p is None:
+        if not input.dtype.is_floating_point:
+            raise NotImplementedError(
+                f"\"bernoulli_tensor_cpu_p_\" not implemented for '{RC._name(input.dtype)}'"
+            )
+        RC.check_probabilities(input._data)
+    else:
+        RC.check_probability(p, "bernoulli_")
     prob = input._data if p is None else p
     u = rng(generator).random(input._data.shape)
     return _wrap((u < prob).astype(input._data.dtype))

@@ -7,6 +7,7 @@ written for either ``except`` clause catches it.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -34,3 +35,11 @@ def allocate(maker: Callable[..., np.ndarray], shape: tuple, dtype: Any, *args: 
         raise RuntimeError(
             f"Storage size calculation overflowed with sizes={list(shape)}"
         ) from None
+
+
+# NumPy reports IEEE events (x / 0, log(0), inf - inf) as RuntimeWarnings attributed to the
+# module that called the ufunc. PyTorch computes the same inf/NaN results silently, so ember
+# ignores those warnings when they come from its own modules: one filter installed at import, no
+# cost per op (an ``np.errstate`` around every op would cost a microsecond each). Warnings from
+# the user's own NumPy code are untouched.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember(\..*)?$")

@@ -36,11 +36,12 @@ def _compare(ufunc) -> Any:
 
 
 _COMPARABLE = (np.ndarray, int, float, complex, np.generic)
+_INT = np.dtype(np.int64)
 
 
 def _comparable(x: Any) -> bool:
     """An operand a comparison accepts: a tensor's array, a number or a NumPy scalar."""
-    return isinstance(x, _COMPARABLE) and getattr(x, "dtype", None) != object
+    return isinstance(x, _COMPARABLE) and getattr(x, "dtype", _INT).kind != "O"
 
 
 def _operator(fn: Any) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _random_checks as RC
 from .._random import rng
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
@@ -273,27 +274,44 @@ def _fill_random(t: Tensor, generator: Any, draw: Callable) -> Tensor:
 
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
     """Fill with samples from U(a, b) in place."""
+    RC.check_floating(self.dtype, "check_uniform_bounds")
+    RC.check_uniform(a, b, self.dtype)
     return _fill_random(self, generator, lambda g, shape: g.uniform(a, b, shape))
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
     """Fill with samples from N(mean, std²) in place."""
+    RC.check_floating(self.dtype, "normal_kernel_cpu")
+    RC.check_std(std)
     return _fill_random(self, generator, lambda g, shape: mean + std * g.standard_normal(shape))
 
 
-def bernoulli_(self: Tensor, p: float = 0.5, *, generator: Any = None) -> Tensor:
+def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
+    """Fill with 1 (probability ``p``, a number or a broadcastable tensor) or 0, in place."""
+    if isinstance(p, Tensor):
+        p = p._data
+        RC.check_probabilities(p)
+    else:
+        RC.check_probability(p, "bernoulli_")
     return _fill_random(self, generator, lambda g, shape: g.random(shape) < p)
 
 
 def random_(
     self: Tensor, from_: int = 0, to: int | None = None, *, generator: Any = None
 ) -> Tensor:
-    if to is None:
-        from_, to = 0, (from_ if from_ else 2**24)
-    return _fill_random(self, generator, lambda g, shape: g.integers(from_, to, shape))
+    """Fill with integers uniform on [from, to) (default: every integer the dtype holds)."""
+    lo, hi = RC.random_bounds(from_, to, self.dtype)
+    return _fill_random(self, generator, lambda g, shape: g.integers(lo, hi, shape))
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
+    """Fill with samples from the exponential distribution of rate ``lambd``, in place."""
+    if not self.dtype.is_floating_point:
+        raise RuntimeError(
+            "Exponential distribution is a continuous probability distribution. dtype must be a "
+            f"floating point but you specified {RC._name(self.dtype)}"
+        )
+    RC.check_positive(lambd, "exponential_", "lambda")
     return _fill_random(self, generator, lambda g, shape: g.exponential(1.0 / lambd, shape))
 
 
