@@ -458,7 +458,10 @@ def constant_pad(input: Tensor, pad: Any, value: float = 0.0) -> Tensor:
         )
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
-        widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+        d = input.ndim - 1 - i
+        if input.shape[d] + pad[2 * i] + pad[2 * i + 1] < 0:  # cropping more than is there
+            raise RuntimeError("narrow(): length must be non-negative.")
+        widths[d] = (pad[2 * i], pad[2 * i + 1])
     return ConstantPad.apply(input, tuple(widths), value)
 
 

@@ -68,6 +68,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
             f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
             + _NONCONST_HELP
         )
+    _check_output_sizes(input, pad, mode)
     # Negative widths crop first (PyTorch pads the cropped tensor).
     crop = [(max(-pad[2 * i], 0), max(-pad[2 * i + 1], 0)) for i in range(nd)]
     if any(a or b for a, b in crop):
@@ -89,11 +90,26 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
             )
         if mode == "circular" and (lo > size or hi > size):
             raise RuntimeError("Padding value causes wrapping around more than once.")
-        if size == 0:
+        if size == 0 and (lo or hi):
             raise RuntimeError(f"{mode} padding needs a non-empty dimension {d}")
         idx.append(pad_index(size, lo, hi, mode))
         lows.append(lo)
     return IndexPad.apply(input, tuple(idx), tuple(lows))
+
+
+def _check_output_sizes(input: Tensor, pad: tuple, mode: str) -> None:
+    """PyTorch's errors for negative widths that crop a dim away (reflect and replicate need
+    at least one output element; circular allows none but not fewer)."""
+    for i in range(len(pad) // 2):
+        d = input.ndim - 1 - i
+        out = input.shape[d] + pad[2 * i] + pad[2 * i + 1]
+        if mode == "circular" and out < 0:
+            raise RuntimeError("Negative padding value is resulting in an empty dimension")
+        if mode != "circular" and out < 1:
+            name = "WHD"[i]
+            raise RuntimeError(
+                f"input ({name}: {input.shape[d]}) is too small. Calculated output {name}: {out}"
+            )
 
 
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
