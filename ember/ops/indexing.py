@@ -353,6 +353,10 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     axis = wrap_dim(dim, input.ndim)
     n = input._data.shape[axis] if input.ndim else 1
     if idx.size and (idx.min() < 0 or idx.max() >= n):
+        if axis == 1:
+            # PyTorch's kernel for dim 1 reports the first bad index as a RuntimeError.
+            bad = idx[(idx < 0) | (idx >= n)].reshape(-1)[0]
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
         raise IndexError("index out of range in self")
     return IndexSelect.apply(input, axis, idx.reshape(-1))
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Size, Tensor, _size_args, _wrap
-from ._util import Primitive, dims_of, wrap_dim
+from ._util import Primitive, dims_of, type_name, wrap_dim
 
 
 def _shape_arg(shape: tuple) -> tuple:
@@ -55,7 +55,7 @@ class ReshapeCopy(Reshape):
 def view(input: Tensor, *shape: Any) -> Tensor:
     """The same data with a new shape; raises when the strides do not allow a view."""
     if len(shape) == 1 and isinstance(shape[0], D.dtype):
-        return _wrap(input._data.view(shape[0].np))
+        return _view_dtype(input, shape[0])
     shape = _infer_shape(_shape_arg(shape), input._data.size)
     try:
         np.reshape(input._data, shape, copy=False)
@@ -69,6 +69,32 @@ def view(input: Tensor, *shape: Any) -> Tensor:
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         ) from None
     return Reshape.apply(input, shape)
+
+
+def _view_dtype(input: Tensor, dtype: D.dtype) -> Tensor:
+    """The same bytes read as ``dtype``, with PyTorch's checks when the element size changes."""
+    a = input._data
+    new, old = dtype.np.itemsize, a.itemsize
+    if new != old:
+        what = f"to view {type_name(a.dtype)} as {type_name(dtype)} (different element sizes)"
+        if a.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {what}")
+        if a.shape[-1] != 1 and a.strides[-1] != old:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {a.strides[-1] // old}")
+        ratio = max(new, old) // min(new, old)
+        if new > old and a.shape[-1] % ratio:
+            raise RuntimeError(
+                f"self.size(-1) must be divisible by {ratio} {what}, but got {a.shape[-1]}"
+            )
+        for d in range(a.ndim - 1):
+            if new > old and (a.strides[d] // old) % ratio:
+                raise RuntimeError(
+                    f"self.stride({d}) must be divisible by {ratio} {what}, but got "
+                    f"{a.strides[d] // old}"
+                )
+    t = _wrap(a.view(dtype.np))
+    t._vc = input._vc  # a view: writes through either are the same change
+    return t
 
 
 def _hidden_channels_last(a: np.ndarray) -> bool:
