@@ -49,7 +49,7 @@ def _operator(fn: Any) -> Any:
     ``tensor == None`` is ``False`` (Python's fallback) as in PyTorch."""
 
     def op(self: Tensor, other: Any) -> Any:
-        if not isinstance(other, (Tensor, list, tuple)) and not _comparable(other):
+        if not isinstance(other, Tensor) and not _comparable(other):
             return NotImplemented
         return fn(self, other)
 

@@ -232,6 +232,8 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     try:
         np.copyto(self._data, src._data, casting="unsafe")
     except ValueError:
+        if not self._data.flags.writeable:
+            raise read_only_error() from None
         raise RuntimeError(
             f"The size of tensor a ({self._data.shape[-1] if self.ndim else 1}) must match the "
             f"size of tensor b ({src._data.shape[-1] if src.ndim else 1}) at non-singleton "

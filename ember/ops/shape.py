@@ -485,7 +485,9 @@ def constant_pad(input: Tensor, pad: Any, value: float = 0.0) -> Tensor:
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         d = input.ndim - 1 - i
-        if input.shape[d] + pad[2 * i] + pad[2 * i + 1] < 0:  # cropping more than is there
+        # PyTorch crops the left side, then the right, each by a narrow() of the input.
+        kept = input.shape[d] + min(pad[2 * i], 0)
+        if kept < 0 or kept + min(pad[2 * i + 1], 0) < 0:
             raise RuntimeError("narrow(): length must be non-negative.")
         widths[d] = (pad[2 * i], pad[2 * i + 1])
     return ConstantPad.apply(input, tuple(widths), value)
