@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _dtype as D
 from ._backend import device as _device
-from ._errors import allocate
+from ._errors import allocate, quiet_numpy
 from ._out import accepts_out
 from ._tensor import Tensor, _size_args, _wrap
 
@@ -43,6 +43,7 @@ def _check_device(device: Any) -> None:
 
 def _leaf(array: np.ndarray, requires_grad: bool) -> Tensor:
     """A new leaf tensor around a freshly made ``array`` (requiring grad if asked)."""
+    quiet_numpy()
     t = _wrap(array)
     if requires_grad:
         t.requires_grad_(True)

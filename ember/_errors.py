@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["OutOfMemoryError", "allocate"]
+__all__ = ["OutOfMemoryError", "allocate", "quiet_numpy"]
 
 
 class OutOfMemoryError(RuntimeError, MemoryError):
@@ -39,7 +39,23 @@ def allocate(maker: Callable[..., np.ndarray], shape: tuple, dtype: Any, *args: 
 
 # NumPy reports IEEE events (x / 0, log(0), inf - inf) as RuntimeWarnings attributed to the
 # module that called the ufunc. PyTorch computes the same inf/NaN results silently, so ember
-# ignores those warnings when they come from its own modules: one filter installed at import, no
-# cost per op (an ``np.errstate`` around every op would cost a microsecond each). Warnings from
-# the user's own NumPy code are untouched.
-warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember(\..*)?$")
+# ignores those warnings when they come from its own modules: a filter, no cost per op (an
+# ``np.errstate`` around every op would cost about a microsecond each). Warnings from the user's
+# own NumPy code are untouched. ``warnings.catch_warnings`` (pytest wraps every test in one)
+# restores the filter list on exit, dropping a filter added inside it, so the tensor factories
+# call ``quiet_numpy`` to put it back when they see a different list.
+_MODULES = r"ember(\..*)?$"
+_seen: list = [None]
+
+
+def quiet_numpy() -> None:
+    """Make sure the filter for ember's own NumPy RuntimeWarnings is in the active list."""
+    filters = warnings.filters
+    if filters is _seen[0]:
+        return
+    if not any(f[0] == "ignore" and f[3] is not None and f[3].pattern == _MODULES for f in filters):
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=_MODULES)
+    _seen[0] = warnings.filters
+
+
+quiet_numpy()
