@@ -23,11 +23,14 @@ from .autograd.grad_mode import STATE
 __all__ = ["accepts_out", "into", "write_out"]
 
 
-def accepts_out(fn: Callable | None = None, *, creation: bool = False) -> Callable:
+def accepts_out(
+    fn: Callable | None = None, *, creation: bool = False, out_dtype: bool = False
+) -> Callable:
     """Give ``fn`` PyTorch's ``out=`` keyword. ``creation=True`` (zeros, arange, rand...) makes
-    the result in ``out``'s dtype when no ``dtype`` is given, as PyTorch does."""
+    the result in ``out``'s dtype when no ``dtype`` is given and resizes ``out`` silently, as
+    PyTorch does; ``out_dtype=True`` (sum, cumsum) only computes in ``out``'s dtype."""
     if fn is None:
-        return functools.partial(accepts_out, creation=creation)
+        return functools.partial(accepts_out, creation=creation, out_dtype=out_dtype)
     name = fn.__name__
 
     @functools.wraps(fn)
@@ -36,9 +39,10 @@ def accepts_out(fn: Callable | None = None, *, creation: bool = False) -> Callab
         if out is None:
             return fn(*args, **kwargs)
         _check_no_grad(name, args, kwargs, out)
-        if creation and kwargs.get("dtype") is None and isinstance(out, Tensor):
+        if (creation or out_dtype) and kwargs.get("dtype") is None and isinstance(out, Tensor):
             kwargs["dtype"] = out.dtype
-        return write_out(out, fn(*args, **kwargs), name)
+        # Factories resize ``out`` silently in PyTorch; other functions warn.
+        return write_out(out, fn(*args, **kwargs), name, _level=None if creation else 4)
 
     return wrapper
 
@@ -69,7 +73,7 @@ def _check_no_grad(name: str, args: tuple, kwargs: dict, out: Any) -> None:
             )
 
 
-def write_out(out: Any, result: Any, name: str, _level: int = 4) -> Any:
+def write_out(out: Any, result: Any, name: str, _level: int | None = 4) -> Any:
     """Write ``result`` (a Tensor or a tuple of them) into ``out``; returns ``out``."""
     if isinstance(result, tuple):
         if not isinstance(out, (tuple, list)) or len(out) != len(result):
@@ -77,7 +81,8 @@ def write_out(out: Any, result: Any, name: str, _level: int = 4) -> Any:
                 f"{name}(): argument 'out' must be tuple of {len(result)} Tensors, not "
                 f"{type(out).__name__}"
             )
-        written = tuple(write_out(o, r, name, _level + 1) for o, r in zip(out, result))
+        level = None if _level is None else _level + 1
+        written = tuple(write_out(o, r, name, level) for o, r in zip(out, result))
         return type(result)(*written) if hasattr(result, "_fields") else written
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
@@ -106,8 +111,8 @@ def _check_cast(src: np.dtype, dst: D.dtype) -> None:
         )
 
 
-def _resize(out: Tensor, shape: tuple, level: int) -> None:
-    if out._data.size:
+def _resize(out: Tensor, shape: tuple, level: int | None) -> None:
+    if out._data.size and level is not None:
         warnings.warn(
             f"An output with one or more elements was resized since it had shape "
             f"{list(out._data.shape)}, which does not match the required output shape "

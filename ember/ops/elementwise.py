@@ -402,7 +402,7 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     if out is not None:
         return into(out, "add", add, input, other, alpha=alpha)
     if alpha != 1:
-        other = mul(other, alpha)
+        other = mul(other, alpha) if isinstance(other, Tensor) else other * alpha
     if _float_tensor_and_number(input, other):
         return _scalar_op(AddScalar, np.add, input, other)
     if _float_tensor_and_number(other, input):
@@ -420,7 +420,7 @@ def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
             "trying to invert a mask, use the `~` or `logical_not()` operator instead."
         )
     if alpha != 1:
-        other = mul(other, alpha)
+        other = mul(other, alpha) if isinstance(other, Tensor) else other * alpha
     if _float_tensor_and_number(input, other):
         return _scalar_op(AddScalar, np.add, input, -other)
     if _float_tensor_and_number(other, input):

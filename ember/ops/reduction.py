@@ -67,7 +67,7 @@ def _sum_axes(dim: Any, ndim: int, keepdim: bool) -> tuple | None:
     return dims_of(dim, ndim)
 
 
-@accepts_out
+@accepts_out(out_dtype=True)
 def sum(
     input: Tensor,
     dim: Any = None,
@@ -551,7 +551,7 @@ class Cumsum(Primitive):
         return np.flip(np.cumsum(np.flip(g, a), axis=a), a), None, None
 
 
-@accepts_out
+@accepts_out(out_dtype=True)
 def cumsum(input: Tensor, dim: int, *, dtype: D.dtype | None = None, out: Any = None) -> Tensor:
     """Cumulative sum along ``dim``."""
     axis = wrap_dim(dim, input.ndim)
