@@ -36,6 +36,11 @@ _INT_NAMES = {
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half"}
 
 
+def _num(v: object) -> str:
+    """A number as PyTorch's C++ messages print it (``-1`` for -1.0, ``0.1``, ``nan``)."""
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def _name(dt: D.dtype) -> str:
     return _TYPE_NAMES.get(dt.name) or _INT_NAMES.get(dt.name) or dt.name.capitalize()
 
@@ -52,7 +57,7 @@ def check_std(std: Any, name: str = "normal") -> None:
         if not (std >= 0).all():
             raise RuntimeError(f"{name} expects all elements of std >= 0.0")
     elif not std >= 0:
-        raise RuntimeError(f"{name} expects std >= 0.0, but found std {std}")
+        raise RuntimeError(f"{name} expects std >= 0.0, but found std {_num(std)}")
 
 
 def check_uniform(low: float, high: float, dt: D.dtype) -> None:
@@ -63,7 +68,7 @@ def check_uniform(low: float, high: float, dt: D.dtype) -> None:
             raise RuntimeError(f"{what} is out of bounds for {_C_NAMES.get(dt.name, dt.name)}")
     if low > high:
         raise RuntimeError(
-            f"uniform_ expects to return a [from, to) range, but found from={low} > to={high}"
+            f"uniform_ expects to return a [from, to) range, but found from={_num(low)} > to={_num(high)}"
         )
     if high - low > top:
         raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<{dt.name}>::max()")
@@ -72,7 +77,7 @@ def check_uniform(low: float, high: float, dt: D.dtype) -> None:
 def check_probability(p: float, name: str) -> None:
     """A scalar probability in [0, 1] (NaN fails)."""
     if not 0 <= p <= 1:
-        raise RuntimeError(f"{name} expects p to be in [0, 1], but got p={p}")
+        raise RuntimeError(f"{name} expects p to be in [0, 1], but got p={_num(p)}")
 
 
 def check_probabilities(p: np.ndarray) -> None:
@@ -84,7 +89,7 @@ def check_probabilities(p: np.ndarray) -> None:
 def check_positive(value: float, name: str, what: str) -> None:
     """``value > 0`` for a rate or scale (``exponential_``'s lambda...)."""
     if not value > 0:
-        raise RuntimeError(f"{name} expects {what} > 0.0, but found {what}={value}")
+        raise RuntimeError(f"{name} expects {what} > 0.0, but found {what}={_num(value)}")
 
 
 def random_bounds(from_: int, to: int | None, dt: D.dtype) -> tuple:

@@ -27,13 +27,15 @@ def check_parent(path: str | os.PathLike) -> str:
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """A binary file handle whose contents replace ``path`` when the block exits cleanly."""
+    """A binary file handle whose contents replace ``path`` when the block exits cleanly (a
+    missing directory is the ``FileNotFoundError`` of ``open``; see ``check_parent``)."""
     target = os.path.realpath(os.fspath(path))  # through a symlink: replace what it points at
-    parent = check_parent(target)
+    parent = os.path.dirname(target)
     mode = _mode_for(target)
     fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+    os.close(fd)  # reopened by name, so the handle's ``name`` is the path (zip writers use it)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "wb") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
