@@ -68,7 +68,8 @@ def check_uniform(low: float, high: float, dt: D.dtype) -> None:
             raise RuntimeError(f"{what} is out of bounds for {_C_NAMES.get(dt.name, dt.name)}")
     if low > high:
         raise RuntimeError(
-            f"uniform_ expects to return a [from, to) range, but found from={_num(low)} > to={_num(high)}"
+            "uniform_ expects to return a [from, to) range, but found "
+            f"from={_num(low)} > to={_num(high)}"
         )
     if high - low > top:
         raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<{dt.name}>::max()")
