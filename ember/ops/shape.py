@@ -204,6 +204,8 @@ class Permute(Primitive):
 
 def permute(input: Tensor, *dims: Any) -> Tensor:
     """Reorder dimensions."""
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     dims = _shape_arg(dims)
     nd = input.ndim
     if len(dims) != nd:
