@@ -166,10 +166,20 @@ OPS: list[Op] = [
     Op("transpose", 1, lambda m, a, p: a[0].transpose(0, -1)),
     Op("t", 1, lambda m, a, p: a[0].t()),
     Op("flatten", 1, lambda m, a, p: m.flatten(a[0])),
-    Op("squeeze", 1, lambda m, a, p: a[0].squeeze() if p["dim"] is None else a[0].squeeze(p["dim"]), _dim),
+    Op(
+        "squeeze",
+        1,
+        lambda m, a, p: a[0].squeeze() if p["dim"] is None else a[0].squeeze(p["dim"]),
+        _dim,
+    ),
     Op("unsqueeze", 1, lambda m, a, p: a[0].unsqueeze(p["dim"]), _dim_req),
     Op("flip", 1, lambda m, a, p: m.flip(a[0], [p["dim"]]), _dim_req),
-    Op("narrow", 1, lambda m, a, p: m.narrow(a[0], p["dim"], p["start"], p["length"]), _narrow_params),
+    Op(
+        "narrow",
+        1,
+        lambda m, a, p: m.narrow(a[0], p["dim"], p["start"], p["length"]),
+        _narrow_params,
+    ),
     Op("select", 1, lambda m, a, p: a[0][..., 1]),
     Op("slice_step", 1, lambda m, a, p: a[0][::2]),
     Op("index_neg", 1, lambda m, a, p: a[0][-1]),
@@ -197,6 +207,12 @@ OPS: list[Op] = [
     Op("zero_", 1, lambda m, a, p: a[0].zero_(), inplace=True),
     Op("exp_", 1, lambda m, a, p: a[0].exp_(), inplace=True),
     Op("copy_", 2, lambda m, a, p: a[0].copy_(a[1]), inplace=True),
-    Op("masked_fill_", 1, lambda m, a, p: a[0].masked_fill_(a[0] > 0, p["s"]), _scalar, inplace=True),
+    Op(
+        "masked_fill_",
+        1,
+        lambda m, a, p: a[0].masked_fill_(a[0] > 0, p["s"]),
+        _scalar,
+        inplace=True,
+    ),
     Op("setitem", 1, lambda m, a, p: a[0].__setitem__(..., p["s"]) or a[0], _scalar, inplace=True),
-]  # fmt: skip
+]
