@@ -7,6 +7,8 @@ Binary ops take Tensors or Python scalars; operands are first converted to PyTor
 
 from __future__ import annotations
 
+import builtins
+import math
 from typing import Any
 
 import numpy as np
@@ -18,8 +20,7 @@ from ..autograd.grad_mode import STATE, no_grad
 from ._util import Primitive, broadcast_error, grad_where, is_scalar, unbroadcast
 
 _np_to_dtype = D._BY_NP
-
-_np_to_dtype = D._BY_NP
+builtins_max = builtins.max
 
 
 # ---- casts -------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ class Div(Primitive):
 class Pow(Primitive):
     @staticmethod
     def forward(ctx, x, y):
-        out = np.power(x, y)
+        out = _int_pow(x, y) if _int_kinds(x, y) else np.power(x, y)
         ctx.save_for_backward(x, y, out)
         return out
 
@@ -172,6 +173,22 @@ class Pow(Primitive):
                 lg = np.where((x == 0) & (y >= 0), 0.0, g * out * np.log(x))
             gy = unbroadcast(lg.astype(g.dtype), y.shape)
         return gx, gy
+
+
+def _int_kinds(x: Any, y: Any) -> bool:
+    return np.asarray(x).dtype.kind in "iu" and isinstance(y, np.ndarray) and y.dtype.kind in "iu"
+
+
+def _int_pow(x: Any, y: np.ndarray) -> np.ndarray:
+    """Integer powers with PyTorch's rule for negative exponents (NumPy refuses them): 1 for a
+    base of 1, +-1 for -1 by the exponent's parity, 0 for every other base."""
+    if not (y < 0).any():
+        return np.power(x, y)
+    base = np.asarray(x)
+    safe = np.power(x, np.where(y < 0, 0, y).astype(y.dtype))
+    odd = (y % 2) != 0
+    neg = np.where(base == 1, 1, np.where(base == -1, np.where(odd, -1, 1), 0))
+    return np.where(y < 0, neg, safe).astype(safe.dtype, copy=False)
 
 
 class Atan2(Primitive):
@@ -284,7 +301,8 @@ def _scalar_array(c: Any, dt: np.dtype) -> np.ndarray:
     """``c`` as a cached 0-d array of ``dt``: NumPy multiplies an array by a 0-d array of its own
     dtype about twice as fast as by a Python float (NEP 50 weak-scalar handling), with the same
     result (the float is rounded to ``dt`` either way)."""
-    key = (c, dt)
+    # -0.0 == 0.0 (and hashes alike), so zeros get their sign into the key: x / -0.0 is -inf.
+    key = (c, dt) if c else (c, dt, math.copysign(1.0, c))
     z = _SCALAR_CACHE.get(key)
     if z is None:
         if len(_SCALAR_CACHE) > 512:
@@ -383,7 +401,11 @@ def _binary(prim: type, a: Any, b: Any) -> Tensor:
 
 
 def _check_int_div(a: Any, b: Any) -> tuple:
-    # True division of integers gives the default float dtype, as in PyTorch.
+    # True division of integers gives the default float dtype, as in PyTorch; an integer tensor
+    # divided by (or dividing) a floating tensor takes part in ordinary promotion.
+    floats = [x for x in (a, b) if isinstance(x, Tensor) and x.dtype._kind >= D._FLOAT]
+    if floats:
+        return a, b
     for x in (a, b):
         if isinstance(x, Tensor) and x.dtype._kind < D._FLOAT:
             dt = D.get_default_dtype()
@@ -459,6 +481,8 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = 
     if rounding_mode == "floor":
         return floor_divide(input, other)
     if rounding_mode == "trunc":
+        if _is_bool(input) and _is_bool(other):
+            raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
         a, b = _prepare(input, other)
         t = a if isinstance(a, Tensor) else b
         if t.dtype._kind < D._FLOAT:
@@ -493,16 +517,22 @@ divide = div
 
 @accepts_out
 def floor_divide(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    if _is_bool(input) and _is_bool(other):
+        raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
     return _binary(FloorDivide, input, other)
 
 
 @accepts_out
 def remainder(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    if _is_bool(input) and _is_bool(other):
+        raise NotImplementedError("\"remainder_cpu\" not implemented for 'Bool'")
     return _binary(Remainder, input, other)
 
 
 @accepts_out
 def fmod(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    if _is_bool(input) and _is_bool(other):
+        raise NotImplementedError("\"fmod_cpu\" not implemented for 'Bool'")
     return _binary(Fmod, input, other)
 
 
@@ -512,6 +542,8 @@ def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:  # noqa: A001
     if isinstance(input, Tensor) and is_scalar(exponent):
         if input.dtype._kind < D._FLOAT and isinstance(exponent, int) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if _is_bool(input) and _is_bool(exponent):
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     return _binary(Pow, input, exponent)
 
 
@@ -657,13 +689,76 @@ def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Any =
 
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
-    """``input + weight * (end - input)``."""
+    """``input + weight * (end - input)`` (floating tensors of one dtype, as PyTorch)."""
+    for name, t in (("end", end), ("weight", weight)):
+        zero_dim_weight = name == "weight" and isinstance(t, Tensor) and not t.ndim
+        if isinstance(t, Tensor) and t._data.dtype != input._data.dtype and not zero_dim_weight:
+            raise RuntimeError(
+                f"expected dtype {_c10(input.dtype)} for `{name}` but got dtype {_c10(t.dtype)}"
+            )
+    if isinstance(weight, Tensor) and isinstance(end, Tensor):
+        weight = weight if weight.ndim else cast(weight, input.dtype)
+    if input.dtype._kind < D._FLOAT:
+        from ._util import type_name
+
+        raise NotImplementedError(
+            f'"lerp_kernel_{"tensor" if isinstance(weight, Tensor) else "scalar"}" not '
+            f"implemented for '{type_name(input.dtype)}'"
+        )
     return add(input, mul(weight, sub(end, input)))
 
 
+def _c10(dt: D.dtype) -> str:
+    """A dtype as PyTorch's C++ messages name it."""
+    return {"float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float",
+            "float64": "double", "int64": "long int", "int32": "int", "bool": "bool",
+            "int8": "signed char", "uint8": "unsigned char", "int16": "short int"}.get(
+        dt.name, dt.name
+    )  # fmt: skip
+
+
+def _common_kind(*ts: Any) -> int:
+    return builtins_max(t.dtype._kind for t in ts if isinstance(t, Tensor))
+
+
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
-    return add(input, mul(mul(tensor1, tensor2), value))
+    """``input + value * tensor1 * tensor2``, multiplied left to right as PyTorch does."""
+    if _common_kind(input, tensor1, tensor2) == D._BOOL:
+        raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
+    if value == 1:
+        return add(input, mul(tensor1, tensor2))
+    t1, t2 = _promoted(input, tensor1, tensor2)
+    return add(input, mul(mul(t1, _value_like(value, tensor1, tensor2)), t2))
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
-    return add(input, mul(div(tensor1, tensor2), value))
+    """``input + value * tensor1 / tensor2``, as PyTorch evaluates it."""
+    if _common_kind(tensor1, tensor2) < D._FLOAT:
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future  release "
+            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))."
+            "to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for "
+            "float inputs. The future addcdiv behavior is just the latter implementation: "
+            "(input + value * tensor1 / tensor2), for all dtypes."
+        )
+    if value == 1:
+        return add(input, div(tensor1, tensor2))
+    t1, t2 = _promoted(input, tensor1, tensor2)
+    return add(input, div(mul(t1, _value_like(value, tensor1, tensor2)), t2))
+
+
+def _promoted(input: Tensor, t1: Tensor, t2: Tensor) -> tuple:
+    """``t1`` and ``t2`` in the dtype of the whole expression (PyTorch computes in it)."""
+    dt = D.result_type_dims(input.dtype, input.ndim, t1.dtype, t1.ndim)
+    dt = D.result_type_dims(dt, max(input.ndim, t1.ndim), t2.dtype, t2.ndim)
+    return cast(t1, dt), cast(t2, dt)
+
+
+def _value_like(value: Any, *ts: Tensor) -> Any:
+    """PyTorch casts ``value`` to the operands' type: an integer one for integer tensors."""
+    if _common_kind(*ts) < D._FLOAT and isinstance(value, float):
+        from ._kernels import fit_scalar
+
+        return fit_scalar(value, D.int64)
+    return value

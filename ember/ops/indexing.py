@@ -9,6 +9,7 @@ import numpy as np
 
 from .._scratch import scratch
 from .._tensor import Tensor, _wrap
+from ._kernels import fit_scalar
 from ._util import Primitive, grad_where, unbroadcast, wrap_dim
 from .shape import expand, reshape
 
@@ -180,7 +181,7 @@ def setitem(input: Tensor, key: Any, value: Any) -> None:
 
             v = cast(v, input.dtype)
     else:
-        v = np.asarray(value, dtype=input._data.dtype) if not isinstance(value, Tensor) else value
+        v = np.asarray(fit_scalar(value, input.dtype), dtype=input._data.dtype)
     try:
         inplace.apply_inplace(input, IndexPut, k, v, False, direct=_direct_setitem)
     except IndexError as e:
@@ -411,6 +412,7 @@ def _check_mask(mask: Tensor, input: Tensor, name: str) -> np.ndarray:
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """Copy of ``input`` with ``value`` where ``mask`` is True."""
     m = _check_mask(mask, input, "masked_fill")
+    value = fit_scalar(value, input.dtype)
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(

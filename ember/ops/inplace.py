@@ -17,6 +17,7 @@ from .. import _random_checks as RC
 from .._random import rng
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
+from ._kernels import fit_scalar
 
 __all__ = ["apply_inplace", "inplace_from", "check_leaf"]
 
@@ -76,6 +77,23 @@ def _rebind(t: Tensor, out: Tensor) -> Tensor:
         t._rg = True
         t.__dict__["_out_nr"] = out._out_nr
     return t
+
+
+def _write_promoted(ufunc: Any, name: str, d: np.ndarray, o: Any, other: Any) -> None:
+    """The in-place write NumPy's same-kind rule refused, by PyTorch's rule: allowed when the
+    result type (an int64 0-d tensor or a Python int does not widen a uint8 tensor) casts to the
+    tensor's dtype; Python ints out of range wrap, as PyTorch's do."""
+    res = _result_dtype(name, d, other)
+    if _KIND_RANK[np.dtype(res).kind] > _KIND_RANK[d.dtype.kind]:
+        raise RuntimeError(
+            f"result type {_tname(res)} can't be cast to the desired output type {_tname(d.dtype)}"
+        ) from None
+    if type(o) is int and d.dtype.kind in "iu":
+        o = np.asarray(o % 2**64, np.uint64).astype(d.dtype)
+    ufunc(d, o, out=d, casting="unsafe")
+
+
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
 def _tname(dt: np.dtype) -> str:
@@ -160,11 +178,8 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
         d = self._data
         try:
             ufunc(d, o, out=d, casting="same_kind")
-        except TypeError:
-            raise RuntimeError(
-                f"result type {_tname(_result_dtype(name, d, other))} can't be cast to the "
-                f"desired output type {_tname(d.dtype)}"
-            ) from None
+        except (TypeError, OverflowError):
+            _write_promoted(ufunc, name, d, o, other)
         except ValueError:
             from ._util import broadcast_error
 
@@ -203,11 +218,12 @@ def fill_(self: Tensor, value: Any) -> Tensor:
 
             return inplace_from(lambda s, v: add(mul(s, 0), v), "fill_")(self, value)
         value = value.item()
+    value = fit_scalar(value, self.dtype)
     if STATE.enabled and self._rg:
         check_leaf(self)
-        from .elementwise import mul
-
-        return _rebind(self, mul(_snapshot(self), 0) + value)
+        # The overwritten values get a zero gradient (x * 0 + value would turn inf/NaN into NaN).
+        filled = _wrap(np.full(self._data.shape, value, self._data.dtype))
+        return _rebind(self, _CopyFrom.apply(_snapshot(self), filled))
     if not self._data.flags.writeable:
         raise read_only_error()
     self._data.fill(value)
@@ -321,6 +337,7 @@ def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
     from .indexing import MaskedFill, _check_mask
 
     m = _check_mask(mask, self, "masked_fill_")
+    value = fit_scalar(value, self.dtype)
 
     def direct(d: np.ndarray, m: np.ndarray, v: Any) -> None:
         v = v._data if isinstance(v, Tensor) else v
@@ -337,7 +354,19 @@ def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
 
+    from .. import _dtype as D
+
+    res = self.dtype
+    for v in (min, max):
+        if v is not None:
+            res = D.result_type_scalar(res, v)
+    if res._kind > self.dtype._kind:  # a float bound for an integer tensor, an int for a bool
+        raise RuntimeError(
+            f"result type {_tname(res.np)} can't be cast to the desired output type "
+            f"{_tname(self._data.dtype)}"
+        )
+
     def direct(d: np.ndarray, lo: Any, hi: Any) -> None:
-        np.clip(d, lo, hi, out=d)
+        np.clip(d, lo, hi, out=d, casting="unsafe")
 
     return apply_inplace(self, Clamp, min, max, direct=direct)

@@ -21,9 +21,13 @@ from .shape import reshape
 class Softmax(Primitive):
     @staticmethod
     def forward(ctx, x, axis):
-        e = x - x.max(axis=axis, keepdims=True)
+        half = x.dtype == np.float16  # PyTorch accumulates half precision in float32
+        xf = x.astype(np.float32) if half else x
+        e = xf - xf.max(axis=axis, keepdims=True, initial=-np.inf)  # initial: empty dims
         np.exp(e, out=e)
         e /= e.sum(axis=axis, keepdims=True)
+        if half:
+            e = e.astype(np.float16)
         ctx.save_for_backward(e)
         ctx.axis = axis
         return e
@@ -38,10 +42,14 @@ class Softmax(Primitive):
 class LogSoftmax(Primitive):
     @staticmethod
     def forward(ctx, x, axis):
-        m = x.max(axis=axis, keepdims=True)
-        s = x - m
+        half = x.dtype == np.float16
+        xf = x.astype(np.float32) if half else x
+        m = xf.max(axis=axis, keepdims=True, initial=-np.inf)
+        s = xf - m
         lse = np.log(np.exp(s).sum(axis=axis, keepdims=True))
         out = s - lse
+        if half:
+            out = out.astype(np.float16)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -65,6 +73,7 @@ def _implicit_dim(name: str, ndim: int, stacklevel: int = 3) -> int:
 def _prep(input: Tensor, dim: Any, dtype: D.dtype | None, name: str) -> tuple:
     if dim is None:
         dim = _implicit_dim(name, input.ndim, 4)
+    wrap_dim(dim, input.ndim)  # a bad dim is reported before a bad dtype, as PyTorch does
     if dtype is not None:
         input = cast(input, dtype)
     elif input._data.dtype.kind not in "fc":

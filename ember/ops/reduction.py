@@ -91,7 +91,7 @@ class Mean(Primitive):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.meta = (x.shape, axes, keepdim)
-        return np.asarray(x.mean(axis=axes, keepdims=keepdim))
+        return _mean(x, axes, keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -121,9 +121,17 @@ def mean(
     return Mean.apply(input, _sum_axes(dim, input.ndim, keepdim), keepdim)
 
 
+def _mean(x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
+    """``x.mean``, NaN over nothing as PyTorch (NumPy warns "Mean of empty slice" from its own
+    module, which ember's warning filter cannot reach)."""
+    if _count(x.shape, axes) == 0:
+        return np.asarray(np.full_like(x.sum(axis=axes, keepdims=keepdim), np.nan))
+    return np.asarray(x.mean(axis=axes, keepdims=keepdim))
+
+
 def _deviation(x: np.ndarray, axes: Any, correction: float) -> tuple:
     """``x - mean``, the divisor ``n - correction`` and the variance (keepdims)."""
-    diff = x - x.mean(axis=axes, keepdims=True)
+    diff = x - _mean(x, axes, True)
     denom = builtins.max(_count(x.shape, axes) - correction, 0)  # (max is this module's)
     with np.errstate(divide="ignore", invalid="ignore"):
         v = np.asarray((diff * diff).sum(axis=axes, keepdims=True) / denom).astype(x.dtype)
@@ -439,18 +447,22 @@ def _arg_reduce(fn: Any, name: str, input: Tensor, dim: int | None, keepdim: boo
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the maximum (of the flattened tensor, or along ``dim``); first one on ties."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("argmax(): does not support bool input")
     return _arg_reduce(np.argmax, "argmax", input, dim, keepdim)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the minimum (of the flattened tensor, or along ``dim``); first one on ties."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("argmin(): does not support bool input")
     return _arg_reduce(np.argmin, "argmin", input, dim, keepdim)
 
 
 class LogSumExp(Primitive):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        m = x.max(axis=axes, keepdims=True)
+        m = x.max(axis=axes, keepdims=True, initial=-np.inf)  # initial: empty dims give -inf
         m = np.where(np.isfinite(m), m, 0)
         s = np.exp(x - m).sum(axis=axes, keepdims=True)
         out = np.log(s) + m
@@ -530,13 +542,16 @@ class Norm2(Primitive):
 
 
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """Whether all elements (over ``dim``) are non-zero; a bool tensor."""
-    return _wrap(np.asarray(np.all(input._data, _axes_or_none(dim, input.ndim), keepdims=keepdim)))
+    """Whether all elements (over ``dim``) are non-zero; a bool tensor (uint8 for uint8 input,
+    PyTorch's legacy rule)."""
+    r = np.asarray(np.all(input._data, _axes_or_none(dim, input.ndim), keepdims=keepdim))
+    return _wrap(r.astype(np.uint8) if input._data.dtype == np.uint8 else r)
 
 
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """Whether any element (over ``dim``) is non-zero; a bool tensor."""
-    return _wrap(np.asarray(np.any(input._data, _axes_or_none(dim, input.ndim), keepdims=keepdim)))
+    """Whether any element (over ``dim``) is non-zero; a bool tensor (uint8 for uint8 input)."""
+    r = np.asarray(np.any(input._data, _axes_or_none(dim, input.ndim), keepdims=keepdim))
+    return _wrap(r.astype(np.uint8) if input._data.dtype == np.uint8 else r)
 
 
 class Cumsum(Primitive):
@@ -556,7 +571,8 @@ def cumsum(input: Tensor, dim: int, *, dtype: D.dtype | None = None, out: Any = 
     """Cumulative sum along ``dim``."""
     axis = wrap_dim(dim, input.ndim)
     if input.ndim == 0:
-        return input.clone()
+        sd = _sum_dtype(input, dtype)
+        return cast(input, D._BY_NP[np.dtype(sd)] if sd else input.dtype).clone()
     return Cumsum.apply(input, axis, _sum_dtype(input, dtype))
 
 
@@ -572,15 +588,36 @@ class Cumprod(Primitive):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         a = ctx.axis
-        # Valid for non-zero inputs (as PyTorch's fast path).
+        if (x == 0).any():
+            return _cumprod_grad_with_zeros(x, g, a), None
+        # Without zeros: the suffix sums of g * out, divided by x.
         r = np.flip(np.cumsum(np.flip(g * out, a), axis=a), a) / x
         return r, None
 
 
+def _cumprod_grad_with_zeros(x: np.ndarray, g: np.ndarray, axis: int) -> np.ndarray:
+    """d cumprod / dx_k = sum over i >= k of g_i * (product of x_j, j <= i, j != k): exact where
+    x has zeros (dividing by x is not); O(n^2) along the axis, as PyTorch's slow path."""
+    xm, gm = np.moveaxis(x, axis, -1), np.moveaxis(g, axis, -1)
+    r = np.empty_like(xm)
+    for k in range(xm.shape[-1]):
+        without = xm.copy()
+        without[..., k] = 1
+        p = np.cumprod(without, axis=-1)
+        r[..., k] = (gm[..., k:] * p[..., k:]).sum(-1)
+    return np.moveaxis(r, -1, axis)
+
+
 def cumprod(input: Tensor, dim: int, *, dtype: D.dtype | None = None) -> Tensor:
+    """Cumulative product along ``dim`` (integers and bools accumulate in int64)."""
+    axis = wrap_dim(dim, input.ndim)
+    if dtype is None and input.dtype._kind < D._FLOAT:
+        dtype = D.int64
     if dtype is not None:
         input = cast(input, dtype)
-    return Cumprod.apply(input, wrap_dim(dim, input.ndim))
+    if input.ndim == 0:
+        return input.clone()
+    return Cumprod.apply(input, axis)
 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
@@ -621,6 +658,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
     from .join import narrow
 
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     axis = wrap_dim(dim, input.ndim)
     if k > (input.shape[axis] if input.ndim else 1) or k < 0:
         raise RuntimeError("selected index k out of range")

@@ -172,7 +172,7 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     if dim is None:
         new = tuple(s for s in shp if s != 1)
     else:
-        axes = dims_of(dim, input.ndim) if input.ndim else ()
+        axes = dims_of(dim, input.ndim)  # a 0-d tensor takes dim 0 or -1 only
         new = tuple(s for i, s in enumerate(shp) if not (i in axes and s == 1))
     return Reshape.apply(input, new)
 

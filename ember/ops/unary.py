@@ -3,6 +3,7 @@ sqrt, sigmoid, abs/sign/floor/round, relu, erf, and clamp."""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -13,6 +14,7 @@ from .._out import accepts_out, into
 from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
+from ._kernels import refuse
 from ._parallel import binary_into, unary_into
 from ._util import Primitive, broadcast_error, grad_where
 from .elementwise import cast
@@ -87,7 +89,11 @@ def _zero_grad(g, x, out):
 
 
 def _sign_fwd(x):
-    return x.copy() if x.dtype == np.bool_ else np.sign(x)
+    if x.dtype == np.bool_:
+        return x.copy()
+    if x.dtype.kind == "f":
+        return np.where(np.isnan(x), x.dtype.type(0), np.sign(x))  # PyTorch's sign(NaN) is 0
+    return np.sign(x)
 
 
 Neg, _neg = _unary("Neg", np.negative, lambda g, x, o: -g, save="none", float_only=False)
@@ -166,10 +172,27 @@ def abs(input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A001
 
 
 Sign, sign = _unary("Sign", _sign_fwd, _zero_grad, save="none", float_only=False)
-Floor, floor = _unary("Floor", np.floor, _zero_grad, save="none", float_only=False)
-Ceil, ceil = _unary("Ceil", np.ceil, _zero_grad, save="none", float_only=False)
-Trunc, trunc = _unary("Trunc", np.trunc, _zero_grad, save="none", float_only=False)
-Frac, frac = _unary("Frac", lambda x: x - np.trunc(x), lambda g, x, o: g, save="none")
+Floor, _floor = _unary("Floor", np.floor, _zero_grad, save="none", float_only=False)
+Ceil, _ceil = _unary("Ceil", np.ceil, _zero_grad, save="none", float_only=False)
+Trunc, _trunc = _unary("Trunc", np.trunc, _zero_grad, save="none", float_only=False)
+Frac, _frac = _unary("Frac", lambda x: x - np.trunc(x), lambda g, x, o: g, save="none")
+
+
+def _refusing(fn: Any, kernel: str, kinds: str) -> Any:
+    """``fn`` with PyTorch's NotImplementedError for the dtype kinds it has no kernel for."""
+
+    @functools.wraps(fn)
+    def checked(input: Tensor, *, out: Any = None) -> Tensor:
+        refuse(kernel, kinds, input)
+        return fn(input, out=out)
+
+    return checked
+
+
+floor = _refusing(_floor, "floor_vml_cpu", "b")
+ceil = _refusing(_ceil, "ceil_vml_cpu", "b")
+trunc = _refusing(_trunc, "trunc_vml_cpu", "b")
+frac = _refusing(_frac, "frac_cpu", "biu")
 
 
 def _relu_fwd(x):
@@ -199,6 +222,8 @@ Relu, _relu = _unary("Relu", _relu_fwd, _relu_bwd, save="out", float_only=False)
 
 def relu(input: Tensor) -> Tensor:
     """``max(input, 0)`` elementwise."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("Boolean inputs not supported for relu")
     return Relu.apply(input)
 
 
@@ -227,6 +252,7 @@ class Round(Primitive):
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     """Round half to even, as PyTorch does."""
+    refuse("round_vml_cpu" if not decimals else "round_cpu", "b", input)
     return Round.apply(input, decimals)
 
 
@@ -311,9 +337,11 @@ def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Any = None) -
             return Clamp.apply(cast(input, dt), lo, hi)
         except ValueError as e:
             raise (broadcast_error(*(v for v in (input, lo, hi) if v is not None)) or e) from None
-    if input.dtype._kind < D._FLOAT and any(isinstance(v, float) for v in (min, max)):
-        input = cast(input, D.get_default_dtype())
-    return Clamp.apply(input, min, max)
+    dt = input.dtype
+    for v in (min, max):
+        if v is not None:
+            dt = D.result_type_scalar(dt, v)  # clamp(int tensor, 0.5) is a float tensor
+    return Clamp.apply(cast(input, dt), min, max)
 
 
 def _scalar_like(v: Any, dt: D.dtype) -> Tensor | None:
