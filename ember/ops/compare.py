@@ -20,6 +20,8 @@ def _compare(ufunc) -> Any:
         b = other._data if isinstance(other, Tensor) else other
         if isinstance(b, (list, tuple)):
             b = np.asarray(b)
+        if type(b) is int and isinstance(a, np.ndarray) and a.dtype.kind in "iu":
+            b = _wrapped(b, a.dtype)
         if not (_comparable(a) and _comparable(b)):
             raise TypeError(
                 f"{fn.__name__}() received an invalid combination of arguments - got "
@@ -37,6 +39,14 @@ def _compare(ufunc) -> Any:
 
 _COMPARABLE = (np.ndarray, int, float, complex, np.generic)
 _INT = np.dtype(np.int64)
+
+
+def _wrapped(v: int, dt: np.dtype) -> Any:
+    """An int out of the tensor's range wraps into it first, as PyTorch converts the scalar."""
+    info = np.iinfo(dt)
+    if info.min <= v <= info.max:
+        return v
+    return np.asarray(v % 2**64, np.uint64).astype(dt)[()]
 
 
 def _comparable(x: Any) -> bool:

@@ -237,19 +237,29 @@ def _minmax_backward(ctx, g, better):
 
 
 class FloorDivide(Primitive):
+    """Division rounded down (or toward zero with ``trunc``): a zero gradient, as PyTorch's
+    ``div(rounding_mode=...)``; ``floor_divide`` itself has no derivative in PyTorch."""
+
     @staticmethod
-    def forward(ctx, x, y):
+    def forward(ctx, x, y, no_derivative=False, trunc=False):
         ctx.shapes = (_shape(x), _shape(y))
+        ctx.no_derivative = no_derivative
+        if trunc:
+            return np.trunc(np.true_divide(x, y))
         _check_int_divisor(x, y)
         return np.floor_divide(x, y)
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.no_derivative:  # torch.floor_divide (and //) have none; div(floor) has zeros
+            raise RuntimeError("derivative for aten::floor_divide is not implemented")
         # Piecewise constant: a zero gradient (as PyTorch's div(rounding_mode='floor')).
         sx, sy = ctx.shapes
         return (
             None if sx is None else np.zeros(sx, g.dtype),
             None if sy is None else np.zeros(sy, g.dtype),
+            None,
+            None,
         )
 
 
@@ -390,12 +400,12 @@ def _rsub(d: np.ndarray, c: np.ndarray) -> np.ndarray:
     return c - d
 
 
-def _binary(prim: type, a: Any, b: Any) -> Tensor:
+def _binary(prim: type, a: Any, b: Any, *extra: Any) -> Tensor:
     try:
         if type(a) is type(b) and a._data.dtype == b._data.dtype:  # hot path: same dtypes
-            return prim.apply(a, b)
+            return prim.apply(a, b, *extra)
         a, b = _prepare(a, b)
-        return prim.apply(a, b)
+        return prim.apply(a, b, *extra)
     except ValueError as e:
         raise (broadcast_error(a, b) or e) from None
 
@@ -479,7 +489,9 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = 
         a, b = _check_int_div(input, other)
         return _binary(Div, a, b)
     if rounding_mode == "floor":
-        return floor_divide(input, other)
+        if _is_bool(input) and _is_bool(other):
+            raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
+        return _binary(FloorDivide, input, other)
     if rounding_mode == "trunc":
         if _is_bool(input) and _is_bool(other):
             raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
@@ -487,9 +499,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = 
         t = a if isinstance(a, Tensor) else b
         if t.dtype._kind < D._FLOAT:
             return _wrap(_int_trunc_div(_arr(a), _arr(b)).astype(t._data.dtype, copy=False))
-        from .unary import trunc
-
-        return trunc(_binary(Div, a, b))
+        return _binary(FloorDivide, a, b, False, True)
     raise RuntimeError(
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
         f"'{rounding_mode}'"
@@ -519,7 +529,7 @@ divide = div
 def floor_divide(input: Any, other: Any, *, out: Any = None) -> Tensor:
     if _is_bool(input) and _is_bool(other):
         raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
-    return _binary(FloorDivide, input, other)
+    return _binary(FloorDivide, input, other, True)
 
 
 @accepts_out
@@ -544,6 +554,12 @@ def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:  # noqa: A001
             raise RuntimeError("Integers to negative integer powers are not allowed.")
     if _is_bool(input) and _is_bool(exponent):
         raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+    if isinstance(input, Tensor) and is_scalar(exponent):
+        kind = input._data.dtype.kind
+        if input._data.dtype == np.float16 or (kind in "iu" and type(exponent) is int):
+            from ._kernels import fit_scalar
+
+            fit_scalar(exponent, input.dtype)  # PyTorch converts the exponent to it first
     return _binary(Pow, input, exponent)
 
 
@@ -564,7 +580,10 @@ def atan2(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     a, b = _prepare(input, other)
     if a.dtype._kind < D._FLOAT:
         a, b = cast(a, D.get_default_dtype()), cast(b, D.get_default_dtype())
-    return Atan2.apply(a, b)
+    try:
+        return Atan2.apply(a, b)
+    except ValueError as e:
+        raise (broadcast_error(a, b) or e) from None
 
 
 arctan2 = atan2

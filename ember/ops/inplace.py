@@ -79,6 +79,10 @@ def _rebind(t: Tensor, out: Tensor) -> Tensor:
     return t
 
 
+def _bool_operand(x: Any) -> bool:
+    return x is True or x is False or (isinstance(x, Tensor) and x._data.dtype == np.bool_)
+
+
 def _write_promoted(ufunc: Any, name: str, d: np.ndarray, o: Any, other: Any) -> None:
     """The in-place write NumPy's same-kind rule refused, by PyTorch's rule: allowed when the
     result type (an int64 0-d tensor or a Python int does not widen a uint8 tensor) casts to the
@@ -168,6 +172,10 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
     slow = inplace_from(out_of_place, name)
 
     def method(self: Tensor, other: Any, *, alpha: Any = None) -> Tensor:
+        if name == "sub_" and (self._data.dtype == np.bool_ or _bool_operand(other)):
+            from .elementwise import sub
+
+            sub(self, other)  # raises PyTorch's error about bool subtraction
         if _needs_graph(self, (other,)):
             if alpha is not None:
                 return slow(self, other, alpha=alpha)
@@ -177,9 +185,10 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
             o = o * alpha
         d = self._data
         try:
-            ufunc(d, o, out=d, casting="same_kind")
-        except (TypeError, OverflowError):
-            _write_promoted(ufunc, name, d, o, other)
+            try:
+                ufunc(d, o, out=d, casting="same_kind")
+            except (TypeError, OverflowError):
+                _write_promoted(ufunc, name, d, o, other)
         except ValueError:
             from ._util import broadcast_error
 
@@ -245,6 +254,11 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
             s = expand(s, self._data.shape)
         out = _CopyFrom.apply(_snapshot(self), s)
         return _rebind(self, out)
+    if np.broadcast_shapes(self._data.shape, src._data.shape) != self._data.shape:
+        raise RuntimeError(
+            f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+            f"{list(np.broadcast_shapes(self._data.shape, src._data.shape))}"
+        )
     try:
         np.copyto(self._data, src._data, casting="unsafe")
     except ValueError:

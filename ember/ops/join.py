@@ -176,12 +176,12 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     n = input._data.shape[axis]
     if isinstance(start, Tensor):
         start = int(start.item())
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     if not -n <= start <= n:
         raise IndexError(
             f"start out of range (expected to be in range of [{-n}, {n}], but got {start})"
         )
-    if length < 0:
-        raise RuntimeError("narrow(): length must be non-negative.")
     if start < 0:
         start += n
     if start + length > n:

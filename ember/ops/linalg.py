@@ -42,9 +42,9 @@ def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
                 f"size mismatch, got input ({a.shape[-2] if a.ndim > 1 else 1}), mat "
                 f"({_dims(a.shape)}), vec ({b.shape[0]})"
             )
-        a2 = a.reshape(-1, a.shape[-1]) if a.ndim > 2 else a.reshape(1, -1) if a.ndim == 1 else a
+        rows = int(np.prod(a.shape[:-1])) if a.ndim > 1 else 1  # (no reshape: -1 fails on 0)
         raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({_dims(a2.shape)} and "
+            f"mat1 and mat2 shapes cannot be multiplied ({_dims((rows, a.shape[-1]))} and "
             f"{_dims(b.shape[-2:])})"
         )
     if a.ndim > 2 and b.ndim > 2:

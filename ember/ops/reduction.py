@@ -293,9 +293,7 @@ class Prod(Primitive):
 def _exclusive_cumprod(a: np.ndarray, axis: int) -> np.ndarray:
     """The product of the elements before each one along ``axis`` (1 for the first)."""
     head = np.ones_like(np.take(a, [0], axis))
-    return np.cumprod(
-        np.concatenate([head, np.take(a, range(a.shape[axis] - 1), axis)], axis), axis
-    )
+    return np.concatenate([head, np.take(a, range(a.shape[axis] - 1), axis)], axis).cumprod(axis)
 
 
 def prod(
@@ -558,12 +556,12 @@ class Cumsum(Primitive):
     @staticmethod
     def forward(ctx, x, axis, dtype):
         ctx.axis = axis
-        return np.cumsum(x, axis=axis, dtype=dtype)
+        return x.cumsum(axis=axis, dtype=dtype)  # methods: NumPy's FP warnings name ember
 
     @staticmethod
     def backward(ctx, g):
         a = ctx.axis
-        return np.flip(np.cumsum(np.flip(g, a), axis=a), a), None, None
+        return np.flip(np.flip(g, a).cumsum(axis=a), a), None, None
 
 
 @accepts_out(out_dtype=True)
@@ -579,7 +577,7 @@ def cumsum(input: Tensor, dim: int, *, dtype: D.dtype | None = None, out: Any = 
 class Cumprod(Primitive):
     @staticmethod
     def forward(ctx, x, axis):
-        out = np.cumprod(x, axis=axis)
+        out = x.cumprod(axis=axis)
         ctx.save_for_backward(x, out)
         ctx.axis = axis
         return out
@@ -591,7 +589,7 @@ class Cumprod(Primitive):
         if (x == 0).any():
             return _cumprod_grad_with_zeros(x, g, a), None
         # Without zeros: the suffix sums of g * out, divided by x.
-        r = np.flip(np.cumsum(np.flip(g * out, a), axis=a), a) / x
+        r = np.flip(np.flip(g * out, a).cumsum(axis=a), a) / x
         return r, None
 
 
@@ -603,7 +601,7 @@ def _cumprod_grad_with_zeros(x: np.ndarray, g: np.ndarray, axis: int) -> np.ndar
     for k in range(xm.shape[-1]):
         without = xm.copy()
         without[..., k] = 1
-        p = np.cumprod(without, axis=-1)
+        p = without.cumprod(axis=-1)
         r[..., k] = (gm[..., k:] * p[..., k:]).sum(-1)
     return np.moveaxis(r, -1, axis)
 
@@ -658,9 +656,9 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
     from .join import narrow
 
+    axis = wrap_dim(dim, input.ndim)
     if input._data.dtype == np.bool_:
         raise RuntimeError("topk does not support bool dtypes on CPU")
-    axis = wrap_dim(dim, input.ndim)
     if k > (input.shape[axis] if input.ndim else 1) or k < 0:
         raise RuntimeError("selected index k out of range")
     v, i = sort(input, axis, descending=largest)

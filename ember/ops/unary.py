@@ -209,12 +209,12 @@ def _max0(x, out):
 
 def _relu_bwd(g, x, o):
     if o.nbytes < SCRATCH_MIN_BYTES:
-        return g * (o > 0)
+        return g * ~(o <= 0)  # (a NaN output passes its gradient, as PyTorch's threshold_backward)
     return binary_into(_mask_grad, g, o, scratch.like(o, np.result_type(g.dtype, np.bool_)))
 
 
 def _mask_grad(g, o, out):
-    np.multiply(g, o > 0, out=out)
+    np.multiply(g, ~(o <= 0), out=out)
 
 
 Relu, _relu = _unary("Relu", _relu_fwd, _relu_bwd, save="out", float_only=False)
@@ -243,7 +243,7 @@ def square(input: Tensor) -> Tensor:
 class Round(Primitive):
     @staticmethod
     def forward(ctx, x, decimals):
-        return np.round(x, decimals)
+        return np.asarray(x.round(decimals))
 
     @staticmethod
     def backward(ctx, g):

@@ -44,6 +44,10 @@ def _dim_req(c, args) -> dict:
     return _dim(c, args, allow_none=False)
 
 
+def _dim_req_keep(c, args) -> dict:
+    return {**_dim_req(c, args), "keepdim": c.choice([False, True])}
+
+
 def _scalar(c, args) -> dict:
     return {"s": c.choice(SCALARS)}
 
@@ -138,8 +142,8 @@ OPS: list[Op] = [
     Op("lerp", 3, lambda m, a, p: m.lerp(a[0], a[1], a[2])),
     Op("addcmul", 3, lambda m, a, p: m.addcmul(a[0], a[1], a[2], value=p["s"]), _scalar),
     Op("addcdiv", 3, lambda m, a, p: m.addcdiv(a[0], a[1], a[2], value=p["s"]), _scalar),
-    Op("max_dim", 1, lambda m, a, p: tuple(m.max(a[0], p["dim"], p["keepdim"])), _dim_keep),
-    Op("min_dim", 1, lambda m, a, p: tuple(m.min(a[0], p["dim"], p["keepdim"])), _dim_keep),
+    Op("max_dim", 1, lambda m, a, p: tuple(m.max(a[0], p["dim"], p["keepdim"])), _dim_req_keep),
+    Op("min_dim", 1, lambda m, a, p: tuple(m.min(a[0], p["dim"], p["keepdim"])), _dim_req_keep),
     Op("max_all", 1, lambda m, a, p: m.max(a[0])),
     Op("argmax", 1, lambda m, a, p: m.argmax(a[0], p["dim"], p["keepdim"]), _dim_keep),
     Op("argmin", 1, lambda m, a, p: m.argmin(a[0], p["dim"], p["keepdim"]), _dim_keep),
