@@ -62,12 +62,12 @@ def _invert(self: Tensor) -> Tensor:
 
 
 T.__invert__ = _invert
-T.__eq__ = C.eq
-T.__ne__ = C.ne
-T.__lt__ = C.lt
-T.__le__ = C.le
-T.__gt__ = C.gt
-T.__ge__ = C.ge
+T.__eq__ = C.eq_op
+T.__ne__ = C.ne_op
+T.__lt__ = C.lt_op
+T.__le__ = C.le_op
+T.__gt__ = C.gt_op
+T.__ge__ = C.ge_op
 T.__and__ = C.bitwise_and
 T.__or__ = C.bitwise_or
 T.__xor__ = C.bitwise_xor

@@ -9,6 +9,7 @@ import numpy as np
 
 from .._scratch import scratch
 from .._tensor import Tensor, _wrap
+from ._kernels import fit_scalar
 from ._util import Primitive, grad_where, on_graph, unbroadcast, wrap_dim
 from .shape import expand, reshape
 
@@ -232,7 +233,7 @@ def setitem(input: Tensor, key: Any, value: Any) -> None:
 
             v = cast(v, input.dtype)
     else:
-        v = np.asarray(value, dtype=input._data.dtype) if not isinstance(value, Tensor) else value
+        v = np.asarray(fit_scalar(value, input.dtype), dtype=input._data.dtype)
     try:
         inplace.apply_inplace(input, IndexPut, k, v, False, direct=_direct_setitem)
     except IndexError as e:
@@ -272,11 +273,15 @@ class Gather(Primitive):
     @staticmethod
     def forward(ctx, x, axis, idx):
         ctx.meta = (x.shape, axis, idx)
+        if x.ndim == 0:  # a 0-d input has one element; NumPy needs an axis to take along
+            return x.reshape(1)[idx.reshape(-1)].reshape(idx.shape)
         return np.take_along_axis(x, idx, axis)
 
     @staticmethod
     def backward(ctx, g):
         shape, axis, idx = ctx.meta
+        if not shape:
+            return g.sum(), None, None
         return add_into_zeros(shape, along_axis(idx, axis), g), None, None
 
 
@@ -314,7 +319,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     """Pick values along ``dim`` at ``index`` (same number of dims as ``input``)."""
     idx, axis = _gather_args(input, dim, index, "gather")
     x = input
-    if idx.shape != input._data.shape:
+    if idx.shape != input._data.shape and input.ndim:
         # take_along_axis needs matching shapes off the gather axis: slice the input down.
         key = tuple(slice(0, s) if d != axis else slice(None) for d, s in enumerate(idx.shape))
         x = Slice.apply(input, key)
@@ -406,6 +411,10 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     axis = wrap_dim(dim, input.ndim)
     n = input._data.shape[axis] if input.ndim else 1
     if idx.size and (idx.min() < 0 or idx.max() >= n):
+        if axis == 1:
+            # PyTorch's kernel for dim 1 reports the first bad index as a RuntimeError.
+            bad = idx[(idx < 0) | (idx >= n)].reshape(-1)[0]
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
         raise IndexError("index out of range in self")
     return IndexSelect.apply(input, axis, idx.reshape(-1))
 
@@ -464,6 +473,7 @@ def _check_mask(mask: Tensor, input: Tensor, name: str) -> np.ndarray:
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """Copy of ``input`` with ``value`` where ``mask`` is True."""
     m = _check_mask(mask, input, "masked_fill")
+    value = fit_scalar(value, input.dtype)
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out, into
 from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor
 from ._util import Primitive, on_graph, ones_vector, unbroadcast
@@ -41,9 +42,9 @@ def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
                 f"size mismatch, got input ({a.shape[-2] if a.ndim > 1 else 1}), mat "
                 f"({_dims(a.shape)}), vec ({b.shape[0]})"
             )
-        a2 = a.reshape(-1, a.shape[-1]) if a.ndim > 2 else a.reshape(1, -1) if a.ndim == 1 else a
+        rows = int(np.prod(a.shape[:-1])) if a.ndim > 1 else 1  # (no reshape: -1 fails on 0)
         raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({_dims(a2.shape)} and "
+            f"mat1 and mat2 shapes cannot be multiplied ({_dims((rows, a.shape[-1]))} and "
             f"{_dims(b.shape[-2:])})"
         )
     if a.ndim > 2 and b.ndim > 2:
@@ -129,6 +130,8 @@ class Matmul(Primitive):
 
 def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics for 1-D to N-D operands."""
+    if out is not None:
+        return into(out, "matmul", matmul, input, other)
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         raise TypeError(
             f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}"
@@ -142,6 +145,7 @@ def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     return Matmul.apply(input, other)
 
 
+@accepts_out
 def mm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     """2-D matrix product."""
     if input.ndim != 2:
@@ -151,6 +155,7 @@ def mm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     return matmul(input, mat2)
 
 
+@accepts_out
 def bmm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     """Batched 3-D matrix product (no broadcasting)."""
     if input.ndim != 3:
@@ -165,6 +170,7 @@ def bmm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     return matmul(input, mat2)
 
 
+@accepts_out
 def dot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Inner product of two 1-D tensors."""
     if input.ndim != 1 or other.ndim != 1:
@@ -172,10 +178,12 @@ def dot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     return matmul(input, other)
 
 
+@accepts_out
 def mv(input: Tensor, vec: Tensor, *, out: Any = None) -> Tensor:
     return matmul(input, vec)
 
 
+@accepts_out
 def outer(input: Tensor, vec2: Tensor, *, out: Any = None) -> Tensor:
     from .shape import unsqueeze
 
@@ -185,6 +193,7 @@ def outer(input: Tensor, vec2: Tensor, *, out: Any = None) -> Tensor:
 ger = outer
 
 
+@accepts_out
 def addmm(
     input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:

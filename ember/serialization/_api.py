@@ -10,6 +10,7 @@ import struct
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from ._atomic import atomic_write, check_parent
 from ._convert import StorageCollector, TensorFactory
 from ._errors import CheckpointError
 from ._format import archive_folder, load_zip, prepare_zip, write_zip
@@ -63,17 +64,19 @@ def save(
     if not _use_new_zipfile_serialization:
         data = _legacy_bytes(obj)
         if _is_path(f):
-            with open(f, "wb") as fh:
+            with atomic_write(f) as fh:
                 fh.write(data)
         else:
             f.write(data)
         return
     # The pickle is built before the file is opened, so an object that cannot be saved never
     # leaves a half-written file behind; storages are written straight from tensor memory.
+    if _is_path(f):
+        check_parent(f)
     pkl, storages = _prepare(obj)
     record = not _disable_byteorder_record
     if _is_path(f):
-        with open(f, "wb") as fh:
+        with atomic_write(f) as fh:
             write_zip(fh, archive_folder(f), pkl, storages, byteorder_record=record)
     else:
         write_zip(f, "archive", pkl, storages, byteorder_record=record)

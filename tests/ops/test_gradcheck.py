@@ -68,7 +68,14 @@ gc(E.Pow, lambda y: 2.0**y, d(2, 3), name="Pow_scalar_base")
 gc(E.Atan2, lambda x, y: ember.atan2(x, y), d(2, 3), _pos(2, 3))
 gc(E.Maximum, lambda x, y: ember.maximum(x, y), d(2, 3), d(3))
 gc(E.Minimum, lambda x, y: ember.minimum(x, y), d(2, 3), d(2, 1))
-gc(E.FloorDivide, lambda x, y: x // y, _pos(2, 3, low=1.1, high=1.9), _pos(3, low=0.3, high=0.4))
+gc(E.Fmax, lambda x, y: ember.fmax(x, y), d(2, 3), d(3))
+gc(E.Fmin, lambda x, y: ember.fmin(x, y), d(2, 3), d(2, 1))
+gc(
+    E.FloorDivide,
+    lambda x, y: ember.div(x, y, rounding_mode="floor"),
+    _pos(2, 3, low=1.1, high=1.9),
+    _pos(3, low=0.3, high=0.4),
+)
 gc(E.Remainder, lambda x, y: x % y, _pos(2, 3, low=1.1, high=1.9), _pos(3, low=0.7, high=0.8))
 gc(E.Fmod, lambda x, y: ember.fmod(x, y), d(2, 3, low=1.1, high=1.9), _pos(3, low=0.7, high=0.8))
 gc(E.Cast, lambda x: x.float(), d(2, 3), eps=1e-3)
