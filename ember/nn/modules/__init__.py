@@ -1,6 +1,7 @@
 """Every nn layer and container; each family module lists its public names in ``__all__``."""
 
 from .activation import *  # noqa: F403
+from .adaptive import *  # noqa: F403
 from .attention import *  # noqa: F403
 from .container import *  # noqa: F403
 from .conv import *  # noqa: F403
