@@ -14,7 +14,7 @@ import torch
 import ember
 import ember.nn.functional as F
 from tests.nn._lib import same_error
-from tests.parity import assert_close
+from tests.parity import assert_close, copy_weights
 
 TF = torch.nn.functional
 RNG = np.random.default_rng(0)
@@ -113,3 +113,48 @@ def test_align_corners_default_warns_as_torch():
 )
 def test_errors_as_torch(call):
     same_error(call, exact=False)
+
+
+def test_spatial_transformer_training_trajectory_matches_torch():
+    """A small spatial-transformer network (localisation net -> affine_grid -> grid_sample ->
+    classifier), trained 20 SGD steps: the losses follow torch's step by step."""
+
+    def build(lib):
+        nn, Fn = lib.nn, lib.nn.functional
+
+        class STN(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.loc = nn.Sequential(nn.Conv2d(1, 4, 3), nn.MaxPool2d(2), nn.ReLU())
+                self.fc_loc = nn.Sequential(nn.Linear(4 * 3 * 3, 8), nn.ReLU(), nn.Linear(8, 6))
+                self.head = nn.Linear(64, 3)
+
+            def forward(self, x):
+                theta = self.fc_loc(self.loc(x).flatten(1)).view(-1, 2, 3)
+                grid = Fn.affine_grid(theta, x.size(), align_corners=False)
+                x = Fn.grid_sample(x, grid, align_corners=False)
+                return self.head(x.flatten(1))
+
+        model = STN()
+        with lib.no_grad():
+            # Start at the identity transform, as the tutorial does.
+            model.fc_loc[2].weight.zero_()
+            model.fc_loc[2].bias.copy_(lib.tensor([1.0, 0, 0, 0, 1, 0]))
+        return model
+
+    e, t = build(ember), build(torch)
+    copy_weights(e, t)
+    opt_e = ember.optim.SGD(e.parameters(), lr=0.1, momentum=0.9)
+    opt_t = torch.optim.SGD(t.parameters(), lr=0.1, momentum=0.9)
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        x = rng.standard_normal((4, 1, 8, 8)).astype(np.float32)
+        y = rng.integers(0, 3, size=4)
+        losses = []
+        for lib, model, opt in ((ember, e, opt_e), (torch, t, opt_t)):
+            opt.zero_grad()
+            loss = lib.nn.functional.cross_entropy(model(lib.tensor(x)), lib.tensor(y))
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert abs(losses[0] - losses[1]) < 1e-4, losses
