@@ -70,7 +70,6 @@ class SparseAdam(Optimizer):
             for p in group["params"]:
                 if p._grad is not None:
                     raise RuntimeError(
-                        "SparseAdam does not support dense gradients, please consider Adam "
-                        "instead"
+                        "SparseAdam does not support dense gradients, please consider Adam instead"
                     )
         return loss

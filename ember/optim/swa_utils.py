@@ -49,24 +49,27 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
         for p_ema, p_model in zip(ema_param_list, current_param_list):
             if p_ema._data.dtype.kind in "fc":
                 lerp_(p_ema._data, p_model._data, 1 - decay)
+                _touch(p_ema)
             else:
-                p_ema._data[...] = p_ema._data * decay + p_model._data * (1 - decay)
-            _touch(p_ema)
+                _assign(p_ema, p_ema._data * decay + p_model._data * (1 - decay))
 
     return ema_update
 
 
 def get_swa_multi_avg_fn() -> Callable:
-    """An in-place equal-weight running average over lists of tensors, for ``multi_avg_fn``."""
+    """An in-place equal-weight running average over lists of tensors, for ``multi_avg_fn``.
+
+    Integer tensors are refused with a RuntimeError, as PyTorch's ``_foreach`` kernels do."""
 
     def swa_update(averaged_param_list: list, current_param_list: list, num_averaged) -> None:
+        if averaged_param_list[0]._data.dtype.kind not in "fc":
+            raise RuntimeError(
+                "get_swa_multi_avg_fn: integer tensors cannot be averaged in place (PyTorch's "
+                "addcdiv refuses integer division); average floating tensors only"
+            )
         n = float(num_averaged)
         for p_avg, p_model in zip(averaged_param_list, current_param_list):
-            if p_avg._data.dtype.kind in "fc":
-                lerp_(p_avg._data, p_model._data, 1 / (n + 1))
-            else:
-                diff = p_model._data - p_avg._data
-                p_avg._data[...] = p_avg._data + diff / (n + 1)
+            lerp_(p_avg._data, p_model._data, 1 / (n + 1))
             _touch(p_avg)
 
     return swa_update
@@ -147,26 +150,39 @@ class AveragedModel(Module):
     def update_parameters(self, model: Module) -> None:
         """Average ``model``'s current parameters into this model's."""
         averaged, current = self._pairs(model)
-        n = int(self.n_averaged.item())
-        if n == 0:
+        if int(self.n_averaged.item()) == 0:
             for a, c in zip(averaged, current):
-                a._data[...] = c._data
-                _touch(a)
+                _assign(a, c._data)
         elif self.multi_avg_fn is not None:
-            self.multi_avg_fn(averaged, current, self.n_averaged)
-        elif self.avg_fn is None:
-            get_swa_multi_avg_fn()(averaged, current, self.n_averaged)
+            # PyTorch hands multi_avg_fn one list per dtype (and device).
+            for avg_list, cur_list in _by_dtype(averaged, current):
+                self.multi_avg_fn(avg_list, cur_list, self.n_averaged)
         else:
+            avg_fn = self.avg_fn if self.avg_fn is not None else get_swa_avg_fn()
             for a, c in zip(averaged, current):
-                a._data[...] = self.avg_fn(a, c, self.n_averaged)._data
-                _touch(a)
+                _assign(a, avg_fn(a, c, self.n_averaged)._data)
         if not self.use_buffers:
             # The buffers (batch-norm statistics) are copied, not averaged: see update_bn.
             for b_swa, b_model in zip(self.module.buffers(), model.buffers()):
-                b_swa._data[...] = b_model._data
-                _touch(b_swa)
+                _assign(b_swa, b_model._data)
         self.n_averaged._data += 1
         _touch(self.n_averaged)
+
+
+def _assign(t: Tensor, value: np.ndarray) -> None:
+    """``t.copy_(value)``: cast to ``t``'s dtype (a float average truncates into an integer
+    buffer, as in PyTorch)."""
+    t._data[...] = value
+    _touch(t)
+
+
+def _by_dtype(averaged: list, current: list) -> list[tuple[list, list]]:
+    groups: dict = {}
+    for a, c in zip(averaged, current):
+        pair = groups.setdefault(a._data.dtype, ([], []))
+        pair[0].append(a)
+        pair[1].append(c)
+    return list(groups.values())
 
 
 def update_bn(loader: Iterable[Any], model: Module, device: Any = None) -> None:
@@ -229,8 +245,7 @@ class SWALR(LRScheduler):
             group["swa_lr"] = lr
         if anneal_strategy not in ["cos", "linear"]:
             raise ValueError(
-                "anneal_strategy must be one of 'cos' or 'linear', "
-                f"instead got {anneal_strategy}"
+                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
             )
         self._set_anneal_func(anneal_strategy)
         if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
@@ -285,5 +300,3 @@ class SWALR(LRScheduler):
         """Restore the attributes saved by ``state_dict()``."""
         self.__dict__.update(state_dict)
         self._set_anneal_func(self._anneal_strategy)
-
-
