@@ -2,8 +2,8 @@
 (``ember.optim.lr_scheduler``), as ``torch.optim``."""
 
 from . import lr_scheduler, swa_utils
-from .adafactor import Adafactor
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
