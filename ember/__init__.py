@@ -329,6 +329,8 @@ def __getattr__(name: str):
 
     if name in ("nn", "optim", "utils", "serialization", "cuda", "backends", "linalg"):
         return importlib.import_module(f".{name}", __name__)
+    if name == "distributions":
+        return importlib.import_module(".distributions", __name__)
     if name in ("save", "load"):
         from . import serialization
 
