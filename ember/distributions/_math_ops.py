@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._tensor import Tensor
 from ._math import lgamma
 
-__all__ = ["xlogy", "clamp_by_zero", "lbeta"]
+__all__ = ["xlogy", "clamp_by_zero", "lbeta", "matrix_diagonal"]
 
 
 def xlogy(x: Tensor, y: Tensor) -> Tensor:
@@ -24,3 +24,14 @@ def clamp_by_zero(x: Tensor) -> Tensor:
 
 def lbeta(a: Tensor, b: Tensor) -> Tensor:
     return lgamma(a) + lgamma(b) - lgamma(a + b)
+
+
+def matrix_diagonal(m: Tensor) -> Tensor:
+    """The diagonals of a batch of square matrices, differentiable (ember's ``diagonal``
+    returns a copy without a graph)."""
+    import numpy as np
+
+    from .._tensor import _wrap
+
+    idx = _wrap(np.arange(m.shape[-1]))
+    return m[..., idx, idx]

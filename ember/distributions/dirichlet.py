@@ -5,9 +5,7 @@ from __future__ import annotations
 from numbers import Real
 from typing import Any
 
-import numpy as np
-
-from .._tensor import Size, Tensor, _wrap
+from .._tensor import Size, Tensor
 from . import constraints
 from ._math import digamma, lgamma
 from ._math_ops import xlogy
@@ -62,13 +60,18 @@ class Dirichlet(Distribution):
 
     @property
     def mode(self) -> Tensor:
-        c = self.concentration._data
-        cm1 = np.clip(c - 1, 0, None)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mode = cm1 / cm1.sum(-1, keepdims=True)
-        # All concentrations below 1: the mode is the vertex of the largest one.
-        vertex = np.eye(c.shape[-1], dtype=c.dtype)[np.argmax(mode, -1)]
-        return _wrap(np.where((c < 1).all(-1, keepdims=True), vertex, mode).astype(c.dtype))
+        import ember
+        import ember.nn.functional as F
+
+        c = self.concentration
+        cm1 = (c - 1).clamp(min=0)
+        total = cm1.sum(-1, True)
+        # All concentrations below 1: the mode is the vertex of the largest one (a constant).
+        vertex_rows = (c < 1).all(-1, keepdim=True)
+        total = ember.where(total == 0, ember.ones((), dtype=c.dtype), total)
+        mode = cm1 / total
+        vertex = F.one_hot(mode.argmax(-1), c.shape[-1]).to(c.dtype)
+        return ember.where(vertex_rows, vertex, mode)
 
     @property
     def variance(self) -> Tensor:

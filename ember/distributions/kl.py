@@ -14,6 +14,7 @@ from typing import Any
 
 from .._tensor import Tensor
 from ._math import digamma, lgamma, solve_triangular
+from ._math_ops import matrix_diagonal
 from ._sampling import sum_rightmost
 from .bernoulli import Bernoulli
 from .binomial import Binomial
@@ -224,9 +225,7 @@ def _kl_mvn_mvn(p: MultivariateNormal, q: MultivariateNormal) -> Tensor:
             "be computed"
         )
     lp, lq = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
-    half_term1 = lq.diagonal(dim1=-2, dim2=-1).log().sum(-1) - lp.diagonal(
-        dim1=-2, dim2=-1
-    ).log().sum(-1)
+    half_term1 = matrix_diagonal(lq).log().sum(-1) - matrix_diagonal(lp).log().sum(-1)
     n = p.event_shape[0]
     term2 = solve_triangular(lq, lp).pow(2).sum((-2, -1))  # trace of Sq^-1 Sp
     term3 = _batch_mahalanobis(lq, q.loc - p.loc)

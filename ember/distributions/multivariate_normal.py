@@ -11,6 +11,7 @@ import numpy as np
 from .._tensor import Size, Tensor
 from . import constraints
 from ._math import cholesky, solve_triangular
+from ._math_ops import matrix_diagonal
 from ._sampling import standard_normal
 from .distribution import Distribution
 from .utils import lazy_property
@@ -145,7 +146,7 @@ class MultivariateNormal(Distribution):
         return self.loc + (self._unbroadcasted_scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
 
     def _half_log_det(self) -> Tensor:
-        return self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        return matrix_diagonal(self._unbroadcasted_scale_tril).log().sum(-1)
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:
