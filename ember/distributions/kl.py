@@ -40,9 +40,10 @@ _EULER_GAMMA = 0.57721566490153286060
 
 def register_kl(type_p: type, type_q: type) -> Callable:
     """Decorator registering ``fn(p, q)`` as KL(p || q) for these distribution classes."""
-    if not isinstance(type_p, type) or not issubclass(type_p, Distribution):
+    # As in PyTorch, only non-classes are refused (a class outside Distribution is accepted).
+    if not isinstance(type_p, type):
         raise TypeError(f"Expected type_p to be a Distribution subclass but got {type_p}")
-    if not isinstance(type_q, type) or not issubclass(type_q, Distribution):
+    if not isinstance(type_q, type):
         raise TypeError(f"Expected type_q to be a Distribution subclass but got {type_q}")
 
     def decorator(fun: Callable) -> Callable:
