@@ -51,6 +51,13 @@ def _arr(value: Any) -> np.ndarray:
     return value._data if isinstance(value, Tensor) else np.asarray(value)
 
 
+def fmt(value: Any) -> Any:
+    """What PyTorch's f-strings show for ``value``: a 0-dim tensor formats as its number."""
+    if isinstance(value, Tensor) and value._data.ndim == 0:
+        return value.item()
+    return value
+
+
 def _bool(a: Any) -> Tensor:
     return _wrap(np.asarray(a, dtype=bool))
 
@@ -193,7 +200,7 @@ class _IntegerInterval(_Elementwise):
         return (a % 1 == 0) & (lo <= a) & (a <= hi)
 
     def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"  # noqa: E501
+        return f"{self.__class__.__name__[1:]}(lower_bound={fmt(self.lower_bound)}, upper_bound={fmt(self.upper_bound)})"  # noqa: E501
 
 
 class _IntegerLessThan(_Elementwise):
@@ -206,7 +213,7 @@ class _IntegerLessThan(_Elementwise):
         return (a % 1 == 0) & (a <= _arr(self.upper_bound))
 
     def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(upper_bound={self.upper_bound})"
+        return f"{self.__class__.__name__[1:]}(upper_bound={fmt(self.upper_bound)})"
 
 
 class _IntegerGreaterThan(_Elementwise):
@@ -219,7 +226,7 @@ class _IntegerGreaterThan(_Elementwise):
         return (a % 1 == 0) & (a >= _arr(self.lower_bound))
 
     def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
+        return f"{self.__class__.__name__[1:]}(lower_bound={fmt(self.lower_bound)})"
 
 
 class _Real(_Elementwise):
@@ -235,7 +242,7 @@ class _GreaterThan(_Elementwise):
         return _arr(self.lower_bound) < a
 
     def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
+        return f"{self.__class__.__name__[1:]}(lower_bound={fmt(self.lower_bound)})"
 
 
 class _GreaterThanEq(_GreaterThan):
@@ -251,7 +258,7 @@ class _LessThan(_Elementwise):
         return a < _arr(self.upper_bound)
 
     def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(upper_bound={self.upper_bound})"
+        return f"{self.__class__.__name__[1:]}(upper_bound={fmt(self.upper_bound)})"
 
 
 class _Interval(_Elementwise):
@@ -263,7 +270,7 @@ class _Interval(_Elementwise):
         return (_arr(self.lower_bound) <= a) & (a <= _arr(self.upper_bound))
 
     def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"  # noqa: E501
+        return f"{self.__class__.__name__[1:]}(lower_bound={fmt(self.lower_bound)}, upper_bound={fmt(self.upper_bound)})"  # noqa: E501
 
 
 class _HalfOpenInterval(_Interval):

@@ -10,6 +10,7 @@ import numpy as np
 from .._tensor import Size, Tensor
 from ..autograd.grad_mode import no_grad
 from . import constraints
+from .constraints import fmt
 from .utils import lazy_property
 
 __all__ = ["Distribution"]
@@ -76,7 +77,7 @@ class Distribution:
                 raise ValueError(
                     f"Expected parameter {param} ({type(value).__name__} of shape "
                     f"{tuple(value.shape)}) of distribution {repr(self)} to satisfy the "
-                    f"constraint {repr(constraint)}, but found invalid values:\n{value}"
+                    f"constraint {repr(constraint)}, but found invalid values:\n{fmt(value)}"
                 )
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Distribution:
@@ -192,7 +193,7 @@ class Distribution:
                 f"({type(value).__name__} of shape {tuple(value.shape)}) "
                 f"to be within the support ({repr(support)}) "
                 f"of the distribution {repr(self)}, "
-                f"but found invalid values:\n{value}"
+                f"but found invalid values:\n{fmt(value)}"
             )
 
     def _get_checked_instance(self, cls: type, _instance: Any = None) -> Any:
@@ -205,8 +206,9 @@ class Distribution:
 
     def __repr__(self) -> str:
         param_names = [k for k in self.arg_constraints if k in self.__dict__]
-        args_string = ", ".join(
-            f"{p}: {self.__dict__[p] if self.__dict__[p].numel() == 1 else self.__dict__[p].size()}"
-            for p in param_names
-        )
+
+        def shown(value: Tensor) -> Any:
+            return fmt(value) if value.numel() == 1 else value.size()
+
+        args_string = ", ".join(f"{p}: {shown(self.__dict__[p])}" for p in param_names)
         return self.__class__.__name__ + "(" + args_string + ")"

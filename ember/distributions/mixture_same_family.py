@@ -36,12 +36,12 @@ class MixtureSameFamily(Distribution):
         if not isinstance(mixture_distribution, Categorical):
             raise ValueError(
                 " The Mixture distribution needs to be an  instance of "
-                "torch.distributions.Categorical"
+                "ember.distributions.Categorical"
             )
         if not isinstance(component_distribution, Distribution):
             raise ValueError(
                 "The Component distribution need to be an instance of "
-                "torch.distributions.Distribution"
+                "ember.distributions.Distribution"
             )
         mdbs = mixture_distribution.batch_shape
         cdbs = component_distribution.batch_shape[:-1]

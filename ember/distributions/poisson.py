@@ -84,12 +84,13 @@ class Geometric(Distribution):
         if self._validate_args and probs is not None:
             # Add an extra check beyond unit_interval, as PyTorch does.
             value = self.probs
-            if not bool(np.all(value._data > 0)):
+            valid = value._data > 0
+            if not bool(np.all(valid)):
+                invalid = value.detach()[_wrap(~valid)]
                 raise ValueError(
                     f"Expected parameter probs ({type(value).__name__} of shape "
-                    f"{tuple(value.shape)}) of distribution {repr(self)} to satisfy the "
-                    f"constraint {repr(constraints.interval(0.0, 1.0))}, but found invalid "
-                    f"values:\n{value}"
+                    f"{tuple(value.shape)}) of distribution {repr(self)} to be positive but found "
+                    f"invalid values:\n{invalid}"
                 )
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Geometric:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from numbers import Number
 from typing import Any
 
-import numpy as np
-
 from .._tensor import Size, Tensor
 from . import constraints
 from ._sampling import expand_params, uniform
@@ -20,11 +18,11 @@ class Uniform(Distribution):
     """``Uniform(low, high)``, as ``torch.distributions.Uniform`` (``rsample`` differentiable in
     both bounds)."""
 
-    arg_constraints = {
-        "low": constraints.dependent(is_discrete=False, event_dim=0),
-        "high": constraints.dependent(is_discrete=False, event_dim=0),
-    }
     has_rsample = True
+
+    @property
+    def arg_constraints(self) -> dict[str, constraints.Constraint]:  # type: ignore[override]
+        return {"low": constraints.less_than(self.high), "high": constraints.greater_than(self.low)}
 
     def __init__(self, low: Any, high: Any, validate_args: bool | None = None) -> None:
         self.low, self.high = broadcast_all(low, high)
@@ -32,8 +30,6 @@ class Uniform(Distribution):
             Size() if isinstance(low, Number) and isinstance(high, Number) else self.low.size()
         )
         super().__init__(batch_shape, validate_args=validate_args)
-        if self._validate_args and not bool(np.all(self.low._data < self.high._data)):
-            raise ValueError("Uniform is not defined when low>= high")
 
     def expand(self, batch_shape: tuple, _instance: Any = None) -> Uniform:
         new, batch_shape = expand_params(self, Uniform, _instance, batch_shape, ("low", "high"))

@@ -29,7 +29,7 @@ def broadcast_all(*values: Any) -> tuple:
 
     if not all(isinstance(v, (Tensor, numbers.Number)) for v in values):
         raise ValueError(
-            "Input arguments must all be instances of numbers.Number, torch.Tensor or objects "
+            "Input arguments must all be instances of Number, ember.Tensor or objects "
             "implementing __torch_function__."
         )
     if not all(isinstance(v, Tensor) for v in values):
