@@ -23,27 +23,87 @@ def _spd(n):
 
 
 PAIRS = [
-    ("Normal", {"loc": R.standard_normal(3), "scale": _pos(3)}, "Normal", {"loc": R.standard_normal(3), "scale": _pos(3)}),
+    (
+        "Normal",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+        "Normal",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+    ),
     ("Bernoulli", {"probs": R.uniform(0.1, 0.9, 3)}, "Bernoulli", {"logits": R.standard_normal(3)}),
     ("Categorical", {"probs": _pos(2, 4)}, "Categorical", {"logits": R.standard_normal((2, 4))}),
-    ("OneHotCategorical", {"logits": R.standard_normal(4)}, "OneHotCategorical", {"probs": _pos(4)}),
-    ("Beta", {"concentration1": _pos(3), "concentration0": _pos(3)}, "Beta", {"concentration1": _pos(3), "concentration0": _pos(3)}),
-    ("Gamma", {"concentration": _pos(3), "rate": _pos(3)}, "Gamma", {"concentration": _pos(3), "rate": _pos(3)}),
+    (
+        "OneHotCategorical",
+        {"logits": R.standard_normal(4)},
+        "OneHotCategorical",
+        {"probs": _pos(4)},
+    ),
+    (
+        "Beta",
+        {"concentration1": _pos(3), "concentration0": _pos(3)},
+        "Beta",
+        {"concentration1": _pos(3), "concentration0": _pos(3)},
+    ),
+    (
+        "Gamma",
+        {"concentration": _pos(3), "rate": _pos(3)},
+        "Gamma",
+        {"concentration": _pos(3), "rate": _pos(3)},
+    ),
     ("Dirichlet", {"concentration": _pos(2, 3)}, "Dirichlet", {"concentration": _pos(2, 3)}),
     ("Exponential", {"rate": _pos(3)}, "Exponential", {"rate": _pos(3)}),
-    ("Laplace", {"loc": R.standard_normal(3), "scale": _pos(3)}, "Laplace", {"loc": R.standard_normal(3), "scale": _pos(3)}),
+    (
+        "Laplace",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+        "Laplace",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+    ),
     ("Poisson", {"rate": _pos(3)}, "Poisson", {"rate": _pos(3)}),
-    ("Uniform", {"low": np.array([0.0, -1.0]), "high": np.array([1.0, 1.0])}, "Uniform", {"low": np.array([-1.0, 0.0]), "high": np.array([2.0, 3.0])}),
-    ("Geometric", {"probs": R.uniform(0.1, 0.9, 3)}, "Geometric", {"probs": R.uniform(0.1, 0.9, 3)}),
-    ("Binomial", {"total_count": 5.0, "probs": R.uniform(0.1, 0.9, 3)}, "Binomial", {"total_count": 5.0, "probs": R.uniform(0.1, 0.9, 3)}),
+    (
+        "Uniform",
+        {"low": np.array([0.0, -1.0]), "high": np.array([1.0, 1.0])},
+        "Uniform",
+        {"low": np.array([-1.0, 0.0]), "high": np.array([2.0, 3.0])},
+    ),
+    (
+        "Geometric",
+        {"probs": R.uniform(0.1, 0.9, 3)},
+        "Geometric",
+        {"probs": R.uniform(0.1, 0.9, 3)},
+    ),
+    (
+        "Binomial",
+        {"total_count": 5.0, "probs": R.uniform(0.1, 0.9, 3)},
+        "Binomial",
+        {"total_count": 5.0, "probs": R.uniform(0.1, 0.9, 3)},
+    ),
     ("HalfNormal", {"scale": _pos(3)}, "HalfNormal", {"scale": _pos(3)}),
-    ("Cauchy", {"loc": R.standard_normal(3), "scale": _pos(3)}, "Cauchy", {"loc": R.standard_normal(3), "scale": _pos(3)}),
-    ("LogNormal", {"loc": R.standard_normal(3), "scale": _pos(3)}, "LogNormal", {"loc": R.standard_normal(3), "scale": _pos(3)}),
-    ("MultivariateNormal", {"loc": R.standard_normal(3), "covariance_matrix": _spd(3)}, "MultivariateNormal", {"loc": R.standard_normal(3), "scale_tril": np.linalg.cholesky(_spd(3))}),
+    (
+        "Cauchy",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+        "Cauchy",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+    ),
+    (
+        "LogNormal",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+        "LogNormal",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+    ),
+    (
+        "MultivariateNormal",
+        {"loc": R.standard_normal(3), "covariance_matrix": _spd(3)},
+        "MultivariateNormal",
+        {"loc": R.standard_normal(3), "scale_tril": np.linalg.cholesky(_spd(3))},
+    ),
     ("Exponential", {"rate": _pos(3)}, "Gamma", {"concentration": _pos(3), "rate": _pos(3)}),
     ("Gamma", {"concentration": _pos(3), "rate": _pos(3)}, "Exponential", {"rate": _pos(3)}),
-    ("Uniform", {"low": -_pos(3), "high": _pos(3)}, "Normal", {"loc": R.standard_normal(3), "scale": _pos(3)}),
-]  # fmt: skip
+    (
+        "Uniform",
+        {"low": -_pos(3), "high": _pos(3)},
+        "Normal",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+    ),
+]
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=[f"{p[0]}-{p[2]}" for p in PAIRS])
@@ -129,7 +189,7 @@ def test_ambiguous_registration_warns_as_torch():
         class B(D.Normal):
             pass
 
-        D.register_kl(A, D.Normal)(lambda p, q: lib.tensor(1.0))
-        D.register_kl(D.Normal, B)(lambda p, q: lib.tensor(2.0))
+        D.register_kl(A, D.Normal)(lambda p, q, lib=lib: lib.tensor(1.0))
+        D.register_kl(D.Normal, B)(lambda p, q, lib=lib: lib.tensor(2.0))
         with pytest.warns(RuntimeWarning, match="Ambiguous kl_divergence"):
             D.kl_divergence(A(0.0, 1.0), B(0.0, 1.0))

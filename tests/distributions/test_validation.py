@@ -24,7 +24,10 @@ def _raises_like_torch(fn, match_message=True):
 
 BAD_PARAMS = [
     ("Normal-scale", lambda lib: lib.distributions.Normal(lib.tensor([0.0]), lib.tensor([-1.0]))),
-    ("Normal-nan-loc", lambda lib: lib.distributions.Normal(lib.tensor([float("nan")]), lib.tensor([1.0]))),
+    (
+        "Normal-nan-loc",
+        lambda lib: lib.distributions.Normal(lib.tensor([float("nan")]), lib.tensor([1.0])),
+    ),
     ("Exponential", lambda lib: lib.distributions.Exponential(lib.tensor([0.0]))),
     ("Gamma", lambda lib: lib.distributions.Gamma(lib.tensor([1.0]), lib.tensor([-2.0]))),
     ("Beta", lambda lib: lib.distributions.Beta(lib.tensor([0.0]), lib.tensor([1.0]))),
@@ -32,18 +35,29 @@ BAD_PARAMS = [
     ("Bernoulli", lambda lib: lib.distributions.Bernoulli(probs=lib.tensor([1.5]))),
     ("Categorical-neg", lambda lib: lib.distributions.Categorical(probs=lib.tensor([0.5, -0.1]))),
     ("Poisson", lambda lib: lib.distributions.Poisson(lib.tensor([-1.0]))),
-    ("Binomial-count", lambda lib: lib.distributions.Binomial(lib.tensor([2.5]), probs=lib.tensor([0.5]))),
+    (
+        "Binomial-count",
+        lambda lib: lib.distributions.Binomial(lib.tensor([2.5]), probs=lib.tensor([0.5])),
+    ),
     ("Uniform-order", lambda lib: lib.distributions.Uniform(lib.tensor([1.0]), lib.tensor([0.0]))),
     ("Laplace", lambda lib: lib.distributions.Laplace(lib.tensor([0.0]), lib.tensor([0.0]))),
     ("StudentT", lambda lib: lib.distributions.StudentT(lib.tensor([-1.0]))),
     ("Geometric-zero", lambda lib: lib.distributions.Geometric(probs=lib.tensor([0.0]))),
-    ("MVN-not-pd", lambda lib: lib.distributions.MultivariateNormal(
-        lib.zeros(2), covariance_matrix=lib.tensor([[1.0, 2.0], [2.0, 1.0]]))),
-    ("MVN-tril", lambda lib: lib.distributions.MultivariateNormal(
-        lib.zeros(2), scale_tril=lib.tensor([[1.0, 1.0], [0.0, 1.0]]))),
+    (
+        "MVN-not-pd",
+        lambda lib: lib.distributions.MultivariateNormal(
+            lib.zeros(2), covariance_matrix=lib.tensor([[1.0, 2.0], [2.0, 1.0]])
+        ),
+    ),
+    (
+        "MVN-tril",
+        lambda lib: lib.distributions.MultivariateNormal(
+            lib.zeros(2), scale_tril=lib.tensor([[1.0, 1.0], [0.0, 1.0]])
+        ),
+    ),
     ("HalfNormal", lambda lib: lib.distributions.HalfNormal(lib.tensor([-1.0]))),
     ("LogNormal", lambda lib: lib.distributions.LogNormal(lib.tensor([0.0]), lib.tensor([-1.0]))),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("make", [b[1] for b in BAD_PARAMS], ids=[b[0] for b in BAD_PARAMS])
@@ -52,25 +66,61 @@ def test_invalid_parameters_raise_torch_value_error(make):
 
 
 BAD_CONSTRUCTION = [
-    ("probs-and-logits", lambda lib: lib.distributions.Bernoulli(probs=lib.tensor(0.5), logits=lib.tensor(0.0))),
+    (
+        "probs-and-logits",
+        lambda lib: lib.distributions.Bernoulli(probs=lib.tensor(0.5), logits=lib.tensor(0.0)),
+    ),
     ("neither", lambda lib: lib.distributions.Categorical()),
     ("categorical-0d", lambda lib: lib.distributions.Categorical(probs=lib.tensor(1.0))),
     ("dirichlet-0d", lambda lib: lib.distributions.Dirichlet(lib.tensor(1.0))),
-    ("mvn-two-matrices", lambda lib: lib.distributions.MultivariateNormal(
-        lib.zeros(2), covariance_matrix=lib.eye(2), scale_tril=lib.eye(2))),
-    ("mvn-0d-loc", lambda lib: lib.distributions.MultivariateNormal(lib.tensor(0.0), covariance_matrix=lib.eye(1))),
-    ("mvn-1d-matrix", lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2), scale_tril=lib.ones(2))),
-    ("independent-ndims", lambda lib: lib.distributions.Independent(lib.distributions.Normal(lib.zeros(2), lib.ones(2)), 2)),
-    ("multinomial-tensor-count", lambda lib: lib.distributions.Multinomial(lib.tensor(3), lib.ones(3))),
-    ("mixture-not-categorical", lambda lib: lib.distributions.MixtureSameFamily(
-        lib.distributions.Normal(0.0, 1.0), lib.distributions.Normal(lib.zeros(2), lib.ones(2)))),
-    ("mixture-k", lambda lib: lib.distributions.MixtureSameFamily(
-        lib.distributions.Categorical(lib.ones(3)), lib.distributions.Normal(lib.zeros(2), lib.ones(2)))),
-    ("transforms-type", lambda lib: lib.distributions.TransformedDistribution(
-        lib.distributions.Normal(0.0, 1.0), "exp")),
+    (
+        "mvn-two-matrices",
+        lambda lib: lib.distributions.MultivariateNormal(
+            lib.zeros(2), covariance_matrix=lib.eye(2), scale_tril=lib.eye(2)
+        ),
+    ),
+    (
+        "mvn-0d-loc",
+        lambda lib: lib.distributions.MultivariateNormal(
+            lib.tensor(0.0), covariance_matrix=lib.eye(1)
+        ),
+    ),
+    (
+        "mvn-1d-matrix",
+        lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2), scale_tril=lib.ones(2)),
+    ),
+    (
+        "independent-ndims",
+        lambda lib: lib.distributions.Independent(
+            lib.distributions.Normal(lib.zeros(2), lib.ones(2)), 2
+        ),
+    ),
+    (
+        "multinomial-tensor-count",
+        lambda lib: lib.distributions.Multinomial(lib.tensor(3), lib.ones(3)),
+    ),
+    (
+        "mixture-not-categorical",
+        lambda lib: lib.distributions.MixtureSameFamily(
+            lib.distributions.Normal(0.0, 1.0), lib.distributions.Normal(lib.zeros(2), lib.ones(2))
+        ),
+    ),
+    (
+        "mixture-k",
+        lambda lib: lib.distributions.MixtureSameFamily(
+            lib.distributions.Categorical(lib.ones(3)),
+            lib.distributions.Normal(lib.zeros(2), lib.ones(2)),
+        ),
+    ),
+    (
+        "transforms-type",
+        lambda lib: lib.distributions.TransformedDistribution(
+            lib.distributions.Normal(0.0, 1.0), "exp"
+        ),
+    ),
     ("broadcast_all", lambda lib: lib.distributions.Normal("a", 1.0)),
     ("cache_size", lambda lib: lib.distributions.transforms.ExpTransform(cache_size=2)),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(
@@ -81,16 +131,34 @@ def test_invalid_construction_raises_as_torch(make):
 
 
 BAD_VALUES = [
-    ("outside-support", lambda lib: lib.distributions.Exponential(lib.ones(2)).log_prob(lib.tensor([-1.0, 1.0]))),
+    (
+        "outside-support",
+        lambda lib: lib.distributions.Exponential(lib.ones(2)).log_prob(lib.tensor([-1.0, 1.0])),
+    ),
     ("not-a-tensor", lambda lib: lib.distributions.Normal(lib.zeros(2), lib.ones(2)).log_prob(0.5)),
     ("event-shape", lambda lib: lib.distributions.Dirichlet(lib.ones(3)).log_prob(lib.ones(2) / 2)),
-    ("not-broadcastable", lambda lib: lib.distributions.Normal(lib.zeros(3), lib.ones(3)).log_prob(lib.zeros(2))),
-    ("bernoulli-value", lambda lib: lib.distributions.Bernoulli(lib.tensor([0.5])).log_prob(lib.tensor([0.5]))),
-    ("categorical-value", lambda lib: lib.distributions.Categorical(lib.ones(3)).log_prob(lib.tensor([3]))),
-    ("simplex-value", lambda lib: lib.distributions.Dirichlet(lib.ones(3)).log_prob(lib.tensor([0.5, 0.6, 0.1]))),
+    (
+        "not-broadcastable",
+        lambda lib: lib.distributions.Normal(lib.zeros(3), lib.ones(3)).log_prob(lib.zeros(2)),
+    ),
+    (
+        "bernoulli-value",
+        lambda lib: lib.distributions.Bernoulli(lib.tensor([0.5])).log_prob(lib.tensor([0.5])),
+    ),
+    (
+        "categorical-value",
+        lambda lib: lib.distributions.Categorical(lib.ones(3)).log_prob(lib.tensor([3])),
+    ),
+    (
+        "simplex-value",
+        lambda lib: lib.distributions.Dirichlet(lib.ones(3)).log_prob(lib.tensor([0.5, 0.6, 0.1])),
+    ),
     ("uniform-cdf", lambda lib: lib.distributions.Uniform(0.0, 1.0).cdf(lib.tensor(2.0))),
-    ("binomial-value", lambda lib: lib.distributions.Binomial(3, lib.tensor(0.5)).log_prob(lib.tensor(4.0))),
-]  # fmt: skip
+    (
+        "binomial-value",
+        lambda lib: lib.distributions.Binomial(3, lib.tensor(0.5)).log_prob(lib.tensor(4.0)),
+    ),
+]
 
 
 @pytest.mark.parametrize("make", [b[1] for b in BAD_VALUES], ids=[b[0] for b in BAD_VALUES])
