@@ -21,12 +21,7 @@ from .mixture_same_family import MixtureSameFamily
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .poisson import Geometric, Poisson
-from .relaxed import (
-    ExpRelaxedCategorical,
-    LogitRelaxedBernoulli,
-    RelaxedBernoulli,
-    RelaxedOneHotCategorical,
-)
+from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed_distribution import HalfNormal, LogNormal, TransformedDistribution
 from .transforms import (
     AbsTransform,
@@ -55,7 +50,6 @@ __all__ = [
     "ComposeTransform",
     "Dirichlet",
     "Distribution",
-    "ExpRelaxedCategorical",
     "ExpTransform",
     "Exponential",
     "Gamma",
@@ -65,7 +59,6 @@ __all__ = [
     "IndependentTransform",
     "Laplace",
     "LogNormal",
-    "LogitRelaxedBernoulli",
     "MixtureSameFamily",
     "Multinomial",
     "MultivariateNormal",
