@@ -33,8 +33,20 @@ def _transform(lib, name):
     }[name]()
 
 
-NAMES = ["exp", "sigmoid", "tanh", "abs", "power", "affine", "affine-event", "softmax", "stick",
-         "compose", "inverse-exp", "independent"]  # fmt: skip
+NAMES = [
+    "exp",
+    "sigmoid",
+    "tanh",
+    "abs",
+    "power",
+    "affine",
+    "affine-event",
+    "softmax",
+    "stick",
+    "compose",
+    "inverse-exp",
+    "independent",
+]
 
 
 def _input(name):
@@ -107,17 +119,45 @@ def test_transform_equality_and_inverse_identity():
 
 
 BASES = [
-    ("normal-exp", lambda lib: lib.distributions.Normal(lib.tensor([0.2, -0.5], dtype=lib.float64), lib.tensor([1.0, 0.5], dtype=lib.float64)),
-     lambda lib: [lib.distributions.transforms.ExpTransform()]),
-    ("normal-affine-neg", lambda lib: lib.distributions.Normal(lib.tensor([0.2, -0.5], dtype=lib.float64), lib.tensor([1.0, 0.5], dtype=lib.float64)),
-     lambda lib: [lib.distributions.transforms.AffineTransform(1.0, -3.0)]),
-    ("uniform-sigmoid-inv", lambda lib: lib.distributions.Uniform(lib.tensor([0.1, 0.2], dtype=lib.float64), lib.tensor([0.9, 0.7], dtype=lib.float64)),
-     lambda lib: [lib.distributions.transforms.SigmoidTransform().inv]),
-    ("normal-stick", lambda lib: lib.distributions.Normal(lib.zeros(3, dtype=lib.float64), lib.ones(3, dtype=lib.float64)),
-     lambda lib: [lib.distributions.transforms.StickBreakingTransform()]),
-    ("normal-tanh", lambda lib: lib.distributions.Normal(lib.tensor([0.3], dtype=lib.float64), lib.tensor([0.8], dtype=lib.float64)),
-     lambda lib: [lib.distributions.transforms.TanhTransform(), lib.distributions.transforms.AffineTransform(0.0, 2.0)]),
-]  # fmt: skip
+    (
+        "normal-exp",
+        lambda lib: lib.distributions.Normal(
+            lib.tensor([0.2, -0.5], dtype=lib.float64), lib.tensor([1.0, 0.5], dtype=lib.float64)
+        ),
+        lambda lib: [lib.distributions.transforms.ExpTransform()],
+    ),
+    (
+        "normal-affine-neg",
+        lambda lib: lib.distributions.Normal(
+            lib.tensor([0.2, -0.5], dtype=lib.float64), lib.tensor([1.0, 0.5], dtype=lib.float64)
+        ),
+        lambda lib: [lib.distributions.transforms.AffineTransform(1.0, -3.0)],
+    ),
+    (
+        "uniform-sigmoid-inv",
+        lambda lib: lib.distributions.Uniform(
+            lib.tensor([0.1, 0.2], dtype=lib.float64), lib.tensor([0.9, 0.7], dtype=lib.float64)
+        ),
+        lambda lib: [lib.distributions.transforms.SigmoidTransform().inv],
+    ),
+    (
+        "normal-stick",
+        lambda lib: lib.distributions.Normal(
+            lib.zeros(3, dtype=lib.float64), lib.ones(3, dtype=lib.float64)
+        ),
+        lambda lib: [lib.distributions.transforms.StickBreakingTransform()],
+    ),
+    (
+        "normal-tanh",
+        lambda lib: lib.distributions.Normal(
+            lib.tensor([0.3], dtype=lib.float64), lib.tensor([0.8], dtype=lib.float64)
+        ),
+        lambda lib: [
+            lib.distributions.transforms.TanhTransform(),
+            lib.distributions.transforms.AffineTransform(0.0, 2.0),
+        ],
+    ),
+]
 
 
 @pytest.mark.parametrize("base, transforms", [b[1:] for b in BASES], ids=[b[0] for b in BASES])
@@ -237,15 +277,35 @@ CONSTRAINTS = [
     ("one_hot", lambda C: C.one_hot, [[0.0, 1.0], [1.0, 1.0], [0.5, 0.5]]),
     ("real_vector", lambda C: C.real_vector, [[0.0, 1.0], [float("nan"), 0.0]]),
     ("multinomial", lambda C: C.multinomial(3), [[1.0, 2.0], [3.0, 1.0], [-1.0, 0.0]]),
-    ("lower_triangular", lambda C: C.lower_triangular, [[[1.0, 0.0], [2.0, 3.0]], [[1.0, 1.0], [0.0, 1.0]]]),
-    ("lower_cholesky", lambda C: C.lower_cholesky, [[[1.0, 0.0], [2.0, 3.0]], [[-1.0, 0.0], [0.0, 1.0]]]),
-    ("positive_definite", lambda C: C.positive_definite, [[[2.0, 0.5], [0.5, 1.0]], [[1.0, 2.0], [2.0, 1.0]]]),
-    ("positive_semidefinite", lambda C: C.positive_semidefinite, [[[1.0, 1.0], [1.0, 1.0]], [[1.0, 2.0], [2.0, 1.0]]]),
+    (
+        "lower_triangular",
+        lambda C: C.lower_triangular,
+        [[[1.0, 0.0], [2.0, 3.0]], [[1.0, 1.0], [0.0, 1.0]]],
+    ),
+    (
+        "lower_cholesky",
+        lambda C: C.lower_cholesky,
+        [[[1.0, 0.0], [2.0, 3.0]], [[-1.0, 0.0], [0.0, 1.0]]],
+    ),
+    (
+        "positive_definite",
+        lambda C: C.positive_definite,
+        [[[2.0, 0.5], [0.5, 1.0]], [[1.0, 2.0], [2.0, 1.0]]],
+    ),
+    (
+        "positive_semidefinite",
+        lambda C: C.positive_semidefinite,
+        [[[1.0, 1.0], [1.0, 1.0]], [[1.0, 2.0], [2.0, 1.0]]],
+    ),
     ("symmetric", lambda C: C.symmetric, [[[1.0, 2.0], [2.0, 1.0]], [[1.0, 2.0], [3.0, 1.0]]]),
     ("square", lambda C: C.square, [[[1.0, 2.0], [2.0, 1.0]]]),
     ("independent", lambda C: C.independent(C.positive, 1), [[1.0, 2.0], [1.0, -2.0]]),
-    ("corr_cholesky", lambda C: C.corr_cholesky, [[[1.0, 0.0], [0.6, 0.8]], [[1.0, 0.0], [0.5, 0.5]]]),
-]  # fmt: skip
+    (
+        "corr_cholesky",
+        lambda C: C.corr_cholesky,
+        [[[1.0, 0.0], [0.6, 0.8]], [[1.0, 0.0], [0.5, 0.5]]],
+    ),
+]
 
 
 @pytest.mark.parametrize("name, make, values", CONSTRAINTS, ids=[c[0] for c in CONSTRAINTS])
