@@ -9,7 +9,7 @@ import numpy as np
 
 from .._tensor import Size, Tensor
 from . import constraints
-from ._math import digamma, gamma_reparam, lgamma
+from ._math import digamma, gamma_reparam, gammainc, lgamma
 from ._math_ops import xlogy
 from ._sampling import expand_params, np_dtype, rng
 from .distribution import Distribution
@@ -84,6 +84,11 @@ class Gamma(Distribution):
             - self.rate * value
             - lgamma(self.concentration)
         )
+
+    def cdf(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        return gammainc(self.concentration, self.rate * value)
 
     def entropy(self) -> Tensor:
         c = self.concentration
