@@ -25,6 +25,11 @@ from .distribution import Distribution
 from .exponential import Exponential, Laplace
 from .gamma import Gamma
 from .independent import Independent
+from .lowrank_multivariate_normal import (
+    LowRankMultivariateNormal,
+    _lowrank_logdet,
+    _lowrank_mahalanobis,
+)
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
 from .normal import Normal
 from .poisson import Geometric, Poisson
@@ -294,3 +299,66 @@ def _kl_transformed_transformed(p: TransformedDistribution, q: TransformedDistri
     if p.event_shape != q.event_shape:
         raise NotImplementedError
     return kl_divergence(p.base_dist, q.base_dist)
+
+
+def _trace_xxt(b: Tensor) -> Tensor:
+    """``trace(B B^T)`` over the batch: the sum of squares of each matrix."""
+    return b.pow(2).sum((-2, -1))
+
+
+def _lowrank_parts(q: LowRankMultivariateNormal) -> tuple:
+    """``(W, D, A)`` of ``q`` with ``A = L_cap^{-1} W^T D^{-1}``: ``(W W^T + D)^{-1} =
+    D^{-1} - A^T A`` (Woodbury)."""
+    w, d = q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag
+    a = solve_triangular(q._capacitance_tril, w.mT / d.unsqueeze(-2))
+    return w, d, a
+
+
+def _check_same_event(p: Distribution, q: Distribution) -> None:
+    if p.event_shape != q.event_shape:
+        raise ValueError(
+            "KL-divergence between two (Low Rank) Multivariate Normals with different event "
+            "shapes cannot be computed"
+        )
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrank_lowrank(p: LowRankMultivariateNormal, q: LowRankMultivariateNormal) -> Tensor:
+    _check_same_event(p, q)
+    qw, qd, a = _lowrank_parts(q)
+    pw, pd = p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag
+    log_det = _lowrank_logdet(qd, q._capacitance_tril) - _lowrank_logdet(pd, p._capacitance_tril)
+    mahalanobis = _lowrank_mahalanobis(qw, qd, q.loc - p.loc, q._capacitance_tril)
+    # trace(Sq^{-1} Sp) with Sp = Wp Wp^T + Dp and Sq^{-1} = Dq^{-1} - A^T A.
+    trace = (
+        (pd / qd).sum(-1)
+        + _trace_xxt(pw * qd.rsqrt().unsqueeze(-1))
+        - _trace_xxt(a * pd.sqrt().unsqueeze(-2))
+        - _trace_xxt(a @ pw)
+    )
+    return 0.5 * (log_det + trace + mahalanobis - p.event_shape[0])
+
+
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_mvn_lowrank(p: MultivariateNormal, q: LowRankMultivariateNormal) -> Tensor:
+    _check_same_event(p, q)
+    qw, qd, a = _lowrank_parts(q)
+    lp = p._unbroadcasted_scale_tril
+    log_det = _lowrank_logdet(qd, q._capacitance_tril) - 2 * matrix_diagonal(lp).log().sum(-1)
+    mahalanobis = _lowrank_mahalanobis(qw, qd, q.loc - p.loc, q._capacitance_tril)
+    trace = _trace_xxt(lp * qd.rsqrt().unsqueeze(-1)) - _trace_xxt(a @ lp)
+    return 0.5 * (log_det + trace + mahalanobis - p.event_shape[0])
+
+
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+def _kl_lowrank_mvn(p: LowRankMultivariateNormal, q: MultivariateNormal) -> Tensor:
+    import ember
+
+    _check_same_event(p, q)
+    lq = q._unbroadcasted_scale_tril
+    pw, pd = p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag
+    log_det = 2 * matrix_diagonal(lq).log().sum(-1) - _lowrank_logdet(pd, p._capacitance_tril)
+    mahalanobis = _batch_mahalanobis(lq, q.loc - p.loc)
+    d_sqrt = pd.sqrt().unsqueeze(-1) * ember.eye(pd.shape[-1], dtype=pd.dtype)
+    trace = _trace_xxt(solve_triangular(lq, pw)) + _trace_xxt(solve_triangular(lq, d_sqrt))
+    return 0.5 * (log_det + trace + mahalanobis - p.event_shape[0])

@@ -39,7 +39,27 @@ def broadcast_all(*values: Any) -> tuple:
                 dtype = v.dtype
                 break
         values = tuple(v if isinstance(v, Tensor) else ember.tensor(v, dtype=dtype) for v in values)
-    return tuple(ember.broadcast_tensors(*values))
+    return broadcast_tensors(*values)
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple:
+    """``torch.broadcast_tensors`` with PyTorch's ``RuntimeError`` for incompatible shapes
+    (ember's core raises NumPy's ``ValueError`` there)."""
+    import ember
+
+    shape: tuple = ()
+    for t in tensors:
+        a, b = shape, tuple(t.shape)
+        n = max(len(a), len(b))
+        a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+        for dim, (x, y) in enumerate(zip(a, b)):
+            if x != y and x != 1 and y != 1:
+                raise RuntimeError(
+                    f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                    f"non-singleton dimension {dim}"
+                )
+        shape = tuple(max(x, y) if min(x, y) != 0 else 0 for x, y in zip(a, b))
+    return tuple(ember.broadcast_tensors(*tensors))
 
 
 def clamp_probs(probs: Tensor) -> Tensor:

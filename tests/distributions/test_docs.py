@@ -19,6 +19,7 @@ MODULES = [
     "ember.distributions.independent",
     "ember.distributions.mixture_same_family",
     "ember.distributions.multivariate_normal",
+    "ember.distributions.lowrank_multivariate_normal",
     "ember.distributions.transformed_distribution",
     "ember.distributions.kl",
 ]

@@ -148,6 +148,13 @@ CASES = [
         False,
     ),  # fmt: skip
     (
+        "LowRankMVN",
+        "LowRankMultivariateNormal",
+        {"loc": _real(2, 3), "cov_factor": _real(3, 2), "cov_diag": _pos(2, 3)},
+        _real(4, 2, 3),
+        False,
+    ),
+    (
         "MVN-tril",
         "MultivariateNormal",
         {"loc": _real(3), "scale_tril": _tril(3, (2,))},

@@ -98,6 +98,36 @@ PAIRS = [
     ("Exponential", {"rate": _pos(3)}, "Gamma", {"concentration": _pos(3), "rate": _pos(3)}),
     ("Gamma", {"concentration": _pos(3), "rate": _pos(3)}, "Exponential", {"rate": _pos(3)}),
     (
+        "LowRankMultivariateNormal",
+        {
+            "loc": R.standard_normal(3),
+            "cov_factor": R.standard_normal((2, 3, 2)),
+            "cov_diag": _pos(3),
+        },
+        "LowRankMultivariateNormal",
+        {
+            "loc": R.standard_normal((2, 3)),
+            "cov_factor": R.standard_normal((3, 1)),
+            "cov_diag": _pos(2, 3),
+        },
+    ),
+    (
+        "MultivariateNormal",
+        {"loc": R.standard_normal(3), "covariance_matrix": _spd(3)},
+        "LowRankMultivariateNormal",
+        {"loc": R.standard_normal(3), "cov_factor": R.standard_normal((3, 2)), "cov_diag": _pos(3)},
+    ),
+    (
+        "LowRankMultivariateNormal",
+        {
+            "loc": R.standard_normal(3),
+            "cov_factor": R.standard_normal((2, 3, 2)),
+            "cov_diag": _pos(3),
+        },
+        "MultivariateNormal",
+        {"loc": R.standard_normal(3), "scale_tril": np.linalg.cholesky(_spd(3))},
+    ),
+    (
         "Uniform",
         {"low": -_pos(3), "high": _pos(3)},
         "Normal",

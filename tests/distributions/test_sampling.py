@@ -40,6 +40,12 @@ SAMPLERS = [
         lambda: D.MultivariateNormal(t64(1.0, -1.0), covariance_matrix=t64([2.0, 0.6], [0.6, 1.0])),
     ),
     (
+        "LowRankMVN",
+        lambda: D.LowRankMultivariateNormal(
+            t64(1.0, -1.0, 0.0), t64([1.0], [0.5], [-1.0]), t64(0.5, 1.0, 2.0)
+        ),
+    ),
+    (
         "Mixture",
         lambda: D.MixtureSameFamily(
             D.Categorical(t64(0.3, 0.7)), D.Normal(t64(-2.0, 2.0), t64(0.5, 1.0))

@@ -118,7 +118,32 @@ BAD_CONSTRUCTION = [
             lib.distributions.Normal(0.0, 1.0), "exp"
         ),
     ),
+    (
+        "lowrank-factor-1d",
+        lambda lib: lib.distributions.LowRankMultivariateNormal(
+            lib.zeros(3), lib.ones(3), lib.ones(3)
+        ),
+    ),
+    (
+        "lowrank-factor-rows",
+        lambda lib: lib.distributions.LowRankMultivariateNormal(
+            lib.zeros(3), lib.ones(2, 1), lib.ones(3)
+        ),
+    ),
+    (
+        "lowrank-diag",
+        lambda lib: lib.distributions.LowRankMultivariateNormal(
+            lib.zeros(3), lib.ones(3, 1), lib.ones(2)
+        ),
+    ),
+    (
+        "lowrank-batch",
+        lambda lib: lib.distributions.LowRankMultivariateNormal(
+            lib.zeros(2, 3), lib.ones(4, 3, 1), lib.ones(3)
+        ),
+    ),
     ("broadcast_all", lambda lib: lib.distributions.Normal("a", 1.0)),
+    ("shapes", lambda lib: lib.distributions.Normal(lib.zeros(2), lib.ones(3))),
     ("cache_size", lambda lib: lib.distributions.transforms.ExpTransform(cache_size=2)),
 ]
 
