@@ -462,6 +462,8 @@ def __getattr__(name: str):
         from .linalg import _tensor_api
 
         return getattr(_tensor_api, name)
+    if name == "distributions":
+        return importlib.import_module(".distributions", __name__)
     if name in ("save", "load"):
         from . import serialization
 
