@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as D
+from ._out import accepts_out
 from ._tensor import Tensor
 from .ops import elementwise as E
 from .ops import indexing as X
@@ -143,7 +144,8 @@ class Angle(Primitive):
         return np.where(z == 0, 0, r).astype(z.dtype)
 
 
-def angle(input: Tensor, *, out: Any = None) -> Tensor:
+@accepts_out
+def angle(input: Tensor) -> Tensor:
     """The argument of each element in radians (0 or pi for real tensors)."""
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         input = E.cast(input, D.get_default_dtype())

@@ -265,6 +265,8 @@ def _bind_surface() -> None:
 
 
 _bind_surface()
+
+
 # ---- complex numbers and matrix functions (ember/_complex.py, ember/linalg/_tensor_api.py) ---
 def _linalg_method(name: str):
     # ember.linalg loads on the first call, not at `import ember`.

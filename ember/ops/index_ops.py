@@ -10,7 +10,7 @@ import numpy as np
 from .._tensor import Tensor
 from ._util import Primitive, type_name, wrap_dim
 from .elementwise import cast
-from .indexing import _along_axis, _gather_args
+from .indexing import along_axis, _gather_args
 
 __all__ = ["index_add", "index_copy", "index_fill", "scatter_reduce"]
 
@@ -143,7 +143,7 @@ _REDUCES = ("sum", "prod", "mean", "amax", "amin")
 class ScatterReduce(Primitive):
     @staticmethod
     def forward(ctx, x, axis, idx, src, reduce, include_self):
-        key = _along_axis(idx, axis)
+        key = along_axis(idx, axis)
         s = src[tuple(slice(0, n) for n in idx.shape)]
         count = np.zeros(x.shape, np.int64)
         np.add.at(count, key, 1)
