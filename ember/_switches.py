@@ -65,6 +65,7 @@ def set_float32_matmul_precision(precision: str) -> None:
 
 
 def get_float32_matmul_precision() -> str:
+    """The recorded float32 matmul precision (``'highest'`` unless set)."""
     return _S.matmul_precision
 
 
@@ -80,10 +81,12 @@ def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None
 
 
 def are_deterministic_algorithms_enabled() -> bool:
+    """Whether ``use_deterministic_algorithms(True)`` is in force."""
     return _S.deterministic
 
 
 def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    """Whether deterministic mode only warns (``warn_only=True``)."""
     return _S.deterministic_warn_only
 
 
@@ -105,6 +108,7 @@ def set_deterministic_debug_mode(debug_mode: str | int) -> None:
 
 
 def get_deterministic_debug_mode() -> int:
+    """0 (off), 1 (warn) or 2 (error), from the two deterministic switches."""
     if not _S.deterministic:
         return 0
     return 1 if _S.deterministic_warn_only else 2
@@ -116,6 +120,7 @@ def get_num_interop_threads() -> int:
 
 
 def set_num_interop_threads(n: int) -> None:
+    """Record the inter-op thread count (a positive int), as PyTorch validates it."""
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise RuntimeError("Expected positive number of threads")
     _S.interop_threads = n

@@ -81,10 +81,12 @@ def ignore(drop: Any = False, **kwargs: Any) -> Any:
 
 
 def unused(fn: Callable) -> Callable:
+    """Decorator: leaves the function as it is."""
     return fn
 
 
 def export(fn: Callable) -> Callable:
+    """Decorator: leaves the function as it is."""
     return fn
 
 
@@ -94,18 +96,22 @@ def is_scripting() -> bool:
 
 
 def is_tracing() -> bool:
+    """False: ember never traces."""
     return False
 
 
 def annotate(the_type: Any, the_value: Any) -> Any:
+    """Returns ``the_value`` (a type annotation for TorchScript only)."""
     return the_value
 
 
 def freeze(mod: Any, preserved_attrs: Any = None, optimize_numerics: bool = True) -> Any:
+    """Returns ``mod`` unchanged (nothing to freeze: it runs eagerly)."""
     return mod
 
 
 def optimize_for_inference(mod: Any, other_methods: Any = None) -> Any:
+    """Returns ``mod`` unchanged (nothing to optimise: it runs eagerly)."""
     return mod
 
 
@@ -124,4 +130,6 @@ class ScriptFunction:
 
 
 class Error(RuntimeError):
+    """TorchScript's error type (ember never raises it)."""
+
     pass

@@ -68,6 +68,7 @@ def is_autocast_enabled(device_type: str | None = None) -> bool:
 
 
 def set_autocast_enabled(device_type: str, enabled: bool) -> None:
+    """Switch autocast for ``device_type`` on or off in this thread."""
     _STATE.enabled[device_type] = bool(enabled)
 
 
@@ -77,14 +78,17 @@ def get_autocast_dtype(device_type: str) -> Any:
 
 
 def set_autocast_dtype(device_type: str, dtype: Any) -> None:
+    """Set the dtype autocast uses for ``device_type`` in this thread."""
     _STATE.dtype[device_type] = dtype
 
 
 def is_autocast_cache_enabled() -> bool:
+    """Whether autocast's cast cache is on (recorded; ember casts nothing)."""
     return _STATE.cache_enabled
 
 
 def set_autocast_cache_enabled(enabled: bool) -> None:
+    """Switch autocast's cast cache (recorded; ember casts nothing)."""
     _STATE.cache_enabled = bool(enabled)
 
 

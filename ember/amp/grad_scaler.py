@@ -198,6 +198,7 @@ class GradScaler:
 
     # ---- accessors and state ---------------------------------------------------------------
     def get_scale(self) -> float:
+        """The current scale (``init_scale`` before the first ``scale()``; 1.0 when disabled)."""
         if not self._enabled:
             return 1.0
         return self._init_scale if self._scale is None else float(self._scale)
@@ -226,6 +227,7 @@ class GradScaler:
         return self._init_growth_tracker if self._growth_tracker is None else self._growth_tracker
 
     def is_enabled(self) -> bool:
+        """Whether this scaler scales (False for ``'cuda'`` or ``enabled=False``)."""
         return self._enabled
 
     def state_dict(self) -> dict[str, Any]:
@@ -241,6 +243,7 @@ class GradScaler:
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (a no-op when disabled)."""
         if not self._enabled:
             return
         if len(state_dict) == 0:

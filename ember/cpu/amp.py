@@ -12,6 +12,8 @@ __all__ = ["autocast", "GradScaler"]
 
 
 class autocast(_autocast_mode.autocast):  # noqa: N801 - PyTorch's name
+    """PyTorch's deprecated ``torch.cpu.amp.autocast``: warns, then works as ``autocast('cpu')``."""
+
     def __init__(self, enabled: bool = True, dtype: Any = None, cache_enabled: bool = True):
         warnings.warn(
             "`torch.cpu.amp.autocast(args...)` is deprecated. Please use "
@@ -25,6 +27,8 @@ class autocast(_autocast_mode.autocast):  # noqa: N801 - PyTorch's name
 
 
 class GradScaler(_grad_scaler.GradScaler):
+    """PyTorch's deprecated ``torch.cpu.amp.GradScaler``: warns, then is ``GradScaler('cpu')``."""
+
     def __init__(
         self,
         init_scale: float = 2.0**16,

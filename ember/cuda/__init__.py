@@ -98,6 +98,7 @@ def seed_all() -> None:
 
 
 def get_rng_state_all() -> list:
+    """An empty list: no CUDA generators."""
     return []
 
 
@@ -122,6 +123,7 @@ memory_cached = max_memory_cached = _zero
 
 
 def memory_stats(device: Any = None) -> OrderedDict:
+    """An empty ``OrderedDict``, as PyTorch's CPU build returns."""
     return OrderedDict()
 
 
@@ -167,10 +169,14 @@ class stream:  # noqa: N801 - PyTorch's name
 
 
 class Stream:
+    """Raises: a CUDA stream needs CUDA."""
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Stream:
         raise RuntimeError("torch.cuda.Stream requires CUDA support (ember is CPU only)")
 
 
 class Event:
+    """Raises: a CUDA event needs CUDA."""
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Event:
         raise RuntimeError("torch.cuda.Event requires CUDA support (ember is CPU only)")

@@ -15,6 +15,8 @@ __all__ = ["autocast", "GradScaler", "custom_fwd", "custom_bwd"]
 
 
 class autocast(_autocast_mode.autocast):  # noqa: N801 - PyTorch's name
+    """PyTorch's deprecated ``torch.cuda.amp.autocast``: warns, then disables itself (no CUDA)."""
+
     def __init__(self, enabled: bool = True, dtype: Any = None, cache_enabled: bool = True):
         warnings.warn(
             "`torch.cuda.amp.autocast(args...)` is deprecated. Please use "
@@ -28,6 +30,8 @@ class autocast(_autocast_mode.autocast):  # noqa: N801 - PyTorch's name
 
 
 class GradScaler(_grad_scaler.GradScaler):
+    """PyTorch's deprecated ``torch.cuda.amp.GradScaler``: warns, then disables itself."""
+
     def __init__(
         self,
         init_scale: float = 2.0**16,
@@ -48,8 +52,10 @@ class GradScaler(_grad_scaler.GradScaler):
 
 
 def custom_fwd(fwd: Any = None, *, cast_inputs: Any = None) -> Any:
+    """``ember.amp.custom_fwd`` for ``device_type='cuda'``."""
     return _autocast_mode.custom_fwd(fwd, device_type="cuda", cast_inputs=cast_inputs)
 
 
 def custom_bwd(bwd: Any = None) -> Any:
+    """``ember.amp.custom_bwd`` for ``device_type='cuda'``."""
     return _autocast_mode.custom_bwd(bwd, device_type="cuda")

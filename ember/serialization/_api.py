@@ -160,7 +160,7 @@ def load(
         weights_only: ``True`` (the default) loads with ember's restricted unpickler, widened
             only by :func:`add_safe_globals`. ``False`` unpickles whole objects (modules,
             optimizers, NumPy arrays...) with ``torch.*`` classes mapped to ember's - it runs
-            code named by the file: only for files you trust (zip format).
+            code named by the file: only for files you trust.
         mmap: map storages from the file (copy-on-write) instead of reading them; needs a path.
 
     Example:
@@ -218,6 +218,10 @@ def _load_file(
             buf = _mmap.mmap(fh.fileno(), 0, access=_mmap.ACCESS_READ) if size else b""
         else:
             buf = fh.read()
+        if full:
+            from ._full import FullUnpickler
+
+            return load_legacy(buf, map_location, factory, unpickler=FullUnpickler)
         return load_legacy(buf, map_location, factory)
     if kind == "tar":
         raise CheckpointError(

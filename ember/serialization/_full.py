@@ -243,13 +243,16 @@ class FullUnpickler:
     ``end`` is the byte after its STOP.
     """
 
-    def __init__(self, data: bytes, load_storage: Any, factory: Any, **kwargs: Any) -> None:
+    def __init__(self, data: Any, load_storage: Any, factory: Any, *, pos: int = 0,
+                 legacy: bool = False) -> None:  # fmt: skip
         self._data, self._load_storage = data, load_storage
+        self._pos, self._legacy = pos, legacy
         self._storages: dict[str, Storage] = {}
+        self.deferred: list = []  # the restricted unpickler's interface (nothing deferred here)
         self.end = 0
 
     def load(self) -> Any:
-        buf = io.BytesIO(self._data)
+        buf = io.BytesIO(bytes(self._data[self._pos :]))
         outer = self
 
         class _Unpickler(pickle.Unpickler):
@@ -262,19 +265,29 @@ class FullUnpickler:
                 return outer._storage(pid)
 
         obj = _Unpickler(buf, encoding="utf-8").load()
-        self.end = buf.tell()
+        self.end = self._pos + buf.tell()
         return obj
 
-    def _storage(self, pid: Any) -> Storage:
-        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+    def _storage(self, pid: Any) -> Any:
+        if self._legacy and isinstance(pid, tuple) and len(pid) == 4 and pid[0] == "module":
+            return pid[1]  # ('module', class, source file, source): the legacy format's class
+        n = 6 if self._legacy else 5  # the legacy format adds a view (key, offset, size)
+        if not (isinstance(pid, tuple) and len(pid) == n and pid[0] == "storage"):
             raise pickle.UnpicklingError(f"unknown persistent id {pid!r:.80}")
-        _, stype, key, location, numel = pid
+        _, stype, key, location, numel = pid[:5]
         if not isinstance(stype, _StorageType):
             raise pickle.UnpicklingError(f"persistent id names an unknown storage {stype!r:.60}")
         st = self._storages.get(key)
         if st is None:
             arr = self._load_storage(key, stype.dtype_name, numel, location)
             st = self._storages[key] = Storage(key, stype.dtype_name, numel, arr)
+        if self._legacy and pid[5] is not None:
+            vkey, offset, size = pid[5]
+            view = self._storages.get("view:" + vkey)
+            if view is None:
+                part = st.array[offset : offset + size]
+                view = self._storages["view:" + vkey] = Storage(vkey, st.dtype_name, size, part)
+            return view
         return st
 
 

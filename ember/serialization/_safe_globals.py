@@ -55,6 +55,7 @@ def safe_globals(safe_globals: list[Any]) -> Iterator[None]:
 
 
 def qualified_name(obj: Any) -> str:
+    """``module.qualname`` of a class or function, as PyTorch names globals."""
     return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
 
 

@@ -42,7 +42,10 @@ class _Checkpoint(Function):
 
     @staticmethod
     def forward(ctx: Any, fn: Callable, opts: dict, anchor: Any, *args: Any) -> Any:
-        ctx.fn, ctx.opts, ctx.args = fn, opts, args
+        ctx.fn, ctx.opts = fn, opts
+        # Tensors are saved as saved tensors (an in-place change before backward is caught).
+        ctx.save_for_backward(*[a for a in args if isinstance(a, Tensor)])
+        ctx.template = [None if isinstance(a, Tensor) else a for a in args]
         ctx.rng = _random.get_rng_state() if opts["preserve_rng_state"] else None
         if opts["probe"]:  # non-reentrant: learn which outputs depend on something trainable
             with enable_grad():
@@ -58,7 +61,8 @@ class _Checkpoint(Function):
 
     @staticmethod
     def backward(ctx: Any, *grads: Any) -> tuple:
-        inputs = _detached(ctx.args)
+        saved = iter(ctx.saved_tensors)
+        inputs = _detached([next(saved) if t is None else t for t in ctx.template])
         state = _random.get_rng_state()
         if ctx.rng is not None:
             _random.set_rng_state(ctx.rng)

@@ -167,3 +167,14 @@ def test_checkpoint_refuses_what_it_does_not_do():
             lib.utils.checkpoint.checkpoint(
                 lib.nn.Linear(2, 2), lib.ones(1, 2), use_reentrant=False, determinism_check="x"
             )
+
+
+def test_input_changed_in_place_before_backward_is_caught_as_torch():
+    for lib in (ember, torch):
+        lin = lib.nn.Linear(2, 2)
+        x = lib.ones(1, 2, requires_grad=True)
+        h = x * 1.0
+        out = lib.utils.checkpoint.checkpoint(lin, h, use_reentrant=True)
+        h.add_(1.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()

@@ -268,4 +268,19 @@ def test_hasattr_false_for_missing_names():
         ember.no_such_name  # noqa: B018
     for name in ("cuda", "backends", "accelerator", "mps", "cpu", "amp", "jit", "version"):
         assert hasattr(ember, name) and hasattr(torch, name), name
-    hasattr(ember, "linalg")  # a listed subpackage that may be absent: never ModuleNotFoundError
+
+
+def test_absent_lazy_subpackage_is_attribute_error(monkeypatch):
+    # A subpackage ember.__getattr__ lists but that is not there reads as a missing attribute.
+    import importlib
+
+    real = importlib.import_module
+
+    def fake(name, package=None):
+        if name == ".linalg":
+            raise ModuleNotFoundError("No module named 'ember.linalg'", name="ember.linalg")
+        return real(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", fake)
+    monkeypatch.delattr(ember, "linalg", raising=False)
+    assert hasattr(ember, "linalg") is False

@@ -232,9 +232,18 @@ def test_safe_globals_with_torch_class_names(tmp_path):
     _ = lin(ember.ones(1, 2))
 
 
-def test_whole_objects_only_in_zip_format(tmp_path):
+def test_legacy_format_whole_objects(tmp_path):
+    # torch's legacy (pre-1.6) format holds a whole model too; ember reads it, and writes the
+    # legacy format for weights-only data.
+    t = _layers(torch)
+    torch.save(t, tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+    e = ember.load(tmp_path / "old.pt", weights_only=False)
+    assert type(e) is ember.nn.Sequential
+    _same_output(e, t)
+    with pytest.raises(UnsafeCheckpointError):
+        ember.load(tmp_path / "old.pt")
     with pytest.raises(TypeError):
-        ember.save(_layers(ember), tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+        ember.save(_layers(ember), tmp_path / "e.pt", _use_new_zipfile_serialization=False)
 
 
 LAYERS = {
