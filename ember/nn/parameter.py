@@ -192,6 +192,11 @@ class UninitializedTensorMixin:
     def __reduce_ex__(self, protocol: int) -> Any:
         return (type(self), (self._rg, None, self.dtype))
 
+    def __deepcopy__(self, memo: dict) -> Any:
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(self._rg, dtype=self.dtype)
+        return memo[id(self)]
+
 
 def _dtype_named(name: str) -> Any:
     from .. import _dtype

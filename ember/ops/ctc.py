@@ -44,7 +44,9 @@ def _shift_left(a: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _alphas(lp_ext: np.ndarray, skip: np.ndarray, in_lens: np.ndarray, ext_lens: np.ndarray):
+def _alphas(lp_ext: np.ndarray, skip: np.ndarray, ext_lens: np.ndarray) -> np.ndarray:
+    """Forward variables ``log alpha[t, b, s]`` of every time step (past a sample's length they
+    run on harmlessly: only ``alpha[input_length - 1]`` is read)."""
     steps, batch, width = lp_ext.shape
     alpha = np.full((steps, batch, width), _NEG_INF, dtype=lp_ext.dtype)
     alpha[0, :, 0] = lp_ext[0, :, 0]
@@ -57,7 +59,10 @@ def _alphas(lp_ext: np.ndarray, skip: np.ndarray, in_lens: np.ndarray, ext_lens:
     return alpha
 
 
-def _betas(lp_ext: np.ndarray, skip: np.ndarray, in_lens: np.ndarray, ext_lens: np.ndarray):
+def _betas(
+    lp_ext: np.ndarray, skip: np.ndarray, in_lens: np.ndarray, ext_lens: np.ndarray
+) -> np.ndarray:
+    """Backward variables ``log beta[t, b, s]``, each sample starting at its own last step."""
     steps, batch, width = lp_ext.shape
     beta = np.full((steps, batch, width), _NEG_INF, dtype=lp_ext.dtype)
     rows = np.arange(batch)
@@ -111,7 +116,7 @@ class CTCLossNLL(Primitive):
         # Positions past each sample's extended length never take part.
         valid = np.arange(ext.shape[1])[None, :] < ext_lens[:, None]
         lp_ext = np.where(valid, lp_ext, _NEG_INF)
-        alpha = _alphas(lp_ext, skip, input_lengths, ext_lens)
+        alpha = _alphas(lp_ext, skip, ext_lens)
         rows = np.arange(batch)
         last = alpha[input_lengths - 1, rows]
         end = last[rows, ext_lens - 1]

@@ -143,3 +143,14 @@ def test_uninitialized_objects():
 )
 def test_errors_as_torch(call):
     same_error(call, exact=False)
+
+
+def test_deepcopy_before_materialising():
+    import copy
+
+    m = ember.nn.LazyLinear(3)
+    twin = copy.deepcopy(m)
+    assert repr(twin.weight) == "<UninitializedParameter>" and twin.weight is not m.weight
+    twin(ember.randn(2, 4))
+    m(ember.randn(2, 5))
+    assert (twin.in_features, m.in_features) == (4, 5)

@@ -222,6 +222,42 @@ def _inject_property(module: Module, tensor_name: str) -> None:
     setattr(module.__class__, tensor_name, property(get_parametrized, set_original))
 
 
+def _check_chained(module: Module, tensor_name: str, parametrization: Module) -> None:
+    """A parametrization added after others must keep the dtype and shape of the current
+    value, and so must its right inverse (PyTorch's checks, unless ``unsafe``)."""
+    Y = getattr(module, tensor_name)
+    X = parametrization(Y)
+    if not isinstance(X, Tensor):
+        raise ValueError(f"A parametrization must return a tensor. Got {type(X).__name__}.")
+    if X.dtype != Y.dtype:
+        raise ValueError(
+            "Registering a parametrization may not change the dtype of the tensor, unless the "
+            f"`unsafe` flag is enabled.\nmodule.{tensor_name}.dtype: {Y.dtype}\n"
+            f"parametrization(module.{tensor_name}).dtype: {X.dtype}"
+        )
+    if tuple(X.shape) != tuple(Y.shape):
+        raise ValueError(
+            "Registering a parametrization may not change the shape of the tensor, unless the "
+            f"`unsafe` flag is enabled.\nmodule.{tensor_name}.shape: {_size(Y.shape)}\n"
+            f"parametrization(module.{tensor_name}).shape: {_size(X.shape)}"
+        )
+    if not hasattr(parametrization, "right_inverse"):
+        return
+    try:
+        Z = parametrization.right_inverse(X)
+    except NotImplementedError:
+        return
+    if not isinstance(Z, Tensor):
+        raise ValueError(
+            f"parametrization.right_inverse must return a tensor. Got: {type(Z).__name__}"
+        )
+    if Z.dtype != Y.dtype or tuple(Z.shape) != tuple(Y.shape):
+        raise ValueError(
+            "The tensor returned by parametrization.right_inverse must have the same dtype and "
+            f"shape as module.{tensor_name}, unless the `unsafe` flag is enabled."
+        )
+
+
 def register_parametrization(
     module: Module, tensor_name: str, parametrization: Module, *, unsafe: bool = False
 ) -> Module:
@@ -244,40 +280,7 @@ def register_parametrization(
     parametrization.train(module.training)
     if is_parametrized(module, tensor_name):
         if not unsafe:
-            Y = getattr(module, tensor_name)
-            X = parametrization(Y)
-            if not isinstance(X, Tensor):
-                raise ValueError(f"A parametrization must return a tensor. Got {type(X).__name__}.")
-            if X.dtype != Y.dtype:
-                raise ValueError(
-                    "Registering a parametrization may not change the dtype of the tensor, "
-                    f"unless the `unsafe` flag is enabled.\nmodule.{tensor_name}.dtype: "
-                    f"{Y.dtype}\nparametrization(module.{tensor_name}).dtype: {X.dtype}"
-                )
-            if tuple(X.shape) != tuple(Y.shape):
-                raise ValueError(
-                    "Registering a parametrization may not change the shape of the tensor, "
-                    f"unless the `unsafe` flag is enabled.\nmodule.{tensor_name}.shape: "
-                    f"{_size(Y.shape)}\nparametrization(module.{tensor_name}).shape: "
-                    f"{_size(X.shape)}"
-                )
-            if hasattr(parametrization, "right_inverse"):
-                try:
-                    Z = parametrization.right_inverse(X)
-                except NotImplementedError:
-                    pass
-                else:
-                    if not isinstance(Z, Tensor):
-                        raise ValueError(
-                            f"parametrization.right_inverse must return a tensor. Got: "
-                            f"{type(Z).__name__}"
-                        )
-                    if Z.dtype != Y.dtype or tuple(Z.shape) != tuple(Y.shape):
-                        raise ValueError(
-                            "The tensor returned by parametrization.right_inverse must have "
-                            "the same dtype and shape as module."
-                            f"{tensor_name}, unless the `unsafe` flag is enabled."
-                        )
+            _check_chained(module, tensor_name, parametrization)
         module.parametrizations[tensor_name].append(parametrization)
         module.parametrizations[tensor_name].unsafe |= unsafe
     elif tensor_name in module._buffers or tensor_name in module._parameters:
