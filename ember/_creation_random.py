@@ -90,8 +90,8 @@ def randint(
             raise TypeError("randint() missing required argument 'size'")
         if isinstance(high, (tuple, list, Size)):
             low, high, size = 0, low, high
-    if high is None:
-        raise TypeError("randint() missing required argument 'high'")
+    if high is None:  # randint(high, size=...): the one bound given is the upper one
+        low, high = 0, low
     if low >= high:
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"

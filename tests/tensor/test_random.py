@@ -147,3 +147,12 @@ def test_requires_grad_kwarg():
     assert ember.rand(2, requires_grad=True).requires_grad
     assert ember.randn(2, requires_grad=True).is_leaf
     assert ember.normal(0.0, 1.0, (2,), requires_grad=True).requires_grad
+
+
+def test_randint_high_with_size_keyword_as_torch():
+    """``randint(n, size=...)`` (one bound, size by keyword) draws from [0, n), as torch does."""
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        r = lib.randint(3, size=(200,))
+        assert tuple(r.shape) == (200,) and r.dtype == lib.int64
+        assert int(r.min()) == 0 and int(r.max()) == 2
