@@ -6,7 +6,8 @@ One run is four named steps (``run_backward``):
    explicit stack, so a 100,000-op chain is fine);
 2. ``_seed``: the root gradients go into the buffers, the roots with no pending consumer are ready;
 3. ``_walk``: nodes run once every consumer has delivered its gradient; what reaches a leaf goes
-   to the run's *sink*;
+   to the run's *sink* (``_walk_graph`` under ``create_graph``: Tensors instead of arrays, see
+   docs/architecture.md, "Higher-order gradients");
 4. ``sink.flush``: leaves with hooks, whose gradient was summed over all their uses, get it now.
 
 The sink says what happens at the leaves: ``AccumulateSink`` adds into ``.grad``
@@ -41,7 +42,7 @@ class _Sink:
         self.hooked: dict = {}
 
     def leaf(self, t: Any, g: Any) -> None:
-        """A gradient ``g`` (array) reaches leaf ``t``."""
+        """A gradient ``g`` (an array; a Tensor under create_graph) reaches leaf ``t``."""
         d = t.__dict__
         if d.get("_hooks") or d.get("_post_acc_hooks"):
             prev = self.hooked.get(id(t))
