@@ -331,8 +331,7 @@ def _walk_graph(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_grap
     while ready:
         node = ready.pop()
         in_grads = _run_general(node, buffers, sink, retain_graph, graph=True)
-        for k, e in enumerate(node.next_edges):
-            g = None if in_grads is None else in_grads[k]
+        for e, g in zip(node.next_edges, in_grads or (None,) * len(node.next_edges)):
             if type(e) is tuple:
                 child = e[0]
                 if g is not None:
@@ -448,9 +447,9 @@ def _run_output_hooks(node: BackwardNode, gouts: tuple) -> tuple:
             g = gouts[k]
             if t is None or g is None:
                 continue
-            if isinstance(g, Tensor):  # create_graph: the retained gradient keeps its graph
-                t._grad = g if t._grad is None else t._grad + g
-            elif t._grad is None:
+            if isinstance(g, Tensor):  # create_graph: retained without its graph, as PyTorch
+                g = g._data
+            if t._grad is None:
                 t._grad = _wrap(g.copy())
             else:
                 t._grad._data = np.asarray(t._grad._data + g)

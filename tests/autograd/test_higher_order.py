@@ -300,6 +300,27 @@ def test_hooks_see_gradients_with_graph_like_torch():
         assert _hooks_under_create_graph(ember) == _hooks_under_create_graph(torch)
 
 
+def _node_hooks_and_retain_grad(m):
+    x = m.tensor([0.4, -0.9], dtype=m.float64, requires_grad=True)
+    y = x.sin() * x
+    y.retain_grad()
+    z = y * y
+    z.grad_fn.register_hook(lambda gi, go: (gi[0] * 2, gi[1] * 3))
+    z.grad_fn.register_prehook(lambda go: (go[0] + 1,))
+    z.sum().backward(create_graph=True)
+    (h,) = m.autograd.grad(x.grad.sum(), x)
+    return x.grad.detach().tolist(), h.tolist(), y.grad.tolist(), y.grad.requires_grad
+
+
+def test_node_hooks_and_retain_grad_under_create_graph_like_torch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e, t = _node_hooks_and_retain_grad(ember), _node_hooks_and_retain_grad(torch)
+    for a, b in zip(e[:3], t[:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert e[3] == t[3]
+
+
 def _custom_function(m, once: bool):
     class Cube(m.autograd.Function):
         @staticmethod
