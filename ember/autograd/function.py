@@ -62,9 +62,16 @@ class FunctionCtx:
     @property
     def saved_tensors(self) -> tuple:
         """What ``save_for_backward`` stored; raises if it was freed or modified in place."""
-        if self._saved is None or self._saved_vc:
-            self._check_saved()
-        return self._saved or ()
+        saved = self._saved
+        if saved is None:
+            self._check_saved()  # raises if a backward freed them
+            return ()
+        vcs = self._saved_vc
+        if vcs:  # (inline rather than a call to _check_saved: every backward formula gets here)
+            for i, vc, version, _ in vcs:
+                if vc[0] != version:
+                    _raise_modified(self, saved[i], vc[0], version)
+        return saved
 
     def _check_saved(self) -> None:
         """Raise PyTorch's errors when the saved values were freed by an earlier backward, or
