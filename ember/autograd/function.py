@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor, _wrap
-from .grad_mode import STATE
+from .grad_mode import STATE, no_grad
 
 __all__ = ["Function", "FunctionCtx", "BackwardNode", "Primitive", "once_differentiable"]
 
@@ -327,8 +327,6 @@ def once_differentiable(fn):
 
     @functools.wraps(fn)
     def wrapper(ctx: Any, *grads: Any) -> Any:
-        from .grad_mode import no_grad
-
         with no_grad():
             outputs = fn(ctx, *grads)
         if not STATE.enabled:  # a first-order backward (the engine turns recording off)
@@ -380,8 +378,6 @@ def _apply_user(cls: type, args: tuple, kwargs: dict) -> Any:
     custom_setup = cls.setup_context is not Function.setup_context
     need = STATE.enabled and any(isinstance(a, T) and a._rg for a in args)
     ctx = cls._Node()
-    from .grad_mode import no_grad
-
     with no_grad():
         if custom_setup:
             out = cls.forward(*args, **kwargs)
