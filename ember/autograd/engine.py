@@ -6,7 +6,8 @@ One run is four named steps (``run_backward``):
    explicit stack, so a 100,000-op chain is fine);
 2. ``_seed``: the root gradients go into the buffers, the roots with no pending consumer are ready;
 3. ``_walk``: nodes run once every consumer has delivered its gradient; what reaches a leaf goes
-   to the run's *sink*;
+   to the run's *sink* (``_walk_graph`` under ``create_graph``: Tensors instead of arrays, see
+   docs/architecture.md, "Higher-order gradients");
 4. ``sink.flush``: leaves with hooks, whose gradient was summed over all their uses, get it now.
 
 The sink says what happens at the leaves: ``AccumulateSink`` adds into ``.grad``
@@ -41,7 +42,7 @@ class _Sink:
         self.hooked: dict = {}
 
     def leaf(self, t: Any, g: Any) -> None:
-        """A gradient ``g`` (array) reaches leaf ``t``."""
+        """A gradient ``g`` (an array; a Tensor under create_graph) reaches leaf ``t``."""
         d = t.__dict__
         if d.get("_hooks") or d.get("_post_acc_hooks"):
             prev = self.hooked.get(id(t))
@@ -330,8 +331,7 @@ def _walk_graph(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_grap
     while ready:
         node = ready.pop()
         in_grads = _run_general(node, buffers, sink, retain_graph, graph=True)
-        for k, e in enumerate(node.next_edges):
-            g = None if in_grads is None else in_grads[k]
+        for e, g in zip(node.next_edges, in_grads or (None,) * len(node.next_edges)):
             if type(e) is tuple:
                 child = e[0]
                 if g is not None:
@@ -447,9 +447,9 @@ def _run_output_hooks(node: BackwardNode, gouts: tuple) -> tuple:
             g = gouts[k]
             if t is None or g is None:
                 continue
-            if isinstance(g, Tensor):  # create_graph: the retained gradient keeps its graph
-                t._grad = g if t._grad is None else t._grad + g
-            elif t._grad is None:
+            if isinstance(g, Tensor):  # create_graph: retained without its graph, as PyTorch
+                g = g._data
+            if t._grad is None:
                 t._grad = _wrap(g.copy())
             else:
                 t._grad._data = np.asarray(t._grad._data + g)

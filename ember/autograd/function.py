@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor, _wrap
-from .grad_mode import STATE
+from .grad_mode import STATE, no_grad
 
 __all__ = ["Function", "FunctionCtx", "BackwardNode", "Primitive", "once_differentiable"]
 
@@ -62,9 +62,16 @@ class FunctionCtx:
     @property
     def saved_tensors(self) -> tuple:
         """What ``save_for_backward`` stored; raises if it was freed or modified in place."""
-        if self._saved is None or self._saved_vc:
-            self._check_saved()
-        return self._saved or ()
+        saved = self._saved
+        if saved is None:
+            self._check_saved()  # raises if a backward freed them
+            return ()
+        vcs = self._saved_vc
+        if vcs:  # (inline rather than a call to _check_saved: every backward formula gets here)
+            for i, vc, version, _ in vcs:
+                if vc[0] != version:
+                    _raise_modified(self, saved[i], vc[0], version)
+        return saved
 
     def _check_saved(self) -> None:
         """Raise PyTorch's errors when the saved values were freed by an earlier backward, or
@@ -320,8 +327,6 @@ def once_differentiable(fn):
 
     @functools.wraps(fn)
     def wrapper(ctx: Any, *grads: Any) -> Any:
-        from .grad_mode import no_grad
-
         with no_grad():
             outputs = fn(ctx, *grads)
         if not STATE.enabled:  # a first-order backward (the engine turns recording off)
@@ -373,8 +378,6 @@ def _apply_user(cls: type, args: tuple, kwargs: dict) -> Any:
     custom_setup = cls.setup_context is not Function.setup_context
     need = STATE.enabled and any(isinstance(a, T) and a._rg for a in args)
     ctx = cls._Node()
-    from .grad_mode import no_grad
-
     with no_grad():
         if custom_setup:
             out = cls.forward(*args, **kwargs)

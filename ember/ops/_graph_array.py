@@ -85,6 +85,8 @@ class GraphArray:
 
     def sum(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> GraphArray:
         r = self if dtype is None else self.astype(dtype)
+        if axis == ():  # NumPy: reduce over no axis
+            return r
         if axis is None:
             axis = tuple(range(self.ndim))
             if not keepdims:
@@ -252,7 +254,12 @@ def _binary(ufunc: Any, a: Any, b: Any) -> Any:
             return GraphArray(E.mul(U.reciprocal(tb), ta))
         else:
             ta = _wrap(np.asarray(ta, tb._data.dtype))
+    elif not isinstance(tb, Tensor) and ufunc not in _TAKES_NUMBERS:
+        tb = _wrap(np.asarray(tb, ta._data.dtype))
     return GraphArray(fn(ta, tb))
+
+
+_TAKES_NUMBERS = {np.add, np.subtract, np.multiply, np.true_divide, np.power}
 
 
 def _unary(fn: Any) -> Any:

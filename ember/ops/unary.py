@@ -280,7 +280,7 @@ class Erf(Primitive):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * (2 / np.sqrt(np.pi)) * np.exp(-x * x)
+        return g * (2 / math.sqrt(math.pi)) * np.exp(-x * x)  # a Python float keeps the dtype
 
 
 def erf(input: Tensor) -> Tensor:

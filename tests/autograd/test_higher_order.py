@@ -161,6 +161,20 @@ row(
 )
 
 
+def _inplace_and_views(m, x):
+    y = x * 1
+    y.mul_(x)
+    y.add_(x**3)
+    y.sin_()
+    z = y * 1
+    z[0] = x[1] * x[2]
+    z[1:] *= x[:2]
+    return (z.unsqueeze(0).expand(2, 3).reshape(6)[1:5] ** 2).sum()
+
+
+row("inplace_and_views", _inplace_and_views, d(3))
+
+
 def _run(lib, fn, arrays, v_arrays):
     xs = [lib.tensor(a, requires_grad=True) for a in arrays]
     out = fn(lib, *xs)
@@ -190,6 +204,17 @@ def test_hessian_vector_product_matches_torch(fn, specs):
         else:
             assert e is not None, "ember found no second derivative where torch has one"
             assert_close(e, t, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("fn, specs", ROWS)
+def test_float32_second_derivatives_keep_float32_like_torch(fn, specs):
+    arrays = [s.make(seed=k + 5).astype(np.float32) for k, s in enumerate(specs)]
+    vs = [np.ones(a.shape, np.float32) for a in arrays]
+    _, _, eh = _run(ember, fn, arrays, vs)
+    _, _, th = _run(torch, fn, arrays, vs)
+    for e, t in zip(eh, th):
+        if t is not None:
+            assert_close(e, t, rtol=1e-3, atol=1e-4)  # dtype included
 
 
 @pytest.mark.parametrize("order", [3, 4])
@@ -273,6 +298,27 @@ def test_hooks_see_gradients_with_graph_like_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert _hooks_under_create_graph(ember) == _hooks_under_create_graph(torch)
+
+
+def _node_hooks_and_retain_grad(m):
+    x = m.tensor([0.4, -0.9], dtype=m.float64, requires_grad=True)
+    y = x.sin() * x
+    y.retain_grad()
+    z = y * y
+    z.grad_fn.register_hook(lambda gi, go: (gi[0] * 2, gi[1] * 3))
+    z.grad_fn.register_prehook(lambda go: (go[0] + 1,))
+    z.sum().backward(create_graph=True)
+    (h,) = m.autograd.grad(x.grad.sum(), x)
+    return x.grad.detach().tolist(), h.tolist(), y.grad.tolist(), y.grad.requires_grad
+
+
+def test_node_hooks_and_retain_grad_under_create_graph_like_torch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e, t = _node_hooks_and_retain_grad(ember), _node_hooks_and_retain_grad(torch)
+    for a, b in zip(e[:3], t[:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert e[3] == t[3]
 
 
 def _custom_function(m, once: bool):
