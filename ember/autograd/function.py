@@ -428,7 +428,8 @@ def _apply_user(cls: type, args: tuple, kwargs: dict) -> Any:
 
 class Primitive(Function):
     """A built-in op: ``forward(ctx, *arrays_and_args) -> array`` and
-    ``backward(ctx, grad) -> array | tuple`` on raw arrays (docs/architecture.md, "How an op is written").
+    ``backward(ctx, grad) -> array | tuple`` on raw arrays (docs/architecture.md, "How an op is
+    written").
 
     ``view = True`` marks ops whose output shares memory with input 0 (it then shares the input's
     version counter). ``n_outputs`` > 1 returns a tuple; ``non_differentiable`` lists outputs
