@@ -144,7 +144,7 @@ from .ops.elementwise import (
     true_divide,
     where,
 )
-from .ops.index_ops import index_add, index_copy, index_fill, scatter_reduce
+from .ops.index_ops import index_add, index_copy, index_fill, index_reduce, scatter_reduce
 from .ops.indexing import (
     argwhere,
     bucketize,

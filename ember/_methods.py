@@ -239,7 +239,8 @@ def _bind_surface() -> None:
         (STA, "unique_consecutive"),
         (PR, "inner kron cross tensordot"),
         (SK, "rot90 unfold as_strided hsplit vsplit dsplit"),
-        (IO, "index_add index_copy index_fill scatter_reduce"),
+        (IO, "index_add index_copy index_fill index_reduce scatter_reduce"),
+        (X, "repeat_interleave"),
         (SA, "multinomial bernoulli"),
         (ST, "new untyped_storage storage is_nonzero is_inference"),
     ]:
@@ -250,7 +251,8 @@ def _bind_surface() -> None:
     T.itemsize = property(ST.itemsize)
     # Every in-place form PyTorch has of an out-of-place method ember has.
     for name in (
-        "index_add index_copy index_fill scatter_reduce lgamma digamma erfinv i0 xlogy logit "
+        "index_add index_copy index_fill index_reduce scatter_reduce lgamma digamma erfinv i0 "
+        "xlogy logit "
         "hypot copysign sinc deg2rad rad2deg heaviside sgn polygamma frac fix exp2 log2 log10 "
         "absolute negative acos arccos acosh arccosh asin arcsin asinh arcsinh atan arctan atanh "
         "arctanh arctan2 cosh sinh tan addmm cumsum cumprod nan_to_num bitwise_and bitwise_or "

@@ -82,4 +82,11 @@ def add_rows(gc) -> None:
                 d(2, 3),
                 name=f"ScatterReduce_{reduce}_{'self' if include_self else 'noself'}",
             )
+    gc(
+        IO.ScatterReduce,
+        lambda x, s: x.index_reduce(0, _idx(1, 0, 1), s, "prod"),
+        d(2, 3),
+        d(3, 3),
+        name="IndexReduce_prod",
+    )
     gc(SA.Poisson, _poisson, _pos(2, 3, low=1.0, high=5.0))

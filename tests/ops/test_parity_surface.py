@@ -235,6 +235,32 @@ INDEX_WRITES = [
     case("index_fill_negative_index", lambda m, x: x.index_fill(1, _idx(m, [-1]), 0), f(2, 3)),
     case("index_fill_int", lambda m, x: x.index_fill(0, _idx(m, [0]), 7), i(2, 3)),
 ]
+for _red in ("prod", "mean", "amax", "amin"):
+    for _self in (True, False):
+        INDEX_WRITES.append(
+            case(
+                f"index_reduce_{_red}_{'self' if _self else 'noself'}",
+                lambda m, x, s, r=_red, inc=_self: x.index_reduce(
+                    1, _idx(m, [2, 0, 2]), s, r, include_self=inc
+                ),
+                f(2, 4),
+                f(2, 3),
+            )
+        )
+INDEX_WRITES += [
+    case(
+        "index_reduce_top_level",
+        lambda m, x, s: m.index_reduce(x, 0, _idx(m, [1]), s, "amax"),
+        f(2, 3),
+        f(1, 3),
+    ),
+    case("repeat_interleave_method", lambda m, x: x.repeat_interleave(2, dim=1), f(2, 3)),
+    case(
+        "repeat_interleave_tensor",
+        lambda m, x: x.repeat_interleave(m.tensor([1, 0, 2]), 0),
+        f(3, 2),
+    ),
+]
 _SCATTER = [[0, 1, 0, 1], [2, 2, 0, 0], [1, 1, 1, 1]]
 for _red in ("sum", "prod", "mean", "amax", "amin"):
     for _self in (True, False):
@@ -445,6 +471,7 @@ IN_PLACE = [
     ("index_add_", lambda m, x: x.index_add_(0, m.tensor([0, 0]), m.ones(2, 4))),
     ("index_copy_", lambda m, x: x.index_copy_(1, m.tensor([2]), m.ones(3, 1))),
     ("index_fill_", lambda m, x: x.index_fill_(1, m.tensor([2]), 4.0)),
+    ("index_reduce_", lambda m, x: x.index_reduce_(1, m.tensor([0, 0]), m.ones(3, 2) * 3, "prod")),
     (
         "scatter_reduce_",
         lambda m, x: x.scatter_reduce_(0, m.tensor([[1, 0, 1, 0]]), m.ones(1, 4), "amin"),

@@ -111,6 +111,11 @@ ERRORS = [
         r"0-dimensional",
     ),
     err(
+        "index_reduce_sum",
+        lambda m: m.ones(3).index_reduce(0, m.tensor([0]), m.ones(1), "sum"),
+        r"prod, mean, amax or amin",
+    ),
+    err(
         "scatter_reduce_name",
         lambda m: m.ones(3).scatter_reduce(0, m.tensor([0]), m.ones(1), "add"),
         r"sum, prod, mean, amax or amin",
