@@ -117,7 +117,14 @@ from .ops.compare import (
     ne,
     not_equal,
 )
-from .ops.cumulative import cummax, cummin, diff, logcumsumexp
+from .ops.cumulative import (
+    cummax,
+    cummin,
+    cumulative_trapezoid,
+    diff,
+    logcumsumexp,
+    trapezoid,
+)
 from .ops.elementwise import (
     add,
     addcdiv,
@@ -191,10 +198,12 @@ from .ops.pointwise import (
     heaviside,
     hypot,
     isin,
+    ldexp,
     logaddexp,
     logaddexp2,
     logit,
     nan_to_num,
+    nextafter,
     rad2deg,
     result_type,
     sgn,
@@ -210,6 +219,7 @@ from .ops.products import (
     inner,
     kron,
     pairwise_distance,
+    renorm,
     tensordot,
     vander,
 )
@@ -266,7 +276,7 @@ from .ops.shape import (
     unflatten,
     unsqueeze,
 )
-from .ops.special_fn import digamma, erfinv, i0, lgamma, polygamma, xlogy
+from .ops.special_fn import digamma, erfc, erfinv, i0, lgamma, mvlgamma, polygamma, xlogy
 from .ops.stacking import (
     as_strided,
     atleast_1d,

@@ -231,9 +231,10 @@ def _bind_surface() -> None:
     from .ops import statistics as STA
 
     for mod, names in [
-        (SF, "lgamma digamma erfinv i0 xlogy"),
+        (SF, "lgamma digamma erfinv i0 xlogy erfc mvlgamma"),
         (P, "logaddexp logaddexp2 hypot copysign sinc logit deg2rad rad2deg heaviside signbit sgn"),
-        (P, "nan_to_num"),
+        (P, "nan_to_num ldexp nextafter"),
+        (PR, "renorm"),
         (CU, "cummax cummin logcumsumexp diff"),
         (STA, "median nanmedian quantile nanquantile kthvalue mode nansum nanmean bincount histc"),
         (STA, "unique_consecutive"),
@@ -252,7 +253,7 @@ def _bind_surface() -> None:
     # Every in-place form PyTorch has of an out-of-place method ember has.
     for name in (
         "index_add index_copy index_fill index_reduce scatter_reduce lgamma digamma erfinv i0 "
-        "xlogy logit "
+        "xlogy logit erfc mvlgamma ldexp nextafter renorm "
         "hypot copysign sinc deg2rad rad2deg heaviside sgn polygamma frac fix exp2 log2 log10 "
         "absolute negative acos arccos acosh arccosh asin arcsin asinh arcsinh atan arctan atanh "
         "arctanh arctan2 cosh sinh tan addmm cumsum cumprod nan_to_num bitwise_and bitwise_or "

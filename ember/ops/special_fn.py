@@ -51,6 +51,8 @@ __all__ = [
     "i1",
     "i1e",
     "xlogy",
+    "erfc",
+    "mvlgamma",
 ]
 
 
@@ -543,6 +545,44 @@ def i1(input: Tensor, *, out: Any = None) -> Tensor:
 def i1e(input: Tensor, *, out: Any = None) -> Tensor:
     """``i1(input) * exp(-|input|)`` elementwise."""
     return I1e.apply(_as_float(input))
+
+
+class Erfc(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(all="ignore"):  # nan in, nan out
+            return np.asarray(_ERFC(x.astype(np.float64)), np.float64).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (-2 / math.sqrt(math.pi)) * np.exp(-x * x)
+
+
+def erfc(input: Tensor, *, out: Any = None) -> Tensor:
+    """``1 - erf(input)`` elementwise, accurate in the right tail (``math.erfc`` per element)."""
+    return Erfc.apply(_as_float(input))
+
+
+def mvlgamma(input: Tensor, p: int, *, out: Any = None) -> Tensor:
+    """The log of the multivariate gamma function of dimension ``p``:
+    ``p (p - 1) / 4 log(pi) + sum_i lgamma(input - i / 2)`` for ``i < p``."""
+    from .reduction import sum as _sum
+    from .shape import unsqueeze
+
+    if not isinstance(p, int) or p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    x = _as_float(input)
+    shifts = _wrap_np(-np.arange(p, dtype=x._data.dtype) / 2)
+    terms = lgamma(unsqueeze(x, -1) + shifts)
+    return _sum(terms, -1) + p * (p - 1) / 4 * math.log(math.pi)
+
+
+def _wrap_np(a: np.ndarray) -> Tensor:
+    from .._tensor import _wrap
+
+    return _wrap(a)
 
 
 class Xlogy(Primitive):

@@ -54,6 +54,11 @@ POINTWISE = [
     case("isin_invert", lambda m, x, y: m.isin(x, y, invert=True), i(3, 4), i(5)),
     case("isin_scalar", lambda m, x: m.isin(x, 2), i(3, 4)),
     case("frac", lambda m, x: m.frac(x), f(3, 4)),
+    # non-negative exponents: for negative ones PyTorch's gradient is 0 (an integer power)
+    case("ldexp", lambda m, x, e: m.ldexp(x, e.abs()), f(3, 4), i(4)),
+    case("ldexp_int", lambda m, x, e: x.ldexp(e.abs()), i(3, 4), i(3, 4)),
+    case("nextafter", lambda m, x, y: m.nextafter(x, y), d(3, 4), d(4)),
+    case("nextafter_equal", lambda m, x: x.nextafter(x.detach()), f(5)),
     case("nan_to_num", lambda m, x: m.nan_to_num(_with_nonfinite(m, x), 1.0, 9.0), f(3, 4)),
     case("nan_to_num_defaults", lambda m, x: _with_nonfinite(m, x).nan_to_num(), d(3, 4)),
     case("nan_to_num_int", lambda m, x: m.nan_to_num(x), i(3)),
@@ -77,6 +82,15 @@ SCANS = [
     case("diff_int", lambda m, x: m.diff(x), i(6)),
     case("diff_bool", lambda m, x: m.diff(x), b(6)),
     case("cumprod", lambda m, x: m.cumprod(x, 1), pos(3, 4)),
+    case("trapezoid", lambda m, y: m.trapezoid(y), f(3, 5)),
+    case("trapezoid_dx_dim", lambda m, y: m.trapezoid(y, dx=0.5, dim=0), d(3, 5)),
+    case("trapezoid_x", lambda m, y, x: m.trapezoid(y, x), f(3, 5), f(5)),
+    case("trapezoid_x_nd", lambda m, y, x: m.trapezoid(y, x, dim=0), f(3, 5), f(3, 5)),
+    case("trapezoid_int", lambda m, y: m.trapezoid(y), i(4)),
+    case("cumulative_trapezoid", lambda m, y: m.cumulative_trapezoid(y), f(3, 5)),
+    case(
+        "cumulative_trapezoid_x", lambda m, y, x: m.cumulative_trapezoid(y, x, dim=0), d(4, 2), d(4)
+    ),
 ]
 
 STATS = [
@@ -176,6 +190,9 @@ PRODUCTS = [
     case("cosine_similarity", lambda m, x, y: m.cosine_similarity(x, y), f(4, 3), f(4, 3)),
     case("pairwise_distance", lambda m, x, y: m.pairwise_distance(x, y), f(4, 3), f(4, 3)),
     case("block_diag", lambda m, x, y, z: m.block_diag(x, y, z), f(2, 3), f(4), f()),
+    case("renorm_p2", lambda m, x: m.renorm(x, 2, 0, 1.0), f(3, 4)),
+    case("renorm_p1_dim1", lambda m, x: x.renorm(1, 1, 0.5), d(3, 4)),
+    case("renorm_inf", lambda m, x: x.renorm(float("inf"), -1, 0.5), f(2, 3, 4)),
     case("block_diag_promote", lambda m, x, y: m.block_diag(x, y), i(2, 2), d(1, 3)),
     case("block_diag_none", lambda m: m.block_diag()),
     case("vander_int", lambda m, x: m.vander(x), i(4)),
@@ -441,6 +458,11 @@ IN_PLACE = [
     ("rad2deg_", lambda m, x: x.rad2deg_()),
     ("sgn_", lambda m, x: x.sgn_()),  # values only: torch's gradient is a ZeroTensor
     ("frac_", lambda m, x: x.frac_()),
+    ("erfc_", lambda m, x: x.erfc_()),
+    ("mvlgamma_", lambda m, x: x.abs_().add_(2).mvlgamma_(2)),
+    ("ldexp_", lambda m, x: x.ldexp_(m.tensor([1, 0, 3, 2]))),
+    ("nextafter_", lambda m, x: x.nextafter_(m.zeros(4))),
+    ("renorm_", lambda m, x: x.renorm_(2, 0, 1.0)),
     ("exp2_", lambda m, x: x.exp2_()),
     ("log2_", lambda m, x: x.abs_().log2_()),
     ("log10_", lambda m, x: x.abs_().log10_()),

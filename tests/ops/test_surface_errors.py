@@ -32,6 +32,13 @@ ERRORS = [
         lambda m: m.heaviside(m.ones(2, requires_grad=True), m.ones(2)).sum().backward(),
         r"heaviside",
     ),
+    err("renorm_1d", lambda m: m.renorm(m.ones(3), 2, 0, 1.0), r"at least 2 dimensions"),
+    err("renorm_p", lambda m: m.renorm(m.ones(2, 3), 0, 0, 1.0), r"non-positive"),
+    err(
+        "nextafter_int",
+        lambda m: m.nextafter(m.ones(2, dtype=m.int64), m.ones(2, dtype=m.int64)),
+        r"Long",
+    ),
     err("diff_0d", lambda m: m.diff(m.tensor(1.0)), r"at least one-dimensional"),
     err("diff_negative_n", lambda m: m.diff(m.ones(3), n=-1), r"non-negative"),
     err("kthvalue_k_too_big", lambda m: m.kthvalue(m.ones(3), 4), r"out of range"),
