@@ -295,6 +295,7 @@ from .ops.stacking import (
 from .ops.statistics import (
     bincount,
     histc,
+    histogram,
     kthvalue,
     median,
     mode,

@@ -237,7 +237,7 @@ def _bind_surface() -> None:
         (PR, "renorm"),
         (CU, "cummax cummin logcumsumexp diff"),
         (STA, "median nanmedian quantile nanquantile kthvalue mode nansum nanmean bincount histc"),
-        (STA, "unique_consecutive"),
+        (STA, "unique_consecutive histogram"),
         (PR, "inner kron cross tensordot"),
         (SK, "rot90 unfold as_strided hsplit vsplit dsplit"),
         (IO, "index_add index_copy index_fill index_reduce scatter_reduce"),

@@ -141,6 +141,23 @@ STATS += [
     case("bincount_int_weights", lambda m, x, w: m.bincount(x, w), i(9, low=0, high=3), i(9)),
     case("histc", lambda m, x: m.histc(x, bins=7), f(50)),
     case("histc_range", lambda m, x: x.histc(4, -1, 1), d(50)),
+    # histogram: values only (PyTorch's outputs claim a gradient its backward then refuses)
+    case("histogram", lambda m, x: m.histogram(x, 5), f(40), grad=False),
+    case(
+        "histogram_range_density",
+        lambda m, x: x.histogram(4, range=(-1.0, 1.5), density=True),
+        d(40),
+        grad=False,
+    ),
+    case(
+        "histogram_edges_weight",
+        lambda m, x, e, w: m.histogram(x, e.sort().values, weight=w),
+        f(30),
+        f(4),
+        f(30),
+        grad=False,
+    ),
+    case("histogram_constant", lambda m, x: m.histogram(x * 0 + 2, 3), f(5), grad=False),
 ]
 
 PRODUCTS = [

@@ -60,6 +60,7 @@ ERRORS = [
     err("bincount_negative", lambda m: m.bincount(m.tensor([0, -1])), r"non-negative"),
     err("bincount_2d", lambda m: m.bincount(m.ones(2, 2, dtype=m.int64)), r"1-d"),
     err("bincount_weights", lambda m: m.bincount(m.tensor([0, 1]), m.ones(3)), r"same length"),
+    err("histogram_int", lambda m: m.histogram(m.ones(2, dtype=m.int64), 2), r"Long"),
     err("histc_int", lambda m: m.histc(m.ones(2, dtype=m.int64)), r"Long"),
     err("histc_bins", lambda m: m.histc(m.ones(2), bins=0), r"bins must be > 0"),
     err("histc_range", lambda m: m.histc(m.ones(2), min=2, max=1), r"max must be larger"),
