@@ -268,6 +268,12 @@ INDEX_WRITES = [
     case("index_fill_tensor", lambda m, x, v: x.index_fill(0, _idx(m, [1, 1]), v), f(3, 4), f()),
     case("index_fill_negative_index", lambda m, x: x.index_fill(1, _idx(m, [-1]), 0), f(2, 3)),
     case("index_fill_int", lambda m, x: x.index_fill(0, _idx(m, [0]), 7), i(2, 3)),
+    case(
+        "index_put_top_level",
+        lambda m, x, v: m.index_put_(x * 1, (_idx(m, [0, 2, 0]),), v, accumulate=True),
+        f(3, 2),
+        f(3, 2),
+    ),
 ]
 for _red in ("prod", "mean", "amax", "amin"):
     for _self in (True, False):
