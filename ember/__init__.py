@@ -132,7 +132,6 @@ from .ops.compare import (
     ne,
     not_equal,
 )
-from .ops.cumulative import cummax, cummin, diff, logcumsumexp
 from .ops.elementwise import (
     add,
     addcdiv,
@@ -159,7 +158,6 @@ from .ops.elementwise import (
     true_divide,
     where,
 )
-from .ops.index_ops import index_add, index_copy, index_fill, scatter_reduce
 from .ops.indexing import (
     argwhere,
     bucketize,
@@ -199,35 +197,6 @@ from .ops.join import (
 )
 from .ops.linalg import addmm, bmm, dot, ger, matmul, mm, mv, outer
 from .ops.nn_fused import log_softmax, softmax, softmin
-from .ops.pointwise import (
-    can_cast,
-    copysign,
-    deg2rad,
-    heaviside,
-    hypot,
-    isin,
-    logaddexp,
-    logaddexp2,
-    logit,
-    nan_to_num,
-    rad2deg,
-    result_type,
-    sgn,
-    signbit,
-    sinc,
-)
-from .ops.products import (
-    block_diag,
-    cdist,
-    cosine_similarity,
-    cross,
-    einsum,
-    inner,
-    kron,
-    pairwise_distance,
-    tensordot,
-    vander,
-)
 from .ops.reduction import (
     all,
     amax,
@@ -253,7 +222,6 @@ from .ops.reduction import (
     var,
     var_mean,
 )
-from .ops.sampling import poisson
 from .ops.shape import (
     adjoint,
     broadcast_shapes,
@@ -280,35 +248,6 @@ from .ops.shape import (
     triu,
     unflatten,
     unsqueeze,
-)
-from .ops.special_fn import digamma, erfinv, i0, lgamma, polygamma, xlogy
-from .ops.stacking import (
-    as_strided,
-    atleast_1d,
-    atleast_2d,
-    atleast_3d,
-    column_stack,
-    dsplit,
-    dstack,
-    hsplit,
-    rot90,
-    row_stack,
-    tril_indices,
-    triu_indices,
-    vsplit,
-)
-from .ops.statistics import (
-    bincount,
-    histc,
-    kthvalue,
-    median,
-    mode,
-    nanmean,
-    nanmedian,
-    nanquantile,
-    nansum,
-    quantile,
-    unique_consecutive,
 )
 from .ops.unary import (
     abs,
@@ -359,6 +298,23 @@ from .ops.unary import (
     tanh,
     trunc,
 )
+
+# The wider torch.* surface loads on first use (see __getattr__), so `import ember` stays fast.
+_SURFACE = {
+    "cumulative": "cummax cummin cumulative_trapezoid diff logcumsumexp trapezoid",
+    "index_ops": "index_add index_copy index_fill index_reduce scatter_reduce",
+    "pointwise": "can_cast copysign deg2rad heaviside hypot isin ldexp logaddexp logaddexp2 logit "
+    "nan_to_num nextafter rad2deg result_type sgn signbit sinc",
+    "products": "block_diag cdist cosine_similarity cross einsum inner kron pairwise_distance "
+    "renorm tensordot vander",
+    "sampling": "poisson",
+    "special_fn": "digamma erfc erfinv i0 lgamma mvlgamma polygamma xlogy",
+    "stacking": "as_strided atleast_1d atleast_2d atleast_3d column_stack dsplit dstack hsplit "
+    "rot90 row_stack tril_indices triu_indices vsplit",
+    "statistics": "bincount histc histogram kthvalue median mode nanmean nanmedian nanquantile "
+    "nansum quantile unique_consecutive",
+}
+_SURFACE_HOME = {name: mod for mod, names in _SURFACE.items() for name in names.split()}
 
 index_put_ = Tensor.index_put_  # torch.index_put_(input, indices, values, accumulate)
 
@@ -444,6 +400,12 @@ _LINALG_FUNCTIONS = frozenset(
 def __getattr__(name: str):
     # Subpackages load on first use, so `import ember` stays fast.
     import importlib
+
+    home = _SURFACE_HOME.get(name)
+    if home is not None:
+        value = getattr(importlib.import_module(f".ops.{home}", __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
 
     if name in _LAZY_MODULES or name in _LAZY_NAMES:
         return _lazy(name)

@@ -218,39 +218,58 @@ T.view = S.view
 
 # ---- The wider tensor surface (special functions, scans, statistics, products, index writes,
 # strided views, storages); one contiguous block so the op families stay in their own files.
+# Their modules load on first use (``import ember`` stays fast): a method starts as a stub that
+# imports its module, then puts the real function on the class.
+_SURFACE_METHODS = {
+    "special_fn": "lgamma digamma erfinv i0 xlogy erfc mvlgamma",
+    "pointwise": "logaddexp logaddexp2 hypot copysign sinc logit deg2rad rad2deg heaviside "
+    "signbit sgn nan_to_num ldexp nextafter",
+    "cumulative": "cummax cummin logcumsumexp diff",
+    "statistics": "median nanmedian quantile nanquantile kthvalue mode nansum nanmean bincount "
+    "histc histogram unique_consecutive",
+    "products": "inner kron cross tensordot renorm",
+    "stacking": "rot90 unfold as_strided hsplit vsplit dsplit",
+    "index_ops": "index_add index_copy index_fill index_reduce scatter_reduce",
+    "sampling": "multinomial bernoulli",
+}
+
+
+def _lazy_method(module: str, name: str):
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        import importlib
+
+        fn = getattr(importlib.import_module(f"ember.ops.{module}"), name)
+        setattr(T, name, fn)
+        return fn(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"``ember.{name}(self, ...)`` (see ``ember.ops.{module}``)."
+    return method
+
+
+def _polygamma(self: Tensor, n: int) -> Tensor:
+    from .ops.special_fn import polygamma
+
+    return polygamma(n, self)
+
+
 def _bind_surface() -> None:
     from . import _storage as ST
-    from .ops import cumulative as CU
-    from .ops import index_ops as IO
     from .ops import inplace_views as VI
-    from .ops import pointwise as P
-    from .ops import products as PR
-    from .ops import sampling as SA
-    from .ops import special_fn as SF
-    from .ops import stacking as SK
-    from .ops import statistics as STA
 
-    for mod, names in [
-        (SF, "lgamma digamma erfinv i0 xlogy"),
-        (P, "logaddexp logaddexp2 hypot copysign sinc logit deg2rad rad2deg heaviside signbit sgn"),
-        (P, "nan_to_num"),
-        (CU, "cummax cummin logcumsumexp diff"),
-        (STA, "median nanmedian quantile nanquantile kthvalue mode nansum nanmean bincount histc"),
-        (STA, "unique_consecutive"),
-        (PR, "inner kron cross tensordot"),
-        (SK, "rot90 unfold as_strided hsplit vsplit dsplit"),
-        (IO, "index_add index_copy index_fill scatter_reduce"),
-        (SA, "multinomial bernoulli"),
-        (ST, "new untyped_storage storage is_nonzero is_inference"),
-    ]:
+    for module, names in _SURFACE_METHODS.items():
         for name in names.split():
-            setattr(T, name, getattr(mod, name))
-    T.polygamma = lambda self, n: SF.polygamma(n, self)
+            setattr(T, name, _lazy_method(module, name))
+    for name in "new untyped_storage storage is_nonzero is_inference".split():
+        setattr(T, name, getattr(ST, name))
+    T.repeat_interleave = X.repeat_interleave
+    T.polygamma = _polygamma
     T.nbytes = property(ST.nbytes)
     T.itemsize = property(ST.itemsize)
     # Every in-place form PyTorch has of an out-of-place method ember has.
     for name in (
-        "index_add index_copy index_fill scatter_reduce lgamma digamma erfinv i0 xlogy logit "
+        "index_add index_copy index_fill index_reduce scatter_reduce lgamma digamma erfinv i0 "
+        "xlogy logit erfc mvlgamma ldexp nextafter renorm "
         "hypot copysign sinc deg2rad rad2deg heaviside sgn polygamma frac fix exp2 log2 log10 "
         "absolute negative acos arccos acosh arccosh asin arcsin asinh arcsinh atan arctan atanh "
         "arctanh arctan2 cosh sinh tan addmm cumsum cumprod nan_to_num bitwise_and bitwise_or "

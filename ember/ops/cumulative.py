@@ -12,7 +12,7 @@ from ._util import Primitive, wrap_dim
 from .elementwise import sub
 from .indexing import getitem
 
-__all__ = ["cummax", "cummin", "logcumsumexp", "diff"]
+__all__ = ["cummax", "cummin", "logcumsumexp", "diff", "trapezoid", "cumulative_trapezoid"]
 
 _RESULTS = {name: namedtuple(name, ["values", "indices"]) for name in ("cummax", "cummin")}
 
@@ -133,3 +133,46 @@ def diff(
         hi, lo = getitem(x, head + (slice(1, None),)), getitem(x, head + (slice(None, -1),))
         x = logical_xor(hi, lo) if x.dtype.name == "bool" else sub(hi, lo)
     return x
+
+
+def _trapezoid_parts(y: Tensor, x: Tensor | None, dx: float | None, dim: int) -> Any:
+    """The trapezoid areas along ``dim``: ``(y[1:] + y[:-1]) / 2`` times the spacing."""
+    from .elementwise import add, cast, mul
+    from .shape import reshape
+
+    if x is not None and dx is not None:
+        raise RuntimeError("trapezoid: received both x and dx; pass only one")
+    if y.dtype._kind < 2:  # integers and bools integrate in the default float dtype
+        from .. import _dtype as D
+
+        y = cast(y, D.get_default_dtype())
+    axis = wrap_dim(dim, y.ndim)
+    head = (slice(None),) * axis
+    hi, lo = getitem(y, head + (slice(1, None),)), getitem(y, head + (slice(None, -1),))
+    mean = mul(add(hi, lo), 0.5)
+    if x is None:
+        return mul(mean, 1.0 if dx is None else dx)
+    spacing = diff(x, dim=-1 if x.ndim == 1 else dim)
+    if x.ndim == 1:
+        shape = [1] * y.ndim
+        shape[axis] = spacing.shape[0]
+        spacing = reshape(spacing, tuple(shape))
+    return mul(mean, spacing)
+
+
+def trapezoid(
+    y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1
+) -> Tensor:
+    """The integral of ``y`` along ``dim`` by the trapezoidal rule (spacing ``x`` or ``dx``)."""
+    from .reduction import sum as _sum
+
+    return _sum(_trapezoid_parts(y, x, dx, dim), wrap_dim(dim, y.ndim))
+
+
+def cumulative_trapezoid(
+    y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1
+) -> Tensor:
+    """The running trapezoidal integral of ``y`` along ``dim`` (one element shorter)."""
+    from .reduction import cumsum
+
+    return cumsum(_trapezoid_parts(y, x, dx, dim), wrap_dim(dim, y.ndim))

@@ -12,7 +12,7 @@ from ._util import Primitive, type_name, wrap_dim
 from .elementwise import cast
 from .indexing import _gather_args, along_axis
 
-__all__ = ["index_add", "index_copy", "index_fill", "scatter_reduce"]
+__all__ = ["index_add", "index_copy", "index_fill", "index_reduce", "scatter_reduce"]
 
 
 def _index_vector(input: Tensor, dim: int, index: Any, name: str) -> tuple:
@@ -246,3 +246,30 @@ def scatter_reduce(
         raise RuntimeError("scatter_reduce(): Expected self.dtype to be equal to src.dtype")
     idx, axis = _gather_args(input, dim, index, "scatter_reduce")
     return ScatterReduce.apply(input, axis, idx, src, reduce, bool(include_self))
+
+
+def index_reduce(
+    input: Tensor,
+    dim: int,
+    index: Tensor,
+    source: Tensor,
+    reduce: str,
+    *,
+    include_self: bool = True,
+) -> Tensor:
+    """Reduce the slices of ``source`` into a copy of ``input`` at ``index`` along ``dim``
+    (``prod``, ``mean``, ``amax`` or ``amin``): ``scatter_reduce`` with the index vector
+    spread over ``source``'s shape, which gives the same values and gradients."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(
+            "index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got "
+            f"{reduce}."
+        )
+    axis, idx = _index_vector(input, dim, index, "index_reduce")
+    _check_source(input, source, axis, idx, "index_reduce")
+    if input.ndim == 0:
+        return scatter_reduce(input, 0, index, source, reduce, include_self=include_self)
+    shape = [1] * source.ndim
+    shape[axis] = idx.size
+    spread = np.broadcast_to(idx.reshape(shape), tuple(source.shape))
+    return ScatterReduce.apply(input, axis, spread, source, reduce, bool(include_self))

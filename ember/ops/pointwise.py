@@ -32,6 +32,8 @@ __all__ = [
     "signbit",
     "sgn",
     "isin",
+    "ldexp",
+    "nextafter",
     "nan_to_num",
     "result_type",
     "can_cast",
@@ -288,6 +290,38 @@ def nan_to_num(
     if not input.dtype.is_floating_point:
         return input.clone()
     return NanToNum.apply(input, nan, posinf, neginf)
+
+
+def ldexp(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """``input * 2**other`` (a float result, differentiable in ``input``)."""
+    from .elementwise import pow as _pow
+
+    _check_tensors(input, other, "ldexp")
+    return mul(input, _pow(2.0, cast(other, D.get_default_dtype())))
+
+
+class NextAfter(Primitive):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.moved = x != y
+        ctx.shapes = (x.shape, y.shape)
+        return np.nextafter(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        # PyTorch passes the gradient to ``input`` where the value moved (0 where x == other);
+        # ``other`` gets zeros.
+        gx = unbroadcast(g * ctx.moved, ctx.shapes[0]) if ctx.needs_input_grad[0] else None
+        gy = np.zeros(ctx.shapes[1], g.dtype) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+def nextafter(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """The next floating-point value after ``input`` towards ``other``."""
+    _check_tensors(input, other, "nextafter")
+    _no_integers("nextafter", input, other)
+    a, b = _float_operands(input, other, "nextafter")
+    return NextAfter.apply(a, b)
 
 
 def signbit(input: Tensor, *, out: Any = None) -> Tensor:

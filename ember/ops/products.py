@@ -16,7 +16,7 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
 from ._util import Primitive, wrap_dim
-from .elementwise import cast, mul, sub
+from .elementwise import add, cast, div, mul, sub, where
 from .join import cat, stack
 from .linalg import matmul
 from .shape import constant_pad, permute, reshape, unsqueeze
@@ -32,6 +32,7 @@ __all__ = [
     "vander",
     "cosine_similarity",
     "pairwise_distance",
+    "renorm",
 ]
 
 
@@ -380,3 +381,23 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
     if not increasing:
         cols = cols[::-1]
     return stack(cols, 1)
+
+
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """Each slice along ``dim`` scaled down to ``p``-norm ``maxnorm`` if its norm is larger
+    (PyTorch's factor ``maxnorm / (norm + 1e-7)``; the gradient flows through the norm too)."""
+    from .reduction import norm
+
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    if input.ndim <= 1:
+        raise RuntimeError(
+            f"renorm: input needs at least 2 dimensions, got {input.ndim} dimensions"
+        )
+    axis = wrap_dim(dim, input.ndim)
+    others = tuple(d for d in range(input.ndim) if d != axis)
+    norms = norm(input, p, dim=others, keepdim=True)
+    factor = where(_wrap(norms._data > maxnorm), div(maxnorm, add(norms, 1e-7)), 1.0)
+    return mul(input, factor)

@@ -32,6 +32,7 @@ __all__ = [
     "nanmean",
     "bincount",
     "histc",
+    "histogram",
     "unique_consecutive",
 ]
 
@@ -365,6 +366,48 @@ def histc(
     # Bin as PyTorch: floor((v - lo) * bins / (hi - lo)), the top edge in the last bin.
     pos = np.minimum(((v - lo) * bins / (hi - lo)).astype(np.int64), bins - 1)
     return _wrap(np.bincount(pos, minlength=bins).astype(a.dtype))
+
+
+_histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
+
+
+def histogram(
+    input: Tensor,
+    bins: Any,
+    *,
+    range: Any = None,  # noqa: A002 - PyTorch's name
+    weight: Tensor | None = None,
+    density: bool = False,
+    out: Any = None,
+) -> Any:
+    """Counts (or ``weight`` sums) of ``input`` in ``bins`` equal bins over ``range`` (the data's
+    range by default), or between the given edges; the last bin includes its right edge."""
+    a = input._data
+    if a.dtype.kind != "f":
+        raise NotImplementedError(f"\"histogramdd\" not implemented for '{type_name(input.dtype)}'")
+    if isinstance(bins, Tensor):
+        edges = bins._data.astype(a.dtype)
+        if edges.ndim != 1 or edges.size < 1:
+            raise RuntimeError("torch.histogram(): bins tensor should have one dimension")
+    else:
+        if int(bins) <= 0:
+            raise RuntimeError(
+                f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0"
+            )
+        if range is not None:
+            lo, hi = float(range[0]), float(range[1])
+        else:
+            lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+        if lo > hi:
+            raise RuntimeError("torch.histogram(): max must be larger than min")
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5  # NumPy's and PyTorch's rule for an empty range
+        edges = np.linspace(lo, hi, int(bins) + 1).astype(a.dtype)
+    w = None if weight is None else weight._data.reshape(-1).astype(np.float64)
+    hist, _ = np.histogram(
+        a.reshape(-1).astype(np.float64), bins=edges.astype(np.float64), weights=w, density=density
+    )
+    return _histogram_result(_wrap(hist.astype(a.dtype)), _wrap(edges))
 
 
 def unique_consecutive(

@@ -42,6 +42,8 @@ def add_rows(gc) -> None:
     gc(SF.I0e, lambda x: SF.i0e(x), d(2, 3, low=-25, high=25))
     gc(SF.I1, lambda x: SF.i1(x), d(2, 3, low=-25, high=25))
     gc(SF.I1e, lambda x: SF.i1e(x), d(2, 3, low=-25, high=25))
+    gc(SF.Erfc, lambda x: ember.erfc(x), d(2, 3, low=-3, high=5))
+    gc(P.NextAfter, lambda x, y: ember.nextafter(x, y), d(2, 3), d(3))
     gc(SF.Xlogy, lambda x, y: ember.xlogy(x, y), d(2, 3), _pos(3))
     gc(P.LogAddExp, lambda x, y: ember.logaddexp(x, y), d(2, 3), d(3))
     gc(P.LogAddExp2, lambda x, y: ember.logaddexp2(x, y), d(2, 1), d(3))
@@ -82,4 +84,11 @@ def add_rows(gc) -> None:
                 d(2, 3),
                 name=f"ScatterReduce_{reduce}_{'self' if include_self else 'noself'}",
             )
+    gc(
+        IO.ScatterReduce,
+        lambda x, s: x.index_reduce(0, _idx(1, 0, 1), s, "prod"),
+        d(2, 3),
+        d(3, 3),
+        name="IndexReduce_prod",
+    )
     gc(SA.Poisson, _poisson, _pos(2, 3, low=1.0, high=5.0))

@@ -54,6 +54,11 @@ POINTWISE = [
     case("isin_invert", lambda m, x, y: m.isin(x, y, invert=True), i(3, 4), i(5)),
     case("isin_scalar", lambda m, x: m.isin(x, 2), i(3, 4)),
     case("frac", lambda m, x: m.frac(x), f(3, 4)),
+    # non-negative exponents: for negative ones PyTorch's gradient is 0 (an integer power)
+    case("ldexp", lambda m, x, e: m.ldexp(x, e.abs()), f(3, 4), i(4)),
+    case("ldexp_int", lambda m, x, e: x.ldexp(e.abs()), i(3, 4), i(3, 4)),
+    case("nextafter", lambda m, x, y: m.nextafter(x, y), d(3, 4), d(4)),
+    case("nextafter_equal", lambda m, x: x.nextafter(x.detach()), f(5)),
     case("nan_to_num", lambda m, x: m.nan_to_num(_with_nonfinite(m, x), 1.0, 9.0), f(3, 4)),
     case("nan_to_num_defaults", lambda m, x: _with_nonfinite(m, x).nan_to_num(), d(3, 4)),
     case("nan_to_num_int", lambda m, x: m.nan_to_num(x), i(3)),
@@ -77,6 +82,15 @@ SCANS = [
     case("diff_int", lambda m, x: m.diff(x), i(6)),
     case("diff_bool", lambda m, x: m.diff(x), b(6)),
     case("cumprod", lambda m, x: m.cumprod(x, 1), pos(3, 4)),
+    case("trapezoid", lambda m, y: m.trapezoid(y), f(3, 5)),
+    case("trapezoid_dx_dim", lambda m, y: m.trapezoid(y, dx=0.5, dim=0), d(3, 5)),
+    case("trapezoid_x", lambda m, y, x: m.trapezoid(y, x), f(3, 5), f(5)),
+    case("trapezoid_x_nd", lambda m, y, x: m.trapezoid(y, x, dim=0), f(3, 5), f(3, 5)),
+    case("trapezoid_int", lambda m, y: m.trapezoid(y), i(4)),
+    case("cumulative_trapezoid", lambda m, y: m.cumulative_trapezoid(y), f(3, 5)),
+    case(
+        "cumulative_trapezoid_x", lambda m, y, x: m.cumulative_trapezoid(y, x, dim=0), d(4, 2), d(4)
+    ),
 ]
 
 STATS = [
@@ -127,6 +141,23 @@ STATS += [
     case("bincount_int_weights", lambda m, x, w: m.bincount(x, w), i(9, low=0, high=3), i(9)),
     case("histc", lambda m, x: m.histc(x, bins=7), f(50)),
     case("histc_range", lambda m, x: x.histc(4, -1, 1), d(50)),
+    # histogram: values only (PyTorch's outputs claim a gradient its backward then refuses)
+    case("histogram", lambda m, x: m.histogram(x, 5), f(40), grad=False),
+    case(
+        "histogram_range_density",
+        lambda m, x: x.histogram(4, range=(-1.0, 1.5), density=True),
+        d(40),
+        grad=False,
+    ),
+    case(
+        "histogram_edges_weight",
+        lambda m, x, e, w: m.histogram(x, e.sort().values, weight=w),
+        f(30),
+        f(4),
+        f(30),
+        grad=False,
+    ),
+    case("histogram_constant", lambda m, x: m.histogram(x * 0 + 2, 3), f(5), grad=False),
 ]
 
 PRODUCTS = [
@@ -176,6 +207,9 @@ PRODUCTS = [
     case("cosine_similarity", lambda m, x, y: m.cosine_similarity(x, y), f(4, 3), f(4, 3)),
     case("pairwise_distance", lambda m, x, y: m.pairwise_distance(x, y), f(4, 3), f(4, 3)),
     case("block_diag", lambda m, x, y, z: m.block_diag(x, y, z), f(2, 3), f(4), f()),
+    case("renorm_p2", lambda m, x: m.renorm(x, 2, 0, 1.0), f(3, 4)),
+    case("renorm_p1_dim1", lambda m, x: x.renorm(1, 1, 0.5), d(3, 4)),
+    case("renorm_inf", lambda m, x: x.renorm(float("inf"), -1, 0.5), f(2, 3, 4)),
     case("block_diag_promote", lambda m, x, y: m.block_diag(x, y), i(2, 2), d(1, 3)),
     case("block_diag_none", lambda m: m.block_diag()),
     case("vander_int", lambda m, x: m.vander(x), i(4)),
@@ -234,6 +268,38 @@ INDEX_WRITES = [
     case("index_fill_tensor", lambda m, x, v: x.index_fill(0, _idx(m, [1, 1]), v), f(3, 4), f()),
     case("index_fill_negative_index", lambda m, x: x.index_fill(1, _idx(m, [-1]), 0), f(2, 3)),
     case("index_fill_int", lambda m, x: x.index_fill(0, _idx(m, [0]), 7), i(2, 3)),
+    case(
+        "index_put_top_level",
+        lambda m, x, v: m.index_put_(x * 1, (_idx(m, [0, 2, 0]),), v, accumulate=True),
+        f(3, 2),
+        f(3, 2),
+    ),
+]
+for _red in ("prod", "mean", "amax", "amin"):
+    for _self in (True, False):
+        INDEX_WRITES.append(
+            case(
+                f"index_reduce_{_red}_{'self' if _self else 'noself'}",
+                lambda m, x, s, r=_red, inc=_self: x.index_reduce(
+                    1, _idx(m, [2, 0, 2]), s, r, include_self=inc
+                ),
+                f(2, 4),
+                f(2, 3),
+            )
+        )
+INDEX_WRITES += [
+    case(
+        "index_reduce_top_level",
+        lambda m, x, s: m.index_reduce(x, 0, _idx(m, [1]), s, "amax"),
+        f(2, 3),
+        f(1, 3),
+    ),
+    case("repeat_interleave_method", lambda m, x: x.repeat_interleave(2, dim=1), f(2, 3)),
+    case(
+        "repeat_interleave_tensor",
+        lambda m, x: x.repeat_interleave(m.tensor([1, 0, 2]), 0),
+        f(3, 2),
+    ),
 ]
 _SCATTER = [[0, 1, 0, 1], [2, 2, 0, 0], [1, 1, 1, 1]]
 for _red in ("sum", "prod", "mean", "amax", "amin"):
@@ -415,6 +481,11 @@ IN_PLACE = [
     ("rad2deg_", lambda m, x: x.rad2deg_()),
     ("sgn_", lambda m, x: x.sgn_()),  # values only: torch's gradient is a ZeroTensor
     ("frac_", lambda m, x: x.frac_()),
+    ("erfc_", lambda m, x: x.erfc_()),
+    ("mvlgamma_", lambda m, x: x.abs_().add_(2).mvlgamma_(2)),
+    ("ldexp_", lambda m, x: x.ldexp_(m.tensor([1, 0, 3, 2]))),
+    ("nextafter_", lambda m, x: x.nextafter_(m.zeros(4))),
+    ("renorm_", lambda m, x: x.renorm_(2, 0, 1.0)),
     ("exp2_", lambda m, x: x.exp2_()),
     ("log2_", lambda m, x: x.abs_().log2_()),
     ("log10_", lambda m, x: x.abs_().log10_()),
@@ -445,6 +516,7 @@ IN_PLACE = [
     ("index_add_", lambda m, x: x.index_add_(0, m.tensor([0, 0]), m.ones(2, 4))),
     ("index_copy_", lambda m, x: x.index_copy_(1, m.tensor([2]), m.ones(3, 1))),
     ("index_fill_", lambda m, x: x.index_fill_(1, m.tensor([2]), 4.0)),
+    ("index_reduce_", lambda m, x: x.index_reduce_(1, m.tensor([0, 0]), m.ones(3, 2) * 3, "prod")),
     (
         "scatter_reduce_",
         lambda m, x: x.scatter_reduce_(0, m.tensor([[1, 0, 1, 0]]), m.ones(1, 4), "amin"),

@@ -32,6 +32,13 @@ ERRORS = [
         lambda m: m.heaviside(m.ones(2, requires_grad=True), m.ones(2)).sum().backward(),
         r"heaviside",
     ),
+    err("renorm_1d", lambda m: m.renorm(m.ones(3), 2, 0, 1.0), r"at least 2 dimensions"),
+    err("renorm_p", lambda m: m.renorm(m.ones(2, 3), 0, 0, 1.0), r"non-positive"),
+    err(
+        "nextafter_int",
+        lambda m: m.nextafter(m.ones(2, dtype=m.int64), m.ones(2, dtype=m.int64)),
+        r"Long",
+    ),
     err("diff_0d", lambda m: m.diff(m.tensor(1.0)), r"at least one-dimensional"),
     err("diff_negative_n", lambda m: m.diff(m.ones(3), n=-1), r"non-negative"),
     err("kthvalue_k_too_big", lambda m: m.kthvalue(m.ones(3), 4), r"out of range"),
@@ -53,6 +60,7 @@ ERRORS = [
     err("bincount_negative", lambda m: m.bincount(m.tensor([0, -1])), r"non-negative"),
     err("bincount_2d", lambda m: m.bincount(m.ones(2, 2, dtype=m.int64)), r"1-d"),
     err("bincount_weights", lambda m: m.bincount(m.tensor([0, 1]), m.ones(3)), r"same length"),
+    err("histogram_int", lambda m: m.histogram(m.ones(2, dtype=m.int64), 2), r"Long"),
     err("histc_int", lambda m: m.histc(m.ones(2, dtype=m.int64)), r"Long"),
     err("histc_bins", lambda m: m.histc(m.ones(2), bins=0), r"bins must be > 0"),
     err("histc_range", lambda m: m.histc(m.ones(2), min=2, max=1), r"max must be larger"),
@@ -109,6 +117,11 @@ ERRORS = [
         "index_fill_vector_value",
         lambda m: m.ones(3).index_fill(0, m.tensor([0]), m.ones(2)),
         r"0-dimensional",
+    ),
+    err(
+        "index_reduce_sum",
+        lambda m: m.ones(3).index_reduce(0, m.tensor([0]), m.ones(1), "sum"),
+        r"prod, mean, amax or amin",
     ),
     err(
         "scatter_reduce_name",
