@@ -66,13 +66,13 @@ def optimizer(name, params):
     return torch.optim.SGD(params, lr=0.1, momentum=0.9)
 
 
-def train(model, opt, dtype, local, micro=1):
+def train(model, opt, dtype, local, micro=1, keep_grads=False):
     loss_fn = nn.CrossEntropyLoss()
     for x, y in batches(dtype):
         if local:
             lo, hi = R * B // W, (R + 1) * B // W
             x, y = x[lo:hi], y[lo:hi]
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=not keep_grads)
         if micro == 1:
             loss_fn(model(x), y).backward()
         else:  # gradient accumulation: all but the last micro-batch without sync
@@ -90,7 +90,9 @@ def flat_state(module):
     )
 
 
-def variant(dtype=torch.float64, opt="sgd", micro=1, ddp_kw=None, hack=None, **net_kw):
+def variant(
+    dtype=torch.float64, opt="sgd", micro=1, ddp_kw=None, hack=None, keep_grads=False, **net_kw
+):
     ddp_kw = dict(ddp_kw or {})
     ddp_kw.setdefault("bucket_cap_mb", 256 / 2**20)  # 256-byte buckets: several per step
     model = make(100 + R, dtype, **net_kw)
@@ -99,7 +101,9 @@ def variant(dtype=torch.float64, opt="sgd", micro=1, ddp_kw=None, hack=None, **n
     ddp = DDP(model, **ddp_kw)
     if hack == "no_average":
         ddp.reducer.world = 1  # sums instead of averages
-    train(ddp, optimizer(opt, ddp.parameters()), dtype, local=True, micro=micro)
+    train(
+        ddp, optimizer(opt, ddp.parameters()), dtype, local=True, micro=micro, keep_grads=keep_grads
+    )
     mine = flat_state(ddp.module)
     every = [None] * W
     dist.all_gather_object(every, mine)
@@ -111,7 +115,10 @@ def variant(dtype=torch.float64, opt="sgd", micro=1, ddp_kw=None, hack=None, **n
     if net_kw.get("unused"):
         out["spare_grad_none"] = ddp.module.spare.weight.grad is None
     if ddp_kw.get("gradient_as_bucket_view"):
-        out["grads_are_views"] = all(p.grad._data.base is not None for p in ddp.parameters())
+        bufs = [b.buffer for b in ddp.reducer.buckets]
+        out["grads_are_views"] = all(
+            any(np.shares_memory(p.grad.numpy(), b) for b in bufs) for p in ddp.parameters()
+        )
     if R == 0:
         ref = make(100, dtype, **net_kw)
         train(ref, optimizer(opt, ref.parameters()), dtype, local=False)
@@ -124,6 +131,7 @@ def unused_without_detection():
     """PyTorch's error at the forward after a backward that left a parameter without grad."""
     ddp = DDP(make(100, torch.float64, unused=True), bucket_cap_mb=256 / 2**20)
     x, y = next(batches(torch.float64))
+    ddp(x)  # a forward without backward (evaluation with grad enabled) is fine, as in PyTorch
     nn.CrossEntropyLoss()(ddp(x), y).backward()
     try:
         ddp(x)
@@ -152,6 +160,10 @@ VARIANTS = {
     "sync_batchnorm": lambda: variant(bn=True),
     "gradient_as_bucket_view": lambda: variant(ddp_kw={"gradient_as_bucket_view": True}),
     "default_buckets": lambda: variant(ddp_kw={"bucket_cap_mb": None}),
+    "grads_zeroed_not_freed": lambda: variant(keep_grads=True, micro=2),
+    "bucket_view_grads_zeroed": lambda: variant(
+        keep_grads=True, micro=2, ddp_kw={"gradient_as_bucket_view": True}
+    ),
     "unused_without_detection": unused_without_detection,
     "mismatched_models": mismatched_models,
     "control_no_average": lambda: variant(hack="no_average"),
