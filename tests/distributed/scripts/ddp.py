@@ -140,6 +140,35 @@ def unused_without_detection():
     return {"raised": False}
 
 
+class Probe(nn.Module):
+    """Records the value its buffer has when forward runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+        self.register_buffer("buf", torch.zeros(1))
+
+    def forward(self, x):
+        self.seen = self.buf.item()
+        return self.lin(x)
+
+
+def buffer_sync_rule():
+    """Buffers are re-broadcast from rank 0 before a forward that follows a synced forward."""
+    seen = []
+    x = torch.ones(1, 2)
+    for kw in ({}, {"forward_sync_buffers": False}):
+        ddp = DDP(Probe(), **kw)
+        for grad in (True, False, True, True):
+            ddp.module.buf.fill_(R + 1)
+            with torch.set_grad_enabled(grad):
+                ddp(x).sum().backward() if grad else ddp(x)
+            seen.append(ddp.module.seen)
+    every = [None] * W
+    dist.all_gather_object(every, seen)
+    return {"seen": every}
+
+
 def mismatched_models():
     """Different models on the ranks: every rank raises at construction."""
     model = nn.Linear(3, 2 + (R == W - 1))
@@ -166,6 +195,7 @@ VARIANTS = {
     ),
     "unused_without_detection": unused_without_detection,
     "mismatched_models": mismatched_models,
+    "buffer_sync_rule": buffer_sync_rule,
     "control_no_average": lambda: variant(hack="no_average"),
     "control_no_init_sync": lambda: variant(ddp_kw={"init_sync": False}),
 }
