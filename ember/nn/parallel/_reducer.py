@@ -72,9 +72,11 @@ class Reducer:
             missing = self.unfinished
             self.unfinished = None
             rank = dist.get_rank(self.pg)
+            names = ", ".join(self.names[i] for i in sorted(missing))
             raise RuntimeError(
                 f"{_UNUSED_HELP} Parameter indices which did not receive grad for rank {rank}: "
                 + " ".join(str(i) for i in sorted(missing))
+                + f" (parameters: {names})"
             )
         for b in self.buckets:
             b.pending = len(b.params)
@@ -92,12 +94,9 @@ class Reducer:
         return hook
 
     def _mark_ready(self, i: int, p: Any) -> None:
-        if self.ready[i]:
-            raise RuntimeError(
-                f"Expected to mark a variable ready only once. Parameter {self.names[i]} (index "
-                f"{i}) got its gradient twice in one iteration of DistributedDataParallel; "
-                "use no_sync() for gradient accumulation over several backward passes"
-            )
+        # The engine runs a leaf's post-accumulate hooks once per backward, on its summed
+        # gradient; a second backward in the same iteration finds the reducer disarmed and only
+        # accumulates locally, as in PyTorch.
         if not self.queued:
             from ...autograd.variable import Variable
 
