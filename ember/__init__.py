@@ -80,6 +80,22 @@ from ._random import (
     seed,
     set_rng_state,
 )
+from ._storage import TypedStorage, UntypedStorage
+from ._switches import (
+    are_deterministic_algorithms_enabled,
+    get_default_device,
+    get_deterministic_debug_mode,
+    get_float32_matmul_precision,
+    get_num_interop_threads,
+    get_num_threads,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_default_device,
+    set_deterministic_debug_mode,
+    set_float32_matmul_precision,
+    set_num_interop_threads,
+    set_num_threads,
+    use_deterministic_algorithms,
+)
 from ._tensor import Size, Tensor
 from .autograd.grad_mode import (
     enable_grad,
@@ -113,10 +129,10 @@ from .ops.compare import (
     logical_or,
     logical_xor,
     lt,
-    nan_to_num,
     ne,
     not_equal,
 )
+from .ops.cumulative import cummax, cummin, diff, logcumsumexp
 from .ops.elementwise import (
     add,
     addcdiv,
@@ -143,6 +159,7 @@ from .ops.elementwise import (
     true_divide,
     where,
 )
+from .ops.index_ops import index_add, index_copy, index_fill, scatter_reduce
 from .ops.indexing import (
     argwhere,
     bucketize,
@@ -182,6 +199,35 @@ from .ops.join import (
 )
 from .ops.linalg import addmm, bmm, dot, ger, matmul, mm, mv, outer
 from .ops.nn_fused import log_softmax, softmax, softmin
+from .ops.pointwise import (
+    can_cast,
+    copysign,
+    deg2rad,
+    heaviside,
+    hypot,
+    isin,
+    logaddexp,
+    logaddexp2,
+    logit,
+    nan_to_num,
+    rad2deg,
+    result_type,
+    sgn,
+    signbit,
+    sinc,
+)
+from .ops.products import (
+    block_diag,
+    cdist,
+    cosine_similarity,
+    cross,
+    einsum,
+    inner,
+    kron,
+    pairwise_distance,
+    tensordot,
+    vander,
+)
 from .ops.reduction import (
     all,
     amax,
@@ -207,6 +253,7 @@ from .ops.reduction import (
     var,
     var_mean,
 )
+from .ops.sampling import poisson
 from .ops.shape import (
     adjoint,
     broadcast_shapes,
@@ -233,6 +280,35 @@ from .ops.shape import (
     triu,
     unflatten,
     unsqueeze,
+)
+from .ops.special_fn import digamma, erfinv, i0, lgamma, polygamma, xlogy
+from .ops.stacking import (
+    as_strided,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    column_stack,
+    dsplit,
+    dstack,
+    hsplit,
+    rot90,
+    row_stack,
+    tril_indices,
+    triu_indices,
+    vsplit,
+)
+from .ops.statistics import (
+    bincount,
+    histc,
+    kthvalue,
+    median,
+    mode,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    quantile,
+    unique_consecutive,
 )
 from .ops.unary import (
     abs,
@@ -284,6 +360,8 @@ from .ops.unary import (
     trunc,
 )
 
+index_put_ = Tensor.index_put_  # torch.index_put_(input, indices, values, accumulate)
+
 float = float32  # noqa: A001
 double = float64
 half = float16
@@ -294,6 +372,23 @@ cfloat = complex64
 cdouble = complex128
 
 __version__ = "0.1.0"
+
+# Complex numbers (ember/_complex.py); the torch.* matrix functions (det, inverse, svd...) load
+# with ember.linalg on first use (__getattr__ below).
+from ._complex import (  # noqa: E402
+    angle,
+    complex,  # noqa: A004
+    conj,
+    conj_physical,
+    imag,
+    is_conj,
+    polar,
+    real,
+    resolve_conj,
+    resolve_neg,
+    view_as_complex,
+    view_as_real,
+)
 
 
 def is_tensor(obj: object) -> bool:
@@ -313,24 +408,62 @@ def detach(input: Tensor) -> Tensor:
     return input.detach()
 
 
-def get_num_threads() -> int:
-    import os
+# Entry-point modules and names that load on first use (`import ember` stays fast).
+_LAZY_MODULES = ("cuda", "backends", "accelerator", "mps", "cpu", "version", "amp", "jit")
+_LAZY_MODULES += ("testing", "random", "xpu")
+_LAZY_NAMES = {
+    "compile": "._compile",
+    "autocast": ".amp.autocast_mode",
+    "is_autocast_enabled": ".amp.autocast_mode",
+    "set_autocast_enabled": ".amp.autocast_mode",
+    "get_autocast_dtype": ".amp.autocast_mode",
+    "set_autocast_dtype": ".amp.autocast_mode",
+    "is_autocast_cache_enabled": ".amp.autocast_mode",
+    "set_autocast_cache_enabled": ".amp.autocast_mode",
+    "clear_autocast_cache": ".amp.autocast_mode",
+    "get_device_module": "._devices",
+}
 
-    return os.cpu_count() or 1
+
+def _lazy(name: str):
+    """A lazily loaded entry-point module or name; AttributeError when ``name`` is neither."""
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(_LAZY_NAMES[name], __name__), name)
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 
-def set_num_threads(n: int) -> None:
-    """Accepted for compatibility; NumPy's BLAS threads are set by its own environment."""
+_LINALG_FUNCTIONS = frozenset(
+    "det inverse logdet slogdet pinverse matrix_exp matrix_power cholesky qr svd".split()
+)
 
 
 def __getattr__(name: str):
     # Subpackages load on first use, so `import ember` stays fast.
     import importlib
 
-    if name in ("nn", "optim", "utils", "serialization", "cuda", "backends", "linalg"):
-        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_MODULES or name in _LAZY_NAMES:
+        return _lazy(name)
+    if name in ("nn", "optim", "utils", "serialization", "cuda", "backends", "linalg", "fft"):
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as e:  # hasattr() must see AttributeError, never this
+            if e.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module 'ember' has no attribute '{name}'") from None
     if name == "distributed":
         return importlib.import_module(f".{name}", __name__)
+    if name == "special":
+        return importlib.import_module(".special", __name__)
+    if name in _LINALG_FUNCTIONS:
+        from .linalg import _tensor_api
+
+        return getattr(_tensor_api, name)
+    if name == "distributions":
+        return importlib.import_module(".distributions", __name__)
     if name in ("save", "load"):
         from . import serialization
 

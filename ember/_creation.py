@@ -10,6 +10,8 @@ import numpy as np
 
 from . import _dtype as D
 from ._backend import device as _device
+from ._errors import allocate, quiet_numpy
+from ._out import accepts_out
 from ._tensor import Tensor, _size_args, _wrap
 
 __all__ = [
@@ -41,6 +43,7 @@ def _check_device(device: Any) -> None:
 
 def _leaf(array: np.ndarray, requires_grad: bool) -> Tensor:
     """A new leaf tensor around a freshly made ``array`` (requiring grad if asked)."""
+    quiet_numpy()
     t = _wrap(array)
     if requires_grad:
         t.requires_grad_(True)
@@ -176,6 +179,15 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     D.from_numpy_dtype(ndarray.dtype)
+    if not ndarray.flags.writeable:
+        import warnings
+
+        warnings.warn(
+            "The given NumPy array is not writable: the tensor shares its memory, so writing "
+            "into the tensor will raise. Copy the array, or make it writable, first.",
+            UserWarning,
+            stacklevel=2,
+        )
     return _wrap(ndarray)
 
 
@@ -205,9 +217,10 @@ def _new(
 ) -> Tensor:
     """zeros/ones/empty: check the device, then ``maker(shape, numpy dtype)`` as a leaf tensor."""
     _check_device(device)
-    return _leaf(maker(_size(size), _dt(dtype)), requires_grad)
+    return _leaf(allocate(maker, _size(size), _dt(dtype)), requires_grad)
 
 
+@accepts_out(creation=True)
 def zeros(
     *size: Any,
     dtype: D.dtype | None = None,
@@ -220,6 +233,7 @@ def zeros(
     return _new(np.zeros, size, dtype, device, requires_grad)
 
 
+@accepts_out(creation=True)
 def ones(
     *size: Any,
     dtype: D.dtype | None = None,
@@ -232,6 +246,7 @@ def ones(
     return _new(np.ones, size, dtype, device, requires_grad)
 
 
+@accepts_out(creation=True)
 def empty(
     *size: Any,
     dtype: D.dtype | None = None,
@@ -258,6 +273,7 @@ def _fill_dtype(fill_value: Any) -> D.dtype:
     return D.get_default_dtype()
 
 
+@accepts_out(creation=True)
 def full(
     size: Any,
     fill_value: Any,
@@ -270,17 +286,28 @@ def full(
 ) -> Tensor:
     """A tensor of the given shape filled with ``fill_value``."""
     _check_device(device)
+    _check_fill(fill_value)
     d = dtype or _fill_dtype(fill_value)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _leaf(np.full(_size((size,)), fill_value, d.np), requires_grad)
+    return _leaf(allocate(np.full, _size((size,)), d.np, fill_value), requires_grad)
+
+
+def _check_fill(fill_value: Any) -> None:
+    """PyTorch's TypeError for a fill value that is not a number (``full((2,), 'x')``)."""
+    if isinstance(fill_value, Tensor) or isinstance(fill_value, (int, float, complex, np.number)):
+        return
+    raise TypeError(
+        "full(): argument 'fill_value' (position 2) must be Number, not "
+        f"{type(fill_value).__name__}"
+    )
 
 
 def _new_like(maker: Any, input: Tensor, dtype: D.dtype | None, requires_grad: bool) -> Tensor:
     """zeros_like & co.: ``maker(shape, numpy dtype)`` with ``input``'s shape (and dtype unless
     ``dtype`` is given) as a leaf tensor."""
     dt = dtype.np if dtype is not None else input._data.dtype
-    return _leaf(maker(input._data.shape, dt), requires_grad)
+    return _leaf(allocate(maker, input._data.shape, dt), requires_grad)
 
 
 def zeros_like(
@@ -329,9 +356,13 @@ def full_like(
     memory_format: Any = None,
     layout: Any = None,
 ) -> Tensor:
-    return _new_like(lambda shape, dt: np.full(shape, fill_value, dt), input, dtype, requires_grad)
+    _check_fill(fill_value)
+    return _new_like(
+        lambda shape, dtype: np.full(shape, fill_value, dtype), input, dtype, requires_grad
+    )
 
 
+@accepts_out(creation=True)
 def arange(
     start: Any = 0,
     end: Any = None,
@@ -390,6 +421,7 @@ def range(
     return _leaf(arr.astype(_dt(dtype)), requires_grad)
 
 
+@accepts_out(creation=True)
 def linspace(
     start: Any,
     end: Any,
@@ -422,6 +454,7 @@ def logspace(
     return _leaf(arr.astype(_dt(dtype)), requires_grad)
 
 
+@accepts_out(creation=True)
 def eye(
     n: int,
     m: int | None = None,

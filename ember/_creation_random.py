@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as D
+from . import _random_checks as RC
 from ._creation import _check_device, _leaf, _size
+from ._out import accepts_out
 from ._random import Generator, rng
 from ._tensor import Size, Tensor, _wrap
 
@@ -33,6 +35,7 @@ def _float_dtype(dtype: D.dtype | None, fn: str) -> D.dtype:
     return d
 
 
+@accepts_out(creation=True)
 def rand(
     *size: Any,
     generator: Generator | None = None,
@@ -49,6 +52,7 @@ def rand(
     return _leaf(arr, requires_grad)
 
 
+@accepts_out(creation=True)
 def randn(
     *size: Any,
     generator: Generator | None = None,
@@ -66,6 +70,7 @@ def randn(
     return _leaf(arr.astype(d.np, copy=False), requires_grad)
 
 
+@accepts_out(creation=True)
 def randint(
     low: int = 0,
     high: int | None = None,
@@ -95,6 +100,7 @@ def randint(
     return _wrap(arr.astype((dtype or D.int64).np))
 
 
+@accepts_out(creation=True)
 def randperm(
     n: int,
     *,
@@ -112,6 +118,7 @@ def randperm(
     return _wrap(rng(generator).permutation(n).astype((dtype or D.int64).np))
 
 
+@accepts_out(creation=True)
 def normal(
     mean: Any = 0.0,
     std: Any = 1.0,
@@ -128,10 +135,7 @@ def normal(
     g = rng(generator)
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
-    if isinstance(s, (int, float)) and s < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {s}")
-    if isinstance(s, np.ndarray) and (s < 0).any():
-        raise RuntimeError("normal expects all elements of std >= 0.0")
+    RC.check_std(s)
     if size is None:
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
     else:
@@ -199,15 +203,25 @@ def randint_like(
     )
 
 
+@accepts_out
 def bernoulli(
     input: Tensor, p: float | None = None, *, generator: Generator | None = None, out: Any = None
 ) -> Tensor:
     """Samples 1 with probability ``input`` (or ``p``), else 0."""
+    if p is None:
+        if not input.dtype.is_floating_point:
+            raise NotImplementedError(
+                f"\"bernoulli_tensor_cpu_p_\" not implemented for '{RC._name(input.dtype)}'"
+            )
+        RC.check_probabilities(input._data)
+    else:
+        RC.check_probability(p, "bernoulli_")
     prob = input._data if p is None else p
     u = rng(generator).random(input._data.shape)
     return _wrap((u < prob).astype(input._data.dtype))
 
 
+@accepts_out
 def multinomial(
     input: Tensor,
     num_samples: int,

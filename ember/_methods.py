@@ -62,12 +62,12 @@ def _invert(self: Tensor) -> Tensor:
 
 
 T.__invert__ = _invert
-T.__eq__ = C.eq
-T.__ne__ = C.ne
-T.__lt__ = C.lt
-T.__le__ = C.le
-T.__gt__ = C.gt
-T.__ge__ = C.ge
+T.__eq__ = C.eq_op
+T.__ne__ = C.ne_op
+T.__lt__ = C.lt_op
+T.__le__ = C.le_op
+T.__gt__ = C.gt_op
+T.__ge__ = C.ge_op
 T.__and__ = C.bitwise_and
 T.__or__ = C.bitwise_or
 T.__xor__ = C.bitwise_xor
@@ -214,3 +214,84 @@ T.mH = T.mT
 
 
 T.view = S.view
+
+
+# ---- The wider tensor surface (special functions, scans, statistics, products, index writes,
+# strided views, storages); one contiguous block so the op families stay in their own files.
+def _bind_surface() -> None:
+    from . import _storage as ST
+    from .ops import cumulative as CU
+    from .ops import index_ops as IO
+    from .ops import inplace_views as VI
+    from .ops import pointwise as P
+    from .ops import products as PR
+    from .ops import sampling as SA
+    from .ops import special_fn as SF
+    from .ops import stacking as SK
+    from .ops import statistics as STA
+
+    for mod, names in [
+        (SF, "lgamma digamma erfinv i0 xlogy"),
+        (P, "logaddexp logaddexp2 hypot copysign sinc logit deg2rad rad2deg heaviside signbit sgn"),
+        (P, "nan_to_num"),
+        (CU, "cummax cummin logcumsumexp diff"),
+        (STA, "median nanmedian quantile nanquantile kthvalue mode nansum nanmean bincount histc"),
+        (STA, "unique_consecutive"),
+        (PR, "inner kron cross tensordot"),
+        (SK, "rot90 unfold as_strided hsplit vsplit dsplit"),
+        (IO, "index_add index_copy index_fill scatter_reduce"),
+        (SA, "multinomial bernoulli"),
+        (ST, "new untyped_storage storage is_nonzero is_inference"),
+    ]:
+        for name in names.split():
+            setattr(T, name, getattr(mod, name))
+    T.polygamma = lambda self, n: SF.polygamma(n, self)
+    T.nbytes = property(ST.nbytes)
+    T.itemsize = property(ST.itemsize)
+    # Every in-place form PyTorch has of an out-of-place method ember has.
+    for name in (
+        "index_add index_copy index_fill scatter_reduce lgamma digamma erfinv i0 xlogy logit "
+        "hypot copysign sinc deg2rad rad2deg heaviside sgn polygamma frac fix exp2 log2 log10 "
+        "absolute negative acos arccos acosh arccosh asin arcsin asinh arcsinh atan arctan atanh "
+        "arctanh arctan2 cosh sinh tan addmm cumsum cumprod nan_to_num bitwise_and bitwise_or "
+        "bitwise_xor bitwise_not logical_and logical_or logical_xor logical_not"
+    ).split():
+        setattr(T, name + "_", I.inplace_from(getattr(T, name), name + "_"))
+    # Comparisons record a zero gradient in PyTorch (logical and bitwise ops record nothing).
+    for name in "eq ne lt le gt ge greater greater_equal less less_equal not_equal".split():
+        setattr(T, name + "_", I.inplace_from(VI.zero_grad_form(getattr(T, name)), name + "_"))
+    for name in "squeeze unsqueeze t transpose swapaxes swapdims as_strided".split():
+        setattr(T, name + "_", VI.view_inplace(getattr(T, name), name + "_"))
+
+
+_bind_surface()
+
+
+# ---- complex numbers and matrix functions (ember/_complex.py, ember/linalg/_tensor_api.py) ---
+def _linalg_method(name: str):
+    # ember.linalg loads on the first call, not at `import ember`.
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        from .linalg import _tensor_api
+
+        return getattr(_tensor_api, name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+def _bind_complex_and_linalg() -> None:
+    from . import _complex as CX
+
+    T.real = property(CX.real)
+    T.imag = property(CX.imag)
+    for name in "conj conj_physical resolve_conj resolve_neg is_conj angle".split():
+        setattr(T, name, getattr(CX, name))
+    T.mH = property(lambda self: CX.conj(_mT(self)))
+    T.H = property(lambda self: CX.conj(S.permute(self, tuple(range(self.ndim - 1, -1, -1)))))
+    for (
+        name
+    ) in "det inverse logdet slogdet pinverse matrix_exp matrix_power cholesky qr svd".split():
+        setattr(T, name, _linalg_method(name))
+
+
+_bind_complex_and_linalg()

@@ -101,6 +101,24 @@ class _Formatter:
         return (self.max_width - len(ret)) * " " + ret
 
 
+class _ComplexFormatter:
+    """PyTorch's complex layout: the real parts and the imaginary parts each formatted by their
+    own float formatter, joined as ``re+imj``."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.re = _Formatter(np.ascontiguousarray(values.real))
+        self.im = _Formatter(np.ascontiguousarray(values.imag))
+
+    def width(self) -> int:
+        return self.re.width() + self.im.width() + 1
+
+    def format(self, value: Any) -> str:
+        value = complex(value)
+        re = self.re.format(value.real)
+        im = (self.im.format(value.imag) + "j").lstrip()
+        return re + im if im[0] in "+-" else re + "+" + im
+
+
 def _summarized(a: np.ndarray) -> np.ndarray:
     e = PRINT_OPTS.edgeitems
     if a.ndim == 0:
@@ -170,7 +188,8 @@ def body_str(a: np.ndarray, indent: int) -> str:
     if a.dtype == np.float16:
         a = a.astype(np.float32)
     summarize = a.size > PRINT_OPTS.threshold
-    fmt = _Formatter(_summarized(a) if summarize else a)
+    make = _ComplexFormatter if a.dtype.kind == "c" else _Formatter
+    fmt = make(_summarized(a) if summarize else a)
     return _tensor_str(a, indent, summarize, fmt)
 
 

@@ -44,6 +44,13 @@ class Size(tuple):
 
 _np_to_dtype = D._BY_NP
 _new = object.__new__
+
+
+def _no(self: Any) -> bool:
+    """A flag that is False for every ember tensor (``is_sparse``, ``is_mps``, ...)."""
+    return False
+
+
 _ndarray, _generic, _asarray = np.ndarray, np.generic, np.asarray
 
 
@@ -144,6 +151,10 @@ class Tensor:
     @property
     def is_cpu(self) -> bool:
         return True
+
+    # The other device and layout flags PyTorch tensors carry: an ember tensor is a dense CPU one.
+    is_xpu = is_mps = is_meta = is_ipu = is_mtia = is_maia = is_vulkan = property(_no)
+    is_sparse = is_sparse_csr = is_quantized = is_mkldnn = is_nested = property(_no)
 
     @property
     def layout(self) -> str:
@@ -443,12 +454,18 @@ class Tensor:
         return bool(self._data.reshape(()))
 
     def __int__(self) -> int:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return int(self.item())
 
     def __float__(self) -> float:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return float(self.item())
 
     def __complex__(self) -> complex:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return complex(self.item())
 
     def __index__(self) -> int:

@@ -100,9 +100,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:
+        return _closed_stdout()
     except (OSError, ValueError, TypeError, RuntimeError, pickle.UnpicklingError) as exc:
         print(f"ember {args.command}: error: {exc}", file=sys.stderr)
         return 1
+
+
+def _closed_stdout() -> int:
+    """The reader of our output went away (``ember inspect big.pt | head``): stop quietly.
+
+    stdout is pointed at /dev/null so that Python's final flush does not raise again.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a command killed by a closed pipe
 
 
 if __name__ == "__main__":  # pragma: no cover

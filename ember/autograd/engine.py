@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._scratch import scratch
-from .function import BackwardNode, _wrap
+from .function import BackwardNode, Tensor, _wrap
 from .grad_mode import STATE
 
 __all__ = ["run_backward", "AccumulateSink", "CaptureSink", "queue_callback"]
@@ -68,8 +68,11 @@ class AccumulateSink(_Sink):
     """``backward()``: gradients accumulate into the leaves' ``.grad`` (only the leaves in
     ``inputs`` when given), then their post-accumulate hooks run."""
 
-    def __init__(self, grads: list, inputs: tuple | None = None) -> None:
+    def __init__(
+        self, grads: list, inputs: tuple | None = None, create_graph: bool = False
+    ) -> None:
         super().__init__()
+        self.graph = create_graph
         # Arrays a leaf must not keep as its .grad as is: the caller's gradients, and every
         # array already stored as some leaf's .grad.
         self.seen = {id(g) for g in grads}
@@ -80,7 +83,10 @@ class AccumulateSink(_Sink):
             _Sink.leaf(self, t, g)
 
     def take(self, t: Any, g: Any) -> None:
-        _accumulate(t, g, self.seen)
+        if self.graph:
+            _accumulate_graph(t, g)
+        else:
+            _accumulate(t, g, self.seen)
         post = t.__dict__.get("_post_acc_hooks")
         if post:
             for h in list(post):
@@ -145,12 +151,29 @@ def _accumulate(t: Any, g: Any, seen: set) -> None:
         cur._vc[0] += 1
 
 
+def _accumulate_graph(t: Any, g: Any) -> None:
+    """create_graph: ``.grad`` becomes a gradient with a graph, a copy of ``g`` the first time,
+    else ``.grad + g`` out of place (a new tensor), as PyTorch does."""
+    shape = t._data.shape
+    if g.shape != shape:
+        if g.numel() == t._data.size:
+            g = g.reshape(shape)
+        else:
+            g = g.expand(shape) if g.ndim <= len(shape) else g.sum(0)
+    if g.dtype != t.dtype:
+        g = g.to(t.dtype)
+    t._grad = g.clone() if t._grad is None else t._grad + g
+
+
 def _run_tensor_hooks(hooks: list, g: Any) -> Any:
+    """Run tensor hooks on ``g`` (an array, or a Tensor under create_graph); each may replace it."""
+    graph = isinstance(g, Tensor)
+    cur = g if graph else _wrap(g)
     for h in list(hooks):
-        r = h(_wrap(g))
+        r = h(cur)
         if r is not None:
-            g = r._data
-    return g
+            cur = r
+    return cur if graph else cur._data
 
 
 # ---- end-of-backward callbacks ------------------------------------------------------------------
@@ -180,16 +203,27 @@ def _run_callbacks(callbacks: list) -> None:
 
 
 # ---- the run ------------------------------------------------------------------------------------
-def run_backward(roots: list, grads: list, retain_graph: bool, sink: _Sink) -> None:
-    """Back-propagate ``grads`` (arrays) from ``roots`` (Tensors) into ``sink``."""
+def run_backward(
+    roots: list, grads: list, retain_graph: bool, sink: _Sink, create_graph: bool = False
+) -> None:
+    """Back-propagate ``grads`` from ``roots`` (Tensors) into ``sink``.
+
+    First order, ``grads`` are arrays and every node computes on arrays. With ``create_graph``
+    they are Tensors and every node's backward runs on Tensors with grad mode on, so the
+    gradients it makes carry their own graph (``_walk_graph``).
+    """
     callbacks: list = []
     _RUNS.stack.append(callbacks)
     was_enabled = STATE.enabled
-    STATE.enabled = False  # hooks and Function backwards run without recording, as in PyTorch
+    # Hooks and Function backwards record only under create_graph, as in PyTorch.
+    STATE.enabled = create_graph
     try:
         deps = _count_dependencies(roots)
         buffers, ready = _seed(roots, grads, deps, sink)
-        _walk(ready, buffers, deps, sink, retain_graph)
+        if create_graph:
+            _walk_graph(ready, buffers, deps, sink, retain_graph)
+        else:
+            _walk(ready, buffers, deps, sink, retain_graph)
         sink.flush()
         _run_callbacks(callbacks)  # still on the stack: a callback may queue more
     finally:
@@ -290,8 +324,31 @@ def _walk(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: boo
                 leaf(e, g)
 
 
-def _run_general(node: Any, buffers: dict, sink: _Sink, retain_graph: bool) -> tuple | None:
-    """One node through the general path: several outputs, hooks, user Functions, capture."""
+def _walk_graph(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: bool) -> None:
+    """create_graph: the walk of ``_walk`` with Tensors for gradients, every node through
+    ``_run_general`` (sums of gradients are recorded additions)."""
+    while ready:
+        node = ready.pop()
+        in_grads = _run_general(node, buffers, sink, retain_graph, graph=True)
+        for k, e in enumerate(node.next_edges):
+            g = None if in_grads is None else in_grads[k]
+            if type(e) is tuple:
+                child = e[0]
+                if g is not None:
+                    _add_to_buffer(buffers, child, e[1], g)
+                d = deps[child] - 1
+                deps[child] = d
+                if d == 0:
+                    ready.append(child)
+            elif e is not None and g is not None:
+                sink.leaf(e, g)
+
+
+def _run_general(
+    node: Any, buffers: dict, sink: _Sink, retain_graph: bool, graph: bool = False
+) -> tuple | None:
+    """One node through the general path: several outputs, hooks, user Functions, capture,
+    create_graph (``graph``: the gradients are Tensors, not arrays)."""
     buf = buffers.pop(node, None)
     n_out = node._n_out
     if n_out == 1:
@@ -302,33 +359,46 @@ def _run_general(node: Any, buffers: dict, sink: _Sink, retain_graph: bool) -> t
         gouts = _run_output_hooks(node, gouts)
     if sink.wanted_nodes:
         sink.node_outputs(node, gouts)
+    to_t, from_t = (_same, _same) if graph else (_wrap_all, _data_all)
     if node._pre_hooks:
         for h in list(node._pre_hooks):
-            r = h(tuple(None if g is None else _wrap(g) for g in gouts))
+            r = h(to_t(gouts))
             if r is not None:
-                gouts = tuple(None if g is None else g._data for g in r)
+                gouts = from_t(r)
     if all(g is None for g in gouts):
         in_grads = None  # nothing flows through this node
     else:
         if n_out > 1 and (node._fn._raw or node._materialize):
-            gouts = _materialize(node, gouts)
+            gouts = _materialize(node, gouts, graph)
         elif n_out == 1 and gouts[0] is None and not node._fn._raw and node._materialize:
-            gouts = _materialize(node, gouts)
+            gouts = _materialize(node, gouts, graph)
         node._check_saved()
-        in_grads = node._fn._run_backward(node, gouts)
+        if graph:
+            in_grads = node._fn._run_backward_graph(node, gouts)
+        else:
+            in_grads = node._fn._run_backward(node, gouts)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
     if node._hooks:
         for h in list(node._hooks):
-            r = h(
-                tuple(None if g is None else _wrap(g) for g in (in_grads or ())),
-                tuple(None if g is None else _wrap(g) for g in gouts),
-            )
+            r = h(to_t(in_grads or ()), to_t(gouts))
             if r is not None:
-                in_grads = tuple(None if g is None else g._data for g in r)
+                in_grads = from_t(r)
     if not retain_graph:
         node._release()
     return in_grads
+
+
+def _same(gs: tuple) -> tuple:
+    return tuple(gs)
+
+
+def _wrap_all(gs: tuple) -> tuple:
+    return tuple(None if g is None else _wrap(g) for g in gs)
+
+
+def _data_all(ts: tuple) -> tuple:
+    return tuple(None if t is None else t._data for t in ts)
 
 
 def _add_to_buffer(buffers: dict, node: Any, idx: int, g: Any) -> None:
@@ -356,11 +426,13 @@ def _sum_owned(prev: Any, g: Any, owned: set) -> Any:
     return prev + g
 
 
-def _materialize(node: BackwardNode, gouts: tuple) -> tuple:
+def _materialize(node: BackwardNode, gouts: tuple, graph: bool = False) -> tuple:
+    """Zeros for the outputs that got no gradient (Tensors under create_graph)."""
     metas = node.__dict__.get("_out_meta")
     if metas is None:
         return gouts
-    return tuple(np.zeros(m[0], m[1]) if g is None else g for g, m in zip(gouts, metas))
+    zeros = (lambda m: _wrap(np.zeros(m[0], m[1]))) if graph else (lambda m: np.zeros(m[0], m[1]))
+    return tuple(zeros(m) if g is None else g for g, m in zip(gouts, metas))
 
 
 def _run_output_hooks(node: BackwardNode, gouts: tuple) -> tuple:
@@ -373,9 +445,12 @@ def _run_output_hooks(node: BackwardNode, gouts: tuple) -> tuple:
         for k, ref in node._retain.items():
             t = ref()
             g = gouts[k]
-            if t is not None and g is not None:
-                if t._grad is None:
-                    t._grad = _wrap(g.copy())
-                else:
-                    t._grad._data = np.asarray(t._grad._data + g)
+            if t is None or g is None:
+                continue
+            if isinstance(g, Tensor):  # create_graph: the retained gradient keeps its graph
+                t._grad = g if t._grad is None else t._grad + g
+            elif t._grad is None:
+                t._grad = _wrap(g.copy())
+            else:
+                t._grad._data = np.asarray(t._grad._data + g)
     return tuple(gouts)

@@ -11,6 +11,7 @@ flows, the leaf Tensor itself when the gradient accumulates into ``.grad``, or a
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -81,7 +82,7 @@ class FunctionCtx:
             return
         vcs = self._saved_vc
         if vcs:
-            for i, vc, version in vcs:
+            for i, vc, version, _ in vcs:
                 if vc[0] != version:
                     _raise_modified(self, saved[i], vc[0], version)
 
@@ -273,9 +274,18 @@ class Function(metaclass=_FunctionMeta):
     # -- engine side -----------------------------------------------------------------------
     @classmethod
     def _run_backward(cls, ctx: BackwardNode, grads: tuple) -> tuple:
-        T = Tensor
-        wrapped = tuple(None if g is None else _wrap(g) for g in grads)
-        res = cls.backward(ctx, *wrapped)
+        """First-order backward: arrays in, arrays out (the user's backward sees Tensors)."""
+        res = cls._checked_backward(ctx, tuple(None if g is None else _wrap(g) for g in grads))
+        return tuple(None if r is None else r._data for r in res)
+
+    @classmethod
+    def _run_backward_graph(cls, ctx: BackwardNode, grads: tuple) -> tuple:
+        """create_graph: Tensors in, Tensors out; grad mode is on, so the backward records."""
+        return cls._checked_backward(ctx, grads)
+
+    @classmethod
+    def _checked_backward(cls, ctx: BackwardNode, grads: tuple) -> tuple:
+        res = cls.backward(ctx, *grads)
         if not isinstance(res, tuple):
             res = (res,)
         n_in = len(ctx.next_edges)
@@ -291,8 +301,8 @@ class Function(metaclass=_FunctionMeta):
         for r, e in zip(res, ctx.next_edges):
             if r is None or e is None:
                 out.append(None)
-            elif isinstance(r, T):
-                out.append(r._data)
+            elif isinstance(r, Tensor):
+                out.append(r)
             else:
                 raise TypeError(
                     f"function {cls.__name__}Backward returned a gradient of type "
@@ -301,9 +311,61 @@ class Function(metaclass=_FunctionMeta):
         return tuple(out)
 
 
+_ONCE_MSG = "trying to differentiate twice a function that was marked with @once_differentiable"
+
+
 def once_differentiable(fn):
-    """Decorator kept for compatibility: ember's backward never builds a graph anyway."""
-    return fn
+    """Mark a custom Function's backward as not differentiable: it runs without recording, and
+    under ``create_graph=True`` its results carry a node that raises if differentiated again."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx: Any, *grads: Any) -> Any:
+        from .grad_mode import no_grad
+
+        with no_grad():
+            outputs = fn(ctx, *grads)
+        if not STATE.enabled:  # a first-order backward (the engine turns recording off)
+            return outputs
+        edges = [_edge(g) for g in grads if isinstance(g, Tensor) and g._rg]
+        if not edges:  # as PyTorch: nothing to differentiate through, plain results
+            return outputs
+        single = not isinstance(outputs, tuple)
+        res = delayed_error(_ONCE_MSG, (outputs,) if single else outputs, edges)
+        return res[0] if single else res
+
+    return wrapper
+
+
+class _DelayedError(Function):
+    """The node put on results whose computation cannot be differentiated (again): running it
+    raises ``ctx.message``. Its edges reach the inputs, so any gradient through it gets here."""
+
+    node_name = "Error"
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Any) -> Any:
+        raise RuntimeError(ctx.message)
+
+
+def delayed_error(message: str, outputs: tuple, edges: list) -> tuple:
+    """``outputs`` (Tensors or None) re-issued as outputs of a node that raises ``message`` when
+    a gradient reaches it (PyTorch's DelayedError)."""
+    node = _DelayedError._Node()
+    node.message = message
+    node.next_edges = tuple(edges)
+    node.needs_input_grad = (True,) * len(edges)
+    node._n_out = len(outputs)
+    res = []
+    for k, o in enumerate(outputs):
+        if isinstance(o, Tensor):
+            t = _wrap(o._data)
+            t._rg = True
+            t._grad_fn = node
+            if k:
+                t.__dict__["_out_nr"] = k
+            o = t
+        res.append(o)
+    return tuple(res)
 
 
 def _apply_user(cls: type, args: tuple, kwargs: dict) -> Any:
@@ -355,7 +417,9 @@ def _apply_user(cls: type, args: tuple, kwargs: dict) -> Any:
     # Record versions of saved tensors so backward can detect in-place changes.
     saved = ctx._saved
     if saved:
-        ctx._saved_vc = tuple((i, s._vc, s._vc[0]) for i, s in enumerate(saved) if isinstance(s, T))
+        ctx._saved_vc = tuple(
+            (i, s._vc, s._vc[0], None) for i, s in enumerate(saved) if isinstance(s, T)
+        )
     return tuple(results) if is_tuple else results[0]
 
 
@@ -371,6 +435,12 @@ class Primitive(Function):
     _raw = True
     view = False
     non_differentiable: tuple = ()
+    # True when `backward` also runs under create_graph=True (see docs/architecture.md,
+    # "Higher-order gradients"); False: differentiating its gradient raises, naming the op.
+    twice_differentiable = False
+    # True for primitives whose backward follows PyTorch's convention for complex numbers
+    # (gradient = dL/dRe + i dL/dIm); others refuse to record a graph with complex results.
+    complex_grad = False
 
     @classmethod
     def apply(cls, *args: Any) -> Any:
@@ -395,6 +465,25 @@ class Primitive(Function):
     @classmethod
     def _run_backward(cls, ctx: BackwardNode, grads: tuple) -> Any:
         return cls.backward(ctx, *grads)
+
+    @classmethod
+    def _run_backward_graph(cls, ctx: BackwardNode, grads: tuple) -> tuple:
+        """create_graph without a differentiable backward: the first-order gradients, as
+        outputs of a node that raises, naming this op, if they are differentiated again
+        (never a silently zero second derivative). ``ember.ops`` overrides this for the
+        primitives marked ``twice_differentiable``."""
+        res = cls._run_backward(ctx, tuple(None if g is None else g._data for g in grads))
+        if type(res) is not tuple:
+            res = (res,)
+        edges = [_edge(g) for g in grads if g is not None and g._rg]
+        edges += [e for e in ctx.next_edges if e is not None]
+        name = type(ctx).__name__
+        message = (
+            f"the derivative of {name}'s backward is not implemented: ember cannot "
+            f"differentiate {cls.__name__} twice (create_graph=True, then backward again)"
+        )
+        outs = tuple(None if r is None else _wrap(r) for r in res)
+        return delayed_error(message, outs, edges)
 
 
 _ONE_TRUE = (True,)
@@ -461,6 +550,9 @@ def _apply_graph(cls: type, args: tuple) -> Any:
     if type(out) is tuple:
         res = []
         nd = cls.non_differentiable
+        for o in out:
+            if o.dtype.kind == "c" and not cls.complex_grad:
+                _refuse_complex(cls)
         for i, o in enumerate(out):
             t = _wrap(o)
             if i not in nd:
@@ -477,6 +569,8 @@ def _apply_graph(cls: type, args: tuple) -> Any:
         if saved:
             _record_versions(ctx, saved, args, res)
         return result
+    if out.dtype.kind == "c" and not cls.complex_grad:
+        _refuse_complex(cls)
     result = _new(Tensor)
     if type(out) is not _ndarray and isinstance(out, _generic):
         out = _asarray(out)  # a 0-d result comes back from NumPy as a scalar
@@ -493,14 +587,26 @@ def _apply_graph(cls: type, args: tuple) -> Any:
     if saved:
         if len(saved) == 1 and saved[0] is out:
             vc = result._vc  # saved its own output (tanh, exp...)
-            ctx._saved_vc = ((0, vc, vc[0]),)
+            ctx._saved_vc = ((0, vc, vc[0], ~0),)
         else:
             _record_versions(ctx, saved, args, (result,))
     return result
 
 
+def _refuse_complex(cls: type) -> None:
+    """A complex result of a primitive whose backward is not written for complex numbers: a
+    gradient through it would be silently wrong, so refuse to record it (ember._complex lists the
+    primitives that are complex-aware)."""
+    raise NotImplementedError(
+        f"ember cannot differentiate {cls.__name__} on complex tensors (complex autograd covers "
+        "the FFTs, real/imag/abs/angle/conj, view_as_real/view_as_complex, +, -, *, /, sums and "
+        "shape ops; see docs/differences.md). Detach the input or compute under no_grad()."
+    )
+
+
 def _record_versions(ctx: BackwardNode, saved: tuple, args: tuple, outs: Any) -> None:
-    """Remember the version of every saved array that is a tensor's data (input or output)."""
+    """Remember the version of every saved array that is a tensor's data, and whose data it is
+    (``j`` for input ``j``, ``~k`` for output ``k``: create_graph turns it back into a tensor)."""
     if len(saved) == 2 and len(args) == 2:
         # Saved its two inputs (matmul, mul, div): the common case, without the search below.
         a, b = args
@@ -511,25 +617,20 @@ def _record_versions(ctx: BackwardNode, saved: tuple, args: tuple, outs: Any) ->
             and saved[1] is b._data
         ):
             va, vb = a._vc, b._vc
-            ctx._saved_vc = ((0, va, va[0]), (1, vb, vb[0]))
+            ctx._saved_vc = ((0, va, va[0], 0), (1, vb, vb[0], 1))
             return
     rec = []
-    i = 0
-    for s in saved:
+    for i, s in enumerate(saved):
         if s is None:  # ctx.save_for_backward(None, ...) is allowed, as in PyTorch
-            i += 1
             continue
-        for a in args:
+        for j, a in enumerate(args):
             if getattr(a, "_data", None) is s:
-                vc = a._vc
-                rec.append((i, vc, vc[0]))
+                rec.append((i, a._vc, a._vc[0], j))
                 break
         else:
-            for o in outs:
+            for k, o in enumerate(outs):
                 if o._data is s:
-                    vc = o._vc
-                    rec.append((i, vc, vc[0]))
+                    rec.append((i, o._vc, o._vc[0], ~k))
                     break
-        i += 1
     if rec:
         ctx._saved_vc = rec

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor as _Tensor
+
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
 
@@ -15,8 +17,6 @@ class GradcheckError(RuntimeError):
 
 
 def _tensors_in(inputs: Any) -> list:
-    from .function import Tensor as _Tensor
-
     return [t for t in inputs if isinstance(t, _Tensor)]
 
 
@@ -39,7 +39,6 @@ def gradcheck(
     input element perturbed by ``eps``. Inputs should be float64.
     """
     from .. import _tensor
-    from .function import Tensor as _Tensor
     from .grad_mode import no_grad
 
     if isinstance(inputs, _Tensor):
@@ -53,8 +52,9 @@ def gradcheck(
             import warnings
 
             warnings.warn(
-                f"Input #{inputs.index(t)} requires gradient and is not a double precision "
-                "floating point. gradcheck should be run on double precision inputs.",
+                f"Input #{[id(a) for a in inputs].index(id(t))} requires gradient and is not a "
+                "double precision floating point. gradcheck should be run on double precision "
+                "inputs.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -110,5 +110,66 @@ def gradcheck(
     return True
 
 
-def gradgradcheck(*args: Any, **kwargs: Any) -> bool:
-    raise NotImplementedError("gradgradcheck needs create_graph=True, which ember lacks yet")
+def gradgradcheck(
+    func: Callable,
+    inputs: Any,
+    grad_outputs: Any = None,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    gen_non_contig_grad_outputs: bool = False,
+    raise_exception: bool = True,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_fwd_over_rev: bool = False,
+    check_rev_over_rev: bool = True,
+    fast_mode: bool = False,
+    masked: bool = False,
+) -> bool:
+    """Check second derivatives: ``gradcheck`` of the function that maps the inputs and the
+    output gradients to ``autograd.grad(func(inputs), inputs, grad_outputs, create_graph=True)``.
+
+    Without ``grad_outputs``, random ones (fixed seed, requiring grad) are used, as PyTorch does.
+    """
+    from .. import _tensor
+    from . import grad as _grad
+    from .grad_mode import enable_grad
+
+    if isinstance(inputs, _Tensor):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    if grad_outputs is None:
+        outs = func(*inputs)
+        outs = outs if isinstance(outs, (tuple, list)) else (outs,)
+        rng = np.random.default_rng(0)
+        grad_outputs = tuple(
+            _tensor._wrap(rng.uniform(-1, 1, o.shape).astype(o._data.dtype)).requires_grad_()
+            for o in outs
+            if isinstance(o, _Tensor) and o._rg
+        )
+    elif isinstance(grad_outputs, _Tensor):
+        grad_outputs = (grad_outputs,)
+    grad_outputs = tuple(grad_outputs)
+    n = len(inputs)
+
+    def first_derivatives(*args: Any) -> tuple:
+        with enable_grad():  # gradcheck evaluates under no_grad; these need a graph
+            outs = func(*args[:n])
+            outs = outs if isinstance(outs, (tuple, list)) else (outs,)
+            outs = [o for o in outs if isinstance(o, _Tensor) and o._rg]
+            ins = [a for a in args[:n] if isinstance(a, _Tensor) and a._rg]
+            gs = _grad(outs, ins, args[n:], create_graph=True, allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+
+    return gradcheck(
+        first_derivatives,
+        inputs + grad_outputs,
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        raise_exception=raise_exception,
+        nondet_tol=nondet_tol,
+    )

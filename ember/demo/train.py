@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from collections import OrderedDict
 from typing import Any
@@ -102,6 +103,7 @@ def run(args: argparse.Namespace, out: Any = None) -> dict:
     from ember.utils.data import DataLoader, TensorDataset
 
     out = out or sys.stdout
+    check_arguments(args)
     ember.manual_seed(args.seed)
     if args.mnist:
         from .idx import load_mnist
@@ -145,7 +147,9 @@ def run(args: argparse.Namespace, out: Any = None) -> dict:
             leave=True,
             dynamic_ncols=False,
             ncols=90,
-            disable=args.quiet,
+            # A log file gets the per-epoch lines only, not a bar redrawn with carriage returns.
+            disable=args.quiet or not _is_terminal(out),
+            mininterval=0.25,
         )
         t0 = time.perf_counter()
         for xb, yb in bar:
@@ -159,7 +163,8 @@ def run(args: argparse.Namespace, out: Any = None) -> dict:
             loss_sum += loss.item() * n
             correct += int((logits.argmax(1) == yb).sum().item())
             rate = total / max(time.perf_counter() - t0, 1e-9)
-            bar.set_postfix(loss=f"{loss_sum / total:.4f}", img_s=f"{rate:,.0f}")
+            # refresh=False: the bar redraws the postfix at most every mininterval seconds.
+            bar.set_postfix(loss=f"{loss_sum / total:.4f}", img_s=f"{rate:,.0f}", refresh=False)
         model.eval()
         test_acc = float((_predict(model, x_te) == y_te).mean())
         history["loss"].append(loss_sum / total)
@@ -215,6 +220,30 @@ def run(args: argparse.Namespace, out: Any = None) -> dict:
     }
 
 
+def _is_terminal(out: Any) -> bool:
+    isatty = getattr(out, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed file
+        return False
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse bad options before any training: a run that cannot save its results is wasted."""
+    if args.epochs < 1:
+        raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if not args.lr > 0:
+        raise ValueError(f"--lr must be positive, got {args.lr}")
+    try:
+        os.makedirs(args.out, exist_ok=True)
+        with tempfile.TemporaryFile(dir=args.out):
+            pass
+    except OSError as e:
+        raise OSError(f"--out {args.out!r} is not a writable folder: {e.strerror or e}") from None
+
+
 def _plot(history: dict, path: str) -> None:
     matplotlib = _need("matplotlib", "matplotlib")
     matplotlib.use("Agg")
@@ -261,7 +290,7 @@ def main(argv: list | None = None) -> int:
 
     try:
         run(args)
-    except (IDXError, FileNotFoundError) as e:
+    except (IDXError, OSError, ValueError) as e:
         print(f"ember demo: {e}", file=sys.stderr)
         return 2
     return 0

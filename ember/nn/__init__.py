@@ -3,9 +3,9 @@
 Use it as ``from ember import nn`` or ``import ember.nn as nn``.
 """
 
-from . import functional, init, utils
+from . import functional, init, parameter, utils
 from .modules import *  # noqa: F403
-from .parameter import Buffer, Parameter, UninitializedParameter
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
 
 def __getattr__(name: str):

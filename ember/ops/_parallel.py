@@ -13,19 +13,19 @@ chunks on Python threads uses the other cores (docs/performance.md, item 4).
   chunk is one block of memory (a channels-last view is cut along its batch axis too).
 - ``unary_into`` / ``binary_into`` apply ``f(*chunk_inputs, out=chunk_out)`` chunk by chunk.
 
-The pool is created lazily on first use and shared by every thread of the process (DataLoader
-worker threads included): callers only submit independent chunks and wait for their own.
+The pool (owned by ``ember/_runtime.py``, sized by ``set_num_threads``) is created lazily on first
+use and shared by every thread of the process (DataLoader worker threads included): callers only
+submit independent chunks and wait for their own.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
+
+from .._runtime import IN_TASK, SETTINGS, blas_control, op_pool, single_threaded_blas
 
 __all__ = [
     "MIN_WORK",
@@ -46,41 +46,12 @@ __all__ = [
 # clearly from a few hundred thousand elements; 2**17 keeps every MLP/LeNet-sized pass inline.
 MIN_WORK = 1 << 19
 
-_pool: Any = None  # a ThreadPoolExecutor, made on first use (keeps `import ember` light)
-_pool_lock = threading.Lock()
-_in_task = threading.local()  # .active is True inside a pool worker thread
-
-
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not every platform has affinity masks
-        return os.cpu_count() or 1
-
-
-_CORES = _usable_cores()
+_in_task = IN_TASK  # .active is True inside a pool worker thread
 
 
 def cores() -> int:
-    """The number of cores this process may run on (the number of chunks of a big pass)."""
-    return _CORES
-
-
-def _mark_worker() -> None:
-    _in_task.active = True
-
-
-def _get_pool() -> Any:
-    global _pool
-    if _pool is None:
-        with _pool_lock:
-            if _pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                _pool = ThreadPoolExecutor(
-                    max_workers=_CORES, thread_name_prefix="ember-ops", initializer=_mark_worker
-                )
-    return _pool
+    """The number of chunks a big pass is cut into: ``ember.get_num_threads()``."""
+    return SETTINGS.threads
 
 
 def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
@@ -101,11 +72,11 @@ def parallel_for(fn: Callable[[int, int], None], n: int, work: int) -> None:
     ``work`` is the size of the whole pass in elements (it decides whether splitting pays).
     ``fn`` must write disjoint results per chunk. Exceptions raised by any chunk propagate.
     """
-    if work < MIN_WORK or _CORES < 2 or n < 2 or getattr(_in_task, "active", False):
+    if work < MIN_WORK or SETTINGS.threads < 2 or n < 2 or getattr(_in_task, "active", False):
         fn(0, n)
         return
-    (lo0, hi0), *rest = _bounds(n, _CORES)
-    pool = _get_pool()
+    (lo0, hi0), *rest = _bounds(n, SETTINGS.threads)
+    pool = op_pool()
     futures = [pool.submit(fn, lo, hi) for lo, hi in rest]
     try:
         fn(lo0, hi0)
@@ -181,81 +152,15 @@ def binary_into(f: Callable, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> n
 # ember splits a big GEMM across its own threads, OpenBLAS runs one thread per caller (set through
 # NumPy's bundled OpenBLAS with ctypes, restored afterwards); its workers then go to sleep and the
 # other core is free for the chunked passes. Without a recognised OpenBLAS, GEMMs stay whole.
-_SET_GET = (
-    ("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
-    ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
-    ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
-    ("openblas_set_num_threads", "openblas_get_num_threads"),
-)
-_blas: tuple | None | bool = False  # False: not looked up yet; None: not available
-_blas_lock = threading.Lock()
-_blas_depth = 0
-_blas_prev = 0
 # Multiply-adds from which a GEMM is split across threads (OpenBLAS itself threads from 2**18).
 MIN_GEMM = 1 << 24
-
-
-def _find_blas() -> tuple | None:
-    """``(set_num_threads, get_num_threads)`` of the OpenBLAS that NumPy ships, or None."""
-    import ctypes
-    import glob
-
-    root = os.path.dirname(os.path.dirname(np.__file__))
-    paths = glob.glob(os.path.join(root, "numpy.libs", "*openblas*"))
-    paths += glob.glob(os.path.join(os.path.dirname(np.__file__), ".dylibs", "*openblas*"))
-    if len(paths) != 1:
-        return None
-    try:
-        lib = ctypes.CDLL(paths[0])
-    except OSError:
-        return None
-    for set_name, get_name in _SET_GET:
-        set_fn, get_fn = getattr(lib, set_name, None), getattr(lib, get_name, None)
-        if set_fn is not None and get_fn is not None:
-            set_fn.argtypes, set_fn.restype = [ctypes.c_int], None
-            get_fn.argtypes, get_fn.restype = [], ctypes.c_int
-            return set_fn, get_fn
-    return None
-
-
-def _blas_control() -> tuple | None:
-    global _blas
-    if _blas is False:
-        with _blas_lock:
-            if _blas is False:
-                _blas = _find_blas() if _CORES > 1 else None
-    return _blas  # type: ignore[return-value]
-
-
-@contextlib.contextmanager
-def single_threaded_blas() -> Iterator[bool]:
-    """OpenBLAS at one thread inside the block (nested and concurrent blocks share one setting,
-    the outermost restores it). Yields whether BLAS threads could be controlled."""
-    global _blas_depth, _blas_prev
-    ctl = _blas_control()
-    if ctl is None:
-        yield False
-        return
-    set_fn, get_fn = ctl
-    with _blas_lock:
-        if _blas_depth == 0:
-            _blas_prev = get_fn()
-            set_fn(1)
-        _blas_depth += 1
-    try:
-        yield True
-    finally:
-        with _blas_lock:
-            _blas_depth -= 1
-            if _blas_depth == 0:
-                set_fn(_blas_prev)
 
 
 def blas_for(macs: int) -> contextlib.AbstractContextManager:
     """``single_threaded_blas()`` around an op whose GEMMs (``macs`` multiply-adds) ember splits
     itself: then none of the op's BLAS calls (a bias-gradient GEMV included) wakes OpenBLAS's
     spinning workers. Small ops keep BLAS as is."""
-    if macs < MIN_GEMM or _CORES < 2 or getattr(_in_task, "active", False):
+    if macs < MIN_GEMM or SETTINGS.threads < 2 or getattr(_in_task, "active", False):
         return contextlib.nullcontext()
     return single_threaded_blas()
 
@@ -263,9 +168,9 @@ def blas_for(macs: int) -> contextlib.AbstractContextManager:
 def _split_gemm(m: int, k: int, n: int) -> bool:
     return (
         m * k * n >= MIN_GEMM
-        and _CORES > 1
+        and SETTINGS.threads > 1
         and not getattr(_in_task, "active", False)
-        and _blas_control() is not None
+        and blas_control() is not None
     )
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap, _wrap_dim
-from ..autograd.function import Primitive
+from ..autograd import function as _function
 
 __all__ = [
     "unbroadcast",
@@ -21,9 +21,30 @@ __all__ = [
     "as_tensor_arg",
     "broadcast_error",
     "type_name",
+    "on_graph",
 ]
 
 wrap_dim = _wrap_dim
+
+
+class Primitive(_function.Primitive):
+    """The base of ember's built-in ops (see ``autograd.function.Primitive``).
+
+    ``twice_differentiable = True`` declares that ``backward`` is written with operations
+    ``GraphArray`` translates, and that everything it reads is a saved input or output or a
+    constant: under ``create_graph=True`` the same formula then runs on ``GraphArray`` objects
+    and records its own graph (docs/architecture.md, "Higher-order gradients").
+    """
+
+    @classmethod
+    def _run_backward_graph(cls, ctx: Any, grads: tuple) -> tuple:
+        if not cls.twice_differentiable:
+            return super()._run_backward_graph(ctx, grads)
+        from ._graph_array import run_formula  # needs the op modules, which import this one
+
+        return run_formula(cls, ctx, grads)
+
+
 _SCALARS = (int, float, bool, complex, np.number, np.bool_)
 
 
@@ -33,6 +54,7 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
         return g
     if (
         len(shape) == 1
+        and not on_graph(g)
         and g.ndim >= 2
         and g.shape[-1] == shape[0]
         and g.dtype.kind == "f"
@@ -49,6 +71,15 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g
+
+
+def on_graph(g: Any) -> bool:
+    """True for a backward formula's GraphArray operand (create_graph=True), False for an array
+    or a NumPy scalar: the few formulas that write into arrays in place branch on it."""
+    return not isinstance(g, _ARRAYS)
+
+
+_ARRAYS = (np.ndarray, np.generic)
 
 
 def grad_where(mask: Any, g: np.ndarray, shape: tuple, *, invert: bool = False) -> np.ndarray:

@@ -7,16 +7,26 @@ from typing import Any
 
 import numpy as np
 
+from .._out import accepts_out, into
 from .._tensor import Tensor, _wrap
 from ._util import broadcast_error, type_name
 
 
 def _compare(ufunc) -> Any:
     def fn(input: Any, other: Any, *, out: Any = None) -> Tensor:
+        if out is not None:
+            return into(out, fn.__name__, fn, input, other)
         a = input._data if isinstance(input, Tensor) else input
         b = other._data if isinstance(other, Tensor) else other
         if isinstance(b, (list, tuple)):
             b = np.asarray(b)
+        if type(b) is int and isinstance(a, np.ndarray) and a.dtype.kind in "iu":
+            b = _wrapped(b, a.dtype)
+        if not (_comparable(a) and _comparable(b)):
+            raise TypeError(
+                f"{fn.__name__}() received an invalid combination of arguments - got "
+                f"({type(input).__name__}, {type(other).__name__})"
+            )
         try:
             return _wrap(np.asarray(ufunc(a, b)))
         except ValueError as e:
@@ -27,6 +37,36 @@ def _compare(ufunc) -> Any:
     return fn
 
 
+_COMPARABLE = (np.ndarray, int, float, complex, np.generic)
+_INT = np.dtype(np.int64)
+
+
+def _wrapped(v: int, dt: np.dtype) -> Any:
+    """An int out of the tensor's range wraps into it first, as PyTorch converts the scalar."""
+    info = np.iinfo(dt)
+    if info.min <= v <= info.max:
+        return v
+    return np.asarray(v % 2**64, np.uint64).astype(dt)[()]
+
+
+def _comparable(x: Any) -> bool:
+    """An operand a comparison accepts: a tensor's array, a number or a NumPy scalar."""
+    return isinstance(x, _COMPARABLE) and getattr(x, "dtype", _INT).kind != "O"
+
+
+def _operator(fn: Any) -> Any:
+    """``fn`` as a Python operator: ``NotImplemented`` for operands it does not take, so that
+    ``tensor == None`` is ``False`` (Python's fallback) as in PyTorch."""
+
+    def op(self: Tensor, other: Any) -> Any:
+        if not isinstance(other, Tensor) and not _comparable(other):
+            return NotImplemented
+        return fn(self, other)
+
+    op.__name__ = f"__{fn.__name__}__"
+    return op
+
+
 eq = _compare(np.equal)
 ne = _compare(np.not_equal)
 lt = _compare(np.less)
@@ -34,11 +74,13 @@ le = _compare(np.less_equal)
 gt = _compare(np.greater)
 ge = _compare(np.greater_equal)
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+eq_op, ne_op, lt_op, le_op, gt_op, ge_op = map(_operator, (eq, ne, lt, le, gt, ge))
 logical_and = _compare(np.logical_and)
 logical_or = _compare(np.logical_or)
 logical_xor = _compare(np.logical_xor)
 
 
+@accepts_out
 def logical_not(input: Tensor, *, out: Any = None) -> Tensor:
     return _wrap(np.logical_not(input._data))
 

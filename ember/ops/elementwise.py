@@ -7,22 +7,26 @@ Binary ops take Tensors or Python scalars; operands are first converted to PyTor
 
 from __future__ import annotations
 
+import builtins
+import math
 from typing import Any
 
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out, into
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE, no_grad
 from ._util import Primitive, broadcast_error, grad_where, is_scalar, unbroadcast
 
 _np_to_dtype = D._BY_NP
-
-_np_to_dtype = D._BY_NP
+builtins_max = builtins.max
 
 
 # ---- casts -------------------------------------------------------------------------------
 class Cast(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.src = x.dtype
@@ -30,6 +34,8 @@ class Cast(Primitive):
 
     @staticmethod
     def backward(ctx, g):
+        if g.dtype.kind == "c" and ctx.src.kind != "c":
+            g = g.real  # a real input cast to complex: its gradient is the real part
         return g.astype(ctx.src), None
 
 
@@ -88,6 +94,8 @@ def _shape(x: Any) -> Any:
 
 # ---- binary arithmetic -------------------------------------------------------------------
 class Add(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (_shape(x), _shape(y))
@@ -103,6 +111,8 @@ class Add(Primitive):
 
 
 class Sub(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (_shape(x), _shape(y))
@@ -118,6 +128,8 @@ class Sub(Primitive):
 
 
 class Mul(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -127,12 +139,16 @@ class Mul(Primitive):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         nig = ctx.needs_input_grad
+        if g.dtype.kind == "c":  # PyTorch's convention: grad_x = g * conj(y)
+            x, y = x.conjugate(), y.conjugate()
         gx = unbroadcast(g * y, x.shape) if nig[0] else None
         gy = unbroadcast(g * x, y.shape) if nig[1] else None
         return gx, gy
 
 
 class Div(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -142,15 +158,19 @@ class Div(Primitive):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         nig = ctx.needs_input_grad
+        if g.dtype.kind == "c":  # PyTorch's convention: the conjugate derivatives
+            x, y = x.conjugate(), y.conjugate()
         gx = unbroadcast(g / y, x.shape) if nig[0] else None
         gy = unbroadcast(-g * x / (y * y), y.shape) if nig[1] else None
         return gx, gy
 
 
 class Pow(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
-        out = np.power(x, y)
+        out = _int_pow(x, y) if _int_kinds(x, y) else np.power(x, y)
         ctx.save_for_backward(x, y, out)
         return out
 
@@ -173,7 +193,25 @@ class Pow(Primitive):
         return gx, gy
 
 
+def _int_kinds(x: Any, y: Any) -> bool:
+    return np.asarray(x).dtype.kind in "iu" and isinstance(y, np.ndarray) and y.dtype.kind in "iu"
+
+
+def _int_pow(x: Any, y: np.ndarray) -> np.ndarray:
+    """Integer powers with PyTorch's rule for negative exponents (NumPy refuses them): 1 for a
+    base of 1, +-1 for -1 by the exponent's parity, 0 for every other base."""
+    if not (y < 0).any():
+        return np.power(x, y)
+    base = np.asarray(x)
+    safe = np.power(x, np.where(y < 0, 0, y).astype(y.dtype))
+    odd = (y % 2) != 0
+    neg = np.where(base == 1, 1, np.where(base == -1, np.where(odd, -1, 1), 0))
+    return np.where(y < 0, neg, safe).astype(safe.dtype, copy=False)
+
+
 class Atan2(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -187,6 +225,8 @@ class Atan2(Primitive):
 
 
 class Maximum(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -198,6 +238,8 @@ class Maximum(Primitive):
 
 
 class Minimum(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -219,25 +261,41 @@ def _minmax_backward(ctx, g, better):
 
 
 class FloorDivide(Primitive):
+    """Division rounded down (or toward zero with ``trunc``): a zero gradient, as PyTorch's
+    ``div(rounding_mode=...)``; ``floor_divide`` itself has no derivative in PyTorch."""
+
+    twice_differentiable = True
+
     @staticmethod
-    def forward(ctx, x, y):
+    def forward(ctx, x, y, no_derivative=False, trunc=False):
         ctx.shapes = (_shape(x), _shape(y))
+        ctx.no_derivative = no_derivative
+        if trunc:
+            return np.trunc(np.true_divide(x, y))
+        _check_int_divisor(x, y)
         return np.floor_divide(x, y)
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.no_derivative:  # torch.floor_divide (and //) have none; div(floor) has zeros
+            raise RuntimeError("derivative for aten::floor_divide is not implemented")
         # Piecewise constant: a zero gradient (as PyTorch's div(rounding_mode='floor')).
         sx, sy = ctx.shapes
         return (
             None if sx is None else np.zeros(sx, g.dtype),
             None if sy is None else np.zeros(sy, g.dtype),
+            None,
+            None,
         )
 
 
 class Remainder(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
+        _check_int_divisor(x, y)
         return np.remainder(x, y)
 
     @staticmethod
@@ -246,14 +304,24 @@ class Remainder(Primitive):
 
 
 class Fmod(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
+        _check_int_divisor(x, y)
         return np.fmod(x, y)
 
     @staticmethod
     def backward(ctx, g):
         return _mod_backward(ctx, g, lambda x, y: np.trunc(x / y))
+
+
+def _check_int_divisor(x: Any, y: Any) -> None:
+    """PyTorch's error for an integer division by zero (NumPy would return 0 with a warning)."""
+    if np.asarray(x).dtype.kind in "iub" and np.asarray(y).dtype.kind in "iub":
+        if not np.all(y):
+            raise RuntimeError("ZeroDivisionError")
 
 
 def _mod_backward(ctx, g, quotient):
@@ -273,7 +341,8 @@ def _scalar_array(c: Any, dt: np.dtype) -> np.ndarray:
     """``c`` as a cached 0-d array of ``dt``: NumPy multiplies an array by a 0-d array of its own
     dtype about twice as fast as by a Python float (NEP 50 weak-scalar handling), with the same
     result (the float is rounded to ``dt`` either way)."""
-    key = (c, dt)
+    # -0.0 == 0.0 (and hashes alike), so zeros get their sign into the key: x / -0.0 is -inf.
+    key = (c, dt) if c else (c, dt, math.copysign(1.0, c))
     z = _SCALAR_CACHE.get(key)
     if z is None:
         if len(_SCALAR_CACHE) > 512:
@@ -284,6 +353,8 @@ def _scalar_array(c: Any, dt: np.dtype) -> np.ndarray:
 
 class AddScalar(Primitive):
     """``x + c`` for a Python number ``c``: no broadcasting to undo, nothing to save."""
+
+    twice_differentiable = True
 
     node_name = "AddBackward0"
 
@@ -299,6 +370,8 @@ class AddScalar(Primitive):
 class RSubScalar(Primitive):
     """``c - x`` for a Python number ``c``."""
 
+    twice_differentiable = True
+
     node_name = "RsubBackward1"
 
     @staticmethod
@@ -313,6 +386,8 @@ class RSubScalar(Primitive):
 class MulScalar(Primitive):
     """``x * c`` for a Python number ``c``."""
 
+    twice_differentiable = True
+
     node_name = "MulBackward0"
 
     @staticmethod
@@ -322,11 +397,16 @@ class MulScalar(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.c, None
+        c = ctx.c
+        if g.dtype.kind == "c":  # PyTorch's convention for complex gradients: g * conj(c)
+            c = c.conjugate()
+        return g * c, None
 
 
 class DivScalar(Primitive):
     """``x / c`` for a Python number ``c``."""
+
+    twice_differentiable = True
 
     node_name = "DivBackward0"
 
@@ -337,7 +417,10 @@ class DivScalar(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return g / ctx.c, None
+        c = ctx.c
+        if g.dtype.kind == "c":
+            c = c.conjugate()
+        return g / c, None
 
 
 _PY_NUM = (float, int)
@@ -361,18 +444,22 @@ def _rsub(d: np.ndarray, c: np.ndarray) -> np.ndarray:
     return c - d
 
 
-def _binary(prim: type, a: Any, b: Any) -> Tensor:
+def _binary(prim: type, a: Any, b: Any, *extra: Any) -> Tensor:
     try:
         if type(a) is type(b) and a._data.dtype == b._data.dtype:  # hot path: same dtypes
-            return prim.apply(a, b)
+            return prim.apply(a, b, *extra)
         a, b = _prepare(a, b)
-        return prim.apply(a, b)
+        return prim.apply(a, b, *extra)
     except ValueError as e:
         raise (broadcast_error(a, b) or e) from None
 
 
 def _check_int_div(a: Any, b: Any) -> tuple:
-    # True division of integers gives the default float dtype, as in PyTorch.
+    # True division of integers gives the default float dtype, as in PyTorch; an integer tensor
+    # divided by (or dividing) a floating tensor takes part in ordinary promotion.
+    floats = [x for x in (a, b) if isinstance(x, Tensor) and x.dtype._kind >= D._FLOAT]
+    if floats:
+        return a, b
     for x in (a, b):
         if isinstance(x, Tensor) and x.dtype._kind < D._FLOAT:
             dt = D.get_default_dtype()
@@ -388,8 +475,10 @@ def _check_int_div(a: Any, b: Any) -> tuple:
 
 def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
+    if out is not None:
+        return into(out, "add", add, input, other, alpha=alpha)
     if alpha != 1:
-        other = mul(other, alpha)
+        other = mul(other, alpha) if isinstance(other, Tensor) else other * alpha
     if _float_tensor_and_number(input, other):
         return _scalar_op(AddScalar, np.add, input, other)
     if _float_tensor_and_number(other, input):
@@ -399,13 +488,15 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
 
 def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``input - alpha * other`` with broadcasting."""
+    if out is not None:
+        return into(out, "sub", sub, input, other, alpha=alpha)
     if _is_bool(input) or _is_bool(other):
         raise RuntimeError(
             "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
             "trying to invert a mask, use the `~` or `logical_not()` operator instead."
         )
     if alpha != 1:
-        other = mul(other, alpha)
+        other = mul(other, alpha) if isinstance(other, Tensor) else other * alpha
     if _float_tensor_and_number(input, other):
         return _scalar_op(AddScalar, np.add, input, -other)
     if _float_tensor_and_number(other, input):
@@ -423,6 +514,8 @@ def rsub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
 
 def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """Elementwise product with broadcasting."""
+    if out is not None:
+        return into(out, "mul", mul, input, other)
     if _float_tensor_and_number(input, other):
         return _scalar_op(MulScalar, np.multiply, input, other)
     if _float_tensor_and_number(other, input):
@@ -432,25 +525,38 @@ def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:
 
 def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = None) -> Tensor:
     """Elementwise true division (``rounding_mode`` 'trunc' or 'floor' rounds the result)."""
+    if out is not None:
+        return into(out, "div", div, input, other, rounding_mode=rounding_mode)
     if rounding_mode is None:
         if _float_tensor_and_number(input, other):
             return _scalar_op(DivScalar, np.true_divide, input, other)
         a, b = _check_int_div(input, other)
         return _binary(Div, a, b)
     if rounding_mode == "floor":
-        return floor_divide(input, other)
+        if _is_bool(input) and _is_bool(other):
+            raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
+        return _binary(FloorDivide, input, other)
     if rounding_mode == "trunc":
+        if _is_bool(input) and _is_bool(other):
+            raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
         a, b = _prepare(input, other)
-        if isinstance(a, Tensor) and a.dtype._kind < D._FLOAT:
-            r = np.trunc(np.divide(_arr(a), _arr(b)))
-            return _wrap(r.astype(a._data.dtype))
-        from .unary import trunc
-
-        return trunc(_binary(Div, a, b))
+        t = a if isinstance(a, Tensor) else b
+        if t.dtype._kind < D._FLOAT:
+            return _wrap(_int_trunc_div(_arr(a), _arr(b)).astype(t._data.dtype, copy=False))
+        return _binary(FloorDivide, a, b, False, True)
     raise RuntimeError(
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
         f"'{rounding_mode}'"
     )
+
+
+def _int_trunc_div(x: Any, y: Any) -> np.ndarray:
+    """Integer division rounded toward zero, exact for all of int64 (no float round trip)."""
+    _check_int_divisor(x, y)
+    q = np.asarray(np.floor_divide(x, y))
+    # floor and trunc differ by one where the division is inexact and the signs differ.
+    fix = (np.remainder(x, y) != 0) & ((np.asarray(x) < 0) != (np.asarray(y) < 0))
+    return q + fix.astype(q.dtype)
 
 
 def _arr(x: Any) -> Any:
@@ -463,39 +569,71 @@ subtract = sub
 divide = div
 
 
+@accepts_out
 def floor_divide(input: Any, other: Any, *, out: Any = None) -> Tensor:
-    return _binary(FloorDivide, input, other)
+    if _is_bool(input) and _is_bool(other):
+        raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
+    return _binary(FloorDivide, input, other, True)
 
 
+@accepts_out
 def remainder(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    if _is_bool(input) and _is_bool(other):
+        raise NotImplementedError("\"remainder_cpu\" not implemented for 'Bool'")
     return _binary(Remainder, input, other)
 
 
+@accepts_out
 def fmod(input: Any, other: Any, *, out: Any = None) -> Tensor:
+    if _is_bool(input) and _is_bool(other):
+        raise NotImplementedError("\"fmod_cpu\" not implemented for 'Bool'")
     return _binary(Fmod, input, other)
 
 
+@accepts_out
 def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:  # noqa: A001
     """``input ** exponent`` elementwise (either may be a scalar)."""
     if isinstance(input, Tensor) and is_scalar(exponent):
         if input.dtype._kind < D._FLOAT and isinstance(exponent, int) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if _is_bool(input) and _is_bool(exponent):
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+    if isinstance(input, Tensor) and is_scalar(exponent):
+        kind = input._data.dtype.kind
+        if input._data.dtype == np.float16 or (kind in "iu" and type(exponent) is int):
+            from ._kernels import fit_scalar
+
+            fit_scalar(exponent, input.dtype)  # PyTorch converts the exponent to it first
     return _binary(Pow, input, exponent)
 
 
-float_power = pow
+@accepts_out
+def float_power(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
+    """``input ** exponent`` computed in double precision (complex128 for complex operands)."""
+    wide = D.float64
+    for v in (input, exponent):
+        if (isinstance(v, Tensor) and v.dtype.is_complex) or isinstance(v, complex):
+            wide = D.complex128
+    a = cast(input, wide) if isinstance(input, Tensor) else input
+    b = cast(exponent, wide) if isinstance(exponent, Tensor) else exponent
+    return _binary(Pow, a, b)
 
 
+@accepts_out
 def atan2(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     a, b = _prepare(input, other)
     if a.dtype._kind < D._FLOAT:
         a, b = cast(a, D.get_default_dtype()), cast(b, D.get_default_dtype())
-    return Atan2.apply(a, b)
+    try:
+        return Atan2.apply(a, b)
+    except ValueError as e:
+        raise (broadcast_error(a, b) or e) from None
 
 
 arctan2 = atan2
 
 
+@accepts_out
 def maximum(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Elementwise maximum of two tensors (ties share the gradient)."""
     if not isinstance(other, Tensor):
@@ -503,6 +641,7 @@ def maximum(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     return _binary(Maximum, input, other)
 
 
+@accepts_out
 def minimum(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Elementwise minimum of two tensors (ties share the gradient)."""
     if not isinstance(other, Tensor):
@@ -510,12 +649,59 @@ def minimum(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     return _binary(Minimum, input, other)
 
 
-fmax = maximum
-fmin = minimum
+class Fmax(Primitive):
+    """``fmax``: the larger of two values, ignoring a NaN on one side (NaN only if both are)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return np.fmax(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _fminmax_backward(ctx, g, np.greater_equal)
+
+
+class Fmin(Primitive):
+    """``fmin``: the smaller of two values, ignoring a NaN on one side."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return np.fmin(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _fminmax_backward(ctx, g, np.less_equal)
+
+
+def _fminmax_backward(ctx, g, keeps_x):
+    # As PyTorch: the whole gradient goes to x where x wins or ties, or where y is NaN.
+    x, y = ctx.saved_tensors
+    to_x = keeps_x(x, y) | np.isnan(y)
+    return grad_where(to_x, g, np.shape(x)), grad_where(to_x, g, np.shape(y), invert=True)
+
+
+@accepts_out
+def fmax(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """Elementwise maximum that ignores NaN unless both values are NaN."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"fmax(): argument 'other' must be Tensor, not {type(other).__name__}")
+    return _binary(Fmax, input, other)
+
+
+@accepts_out
+def fmin(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
+    """Elementwise minimum that ignores NaN unless both values are NaN."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"fmin(): argument 'other' must be Tensor, not {type(other).__name__}")
+    return _binary(Fmin, input, other)
 
 
 # ---- where, lerp -------------------------------------------------------------------------
 class Where(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, cond, x, y):
         ctx.save_for_backward(cond)
@@ -532,6 +718,7 @@ class Where(Primitive):
         return None, gx, gy
 
 
+@accepts_out
 def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Any = None) -> Any:
     """Pick from ``input`` where ``condition`` holds, else from ``other``.
 
@@ -567,13 +754,76 @@ def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Any =
 
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
-    """``input + weight * (end - input)``."""
+    """``input + weight * (end - input)`` (floating tensors of one dtype, as PyTorch)."""
+    for name, t in (("end", end), ("weight", weight)):
+        zero_dim_weight = name == "weight" and isinstance(t, Tensor) and not t.ndim
+        if isinstance(t, Tensor) and t._data.dtype != input._data.dtype and not zero_dim_weight:
+            raise RuntimeError(
+                f"expected dtype {_c10(input.dtype)} for `{name}` but got dtype {_c10(t.dtype)}"
+            )
+    if isinstance(weight, Tensor) and isinstance(end, Tensor):
+        weight = weight if weight.ndim else cast(weight, input.dtype)
+    if input.dtype._kind < D._FLOAT:
+        from ._util import type_name
+
+        raise NotImplementedError(
+            f'"lerp_kernel_{"tensor" if isinstance(weight, Tensor) else "scalar"}" not '
+            f"implemented for '{type_name(input.dtype)}'"
+        )
     return add(input, mul(weight, sub(end, input)))
 
 
+def _c10(dt: D.dtype) -> str:
+    """A dtype as PyTorch's C++ messages name it."""
+    return {"float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float",
+            "float64": "double", "int64": "long int", "int32": "int", "bool": "bool",
+            "int8": "signed char", "uint8": "unsigned char", "int16": "short int"}.get(
+        dt.name, dt.name
+    )  # fmt: skip
+
+
+def _common_kind(*ts: Any) -> int:
+    return builtins_max(t.dtype._kind for t in ts if isinstance(t, Tensor))
+
+
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
-    return add(input, mul(mul(tensor1, tensor2), value))
+    """``input + value * tensor1 * tensor2``, multiplied left to right as PyTorch does."""
+    if _common_kind(input, tensor1, tensor2) == D._BOOL:
+        raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
+    if value == 1:
+        return add(input, mul(tensor1, tensor2))
+    t1, t2 = _promoted(input, tensor1, tensor2)
+    return add(input, mul(mul(t1, _value_like(value, tensor1, tensor2)), t2))
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
-    return add(input, mul(div(tensor1, tensor2), value))
+    """``input + value * tensor1 / tensor2``, as PyTorch evaluates it."""
+    if _common_kind(tensor1, tensor2) < D._FLOAT:
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future  release "
+            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))."
+            "to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for "
+            "float inputs. The future addcdiv behavior is just the latter implementation: "
+            "(input + value * tensor1 / tensor2), for all dtypes."
+        )
+    if value == 1:
+        return add(input, div(tensor1, tensor2))
+    t1, t2 = _promoted(input, tensor1, tensor2)
+    return add(input, div(mul(t1, _value_like(value, tensor1, tensor2)), t2))
+
+
+def _promoted(input: Tensor, t1: Tensor, t2: Tensor) -> tuple:
+    """``t1`` and ``t2`` in the dtype of the whole expression (PyTorch computes in it)."""
+    dt = D.result_type_dims(input.dtype, input.ndim, t1.dtype, t1.ndim)
+    dt = D.result_type_dims(dt, max(input.ndim, t1.ndim), t2.dtype, t2.ndim)
+    return cast(t1, dt), cast(t2, dt)
+
+
+def _value_like(value: Any, *ts: Tensor) -> Any:
+    """PyTorch casts ``value`` to the operands' type: an integer one for integer tensors."""
+    if _common_kind(*ts) < D._FLOAT and isinstance(value, float):
+        from ._kernels import fit_scalar
+
+        return fit_scalar(value, D.int64)
+    return value

@@ -9,12 +9,15 @@ import numpy as np
 
 from .._scratch import scratch
 from .._tensor import Tensor, _wrap
-from ._util import Primitive, grad_where, unbroadcast, wrap_dim
+from ._kernels import fit_scalar
+from ._util import Primitive, grad_where, on_graph, unbroadcast, wrap_dim
 from .shape import expand, reshape
 
 
 class Slice(Primitive):
     """Basic indexing (ints, slices, None, Ellipsis): a view."""
+
+    twice_differentiable = True
 
     view = True
 
@@ -26,6 +29,8 @@ class Slice(Primitive):
     @staticmethod
     def backward(ctx, g):
         shape, dt, key = ctx.meta
+        if on_graph(g):  # create_graph: a recorded scatter
+            return add_into_zeros(shape, key, g), None
         out = scratch.get(shape, g.dtype, zero=True)  # big: pooled (no page faults per step)
         out[key] = g
         return out, None
@@ -33,6 +38,8 @@ class Slice(Primitive):
 
 class Index(Primitive):
     """Advanced indexing (integer or bool arrays): a copy."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, key):
@@ -42,9 +49,7 @@ class Index(Primitive):
     @staticmethod
     def backward(ctx, g):
         shape, key = ctx.meta
-        out = np.zeros(shape, g.dtype)
-        np.add.at(out, key, g)
-        return out, None
+        return add_into_zeros(shape, key, g), None
 
 
 def _convert_key(key: Any, shape: tuple) -> tuple:
@@ -65,8 +70,8 @@ def _convert_key(key: Any, shape: tuple) -> tuple:
             else:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(a)
-        elif isinstance(k, (list, np.ndarray)):
-            a = np.asarray(k)
+        elif isinstance(k, (list, tuple, range, np.ndarray)):
+            a = _sequence_index(k)
             if a.dtype.kind == "f":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(a)
@@ -86,13 +91,31 @@ def _convert_key(key: Any, shape: tuple) -> tuple:
     return tuple(out), advanced
 
 
+def _sequence_index(k: Any) -> np.ndarray:
+    """A list, tuple, range or NumPy array used as an index (nested tensors allowed)."""
+    if isinstance(k, range):
+        return np.arange(k.start, k.stop, k.step, dtype=np.int64)
+    if isinstance(k, np.ndarray):
+        return k
+    return np.asarray(_plain(k))
+
+
+def _plain(k: Any) -> Any:
+    """Nested sequences with tensors and ranges replaced by lists of numbers."""
+    if isinstance(k, Tensor):
+        return k._data
+    if isinstance(k, (list, tuple, range)):
+        return [_plain(v) for v in k]
+    return k
+
+
 def _sequence_is_tuple(key: list) -> bool:
     # PyTorch's (NumPy's legacy) rule: a short list holding a sequence, tensor, slice, None or
     # Ellipsis indexes like a tuple, so x[[[0, 1], [1, 0]]] is x[[0, 1], [1, 0]].
     if len(key) >= 32:
         return False
     return any(
-        isinstance(k, (list, tuple, slice, Tensor, np.ndarray)) or k is None or k is Ellipsis
+        isinstance(k, (list, tuple, range, slice, Tensor, np.ndarray)) or k is None or k is Ellipsis
         for k in key
     )
 
@@ -138,7 +161,37 @@ def getitem(input: Tensor, key: Any) -> Tensor:
         raise _index_error(e, input._data.shape) from None
 
 
+class AddIntoZeros(Primitive):
+    """``zeros(shape)`` with ``g`` added at ``key`` (repeated indices add up): the gradient of
+    reading ``x[key]``, as a recorded op for create_graph; its own gradient reads ``key`` again."""
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx, g, shape, key):
+        ctx.key = key
+        out = np.zeros(shape, g.dtype)
+        np.add.at(out, key, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return gg[ctx.key], None, None
+
+
+def add_into_zeros(shape: tuple, key: Any, g: Any) -> Any:
+    """``zeros(shape)`` with ``g`` added at ``key``: an array, or on the graph for a GraphArray
+    ``g`` (create_graph)."""
+    if on_graph(g):
+        return g.apply(AddIntoZeros, shape, key)
+    out = np.zeros(shape, g.dtype)
+    np.add.at(out, key, g)
+    return out
+
+
 class IndexPut(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, key, value, accumulate):
         out = x.copy()
@@ -180,7 +233,7 @@ def setitem(input: Tensor, key: Any, value: Any) -> None:
 
             v = cast(v, input.dtype)
     else:
-        v = np.asarray(value, dtype=input._data.dtype) if not isinstance(value, Tensor) else value
+        v = np.asarray(fit_scalar(value, input.dtype), dtype=input._data.dtype)
     try:
         inplace.apply_inplace(input, IndexPut, k, v, False, direct=_direct_setitem)
     except IndexError as e:
@@ -215,20 +268,24 @@ def _check_index_tensor(index: Tensor, name: str) -> np.ndarray:
 
 
 class Gather(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, idx):
         ctx.meta = (x.shape, axis, idx)
+        if x.ndim == 0:  # a 0-d input has one element; NumPy needs an axis to take along
+            return x.reshape(1)[idx.reshape(-1)].reshape(idx.shape)
         return np.take_along_axis(x, idx, axis)
 
     @staticmethod
     def backward(ctx, g):
         shape, axis, idx = ctx.meta
-        out = np.zeros(shape, g.dtype)
-        np.add.at(out, _along_axis(idx, axis), g)
-        return out, None, None
+        if not shape:
+            return g.sum(), None, None
+        return add_into_zeros(shape, along_axis(idx, axis), g), None, None
 
 
-def _along_axis(idx: np.ndarray, axis: int) -> tuple:
+def along_axis(idx: np.ndarray, axis: int) -> tuple:
     """The NumPy index of the elements ``idx`` points at along ``axis`` (gather/scatter)."""
     grids = list(np.indices(idx.shape, sparse=True))
     grids[axis] = idx
@@ -262,7 +319,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     """Pick values along ``dim`` at ``index`` (same number of dims as ``input``)."""
     idx, axis = _gather_args(input, dim, index, "gather")
     x = input
-    if idx.shape != input._data.shape:
+    if idx.shape != input._data.shape and input.ndim:
         # take_along_axis needs matching shapes off the gather axis: slice the input down.
         key = tuple(slice(0, s) if d != axis else slice(None) for d, s in enumerate(idx.shape))
         x = Slice.apply(input, key)
@@ -270,10 +327,12 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
 
 
 class Scatter(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, idx, src, add):
         out = x.copy()
-        key = _along_axis(idx, axis)
+        key = along_axis(idx, axis)
         srcv = (
             src[tuple(slice(0, s) for s in idx.shape)]
             if isinstance(src, np.ndarray) and src.ndim == idx.ndim
@@ -292,8 +351,7 @@ class Scatter(Primitive):
         gx = _grad_past_writes(g, key, overwritten=not add)
         gs = None
         if len(ctx.needs_input_grad) > 3 and ctx.needs_input_grad[3]:
-            gs = np.zeros(sshape, g.dtype)
-            gs[tuple(slice(0, s) for s in ishape)] = g[key]
+            gs = add_into_zeros(sshape, tuple(slice(0, s) for s in ishape), g[key])
         return gx, None, None, gs, None
 
 
@@ -326,6 +384,8 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 
 
 class IndexSelect(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, idx):
         ctx.meta = (x.shape, axis, idx)
@@ -334,6 +394,8 @@ class IndexSelect(Primitive):
     @staticmethod
     def backward(ctx, g):
         shape, axis, idx = ctx.meta
+        if on_graph(g):  # create_graph: a recorded scatter
+            return add_into_zeros(shape, (slice(None),) * axis + (idx,), g), None, None
         out = np.zeros(shape, g.dtype)
         gm = np.moveaxis(g, axis, 0)
         om = np.moveaxis(out, axis, 0)
@@ -349,6 +411,10 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     axis = wrap_dim(dim, input.ndim)
     n = input._data.shape[axis] if input.ndim else 1
     if idx.size and (idx.min() < 0 or idx.max() >= n):
+        if axis == 1:
+            # PyTorch's kernel for dim 1 reports the first bad index as a RuntimeError.
+            bad = idx[(idx < 0) | (idx >= n)].reshape(-1)[0]
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
         raise IndexError("index out of range in self")
     return IndexSelect.apply(input, axis, idx.reshape(-1))
 
@@ -364,6 +430,8 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
 
 
 class MaskedFill(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, mask, value):
         ctx.meta = (mask, np.shape(value), x.shape)
@@ -375,12 +443,14 @@ class MaskedFill(Primitive):
         gx = grad_where(mask, g, xshape, invert=True)
         gv = None
         if ctx.needs_input_grad[2]:
-            gv = (
-                grad_where(mask, g, vshape)
-                if len(vshape)
-                else np.asarray(np.where(mask, g, 0).sum(), g.dtype)
-            )
+            gv = grad_where(mask, g, vshape) if len(vshape) else _masked_total(mask, g)
         return gx, None, gv
+
+
+def _masked_total(mask: np.ndarray, g: Any) -> Any:
+    """The sum of ``g`` where ``mask`` holds, as a 0-d array (a 0-d value's gradient)."""
+    picked = np.where(mask, g, 0).astype(g.dtype, copy=False)
+    return picked.sum(axis=tuple(range(picked.ndim)), keepdims=True).reshape(())
 
 
 def _check_mask(mask: Tensor, input: Tensor, name: str) -> np.ndarray:
@@ -403,6 +473,7 @@ def _check_mask(mask: Tensor, input: Tensor, name: str) -> np.ndarray:
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """Copy of ``input`` with ``value`` where ``mask`` is True."""
     m = _check_mask(mask, input, "masked_fill")
+    value = fit_scalar(value, input.dtype)
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(

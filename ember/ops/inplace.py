@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import _random_checks as RC
 from .._random import rng
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
+from ._kernels import fit_scalar
 
 __all__ = ["apply_inplace", "inplace_from", "check_leaf"]
 
@@ -31,6 +33,15 @@ def check_leaf(t: Tensor) -> None:
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
+
+
+def read_only_error() -> RuntimeError:
+    """The error for writing into a tensor whose memory NumPy marks read-only (``from_numpy`` of
+    a non-writable array): PyTorch writes anyway (undefined behaviour); ember cannot."""
+    return RuntimeError(
+        "cannot write into this tensor: it shares the memory of a read-only NumPy array "
+        "(from_numpy of a non-writable array). Copy the array, or make it writable, first."
+    )
 
 
 def _needs_graph(t: Tensor, args: tuple) -> bool:
@@ -54,6 +65,8 @@ def _rebind(t: Tensor, out: Tensor) -> Tensor:
     try:
         np.copyto(t._data, src, casting="unsafe")
     except ValueError:
+        if not t._data.flags.writeable:
+            raise read_only_error() from None
         raise RuntimeError(
             f"output with shape {list(t._data.shape)} doesn't match the broadcast shape "
             f"{list(src.shape)}"
@@ -64,6 +77,27 @@ def _rebind(t: Tensor, out: Tensor) -> Tensor:
         t._rg = True
         t.__dict__["_out_nr"] = out._out_nr
     return t
+
+
+def _bool_operand(x: Any) -> bool:
+    return x is True or x is False or (isinstance(x, Tensor) and x._data.dtype == np.bool_)
+
+
+def _write_promoted(ufunc: Any, name: str, d: np.ndarray, o: Any, other: Any) -> None:
+    """The in-place write NumPy's same-kind rule refused, by PyTorch's rule: allowed when the
+    result type (an int64 0-d tensor or a Python int does not widen a uint8 tensor) casts to the
+    tensor's dtype; Python ints out of range wrap, as PyTorch's do."""
+    res = _result_dtype(name, d, other)
+    if _KIND_RANK[np.dtype(res).kind] > _KIND_RANK[d.dtype.kind]:
+        raise RuntimeError(
+            f"result type {_tname(res)} can't be cast to the desired output type {_tname(d.dtype)}"
+        ) from None
+    if type(o) is int and d.dtype.kind in "iu":
+        o = np.asarray(o % 2**64, np.uint64).astype(d.dtype)
+    ufunc(d, o, out=d, casting="unsafe")
+
+
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
 def _tname(dt: np.dtype) -> str:
@@ -99,7 +133,12 @@ def _snapshot(t: Tensor) -> Tensor:
 def apply_inplace(t: Tensor, prim: Any, *args: Any, direct: Callable) -> Tensor:
     """Run primitive ``prim`` in place on ``t``; ``direct(array, *args)`` is the no-graph path."""
     if not _needs_graph(t, args):
-        direct(t._data, *args)
+        try:
+            direct(t._data, *args)
+        except ValueError:
+            if t._data.flags.writeable:
+                raise
+            raise read_only_error() from None
         t._vc[0] += 1
         return t
     check_leaf(t)
@@ -133,6 +172,10 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
     slow = inplace_from(out_of_place, name)
 
     def method(self: Tensor, other: Any, *, alpha: Any = None) -> Tensor:
+        if name == "sub_" and (self._data.dtype == np.bool_ or _bool_operand(other)):
+            from .elementwise import sub
+
+            sub(self, other)  # raises PyTorch's error about bool subtraction
         if _needs_graph(self, (other,)):
             if alpha is not None:
                 return slow(self, other, alpha=alpha)
@@ -142,15 +185,15 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
             o = o * alpha
         d = self._data
         try:
-            ufunc(d, o, out=d, casting="same_kind")
-        except TypeError:
-            raise RuntimeError(
-                f"result type {_tname(_result_dtype(name, d, other))} can't be cast to the "
-                f"desired output type {_tname(d.dtype)}"
-            ) from None
+            try:
+                ufunc(d, o, out=d, casting="same_kind")
+            except (TypeError, OverflowError):
+                _write_promoted(ufunc, name, d, o, other)
         except ValueError:
             from ._util import broadcast_error
 
+            if not d.flags.writeable:
+                raise read_only_error() from None
             err = broadcast_error(d, o)  # shapes that do not broadcast at all
             if err is None:
                 err = RuntimeError(
@@ -184,11 +227,14 @@ def fill_(self: Tensor, value: Any) -> Tensor:
 
             return inplace_from(lambda s, v: add(mul(s, 0), v), "fill_")(self, value)
         value = value.item()
+    value = fit_scalar(value, self.dtype)
     if STATE.enabled and self._rg:
         check_leaf(self)
-        from .elementwise import mul
-
-        return _rebind(self, mul(_snapshot(self), 0) + value)
+        # The overwritten values get a zero gradient (x * 0 + value would turn inf/NaN into NaN).
+        filled = _wrap(np.full(self._data.shape, value, self._data.dtype))
+        return _rebind(self, _CopyFrom.apply(_snapshot(self), filled))
+    if not self._data.flags.writeable:
+        raise read_only_error()
     self._data.fill(value)
     self._vc[0] += 1
     return self
@@ -208,9 +254,16 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
             s = expand(s, self._data.shape)
         out = _CopyFrom.apply(_snapshot(self), s)
         return _rebind(self, out)
+    if np.broadcast_shapes(self._data.shape, src._data.shape) != self._data.shape:
+        raise RuntimeError(
+            f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+            f"{list(np.broadcast_shapes(self._data.shape, src._data.shape))}"
+        )
     try:
         np.copyto(self._data, src._data, casting="unsafe")
     except ValueError:
+        if not self._data.flags.writeable:
+            raise read_only_error() from None
         raise RuntimeError(
             f"The size of tensor a ({self._data.shape[-1] if self.ndim else 1}) must match the "
             f"size of tensor b ({src._data.shape[-1] if src.ndim else 1}) at non-singleton "
@@ -224,6 +277,8 @@ def _make_copy_from():
     from ._util import Primitive
 
     class CopyFrom(Primitive):
+        twice_differentiable = True
+
         @staticmethod
         def forward(ctx, x, src):
             return src.copy()
@@ -244,6 +299,8 @@ def _fill_random(t: Tensor, generator: Any, draw: Callable) -> Tensor:
     mode) on leaves that require grad, and counted in the version counter."""
     if STATE.enabled:
         check_leaf(t)
+    if not t._data.flags.writeable:
+        raise read_only_error()
     t._data[...] = draw(rng(generator), t._data.shape)
     t._vc[0] += 1
     return t
@@ -251,27 +308,44 @@ def _fill_random(t: Tensor, generator: Any, draw: Callable) -> Tensor:
 
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
     """Fill with samples from U(a, b) in place."""
+    RC.check_floating(self.dtype, "check_uniform_bounds")
+    RC.check_uniform(a, b, self.dtype)
     return _fill_random(self, generator, lambda g, shape: g.uniform(a, b, shape))
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
     """Fill with samples from N(mean, std²) in place."""
+    RC.check_floating(self.dtype, "normal_kernel_cpu")
+    RC.check_std(std)
     return _fill_random(self, generator, lambda g, shape: mean + std * g.standard_normal(shape))
 
 
-def bernoulli_(self: Tensor, p: float = 0.5, *, generator: Any = None) -> Tensor:
+def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
+    """Fill with 1 (probability ``p``, a number or a broadcastable tensor) or 0, in place."""
+    if isinstance(p, Tensor):
+        p = p._data
+        RC.check_probabilities(p)
+    else:
+        RC.check_probability(p, "bernoulli_")
     return _fill_random(self, generator, lambda g, shape: g.random(shape) < p)
 
 
 def random_(
     self: Tensor, from_: int = 0, to: int | None = None, *, generator: Any = None
 ) -> Tensor:
-    if to is None:
-        from_, to = 0, (from_ if from_ else 2**24)
-    return _fill_random(self, generator, lambda g, shape: g.integers(from_, to, shape))
+    """Fill with integers uniform on [from, to) (default: every integer the dtype holds)."""
+    lo, hi = RC.random_bounds(from_, to, self.dtype)
+    return _fill_random(self, generator, lambda g, shape: g.integers(lo, hi, shape))
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
+    """Fill with samples from the exponential distribution of rate ``lambd``, in place."""
+    if not self.dtype.is_floating_point:
+        raise RuntimeError(
+            "Exponential distribution is a continuous probability distribution. dtype must be a "
+            f"floating point but you specified {RC._name(self.dtype)}"
+        )
+    RC.check_positive(lambd, "exponential_", "lambda")
     return _fill_random(self, generator, lambda g, shape: g.exponential(1.0 / lambd, shape))
 
 
@@ -279,6 +353,7 @@ def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
     from .indexing import MaskedFill, _check_mask
 
     m = _check_mask(mask, self, "masked_fill_")
+    value = fit_scalar(value, self.dtype)
 
     def direct(d: np.ndarray, m: np.ndarray, v: Any) -> None:
         v = v._data if isinstance(v, Tensor) else v
@@ -295,7 +370,19 @@ def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
 
+    from .. import _dtype as D
+
+    res = self.dtype
+    for v in (min, max):
+        if v is not None:
+            res = D.result_type_scalar(res, v)
+    if res._kind > self.dtype._kind:  # a float bound for an integer tensor, an int for a bool
+        raise RuntimeError(
+            f"result type {_tname(res.np)} can't be cast to the desired output type "
+            f"{_tname(self._data.dtype)}"
+        )
+
     def direct(d: np.ndarray, lo: Any, hi: Any) -> None:
-        np.clip(d, lo, hi, out=d)
+        np.clip(d, lo, hi, out=d, casting="unsafe")
 
     return apply_inplace(self, Clamp, min, max, direct=direct)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out
 from .._tensor import Tensor
 from ._util import Primitive, wrap_dim
 from .indexing import Slice
@@ -14,6 +15,8 @@ from .shape import expand, reshape, unsqueeze
 
 
 class Cat(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, axis, *xs):
         ctx.meta = (axis, [x.shape[axis] for x in xs])
@@ -26,6 +29,7 @@ class Cat(Primitive):
         return (None, *np.split(g, bounds, axis=axis))
 
 
+@accepts_out
 def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
     """Join tensors along an existing dimension."""
     tensors = list(tensors)
@@ -36,17 +40,23 @@ def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
             raise TypeError(
                 f"expected Tensor as element {i} in argument 0, but got {type(x).__name__}"
             )
+    # The result dtype promotes over every tensor, skipped ones included.
+    dt = tensors[0].dtype
+    for x in tensors[1:]:
+        if x.dtype is not dt:
+            dt = D.promote_types(dt, x.dtype)
     # Legacy rule: 1-D empty tensors are skipped.
     nonempty = [x for x in tensors if not (x.ndim == 1 and x._data.shape[0] == 0)]
     if not nonempty:
-        return tensors[0].clone()
+        from .elementwise import cast
+
+        return cast(tensors[0], dt).clone()
     tensors = nonempty
     ref = tensors[0]
     nd = ref.ndim
     if nd == 0:
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     axis = wrap_dim(dim, nd)
-    dt = ref.dtype
     for i, x in enumerate(tensors):
         if x.ndim != nd:
             raise RuntimeError(
@@ -59,8 +69,6 @@ def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
                     f"{ref._data.shape[k]} but got size {x._data.shape[k]} for tensor number {i} "
                     f"in the list."
                 )
-        if x.dtype is not dt:
-            dt = D.promote_types(dt, x.dtype)
     if any(x.dtype is not dt for x in tensors):
         from .elementwise import cast
 
@@ -71,23 +79,24 @@ def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
 concat = concatenate = cat
 
 
+@accepts_out
 def stack(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
     """Join tensors along a new dimension."""
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     shp = tensors[0]._data.shape
+    nd = len(shp) + 1
+    if not -nd <= dim < nd:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})"
+        )
     for i, x in enumerate(tensors):
         if x._data.shape != shp:
             raise RuntimeError(
                 f"stack expects each tensor to be equal size, but got {list(shp)} at entry 0 and "
                 f"{list(x._data.shape)} at entry {i}"
             )
-    nd = len(shp) + 1
-    if not -nd <= dim < nd:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})"
-        )
     return cat([unsqueeze(x, dim) for x in tensors], dim)
 
 
@@ -102,6 +111,8 @@ def vstack(tensors: Any) -> Tensor:
 
 def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
     """Split into chunks of a given size, or of the listed sizes, along ``dim``."""
+    if tensor.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     axis = wrap_dim(dim, tensor.ndim)
     n = tensor._data.shape[axis]
     if isinstance(split_size_or_sections, (int, np.integer)):
@@ -110,7 +121,7 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
             raise RuntimeError(
                 f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
             )
-        sizes = [s] * (n // s) + ([n % s] if n % s else []) if s else [0]
+        sizes = [s] * (n // s) + ([n % s] if n % s else []) if s and n else [0]
     else:
         sizes = [int(x) for x in split_size_or_sections]
         if sum(sizes) != n:
@@ -128,11 +139,15 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """Split into ``chunks`` nearly equal pieces along ``dim``."""
+    if input.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    n = input._data.shape[wrap_dim(dim, input.ndim)]
-    size = -(-n // chunks) if n else 1
-    return split(input, size, dim)
+    axis = wrap_dim(dim, input.ndim)
+    n = input._data.shape[axis]
+    if n == 0:  # PyTorch gives ``chunks`` empty pieces
+        return tuple(narrow(input, axis, 0, 0) for _ in range(chunks))
+    return split(input, -(-n // chunks), dim)
 
 
 def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
@@ -157,13 +172,21 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The slice ``start:start+length`` of dimension ``dim`` (a view)."""
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     axis = wrap_dim(dim, input.ndim)
     n = input._data.shape[axis]
     if isinstance(start, Tensor):
         start = int(start.item())
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if not -n <= start <= n:
+        raise IndexError(
+            f"start out of range (expected to be in range of [{-n}, {n}], but got {start})"
+        )
     if start < 0:
         start += n
-    if start < 0 or start + length > n or length < 0:
+    if start + length > n:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
     key = (slice(None),) * axis + (slice(start, start + length),)
     return Slice.apply(input, key)

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out, into
 from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor
-from ._util import Primitive, ones_vector, unbroadcast
+from ._util import Primitive, on_graph, ones_vector, unbroadcast
 
 
 def _dims(shape: tuple) -> str:
@@ -41,9 +42,9 @@ def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
                 f"size mismatch, got input ({a.shape[-2] if a.ndim > 1 else 1}), mat "
                 f"({_dims(a.shape)}), vec ({b.shape[0]})"
             )
-        a2 = a.reshape(-1, a.shape[-1]) if a.ndim > 2 else a.reshape(1, -1) if a.ndim == 1 else a
+        rows = int(np.prod(a.shape[:-1])) if a.ndim > 1 else 1  # (no reshape: -1 fails on 0)
         raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({_dims(a2.shape)} and "
+            f"mat1 and mat2 shapes cannot be multiplied ({_dims((rows, a.shape[-1]))} and "
             f"{_dims(b.shape[-2:])})"
         )
     if a.ndim > 2 and b.ndim > 2:
@@ -69,7 +70,7 @@ def _fold(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     rows = math.prod(lead)
     x2 = x.reshape(rows, x.shape[-1]) if x.ndim > 2 else x
     # (Callers have checked that both operands share one dtype.) Small results skip the pool.
-    if rows * w.shape[-1] * x.dtype.itemsize < SCRATCH_MIN_BYTES:
+    if on_graph(x2) or rows * w.shape[-1] * x.dtype.itemsize < SCRATCH_MIN_BYTES:
         out = x2 @ w
     else:
         out = np.matmul(x2, w, out=scratch.get((rows, w.shape[-1]), x.dtype))
@@ -77,6 +78,8 @@ def _fold(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 class Matmul(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -127,6 +130,8 @@ class Matmul(Primitive):
 
 def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics for 1-D to N-D operands."""
+    if out is not None:
+        return into(out, "matmul", matmul, input, other)
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         raise TypeError(
             f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}"
@@ -140,6 +145,7 @@ def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     return Matmul.apply(input, other)
 
 
+@accepts_out
 def mm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     """2-D matrix product."""
     if input.ndim != 2:
@@ -149,6 +155,7 @@ def mm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     return matmul(input, mat2)
 
 
+@accepts_out
 def bmm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     """Batched 3-D matrix product (no broadcasting)."""
     if input.ndim != 3:
@@ -163,6 +170,7 @@ def bmm(input: Tensor, mat2: Tensor, *, out: Any = None) -> Tensor:
     return matmul(input, mat2)
 
 
+@accepts_out
 def dot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """Inner product of two 1-D tensors."""
     if input.ndim != 1 or other.ndim != 1:
@@ -170,10 +178,12 @@ def dot(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     return matmul(input, other)
 
 
+@accepts_out
 def mv(input: Tensor, vec: Tensor, *, out: Any = None) -> Tensor:
     return matmul(input, vec)
 
 
+@accepts_out
 def outer(input: Tensor, vec2: Tensor, *, out: Any = None) -> Tensor:
     from .shape import unsqueeze
 
@@ -183,6 +193,7 @@ def outer(input: Tensor, vec2: Tensor, *, out: Any = None) -> Tensor:
 ger = outer
 
 
+@accepts_out
 def addmm(
     input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1, out: Any = None
 ) -> Tensor:
@@ -195,6 +206,8 @@ def addmm(
 class Linear(Primitive):
     """``x @ W.T + b`` in one node: the bias gradient is one BLAS product (``ones @ g``),
     several times faster and more accurate than NumPy's float32 ``sum(0)``."""
+
+    twice_differentiable = True
 
     node_name = "AddmmBackward0"
 

@@ -19,11 +19,17 @@ from .shape import reshape
 
 
 class Softmax(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis):
-        e = x - x.max(axis=axis, keepdims=True)
+        half = x.dtype == np.float16  # PyTorch accumulates half precision in float32
+        xf = x.astype(np.float32) if half else x
+        e = xf - xf.max(axis=axis, keepdims=True, initial=-np.inf)  # initial: empty dims
         np.exp(e, out=e)
         e /= e.sum(axis=axis, keepdims=True)
+        if half:
+            e = e.astype(np.float16)
         ctx.save_for_backward(e)
         ctx.axis = axis
         return e
@@ -36,12 +42,18 @@ class Softmax(Primitive):
 
 
 class LogSoftmax(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis):
-        m = x.max(axis=axis, keepdims=True)
-        s = x - m
+        half = x.dtype == np.float16
+        xf = x.astype(np.float32) if half else x
+        m = xf.max(axis=axis, keepdims=True, initial=-np.inf)
+        s = xf - m
         lse = np.log(np.exp(s).sum(axis=axis, keepdims=True))
         out = s - lse
+        if half:
+            out = out.astype(np.float16)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -65,9 +77,10 @@ def _implicit_dim(name: str, ndim: int, stacklevel: int = 3) -> int:
 def _prep(input: Tensor, dim: Any, dtype: D.dtype | None, name: str) -> tuple:
     if dim is None:
         dim = _implicit_dim(name, input.ndim, 4)
+    wrap_dim(dim, input.ndim)  # a bad dim is reported before a bad dtype, as PyTorch does
     if dtype is not None:
         input = cast(input, dtype)
-    elif input._data.dtype.kind not in "fc":
+    elif input._data.dtype.kind not in "fc" and input._data.size:  # (empty: no kernel runs)
         raise NotImplementedError(
             f"\"{name}_lastdim_kernel_impl\" not implemented for '{type_name(input.dtype)}'"
         )
@@ -81,6 +94,8 @@ def softmax(
 ) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``."""
     x, axis = _prep(input, dim, dtype, "softmax")
+    if x._data.dtype.kind not in "fc":  # an empty integer tensor: PyTorch runs no kernel
+        return x.clone()
     if axis is None:  # 0-dim: NumPy arithmetic on 0-d arrays gives scalars, go through 1 element
         return reshape(Softmax.apply(reshape(x, (1,)), 0), ())
     return Softmax.apply(x, axis)
@@ -91,6 +106,8 @@ def log_softmax(
 ) -> Tensor:
     """``log(softmax(x))`` along ``dim``, computed stably."""
     x, axis = _prep(input, dim, dtype, "log_softmax")
+    if x._data.dtype.kind not in "fc":
+        return x.clone()
     if axis is None:
         return reshape(LogSoftmax.apply(reshape(x, (1,)), 0), ())
     return LogSoftmax.apply(x, axis)

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out
 from .._tensor import Tensor, _wrap
-from ._util import Primitive, dims_of, wrap_dim
+from ._util import Primitive, dims_of, on_graph, wrap_dim
 from .elementwise import cast
 
 values_indices = {
@@ -21,7 +22,7 @@ values_indices = {
 
 def _expand_back(g: np.ndarray, shape: tuple, axes: tuple | None, keepdim: bool) -> np.ndarray:
     """Broadcast a reduction's gradient back to the input ``shape`` (``axes`` None: all)."""
-    if g.size == 1:
+    if g.size == 1 and not on_graph(g):
         # A full reduction (``loss.sum()``, ``.mean()``): a read-only zero-stride view of the one
         # value, made directly (np.broadcast_to costs 4x more, once per backward).
         out = np.ndarray(shape, g.dtype, g, 0, (0,) * len(shape))
@@ -33,6 +34,8 @@ def _expand_back(g: np.ndarray, shape: tuple, axes: tuple | None, keepdim: bool)
 
 
 class Sum(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype):
         ctx.meta = (x.shape, axes, keepdim, x.dtype)
@@ -66,6 +69,7 @@ def _sum_axes(dim: Any, ndim: int, keepdim: bool) -> tuple | None:
     return dims_of(dim, ndim)
 
 
+@accepts_out(out_dtype=True)
 def sum(
     input: Tensor,
     dim: Any = None,
@@ -86,10 +90,12 @@ def _count(shape: tuple, axes: Any) -> int:
 
 
 class Mean(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.meta = (x.shape, axes, keepdim)
-        return np.asarray(x.mean(axis=axes, keepdims=keepdim))
+        return _mean(x, axes, keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -99,6 +105,7 @@ class Mean(Primitive):
         return _expand_back(g, shape, axes, keepdim), None, None
 
 
+@accepts_out
 def mean(
     input: Tensor,
     dim: Any = None,
@@ -118,9 +125,17 @@ def mean(
     return Mean.apply(input, _sum_axes(dim, input.ndim, keepdim), keepdim)
 
 
+def _mean(x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
+    """``x.mean``, NaN over nothing as PyTorch (NumPy warns "Mean of empty slice" from its own
+    module, which ember's warning filter cannot reach)."""
+    if _count(x.shape, axes) == 0:
+        return np.asarray(np.full_like(x.sum(axis=axes, keepdims=keepdim), np.nan))
+    return np.asarray(x.mean(axis=axes, keepdims=keepdim))
+
+
 def _deviation(x: np.ndarray, axes: Any, correction: float) -> tuple:
     """``x - mean``, the divisor ``n - correction`` and the variance (keepdims)."""
-    diff = x - x.mean(axis=axes, keepdims=True)
+    diff = x - _mean(x, axes, True)
     denom = builtins.max(_count(x.shape, axes) - correction, 0)  # (max is this module's)
     with np.errstate(divide="ignore", invalid="ignore"):
         v = np.asarray((diff * diff).sum(axis=axes, keepdims=True) / denom).astype(x.dtype)
@@ -129,6 +144,12 @@ def _deviation(x: np.ndarray, axes: Any, correction: float) -> tuple:
 
 def _axes_or_none(dim: Any, ndim: int) -> tuple | None:
     return None if dim is None else dims_of(dim, ndim)
+
+
+def _centered(x: Any, axes: Any) -> Any:
+    """``x - mean(x)`` over ``axes`` (all when None), written for arrays and GraphArrays."""
+    n = _count(x.shape, axes)
+    return x - x.sum(axis=axes, keepdims=True) / x.dtype.type(n)
 
 
 def _squeeze(out: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
@@ -142,17 +163,20 @@ def _unsqueeze(g: np.ndarray, axes: Any, keepdim: bool, ndim: int) -> np.ndarray
 
 
 class Var(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
         diff, denom, v = _deviation(x, axes, correction)
-        ctx.save_for_backward(diff)
+        ctx.save_for_backward(x)  # (not diff: create_graph differentiates through it)
         ctx.meta = (axes, keepdim, denom)
         return _squeeze(v, axes, keepdim)
 
     @staticmethod
     def backward(ctx, g):
-        (diff,) = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
         axes, keepdim, denom = ctx.meta
+        diff = _centered(x, axes)
         g = _unsqueeze(g, axes, keepdim, diff.ndim)
         return (2 / diff.dtype.type(denom)) * g * diff, None, None, None
 
@@ -161,18 +185,23 @@ class Std(Primitive):
     """``sqrt(var)`` in one node: where the deviation is 0 the gradient is 0, as in PyTorch
     (``sqrt``'s own backward would give ``inf * 0 = nan`` there)."""
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
         diff, denom, v = _deviation(x, axes, correction)
         out = np.sqrt(v)
-        ctx.save_for_backward(diff, out)
         ctx.meta = (axes, keepdim, denom)
-        return _squeeze(out, axes, keepdim)
+        res = _squeeze(out, axes, keepdim)
+        ctx.save_for_backward(x, res)  # the output itself (create_graph goes through it)
+        return res
 
     @staticmethod
     def backward(ctx, g):
-        diff, out = ctx.saved_tensors
+        x, out = ctx.saved_tensors
         axes, keepdim, denom = ctx.meta
+        out = _unsqueeze(out, axes, keepdim, x.ndim)
+        diff = _centered(x, axes)
         g = _unsqueeze(g, axes, keepdim, diff.ndim)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(out == 0, 0, g / (out * diff.dtype.type(denom)))
@@ -187,6 +216,7 @@ def _correction(unbiased: Any, correction: Any) -> float:
     return 1.0 if unbiased else 0.0
 
 
+@accepts_out
 def var(
     input: Tensor,
     dim: Any = None,
@@ -216,6 +246,7 @@ def _var_args(input: Tensor, dim: Any, unbiased: Any, correction: Any) -> tuple:
     return _axes_or_none(dim, input.ndim), corr
 
 
+@accepts_out
 def std(
     input: Tensor,
     dim: Any = None,
@@ -280,9 +311,7 @@ class Prod(Primitive):
 def _exclusive_cumprod(a: np.ndarray, axis: int) -> np.ndarray:
     """The product of the elements before each one along ``axis`` (1 for the first)."""
     head = np.ones_like(np.take(a, [0], axis))
-    return np.cumprod(
-        np.concatenate([head, np.take(a, range(a.shape[axis] - 1), axis)], axis), axis
-    )
+    return np.concatenate([head, np.take(a, range(a.shape[axis] - 1), axis)], axis).cumprod(axis)
 
 
 def prod(
@@ -302,19 +331,23 @@ def prod(
 class Amax(Primitive):
     """max/min over several dims; ties share the gradient evenly (PyTorch's amax rule)."""
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim, is_max):
         out = np.asarray(
             x.max(axis=axes, keepdims=True) if is_max else x.min(axis=axes, keepdims=True)
         )
-        ctx.save_for_backward(x, out)
         ctx.meta = (axes, keepdim)
-        return _squeeze(out, axes, keepdim)
+        res = _squeeze(out, axes, keepdim)
+        ctx.save_for_backward(x, res)  # the output itself (create_graph goes through it)
+        return res
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         axes, keepdim = ctx.meta
+        out = _unsqueeze(out, axes, keepdim, x.ndim)
         mask = x == out
         cnt = mask.sum(axis=axes, keepdims=True)
         g = _unsqueeze(g, axes, keepdim, x.ndim)
@@ -366,6 +399,8 @@ def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
 class MaxDim(Primitive):
     """max/min along one dim with indices; the gradient goes to the returned index."""
 
+    twice_differentiable = True
+
     non_differentiable = (1,)
 
     @staticmethod
@@ -388,6 +423,10 @@ class MaxDim(Primitive):
         (idx,) = ctx.saved_tensors
         shape, axis, keepdim = ctx.meta
         g = _unsqueeze(g, axis, keepdim, len(shape))
+        if on_graph(g):  # create_graph: a recorded scatter
+            from .indexing import add_into_zeros, along_axis
+
+            return add_into_zeros(shape, along_axis(idx, axis), g), None, None, None
         out = np.zeros(shape, g.dtype)
         np.put_along_axis(out, idx, g, axis)
         return out, None, None, None
@@ -410,11 +449,13 @@ def _max_min(input: Tensor, dim: Any, keepdim: bool, is_max: bool, name: str) ->
     return values_indices[name](v, i)
 
 
+@accepts_out
 def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:  # noqa: A001
     """The maximum; with ``dim`` a ``(values, indices)`` named tuple; with a tensor, maximum."""
     return _max_min(input, dim, keepdim, True, "max")
 
 
+@accepts_out
 def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:  # noqa: A001
     """The minimum; with ``dim`` a ``(values, indices)`` named tuple; with a tensor, minimum."""
     return _max_min(input, dim, keepdim, False, "min")
@@ -432,29 +473,37 @@ def _arg_reduce(fn: Any, name: str, input: Tensor, dim: int | None, keepdim: boo
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the maximum (of the flattened tensor, or along ``dim``); first one on ties."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("argmax(): does not support bool input")
     return _arg_reduce(np.argmax, "argmax", input, dim, keepdim)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the minimum (of the flattened tensor, or along ``dim``); first one on ties."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("argmin(): does not support bool input")
     return _arg_reduce(np.argmin, "argmin", input, dim, keepdim)
 
 
 class LogSumExp(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        m = x.max(axis=axes, keepdims=True)
+        m = x.max(axis=axes, keepdims=True, initial=-np.inf)  # initial: empty dims give -inf
         m = np.where(np.isfinite(m), m, 0)
         s = np.exp(x - m).sum(axis=axes, keepdims=True)
         out = np.log(s) + m
-        ctx.save_for_backward(x, out)
         ctx.meta = (axes, keepdim)
-        return _squeeze(out, axes, keepdim)
+        res = _squeeze(out, axes, keepdim)
+        ctx.save_for_backward(x, res)  # the output itself (create_graph goes through it)
+        return res
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         axes, keepdim = ctx.meta
+        out = _unsqueeze(out, axes, keepdim, x.ndim)
         g = _unsqueeze(g, axes, keepdim, x.ndim)
         return g * np.exp(x - out), None, None
 
@@ -505,17 +554,21 @@ def norm(
 
 
 class Norm2(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         out = np.sqrt((x * x).sum(axis=axes, keepdims=True))
-        ctx.save_for_backward(x, out)
         ctx.meta = (axes, keepdim)
-        return _squeeze(out, axes, keepdim)
+        res = _squeeze(out, axes, keepdim)
+        ctx.save_for_backward(x, res)  # the output itself (create_graph goes through it)
+        return res
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         axes, keepdim = ctx.meta
+        out = _unsqueeze(out, axes, keepdim, x.ndim)
         g = _unsqueeze(g, axes, keepdim, x.ndim)
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(out == 0, 0, g * x / out)
@@ -523,39 +576,48 @@ class Norm2(Primitive):
 
 
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """Whether all elements (over ``dim``) are non-zero; a bool tensor."""
-    return _wrap(np.asarray(np.all(input._data, _axes_or_none(dim, input.ndim), keepdims=keepdim)))
+    """Whether all elements (over ``dim``) are non-zero; a bool tensor (uint8 for uint8 input,
+    PyTorch's legacy rule)."""
+    r = np.asarray(np.all(input._data, _axes_or_none(dim, input.ndim), keepdims=keepdim))
+    return _wrap(r.astype(np.uint8) if input._data.dtype == np.uint8 else r)
 
 
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """Whether any element (over ``dim``) is non-zero; a bool tensor."""
-    return _wrap(np.asarray(np.any(input._data, _axes_or_none(dim, input.ndim), keepdims=keepdim)))
+    """Whether any element (over ``dim``) is non-zero; a bool tensor (uint8 for uint8 input)."""
+    r = np.asarray(np.any(input._data, _axes_or_none(dim, input.ndim), keepdims=keepdim))
+    return _wrap(r.astype(np.uint8) if input._data.dtype == np.uint8 else r)
 
 
 class Cumsum(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, dtype):
         ctx.axis = axis
-        return np.cumsum(x, axis=axis, dtype=dtype)
+        return x.cumsum(axis=axis, dtype=dtype)  # methods: NumPy's FP warnings name ember
 
     @staticmethod
     def backward(ctx, g):
         a = ctx.axis
-        return np.flip(np.cumsum(np.flip(g, a), axis=a), a), None, None
+        return np.flip(np.flip(g, a).cumsum(axis=a), a), None, None
 
 
+@accepts_out(out_dtype=True)
 def cumsum(input: Tensor, dim: int, *, dtype: D.dtype | None = None, out: Any = None) -> Tensor:
     """Cumulative sum along ``dim``."""
     axis = wrap_dim(dim, input.ndim)
     if input.ndim == 0:
-        return input.clone()
+        sd = _sum_dtype(input, dtype)
+        return cast(input, D._BY_NP[np.dtype(sd)] if sd else input.dtype).clone()
     return Cumsum.apply(input, axis, _sum_dtype(input, dtype))
 
 
 class Cumprod(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis):
-        out = np.cumprod(x, axis=axis)
+        out = x.cumprod(axis=axis)
         ctx.save_for_backward(x, out)
         ctx.axis = axis
         return out
@@ -564,15 +626,36 @@ class Cumprod(Primitive):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         a = ctx.axis
-        # Valid for non-zero inputs (as PyTorch's fast path).
-        r = np.flip(np.cumsum(np.flip(g * out, a), axis=a), a) / x
+        if (x == 0).any():
+            return _cumprod_grad_with_zeros(x, g, a), None
+        # Without zeros: the suffix sums of g * out, divided by x.
+        r = np.flip(np.flip(g * out, a).cumsum(axis=a), a) / x
         return r, None
 
 
+def _cumprod_grad_with_zeros(x: np.ndarray, g: np.ndarray, axis: int) -> np.ndarray:
+    """d cumprod / dx_k = sum over i >= k of g_i * (product of x_j, j <= i, j != k): exact where
+    x has zeros (dividing by x is not); O(n^2) along the axis, as PyTorch's slow path."""
+    xm, gm = np.moveaxis(x, axis, -1), np.moveaxis(g, axis, -1)
+    r = np.empty_like(xm)
+    for k in range(xm.shape[-1]):
+        without = xm.copy()
+        without[..., k] = 1
+        p = without.cumprod(axis=-1)
+        r[..., k] = (gm[..., k:] * p[..., k:]).sum(-1)
+    return np.moveaxis(r, -1, axis)
+
+
 def cumprod(input: Tensor, dim: int, *, dtype: D.dtype | None = None) -> Tensor:
+    """Cumulative product along ``dim`` (integers and bools accumulate in int64)."""
+    axis = wrap_dim(dim, input.ndim)
+    if dtype is None and input.dtype._kind < D._FLOAT:
+        dtype = D.int64
     if dtype is not None:
         input = cast(input, dtype)
-    return Cumprod.apply(input, wrap_dim(dim, input.ndim))
+    if input.ndim == 0:
+        return input.clone()
+    return Cumprod.apply(input, axis)
 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
@@ -586,11 +669,23 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
 
     axis = wrap_dim(dim, input.ndim)
     a = input._data
-    idx = np.argsort(-a if descending and a.dtype.kind != "b" else a, axis=axis, kind="stable")
-    if descending and a.dtype.kind == "b":
-        idx = np.flip(idx, axis)
-    it = _wrap(idx.astype(np.int64))
+    it = _wrap(_sort_order(a, axis, descending))
     return values_indices["sort"](gather(input, axis, it), it)
+
+
+def _sort_order(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """Stable sort indices along ``axis``, with NaN the largest value (as PyTorch).
+
+    Descending order sorts the reversed array ascending and reverses the result: ties keep
+    their original order, NaN comes first, and no negation wraps unsigned or extreme integers.
+    """
+    if a.ndim == 0:
+        return np.zeros((), np.int64)
+    if not descending:
+        return np.argsort(a, axis=axis, kind="stable").astype(np.int64, copy=False)
+    n = a.shape[axis]
+    rev = np.argsort(np.flip(a, axis), axis=axis, kind="stable")
+    return (n - 1 - np.flip(rev, axis)).astype(np.int64, copy=False)
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
@@ -602,7 +697,11 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     from .join import narrow
 
     axis = wrap_dim(dim, input.ndim)
-    if k > input.shape[axis] or k < 0:
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
+    if k > (input.shape[axis] if input.ndim else 1) or k < 0:
         raise RuntimeError("selected index k out of range")
     v, i = sort(input, axis, descending=largest)
+    if input.ndim == 0:
+        return values_indices["topk"](v, i)
     return values_indices["topk"](narrow(v, axis, 0, k), narrow(i, axis, 0, k).contiguous())

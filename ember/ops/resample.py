@@ -22,12 +22,17 @@ __all__ = [
 
 
 def pad_index(size: int, lo: int, hi: int, mode: str) -> np.ndarray:
-    """Source index of every output position along one dim (``lo``/``hi`` >= 0)."""
+    """Source index of every output position along one dim; a negative ``lo``/``hi`` crops
+    (after padding the other side, as PyTorch: the reflection is of the uncropped input)."""
+    if mode == "circular":
+        # PyTorch crops first and wraps around what is left.
+        start = max(-lo, 0)
+        kept = size - start - max(-hi, 0)
+        j = np.arange(-max(lo, 0), kept + max(hi, 0))
+        return start + (j % kept if kept else j)
     j = np.arange(-lo, size + hi)
     if mode == "replicate":
         return np.clip(j, 0, size - 1)
-    if mode == "circular":
-        return j % size
     # reflect (edge not repeated): period 2*(size-1)
     if size == 1:
         return np.zeros_like(j)
@@ -58,6 +63,11 @@ class IndexPad(Primitive):
             axis = len(xshape) - nd + i
             n = xshape[axis]
             pre = (slice(None),) * axis
+            if lo < 0 or lo + n > len(ix):  # a crop: no whole identity block to start from
+                gx = np.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1 :], g.dtype)
+                np.add.at(gx, (*pre, ix), g)
+                g = gx
+                continue
             gx = g[(*pre, slice(lo, lo + n))].copy()
             # Only the padded positions (few) need scattering: a loop over pad width.
             for j in (*range(lo), *range(lo + n, len(ix))):

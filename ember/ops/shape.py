@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Size, Tensor, _size_args, _wrap
-from ._util import Primitive, dims_of, wrap_dim
+from ._util import Primitive, dims_of, type_name, wrap_dim
 
 
 def _shape_arg(shape: tuple) -> tuple:
@@ -36,6 +36,7 @@ def _infer_shape(shape: tuple, numel: int) -> tuple:
 
 
 class Reshape(Primitive):
+    twice_differentiable = True
     view = True
 
     @staticmethod
@@ -55,7 +56,7 @@ class ReshapeCopy(Reshape):
 def view(input: Tensor, *shape: Any) -> Tensor:
     """The same data with a new shape; raises when the strides do not allow a view."""
     if len(shape) == 1 and isinstance(shape[0], D.dtype):
-        return _wrap(input._data.view(shape[0].np))
+        return _view_dtype(input, shape[0])
     shape = _infer_shape(_shape_arg(shape), input._data.size)
     try:
         np.reshape(input._data, shape, copy=False)
@@ -69,6 +70,32 @@ def view(input: Tensor, *shape: Any) -> Tensor:
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         ) from None
     return Reshape.apply(input, shape)
+
+
+def _view_dtype(input: Tensor, dtype: D.dtype) -> Tensor:
+    """The same bytes read as ``dtype``, with PyTorch's checks when the element size changes."""
+    a = input._data
+    new, old = dtype.np.itemsize, a.itemsize
+    if new != old:
+        what = f"to view {type_name(a.dtype)} as {type_name(dtype)} (different element sizes)"
+        if a.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {what}")
+        if a.shape[-1] != 1 and a.strides[-1] != old:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {a.strides[-1] // old}")
+        ratio = max(new, old) // min(new, old)
+        if new > old and a.shape[-1] % ratio:
+            raise RuntimeError(
+                f"self.size(-1) must be divisible by {ratio} {what}, but got {a.shape[-1]}"
+            )
+        for d in range(a.ndim - 1):
+            if new > old and (a.strides[d] // old) % ratio:
+                raise RuntimeError(
+                    f"self.stride({d}) must be divisible by {ratio} {what}, but got "
+                    f"{a.strides[d] // old}"
+                )
+    t = _wrap(a.view(dtype.np))
+    t._vc = input._vc  # a view: writes through either are the same change
+    return t
 
 
 def _hidden_channels_last(a: np.ndarray) -> bool:
@@ -146,7 +173,7 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     if dim is None:
         new = tuple(s for s in shp if s != 1)
     else:
-        axes = dims_of(dim, input.ndim) if input.ndim else ()
+        axes = dims_of(dim, input.ndim)  # a 0-d tensor takes dim 0 or -1 only
         new = tuple(s for i, s in enumerate(shp) if not (i in axes and s == 1))
     return Reshape.apply(input, new)
 
@@ -164,6 +191,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 
 class Permute(Primitive):
+    twice_differentiable = True
     view = True
 
     @staticmethod
@@ -178,6 +206,8 @@ class Permute(Primitive):
 
 def permute(input: Tensor, *dims: Any) -> Tensor:
     """Reorder dimensions."""
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     dims = _shape_arg(dims)
     nd = input.ndim
     if len(dims) != nd:
@@ -237,6 +267,7 @@ def adjoint(input: Tensor) -> Tensor:
 
 
 class Expand(Primitive):
+    twice_differentiable = True
     view = True
 
     @staticmethod
@@ -303,6 +334,8 @@ def broadcast_shapes(*shapes: Any) -> Size:
 
 
 class Repeat(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, reps):
         lead = len(reps) - x.ndim
@@ -340,6 +373,8 @@ def tile(input: Tensor, dims: Any) -> Tensor:
 
 
 class Flip(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
@@ -366,6 +401,8 @@ def flipud(input: Tensor) -> Tensor:
 
 
 class Roll(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, shifts, axes):
         ctx.meta = (shifts, axes)
@@ -394,6 +431,8 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
 
 
 class Tri(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, k, upper):
         mask = (
@@ -426,6 +465,8 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
 
 
 class ConstantPad(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, widths, value):
         ctx.widths = widths
@@ -458,11 +499,18 @@ def constant_pad(input: Tensor, pad: Any, value: float = 0.0) -> Tensor:
         )
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
-        widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+        d = input.ndim - 1 - i
+        # PyTorch crops the left side, then the right, each by a narrow() of the input.
+        kept = input.shape[d] + min(pad[2 * i], 0)
+        if kept < 0 or kept + min(pad[2 * i + 1], 0) < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        widths[d] = (pad[2 * i], pad[2 * i + 1])
     return ConstantPad.apply(input, tuple(widths), value)
 
 
 class Clone(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         return x.copy()

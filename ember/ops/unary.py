@@ -3,17 +3,20 @@ sqrt, sigmoid, abs/sign/floor/round, relu, erf, and clamp."""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out, into
 from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
+from ._kernels import refuse
 from ._parallel import binary_into, unary_into
-from ._util import Primitive, broadcast_error, grad_where
+from ._util import Primitive, broadcast_error, grad_where, on_graph
 from .elementwise import cast
 
 
@@ -55,12 +58,16 @@ def _unary(name: str, fwd, bwd, save: str = "x", float_only: bool = True) -> tup
         {
             "forward": staticmethod(forward),
             "backward": staticmethod(backward),
+            # Every `bwd` below is written with operations GraphArray translates.
+            "twice_differentiable": True,
         },
     )
 
     if float_only:
 
         def fn(input: Tensor, *, out: Any = None) -> Tensor:
+            if out is not None:
+                return into(out, fn.__name__, fn, input)
             if input._data.dtype.kind not in "fc":
                 input = cast(input, D.get_default_dtype())
             if input._rg and STATE.enabled:
@@ -70,6 +77,8 @@ def _unary(name: str, fwd, bwd, save: str = "x", float_only: bool = True) -> tup
     else:
 
         def fn(input: Tensor, *, out: Any = None) -> Tensor:
+            if out is not None:
+                return into(out, fn.__name__, fn, input)
             return cls.apply(input)
 
     fn.__name__ = name.lower()
@@ -82,12 +91,17 @@ def _zero_grad(g, x, out):
 
 
 def _sign_fwd(x):
-    return x.copy() if x.dtype == np.bool_ else np.sign(x)
+    if x.dtype == np.bool_:
+        return x.copy()
+    if x.dtype.kind == "f":
+        return np.where(np.isnan(x), x.dtype.type(0), np.sign(x))  # PyTorch's sign(NaN) is 0
+    return np.sign(x)
 
 
 Neg, _neg = _unary("Neg", np.negative, lambda g, x, o: -g, save="none", float_only=False)
 
 
+@accepts_out
 def neg(input: Tensor, *, out: Any = None) -> Tensor:
     """``-input`` elementwise (PyTorch refuses bool tensors)."""
     if input._data.dtype == np.bool_:
@@ -151,6 +165,7 @@ Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid, lambda g, x, o: g * o * (1 - o), 
 Abs, _abs = _unary("Abs", np.abs, lambda g, x, o: g * np.sign(x), float_only=False)
 
 
+@accepts_out
 def abs(input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A001
     """``|input|`` elementwise (PyTorch has no bool kernel)."""
     if input._data.dtype == np.bool_:
@@ -159,10 +174,27 @@ def abs(input: Tensor, *, out: Any = None) -> Tensor:  # noqa: A001
 
 
 Sign, sign = _unary("Sign", _sign_fwd, _zero_grad, save="none", float_only=False)
-Floor, floor = _unary("Floor", np.floor, _zero_grad, save="none", float_only=False)
-Ceil, ceil = _unary("Ceil", np.ceil, _zero_grad, save="none", float_only=False)
-Trunc, trunc = _unary("Trunc", np.trunc, _zero_grad, save="none", float_only=False)
-Frac, frac = _unary("Frac", lambda x: x - np.trunc(x), lambda g, x, o: g, save="none")
+Floor, _floor = _unary("Floor", np.floor, _zero_grad, save="none", float_only=False)
+Ceil, _ceil = _unary("Ceil", np.ceil, _zero_grad, save="none", float_only=False)
+Trunc, _trunc = _unary("Trunc", np.trunc, _zero_grad, save="none", float_only=False)
+Frac, _frac = _unary("Frac", lambda x: x - np.trunc(x), lambda g, x, o: g, save="none")
+
+
+def _refusing(fn: Any, kernel: str, kinds: str) -> Any:
+    """``fn`` with PyTorch's NotImplementedError for the dtype kinds it has no kernel for."""
+
+    @functools.wraps(fn)
+    def checked(input: Tensor, *, out: Any = None) -> Tensor:
+        refuse(kernel, kinds, input)
+        return fn(input, out=out)
+
+    return checked
+
+
+floor = _refusing(_floor, "floor_vml_cpu", "b")
+ceil = _refusing(_ceil, "ceil_vml_cpu", "b")
+trunc = _refusing(_trunc, "trunc_vml_cpu", "b")
+frac = _refusing(_frac, "frac_cpu", "biu")
 
 
 def _relu_fwd(x):
@@ -178,13 +210,13 @@ def _max0(x, out):
 
 
 def _relu_bwd(g, x, o):
-    if o.nbytes < SCRATCH_MIN_BYTES:
-        return g * (o > 0)
+    if on_graph(o) or o.nbytes < SCRATCH_MIN_BYTES:
+        return g * ~(o <= 0)  # (a NaN output passes its gradient, as PyTorch's threshold_backward)
     return binary_into(_mask_grad, g, o, scratch.like(o, np.result_type(g.dtype, np.bool_)))
 
 
 def _mask_grad(g, o, out):
-    np.multiply(g, o > 0, out=out)
+    np.multiply(g, ~(o <= 0), out=out)
 
 
 Relu, _relu = _unary("Relu", _relu_fwd, _relu_bwd, save="out", float_only=False)
@@ -192,6 +224,8 @@ Relu, _relu = _unary("Relu", _relu_fwd, _relu_bwd, save="out", float_only=False)
 
 def relu(input: Tensor) -> Tensor:
     """``max(input, 0)`` elementwise."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("Boolean inputs not supported for relu")
     return Relu.apply(input)
 
 
@@ -209,9 +243,11 @@ def square(input: Tensor) -> Tensor:
 
 
 class Round(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, decimals):
-        return np.round(x, decimals)
+        return np.asarray(x.round(decimals))
 
     @staticmethod
     def backward(ctx, g):
@@ -220,6 +256,7 @@ class Round(Primitive):
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     """Round half to even, as PyTorch does."""
+    refuse("round_vml_cpu" if not decimals else "round_cpu", "b", input)
     return Round.apply(input, decimals)
 
 
@@ -233,6 +270,8 @@ _ERF = np.frompyfunc(math.erf, 1, 1)
 
 
 class Erf(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -252,6 +291,8 @@ def erf(input: Tensor) -> Tensor:
 
 # ---- clamp -------------------------------------------------------------------------------
 class Clamp(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, lo, hi):
         out = x
@@ -286,6 +327,7 @@ class Clamp(Primitive):
         return gx, glo, ghi
 
 
+@accepts_out
 def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Any = None) -> Tensor:  # noqa: A002
     """Limit values to ``[min, max]`` (either bound may be None or a tensor)."""
     if min is None and max is None:
@@ -303,9 +345,11 @@ def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Any = None) -
             return Clamp.apply(cast(input, dt), lo, hi)
         except ValueError as e:
             raise (broadcast_error(*(v for v in (input, lo, hi) if v is not None)) or e) from None
-    if input.dtype._kind < D._FLOAT and any(isinstance(v, float) for v in (min, max)):
-        input = cast(input, D.get_default_dtype())
-    return Clamp.apply(input, min, max)
+    dt = input.dtype
+    for v in (min, max):
+        if v is not None:
+            dt = D.result_type_scalar(dt, v)  # clamp(int tensor, 0.5) is a float tensor
+    return Clamp.apply(cast(input, dt), min, max)
 
 
 def _scalar_like(v: Any, dt: D.dtype) -> Tensor | None:

@@ -10,6 +10,7 @@ import struct
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from ._atomic import atomic_write, check_parent
 from ._convert import StorageCollector, TensorFactory
 from ._errors import CheckpointError
 from ._format import archive_folder, load_zip, prepare_zip, write_zip
@@ -36,9 +37,11 @@ def save(
     """Save ``obj`` to ``f`` (a path or a binary file object) in PyTorch's checkpoint format.
 
     ``obj`` may be a Tensor (or Parameter), a ``state_dict()``, an optimizer state_dict, or nested
-    dicts, lists and tuples of those and of str, int, float, bool and None. The file loads in real
-    PyTorch with ``torch.load(f, weights_only=True)`` (and ``mmap=True``); tensors that share
-    memory (tied weights, views) share one storage in the file, as with ``torch.save``.
+    dicts, lists and tuples of those and of str, int, float, bool and None: the file then loads in
+    real PyTorch with ``torch.load(f, weights_only=True)`` (and ``mmap=True``); tensors that share
+    memory (tied weights, views) share one storage in the file, as with ``torch.save``. Anything
+    else picklable (a whole module, an optimizer, a NumPy array) is pickled under PyTorch's names
+    (``ember.nn.Linear`` as ``torch.nn.Linear``) and loads with ``weights_only=False``.
 
     Args:
         obj: what to save.
@@ -61,20 +64,33 @@ def save(
     if not _use_new_zipfile_serialization:
         data = _legacy_bytes(obj)
         if _is_path(f):
-            with open(f, "wb") as fh:
+            with atomic_write(f) as fh:
                 fh.write(data)
         else:
             f.write(data)
         return
     # The pickle is built before the file is opened, so an object that cannot be saved never
     # leaves a half-written file behind; storages are written straight from tensor memory.
-    pkl, storages = prepare_zip(obj)
+    if _is_path(f):
+        check_parent(f)
+    pkl, storages = _prepare(obj)
     record = not _disable_byteorder_record
     if _is_path(f):
-        with open(f, "wb") as fh:
+        with atomic_write(f) as fh:
             write_zip(fh, archive_folder(f), pkl, storages, byteorder_record=record)
     else:
         write_zip(f, "archive", pkl, storages, byteorder_record=record)
+
+
+def _prepare(obj: Any) -> tuple[bytes, list]:
+    """The pickle and storages: the weights-only form when ``obj`` is tensors and plain data
+    (loadable with ``weights_only=True``), else Python's pickle under torch's names."""
+    try:
+        return prepare_zip(obj)
+    except TypeError:
+        from ._full import dumps_full
+
+        return dumps_full(obj)
 
 
 def _legacy_bytes(obj: Any) -> bytes:
@@ -141,28 +157,30 @@ def load(
         map_location: ``None``, ``'cpu'``, an ``ember.device``, a dict of locations or a callable
             ``(storage, location) -> storage``; ember's only device is the CPU.
         pickle_module: must be ``None`` (ember uses its own unpickler).
-        weights_only: must be true; ``False`` is refused (ember never executes pickled code).
+        weights_only: ``True`` (the default) loads with ember's restricted unpickler, widened
+            only by :func:`add_safe_globals`. ``False`` unpickles whole objects (modules,
+            optimizers, NumPy arrays...) with ``torch.*`` classes mapped to ember's - it runs
+            code named by the file: only for files you trust.
         mmap: map storages from the file (copy-on-write) instead of reading them; needs a path.
 
     Example:
         >>> model.load_state_dict(ember.load("/tmp/linear.pth"))
     """
-    if weights_only is not None and not weights_only:
-        raise RuntimeError(
-            "ember.load does not support weights_only=False: that mode runs arbitrary code from "
-            "the pickle (any function the file names), and ember never executes code from a "
-            "checkpoint. Tensors, Parameters, state_dicts, optimizer state and nested "
-            "dicts/lists/tuples of plain values load with the default weights_only=True."
-        )
-    if pickle_module is not None:
+    full = weights_only is not None and not weights_only
+    if pickle_module is not None and not full:
         raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
+    if full and pickle_module not in (None, pickle):
+        raise NotImplementedError(
+            "ember.load(weights_only=False) unpickles with Python's pickle module; "
+            f"pickle_module={getattr(pickle_module, '__name__', pickle_module)!r} is not supported"
+        )
     mmap = bool(mmap)
     if mmap and not _is_path(f):
         raise ValueError("f must be a file path in order to use the mmap argument")
     factory = TensorFactory()
     if _is_path(f):
         with open(f, "rb") as fh:
-            return _load_file(fh, map_location, factory, os.fspath(f) if mmap else None)
+            return _load_file(fh, map_location, factory, os.fspath(f) if mmap else None, full)
     if not callable(getattr(f, "read", None)):
         raise AttributeError(
             f"'{type(f).__name__}' object has no attribute 'read': f must be a path or a "
@@ -170,10 +188,12 @@ def load(
         )
     if not (callable(getattr(f, "seek", None)) and getattr(f, "seekable", lambda: True)()):
         f = io.BytesIO(f.read())
-    return _load_file(f, map_location, factory, None)
+    return _load_file(f, map_location, factory, None, full)
 
 
-def _load_file(fh: BinaryIO, map_location: Any, factory: Any, mmap_path: str | None) -> Any:
+def _load_file(
+    fh: BinaryIO, map_location: Any, factory: Any, mmap_path: str | None, full: bool = False
+) -> Any:
     start = fh.tell()
     head = fh.read(512)
     fh.seek(start)
@@ -181,6 +201,10 @@ def _load_file(fh: BinaryIO, map_location: Any, factory: Any, mmap_path: str | N
     if kind == "zip":
         if start:
             fh = io.BytesIO(fh.read())
+        if full:  # weights_only=False: the caller trusts the file (see _full.py)
+            from ._full import FullUnpickler
+
+            return load_zip(fh, map_location, factory, mmap_path=mmap_path, unpickler=FullUnpickler)
         return load_zip(fh, map_location, factory, mmap_path=mmap_path)
     if mmap_path is not None and kind != "safetensors":
         raise RuntimeError(
@@ -194,6 +218,10 @@ def _load_file(fh: BinaryIO, map_location: Any, factory: Any, mmap_path: str | N
             buf = _mmap.mmap(fh.fileno(), 0, access=_mmap.ACCESS_READ) if size else b""
         else:
             buf = fh.read()
+        if full:
+            from ._full import FullUnpickler
+
+            return load_legacy(buf, map_location, factory, unpickler=FullUnpickler)
         return load_legacy(buf, map_location, factory)
     if kind == "tar":
         raise CheckpointError(

@@ -149,8 +149,10 @@ def load_zip(
     factory: Any,
     *,
     mmap_path: str | None = None,
+    unpickler: Any = Unpickler,
 ) -> Any:
-    """Read a torch zip checkpoint from the seekable binary file ``f``."""
+    """Read a torch zip checkpoint from the seekable binary file ``f`` (``unpickler``: ember's
+    restricted one, or the full one for ``weights_only=False``)."""
     reader = ZipReader(f)
     names = reader.names()
     if not names:
@@ -218,7 +220,7 @@ def load_zip(
         return restore(normalise_storage(raw, dtype_name, swap=swap), location)
 
     data = reader.read(prefix + "data.pkl")
-    u = Unpickler(data, load_storage, factory)
+    u = unpickler(data, load_storage, factory)
     obj = u.load()
     if u.end != len(data):
         raise UnsafeCheckpointError(f"data.pkl has {len(data) - u.end} bytes after STOP")

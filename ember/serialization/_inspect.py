@@ -34,6 +34,7 @@ class TensorInfo:
     dtype: str
     shape: tuple[int, ...]
     parameter: bool = False
+    kind: str = "parameter"  # or "buffer", or "other" (optimizer state, plain values)
 
     @property
     def numel(self) -> int:
@@ -51,7 +52,8 @@ class Inspection:
 
     @property
     def total(self) -> int:
-        return sum(t.numel for t in self.tensors)
+        """The number of parameters (buffers and other tensors are counted apart)."""
+        return sum(t.numel for t in self.tensors if t.kind == "parameter")
 
 
 class _InfoFactory:
@@ -67,22 +69,46 @@ class _InfoFactory:
         return isinstance(obj, TensorInfo)
 
 
-def _walk(obj: Any, found: list, is_tensor: Any) -> None:
-    """Collect ``(dotted name, tensor)`` pairs from nested dicts, lists and tuples."""
-    stack = [("", obj)]
+def _walk(obj: Any, found: list, is_tensor: Any, states: list | None = None) -> None:
+    """Collect ``(dotted name, tensor)`` pairs from nested dicts, lists and tuples; the names
+    of tensors inside an optimizer's ``state`` go to ``states`` too."""
+    stack = [("", obj, False)]
     seen: set[int] = set()
     while stack:
-        name, o = stack.pop()
+        name, o, in_state = stack.pop()
         if is_tensor(o):
             found.append((name, o))
+            if in_state and states is not None:
+                states.append(name)
             continue
         if isinstance(o, (dict, list, tuple)):
             if id(o) in seen:
                 continue
             seen.add(id(o))
             items = o.items() if isinstance(o, dict) else enumerate(o)
-            children = [(f"{name}.{k}" if name else str(k), v) for k, v in items]
+            optimizer = isinstance(o, dict) and "state" in o and "param_groups" in o
+            children = [
+                (f"{name}.{k}" if name else str(k), v, in_state or (optimizer and k == "state"))
+                for k, v in items
+            ]
             stack.extend(reversed(children))
+
+
+# Buffers of PyTorch's own layers (state_dicts do not say which entries are buffers).
+_BUFFER_NAMES = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def _kind(name: str, info: TensorInfo, optimizer_state: bool) -> str:
+    """``parameter``, ``buffer`` or ``other``: an nn.Parameter or a floating tensor of a
+    state_dict is a parameter; normalisation statistics are buffers; optimizer state and
+    integer tensors are other values."""
+    if info.parameter:
+        return "parameter"
+    if name.rsplit(".", 1)[-1] in _BUFFER_NAMES:
+        return "buffer"
+    if optimizer_state or not any(k in info.dtype for k in ("float", "complex")):
+        return "other"
+    return "parameter"
 
 
 def inspect_checkpoint(path: str | os.PathLike) -> Inspection:
@@ -102,7 +128,9 @@ def inspect_checkpoint(path: str | os.PathLike) -> Inspection:
             header, _, result.metadata = read_safetensors(path, copy=False)
             for name, info in header.items():
                 dtype = _SAFETENSORS_NAMES.get(info["dtype"], info["dtype"])
-                result.tensors.append(TensorInfo(name, dtype, tuple(info["shape"])))
+                t = TensorInfo(name, dtype, tuple(info["shape"]))
+                t.kind = _kind(name, t, False)
+                result.tensors.append(t)
             return result
         factory = _InfoFactory()
         if kind == "zip":
@@ -110,27 +138,40 @@ def inspect_checkpoint(path: str | os.PathLike) -> Inspection:
         else:
             obj = load_legacy(fh.read(), "cpu", factory)
     found: list = []
-    _walk(obj, found, factory.is_tensor)
+    states: list = []
+    _walk(obj, found, factory.is_tensor, states)
+    in_state = set(states)
     for name, info in found:
-        name = name or "<tensor>"
-        result.tensors.append(TensorInfo(name, info.dtype, info.shape, info.parameter))
+        kind = _kind(name, info, name in in_state)
+        result.tensors.append(
+            TensorInfo(name or "<tensor>", info.dtype, info.shape, info.parameter, kind)
+        )
     return result
 
 
 def format_inspection(ins: Inspection) -> str:
-    """A table of the tensors and the total parameter count."""
-    rows = [(t.name, t.dtype, str(list(t.shape)), f"{t.numel:,}") for t in ins.tensors]
-    head = ("name", "dtype", "shape", "params")
+    """A table of the tensors, then the totals of parameters, buffers and other tensors."""
+    rows = [(t.name, t.dtype, str(list(t.shape)), f"{t.numel:,}", t.kind) for t in ins.tensors]
+    head = ("name", "dtype", "shape", "numel", "kind")
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(head)]
     lines = [f"{ins.path}: {ins.format}"]
     if ins.metadata:
         lines.append("metadata: " + ", ".join(f"{k}={v}" for k, v in ins.metadata.items()))
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths[:3]) + f"  {{:>{widths[3]}}}"
-    lines.append(fmt.format(*head))
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths[:3]) + f"  {{:>{widths[3]}}}  {{}}"
+    lines.append(fmt.format(*head).rstrip())
     lines += [fmt.format(*r) for r in rows]
-    n = len(ins.tensors)
-    lines.append(f"total: {ins.total:,} parameters in {n} tensor{'s' if n != 1 else ''}")
+    totals = [_count(ins, "parameter", "parameters")]
+    for kind, what in (("buffer", "buffer values"), ("other", "other values")):
+        if any(t.kind == kind for t in ins.tensors):
+            totals.append(_count(ins, kind, what))
+    lines.append("total: " + "; ".join(totals))
     return "\n".join(lines)
+
+
+def _count(ins: Inspection, kind: str, what: str) -> str:
+    ts = [t for t in ins.tensors if t.kind == kind]
+    n = len(ts)
+    return f"{sum(t.numel for t in ts):,} {what} in {n} tensor{'s' if n != 1 else ''}"
 
 
 def convert(src: str | os.PathLike, dst: str | os.PathLike) -> list[str]:
@@ -150,11 +191,15 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike) -> list[str]:
     with open(src, "rb") as fh:
         kind = detect_format(fh.read(512))
     if kind == "safetensors":
-        header, _, metadata = read_safetensors(src, copy=False)
-        if any(info["dtype"] == "BF16" for info in header.values()):
-            notes.append("BF16 tensors were converted to float32 (NumPy has no bfloat16)")
+        _, _, metadata = read_safetensors(src, copy=False)
         if metadata:
             notes.append(f"safetensors metadata dropped: {metadata}")
+    widened = [t.name for t in inspect_checkpoint(src).tensors if t.dtype == "bfloat16"]
+    if widened:
+        notes.append(
+            f"{len(widened)} bfloat16 tensor{'s were' if len(widened) > 1 else ' was'} widened "
+            f"to float32 (NumPy has no bfloat16): {', '.join(widened)}"
+        )
     if dst.endswith(".safetensors"):
         found: list = []
         _walk(obj, found, lambda o: isinstance(o, Tensor))

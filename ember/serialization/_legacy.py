@@ -35,8 +35,9 @@ def _plain(buf: Any, pos: int, what: str) -> tuple[Any, int]:
     return obj, u.end
 
 
-def load_legacy(buf: Any, map_location: Any, factory: Any) -> Any:
-    """Read a legacy checkpoint from ``buf`` (bytes or a read-only mmap of the file)."""
+def load_legacy(buf: Any, map_location: Any, factory: Any, unpickler: Any = Unpickler) -> Any:
+    """Read a legacy checkpoint from ``buf`` (bytes or a read-only mmap of the file);
+    ``unpickler`` is ember's restricted one, or the full one for ``weights_only=False``."""
     magic, pos = _plain(buf, 0, "magic number")
     if type(magic) is not int or magic != MAGIC:
         raise CheckpointError("invalid magic number; corrupt file? (not a legacy torch.save file)")
@@ -63,7 +64,7 @@ def load_legacy(buf: Any, map_location: Any, factory: Any) -> Any:
         pending[key] = (dtype_name, numel, arr)
         return arr
 
-    u = Unpickler(buf, load_storage, factory, pos=pos, legacy=True)
+    u = unpickler(buf, load_storage, factory, pos=pos, legacy=True)
     result = u.load()
     keys, pos = _plain(buf, u.end, "storage key list")
     if type(keys) is not list or not all(type(k) is str for k in keys):

@@ -2,7 +2,9 @@
 
 It interprets the 34 opcodes torch's ``weights_only`` loader accepts and nothing else. A GLOBAL is
 looked up in an exact allowlist of ``(module, name)`` pairs that map to inert markers; REDUCE calls
-ember's own constructor for a marker, found by identity, after type-checking every argument.
+ember's own constructor for a marker, found by identity, after type-checking every argument. The
+only other globals are those the caller allowed with ``add_safe_globals``: those may be called,
+instantiated and given state, as in PyTorch.
 Containers are only mutated by the unpickler while they are being built: once an object becomes
 an item of another (or of a tuple), it is sealed, which rules out cycles. Depth, object count and
 the size of the structure with sharing expanded are bounded.
@@ -42,6 +44,7 @@ from ._allowlist import (
     strided_view,
 )
 from ._errors import CheckpointError, UnsafeCheckpointError
+from ._safe_globals import lookup as safe_globals_lookup
 
 __all__ = ["Unpickler", "ArrayFactory"]
 
@@ -177,6 +180,8 @@ class Unpickler:
         self._memo: dict[int, Any] = {}
         self._info: dict[int, list] = {}
         self._sealed: set[int] = set()
+        self._user_globals: dict[int, Any] = {}  # id -> object, for globals the caller allowed
+        self._user_objects: dict[int, Any] = {}  # id -> object made by calling one of them
         self._count = 0
         data, start = self._data, self._pos
         if self._take(2, "PROTO")[:1] != b"\x80":
@@ -345,6 +350,11 @@ class Unpickler:
             module = "builtins"
         marker = ALLOWED.get((module, name))
         if marker is None:
+            user = safe_globals_lookup(module, name)
+            if user is not None:  # allowed by the caller (add_safe_globals)
+                self._user_globals[id(user)] = user
+                self._stack.append(user)
+                return
             if module == "torch":
                 dt = DTYPE_ALIASES.get(name, name)
                 if dt in DTYPES:
@@ -363,6 +373,9 @@ class Unpickler:
         if type(args) is not tuple:
             raise UnsafeCheckpointError("REDUCE arguments are not a tuple")
         handler = REDUCERS.get(id(func)) if type(func) is Marker else None
+        if handler is None and self._user_globals.get(id(func)) is func:
+            self._stack.append(self._user_object(func(*args)))
+            return
         if handler is None:
             raise UnsafeCheckpointError(f"REDUCE on {func!r:.60} is not allowed")
         self._stack.append(handler(self, args))
@@ -370,12 +383,20 @@ class Unpickler:
     def _op_newobj(self) -> None:
         args = self._pop("NEWOBJ")
         cls = self._pop("NEWOBJ")
+        if self._user_globals.get(id(cls)) is cls and isinstance(cls, type):
+            if type(args) is not tuple:
+                raise UnsafeCheckpointError("NEWOBJ arguments are not a tuple")
+            self._stack.append(self._user_object(cls.__new__(cls, *args)))
+            return
         if cls is not PARAMETER_CLS or type(args) is not tuple or not 1 <= len(args) <= 2:
             raise UnsafeCheckpointError(f"NEWOBJ of {cls!r:.60} is not allowed")
         self._stack.append(self._parameter(args[0], args[1] if len(args) > 1 else True, None))
 
     def _op_build(self) -> None:
         state = self._pop("BUILD")
+        if self._stack and self._user_objects.get(id(self._stack[-1])) is self._stack[-1]:
+            self._build_user(self._stack[-1], state)
+            return
         inst = self._target((OrderedDict,), "BUILD")
         if (
             type(state) not in (dict, OrderedDict)
@@ -393,6 +414,27 @@ class Unpickler:
     def _op_binpersid(self) -> None:
         pid = self._pop("BINPERSID")
         self._stack.append(self._persistent_load(pid))
+
+    # ---- objects of globals the caller allowed (add_safe_globals) --------------------------
+    def _user_object(self, obj: Any) -> Any:
+        self._user_objects[id(obj)] = obj
+        return self._new(obj)
+
+    @staticmethod
+    def _build_user(inst: Any, state: Any) -> None:
+        """BUILD on an allowed class's instance: its ``__setstate__``, else a ``__dict__``
+        (and slots) update, as pickle does."""
+        setstate = getattr(inst, "__setstate__", None)
+        if setstate is not None:
+            setstate(state)
+            return
+        slots = None
+        if type(state) is tuple and len(state) == 2:
+            state, slots = state
+        if state:
+            inst.__dict__.update(state)
+        for k, v in (slots or {}).items():
+            setattr(inst, k, v)
 
     # ---- storages and tensors -------------------------------------------------------------
     def _persistent_load(self, pid: Any) -> Storage:

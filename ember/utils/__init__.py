@@ -2,4 +2,13 @@
 
 from . import data
 
-__all__ = ["data"]
+__all__ = ["data", "checkpoint"]
+
+
+def __getattr__(name: str):
+    # ember.utils.checkpoint loads on first use (it pulls in autograd.Function).
+    if name == "checkpoint":
+        import importlib
+
+        return importlib.import_module(".checkpoint", __name__)
+    raise AttributeError(f"module 'ember.utils' has no attribute '{name}'")

@@ -22,11 +22,14 @@ from ember.ops import nn_fused as N
 from ember.ops import reduction as R
 from ember.ops import shape as S
 from ember.ops import unary as U
+from tests.ops import _gradcheck_surface as _surface
 from tests.ops._cases import Arr, d
 
 # The op families of the foundation (issue 2); other families keep their gradchecks with their
 # own tests.
 CORE_MODULES = tuple(mod.__name__ for mod in (C, E, I, J, L, N, R, S, U, X))
+# The wider tensor surface: rows in _gradcheck_surface.py, added below.
+CORE_MODULES += tuple(mod.__name__ for mod in _surface.MODULES)
 
 ROWS: list = []
 
@@ -65,7 +68,14 @@ gc(E.Pow, lambda y: 2.0**y, d(2, 3), name="Pow_scalar_base")
 gc(E.Atan2, lambda x, y: ember.atan2(x, y), d(2, 3), _pos(2, 3))
 gc(E.Maximum, lambda x, y: ember.maximum(x, y), d(2, 3), d(3))
 gc(E.Minimum, lambda x, y: ember.minimum(x, y), d(2, 3), d(2, 1))
-gc(E.FloorDivide, lambda x, y: x // y, _pos(2, 3, low=1.1, high=1.9), _pos(3, low=0.3, high=0.4))
+gc(E.Fmax, lambda x, y: ember.fmax(x, y), d(2, 3), d(3))
+gc(E.Fmin, lambda x, y: ember.fmin(x, y), d(2, 3), d(2, 1))
+gc(
+    E.FloorDivide,
+    lambda x, y: ember.div(x, y, rounding_mode="floor"),
+    _pos(2, 3, low=1.1, high=1.9),
+    _pos(3, low=0.3, high=0.4),
+)
 gc(E.Remainder, lambda x, y: x % y, _pos(2, 3, low=1.1, high=1.9), _pos(3, low=0.7, high=0.8))
 gc(E.Fmod, lambda x, y: ember.fmod(x, y), d(2, 3, low=1.1, high=1.9), _pos(3, low=0.7, high=0.8))
 gc(E.Cast, lambda x: x.float(), d(2, 3), eps=1e-3)
@@ -185,6 +195,11 @@ gc(
     d(2, 3),
     name="Scatter_add",
 )
+gc(
+    X.AddIntoZeros,
+    lambda g: X.AddIntoZeros.apply(g, (3, 2), (np.array([0, 2, 0]),)),
+    d(3, 2),
+)
 gc(X.IndexSelect, lambda x: x.index_select(0, ember.tensor([1, 1, 0])), d(2, 3))
 gc(X.MaskedFill, lambda x, v: x.masked_fill(MASK, v), d(2, 3), d())
 gc(S.Flip, lambda x: x.flip(0, 1), d(2, 3))
@@ -192,6 +207,9 @@ gc(S.Roll, lambda x: x.roll((1, -1), (0, 1)), d(2, 3))
 gc(S.Tri, lambda x: x.tril(-1) + x.triu(1), d(3, 3))
 gc(S.ConstantPad, lambda x: S.constant_pad(x, (1, -1, 0, 2)), d(2, 3))
 gc(S.Clone, lambda x: x.clone(), d(2, 3))
+
+
+_surface.add_rows(gc)
 
 
 def _primitives_in_core() -> set:

@@ -161,7 +161,7 @@ def test_matmul_helpers_match_numpy(monkeypatch):
 
 
 def test_blas_threads_restored_after_scoped_regions():
-    ctl = P._blas_control()
+    ctl = P.blas_control()
     if ctl is None:  # no recognised OpenBLAS: the scope is a no-op
         with P.single_threaded_blas() as active:
             assert active is False

@@ -255,13 +255,17 @@ def test_maximum_minimum_tie_gradient_is_split(name):
     check_op(lambda a, c: getattr(ember, name)(a, c), lambda a, c: getattr(torch, name)(a, c), x, y)
 
 
-def test_floor_divide_gradient_is_zero():
-    # PyTorch raises "derivative for aten::floor_divide is not implemented"; ember gives the
-    # zero gradient of div(rounding_mode='floor') (docs/differences.md).
-    x = ember.randn(3, 4, requires_grad=True)
-    y = ember.rand(4, requires_grad=True) + 0.5
-    (x // y).sum().backward()
-    assert x.grad is not None and not x.grad.abs().sum().item()
+def test_floor_divide_has_no_derivative_but_div_floor_has_zeros():
+    # As PyTorch: floor_divide (and //) raise at backward; div(rounding_mode=...) gives zeros.
+    for m in (ember, torch):
+        x = m.randn(3, 4, requires_grad=True)
+        y = m.rand(4) + 0.5
+        with pytest.raises(RuntimeError, match="derivative for aten::floor_divide"):
+            (x // y).sum().backward()
+        for mode in ("floor", "trunc"):
+            x.grad = None
+            m.div(x, y, rounding_mode=mode).sum().backward()
+            assert x.grad is not None and not x.grad.abs().sum().item()
 
 
 def test_clamp_tensor_bound_tie_gradient():

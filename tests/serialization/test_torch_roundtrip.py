@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import pickle
 import zipfile
 from collections import OrderedDict
 
@@ -267,10 +268,8 @@ def test_zip64_records(tmp_path, monkeypatch):
 
 
 def test_save_errors_leave_no_file(tmp_path):
-    with pytest.raises(TypeError, match="numpy.ndarray"):
-        ember.save({"a": np.ones(2)}, tmp_path / "x.pt")
-    with pytest.raises(TypeError, match="cannot save"):
-        ember.save({"a": object()}, tmp_path / "x.pt")
+    with pytest.raises(pickle.PicklingError):  # what torch.save's pickler refuses too
+        ember.save({"a": lambda: 0}, tmp_path / "x.pt")
     loop: list = []
     loop.append(loop)
     with pytest.raises(ValueError, match="contains itself"):

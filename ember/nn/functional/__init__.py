@@ -9,10 +9,14 @@ from ._activation import *  # noqa: F403
 from ._attention import *  # noqa: F403
 from ._conv import *  # noqa: F403
 from ._dropout import *  # noqa: F403
+from ._grid import *  # noqa: F403
 from ._linear import *  # noqa: F403
 from ._loss import *  # noqa: F403
+from ._loss_seq import *  # noqa: F403
+from ._misc import *  # noqa: F403
 from ._normalization import *  # noqa: F403
 from ._pooling import *  # noqa: F403
+from ._pooling_extra import *  # noqa: F403
 from ._rnn import *  # noqa: F403
 from ._sparse import *  # noqa: F403
 from ._vision import *  # noqa: F403

@@ -57,6 +57,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     _type_check("linear", "weight", 2, weight)
     _type_check("linear", "bias", 3, bias, optional=True)
     w = weight._data
+    if input.ndim == 0 or w.ndim == 0:
+        raise RuntimeError(
+            "both arguments to linear need to be at least 1D, but they are "
+            f"{input.ndim}D and {w.ndim}D"
+        )
     if w.ndim == 2 and (input.ndim == 0 or input._data.shape[-1] != w.shape[1]):
         raise linear_shape_error(input, weight, f"linear with weight of shape {list(weight.shape)}")
     if input._data.dtype != w.dtype:

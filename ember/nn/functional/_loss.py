@@ -252,7 +252,7 @@ def cross_entropy(
             weight = cast(weight, input.dtype)
         return CrossEntropyProb.apply(input, target, weight, float(label_smoothing), reduction)
     if x.dtype.kind != "f":
-        raise RuntimeError(
+        raise NotImplementedError(
             f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{scalar_type_name(x.dtype)}'"
         )
     _check_class_target(input, target, weight, "")
@@ -290,7 +290,7 @@ def nll_loss(
     elif reduction != "mean":
         reduction = reduction_of(reduction)
     if input._data.dtype.kind != "f":
-        raise RuntimeError(
+        raise NotImplementedError(
             f"\"nll_loss_out_frame\" not implemented for '{scalar_type_name(input._data.dtype)}'"
         )
     _check_class_target(input, target, weight, "")

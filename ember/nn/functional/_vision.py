@@ -68,32 +68,58 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
             f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
             + _NONCONST_HELP
         )
-    # Negative widths crop first (PyTorch pads the cropped tensor).
-    crop = [(max(-pad[2 * i], 0), max(-pad[2 * i + 1], 0)) for i in range(nd)]
-    if any(a or b for a, b in crop):
-        key = [slice(None)] * input.ndim
-        for i, (a, b) in enumerate(crop):
-            d = input.ndim - 1 - i
-            key[d] = slice(a, input.shape[d] - b)
-        input = input[tuple(key)]
+    _check_output_sizes(input, pad, mode)
     idx, lows = [], []
     for d in range(input.ndim - nd, input.ndim):
         i = input.ndim - 1 - d
-        lo, hi = max(pad[2 * i], 0), max(pad[2 * i + 1], 0)
+        lo, hi = pad[2 * i], pad[2 * i + 1]
         size = input.shape[d]
-        if mode == "reflect" and (lo >= size or hi >= size):
-            raise RuntimeError(
-                f"Argument #4: Padding size should be less than the corresponding input "
-                f"dimension, but got: padding ({pad[2 * i]}, {pad[2 * i + 1]}) at dimension {d} "
-                f"of input {list(input.shape)}"
-            )
-        if mode == "circular" and (lo > size or hi > size):
-            raise RuntimeError("Padding value causes wrapping around more than once.")
-        if size == 0:
-            raise RuntimeError(f"{mode} padding needs a non-empty dimension {d}")
         idx.append(pad_index(size, lo, hi, mode))
         lows.append(lo)
     return IndexPad.apply(input, tuple(idx), tuple(lows))
+
+
+def _check_output_sizes(input: Tensor, pad: tuple, mode: str) -> None:
+    """PyTorch's checks of the padded sizes: circular padding may wrap at most once and not
+    crop below nothing; reflect and replicate need non-empty dims (but the batch one) and, as
+    PyTorch words it, at least one output dim of at least one element."""
+    nd = len(pad) // 2
+    sizes = [input.shape[input.ndim - 1 - i] for i in range(nd)]  # W, H, D
+    outs = [sizes[i] + pad[2 * i] + pad[2 * i + 1] for i in range(nd)]
+    if mode == "circular":
+        for i in range(nd):
+            if pad[2 * i] > sizes[i] or pad[2 * i + 1] > sizes[i]:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            if outs[i] < 0:
+                raise RuntimeError("Negative padding value is resulting in an empty dimension")
+            kept = sizes[i] + min(pad[2 * i], 0) + min(pad[2 * i + 1], 0)
+            if kept <= 0 < outs[i]:  # nothing left to wrap (PyTorch reads uninitialised memory)
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+        return
+    first = 1 if input.ndim == nd + 2 else 0
+    if 0 in input.shape[first:]:
+        raise RuntimeError(
+            f"Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with possibly 0 batch size and "
+            f"other non-zero dimensions for input, but got: {list(input.shape)}"
+        )
+    if mode == "reflect":
+        for i in range(nd):
+            if pad[2 * i] >= sizes[i] or pad[2 * i + 1] >= sizes[i]:
+                d = input.ndim - 1 - i
+                raise RuntimeError(
+                    f"Argument #4: Padding size should be less than the corresponding input "
+                    f"dimension, but got: padding ({pad[2 * i]}, {pad[2 * i + 1]}) at dimension "
+                    f"{d} of input {list(input.shape)}"
+                )
+    if max(outs) < 1:
+        names = "WHD"[:nd][::-1]
+        ins = " ".join(f"{n}: {v}," for n, v in zip(names, sizes[::-1]))[:-1]
+        got = " ".join(f"{n}: {v}" for n, v in zip(names, outs[::-1]))
+        raise RuntimeError(f"input ({ins}) is too small. Calculated output {got}")
+    for o in outs:
+        if o < 0:
+            shape = list(input.shape[: input.ndim - nd]) + outs[::-1]
+            raise RuntimeError(f"Trying to create tensor with negative dimension {o}: {shape}")
 
 
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")

@@ -8,6 +8,7 @@ the module is unchanged.
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import warnings
 from collections import OrderedDict, namedtuple
@@ -78,8 +79,9 @@ class _Pending:
 
 
 # The load in progress (a stack, in case a hook loads another module): _load_from_state_dict
-# queues its changes there instead of applying them.
-_PENDING: list[_Pending] = []
+# queues its changes there instead of applying them. Context-local (a tuple in a ContextVar), so
+# loads running in other threads or asyncio tasks never see each other's stack.
+_PENDING: contextvars.ContextVar[tuple] = contextvars.ContextVar("ember_pending_load", default=())
 
 
 class StateDictMixin:
@@ -256,7 +258,8 @@ class StateDictMixin:
             if v is not None and k not in self._non_persistent_buffers_set:
                 local_state[k] = v
         assign = local_metadata.get("assign_to_params_buffers", False)
-        pending = _PENDING[-1] if _PENDING else None
+        stack = _PENDING.get()
+        pending = stack[-1] if stack else None
         now = _Pending() if pending is None else pending
         for name, param in local_state.items():
             key = prefix + name
@@ -363,11 +366,11 @@ class StateDictMixin:
             for hook in module._load_state_dict_post_hooks.values():
                 post_hooks.append((module, hook))
 
-        _PENDING.append(pending)
+        token = _PENDING.set((*_PENDING.get(), pending))
         try:
             load(self, sd)
         finally:
-            _PENDING.pop()
+            _PENDING.reset(token)
 
         def fail() -> RuntimeError:
             return RuntimeError(_error_message(self, strict, missing, unexpected, errors))

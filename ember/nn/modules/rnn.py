@@ -3,7 +3,7 @@
 Parameter names, shapes, gate order (``i, f, g, o`` for LSTM, ``r, z, n`` for GRU) and default
 initialisation ``U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))`` are PyTorch's, so state dicts
 move across unchanged. Each layer and direction runs as one fused node (``ember.ops.rnn``).
-PackedSequence inputs are not supported (see docs/differences.md).
+A PackedSequence input runs through ``_rnn_packed`` (one pass per distinct length).
 """
 
 from __future__ import annotations
@@ -15,15 +15,25 @@ from typing import Any
 
 from ..._creation import empty, zeros
 from ..._tensor import Tensor
+from ...ops import indexing as IX
 from ...ops import shape as S
 from .. import init
 from ..functional import _rnn as FR
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
+from ._rnn_packed import run_packed
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+def _mini_batch(module: Any, input: Tensor, batch_sizes: Any) -> int:
+    """The batch size: the first packed batch size, else the input's batch dimension."""
+    if batch_sizes is not None:
+        return int(batch_sizes[0])
+    return input.size(0) if module.batch_first else input.size(1)
 
 
 def _check_type(name: str, value: Any, kind: type) -> None:
@@ -175,7 +185,7 @@ class RNNBase(Module):
 
     def get_expected_hidden_size(self, input: Tensor, batch_sizes: Any) -> tuple[int, int, int]:
         """``(num_layers * num_directions, batch, proj_size or hidden_size)``."""
-        batch = input.size(0) if self.batch_first else input.size(1)
+        batch = _mini_batch(self, input, batch_sizes)
         nd = 2 if self.bidirectional else 1
         size = self.proj_size if self.proj_size > 0 else self.hidden_size
         return (self.num_layers * nd, batch, size)
@@ -200,8 +210,12 @@ class RNNBase(Module):
         self.check_hidden_size(hidden, self.get_expected_hidden_size(input, batch_sizes))
 
     def permute_hidden(self, hx: Any, permutation: Any) -> Any:
-        """Identity without PackedSequence sorting (kept for API compatibility)."""
-        return hx
+        """``hx`` with its batch dimension reordered by ``permutation`` (None: unchanged)."""
+        if permutation is None:
+            return hx
+        if isinstance(hx, tuple):
+            return tuple(IX.index_select(h, 1, permutation) for h in hx)
+        return IX.index_select(hx, 1, permutation)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -225,8 +239,8 @@ class RNNBase(Module):
         time-major ``(T, B, I)`` together with ``is_batched``."""
         if not isinstance(input, Tensor):
             raise TypeError(
-                f"{name}.forward(): input must be a Tensor, got {type(input).__name__} "
-                "(PackedSequence is not supported by ember)"
+                f"{name}.forward(): input must be a Tensor or a PackedSequence, got "
+                f"{type(input).__name__}"
             )
         if input.dim() not in (2, 3):
             raise ValueError(
@@ -262,6 +276,8 @@ class RNNBase(Module):
 
     def _forward_single_state(self, input: Tensor, hx: Tensor | None, name: str) -> tuple:
         """RNN and GRU: one hidden state tensor."""
+        if isinstance(input, PackedSequence):
+            return run_packed(self, input, hx)
         input, is_batched = self._prepare(input, name)
         if hx is not None:
             want = 3 if is_batched else 2
@@ -366,7 +382,7 @@ class LSTM(RNNBase):
 
     def get_expected_cell_size(self, input: Tensor, batch_sizes: Any) -> tuple[int, int, int]:
         """``(num_layers * num_directions, batch, hidden_size)``."""
-        batch = input.size(0) if self.batch_first else input.size(1)
+        batch = _mini_batch(self, input, batch_sizes)
         nd = 2 if self.bidirectional else 1
         return (self.num_layers * nd, batch, self.hidden_size)
 
@@ -387,6 +403,8 @@ class LSTM(RNNBase):
     def forward(
         self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        if isinstance(input, PackedSequence):
+            return run_packed(self, input, hx)
         input, is_batched = self._prepare(input, "LSTM")
         if hx is None:
             self.check_input(input, None)

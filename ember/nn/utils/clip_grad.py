@@ -46,7 +46,7 @@ def _vector_norm(a: np.ndarray, p: float) -> float:
         return float(x.sum())
     if p == 2:
         return float(np.sqrt(np.dot(x, x)))
-    return float(np.sum(x**p) ** (1.0 / p))
+    return float((x**p).sum() ** (1.0 / p))
 
 
 def get_total_norm(

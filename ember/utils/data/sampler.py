@@ -56,6 +56,17 @@ def _epoch_rng(generator: Generator | None) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+_CHUNK = 1024  # indices drawn at a time by the samplers that draw with replacement
+
+
+def _chunks(total: int) -> Iterator[int]:
+    """Sizes of the successive draws that make ``total`` indices."""
+    for _ in range(total // _CHUNK):
+        yield _CHUNK
+    if total % _CHUNK:
+        yield total % _CHUNK
+
+
 class RandomSampler(Sampler):
     """Random indices: a permutation, or ``num_samples`` draws with replacement.
 
@@ -102,7 +113,9 @@ class RandomSampler(Sampler):
         n = len(self.data_source)
         g = _epoch_rng(self.generator)
         if self.replacement:
-            yield from g.integers(0, n, self.num_samples).tolist()
+            # Drawn in chunks as they are consumed (num_samples may be 1e10, as in minGPT).
+            for size in _chunks(self.num_samples):
+                yield from g.integers(0, n, size).tolist()
             return
         for _ in range(self.num_samples // n):
             yield from g.permutation(n).tolist()
@@ -176,8 +189,18 @@ class WeightedRandomSampler(Sampler):
     def __iter__(self) -> Iterator[int]:
         w = self.weights._data
         g = _epoch_rng(self.generator)
-        idx = g.choice(len(w), self.num_samples, replace=self.replacement, p=w / w.sum())
-        yield from idx.tolist()
+        if not self.replacement:  # at most len(weights) draws: one call
+            idx = g.choice(len(w), self.num_samples, replace=False, p=w / w.sum())
+            yield from idx.tolist()
+            return
+        # With replacement: inverse-CDF draws in chunks as they are consumed, so num_samples
+        # costs no memory up front. Zero-weight indices are never drawn (side="right").
+        cdf = np.cumsum(w)
+        cdf /= cdf[-1]
+        last = len(w) - 1
+        for size in _chunks(self.num_samples):
+            idx = np.searchsorted(cdf, g.random(size), side="right")
+            yield from np.minimum(idx, last).tolist()
 
     def __len__(self) -> int:
         return self.num_samples

@@ -1,0 +1,61 @@
+"""ember's own exception classes, and turning NumPy's allocation failures into PyTorch's.
+
+PyTorch reports a failed CPU allocation as a ``RuntimeError``; NumPy raises ``MemoryError`` (or
+``ValueError`` when the byte count overflows). ``OutOfMemoryError`` derives from both, so code
+written for either ``except`` clause catches it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["OutOfMemoryError", "allocate", "quiet_numpy"]
+
+
+class OutOfMemoryError(RuntimeError, MemoryError):
+    """An allocation the machine cannot satisfy (PyTorch raises ``RuntimeError`` here)."""
+
+
+def allocate(maker: Callable[..., np.ndarray], shape: tuple, dtype: Any, *args: Any) -> np.ndarray:
+    """``maker(shape, dtype, *args)`` with PyTorch's errors when the memory is not there."""
+    try:
+        return maker(shape, *args, dtype=dtype)
+    except MemoryError:
+        n = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
+        raise OutOfMemoryError(
+            f"DefaultCPUAllocator: can't allocate memory: you tried to allocate {n} bytes."
+        ) from None
+    except ValueError as e:
+        if "too big" not in str(e) and "maximum" not in str(e):
+            raise
+        raise RuntimeError(
+            f"Storage size calculation overflowed with sizes={list(shape)}"
+        ) from None
+
+
+# NumPy reports IEEE events (x / 0, log(0), inf - inf) as RuntimeWarnings attributed to the
+# module that called the ufunc. PyTorch computes the same inf/NaN results silently, so ember
+# ignores those warnings when they come from its own modules: a filter, no cost per op (an
+# ``np.errstate`` around every op would cost about a microsecond each). Warnings from the user's
+# own NumPy code are untouched. ``warnings.catch_warnings`` (pytest wraps every test in one)
+# restores the filter list on exit, dropping a filter added inside it, so the tensor factories
+# call ``quiet_numpy`` to put it back when they see a different list.
+_MODULES = r"ember(\..*)?$"
+_seen: list = [None]
+
+
+def quiet_numpy() -> None:
+    """Make sure the filter for ember's own NumPy RuntimeWarnings is in the active list."""
+    filters = warnings.filters
+    if filters is _seen[0]:
+        return
+    if not any(f[0] == "ignore" and f[3] is not None and f[3].pattern == _MODULES for f in filters):
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=_MODULES)
+    _seen[0] = warnings.filters
+
+
+quiet_numpy()

@@ -1,0 +1,241 @@
+"""Differentiable matrix functions that need no factorisation in their backward: inverse,
+determinant, log-determinant, solve, pseudo-inverse, matrix exponential and cross product.
+
+Every op works on batches of matrices (leading dims). The backward formulas are PyTorch's
+(``FunctionsManual.cpp``), written with conjugate transposes so they read as in the complex
+case; ember only promises (and tests) them for real inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._util import Primitive, unbroadcast
+
+__all__ = ["Inv", "Det", "Slogdet", "Solve", "Pinv", "MatrixExp", "Cross", "mH"]
+
+
+def mH(a: np.ndarray) -> np.ndarray:
+    """Conjugate transpose of the last two dims."""
+    a = np.swapaxes(a, -1, -2)
+    return a.conj() if a.dtype.kind == "c" else a
+
+
+class Inv(Primitive):
+    @staticmethod
+    def forward(ctx, a):
+        out = np.linalg.inv(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (inv,) = ctx.saved_tensors
+        ih = mH(inv)
+        return -(ih @ g @ ih)
+
+
+def cofactor_svd(a: np.ndarray) -> np.ndarray:
+    """d det(A) / dA for any square A (singular ones too), from A = U diag(s) Vh:
+    det(U) det(Vh) * U diag(prod of the other singular values) Vh (real inputs)."""
+    u, s, vh = np.linalg.svd(a)
+    n = s.shape[-1]
+    others = np.empty_like(s)
+    for i in range(n):  # n is a matrix size: a short loop
+        others[..., i] = np.prod(np.delete(s, i, axis=-1), axis=-1)
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    return sign[..., None, None] * (u * others[..., None, :]) @ vh
+
+
+class Det(Primitive):
+    @staticmethod
+    def forward(ctx, a):
+        out = np.linalg.det(a)
+        ctx.save_for_backward(a, out)
+        return np.asarray(out, dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, det = ctx.saved_tensors
+        if a.shape[-1] == 0:
+            return np.zeros_like(a)
+        if np.all(det != 0):
+            # d det / dA = det * A^{-H}: one solve instead of an inverse.
+            eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
+            scale = (g * np.conj(det))[..., None, None]
+            return np.linalg.solve(mH(a), eye * scale)
+        return g[..., None, None] * cofactor_svd(a)
+
+
+class Slogdet(Primitive):
+    @staticmethod
+    def forward(ctx, a):
+        sign, logabs = np.linalg.slogdet(a)
+        ctx.save_for_backward(a)
+        return np.asarray(sign, dtype=a.dtype), np.asarray(logabs, dtype=logabs.dtype)
+
+    @staticmethod
+    def backward(ctx, gsign, glog):
+        (a,) = ctx.saved_tensors
+        eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
+        return np.linalg.solve(mH(a), eye * glog[..., None, None])
+
+
+class Solve(Primitive):
+    """X = A^{-1} B for matrices B (the caller turns a vector B into one column)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x = np.linalg.solve(a, b)
+        ctx.save_for_backward(a, x)
+        ctx.shapes = (a.shape, b.shape)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        a, x = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        gb = np.linalg.solve(mH(a), g)
+        ga = -(gb @ mH(x)) if ctx.needs_input_grad[0] else None
+        return (
+            None if ga is None else unbroadcast(ga, sa),
+            unbroadcast(gb, sb) if ctx.needs_input_grad[1] else None,
+        )
+
+
+def pinv_array(a: np.ndarray, atol: float, rtol: float, hermitian: bool) -> np.ndarray:
+    """Pseudo-inverse: singular values <= max(atol, rtol * largest) count as zero."""
+    if hermitian:
+        w, v = np.linalg.eigh(a)
+        s = np.abs(w)
+        tol = np.maximum(atol, rtol * s.max(axis=-1, initial=0.0))[..., None]
+        inv = np.where(s > tol, 1 / np.where(s > tol, w, 1), 0).astype(w.dtype)
+        return (v * inv[..., None, :]) @ mH(v)
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    tol = np.maximum(atol, rtol * s.max(axis=-1, initial=0.0))[..., None]
+    inv = np.where(s > tol, 1 / np.where(s > tol, s, 1), 0).astype(s.dtype)
+    return (mH(vh) * inv[..., None, :]) @ mH(u)
+
+
+class Pinv(Primitive):
+    @staticmethod
+    def forward(ctx, a, atol, rtol, hermitian):
+        p = pinv_array(a, atol, rtol, hermitian).astype(a.dtype, copy=False)
+        ctx.save_for_backward(a, p)
+        return p
+
+    @staticmethod
+    def backward(ctx, g):
+        a, p = ctx.saved_tensors
+        m, n = a.shape[-2:]
+        ph, gh = mH(p), mH(g)
+        # PyTorch's pinv_backward, arranged so the inner products are the smaller ones.
+        if m <= n:
+            k = gh @ p
+            kph = k @ ph
+            r = -mH(p @ k) + kph - (a @ p) @ kph + (ph @ p) @ (gh - k @ a)
+        else:
+            k = p @ gh
+            phk = ph @ k
+            r = -mH(k @ p) + (gh - a @ k) @ p @ ph + phk - phk @ p @ a
+        return r, None, None, None
+
+
+# ---- matrix exponential --------------------------------------------------------------------
+# Scaling and squaring with the [13/13] Pade approximant (Higham 2005), in double precision.
+_PADE13 = (
+    64764752532480000.0,
+    32382376266240000.0,
+    7771770303897600.0,
+    1187353796428800.0,
+    129060195264000.0,
+    10559470521600.0,
+    670442572800.0,
+    33522128640.0,
+    1323241920.0,
+    40840800.0,
+    960960.0,
+    16380.0,
+    182.0,
+    1.0,
+)
+_THETA13 = 5.371920351148152
+
+
+def expm(a: np.ndarray) -> np.ndarray:
+    """exp(A) for a batch of square matrices, computed in float64/complex128."""
+    work = a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
+    n = a.shape[-1]
+    if work.size == 0:
+        return work.astype(a.dtype)
+    norm1 = np.abs(work).sum(axis=-2).max()  # the largest 1-norm in the batch
+    s = max(0, int(np.ceil(np.log2(norm1 / _THETA13)))) if norm1 > 0 else 0
+    x = work / (2.0**s)
+    b = _PADE13
+    eye = np.eye(n, dtype=x.dtype)
+    x2 = x @ x
+    x4 = x2 @ x2
+    x6 = x4 @ x2
+    inner = x6 @ (b[13] * x6 + b[11] * x4 + b[9] * x2) + b[7] * x6 + b[5] * x4 + b[3] * x2
+    u = x @ (inner + b[1] * eye)
+    v = x6 @ (b[12] * x6 + b[10] * x4 + b[8] * x2) + b[6] * x6 + b[4] * x4 + b[2] * x2
+    v = v + b[0] * eye
+    r = np.linalg.solve(v - u, v + u)
+    for _ in range(s):
+        r = r @ r
+    return r.astype(a.dtype, copy=False)
+
+
+class MatrixExp(Primitive):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return expm(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        # The adjoint of exp's derivative at A is the upper-right block of
+        # exp([[A^H, G], [0, A^H]]) (PyTorch's differential_analytic_matrix_function).
+        (a,) = ctx.saved_tensors
+        n = a.shape[-1]
+        big = np.zeros(a.shape[:-2] + (2 * n, 2 * n), dtype=np.result_type(a, g))
+        ah = mH(a)
+        big[..., :n, :n] = ah
+        big[..., n:, n:] = ah
+        big[..., :n, n:] = g
+        return expm(big)[..., :n, n:].astype(a.dtype, copy=False)
+
+
+class Cross(Primitive):
+    @staticmethod
+    def forward(ctx, a, b, axis):
+        ctx.save_for_backward(a, b)
+        ctx.axis = axis
+        return np.cross(a, b, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ax = ctx.axis
+        ga = unbroadcast(np.cross(b, g, axis=ax), a.shape) if ctx.needs_input_grad[0] else None
+        gb = unbroadcast(np.cross(g, a, axis=ax), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+
+class Diagonal(Primitive):
+    """The diagonal (``offset``) of the matrices spanned by two dims, as a new last dim."""
+
+    @staticmethod
+    def forward(ctx, a, offset, d1, d2):
+        ctx.meta = (a.shape, offset, d1, d2)
+        return np.diagonal(a, offset, d1, d2).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, offset, d1, d2 = ctx.meta
+        z = np.zeros(shape, dtype=g.dtype)
+        k = g.shape[-1]
+        rows = np.arange(k) + max(-offset, 0)
+        cols = np.arange(k) + max(offset, 0)
+        np.moveaxis(z, (d1, d2), (-2, -1))[..., rows, cols] = g  # writes through the view
+        return z, None, None, None

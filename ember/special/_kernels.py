@@ -1,0 +1,324 @@
+"""NumPy kernels of special functions (float64 in, float64 out): log-gamma, digamma, Hurwitz
+zeta and polygamma, the inverse error functions, the scaled complementary error function, the
+normal distribution's log-CDF and quantile, and the modified Bessel functions of order 0 and 1.
+
+Elementwise Python loops are avoided except for ``math.lgamma``/``math.erf``/``math.erfc``, which
+are exact and vectorised with ``np.frompyfunc``. NaN propagates; poles give what PyTorch gives.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from ..ops._erfc import _COEF as _ERFC_COEF
+from ..ops._erfc import _ZMAX
+
+__all__ = [
+    "lgamma",
+    "digamma",
+    "zeta",
+    "polygamma",
+    "erf",
+    "erfc",
+    "erfinv",
+    "erfcx",
+    "ndtri",
+    "log_ndtr",
+    "i0e",
+    "i1e",
+]
+
+_SQRT_PI = math.sqrt(math.pi)
+
+
+def _lgamma_scalar(v: float) -> float:
+    try:
+        return math.lgamma(v)
+    except ValueError:  # the poles 0, -1, -2...
+        return math.inf
+
+
+_LGAMMA = np.frompyfunc(_lgamma_scalar, 1, 1)
+_ERF = np.frompyfunc(math.erf, 1, 1)
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _f64(fn, x: np.ndarray) -> np.ndarray:
+    return np.asarray(fn(x), dtype=np.float64)
+
+
+def lgamma(x: np.ndarray) -> np.ndarray:
+    """log|Gamma(x)|; +inf at the poles."""
+    return _f64(_LGAMMA, x)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    return _f64(_ERF, x)
+
+
+def erfc(x: np.ndarray) -> np.ndarray:
+    return _f64(_ERFC, x)
+
+
+# ---- digamma ---------------------------------------------------------------------------------
+# Asymptotic series psi(x) ~ log x - 1/(2x) - sum B_2k / (2k x^2k), used for x >= 10.
+_BERNOULLI = [
+    Fraction(1, 6),
+    Fraction(-1, 30),
+    Fraction(1, 42),
+    Fraction(-1, 30),
+    Fraction(5, 66),
+    Fraction(-691, 2730),
+    Fraction(7, 6),
+    Fraction(-3617, 510),
+    Fraction(43867, 798),
+    Fraction(-174611, 330),
+    Fraction(854513, 138),
+    Fraction(-236364091, 2730),
+]
+_PSI_SERIES = [float(b / (2 * k)) for k, b in enumerate(_BERNOULLI[:7], 1)]
+
+
+def _digamma_large(x: np.ndarray) -> np.ndarray:
+    inv2 = 1.0 / (x * x)
+    acc = np.zeros_like(x)
+    for c in _PSI_SERIES[::-1]:
+        acc = (acc + c) * inv2
+    return np.log(x) - 0.5 / x - acc
+
+
+def digamma(x: np.ndarray) -> np.ndarray:
+    """psi(x) = d/dx log Gamma(x): -inf at 0, NaN at negative integers (as PyTorch)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        neg = x < 0
+        # Reflection for x < 0: psi(x) = psi(1 - x) - pi / tan(pi x).
+        y = np.where(neg, 1.0 - x, x)
+        shift = np.zeros_like(y)
+        for _ in range(10):  # recurrence psi(y) = psi(y + 1) - 1/y up to y >= 10
+            small = y < 10
+            shift = shift - np.where(small, 1.0 / y, 0.0)
+            y = np.where(small, y + 1.0, y)
+        r = _digamma_large(y) + shift
+        r = np.where(neg, r - np.pi / np.tan(np.pi * x), r)
+        r = np.where(x == 0, -np.inf, r)
+        r = np.where(neg & (x == np.floor(x)), np.nan, r)
+        r = np.where(x == np.inf, np.inf, r)
+    return r
+
+
+# ---- Hurwitz zeta and polygamma ----------------------------------------------------------------
+# Euler-Maclaurin coefficients (2k)! / B_2k, as in Cephes' zeta.
+_EM = [float(math.factorial(2 * k) / b) for k, b in enumerate(_BERNOULLI, 1)]
+
+
+def zeta(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Hurwitz zeta sum_k (k + q)^-x for x > 1 (Cephes' algorithm, as PyTorch)."""
+    x, q = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(q, np.float64))
+    with np.errstate(all="ignore"):
+        n_direct = max(9, int(np.ceil(9 - np.nanmin(q, initial=9.0))) + 1)
+        n_direct = min(n_direct, 10_000)  # far-negative q (integer x only) would not converge
+        a = q.copy()
+        s = np.power(a, -x)
+        for _ in range(n_direct):
+            a = a + 1.0
+            s = s + np.power(a, -x)
+        w = a
+        b = np.power(a, -x)
+        s = s + b * w / (x - 1.0) - 0.5 * b
+        fac = np.ones_like(x)
+        k = 0.0
+        for coef in _EM:
+            fac = fac * (x + k)
+            b = b / w
+            s = s + fac * b / coef
+            k += 1.0
+            fac = fac * (x + k)
+            b = b / w
+            k += 1.0
+        s = np.where(x == 1, np.inf, s)
+        s = np.where(x < 1, np.nan, s)
+        pole = (q <= 0) & (q == np.floor(q))
+        s = np.where(pole & (x >= 1), np.inf, s)
+        s = np.where((q <= 0) & ~pole & (x != np.floor(x)), np.nan, s)
+    return s
+
+
+def polygamma(n: int, x: np.ndarray) -> np.ndarray:
+    """The n-th derivative of digamma: (-1)^(n+1) n! zeta(n + 1, x) for n >= 1."""
+    if n == 0:
+        return digamma(x)
+    sign = -1.0 if n % 2 == 0 else 1.0
+    return sign * math.factorial(n) * zeta(np.float64(n + 1), x)
+
+
+# ---- inverse error functions -----------------------------------------------------------------
+def _giles(w: np.ndarray) -> np.ndarray:
+    """Giles' single-precision erfinv in terms of w = -log((1 - y)(1 + y)): a Newton start."""
+    small = w < 5.0
+    ws = w - 2.5
+    wl = np.sqrt(np.maximum(w, 5.0)) - 3.0
+    ps = 2.81022636e-08
+    for c in (
+        3.43273939e-07,
+        -3.5233877e-06,
+        -4.39150654e-06,
+        0.00021858087,
+        -0.00125372503,
+        -0.00417768164,
+        0.246640727,
+        1.50140941,
+    ):
+        ps = c + ps * ws
+    pl = -0.000200214257
+    for c in (
+        0.000100950558,
+        0.00134934322,
+        -0.00367342844,
+        0.00573950773,
+        -0.0076224613,
+        0.00943887047,
+        1.00167406,
+        2.83297682,
+    ):
+        pl = c + pl * wl
+    return np.where(small, ps, pl)
+
+
+def erfinv(y: np.ndarray) -> np.ndarray:
+    """x with erf(x) = y: Newton steps on erf near 0; in the tails (|y| > 0.5, where 1 - |y| is
+    exact) the inverse of erfc."""
+    y = np.asarray(y, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        ay = np.abs(y)
+        central = ay <= 0.5
+        x = _giles(-np.log((1.0 - ay) * (1.0 + ay))) * ay
+        for _ in range(3):
+            x = x - (erf(x) - ay) / (2.0 / _SQRT_PI * np.exp(-x * x))
+        tail = _erfcinv_tail(np.clip(1.0 - ay, 1e-320, 0.5))
+        x = np.copysign(np.where(central, x, tail), y)
+        x = np.where(ay == 1, np.copysign(np.inf, y), x)
+        x = np.where((ay > 1) | np.isnan(y), np.nan, x)
+    return x
+
+
+def _erfcinv_tail(z: np.ndarray) -> np.ndarray:
+    """x > 0 with erfc(x) = z for 0 < z <= 0.5: Newton on log erfc(x) = log z, which converges
+    in the far tail too; log erfc(x) = log erfcx(x) - x^2 never underflows."""
+    with np.errstate(all="ignore"):
+        w = -np.log(z * (2.0 - z))
+        logz = np.log(z)
+        # Giles' fit covers float32's range; far out start from erfc(x) ~ exp(-x^2) / (x sqrt(pi)).
+        far = np.sqrt(-logz)
+        for _ in range(2):
+            far = np.sqrt(np.maximum(-logz - np.log(far * _SQRT_PI), 0.25))
+        x = np.where(w > 30.0, far, _giles(w))
+        for _ in range(5):
+            ex = erfcx(x)
+            x = x + (np.log(ex) - x * x - logz) * ex * (_SQRT_PI / 2)
+    return x
+
+
+def ndtri(p: np.ndarray) -> np.ndarray:
+    """The standard normal quantile: x with Phi(x) = p."""
+    p = np.asarray(p, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        # Phi^-1(p) = -sqrt(2) erfcinv(2p); use the side where 2p or 2(1-p) is exact and small.
+        lo = np.clip(2.0 * p, 1e-320, 1.0)
+        hi = np.clip(2.0 * (1.0 - p), 1e-320, 1.0)
+        mid = np.abs(p - 0.5) <= 0.25
+        x = np.where(
+            p < 0.5, -_erfcinv_tail(np.minimum(lo, 0.5)), _erfcinv_tail(np.minimum(hi, 0.5))
+        )
+        x = np.where(mid, math.sqrt(2.0) * erfinv(2.0 * p - 1.0), x * math.sqrt(2.0))
+        x = np.where(p == 0, -np.inf, np.where(p == 1, np.inf, x))
+        x = np.where((p < 0) | (p > 1) | np.isnan(p), np.nan, x)
+    return x
+
+
+# ---- scaled complementary error function, log of the normal CDF -------------------------------
+def _erfcx_pos(z: np.ndarray) -> np.ndarray:
+    """erfcx(z) = exp(z^2) erfc(z) for z >= 0: the erfc fit without its exp(-z^2) factor."""
+    coef = _ERFC_COEF[np.dtype(np.float64)]
+    zc = np.minimum(z, _ZMAX)
+    t = 1.0 / (1.0 + 0.5 * zc)
+    acc = np.full_like(t, coef[-1])
+    for c in coef[-2::-1]:
+        acc = acc * t + c
+    near = np.exp(acc) * t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = 1.0 / (2.0 * z * z)
+        series = 1 - w * (1 - 3 * w * (1 - 5 * w * (1 - 7 * w * (1 - 9 * w * (1 - 11 * w)))))
+        far = series / (z * _SQRT_PI)
+    return np.where(z > _ZMAX, far, near)
+
+
+def erfcx(x: np.ndarray) -> np.ndarray:
+    """exp(x^2) erfc(x), without overflow for large positive x."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        pos = _erfcx_pos(np.abs(x))
+        # erfcx(-z) = 2 exp(z^2) - erfcx(z)
+        neg = 2.0 * np.exp(x * x) - pos
+    r = np.where(x >= 0, pos, neg)
+    return np.where(np.isnan(x), np.nan, np.where(x == np.inf, 0.0, r))
+
+
+def log_ndtr(x: np.ndarray) -> np.ndarray:
+    """log Phi(x): log1p(-Phi(-x)) on the right, log(erfcx(-x/sqrt2)/2) - x^2/2 on the left."""
+    x = np.asarray(x, dtype=np.float64)
+    r2 = math.sqrt(2.0)
+    with np.errstate(all="ignore"):
+        right = np.log1p(-0.5 * erfc(x / r2))
+        left = np.log(0.5 * erfcx(-x / r2)) - 0.5 * x * x
+    return np.where(x < -1.0, left, right)
+
+
+# ---- modified Bessel functions of order 0 and 1, exponentially scaled ---------------------------
+_BESSEL_SWITCH = 30.0
+
+
+def _bessel_series(x: np.ndarray, nu: int) -> np.ndarray:
+    """I_nu(x) for |x| <= 30 by its power series (positive terms: no cancellation)."""
+    q = 0.25 * x * x
+    term = np.ones_like(x) if nu == 0 else 0.5 * x
+    acc = term.copy()
+    for k in range(1, 60):
+        term = term * q / (k * (k + nu))
+        acc = acc + term
+    return acc
+
+
+def _bessel_asymptotic(x: np.ndarray, nu: int) -> np.ndarray:
+    """I_nu(x) e^-x for x > 30: 1/sqrt(2 pi x) sum_k (-1)^k prod(4nu^2 - (2j-1)^2) / (k! (8x)^k)."""
+    mu = 4.0 * nu * nu
+    term = np.ones_like(x)
+    acc = term.copy()
+    for k in range(1, 26):
+        term = term * -(mu - (2 * k - 1) ** 2) / (k * 8.0 * x)
+        acc = acc + term
+    return acc / np.sqrt(2 * np.pi * x)
+
+
+def _bessel_e(x: np.ndarray, nu: int) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    ax = np.abs(x)
+    with np.errstate(all="ignore"):
+        near = _bessel_series(np.minimum(ax, _BESSEL_SWITCH), nu) * np.exp(-np.minimum(ax, 30.0))
+        far = _bessel_asymptotic(np.maximum(ax, _BESSEL_SWITCH), nu)
+    r = np.where(ax <= _BESSEL_SWITCH, near, far)
+    r = np.where(np.isinf(x), 0.0, r)
+    return np.copysign(r, x) if nu == 1 else r
+
+
+def i0e(x: np.ndarray) -> np.ndarray:
+    """e^-|x| I0(x)."""
+    return _bessel_e(x, 0)
+
+
+def i1e(x: np.ndarray) -> np.ndarray:
+    """e^-|x| I1(x)."""
+    return _bessel_e(x, 1)

@@ -1,0 +1,197 @@
+"""``gradgradcheck`` on every primitive: the gradcheck table's rows (tests/ops/test_gradcheck.py)
+run through second derivatives too.
+
+``test_every_primitive_is_covered_or_expected_to_raise`` walks every ``Primitive`` subclass in
+ember: each one is either twice differentiable and has a gradcheck row (checked here with
+gradgradcheck), or is listed in ``EXPECTED_TO_RAISE``; those with a row are checked to raise
+when differentiated twice, the nn-family ones through one call per family below.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+import ember.nn.functional as F
+import ember.ops
+from ember.autograd.function import Primitive
+from ember.autograd.gradcheck import GradcheckError
+from tests.ops.test_gradcheck import ROWS
+
+# Not yet twice differentiable: differentiating their gradient raises a RuntimeError naming the
+# op. (Prod: its exact-with-zeros first derivative has no twice-differentiable form here yet.)
+EXPECTED_TO_RAISE = {
+    "ember.nn.modules._hooks.BackwardHookFunction",
+    "ember.ops.reduction.Prod",
+    *(
+        f"ember.ops.activation.{n}"
+        for n in (
+            "AlphaMask Elu Gelu Glu Hardshrink Hardsigmoid Hardswish Hardtanh LeakyRelu "
+            "LogSigmoid Mish MulMask Prelu Silu Softplus Softshrink Softsign Tanhshrink Threshold"
+        ).split()
+    ),
+    "ember.ops.attention.Attention",
+    "ember.ops.attention.AttentionWithWeights",
+    "ember.ops.bilinear.Bilinear",
+    *(f"ember.ops.conv.{n}" for n in ("ConvNd", "ConvTransposeNd", "Fold", "Unfold")),
+    "ember.ops.embedding.Embedding",
+    *(
+        f"ember.ops.loss.{n}"
+        for n in (
+            "BinaryCrossEntropy BinaryCrossEntropyWithLogits CosineSimilarity CrossEntropy "
+            "CrossEntropyProb KLDiv LogSigmoid NLLLoss PointwiseLoss"
+        ).split()
+    ),
+    *(
+        f"ember.ops.norm.{n}"
+        for n in ("BatchNormEval", "BatchNormTrain", "GroupNorm", "LayerNorm", "RMSNorm")
+    ),
+    *(
+        f"ember.ops.pool.{n}"
+        for n in (
+            "AdaptiveAvgPoolNd",
+            "AdaptiveMaxPoolNd",
+            "AvgPoolNd",
+            "MaxPoolNd",
+            "MaxUnpoolNd",
+        )
+    ),
+    "ember.ops.resample.IndexPad",
+    "ember.ops.resample.Interpolate",
+    *(f"ember.ops.rnn.{n}" for n in ("GRULayer", "LSTMLayer", "RNNLayer")),
+}
+
+
+def _name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__name__}"
+
+
+def _all_primitives() -> set:
+    for info in pkgutil.iter_modules(ember.ops.__path__):
+        importlib.import_module(f"ember.ops.{info.name}")
+    importlib.import_module("ember.nn.modules._hooks")
+    found, stack = set(), [Primitive]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                stack.append(sub)
+    base = ember.ops._util.Primitive  # the ops' base class, not an op
+    return {c for c in found if c is not base and c.__module__.startswith("ember.")}
+
+
+def test_every_primitive_is_covered_or_expected_to_raise():
+    covered = {p.values[0] for p in ROWS}
+    problems = []
+    for cls in sorted(_all_primitives(), key=_name):
+        name = _name(cls)
+        if name in EXPECTED_TO_RAISE:
+            if cls.twice_differentiable:
+                problems.append(f"{name} is twice differentiable: remove it from EXPECTED_TO_RAISE")
+        elif not cls.twice_differentiable:
+            problems.append(f"{name}: make it twice differentiable or add it to EXPECTED_TO_RAISE")
+        elif cls not in covered:
+            problems.append(f"{name}: add a row to tests/ops/test_gradcheck.py")
+    stale = EXPECTED_TO_RAISE - {_name(c) for c in _all_primitives()}
+    problems += [f"{n} no longer exists: remove it from EXPECTED_TO_RAISE" for n in sorted(stale)]
+    assert not problems, "\n".join(problems)
+
+
+def _inputs(specs):
+    return [
+        ember.tensor(s.make(seed=k + 3).astype(np.float64), requires_grad=True)
+        for k, s in enumerate(specs)
+    ]
+
+
+@pytest.mark.parametrize("prim, fn, specs, kw", ROWS)
+def test_gradgradcheck(prim, fn, specs, kw):
+    inputs = _inputs(specs)
+    if _name(prim) in EXPECTED_TO_RAISE:
+        with pytest.raises(RuntimeError, match=f"cannot differentiate {prim.__name__} twice"):
+            ember.autograd.gradgradcheck(fn, inputs, **kw)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the Cast row's float32 output
+        assert ember.autograd.gradgradcheck(fn, inputs, **kw)
+
+
+# One call per nn family: the first derivatives under create_graph are right, and the second
+# raises, naming the op.
+def _nn_calls():
+    rng = np.random.default_rng(0)
+
+    def t(*shape):
+        return ember.tensor(rng.uniform(-1, 1, shape), requires_grad=True)
+
+    lstm = ember.nn.LSTM(3, 2).double()
+    return {
+        "Gelu": lambda: F.gelu(t(2, 3)),
+        "LeakyRelu": lambda: F.leaky_relu(t(2, 3), 0.1),
+        "ConvNd": lambda: F.conv2d(t(1, 2, 4, 4), t(3, 2, 3, 3)),
+        "MaxPoolNd": lambda: F.max_pool2d(t(1, 1, 4, 4), 2),
+        "LayerNorm": lambda: F.layer_norm(t(2, 4), (4,)),
+        "BatchNormTrain": lambda: F.batch_norm(t(4, 3), None, None, training=True),
+        "CrossEntropy": lambda: F.cross_entropy(t(3, 4), ember.tensor([0, 3, 1])),
+        "Embedding": lambda: F.embedding(ember.tensor([1, 0, 2]), t(3, 2)),
+        "LSTMLayer": lambda: lstm(t(2, 1, 3))[0],
+        "Attention": lambda: F.scaled_dot_product_attention(t(1, 2, 3), t(1, 2, 3), t(1, 2, 3)),
+        "Interpolate": lambda: F.interpolate(t(1, 1, 3), scale_factor=2, mode="linear"),
+        "Bilinear": lambda: F.bilinear(t(2, 3), t(2, 2), t(4, 3, 2)),
+    }
+
+
+@pytest.mark.parametrize("op", sorted(_nn_calls()))
+def test_nn_primitives_raise_when_differentiated_twice(op):
+    call = _nn_calls()[op]
+    out = call()
+    leaves = _leaves(out)
+    first = ember.autograd.grad(out.sum(), leaves, retain_graph=True)
+    graph = ember.autograd.grad(out.sum(), leaves, create_graph=True)
+    for a, b in zip(first, graph):
+        np.testing.assert_array_equal(a.numpy(), b.detach().numpy())
+    total = sum((g * g).sum() for g in graph)
+    with pytest.raises(RuntimeError, match=f"cannot differentiate {op} twice"):
+        total.backward()
+
+
+def _leaves(out):
+    leaves, seen, stack = [], set(), [out.grad_fn]
+    while stack:
+        node = stack.pop()
+        for e in node.next_edges:
+            if isinstance(e, ember.Tensor) and id(e) not in seen:
+                seen.add(id(e))
+                leaves.append(e)
+            elif isinstance(e, tuple):
+                stack.append(e[0])
+    return leaves
+
+
+def test_gradgradcheck_signature_and_failure_like_torch():
+    for m in (ember, torch):
+        x = m.tensor([0.3, 0.9], dtype=m.float64, requires_grad=True)
+        v = m.tensor([1.0, -2.0], dtype=m.float64, requires_grad=True)
+        assert m.autograd.gradgradcheck(lambda a: a.sin() * a, (x,), (v,), atol=1e-5)
+
+    class Wrong(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a**3
+
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return 3 * a.detach() ** 2 * g  # detached: a wrong second derivative
+
+    x = ember.tensor([0.3, 0.9], dtype=ember.float64, requires_grad=True)
+    assert not ember.autograd.gradgradcheck(Wrong.apply, (x,), raise_exception=False)
+    with pytest.raises(GradcheckError):
+        ember.autograd.gradgradcheck(Wrong.apply, (x,))

@@ -1,0 +1,344 @@
+"""Second (and higher) derivatives against torch: ``create_graph=True`` for every op family the
+engine covers, ``.grad`` accumulation under create_graph, custom Functions, once_differentiable.
+
+Each family row is ``fn(lib, *tensors) -> scalar``; the test computes a Hessian-vector product
+``grad(grad(f, xs, create_graph=True) . v, xs)`` with ember and with torch and compares them
+(values and first derivatives too).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from tests.ops._cases import Arr, d
+from tests.parity import assert_close
+
+ROWS: list = []
+
+
+def row(name: str, fn, *specs: Arr) -> None:
+    ROWS.append(pytest.param(fn, specs, id=name))
+
+
+def _pos(*shape: int) -> Arr:
+    return d(*shape, low=0.5, high=2.0)
+
+
+def _unit(*shape: int) -> Arr:
+    return d(*shape, low=-0.9, high=0.9)
+
+
+def _idx(m, *rows):
+    return m.tensor(list(rows))
+
+
+# ---- elementwise and unary -------------------------------------------------------------------
+row("add_sub_broadcast", lambda m, x, y: ((x + y) * (x - y) * (1.5 - x) + 2.5).sum(), d(2, 3), d(3))
+row("mul_div", lambda m, x, y: (x * y / (y * y + 1) / 3.0).sum(), d(2, 3), _pos(2, 1))
+row("pow_tensor", lambda m, x, y: (x**y).sum(), _pos(2, 3), d(3))
+row("pow_scalar", lambda m, x: (x**3 + 2.0**x + x**0.5).sum(), _pos(2, 3))
+row("atan2", lambda m, x, y: m.atan2(x, y).sum(), d(2, 3), _pos(2, 3))
+row("neg_square_abs", lambda m, x: (-(x * x) * x.abs() + m.square(x)).sum(), d(2, 3))
+row("exp_log", lambda m, x: (x.exp() * x.log() + m.exp2(x) + m.log2(x) + m.log10(x)).sum(), _pos(3))
+row("expm1_log1p", lambda m, x: (x.expm1() * x.log1p()).sum(), _pos(3))
+row("sqrt_rsqrt", lambda m, x: (x.sqrt() * x.rsqrt() * x + x.reciprocal()).sum(), _pos(2, 3))
+row("trig", lambda m, x: (x.sin() * x.cos() + m.tan(x)).sum(), _unit(2, 3))
+row("inverse_trig", lambda m, x: (m.asin(x) + m.acos(x) * m.atan(x)).sum(), _unit(2, 3))
+row("hyperbolic", lambda m, x: (m.sinh(x) * m.cosh(x) + x.tanh() ** 2).sum(), d(2, 3))
+row("inverse_hyperbolic", lambda m, x: (m.asinh(x) * m.atanh(x / 2)).sum(), _unit(2, 3))
+row("acosh", lambda m, x: m.acosh(x + 1.5).pow(2).sum(), _pos(2, 3))
+row("sigmoid_erf", lambda m, x: (x.sigmoid() * m.erf(x)).sum(), d(2, 3))
+row("relu_frac", lambda m, x: (x.relu() ** 3 + m.frac(x) * x).sum(), d(2, 3))
+row("piecewise_constant", lambda m, x: (x * x.sign() + x.floor() * x + x.round()).sum(), d(2, 3))
+row(
+    "floor_divide_mod", lambda m, x, y: ((x % y) ** 2 + m.fmod(x, y) * x).sum(), _pos(2, 3), _pos(3)
+)
+row("cast", lambda m, x: (x.float() * x.float()).double().sum(), d(2, 3))
+
+# ---- comparisons, where, clamp, max, min -------------------------------------------------------
+row("where", lambda m, x, y: (m.where(x > 0, x * x, y**3)).sum(), d(2, 3), d(3))
+row("clamp_scalar", lambda m, x: (x.clamp(-0.5, 0.7) ** 2 * x).sum(), d(2, 3))
+row("clamp_tensor", lambda m, x, lo: (x.clamp(lo, None) ** 3).sum(), d(2, 3), d(3))
+row(
+    "maximum_minimum", lambda m, x, y: (m.maximum(x, y) ** 2 * m.minimum(x, y)).sum(), d(2, 3), d(3)
+)
+row("max_min_dim", lambda m, x: (x.max(1).values ** 3).sum() + (x.min(0)[0] ** 2).sum(), d(3, 4))
+row("amax_full", lambda m, x: x.amax(1).pow(3).sum() + x.max() ** 2, d(3, 4))
+
+# ---- reductions ---------------------------------------------------------------------------------
+row("sum_mean", lambda m, x: (x.sum(1) ** 2).sum() + x.mean(0).pow(3).sum() + x.sum() ** 2, d(3, 4))
+row("var_std", lambda m, x: x.var(1).pow(2).sum() + x.std() + x.std(0, keepdim=True).sum(), d(3, 4))
+row("logsumexp", lambda m, x: x.logsumexp(1).pow(2).sum() + x.logsumexp((0, 1)), d(3, 4))
+row("norm", lambda m, x: x.norm() ** 3 + x.norm(dim=1).sum(), d(3, 4))
+row("cumsum_cumprod", lambda m, x: (x.cumsum(1) ** 2).sum() + x.cumprod(0).sum(), _pos(3, 4))
+
+# ---- softmax, matmul, linear --------------------------------------------------------------------
+row(
+    "softmax",
+    lambda m, x, w: (x.softmax(1) * w).sum() + x.log_softmax(0).pow(2).sum(),
+    d(3, 4),
+    d(4),
+)
+row("matmul_2d", lambda m, x, y: (x @ y).tanh().sum(), d(3, 4), d(4, 2))
+row("matmul_batch", lambda m, x, y: ((x @ y) ** 2).sum(), d(2, 3, 4), d(4, 2))
+row("matmul_vec", lambda m, x, y: ((x @ y) ** 2).sum() + (y @ y) ** 2, d(3, 4), d(4))
+row("matmul_vec_batch", lambda m, x, y: ((y @ x) ** 2).sum(), d(2, 4, 3), d(4))
+row("matmul_broadcast", lambda m, x, y: ((x @ y) ** 2).sum(), d(2, 1, 3, 4), d(2, 4, 3))
+row(
+    "linear",
+    lambda m, x, w, b: m.nn.functional.linear(x, w, b).tanh().pow(2).sum(),
+    d(2, 3, 4),
+    d(5, 4),
+    d(5),
+)
+
+# ---- indexing -----------------------------------------------------------------------------------
+row("slice", lambda m, x: (x[1:, ::2] ** 3).sum() + x[0, 1] ** 2, d(3, 4))
+row("advanced_index", lambda m, x: (x[_idx(m, 0, 2, 0)] ** 3).sum(), d(3, 4))
+row("bool_mask", lambda m, x: (x[x > 0] ** 3).sum(), d(3, 4))
+row("gather", lambda m, x: (x.gather(1, _idx(m, [0, 0, 2], [1, 3, 1])) ** 3).sum(), d(2, 4))
+row(
+    "scatter",
+    lambda m, x, s: (x.scatter(1, _idx(m, [0, 2], [1, 0]), s) ** 3).sum(),
+    d(2, 3),
+    d(2, 2),
+)
+row(
+    "scatter_add",
+    lambda m, x, s: (x.scatter_add(0, _idx(m, [0, 1, 0], [1, 1, 0]), s) ** 3).sum(),
+    d(2, 3),
+    d(2, 3),
+)
+row("index_select", lambda m, x: (x.index_select(0, _idx(m, 1, 1, 0)) ** 3).sum(), d(2, 3))
+row(
+    "masked_fill",
+    lambda m, x, v: (x.masked_fill(x > 0, 1.0) ** 3).sum() + (x.masked_fill(x < 0, v) ** 2).sum(),
+    d(2, 3),
+    d(),
+)
+row("index_put", lambda m, x, v: (x.index_put((_idx(m, 0, 1),), v * v) ** 3).sum(), d(3, 2), d(2))
+
+
+def _setitem(m, x, v):
+    y = x * 1
+    y[_idx(m, 2, 0)] = v**2
+    return (y**3).sum()
+
+
+row("setitem", _setitem, d(3, 2), d(2))
+
+# ---- shape ops, cat/stack -----------------------------------------------------------------------
+row("view_reshape", lambda m, x: (x.view(4, 3).t().reshape(12) ** 3).sum(), d(3, 4))
+row("permute_transpose", lambda m, x: (x.permute(2, 0, 1).transpose(0, 1) ** 3).sum(), d(2, 3, 2))
+row(
+    "expand_repeat",
+    lambda m, x: (x.expand(2, 3, 2) ** 3).sum() + (x.repeat(2, 2) ** 3).sum(),
+    d(3, 1),
+)
+row("flip_roll", lambda m, x: (x.flip(0) * x.roll(1, 1) * x).sum(), d(2, 3))
+row("tril_triu", lambda m, x: ((x.tril(-1) + x.triu(1)) ** 3).sum(), d(3, 3))
+row(
+    "pad",
+    lambda m, x: (m.nn.functional.pad(x, (1, -1, 0, 2)) ** 3).sum(),
+    d(2, 3),
+)
+row("clone_squeeze", lambda m, x: (x.clone().unsqueeze(0).squeeze(0) ** 3).sum(), d(2, 3))
+row(
+    "cat_stack",
+    lambda m, x, y: (m.cat([x, y], 1) ** 3).sum() + (m.stack([x, x]) ** 2).sum(),
+    d(2, 1),
+    d(2, 3),
+)
+row(
+    "split_chunk",
+    lambda m, x: sum((c**3).sum() * (k + 1) for k, c in enumerate(x.chunk(3, 1))),
+    d(2, 3),
+)
+
+
+def _run(lib, fn, arrays, v_arrays):
+    xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(lib, *xs)
+    gs = lib.autograd.grad(out, xs, create_graph=True)
+    total = sum((g * lib.tensor(v)).sum() for g, v in zip(gs, v_arrays) if g.requires_grad)
+    if not isinstance(total, (ember.Tensor, torch.Tensor)):
+        hs = [None] * len(xs)  # every first derivative is a constant
+    else:
+        hs = lib.autograd.grad(total, xs, allow_unused=True)
+    return out, gs, hs
+
+
+@pytest.mark.parametrize("fn, specs", ROWS)
+def test_hessian_vector_product_matches_torch(fn, specs):
+    arrays = [s.make(seed=k + 5) for k, s in enumerate(specs)]
+    rng = np.random.default_rng(1)
+    vs = [rng.uniform(-1, 1, a.shape) for a in arrays]
+    eo, eg, eh = _run(ember, fn, arrays, vs)
+    to, tg, th = _run(torch, fn, arrays, vs)
+    assert_close(eo, to.detach(), rtol=1e-9, atol=1e-10)
+    for e, t in zip(eg, tg):
+        assert_close(e.detach(), t.detach(), rtol=1e-9, atol=1e-10)
+        assert e.requires_grad == t.requires_grad
+    for e, t in zip(eh, th):
+        if t is None:
+            assert e is None or not e.numpy().any()
+        else:
+            assert e is not None, "ember found no second derivative where torch has one"
+            assert_close(e, t, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("order", [3, 4])
+def test_derivatives_to_any_order(order):
+    a = np.linspace(-1, 1, 5)
+    results = []
+    for m in (ember, torch):
+        x = m.tensor(a, requires_grad=True)
+        y = (x.sin() * x.exp() + x.tanh() ** 3).sum()
+        for _ in range(order):
+            (y,) = m.autograd.grad(y, x, create_graph=True)
+            y = y.sum()
+        results.append(y.item())
+    assert results[0] == pytest.approx(results[1], rel=1e-10)
+
+
+def _accumulate(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    (x**3).sum().backward(create_graph=True)
+    first = x.grad
+    has_graph = first.grad_fn is not None
+    (x**2).sum().backward(create_graph=True)  # .grad = .grad + new, a new tensor with a graph
+    replaced = x.grad is not first
+    (g2,) = m.autograd.grad(x.grad.sum(), x)
+    return has_graph, replaced, x.grad.detach().tolist(), g2.tolist()
+
+
+def test_backward_create_graph_accumulates_with_graph_like_torch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _accumulate(ember) == _accumulate(torch)
+
+
+def test_backward_create_graph_warns_like_torch():
+    ember.autograd._CYCLE_WARNED = False
+    x = ember.ones(2, requires_grad=True)
+    with pytest.warns(UserWarning, match="Using backward\\(\\) with create_graph=True") as rec:
+        (x * x).sum().backward(create_graph=True)
+    assert "reference cycle between the parameter and its gradient" in str(rec[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once only, as torch's TORCH_WARN_ONCE
+        (x * x).sum().backward(create_graph=True)
+        ember.autograd.grad((x * x).sum(), x, create_graph=True)  # autograd.grad never warns
+
+
+@pytest.mark.parametrize("m", [ember, torch], ids=["ember", "torch"])
+def test_retain_graph_defaults_to_create_graph(m):
+    x = m.tensor([0.5, 1.5], requires_grad=True)
+    y = (x.exp() * x).sum()
+    m.autograd.grad(y, x, create_graph=True)
+    y.backward()  # the graph was kept
+    with pytest.raises(RuntimeError, match="second time"):
+        m.autograd.grad(y, x, create_graph=True, retain_graph=False)
+        y.backward()
+
+
+def _grad_outputs_with_graph(m):
+    # The double-backward trick: the gradient is linear in grad_outputs, differentiate it.
+    x = m.tensor([0.3, -0.7, 1.1], requires_grad=True)
+    u = m.zeros(3, requires_grad=True)
+    y = x.sin() * x
+    (g,) = m.autograd.grad(y, x, grad_outputs=u, create_graph=True)
+    (j,) = m.autograd.grad(g, u, grad_outputs=m.ones(3))
+    return j.tolist()
+
+
+def test_grad_outputs_that_require_grad_keep_their_graph():
+    assert _grad_outputs_with_graph(ember) == pytest.approx(_grad_outputs_with_graph(torch))
+
+
+def _hooks_under_create_graph(m):
+    seen = []
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    y.register_hook(lambda g: seen.append((g.requires_grad, m.is_grad_enabled())))
+    (y * x).sum().backward(create_graph=True)
+    return seen
+
+
+def test_hooks_see_gradients_with_graph_like_torch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _hooks_under_create_graph(ember) == _hooks_under_create_graph(torch)
+
+
+def _custom_function(m, once: bool):
+    class Cube(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x * x * g
+
+    if once:
+        Cube.backward = staticmethod(m.autograd.function.once_differentiable(Cube.backward))
+    x = m.tensor([0.5, -1.5], requires_grad=True)
+    (g,) = m.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
+    return x, g
+
+
+def test_custom_function_backward_is_differentiable_like_torch():
+    res = []
+    for m in (ember, torch):
+        x, g = _custom_function(m, once=False)
+        (h,) = m.autograd.grad(g.sum(), x)
+        res.append((g.detach().tolist(), h.tolist()))
+    assert res[0] == res[1]
+
+
+def test_once_differentiable_raises_torchs_error():
+    for m in (ember, torch):
+        x, g = _custom_function(m, once=True)
+        assert g.grad_fn is None  # the seed did not require grad: a plain result, as torch
+        v = m.ones(2, requires_grad=True)
+
+        class Sq(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                ctx.save_for_backward(a)
+                return a * a
+
+            @staticmethod
+            @m.autograd.function.once_differentiable
+            def backward(ctx, gr):
+                (a,) = ctx.saved_tensors
+                return 2 * a * gr
+
+        (g,) = m.autograd.grad(Sq.apply(x), x, grad_outputs=v, create_graph=True)
+        with pytest.raises(RuntimeError) as err:
+            g.sum().backward()
+        assert str(err.value) == (
+            "trying to differentiate twice a function that was marked with @once_differentiable"
+        )
+
+
+def test_create_graph_gradients_equal_first_order_ones():
+    a = np.random.default_rng(3).uniform(-1, 1, (4, 5))
+    x = ember.tensor(a, requires_grad=True)
+    w = ember.tensor(a.T.copy(), requires_grad=True)
+
+    def f():
+        return ((x @ w).softmax(1) * x.sum(1, keepdim=True)).logsumexp(0).sum()
+
+    first = ember.autograd.grad(f(), [x, w])
+    graph = ember.autograd.grad(f(), [x, w], create_graph=True)
+    for p, q in zip(first, graph):
+        assert q.grad_fn is not None
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-12, atol=1e-14)

@@ -1,0 +1,125 @@
+"""ember._runtime: set_num_threads/get_num_threads really change ember's and BLAS's threads;
+status() reports the process-wide state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember import _runtime
+from ember.ops import _parallel
+
+
+@pytest.fixture
+def restore_threads():
+    before = ember.get_num_threads()
+    yield
+    ember.set_num_threads(before)
+
+
+def test_default_thread_count_is_usable_cores_as_torch():
+    assert ember.get_num_threads() == _runtime.usable_cores() == torch.get_num_threads()
+
+
+def test_set_num_threads_changes_ember_and_blas(restore_threads):
+    ember.set_num_threads(1)
+    assert ember.get_num_threads() == 1
+    assert _parallel.cores() == 1
+    ctl = _runtime.blas_control()
+    if ctl is not None:  # NumPy's bundled OpenBLAS follows
+        assert ctl[1]() == 1
+    ember.set_num_threads(3)
+    assert ember.get_num_threads() == 3
+    if ctl is not None:
+        assert ctl[1]() == 3
+
+
+def test_pool_rebuilt_at_the_new_size(restore_threads, monkeypatch):
+    monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    ember.set_num_threads(3)
+    seen = []
+    _parallel.parallel_for(lambda lo, hi: seen.append((lo, hi)), 9, 1 << 30)
+    assert sorted(seen) == [(0, 3), (3, 6), (6, 9)]
+    assert _runtime.op_pool()._max_workers == 3
+    x = np.arange(12.0)
+    out = np.empty_like(x)
+    ember.set_num_threads(2)
+    _parallel.unary_into(np.negative, x, out)
+    np.testing.assert_array_equal(out, -x)
+
+
+def test_set_num_threads_inside_a_single_threaded_blas_block(restore_threads):
+    ctl = _runtime.blas_control()
+    if ctl is None:  # no recognised OpenBLAS: the block says so and does nothing
+        with _runtime.single_threaded_blas() as active:
+            assert active is False
+        return
+    with _runtime.single_threaded_blas():
+        ember.set_num_threads(2)
+        assert ctl[1]() == 1  # the block keeps BLAS at one thread...
+    assert ctl[1]() == 2  # ...and restores the new count when it ends
+
+
+@pytest.mark.parametrize("bad", [0, -1, "a", 1.5, True])
+def test_set_num_threads_errors_as_torch(bad):
+    with pytest.raises(RuntimeError) as te:
+        torch.set_num_threads(bad)
+    with pytest.raises(RuntimeError) as ee:
+        ember.set_num_threads(bad)
+    assert str(ee.value) == str(te.value)
+
+
+def test_numpy_integer_accepted_as_torch(restore_threads):
+    ember.set_num_threads(np.int64(2))
+    assert ember.get_num_threads() == 2
+
+
+def test_interop_threads():
+    assert ember.get_num_interop_threads() == torch.get_num_interop_threads()
+    with pytest.raises(RuntimeError):
+        ember.set_num_interop_threads(0)
+
+
+def test_status_reports_the_process_state():
+    ember.zeros(1) + 1
+    s = _runtime.status()
+    for key in ("threads", "usable_cores", "blas", "default_device", "default_dtype"):
+        assert key in s
+    assert s["threads"] == ember.get_num_threads()
+    assert s["default_dtype"] == "ember.float32"
+
+
+def test_load_state_dict_in_progress_is_context_local():
+    # A module's _load_from_state_dict running in one thread must not see another thread's
+    # load in progress: each thread's load commits its own values, all or nothing.
+    import threading
+
+    from ember import nn
+    from ember.nn.modules import _state
+
+    seen = []
+    barrier = threading.Barrier(2)
+
+    class Slow(nn.Linear):
+        def _load_from_state_dict(self, *args, **kwargs):
+            seen.append(_state._PENDING.get())
+            barrier.wait(timeout=10)  # both loads are in progress at once here
+            super()._load_from_state_dict(*args, **kwargs)
+
+    mods = [Slow(2, 2), Slow(2, 2)]
+    sds = [
+        {"weight": ember.full((2, 2), float(i)), "bias": ember.full((2,), float(i))} for i in (1, 2)
+    ]
+    threads = [threading.Thread(target=m.load_state_dict, args=(sd,)) for m, sd in zip(mods, sds)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [len(s) for s in seen] == [1, 1]  # each thread saw only its own load
+    for m, v in zip(mods, (1.0, 2.0)):
+        assert ember.equal(m.weight, ember.full((2, 2), v)) and ember.equal(
+            m.bias, ember.full((2,), v)
+        )
+    assert _state._PENDING.get() == ()
