@@ -10,7 +10,7 @@ import numpy as np
 from .._tensor import Tensor
 from ._util import Primitive, type_name, wrap_dim
 from .elementwise import cast
-from .indexing import along_axis, _gather_args
+from .indexing import _gather_args, along_axis
 
 __all__ = ["index_add", "index_copy", "index_fill", "scatter_reduce"]
 
