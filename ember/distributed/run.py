@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 from ._mpi import INSTALL_HINT
@@ -55,12 +56,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def find_mpiexec(explicit: str | None = None) -> str:
-    """``explicit``, else the mpiexec next to this Python, else the one on PATH."""
+    """``explicit``, else the mpiexec next to this Python (or in its environment's scripts
+    directory: where the ``mpich`` wheel installs it), else the one on PATH."""
     if explicit:
         return explicit
-    here = Path(sys.executable).parent / "mpiexec"
-    if here.exists():
-        return str(here)
+    for d in (Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))):
+        if (d / "mpiexec").exists():
+            return str(d / "mpiexec")
     found = shutil.which("mpiexec") or shutil.which("mpirun")
     if found is None:
         raise SystemExit(f"ember.distributed.run: no mpiexec found; {INSTALL_HINT}")

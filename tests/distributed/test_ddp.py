@@ -14,7 +14,8 @@ from ._launch import HARD_TIMEOUT_S, ROOT, SCRIPTS, env, launch, results, run
 
 VARIANTS = re.findall(r'^    "(\w+)": ', (SCRIPTS / "ddp.py").read_text(), re.M)
 TRAINING = [v for v in VARIANTS if not v.startswith("control_") and "raise" not in v]
-TRAINING = [v for v in TRAINING if v not in ("unused_without_detection", "mismatched_models")]
+OTHERS = ("unused_without_detection", "mismatched_models", "buffer_sync_rule")
+TRAINING = [v for v in TRAINING if v not in OTHERS]
 CONTROLS = [v for v in VARIANTS if v.startswith("control_")]
 
 
@@ -46,6 +47,15 @@ def test_gradients_become_bucket_views(two_ranks):
 @pytest.mark.parametrize("name", ["unused_without_detection", "mismatched_models"])
 def test_ddp_errors_raise_on_every_rank(two_ranks, name):
     assert two_ranks[name]["raised"]
+
+
+def test_buffers_follow_rank_0_before_synced_forwards(two_ranks):
+    # Each rank sets the buffer to rank + 1 before each forward. 1st forward: synced; 2nd (no
+    # grad): synced, the 1st having had grad; 3rd: not synced, the 2nd having been under no_grad,
+    # so rank 1 sees its own 2; 4th: synced. With forward_sync_buffers=False: never.
+    seen = two_ranks["buffer_sync_rule"]["seen"]
+    assert seen[0] == [1.0] * 8
+    assert seen[1] == [1.0, 1.0, 2.0, 1.0, 2.0, 2.0, 2.0, 2.0]
 
 
 @pytest.mark.parametrize("name", CONTROLS)

@@ -57,6 +57,7 @@ class Reducer:
             for k, i in enumerate(b.index):
                 self.where[i] = (b, k)
         self.armed = False  # a forward with grad sync happened; its backward has not finished
+        self.ready: list[bool] = []
         self.unfinished: list[int] | None = None
         self._handles = [
             p.register_post_accumulate_grad_hook(self._hook_for(i)) for i, p in enumerate(params)
@@ -65,14 +66,17 @@ class Reducer:
     # ---- per iteration ------------------------------------------------------------------
     def prepare_for_forward(self) -> None:
         """Called by each forward that will be followed by a synced backward."""
-        if self.armed or self.unfinished is not None:
-            missing = self.unfinished if self.unfinished is not None else list(self.where)
+        # A forward whose backward never started (evaluation with grad enabled) is fine, as in
+        # PyTorch; a backward that left parameters without gradient is not.
+        if self.unfinished is not None:
+            missing = self.unfinished
             self.unfinished = None
-            self.armed = False
             rank = dist.get_rank(self.pg)
+            names = ", ".join(self.names[i] for i in sorted(missing))
             raise RuntimeError(
                 f"{_UNUSED_HELP} Parameter indices which did not receive grad for rank {rank}: "
                 + " ".join(str(i) for i in sorted(missing))
+                + f" (parameters: {names})"
             )
         for b in self.buckets:
             b.pending = len(b.params)
@@ -90,12 +94,9 @@ class Reducer:
         return hook
 
     def _mark_ready(self, i: int, p: Any) -> None:
-        if self.ready[i]:
-            raise RuntimeError(
-                f"Expected to mark a variable ready only once. Parameter {self.names[i]} (index "
-                f"{i}) got its gradient twice in one iteration of DistributedDataParallel; "
-                "use no_sync() for gradient accumulation over several backward passes"
-            )
+        # The engine runs a leaf's post-accumulate hooks once per backward, on its summed
+        # gradient; a second backward in the same iteration finds the reducer disarmed and only
+        # accumulates locally, as in PyTorch.
         if not self.queued:
             from ...autograd.variable import Variable
 

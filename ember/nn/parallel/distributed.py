@@ -168,11 +168,16 @@ class DistributedDataParallel(Module):
         broadcast_coalesced(bufs, self.process_group, "DistributedDataParallel buffer sync")
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
-        if STATE.enabled and self.require_backward_grad_sync:
+        sync = STATE.enabled and self.require_backward_grad_sync
+        if sync:
             self.reducer.prepare_for_forward()
-        if self.forward_sync_buffers and self.process_group.size() > 1:
-            self._sync_buffers()
-        return self.module(*inputs, **kwargs)
+        # As PyTorch: buffers are re-broadcast before a forward that follows a synced forward.
+        if self.require_forward_param_sync and self.forward_sync_buffers:
+            if self.process_group.size() > 1:
+                self._sync_buffers()
+        out = self.module(*inputs, **kwargs)
+        self.require_forward_param_sync = sync
+        return out
 
     @contextmanager
     def no_sync(self) -> Iterator[None]:

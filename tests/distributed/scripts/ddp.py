@@ -66,13 +66,13 @@ def optimizer(name, params):
     return torch.optim.SGD(params, lr=0.1, momentum=0.9)
 
 
-def train(model, opt, dtype, local, micro=1):
+def train(model, opt, dtype, local, micro=1, keep_grads=False):
     loss_fn = nn.CrossEntropyLoss()
     for x, y in batches(dtype):
         if local:
             lo, hi = R * B // W, (R + 1) * B // W
             x, y = x[lo:hi], y[lo:hi]
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=not keep_grads)
         if micro == 1:
             loss_fn(model(x), y).backward()
         else:  # gradient accumulation: all but the last micro-batch without sync
@@ -90,7 +90,9 @@ def flat_state(module):
     )
 
 
-def variant(dtype=torch.float64, opt="sgd", micro=1, ddp_kw=None, hack=None, **net_kw):
+def variant(
+    dtype=torch.float64, opt="sgd", micro=1, ddp_kw=None, hack=None, keep_grads=False, **net_kw
+):
     ddp_kw = dict(ddp_kw or {})
     ddp_kw.setdefault("bucket_cap_mb", 256 / 2**20)  # 256-byte buckets: several per step
     model = make(100 + R, dtype, **net_kw)
@@ -99,7 +101,9 @@ def variant(dtype=torch.float64, opt="sgd", micro=1, ddp_kw=None, hack=None, **n
     ddp = DDP(model, **ddp_kw)
     if hack == "no_average":
         ddp.reducer.world = 1  # sums instead of averages
-    train(ddp, optimizer(opt, ddp.parameters()), dtype, local=True, micro=micro)
+    train(
+        ddp, optimizer(opt, ddp.parameters()), dtype, local=True, micro=micro, keep_grads=keep_grads
+    )
     mine = flat_state(ddp.module)
     every = [None] * W
     dist.all_gather_object(every, mine)
@@ -111,7 +115,10 @@ def variant(dtype=torch.float64, opt="sgd", micro=1, ddp_kw=None, hack=None, **n
     if net_kw.get("unused"):
         out["spare_grad_none"] = ddp.module.spare.weight.grad is None
     if ddp_kw.get("gradient_as_bucket_view"):
-        out["grads_are_views"] = all(p.grad._data.base is not None for p in ddp.parameters())
+        bufs = [b.buffer for b in ddp.reducer.buckets]
+        out["grads_are_views"] = all(
+            any(np.shares_memory(p.grad.numpy(), b) for b in bufs) for p in ddp.parameters()
+        )
     if R == 0:
         ref = make(100, dtype, **net_kw)
         train(ref, optimizer(opt, ref.parameters()), dtype, local=False)
@@ -124,12 +131,43 @@ def unused_without_detection():
     """PyTorch's error at the forward after a backward that left a parameter without grad."""
     ddp = DDP(make(100, torch.float64, unused=True), bucket_cap_mb=256 / 2**20)
     x, y = next(batches(torch.float64))
+    ddp(x)  # a forward without backward (evaluation with grad enabled) is fine, as in PyTorch
     nn.CrossEntropyLoss()(ddp(x), y).backward()
     try:
         ddp(x)
     except RuntimeError as e:
-        return {"raised": "Expected to have finished reduction" in str(e)}
+        msg = str(e)
+        return {"raised": "Expected to have finished reduction" in msg and "spare.weight" in msg}
     return {"raised": False}
+
+
+class Probe(nn.Module):
+    """Records the value its buffer has when forward runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+        self.register_buffer("buf", torch.zeros(1))
+
+    def forward(self, x):
+        self.seen = self.buf.item()
+        return self.lin(x)
+
+
+def buffer_sync_rule():
+    """Buffers are re-broadcast from rank 0 before a forward that follows a synced forward."""
+    seen = []
+    x = torch.ones(1, 2)
+    for kw in ({}, {"forward_sync_buffers": False}):
+        ddp = DDP(Probe(), **kw)
+        for grad in (True, False, True, True):
+            ddp.module.buf.fill_(R + 1)
+            with torch.set_grad_enabled(grad):
+                ddp(x).sum().backward() if grad else ddp(x)
+            seen.append(ddp.module.seen)
+    every = [None] * W
+    dist.all_gather_object(every, seen)
+    return {"seen": every}
 
 
 def mismatched_models():
@@ -152,8 +190,13 @@ VARIANTS = {
     "sync_batchnorm": lambda: variant(bn=True),
     "gradient_as_bucket_view": lambda: variant(ddp_kw={"gradient_as_bucket_view": True}),
     "default_buckets": lambda: variant(ddp_kw={"bucket_cap_mb": None}),
+    "grads_zeroed_not_freed": lambda: variant(keep_grads=True, micro=2),
+    "bucket_view_grads_zeroed": lambda: variant(
+        keep_grads=True, micro=2, ddp_kw={"gradient_as_bucket_view": True}
+    ),
     "unused_without_detection": unused_without_detection,
     "mismatched_models": mismatched_models,
+    "buffer_sync_rule": buffer_sync_rule,
     "control_no_average": lambda: variant(hack="no_average"),
     "control_no_init_sync": lambda: variant(ddp_kw={"init_sync": False}),
 }
