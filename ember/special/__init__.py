@@ -21,6 +21,8 @@ from ..ops import unary as _un
 from ..ops._util import as_tensor_arg, float_dtype_for
 from ..ops.elementwise import cast
 from . import _ops as P
+from ._more import *  # noqa: F403 - gammainc, Bessel functions, orthogonal polynomials
+from ._more import __all__ as _more_names
 
 __all__ = [
     "digamma",
@@ -53,6 +55,7 @@ __all__ = [
     "xlog1py",
     "xlogy",
     "zeta",
+    *_more_names,
 ]
 
 
@@ -209,7 +212,7 @@ def _pair(name: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
         a = as_tensor_arg(a, like=b)
     if not isinstance(b, Tensor):
         b = as_tensor_arg(b, like=a)
-    dt = D.promote_types(a.dtype, b.dtype)
+    dt = D.result_type_dims(a.dtype, a.ndim, b.dtype, b.ndim)  # 0-dim tensors as PyTorch
     if not dt.is_floating_point:
         dt = D.get_default_dtype()
     return cast(a, dt), cast(b, dt)
