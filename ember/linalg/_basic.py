@@ -8,10 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from .._complex import conj
 from .._tensor import Tensor, _wrap
 from ..ops import linalg as _mm
 from ..ops import reduction as R
 from ..ops import shape as S
+from ..ops._util import type_name
 from ..ops.indexing import masked_fill
 from ..ops.linalg_solve import Cross, Det, Diagonal, Inv, MatrixExp, Pinv, Slogdet, Solve
 from ._checks import (
@@ -20,6 +22,7 @@ from ._checks import (
     batch_prefix,
     check_float,
     check_matrix,
+    first_zero_pivot,
     refuse_complex_grad,
     singular_batch,
 )
@@ -67,8 +70,6 @@ def inv(A: Tensor, *, out: Any = None) -> Tensor:
 def _info_for(a: np.ndarray) -> np.ndarray:
     """LAPACK getrf's ``info`` per matrix of a batch (0: invertible)."""
     flat = a.reshape((-1,) + a.shape[-2:])
-    from ._checks import first_zero_pivot
-
     return np.array([first_zero_pivot(m) for m in flat], dtype=np.int32).reshape(a.shape[:-2])
 
 
@@ -152,8 +153,6 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Any = None) -> Tensor
 
 
 def _tn(t: Tensor) -> str:
-    from ..ops._util import type_name
-
     return type_name(t.dtype)
 
 
@@ -352,8 +351,6 @@ def multi_dot(tensors: Sequence[Tensor], *, out: Any = None) -> Tensor:
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Any = None) -> Tensor:
     """``sum(conj(x) * y)`` along ``dim``, batch dims broadcast."""
     if x.dtype.is_complex:
-        from .._complex import conj
-
         x = conj(x)
     return R.sum(x * y, dim)
 

@@ -89,12 +89,8 @@ def matrix_norm(
         A = cast(A, dtype)
     check_float(name, A)
     refuse_complex_grad(name, A)
-    if A.dtype.is_complex:
-        A = _abs(A)  # every supported norm of A with |a_ij| only, except 2/-2/'nuc'
-        if ord in (2, -2, "nuc"):
-            raise NotImplementedError(f"{name}: ord={ord} on complex tensors is not supported")
     if ord == "fro":
-        return R.norm(A, 2, (d0, d1), keepdim)
+        return R.norm(_abs(A) if A.dtype.is_complex else A, 2, (d0, d1), keepdim)
     if ord == "nuc":
         return _svd_norm(A, d0, d1, lambda s: R.sum(s, -1), keepdim)
     if ord in (2, -2):
