@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._complex import conj
+from .._out import refuse_out_in
 from .._tensor import Tensor, _wrap
 from ..ops import linalg as _mm
 from ..ops import reduction as R
@@ -360,3 +361,7 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
     from .._tensor import _wrap_dim
 
     return Diagonal.apply(A, int(offset), _wrap_dim(dim1, A.ndim), _wrap_dim(dim2, A.ndim))
+
+
+# out= is refused, never ignored (ember/_out.py).
+refuse_out_in(globals(), __all__)

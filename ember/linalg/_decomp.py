@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._out import refuse_out_in
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
 from ..ops.linalg_decomp import Cholesky, Eigh, Eigvalsh, Qr, Svd, Svdvals
@@ -168,3 +169,7 @@ def eigvals(A: Tensor, *, out: Any = None) -> Tensor:
     check_matrix("linalg.eigvals", A)
     _refuse_eig_grad("linalg.eigvals", A)
     return _wrap(np.linalg.eigvals(A._data).astype(_complex_of(A._data)))
+
+
+# out= is refused, never ignored (ember/_out.py).
+refuse_out_in(globals(), __all__)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._out import refuse_out_in
 from .._tensor import Tensor, _wrap
 from ..ops import linalg as _mm
 from ..ops import reduction as R
@@ -191,3 +192,7 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803 - torch'
 def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """The matrix product (``torch.matmul``)."""
     return _mm.matmul(input, other)
+
+
+# out= is refused, never ignored (ember/_out.py).
+refuse_out_in(globals(), __all__)

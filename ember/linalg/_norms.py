@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from .. import _dtype as D
+from .._out import refuse_out_in
 from .._tensor import Tensor
 from ..ops import reduction as R
 from ..ops import shape as S
@@ -132,3 +133,7 @@ def norm(
         f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got "
         f"{A.ndim}D."
     )
+
+
+# out= is refused, never ignored (ember/_out.py).
+refuse_out_in(globals(), __all__)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import refuse_out_in
 from .._tensor import Tensor, _wrap
 from ..ops import nn_fused as _nn
 from ..ops import reduction as _red
@@ -231,3 +232,7 @@ def xlog1py(input: Any, other: Any, *, out: Any = None) -> Tensor:
 def zeta(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """The Hurwitz zeta function sum_k (k + other)^-input; differentiable in ``other`` only."""
     return P.Zeta.apply(*_pair("zeta", input, other))
+
+
+# out= is refused, never ignored (ember/_out.py).
+refuse_out_in(globals(), [n for n in __all__ if n not in _more_names])

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import refuse_out_in
 from .._tensor import Tensor, _wrap
 from ..ops._util import Primitive, as_tensor_arg, unbroadcast
 from ..ops.elementwise import cast
@@ -153,3 +154,7 @@ def _polynomial(name: str):
 
 
 globals().update({name: _polynomial(name) for name in POLYNOMIALS})
+
+
+# out= is refused, never ignored (ember/_out.py).
+refuse_out_in(globals(), __all__)
