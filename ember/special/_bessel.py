@@ -1,4 +1,5 @@
-"""Bessel functions J0, J1 and K0, K1 (and e^x K0, e^x K1): the trapezoidal rule on their
+"""Bessel functions J0, J1, Y0, Y1, K0, K1 (and e^x K0, e^x K1) and the Airy function Ai: the
+trapezoidal rule on their
 integral representations where it converges geometrically (periodic or double-exponentially
 decaying integrands), the series around 0 (K) and the asymptotic expansions for large |x|."""
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["bessel_j", "bessel_y", "bessel_k_scaled", "spherical_j0"]
+__all__ = ["airy_ai", "bessel_j", "bessel_y", "bessel_k_scaled", "spherical_j0"]
 
 _EULER = 0.5772156649015329
 _J_SWITCH = 25.0  # Hankel's expansion is accurate to ~1e-16 beyond
@@ -172,3 +173,62 @@ def _j0_small(x: np.ndarray) -> np.ndarray:
     for k in range(12, -1, -1):
         acc = acc * -x2 + 1.0 / math.factorial(2 * k + 1)
     return acc
+
+
+# ---- Airy function Ai ----------------------------------------------------------------------
+_AI0 = 0.355028053887817239  # Ai(0)
+_AIP0 = 0.258819403792806798  # -Ai'(0)
+
+
+def _airy_series(x: np.ndarray) -> np.ndarray:
+    """Maclaurin series Ai(x) = Ai(0) f(x) + Ai'(0) g(x) (for -8 <= x <= 2)."""
+    x3 = x * x * x
+    f = np.ones_like(x)
+    g = x.copy()
+    fs, gs = f.copy(), g.copy()
+    for k in range(60):
+        f = f * x3 / ((3 * k + 2) * (3 * k + 3))
+        g = g * x3 / ((3 * k + 3) * (3 * k + 4))
+        fs = fs + f
+        gs = gs + g
+    return _AI0 * fs - _AIP0 * gs
+
+
+def _airy_right(x: np.ndarray) -> np.ndarray:
+    """Ai(x) = sqrt(x / 3) / pi K_{1/3}(zeta), zeta = 2/3 x^(3/2), for x > 2."""
+    zeta = 2.0 / 3.0 * x**1.5
+    mid = _k_integral(np.clip(zeta, 1.0, 30.0), 1.0 / 3.0)
+    big = _k_asymptotic(np.maximum(zeta, 30.0), 1.0 / 3.0)
+    scaled = np.where(zeta <= 30.0, mid, big)
+    return np.sqrt(x / 3.0) / np.pi * scaled * np.exp(-zeta)
+
+
+def _airy_left(x: np.ndarray) -> np.ndarray:
+    """Ai(-z) ~ (cos(zeta - pi/4) P - ... ) / (sqrt(pi) z^(1/4)) for z = -x > 8."""
+    z = -x
+    zeta = 2.0 / 3.0 * z**1.5
+    u = 1.0
+    p = np.ones_like(z)
+    q = np.zeros_like(z)
+    term = np.ones_like(z)
+    for k in range(1, 30):
+        u = u * (6 * k - 5) * (6 * k - 3) * (6 * k - 1) / ((2 * k - 1) * 216 * k)
+        term = term / zeta
+        signed = u * term * (-1) ** (k // 2)
+        if k % 2:
+            q = q + signed
+        else:
+            p = p + signed
+    phase = zeta - np.pi / 4
+    return (np.cos(phase) * p + np.sin(phase) * q) / (np.sqrt(np.pi) * z**0.25)
+
+
+def airy_ai(x: np.ndarray) -> np.ndarray:
+    """The Airy function Ai."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        near = _airy_series(np.clip(x, -8.0, 2.0))
+        right = _airy_right(np.maximum(x, 2.0))
+        left = _airy_left(np.minimum(x, -8.0))
+    r = np.where(x > 2.0, right, np.where(x < -8.0, left, near))
+    return np.where(np.isnan(x) | np.isinf(x), np.nan, r)  # NaN at +-inf, as PyTorch

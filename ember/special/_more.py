@@ -19,6 +19,7 @@ from ._kernels import i0e, i1e
 from ._orthopoly import POLYNOMIALS
 
 __all__ = [
+    "airy_ai",
     "gammainc",
     "gammaincc",
     "bessel_j0",
@@ -123,6 +124,7 @@ def _unscale_k(n: int) -> Any:
     return lambda x: B.bessel_k_scaled(x, n) * np.exp(-x)
 
 
+airy_ai = _constant(B.airy_ai, "airy_ai", "The Airy function Ai.")
 bessel_j0 = _constant(lambda x: B.bessel_j(x, 0), "bessel_j0", "Bessel function J0.")
 bessel_j1 = _constant(lambda x: B.bessel_j(x, 1), "bessel_j1", "Bessel function J1.")
 bessel_y0 = _constant(lambda x: B.bessel_y(x, 0), "bessel_y0", "Bessel function Y0.")

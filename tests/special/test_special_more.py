@@ -88,6 +88,13 @@ BESSEL = [
     ("modified_bessel_k1", X_POS, dict(rtol=1e-12)),
     ("scaled_modified_bessel_k0", X_POS, dict(rtol=1e-12)),
     ("scaled_modified_bessel_k1", X_POS, dict(rtol=1e-12)),
+    # torch's Ai is good to ~3e-5 relative; ember's to ~4e-10 (series near 0, K_1/3 to the
+    # right, the asymptotic expansion to the left).
+    (
+        "airy_ai",
+        np.concatenate([RNG.uniform(-40, 30, 400), [0.0, np.inf, -np.inf, np.nan]]),
+        dict(rtol=1e-4, atol=1e-12),
+    ),
     ("spherical_bessel_j0", np.concatenate([X_WIDE, [1e-9, np.inf, np.nan]]), dict(rtol=1e-13)),
 ]
 
