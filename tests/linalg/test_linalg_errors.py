@@ -51,6 +51,8 @@ ERRORS = [
     ("tensorinv_shape", lambda m, a: m.linalg.tensorinv(a, ind=1), [RECT]),
     ("vander_0d", lambda m, a: m.linalg.vander(a[0, 0]), [Z3]),
     ("vander_n1", lambda m, a: m.linalg.vander(a[0], N=1), [Z3]),
+    ("householder_wide", lambda m, a, t: m.linalg.householder_product(a, t), [RECT, np.ones(2)]),
+    ("householder_tau", lambda m, a, t: m.linalg.householder_product(a, t), [RECT.T, np.ones(3)]),
     ("det_half", lambda m, a: m.linalg.det(a.half()), [Z3]),
     ("inv_half", lambda m, a: m.linalg.inv(a.half()), [Z3]),
     ("svd_half", lambda m, a: m.linalg.svd(a.half()), [Z3]),
