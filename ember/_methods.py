@@ -216,16 +216,19 @@ T.mH = T.mT
 T.view = S.view
 
 
-# ---- complex numbers and matrix functions (ember/_complex.py, ember/linalg/_tensor_api.py) ---
-def _linalg_method(name: str):
-    # ember.linalg loads on the first call, not at `import ember`.
+# ---- complex numbers, matrix functions, stft (ember/_complex.py, ember/linalg, ember/fft) ------
+def _lazy_method(module: str, name: str):
+    # ember.linalg / ember.fft load on the first call, not at `import ember`.
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
-        from .linalg import _tensor_api
+        import importlib
 
-        return getattr(_tensor_api, name)(self, *args, **kwargs)
+        return getattr(importlib.import_module(module), name)(self, *args, **kwargs)
 
     method.__name__ = name
     return method
+
+
+_LINALG_METHODS = "det inverse logdet slogdet pinverse matrix_exp matrix_power cholesky qr svd"
 
 
 def _bind_complex_and_linalg() -> None:
@@ -237,10 +240,10 @@ def _bind_complex_and_linalg() -> None:
         setattr(T, name, getattr(CX, name))
     T.mH = property(lambda self: CX.conj(_mT(self)))
     T.H = property(lambda self: CX.conj(S.permute(self, tuple(range(self.ndim - 1, -1, -1)))))
-    for (
-        name
-    ) in "det inverse logdet slogdet pinverse matrix_exp matrix_power cholesky qr svd".split():
-        setattr(T, name, _linalg_method(name))
+    for name in _LINALG_METHODS.split():
+        setattr(T, name, _lazy_method("ember.linalg._tensor_api", name))
+    for name in ("stft", "istft"):
+        setattr(T, name, _lazy_method("ember.fft", name))
 
 
 _bind_complex_and_linalg()
