@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._util import Primitive, unbroadcast
-from .linalg_solve import mH
+from .linalg_solve import mH, solve_or_nan
 
 __all__ = ["lu_array", "perm_matrix", "LuFactor", "Lu", "SolveTriangular"]
 
@@ -64,8 +64,8 @@ def _lu_backward(p, low, up, gl, gu) -> np.ndarray:
             "ember differentiates linalg.lu / lu_factor of square matrices only"
         )
     phi = np.tril(mH(low) @ gl, -1) + np.triu(gu @ mH(up))
-    x = np.linalg.solve(mH(low), phi)
-    return p @ mH(np.linalg.solve(up, mH(x)))
+    x = solve_or_nan(mH(low), phi)
+    return p @ mH(solve_or_nan(up, mH(x)))
 
 
 class LuFactor(Primitive):

@@ -12,13 +12,30 @@ import numpy as np
 
 from ._util import Primitive, unbroadcast
 
-__all__ = ["Inv", "Det", "Slogdet", "Solve", "Pinv", "MatrixExp", "Cross", "mH"]
+__all__ = ["Inv", "Det", "Slogdet", "Solve", "Pinv", "MatrixExp", "Cross", "mH", "solve_or_nan"]
 
 
 def mH(a: np.ndarray) -> np.ndarray:
     """Conjugate transpose of the last two dims."""
     a = np.swapaxes(a, -1, -2)
     return a.conj() if a.dtype.kind == "c" else a
+
+
+def solve_or_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``solve(a, b)`` in a backward pass: NaN (not NumPy's LinAlgError) where ``a`` is
+    singular, as PyTorch's gradients are NaN/inf there."""
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        flat_a = a.reshape((-1,) + a.shape[-2:])
+        flat_b = np.broadcast_to(b, a.shape[:-2] + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
+        out = np.full(flat_b.shape, np.nan, dtype=np.result_type(a, b))
+        for i, (m, r) in enumerate(zip(flat_a, flat_b)):
+            try:
+                out[i] = np.linalg.solve(m, r)
+            except np.linalg.LinAlgError:
+                pass
+        return out.reshape(a.shape[:-2] + b.shape[-2:])
 
 
 class Inv(Primitive):
@@ -78,7 +95,8 @@ class Slogdet(Primitive):
     def backward(ctx, gsign, glog):
         (a,) = ctx.saved_tensors
         eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
-        return np.linalg.solve(mH(a), eye * glog[..., None, None])
+        # log|det| of a singular matrix is -inf and has no gradient (PyTorch's is NaN/inf).
+        return solve_or_nan(mH(a), eye * glog[..., None, None])
 
 
 class Solve(Primitive):
