@@ -154,3 +154,18 @@ def test_complex_forward_and_refused_complex_grad():
         ember.linalg.eig(ember.eye(2, requires_grad=True))
     with ember.no_grad():
         assert ember.linalg.eigvals(ember.eye(2, requires_grad=True)).dtype is ember.complex64
+
+
+@pytest.mark.filterwarnings("error")
+def test_backward_at_singular_or_degenerate_inputs_gives_nan_not_numpy_errors():
+    cases = [
+        lambda m, x: m.linalg.slogdet(x * 0).logabsdet,
+        lambda m, x: m.linalg.eigh(x * 0 + m.eye(3, dtype=x.dtype)).eigenvectors.sum(),
+        lambda m, x: m.linalg.svd(x * 0, full_matrices=False)[0].sum(),
+        lambda m, x: sum(t.sum() for t in m.linalg.qr(x[:, :1].expand(3, 3))),
+        lambda m, x: sum(t.sum() for t in m.linalg.lu(x[:, :1].expand(3, 3))[1:]),
+    ]
+    for fn in cases:
+        x = ember.ones(3, 3, dtype=ember.float64, requires_grad=True)
+        fn(ember, x).sum().backward()
+        assert x.grad.shape == (3, 3)  # values are NaN/inf/huge there, in torch too
