@@ -174,19 +174,23 @@ def logit(input: Tensor, eps: float | None = None, *, out: Any = None) -> Tensor
 
 def expit(input: Tensor, *, out: Any = None) -> Tensor:
     """The logistic sigmoid."""
-    return _un.sigmoid(input)
+    with np.errstate(all="ignore"):  # inf/NaN results as torch, no NumPy warning
+        return _un.sigmoid(input)
 
 
 def exp2(input: Tensor, *, out: Any = None) -> Tensor:
-    return _un.exp2(input)
+    with np.errstate(all="ignore"):  # inf/NaN results as torch, no NumPy warning
+        return _un.exp2(input)
 
 
 def expm1(input: Tensor, *, out: Any = None) -> Tensor:
-    return _un.expm1(input)
+    with np.errstate(all="ignore"):  # inf/NaN results as torch, no NumPy warning
+        return _un.expm1(input)
 
 
 def log1p(input: Tensor, *, out: Any = None) -> Tensor:
-    return _un.log1p(input)
+    with np.errstate(all="ignore"):  # inf/NaN results as torch, no NumPy warning
+        return _un.log1p(input)
 
 
 def round(input: Tensor, *, decimals: int = 0, out: Any = None) -> Tensor:  # noqa: A001
@@ -202,7 +206,8 @@ def log_softmax(input: Tensor, dim: int, *, dtype: D.dtype | None = None) -> Ten
 
 
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False, *, out: Any = None) -> Tensor:
-    return _red.logsumexp(input, dim, keepdim)
+    with np.errstate(all="ignore"):
+        return _red.logsumexp(input, dim, keepdim)
 
 
 def _pair(name: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:

@@ -73,8 +73,9 @@ class Gammainc(Primitive):
         if ctx.needs_input_grad[0]:
             raise NotImplementedError(f"the derivative for '{cls.name}: input' is not implemented.")
         d = G.gammainc_dx(a.astype(np.float64), x.astype(np.float64))
-        gx = g * (d if cls.lower else -d)
-        return None, unbroadcast(gx.astype(g.dtype, copy=False), x.shape)
+        with np.errstate(all="ignore"):
+            gx = (g * (d if cls.lower else -d)).astype(g.dtype, copy=False)
+        return None, unbroadcast(gx, x.shape)
 
 
 class Gammaincc(Gammainc):
@@ -109,7 +110,7 @@ def _constant(fn: Any, name: str, doc: str):
         x = _float(input)
         with np.errstate(all="ignore"):
             r = fn(x._data.astype(np.float64))
-        return _wrap(np.asarray(r).astype(x._data.dtype, copy=False))
+            return _wrap(np.asarray(r).astype(x._data.dtype, copy=False))
 
     special.__name__ = special.__qualname__ = name
     special.__doc__ = doc
@@ -148,7 +149,8 @@ def _polynomial(name: str):
     def polynomial(input: Any, n: Any, *, out: Any = None) -> Tensor:
         x, deg = _pair(input, n)
         r = fn(x._data.astype(np.float64), deg._data)
-        return _wrap(np.asarray(r).astype(x._data.dtype, copy=False))
+        with np.errstate(over="ignore"):
+            return _wrap(np.asarray(r).astype(x._data.dtype, copy=False))
 
     polynomial.__name__ = polynomial.__qualname__ = name
     polynomial.__doc__ = f"``{name}(input, n)``: degree ``n`` at ``input`` (not differentiable)."

@@ -84,10 +84,18 @@ def _legendre(x, n):
     return np.where(np.abs(x) == 1, np.where((x > 0) | (n % 2 == 0), 1.0, -1.0), r)
 
 
+_MAX_DEGREE = 1 << 16  # the recurrence runs max(n) steps over the whole array
+
+
 def _guarded(fn):
     def evaluate(x: np.ndarray, n: np.ndarray) -> np.ndarray:
         x, n = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(n))
-        n_int = np.where(np.isfinite(n), n, -1).astype(np.int64)  # torch truncates n
+        n = np.where(np.isfinite(n), n, -1)
+        if np.any(n > _MAX_DEGREE):
+            raise NotImplementedError(
+                f"orthogonal polynomials of degree n > {_MAX_DEGREE} are not supported by ember"
+            )
+        n_int = n.astype(np.int64)  # torch truncates n
         with np.errstate(all="ignore"):
             r = fn(x, np.maximum(n_int, 0))
         return np.where(n_int < 0, 0.0, r)
