@@ -16,7 +16,17 @@ from ..ops import reduction as R
 from ..ops import shape as S
 from ..ops._util import type_name
 from ..ops.indexing import masked_fill
-from ..ops.linalg_solve import Cross, Det, Diagonal, Inv, MatrixExp, Pinv, Slogdet, Solve
+from ..ops.linalg_solve import (
+    Cross,
+    Det,
+    Diagonal,
+    Inv,
+    MatrixExp,
+    Pinv,
+    Slogdet,
+    Solve,
+    svd_np,
+)
 from ._checks import (
     RETURN_TYPES,
     LinAlgError,
@@ -220,7 +230,7 @@ def matrix_rank(
     if hermitian:
         s = np.abs(np.linalg.eigvalsh(a))
     else:
-        s = np.linalg.svd(a, compute_uv=False)
+        s = svd_np(a, compute_uv=False)
     tol_v = np.maximum(atol_f, rtol_f * s.max(axis=-1, initial=0.0))[..., None]
     return _wrap(np.asarray((s > tol_v).sum(axis=-1), dtype=np.int64))
 
@@ -271,7 +281,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
         rank = _wrap(np.zeros((0,), dtype=np.int64))
     sv = empty
     if driver in ("gelsd", "gelss"):
-        sv = _wrap(np.linalg.svd(A._data, compute_uv=False).astype(A._data.real.dtype))
+        sv = _wrap(svd_np(A._data, compute_uv=False).astype(A._data.real.dtype))
     sol = S.squeeze(x, -1) if vector else x
     return RETURN_TYPES["linalg_lstsq"](sol, residuals, rank, sv)
 

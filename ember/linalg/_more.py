@@ -146,7 +146,8 @@ def cond(A: Tensor, p: Any = None, *, out: Any = None) -> Tensor:
 
         s = Svdvals.apply(A)
         hi, lo = R.amax(s, -1), R.amin(s, -1)
-        return hi / lo if p != -2 else lo / hi
+        with np.errstate(divide="ignore", invalid="ignore"):  # singular: inf (or NaN), no warning
+            return hi / lo if p != -2 else lo / hi
     if p not in ("fro", "nuc", 1, -1, math.inf, -math.inf):
         raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
     check_matrix(f"linalg.cond(ord={p})", A)

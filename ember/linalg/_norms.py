@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .. import _dtype as D
 from .._out import refuse_out_in
 from .._tensor import Tensor
@@ -43,7 +45,8 @@ def vector_norm(
         x = _abs(x)  # the norm of a complex vector is the norm of its moduli
     if isinstance(dim, int):
         dim = (dim,)
-    return R.norm(x, ord, dim, keepdim)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf for huge values, as PyTorch
+        return R.norm(x, ord, dim, keepdim)
 
 
 def _check_matrix_dims(name: str, A: Tensor, dim: Any) -> tuple[int, int]:
@@ -91,7 +94,8 @@ def matrix_norm(
     check_float(name, A)
     refuse_complex_grad(name, A)
     if ord == "fro":
-        return R.norm(_abs(A) if A.dtype.is_complex else A, 2, (d0, d1), keepdim)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return R.norm(_abs(A) if A.dtype.is_complex else A, 2, (d0, d1), keepdim)
     if ord == "nuc":
         return _svd_norm(A, d0, d1, lambda s: R.sum(s, -1), keepdim)
     if ord in (2, -2):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._util import Primitive
-from .linalg_solve import mH, solve_or_nan
+from .linalg_solve import mH, solve_or_nan, svd_np
 
 __all__ = ["Cholesky", "Qr", "Svd", "Svdvals", "Eigh", "Eigvalsh"]
 
@@ -85,7 +85,7 @@ class Qr(Primitive):
 class Svd(Primitive):
     @staticmethod
     def forward(ctx, a, full_matrices):
-        u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+        u, s, vh = svd_np(a, full_matrices=full_matrices)
         s = s.astype(a.real.dtype, copy=False)
         ctx.save_for_backward(u, s, vh)
         ctx.full = full_matrices
@@ -140,7 +140,7 @@ def _svd_backward(u, s, vh, gu, gs, gvh) -> np.ndarray:
 class Svdvals(Primitive):
     @staticmethod
     def forward(ctx, a):
-        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        u, s, vh = svd_np(a)
         ctx.save_for_backward(u, vh)
         return s.astype(a.real.dtype, copy=False)
 

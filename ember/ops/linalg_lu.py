@@ -14,6 +14,11 @@ __all__ = ["lu_array", "perm_matrix", "LuFactor", "Lu", "SolveTriangular"]
 def lu_array(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(LU, pivots, info)`` for a batch of (m, n) matrices, as LAPACK's getrf: the first
     largest |entry| of each column is the pivot; ``info`` is the first zero pivot (1-based)."""
+    with np.errstate(all="ignore"):  # NaN/inf entries propagate, as in LAPACK
+        return _lu_array(a)
+
+
+def _lu_array(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     batch, (m, n) = a.shape[:-2], a.shape[-2:]
     lu = a.reshape((-1, m, n)).copy()
     b, k = lu.shape[0], min(m, n)

@@ -169,3 +169,20 @@ def test_backward_at_singular_or_degenerate_inputs_gives_nan_not_numpy_errors():
         x = ember.ones(3, 3, dtype=ember.float64, requires_grad=True)
         fn(ember, x).sum().backward()
         assert x.grad.shape == (3, 3)  # values are NaN/inf/huge there, in torch too
+
+
+@pytest.mark.filterwarnings("error")
+def test_non_finite_inputs_as_torch():
+    bad = np.array([[np.nan, 1.0], [1.0, np.inf]])
+    for name in ("svd", "svdvals", "pinv", "matrix_rank", "cond"):
+        for lib, err in ((torch, torch.linalg.LinAlgError), (ember, ember.linalg.LinAlgError)):
+            with pytest.raises(err, match="failed to converge because the input matrix contained"):
+                getattr(lib.linalg, name)(lib.tensor(bad))
+    with pytest.raises(RuntimeError, match="should not contain infs or NaNs"):
+        ember.linalg.eig(ember.tensor(bad))
+    huge = ember.tensor([[1e308, 1e308], [1e308, -1e308]], dtype=ember.float64)
+    for name in ("det", "slogdet", "matrix_exp", "lu", "vector_norm", "matrix_norm", "eigh"):
+        getattr(ember.linalg, name)(huge)  # NaN/inf results, no NumPy warning
+    assert np.isinf(ember.linalg.cond(ember.zeros(2, 2))._data) or np.isnan(
+        ember.linalg.cond(ember.zeros(2, 2))._data
+    )
