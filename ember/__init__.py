@@ -397,6 +397,11 @@ _LINALG_FUNCTIONS = frozenset(
 )
 
 
+_FFT_FUNCTIONS = frozenset(
+    "stft istft hann_window hamming_window blackman_window bartlett_window kaiser_window".split()
+)
+
+
 def __getattr__(name: str):
     # Subpackages load on first use, so `import ember` stays fast.
     import importlib
@@ -426,6 +431,10 @@ def __getattr__(name: str):
         return getattr(_tensor_api, name)
     if name == "distributions":
         return importlib.import_module(".distributions", __name__)
+    if name in _FFT_FUNCTIONS:
+        from . import fft
+
+        return getattr(fft, name)
     if name in ("save", "load"):
         from . import serialization
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as D
-from ._out import accepts_out
+from ._out import accepts_out, accepts_out_in
 from ._tensor import Tensor
 from .ops import elementwise as E
 from .ops import indexing as X
@@ -298,3 +298,7 @@ _complex_aware(
     X.Index,
     J.Cat,
 )
+
+
+# out= is refused, never ignored (ember/_out.py).
+accepts_out_in(globals(), __all__)

@@ -235,15 +235,18 @@ _SURFACE_METHODS = {
 
 
 def _lazy_method(module: str, name: str):
+    """A method that imports ``module`` on its first call, then puts the real function on the
+    class (so ``import ember`` does not load the module)."""
+
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         import importlib
 
-        fn = getattr(importlib.import_module(f"ember.ops.{module}"), name)
+        fn = getattr(importlib.import_module(module), name)
         setattr(T, name, fn)
         return fn(self, *args, **kwargs)
 
     method.__name__ = name
-    method.__doc__ = f"``ember.{name}(self, ...)`` (see ``ember.ops.{module}``)."
+    method.__doc__ = f"``ember.{name}(self, ...)`` (see ``{module}``)."
     return method
 
 
@@ -259,7 +262,7 @@ def _bind_surface() -> None:
 
     for module, names in _SURFACE_METHODS.items():
         for name in names.split():
-            setattr(T, name, _lazy_method(module, name))
+            setattr(T, name, _lazy_method(f"ember.ops.{module}", name))
     for name in "new untyped_storage storage is_nonzero is_inference".split():
         setattr(T, name, getattr(ST, name))
     T.repeat_interleave = X.repeat_interleave
@@ -286,16 +289,8 @@ def _bind_surface() -> None:
 _bind_surface()
 
 
-# ---- complex numbers and matrix functions (ember/_complex.py, ember/linalg/_tensor_api.py) ---
-def _linalg_method(name: str):
-    # ember.linalg loads on the first call, not at `import ember`.
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
-        from .linalg import _tensor_api
-
-        return getattr(_tensor_api, name)(self, *args, **kwargs)
-
-    method.__name__ = name
-    return method
+# ---- complex numbers, matrix functions, stft (ember/_complex.py, ember/linalg, ember/fft) ------
+_LINALG_METHODS = "det inverse logdet slogdet pinverse matrix_exp matrix_power cholesky qr svd"
 
 
 def _bind_complex_and_linalg() -> None:
@@ -307,10 +302,10 @@ def _bind_complex_and_linalg() -> None:
         setattr(T, name, getattr(CX, name))
     T.mH = property(lambda self: CX.conj(_mT(self)))
     T.H = property(lambda self: CX.conj(S.permute(self, tuple(range(self.ndim - 1, -1, -1)))))
-    for (
-        name
-    ) in "det inverse logdet slogdet pinverse matrix_exp matrix_power cholesky qr svd".split():
-        setattr(T, name, _linalg_method(name))
+    for name in _LINALG_METHODS.split():
+        setattr(T, name, _lazy_method("ember.linalg._tensor_api", name))
+    for name in ("stft", "istft"):
+        setattr(T, name, _lazy_method("ember.fft", name))
 
 
 _bind_complex_and_linalg()

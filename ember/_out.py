@@ -123,3 +123,14 @@ def _resize(out: Tensor, shape: tuple, level: int | None) -> None:
             stacklevel=level,
         )
     out._data = np.zeros(shape, out._data.dtype)
+
+
+def accepts_out_in(namespace: dict, names: Any) -> None:
+    """Give ``out=`` (``accepts_out``) to those functions ``names`` of a module's namespace that
+    declare an ``out`` keyword, so that none of them ignores it."""
+    for name in names:
+        fn = namespace[name]
+        code = getattr(fn, "__code__", None)
+        n_args = 0 if code is None else code.co_argcount + code.co_kwonlyargcount
+        if code is not None and "out" in code.co_varnames[:n_args]:
+            namespace[name] = accepts_out(fn)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -157,6 +158,8 @@ def _import(path: str) -> Any:
             obj = importlib.import_module(".".join(parts[:cut]))
         except ImportError:
             continue
+        if not _in_package(obj):
+            return None
         for attr in parts[cut:]:
             obj = _attr(obj, attr)
             if obj is None:
@@ -165,13 +168,24 @@ def _import(path: str) -> Any:
     return None
 
 
+def _in_package(module: Any) -> bool:
+    """Whether an ember module comes from the ember package being measured (an editable install
+    of another checkout can otherwise supply submodules this one lacks)."""
+    name = getattr(module, "__name__", "")
+    if not name.startswith("ember.") or not getattr(module, "__file__", None):
+        return True
+    root = os.path.dirname(os.path.abspath(sys.modules["ember"].__file__))
+    return os.path.abspath(module.__file__).startswith(root + os.sep)
+
+
 def _attr(obj: Any, name: str) -> Any:
     """``getattr(obj, name)``, None when absent (a lazy submodule that fails to import counts as
     absent too)."""
     try:
-        return getattr(obj, name)
+        value = getattr(obj, name)
     except (AttributeError, ImportError):
         return None
+    return value if not inspect.ismodule(value) or _in_package(value) else None
 
 
 def _is_torch_callable(obj: Any) -> bool:

@@ -66,3 +66,15 @@ def test_import_ember_does_not_import_torch():
     code = "import sys, ember, ember.coverage; print('torch' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "False"
+
+
+def test_only_the_measured_package_counts(tmp_path):
+    # An editable install of another checkout can supply submodules this one lacks: they must
+    # not count as present.
+    import types
+
+    elsewhere = types.ModuleType("ember.elsewhere")
+    elsewhere.__file__ = str(tmp_path / "ember" / "elsewhere.py")
+    assert not C._in_package(elsewhere)
+    assert C._in_package(C)
+    assert C._in_package(ember.linalg)

@@ -8,6 +8,7 @@ real input through complex intermediates, with PyTorch's convention for complex 
 from __future__ import annotations
 
 from ._helpers import fftfreq, fftshift, ifftshift, rfftfreq
+from ._stft import istft, stft
 from ._transforms import (
     fft,
     fft2,
@@ -27,6 +28,13 @@ from ._transforms import (
     rfft,
     rfft2,
     rfftn,
+)
+from ._windows import (
+    bartlett_window,
+    blackman_window,
+    hamming_window,
+    hann_window,
+    kaiser_window,
 )
 
 __all__ = [

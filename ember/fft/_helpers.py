@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._creation import _leaf
+from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap_dim
 from ..ops.shape import roll
 
@@ -67,3 +68,7 @@ def fftshift(input: Tensor, dim: Any = None) -> Tensor:
 def ifftshift(input: Tensor, dim: Any = None) -> Tensor:
     """The inverse of ``fftshift``."""
     return _shift(input, dim, -1)
+
+
+# out= is refused, never ignored (ember/_out.py).
+accepts_out_in(globals(), __all__)

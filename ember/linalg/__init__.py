@@ -38,6 +38,7 @@ from ._decomp import (
 )
 from ._more import (
     cond,
+    householder_product,
     lu,
     lu_factor,
     lu_factor_ex,
@@ -53,6 +54,7 @@ from ._norms import matrix_norm, norm, vector_norm
 __all__ = [
     "LinAlgError",
     "cond",
+    "householder_product",
     "lu",
     "lu_factor",
     "lu_factor_ex",

@@ -8,18 +8,32 @@ from typing import Any
 
 import numpy as np
 
+from .._complex import conj
+from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
 from ..ops import linalg as _mm
 from ..ops import reduction as R
 from ..ops import shape as S
+from ..ops._util import type_name
 from ..ops.indexing import masked_fill
-from ..ops.linalg_solve import Cross, Det, Diagonal, Inv, MatrixExp, Pinv, Slogdet, Solve
+from ..ops.linalg_solve import (
+    Cross,
+    Det,
+    Diagonal,
+    Inv,
+    MatrixExp,
+    Pinv,
+    Slogdet,
+    Solve,
+    svd_np,
+)
 from ._checks import (
     RETURN_TYPES,
     LinAlgError,
     batch_prefix,
     check_float,
     check_matrix,
+    first_zero_pivot,
     refuse_complex_grad,
     singular_batch,
 )
@@ -67,8 +81,6 @@ def inv(A: Tensor, *, out: Any = None) -> Tensor:
 def _info_for(a: np.ndarray) -> np.ndarray:
     """LAPACK getrf's ``info`` per matrix of a batch (0: invertible)."""
     flat = a.reshape((-1,) + a.shape[-2:])
-    from ._checks import first_zero_pivot
-
     return np.array([first_zero_pivot(m) for m in flat], dtype=np.int32).reshape(a.shape[:-2])
 
 
@@ -152,8 +164,6 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Any = None) -> Tensor
 
 
 def _tn(t: Tensor) -> str:
-    from ..ops._util import type_name
-
     return type_name(t.dtype)
 
 
@@ -220,7 +230,7 @@ def matrix_rank(
     if hermitian:
         s = np.abs(np.linalg.eigvalsh(a))
     else:
-        s = np.linalg.svd(a, compute_uv=False)
+        s = svd_np(a, compute_uv=False)
     tol_v = np.maximum(atol_f, rtol_f * s.max(axis=-1, initial=0.0))[..., None]
     return _wrap(np.asarray((s > tol_v).sum(axis=-1), dtype=np.int64))
 
@@ -271,7 +281,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
         rank = _wrap(np.zeros((0,), dtype=np.int64))
     sv = empty
     if driver in ("gelsd", "gelss"):
-        sv = _wrap(np.linalg.svd(A._data, compute_uv=False).astype(A._data.real.dtype))
+        sv = _wrap(svd_np(A._data, compute_uv=False).astype(A._data.real.dtype))
     sol = S.squeeze(x, -1) if vector else x
     return RETURN_TYPES["linalg_lstsq"](sol, residuals, rank, sv)
 
@@ -352,8 +362,6 @@ def multi_dot(tensors: Sequence[Tensor], *, out: Any = None) -> Tensor:
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Any = None) -> Tensor:
     """``sum(conj(x) * y)`` along ``dim``, batch dims broadcast."""
     if x.dtype.is_complex:
-        from .._complex import conj
-
         x = conj(x)
     return R.sum(x * y, dim)
 
@@ -363,3 +371,7 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
     from .._tensor import _wrap_dim
 
     return Diagonal.apply(A, int(offset), _wrap_dim(dim1, A.ndim), _wrap_dim(dim2, A.ndim))
+
+
+# out= is refused, never ignored (ember/_out.py).
+accepts_out_in(globals(), __all__)

@@ -10,13 +10,9 @@ from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.grad_mode import STATE
 from ..ops._util import type_name
+from ..ops.linalg_solve import LinAlgError
 
-
-class LinAlgError(RuntimeError):
-    """A matrix a linear-algebra routine cannot work on (singular, not positive-definite...).
-
-    Like ``torch.linalg.LinAlgError`` it is a ``RuntimeError``, so ``except RuntimeError`` works.
-    """
+__all__ = ["LinAlgError"]
 
 
 def _rt(name: str, fields: list) -> type:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
 from ..ops.linalg_decomp import Cholesky, Eigh, Eigvalsh, Qr, Svd, Svdvals
@@ -153,11 +154,17 @@ def _refuse_eig_grad(name: str, A: Tensor) -> None:
         )
 
 
+def _check_finite(A: Tensor) -> None:
+    if not np.isfinite(A._data).all():
+        raise RuntimeError("torch.linalg.eig: input tensor should not contain infs or NaNs.")
+
+
 def eig(A: Tensor, *, out: Any = None) -> Any:
     """``(eigenvalues, eigenvectors)`` of a square matrix, always complex (not differentiable
     in ember)."""
     check_matrix("linalg.eig", A)
     _refuse_eig_grad("linalg.eig", A)
+    _check_finite(A)
     w, v = np.linalg.eig(A._data)
     ct = _complex_of(A._data)
     return RETURN_TYPES["linalg_eig"](_wrap(w.astype(ct)), _wrap(v.astype(ct)))
@@ -167,4 +174,9 @@ def eigvals(A: Tensor, *, out: Any = None) -> Tensor:
     """The eigenvalues of a square matrix, complex (not differentiable in ember)."""
     check_matrix("linalg.eigvals", A)
     _refuse_eig_grad("linalg.eigvals", A)
+    _check_finite(A)
     return _wrap(np.linalg.eigvals(A._data).astype(_complex_of(A._data)))
+
+
+# out= is refused, never ignored (ember/_out.py).
+accepts_out_in(globals(), __all__)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
 from ..ops import linalg as _mm
 from ..ops import reduction as R
@@ -18,6 +19,7 @@ from . import _basic, _norms
 from ._checks import _rt, check_matrix, refuse_complex_grad
 
 __all__ = [
+    "householder_product",
     "lu_factor",
     "lu_factor_ex",
     "lu",
@@ -144,7 +146,8 @@ def cond(A: Tensor, p: Any = None, *, out: Any = None) -> Tensor:
 
         s = Svdvals.apply(A)
         hi, lo = R.amax(s, -1), R.amin(s, -1)
-        return hi / lo if p != -2 else lo / hi
+        with np.errstate(divide="ignore", invalid="ignore"):  # singular: inf (or NaN), no warning
+            return hi / lo if p != -2 else lo / hi
     if p not in ("fro", "nuc", 1, -1, math.inf, -math.inf):
         raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
     check_matrix(f"linalg.cond(ord={p})", A)
@@ -188,6 +191,43 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803 - torch'
     return cat([ones, powers], -1)
 
 
+def householder_product(A: Tensor, tau: Tensor, *, out: Any = None) -> Tensor:
+    """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^H, v_i the i-th column of A
+    below the diagonal with a 1 on it (LAPACK's orgqr): Q from ``geqrf``'s output."""
+    name = "torch.linalg.householder_product"
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    m, n = A.shape[-2:]
+    k = tau.shape[-1] if tau.ndim else 0
+    if m < n:
+        raise RuntimeError(
+            f"{name}: input.shape[-2] must be greater than or equal to input.shape[-1]"
+        )
+    if n < k:
+        raise RuntimeError(
+            f"{name}: input.shape[-1] must be greater than or equal to tau.shape[-1]"
+        )
+    if tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
+        raise RuntimeError(
+            f"{name}: Expected batch dimensions of tau to be equal to input.shape[:-2], but got "
+            f"{list(tau.shape[:-1])}"
+        )
+    refuse_complex_grad("linalg.householder_product", A, tau)
+    dt = A._data.dtype
+    q = _wrap(np.broadcast_to(np.eye(m, n, dtype=dt), tuple(A.shape)).copy())
+    below = S.tril(A, -1)
+    for i in range(k - 1, -1, -1):  # Q = H_1 (H_2 (... (H_k E)))
+        v = below[..., :, i] + _wrap(np.eye(m, dtype=dt)[i])
+        vq = _mm.matmul(S.unsqueeze(v, -2), q)  # v^T Q: (..., 1, n)
+        t = S.unsqueeze(S.unsqueeze(tau[..., i], -1), -1)
+        q = q - t * (S.unsqueeze(v, -1) * vq)
+    return q
+
+
 def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     """The matrix product (``torch.matmul``)."""
     return _mm.matmul(input, other)
+
+
+# out= is refused, never ignored (ember/_out.py).
+accepts_out_in(globals(), __all__)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .. import _dtype as D
+from .._out import accepts_out_in
 from .._tensor import Tensor
 from ..ops import reduction as R
 from ..ops import shape as S
@@ -42,7 +45,8 @@ def vector_norm(
         x = _abs(x)  # the norm of a complex vector is the norm of its moduli
     if isinstance(dim, int):
         dim = (dim,)
-    return R.norm(x, ord, dim, keepdim)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf for huge values, as PyTorch
+        return R.norm(x, ord, dim, keepdim)
 
 
 def _check_matrix_dims(name: str, A: Tensor, dim: Any) -> tuple[int, int]:
@@ -89,12 +93,9 @@ def matrix_norm(
         A = cast(A, dtype)
     check_float(name, A)
     refuse_complex_grad(name, A)
-    if A.dtype.is_complex:
-        A = _abs(A)  # every supported norm of A with |a_ij| only, except 2/-2/'nuc'
-        if ord in (2, -2, "nuc"):
-            raise NotImplementedError(f"{name}: ord={ord} on complex tensors is not supported")
     if ord == "fro":
-        return R.norm(A, 2, (d0, d1), keepdim)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return R.norm(_abs(A) if A.dtype.is_complex else A, 2, (d0, d1), keepdim)
     if ord == "nuc":
         return _svd_norm(A, d0, d1, lambda s: R.sum(s, -1), keepdim)
     if ord in (2, -2):
@@ -136,3 +137,7 @@ def norm(
         f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got "
         f"{A.ndim}D."
     )
+
+
+# out= is refused, never ignored (ember/_out.py).
+accepts_out_in(globals(), __all__)

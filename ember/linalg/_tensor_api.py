@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
 from ..ops import elementwise as E
 from . import _basic, _decomp
@@ -87,3 +88,7 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out: Any =
         return _SVD(_wrap(np.zeros(batch + (m, m), dt)), s, _wrap(np.zeros(batch + (n, n), dt)))
     u, s, vh = _decomp.svd(input, full_matrices=not some)
     return _SVD(u, s, vh.mH)
+
+
+# out= is refused, never ignored (ember/_out.py).
+accepts_out_in(globals(), __all__)

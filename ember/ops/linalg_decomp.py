@@ -11,14 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from ._util import Primitive
-from .linalg_solve import mH
+from .linalg_solve import mH, solve_or_nan, svd_np
 
 __all__ = ["Cholesky", "Qr", "Svd", "Svdvals", "Eigh", "Eigvalsh"]
 
 
 def _solve_right(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """X with X A = B."""
-    return mH(np.linalg.solve(mH(a), mH(b)))
+    return mH(solve_or_nan(mH(a), mH(b)))
 
 
 class Cholesky(Primitive):
@@ -85,7 +85,7 @@ class Qr(Primitive):
 class Svd(Primitive):
     @staticmethod
     def forward(ctx, a, full_matrices):
-        u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+        u, s, vh = svd_np(a, full_matrices=full_matrices)
         s = s.astype(a.real.dtype, copy=False)
         ctx.save_for_backward(u, s, vh)
         ctx.full = full_matrices
@@ -104,7 +104,13 @@ class Svd(Primitive):
 
 
 def svd_backward(u, s, vh, gu, gs, gvh) -> np.ndarray:
-    """PyTorch's svd_backward for the reduced SVD A = U diag(S) Vh (real inputs)."""
+    """PyTorch's svd_backward for the reduced SVD A = U diag(S) Vh (real inputs). Repeated or
+    zero singular values make the singular vectors' gradient infinite, as in PyTorch."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _svd_backward(u, s, vh, gu, gs, gvh)
+
+
+def _svd_backward(u, s, vh, gu, gs, gvh) -> np.ndarray:
     m, n = u.shape[-2], vh.shape[-1]
     if gu is None and gvh is None:
         return (u * gs[..., None, :]) @ vh
@@ -134,7 +140,7 @@ def svd_backward(u, s, vh, gu, gs, gvh) -> np.ndarray:
 class Svdvals(Primitive):
     @staticmethod
     def forward(ctx, a):
-        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        u, s, vh = svd_np(a)
         ctx.save_for_backward(u, vh)
         return s.astype(a.real.dtype, copy=False)
 
@@ -154,7 +160,8 @@ def _eigh_backward(w, v, gw, gv):
         e = w[..., None, :] - w[..., :, None]
         n = w.shape[-1]
         e[..., np.arange(n), np.arange(n)] = 1
-        inner = vhgv / e
+        with np.errstate(divide="ignore", invalid="ignore"):  # repeated eigenvalues: inf, as torch
+            inner = vhgv / e
         inner[..., np.arange(n), np.arange(n)] = gw
     return v @ inner @ mH(v)
 

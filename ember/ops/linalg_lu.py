@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._util import Primitive, unbroadcast
-from .linalg_solve import mH
+from .linalg_solve import mH, solve_or_nan
 
 __all__ = ["lu_array", "perm_matrix", "LuFactor", "Lu", "SolveTriangular"]
 
@@ -14,6 +14,11 @@ __all__ = ["lu_array", "perm_matrix", "LuFactor", "Lu", "SolveTriangular"]
 def lu_array(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(LU, pivots, info)`` for a batch of (m, n) matrices, as LAPACK's getrf: the first
     largest |entry| of each column is the pivot; ``info`` is the first zero pivot (1-based)."""
+    with np.errstate(all="ignore"):  # NaN/inf entries propagate, as in LAPACK
+        return _lu_array(a)
+
+
+def _lu_array(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     batch, (m, n) = a.shape[:-2], a.shape[-2:]
     lu = a.reshape((-1, m, n)).copy()
     b, k = lu.shape[0], min(m, n)
@@ -64,8 +69,8 @@ def _lu_backward(p, low, up, gl, gu) -> np.ndarray:
             "ember differentiates linalg.lu / lu_factor of square matrices only"
         )
     phi = np.tril(mH(low) @ gl, -1) + np.triu(gu @ mH(up))
-    x = np.linalg.solve(mH(low), phi)
-    return p @ mH(np.linalg.solve(up, mH(x)))
+    x = solve_or_nan(mH(low), phi)
+    return p @ mH(solve_or_nan(up, mH(x)))
 
 
 class LuFactor(Primitive):

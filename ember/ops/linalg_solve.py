@@ -12,13 +12,62 @@ import numpy as np
 
 from ._util import Primitive, unbroadcast
 
-__all__ = ["Inv", "Det", "Slogdet", "Solve", "Pinv", "MatrixExp", "Cross", "mH"]
+__all__ = [
+    "Inv",
+    "Det",
+    "Slogdet",
+    "Solve",
+    "Pinv",
+    "MatrixExp",
+    "Cross",
+    "LinAlgError",
+    "mH",
+    "solve_or_nan",
+    "svd_np",
+]
+
+
+class LinAlgError(RuntimeError):
+    """A matrix a linear-algebra routine cannot work on (singular, not positive-definite,
+    non-finite...). Like ``torch.linalg.LinAlgError`` it is a ``RuntimeError``; public as
+    ``ember.linalg.LinAlgError``."""
+
+
+_SVD_FAILED = (
+    "linalg.svd: The algorithm failed to converge because the input matrix contained non-finite "
+    "values."
+)
+
+
+def svd_np(a: np.ndarray, full_matrices: bool = False, compute_uv: bool = True):
+    """``np.linalg.svd`` with PyTorch's error when it does not converge (NaN or inf input)."""
+    try:
+        return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
+    except np.linalg.LinAlgError:
+        raise LinAlgError(_SVD_FAILED) from None
 
 
 def mH(a: np.ndarray) -> np.ndarray:
     """Conjugate transpose of the last two dims."""
     a = np.swapaxes(a, -1, -2)
     return a.conj() if a.dtype.kind == "c" else a
+
+
+def solve_or_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``solve(a, b)`` in a backward pass: NaN (not NumPy's LinAlgError) where ``a`` is
+    singular, as PyTorch's gradients are NaN/inf there."""
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        flat_a = a.reshape((-1,) + a.shape[-2:])
+        flat_b = np.broadcast_to(b, a.shape[:-2] + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
+        out = np.full(flat_b.shape, np.nan, dtype=np.result_type(a, b))
+        for i, (m, r) in enumerate(zip(flat_a, flat_b)):
+            try:
+                out[i] = np.linalg.solve(m, r)
+            except np.linalg.LinAlgError:
+                pass
+        return out.reshape(a.shape[:-2] + b.shape[-2:])
 
 
 class Inv(Primitive):
@@ -38,7 +87,7 @@ class Inv(Primitive):
 def cofactor_svd(a: np.ndarray) -> np.ndarray:
     """d det(A) / dA for any square A (singular ones too), from A = U diag(s) Vh:
     det(U) det(Vh) * U diag(prod of the other singular values) Vh (real inputs)."""
-    u, s, vh = np.linalg.svd(a)
+    u, s, vh = svd_np(a, full_matrices=True)
     n = s.shape[-1]
     others = np.empty_like(s)
     for i in range(n):  # n is a matrix size: a short loop
@@ -50,7 +99,8 @@ def cofactor_svd(a: np.ndarray) -> np.ndarray:
 class Det(Primitive):
     @staticmethod
     def forward(ctx, a):
-        out = np.linalg.det(a)
+        with np.errstate(all="ignore"):  # NaN/inf inputs give NaN/inf, as in PyTorch
+            out = np.linalg.det(a)
         ctx.save_for_backward(a, out)
         return np.asarray(out, dtype=a.dtype)
 
@@ -70,7 +120,8 @@ class Det(Primitive):
 class Slogdet(Primitive):
     @staticmethod
     def forward(ctx, a):
-        sign, logabs = np.linalg.slogdet(a)
+        with np.errstate(all="ignore"):
+            sign, logabs = np.linalg.slogdet(a)
         ctx.save_for_backward(a)
         return np.asarray(sign, dtype=a.dtype), np.asarray(logabs, dtype=logabs.dtype)
 
@@ -78,7 +129,8 @@ class Slogdet(Primitive):
     def backward(ctx, gsign, glog):
         (a,) = ctx.saved_tensors
         eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
-        return np.linalg.solve(mH(a), eye * glog[..., None, None])
+        # log|det| of a singular matrix is -inf and has no gradient (PyTorch's is NaN/inf).
+        return solve_or_nan(mH(a), eye * glog[..., None, None])
 
 
 class Solve(Primitive):
@@ -111,7 +163,7 @@ def pinv_array(a: np.ndarray, atol: float, rtol: float, hermitian: bool) -> np.n
         tol = np.maximum(atol, rtol * s.max(axis=-1, initial=0.0))[..., None]
         inv = np.where(s > tol, 1 / np.where(s > tol, w, 1), 0).astype(w.dtype)
         return (v * inv[..., None, :]) @ mH(v)
-    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    u, s, vh = svd_np(a)
     tol = np.maximum(atol, rtol * s.max(axis=-1, initial=0.0))[..., None]
     inv = np.where(s > tol, 1 / np.where(s > tol, s, 1), 0).astype(s.dtype)
     return (mH(vh) * inv[..., None, :]) @ mH(u)
@@ -169,6 +221,8 @@ def expm(a: np.ndarray) -> np.ndarray:
     if work.size == 0:
         return work.astype(a.dtype)
     norm1 = np.abs(work).sum(axis=-2).max()  # the largest 1-norm in the batch
+    if not np.isfinite(norm1):  # NaN, inf or overflowing entries: no finite result
+        return np.full(a.shape, np.nan, dtype=a.dtype)
     s = max(0, int(np.ceil(np.log2(norm1 / _THETA13)))) if norm1 > 0 else 0
     x = work / (2.0**s)
     b = _PADE13
@@ -190,7 +244,8 @@ class MatrixExp(Primitive):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return expm(a)
+        with np.errstate(all="ignore"):
+            return expm(a)
 
     @staticmethod
     def backward(ctx, g):
@@ -203,7 +258,8 @@ class MatrixExp(Primitive):
         big[..., :n, :n] = ah
         big[..., n:, n:] = ah
         big[..., :n, n:] = g
-        return expm(big)[..., :n, n:].astype(a.dtype, copy=False)
+        with np.errstate(all="ignore"):
+            return expm(big)[..., :n, n:].astype(a.dtype, copy=False)
 
 
 class Cross(Primitive):

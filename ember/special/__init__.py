@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
 from ..ops import nn_fused as _nn
 from ..ops import reduction as _red
@@ -21,6 +22,8 @@ from ..ops import unary as _un
 from ..ops._util import as_tensor_arg, float_dtype_for
 from ..ops.elementwise import cast
 from . import _ops as P
+from ._more import *  # noqa: F403 - gammainc, Bessel functions, orthogonal polynomials
+from ._more import __all__ as _more_names
 
 __all__ = [
     "digamma",
@@ -53,6 +56,7 @@ __all__ = [
     "xlog1py",
     "xlogy",
     "zeta",
+    *_more_names,
 ]
 
 
@@ -170,19 +174,23 @@ def logit(input: Tensor, eps: float | None = None, *, out: Any = None) -> Tensor
 
 def expit(input: Tensor, *, out: Any = None) -> Tensor:
     """The logistic sigmoid."""
-    return _un.sigmoid(input)
+    with np.errstate(all="ignore"):  # inf/NaN results as torch, no NumPy warning
+        return _un.sigmoid(input)
 
 
 def exp2(input: Tensor, *, out: Any = None) -> Tensor:
-    return _un.exp2(input)
+    with np.errstate(all="ignore"):  # inf/NaN results as torch, no NumPy warning
+        return _un.exp2(input)
 
 
 def expm1(input: Tensor, *, out: Any = None) -> Tensor:
-    return _un.expm1(input)
+    with np.errstate(all="ignore"):  # inf/NaN results as torch, no NumPy warning
+        return _un.expm1(input)
 
 
 def log1p(input: Tensor, *, out: Any = None) -> Tensor:
-    return _un.log1p(input)
+    with np.errstate(all="ignore"):  # inf/NaN results as torch, no NumPy warning
+        return _un.log1p(input)
 
 
 def round(input: Tensor, *, decimals: int = 0, out: Any = None) -> Tensor:  # noqa: A001
@@ -198,7 +206,8 @@ def log_softmax(input: Tensor, dim: int, *, dtype: D.dtype | None = None) -> Ten
 
 
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False, *, out: Any = None) -> Tensor:
-    return _red.logsumexp(input, dim, keepdim)
+    with np.errstate(all="ignore"):
+        return _red.logsumexp(input, dim, keepdim)
 
 
 def _pair(name: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
@@ -209,7 +218,7 @@ def _pair(name: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
         a = as_tensor_arg(a, like=b)
     if not isinstance(b, Tensor):
         b = as_tensor_arg(b, like=a)
-    dt = D.promote_types(a.dtype, b.dtype)
+    dt = D.result_type_dims(a.dtype, a.ndim, b.dtype, b.ndim)  # 0-dim tensors as PyTorch
     if not dt.is_floating_point:
         dt = D.get_default_dtype()
     return cast(a, dt), cast(b, dt)
@@ -228,3 +237,7 @@ def xlog1py(input: Any, other: Any, *, out: Any = None) -> Tensor:
 def zeta(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """The Hurwitz zeta function sum_k (k + other)^-input; differentiable in ``other`` only."""
     return P.Zeta.apply(*_pair("zeta", input, other))
+
+
+# out= is refused, never ignored (ember/_out.py).
+accepts_out_in(globals(), [n for n in __all__ if n not in _more_names])

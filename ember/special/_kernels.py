@@ -37,7 +37,7 @@ _SQRT_PI = math.sqrt(math.pi)
 def _lgamma_scalar(v: float) -> float:
     try:
         return math.lgamma(v)
-    except ValueError:  # the poles 0, -1, -2...
+    except (ValueError, OverflowError):  # the poles 0, -1, -2..., and |x| beyond ~2.5e305
         return math.inf
 
 
@@ -119,7 +119,8 @@ def zeta(x: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Hurwitz zeta sum_k (k + q)^-x for x > 1 (Cephes' algorithm, as PyTorch)."""
     x, q = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(q, np.float64))
     with np.errstate(all="ignore"):
-        n_direct = max(9, int(np.ceil(9 - np.nanmin(q, initial=9.0))) + 1)
+        finite_q = np.where(np.isfinite(q), q, 9.0)
+        n_direct = max(9, int(np.ceil(9 - np.min(finite_q, initial=9.0))) + 1)
         n_direct = min(n_direct, 10_000)  # far-negative q (integer x only) would not converge
         a = q.copy()
         s = np.power(a, -x)
@@ -139,6 +140,7 @@ def zeta(x: np.ndarray, q: np.ndarray) -> np.ndarray:
             fac = fac * (x + k)
             b = b / w
             k += 1.0
+        s = np.where(q == np.inf, np.nan, np.where(q == -np.inf, np.inf, s))
         s = np.where(x == 1, np.inf, s)
         s = np.where(x < 1, np.nan, s)
         pole = (q <= 0) & (q == np.floor(q))

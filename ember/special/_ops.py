@@ -40,7 +40,9 @@ _SQRT_2PI = math.sqrt(2 * math.pi)
 
 
 def _as(r: np.ndarray, like: np.ndarray) -> np.ndarray:
-    return np.asarray(r, dtype=np.float64).astype(like.dtype, copy=False)
+    """``r`` in ``like``'s dtype (values beyond float32's range become +-inf silently)."""
+    with np.errstate(over="ignore"):
+        return np.asarray(r, dtype=np.float64).astype(like.dtype, copy=False)
 
 
 def _unary(name: str, kernel, grad) -> type:
@@ -138,7 +140,7 @@ class Logit(Primitive):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         eps = ctx.eps
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):
             r = g / (x * (1 - x))
         if eps is not None:  # clamped: no gradient outside [eps, 1 - eps]
             r = np.where((x < eps) | (x > 1 - eps), 0.0, r)
@@ -153,7 +155,7 @@ class Xlogy(Primitive):
 
     @classmethod
     def _f(cls, x, y):
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):
             r = x * cls.log(y)
         return np.where((x == 0) & ~np.isnan(y), 0.0, r)
 
@@ -167,7 +169,7 @@ class Xlogy(Primitive):
         x, y = ctx.saved_tensors
         nig = ctx.needs_input_grad
         gx = gy = None
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):
             if nig[0]:
                 gx = unbroadcast(g * cls._f((x != 0).astype(g.dtype), y), x.shape)
             if nig[1]:

@@ -51,6 +51,8 @@ ERRORS = [
     ("tensorinv_shape", lambda m, a: m.linalg.tensorinv(a, ind=1), [RECT]),
     ("vander_0d", lambda m, a: m.linalg.vander(a[0, 0]), [Z3]),
     ("vander_n1", lambda m, a: m.linalg.vander(a[0], N=1), [Z3]),
+    ("householder_wide", lambda m, a, t: m.linalg.householder_product(a, t), [RECT, np.ones(2)]),
+    ("householder_tau", lambda m, a, t: m.linalg.householder_product(a, t), [RECT.T, np.ones(3)]),
     ("det_half", lambda m, a: m.linalg.det(a.half()), [Z3]),
     ("inv_half", lambda m, a: m.linalg.inv(a.half()), [Z3]),
     ("svd_half", lambda m, a: m.linalg.svd(a.half()), [Z3]),
@@ -135,13 +137,16 @@ def test_backward_errors_match_torch(mode):
 def test_complex_forward_and_refused_complex_grad():
     rng = np.random.default_rng(1)
     a = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3)) + 3 * np.eye(3)
-    for name in ("inv", "det", "matrix_exp", "eigvals"):
+    for name in ("inv", "det", "matrix_exp", "eigvals", "svdvals", "matrix_norm", "norm"):
         e = getattr(ember.linalg, name)(ember.tensor(a))
         t = getattr(torch.linalg, name)(torch.tensor(a))
-        assert e.dtype is ember.complex128
+        assert e.dtype.name == str(t.dtype).replace("torch.", ""), name
         np.testing.assert_allclose(
             np.sort_complex(np.ravel(e._data)), np.sort_complex(t.numpy().ravel()), rtol=1e-10
         )
+    for ord in (2, -2, "nuc", 1, float("inf")):
+        e = ember.linalg.matrix_norm(ember.tensor(a), ord)
+        np.testing.assert_allclose(e._data, torch.linalg.matrix_norm(torch.tensor(a), ord))
     leaf = ember.tensor(a, requires_grad=True)
     with pytest.raises(NotImplementedError, match="complex"):
         ember.linalg.inv(leaf)
@@ -149,3 +154,35 @@ def test_complex_forward_and_refused_complex_grad():
         ember.linalg.eig(ember.eye(2, requires_grad=True))
     with ember.no_grad():
         assert ember.linalg.eigvals(ember.eye(2, requires_grad=True)).dtype is ember.complex64
+
+
+@pytest.mark.filterwarnings("error")
+def test_backward_at_singular_or_degenerate_inputs_gives_nan_not_numpy_errors():
+    cases = [
+        lambda m, x: m.linalg.slogdet(x * 0).logabsdet,
+        lambda m, x: m.linalg.eigh(x * 0 + m.eye(3, dtype=x.dtype)).eigenvectors.sum(),
+        lambda m, x: m.linalg.svd(x * 0, full_matrices=False)[0].sum(),
+        lambda m, x: sum(t.sum() for t in m.linalg.qr(x[:, :1].expand(3, 3))),
+        lambda m, x: sum(t.sum() for t in m.linalg.lu(x[:, :1].expand(3, 3))[1:]),
+    ]
+    for fn in cases:
+        x = ember.ones(3, 3, dtype=ember.float64, requires_grad=True)
+        fn(ember, x).sum().backward()
+        assert x.grad.shape == (3, 3)  # values are NaN/inf/huge there, in torch too
+
+
+@pytest.mark.filterwarnings("error")
+def test_non_finite_inputs_as_torch():
+    bad = np.array([[np.nan, 1.0], [1.0, np.inf]])
+    for name in ("svd", "svdvals", "pinv", "matrix_rank", "cond"):
+        for lib, err in ((torch, torch.linalg.LinAlgError), (ember, ember.linalg.LinAlgError)):
+            with pytest.raises(err, match="failed to converge because the input matrix contained"):
+                getattr(lib.linalg, name)(lib.tensor(bad))
+    with pytest.raises(RuntimeError, match="should not contain infs or NaNs"):
+        ember.linalg.eig(ember.tensor(bad))
+    huge = ember.tensor([[1e308, 1e308], [1e308, -1e308]], dtype=ember.float64)
+    for name in ("det", "slogdet", "matrix_exp", "lu", "vector_norm", "matrix_norm", "eigh"):
+        getattr(ember.linalg, name)(huge)  # NaN/inf results, no NumPy warning
+    assert np.isinf(ember.linalg.cond(ember.zeros(2, 2))._data) or np.isnan(
+        ember.linalg.cond(ember.zeros(2, 2))._data
+    )

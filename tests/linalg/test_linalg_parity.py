@@ -161,6 +161,8 @@ L = [
     case("vander_n", lambda m, x: m.linalg.vander(x, N=6), d(3)),
     case("vander_int", lambda m, x: m.linalg.vander(x, N=3), i(4), grad=False),
     case("matmul", lambda m, a, b: m.linalg.matmul(a, b), d(2, 3), d(3, 4)),
+    case("householder", lambda m, a, t: m.linalg.householder_product(a, t), d(5, 3), d(3)),
+    case("householder_k", lambda m, a, t: m.linalg.householder_product(a, t), d(2, 4, 4), d(2, 2)),
     case("norm_default", lambda m, x: m.linalg.norm(x), d(2, 3, 4)),
     case("norm_vec_dim", lambda m, x: m.linalg.norm(x, 1, dim=-1), d(2, 3)),
     case("norm_mat_ord", lambda m, x: m.linalg.norm(x, "nuc"), d(3, 4)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import ember
+from ember.special import _more as M
 from ember.special import _ops as P
 from tests.linalg._table import Table, run_row
 from tests.ops._cases import d
@@ -30,10 +31,13 @@ t.gc(P.Logit, SP.logit, d(6, low=0.05, high=0.95))
 t.gc(P.Xlogy, SP.xlogy, d(2, 3), d(3, low=0.2, high=3))
 t.gc(P.Xlog1py, SP.xlog1py, d(2, 3), d(3, low=-0.5, high=3))
 t.gc(P.Zeta, lambda q: SP.zeta(3.5, q), d(4, low=0.5, high=6))
+A = ember.tensor([0.5, 2.0, 7.5, 30.0], dtype=ember.float64)
+t.gc(M.Gammainc, lambda x: SP.gammainc(A, x), d(4, low=0.1, high=40))
+t.gc(M.Gammaincc, lambda x: SP.gammaincc(A, x), d(4, low=0.1, high=40))
 
 
 def test_every_special_primitive_has_a_row():
-    assert not t.missing_rows(P.__name__)
+    assert not t.missing_rows(P.__name__, M.__name__)
 
 
 @pytest.mark.parametrize("prim, fn, specs", t.rows)
