@@ -66,7 +66,8 @@ def mutated(draw, data: bytes, *, focus: int | None = None) -> bytes:
     out = bytearray(data)
     hi = len(out) - 1 if focus is None else min(focus, len(out) - 1)
     for _ in range(draw(st.integers(1, 6))):
-        pos = draw(st.integers(0, hi))
+        # Deletions shrink the buffer: keep the position inside what is left.
+        pos = draw(st.integers(0, min(hi, len(out) - 1)))
         kind = draw(st.sampled_from(["flip", "set", "insert", "delete"]))
         if kind == "flip":
             out[pos] ^= 1 << draw(st.integers(0, 7))
