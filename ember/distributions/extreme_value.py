@@ -103,7 +103,8 @@ class Pareto(TransformedDistribution):
     def mean(self) -> Tensor:
         # alpha <= 1 (infinite mean) is clamped to 1, giving inf, as in PyTorch.
         a = self.alpha.clamp(min=1)
-        return a * self.scale / (a - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return a * self.scale / (a - 1)
 
     @property
     def mode(self) -> Tensor:
@@ -112,7 +113,8 @@ class Pareto(TransformedDistribution):
     @property
     def variance(self) -> Tensor:
         a = self.alpha.clamp(min=2)
-        return self.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
+        with np.errstate(divide="ignore", invalid="ignore"):  # alpha <= 2: infinite
+            return self.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self) -> constraints.Constraint:

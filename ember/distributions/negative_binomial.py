@@ -96,7 +96,8 @@ class NegativeBinomial(Distribution):
             self._validate_sample(value)
         n = self.total_count
         log_unnormalized = n * F.logsigmoid(-self.logits) + value * F.logsigmoid(self.logits)
-        log_normalization = -lgamma(n + value) + lgamma(1.0 + value) + lgamma(n)
+        with np.errstate(invalid="ignore"):  # n = 0: inf - inf, replaced below
+            log_normalization = -lgamma(n + value) + lgamma(1.0 + value) + lgamma(n)
         # n = 0 with value 0 has probability 1 (the lgamma terms are inf - inf there).
         zero = ember.zeros((), dtype=log_normalization.dtype)
         log_normalization = ember.where(n + value == 0.0, zero, log_normalization)
