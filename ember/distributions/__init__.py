@@ -14,12 +14,14 @@ from .cauchy import Cauchy, StudentT
 from .dirichlet import Beta, Dirichlet
 from .distribution import Distribution
 from .exponential import Exponential, Laplace
+from .extreme_value import Gumbel, Pareto, Weibull
 from .gamma import Chi2, Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .mixture_same_family import MixtureSameFamily
 from .multivariate_normal import MultivariateNormal
+from .negative_binomial import NegativeBinomial
 from .normal import Normal
 from .poisson import Geometric, Poisson
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
@@ -36,6 +38,7 @@ from .transforms import (
     StickBreakingTransform,
     TanhTransform,
     Transform,
+    identity_transform,
 )
 from .uniform import Uniform
 
@@ -55,6 +58,7 @@ __all__ = [
     "Exponential",
     "Gamma",
     "Geometric",
+    "Gumbel",
     "HalfNormal",
     "Independent",
     "IndependentTransform",
@@ -64,9 +68,11 @@ __all__ = [
     "MixtureSameFamily",
     "Multinomial",
     "MultivariateNormal",
+    "NegativeBinomial",
     "Normal",
     "OneHotCategorical",
     "OneHotCategoricalStraightThrough",
+    "Pareto",
     "Poisson",
     "PowerTransform",
     "RelaxedBernoulli",
@@ -79,7 +85,9 @@ __all__ = [
     "Transform",
     "TransformedDistribution",
     "Uniform",
+    "Weibull",
     "constraints",
+    "identity_transform",
     "kl_divergence",
     "register_kl",
     "transforms",

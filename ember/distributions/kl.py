@@ -23,6 +23,7 @@ from .cauchy import Cauchy
 from .dirichlet import Beta, Dirichlet
 from .distribution import Distribution
 from .exponential import Exponential, Laplace
+from .extreme_value import Gumbel, Pareto
 from .gamma import Gamma
 from .independent import Independent
 from .lowrank_multivariate_normal import (
@@ -362,3 +363,51 @@ def _kl_lowrank_mvn(p: LowRankMultivariateNormal, q: MultivariateNormal) -> Tens
     d_sqrt = pd.sqrt().unsqueeze(-1) * ember.eye(pd.shape[-1], dtype=pd.dtype)
     trace = _trace_xxt(solve_triangular(lq, pw)) + _trace_xxt(solve_triangular(lq, d_sqrt))
     return 0.5 * (log_det + trace + mahalanobis - p.event_shape[0])
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p: Gumbel, q: Gumbel) -> Tensor:
+    ratio = p.scale / q.scale
+    q_loc, p_loc = q.loc / q.scale, p.loc / q.scale
+    t1 = -ratio.log() - q_loc + p_loc
+    t3 = (q_loc + lgamma(1 + ratio) - p_loc).exp()
+    return t1 + ratio * _EULER_GAMMA + t3 - (1 + _EULER_GAMMA)
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p: Pareto, q: Pareto) -> Tensor:
+    alpha_ratio = q.alpha / p.alpha
+    result = q.alpha * (p.scale / q.scale).log() - alpha_ratio.log() + alpha_ratio - 1
+    # p puts mass below q's support: infinite.
+    return _where(p.scale < q.scale, math.inf, result)
+
+
+@register_kl(Normal, Laplace)
+def _kl_normal_laplace(p: Normal, q: Laplace) -> Tensor:
+    import ember
+
+    loc_diff = p.loc - q.loc
+    z = loc_diff / p.scale
+    t2 = math.sqrt(2 / math.pi) * p.scale * (-0.5 * z.pow(2)).exp()
+    t3 = loc_diff * ember.erf(math.sqrt(0.5) * z)
+    return -(p.scale / q.scale).log() + (t2 + t3) / q.scale - 0.5 * (1 + math.log(0.5 * math.pi))
+
+
+@register_kl(Laplace, Normal)
+def _kl_laplace_normal(p: Laplace, q: Normal) -> Tensor:
+    var = q.scale.pow(2)
+    ratio = p.scale.pow(2) / var
+    t1 = 0.5 * (2 * ratio / math.pi).log()
+    quad = 0.5 * p.loc.pow(2) - p.loc * q.loc + 0.5 * q.loc.pow(2)
+    return -t1 + ratio + quad / var - 1
+
+
+@register_kl(Bernoulli, Poisson)
+def _kl_bernoulli_poisson(p: Bernoulli, q: Poisson) -> Tensor:
+    return -p.entropy() - (p.probs * q.rate.log() - q.rate)
+
+
+@register_kl(Beta, Uniform)
+def _kl_beta_uniform(p: Beta, q: Uniform) -> Tensor:
+    result = -p.entropy() + (q.high - q.low).log()
+    return _where((q.low > 0) | (q.high < 1), math.inf, result)

@@ -130,9 +130,14 @@ class LBFGS(Optimizer):
     def step(self, closure: Callable[[], Any]) -> Any:  # type: ignore[override]
         """Perform one optimization step (up to ``max_iter`` iterations); ``closure`` is
         required. Returns the loss of the closure's first call."""
+        closure = self._run_step_pre_hooks(closure)
         if closure is None:
             raise RuntimeError("LBFGS requires a closure that reevaluates the model")
-        closure = enable_grad()(closure)
+        loss = self._step(enable_grad()(closure))
+        self._run_step_post_hooks(closure)
+        return loss
+
+    def _step(self, closure: Callable[[], Any]) -> Any:
         group = self.param_groups[0]
         state = self.state[self._params[0]]
         state.setdefault("func_evals", 0)

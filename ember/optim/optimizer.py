@@ -164,12 +164,7 @@ class Optimizer:
 
         Parameters whose ``.grad`` is None are skipped (their state is not created).
         """
-        for pre_hook in list(self._optimizer_step_pre_hooks.values()):
-            result = pre_hook(self, (closure,) if closure is not None else (), {})
-            if result is not None:
-                # A pre-hook may return new (args, kwargs) for step(), as in PyTorch.
-                args, kwargs = result
-                closure = args[0] if args else kwargs.get("closure")
+        closure = self._run_step_pre_hooks(closure)
         loss = None
         if closure is not None:
             with enable_grad():
@@ -195,9 +190,22 @@ class Optimizer:
                     state = {}
                 self._update(p._data, g._data, state, group)
                 p._vc[0] += 1
+        self._run_step_post_hooks(closure)
+        return loss
+
+    def _run_step_pre_hooks(self, closure: Callable | None) -> Callable | None:
+        """Run the step pre-hooks; returns the closure (a pre-hook may replace step()'s
+        arguments by returning new ``(args, kwargs)``, as in PyTorch)."""
+        for pre_hook in list(self._optimizer_step_pre_hooks.values()):
+            result = pre_hook(self, (closure,) if closure is not None else (), {})
+            if result is not None:
+                args, kwargs = result
+                closure = args[0] if args else kwargs.get("closure")
+        return closure
+
+    def _run_step_post_hooks(self, closure: Callable | None) -> None:
         for post_hook in list(self._optimizer_step_post_hooks.values()):
             post_hook(self, (closure,) if closure is not None else (), {})
-        return loss
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized tensors: to None (default) or to zeros."""

@@ -60,6 +60,7 @@ class SparseAdam(Optimizer):
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Raise for the first parameter with a gradient (every ember gradient is dense)."""
+        closure = self._run_step_pre_hooks(closure)
         loss = None
         if closure is not None:
             from ..autograd.grad_mode import enable_grad
@@ -72,4 +73,5 @@ class SparseAdam(Optimizer):
                     raise RuntimeError(
                         "SparseAdam does not support dense gradients, please consider Adam instead"
                     )
+        self._run_step_post_hooks(closure)
         return loss

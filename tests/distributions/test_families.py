@@ -147,6 +147,30 @@ CASES = [
         _real(4, 3),
         False,
     ),  # fmt: skip
+    ("Gumbel", "Gumbel", {"loc": _real(4), "scale": _pos(4)}, _real(3, 4), True),
+    ("Gumbel-scalar", "Gumbel", {"loc": 0.5, "scale": 2.0}, _real(3), True),
+    (
+        "Pareto",
+        "Pareto",
+        {"scale": _pos(4), "alpha": _pos(4, lo=0.5, hi=4)},
+        _pos(3, 4, lo=2.6, hi=5),
+        True,
+    ),
+    ("Weibull", "Weibull", {"scale": _pos(4), "concentration": _pos(4)}, _pos(3, 4), True),
+    (
+        "NegativeBinomial",
+        "NegativeBinomial",
+        {"total_count": _pos(4, lo=0.5, hi=6), "probs": R.uniform(0.1, 0.9, (4,))},
+        R.integers(0, 9, (3, 4)).astype(float),
+        False,
+    ),
+    (
+        "NegativeBinomial-logits",
+        "NegativeBinomial",
+        {"total_count": np.array([0.0, 2.0, 5.0]), "logits": _real(3)},
+        np.array([[0.0, 3.0, 1.0], [0.0, 0.0, 7.0]]),
+        False,
+    ),
     (
         "LowRankMVN",
         "LowRankMultivariateNormal",

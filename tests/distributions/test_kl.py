@@ -98,6 +98,37 @@ PAIRS = [
     ("Exponential", {"rate": _pos(3)}, "Gamma", {"concentration": _pos(3), "rate": _pos(3)}),
     ("Gamma", {"concentration": _pos(3), "rate": _pos(3)}, "Exponential", {"rate": _pos(3)}),
     (
+        "Gumbel",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+        "Gumbel",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+    ),
+    (
+        "Pareto",
+        {"scale": _pos(3), "alpha": _pos(3)},
+        "Pareto",
+        {"scale": _pos(3), "alpha": _pos(3)},
+    ),
+    (
+        "Normal",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+        "Laplace",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+    ),
+    (
+        "Laplace",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+        "Normal",
+        {"loc": R.standard_normal(3), "scale": _pos(3)},
+    ),
+    ("Bernoulli", {"probs": R.uniform(0.1, 0.9, 3)}, "Poisson", {"rate": _pos(3)}),
+    (
+        "Beta",
+        {"concentration1": _pos(3), "concentration0": _pos(3)},
+        "Uniform",
+        {"low": np.array([0.0, -1.0, 0.2]), "high": np.array([1.0, 2.0, 1.0])},
+    ),
+    (
         "LowRankMultivariateNormal",
         {
             "loc": R.standard_normal(3),

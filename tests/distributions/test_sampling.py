@@ -39,6 +39,10 @@ SAMPLERS = [
         "MVN",
         lambda: D.MultivariateNormal(t64(1.0, -1.0), covariance_matrix=t64([2.0, 0.6], [0.6, 1.0])),
     ),
+    ("Gumbel", lambda: D.Gumbel(t64(0.5, -1.0), t64(1.0, 2.0))),
+    ("Pareto", lambda: D.Pareto(t64(1.0, 2.0), t64(5.0, 6.0))),
+    ("Weibull", lambda: D.Weibull(t64(1.0, 2.0), t64(0.8, 3.0))),
+    ("NegativeBinomial", lambda: D.NegativeBinomial(t64(3.0, 0.5), t64(0.4, 0.7))),
     (
         "LowRankMVN",
         lambda: D.LowRankMultivariateNormal(

@@ -275,3 +275,23 @@ def test_defaults_match_torch(name):
     t = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)])
     assert e.defaults == t.defaults
     assert e.state_dict()["param_groups"] == t.state_dict()["param_groups"]
+
+
+def test_lbfgs_runs_step_hooks_as_torch():
+    calls = {}
+    for lib in (ember, torch):
+        w = lib.ones(2, requires_grad=True)
+        opt = lib.optim.LBFGS([w], max_iter=3)
+        seen = []
+        opt.register_step_pre_hook(lambda o, args, kwargs, seen=seen: seen.append("pre"))
+        opt.register_step_post_hook(lambda o, args, kwargs, seen=seen: seen.append("post"))
+
+        def closure(w=w, opt=opt):
+            opt.zero_grad()
+            loss = (w**2).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        calls[lib.__name__] = seen
+    assert calls["ember"] == calls["torch"] == ["pre", "post"]
