@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .._tensor import Tensor
-from . import grad_mode
 from . import grad as _grad
+from . import grad_mode
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 

@@ -15,7 +15,7 @@ from .._tensor import Tensor
 from ..autograd import grad as _autograd_grad
 from ._level import Level, settle
 from ._pytree import tree_flatten, tree_unflatten
-from ._vmap import random_guard, check_randomness
+from ._vmap import check_randomness, random_guard
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian"]
 
