@@ -294,7 +294,11 @@ def jacobian(
             _jacobian_rows(i, out, inputs, create_graph, strict) for i, out in enumerate(outputs)
         )
         jac = _grad_postprocess(jac, create_graph)
-    return _tuple_postprocess(jac, (is_outputs_tuple, is_inputs_tuple))
+    res = _tuple_postprocess(jac, (is_outputs_tuple, is_inputs_tuple))
+    if strategy == "forward-mode" and is_inputs_tuple:
+        # PyTorch's forward-mode path returns lists where the reverse mode returns tuples.
+        res = [list(r) for r in res] if is_outputs_tuple else list(res)
+    return res
 
 
 def _jacobian_rows(i: int, out: Tensor, inputs: tuple, create_graph: bool, strict: bool) -> tuple:
