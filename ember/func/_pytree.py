@@ -32,6 +32,17 @@ class Spec:
             and self.children == other.children
         )
 
+    def pprint(self) -> str:
+        """The short form PyTorch prints in some messages: ``(*, [*, *])``."""
+        if self.kind == "leaf":
+            return "*"
+        kids = [c.pprint() for c in self.children]
+        if self.kind == "dict":
+            return "{" + ", ".join(f"{k!r}: {c}" for k, c in zip(self.keys, kids)) + "}"
+        if self.kind == "list":
+            return "[" + ", ".join(kids) + "]"
+        return "(" + ", ".join(kids) + ("," if len(kids) == 1 else "") + ")"
+
     def __repr__(self) -> str:
         if self.kind == "leaf":
             return "*"

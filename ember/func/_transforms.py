@@ -81,6 +81,15 @@ def _split_aux(output: Any, has_aux: bool, api: str) -> tuple[Any, Any]:
     return output
 
 
+def _settle_aux(aux: Any, keep: bool) -> Any:
+    """The auxiliary output leaving the level: tensors only, as in PyTorch."""
+    flat, spec = tree_flatten(aux)
+    for t in flat:
+        if not isinstance(t, Tensor):
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(t)}")
+    return tree_unflatten([settle(t, keep) for t in flat], spec)
+
+
 # ---- grad ----------------------------------------------------------------------------------
 def grad_and_value(func: Callable, argnums: Any = 0, has_aux: bool = False) -> Callable:
     """``f -> (args -> (gradient of f at args, f(args)))``; with ``has_aux`` f returns
@@ -116,9 +125,7 @@ def grad_and_value(func: Callable, argnums: Any = 0, has_aux: bool = False) -> C
         grads = _pack(per_arg, specs, argnums)
         value = settle(output, keep)
         if has_aux:
-            aux_flat, aux_spec = tree_flatten(aux)
-            aux = tree_unflatten([settle(t, keep) for t in aux_flat], aux_spec)
-            return grads, (value, aux)
+            return grads, (value, _settle_aux(aux, keep))
         return grads, value
 
     return wrapper
@@ -161,7 +168,8 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         if ct_spec != out_spec:
             raise RuntimeError(
                 "Expected pytree structure of cotangents to be the same as pytree structure of "
-                f"outputs to the function. cotangents: {ct_spec}, primal output: {out_spec}"
+                f"outputs to the function. cotangents: {ct_spec.pprint()}, primal output: "
+                f"{out_spec.pprint()}"
             )
         pairs = [(o, c) for o, c in zip(out_flat, ct_flat) if o.requires_grad]
         with Level():
@@ -177,8 +185,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 
     out = tree_unflatten([settle(t, keep) for t in out_flat], out_spec)
     if has_aux:
-        aux_flat, aux_spec = tree_flatten(aux)
-        return out, vjp_fn, tree_unflatten([settle(t, keep) for t in aux_flat], aux_spec)
+        return out, vjp_fn, _settle_aux(aux, keep)
     return out, vjp_fn
 
 
@@ -223,8 +230,7 @@ def jvp(
     out = tree_unflatten([settle(t, keep) for t in out_flat], out_spec)
     jv = tree_unflatten(res, out_spec)
     if has_aux:
-        aux_flat, aux_spec = tree_flatten(aux)
-        return out, jv, tree_unflatten([settle(t, keep) for t in aux_flat], aux_spec)
+        return out, jv, _settle_aux(aux, keep)
     return out, jv
 
 
@@ -316,8 +322,7 @@ def _jacobian(func, argnums, has_aux: bool, args: tuple, kwargs: dict, api: str)
             per_out.append(_pack(per_arg, specs, argnums))
     result = tree_unflatten(per_out, out_spec)
     if has_aux:
-        aux_flat, aux_spec = tree_flatten(aux)
-        return result, tree_unflatten([settle(t, keep) for t in aux_flat], aux_spec)
+        return result, _settle_aux(aux, keep)
     return result
 
 
