@@ -79,31 +79,33 @@ def _check_strict(module: Any, values: dict) -> None:
 @contextlib.contextmanager
 def _reparametrize(module: Any, values: dict) -> Iterator[None]:
     """Put ``values`` in place of the named parameters/buffers; restore them afterwards."""
-    undo = []
+    undo: list = []
     try:
         for name, value in values.items():
             *path, attr = name.split(".")
             owner = module
             for p in path:
                 owner = getattr(owner, p)
-            for table in (owner._parameters, owner._buffers):
-                if attr in table:
-                    undo.append((table.__setitem__, attr, table[attr]))
-                    table[attr] = value
-                    break
-            else:
-                had = attr in owner.__dict__
-                undo.append((owner, attr, owner.__dict__.get(attr)) if had else (owner, attr))
-                object.__setattr__(owner, attr, value)
+            undo.append(_swap(owner, attr, value))
         yield
     finally:
-        for item in reversed(undo):
-            if callable(item[0]):
-                item[0](item[1], item[2])
-            elif len(item) == 3:
-                object.__setattr__(item[0], item[1], item[2])
-            else:
-                object.__delattr__(item[0], item[1])
+        for restore in reversed(undo):
+            restore()
+
+
+def _swap(owner: Any, attr: str, value: Any) -> Any:
+    """Set ``owner.attr`` to ``value`` for the call; returns what puts the old one back."""
+    for table in (owner._parameters, owner._buffers):
+        if attr in table:
+            old = table[attr]
+            table[attr] = value
+            return lambda: table.__setitem__(attr, old)
+    # not a parameter or buffer: a plain attribute for the duration of the call
+    had, old = attr in owner.__dict__, owner.__dict__.get(attr)
+    object.__setattr__(owner, attr, value)
+    if had:
+        return lambda: object.__setattr__(owner, attr, old)
+    return lambda: object.__delattr__(owner, attr)
 
 
 def functional_call(
