@@ -157,6 +157,7 @@ ERRORS = {
     "jvp of a non-tensor": lambda L: L.func.jvp(lambda x: 3, (L.tensor(X),), (L.tensor(X),)),
     "jacrev of a non-tensor": lambda L: L.func.jacrev(lambda x: 3)(L.tensor(X)),
     "jacrev argnum": lambda L: L.func.jacrev(lambda x: x, argnums=1)(L.tensor(X)),
+    "jacrev chunk_size 0": lambda L: L.func.jacrev(lambda x: x, chunk_size=0),
     "jacfwd randomness error": lambda L: L.func.jacfwd(lambda x: x + L.rand(3))(L.tensor(X)),
     "jacfwd bad randomness": lambda L: L.func.jacfwd(lambda x: x, randomness="bad")(L.tensor(X)),
 }
