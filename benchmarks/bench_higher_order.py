@@ -1,6 +1,7 @@
 """Issue 15's benchmarks: second-order work. A Hessian-vector product of a small MLP's loss
 (double backward through autograd.grad) and one training step of a physics-informed network
-(losses on du/dx and d2u/dx2, then backward through both)."""
+(losses on du/dx and d2u/dx2, then backward through both); for reference, per-sample gradients
+with vmap(grad), where ember's vmap is a loop over the batch."""
 
 from __future__ import annotations
 
@@ -61,6 +62,22 @@ def _pinn(lib):
     return run
 
 
+def _per_sample(lib):
+    """vmap(grad) per-sample gradients (ember runs one backward per example)."""
+    net = _mlp(lib, [32, 64, 10], 3)
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    g = np.random.default_rng(4)
+    x = lib.tensor(g.standard_normal((64, 32)).astype(np.float32))
+    y = lib.tensor(g.integers(0, 10, 64))
+
+    def loss(p, xi, yi):
+        logits = lib.func.functional_call(net, p, (xi.unsqueeze(0),))
+        return lib.nn.functional.cross_entropy(logits, yi.unsqueeze(0))
+
+    per_sample = lib.func.vmap(lib.func.grad(loss), in_dims=(None, 0, 0))
+    return lambda: per_sample(params, x, y)
+
+
 def _ember():
     import ember
 
@@ -87,5 +104,11 @@ CASES = [
         lambda: _pinn(_torch()),
         inner=5,
         target=1.0,
+    ),
+    Case(
+        "higher-order: per-sample grads vmap(grad), MLP 32-64-10, b64",
+        lambda: _per_sample(_ember()),
+        lambda: _per_sample(_torch()),
+        rounds=10,
     ),
 ]
