@@ -287,6 +287,10 @@ def jacfwd(
     return wrapper
 
 
+# The transform PyTorch builds each Jacobian from, as its error messages name it.
+_API_NAMES = {"jacrev": "vjp(f, *primals)", "jacfwd": "jvp(f, primals, tangents)"}
+
+
 def _jacobian(func, argnums, has_aux: bool, args: tuple, kwargs: dict, api: str) -> Any:
     from .. import stack
 
@@ -295,7 +299,7 @@ def _jacobian(func, argnums, has_aux: bool, args: tuple, kwargs: dict, api: str)
         args, leaves, specs = _lift_args(lv, args, nums)
         output, aux = _split_aux(func(*args, **kwargs), has_aux, api)
         out_flat, out_spec = tree_flatten(output)
-        _only_tensors(out_flat, "vjp(f, *primals)")
+        _only_tensors(out_flat, _API_NAMES[api])
         keep = lv.outer(out_flat)
         flat_in = [t for group in leaves for t in group]
         per_out = []

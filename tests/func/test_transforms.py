@@ -63,6 +63,10 @@ def test_has_aux():
     close_tree(e, t)
 
 
+def test_hessian_of_a_vector_function():
+    close_tree(*both(lambda L: L.func.hessian(lambda x: x.sin() * x.sum())(L.tensor(X))))
+
+
 def test_nested_grad_to_third_order():
     def f(x):
         return (x.sin() * x.exp()).sum()
@@ -156,6 +160,7 @@ ERRORS = {
     "jvp non-tensor primal": lambda L: L.func.jvp(lambda x: x, (3.0,), (L.tensor(X),)),
     "jvp of a non-tensor": lambda L: L.func.jvp(lambda x: 3, (L.tensor(X),), (L.tensor(X),)),
     "jacrev of a non-tensor": lambda L: L.func.jacrev(lambda x: 3)(L.tensor(X)),
+    "jacfwd of a non-tensor": lambda L: L.func.jacfwd(lambda x: 3)(L.tensor(X)),
     "jacrev argnum": lambda L: L.func.jacrev(lambda x: x, argnums=1)(L.tensor(X)),
     "jacrev chunk_size 0": lambda L: L.func.jacrev(lambda x: x, chunk_size=0),
     "jacfwd randomness error": lambda L: L.func.jacfwd(lambda x: x + L.rand(3))(L.tensor(X)),
