@@ -367,6 +367,7 @@ def detach(input: Tensor) -> Tensor:
 # Entry-point modules and names that load on first use (`import ember` stays fast).
 _LAZY_MODULES = ("cuda", "backends", "accelerator", "mps", "cpu", "version", "amp", "jit")
 _LAZY_MODULES += ("testing", "random", "xpu")
+_LAZY_MODULES += ("func",)  # function transforms (ember/func)
 _LAZY_NAMES = {
     "compile": "._compile",
     "autocast": ".amp.autocast_mode",
@@ -379,6 +380,7 @@ _LAZY_NAMES = {
     "clear_autocast_cache": ".amp.autocast_mode",
     "get_device_module": "._devices",
 }
+_LAZY_NAMES["vmap"] = ".func._vmap"  # torch.vmap is torch.func.vmap
 
 
 def _lazy(name: str):

@@ -180,3 +180,12 @@ def grad(
                 continue
         result.append(g if isinstance(g, function.Tensor) else _wrap(g))
     return tuple(result)
+
+
+def __getattr__(name: str) -> Any:
+    # ``autograd.functional`` loads on first use (it is not needed by a plain backward pass).
+    if name == "functional":
+        import importlib
+
+        return importlib.import_module(".functional", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """``nn.utils``: gradient clipping and parameter vectors."""
 
-from . import clip_grad, convert_parameters, parametrizations, parametrize, prune, rnn
+from . import clip_grad, convert_parameters, parametrizations, parametrize, prune, rnn, stateless
 from .clip_grad import (
     clip_grad_norm,
     clip_grad_norm_,

@@ -1,0 +1,5 @@
+"""``nn.utils.stateless.functional_call``: the older home of ``ember.func.functional_call``."""
+
+from ...func import functional_call
+
+__all__ = ["functional_call"]
