@@ -45,6 +45,9 @@ def allocate(maker: Callable[..., np.ndarray], shape: tuple, dtype: Any, *args: 
 # restores the filter list on exit, dropping a filter added inside it, so the tensor factories
 # call ``quiet_numpy`` to put it back when they see a different list.
 _MODULES = r"ember(\..*)?$"
+# Only NumPy's floating-point event messages: ember's own RuntimeWarnings (an ambiguous KL
+# registration, ...) must still reach the user.
+_IEEE = r"(divide by zero|invalid value|overflow|underflow) encountered"
 _seen: list = [None]
 
 
@@ -54,7 +57,7 @@ def quiet_numpy() -> None:
     if filters is _seen[0]:
         return
     if not any(f[0] == "ignore" and f[3] is not None and f[3].pattern == _MODULES for f in filters):
-        warnings.filterwarnings("ignore", category=RuntimeWarning, module=_MODULES)
+        warnings.filterwarnings("ignore", _IEEE, category=RuntimeWarning, module=_MODULES)
     _seen[0] = warnings.filters
 
 
