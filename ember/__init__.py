@@ -411,6 +411,7 @@ def detach(input: Tensor) -> Tensor:
 # Entry-point modules and names that load on first use (`import ember` stays fast).
 _LAZY_MODULES = ("cuda", "backends", "accelerator", "mps", "cpu", "version", "amp", "jit")
 _LAZY_MODULES += ("testing", "random", "xpu")
+_LAZY_MODULES += ("multiprocessing", "onnx")  # the ecosystem family (ember/onnx: export)
 _LAZY_NAMES = {
     "compile": "._compile",
     "autocast": ".amp.autocast_mode",

@@ -1,0 +1,1 @@
+"""LSTM/GRU translations (filled below)."""
