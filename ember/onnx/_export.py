@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._tensor import Tensor
-from . import _ops_modules, _ops_rnn, _ops_tensor  # noqa: F401 - fill the translation tables
+from . import _ops_attention, _ops_modules, _ops_rnn, _ops_tensor  # noqa: F401 - fill the translation tables
 from . import _tracer as T
 from ._graph import ExportError, Graph
 
@@ -176,10 +176,11 @@ def _assemble(g: Graph, model, inputs, out, input_names, output_names, dynamic) 
     graph_inputs = [
         _value_info(g, n, t, _dims(n, tuple(t.shape), dynamic)) for n, t in zip(in_names, inputs)
     ]
+    # an output without dynamic axes of its own, when some input has them: rank only
     graph_outputs = [
-        _value_info(
-            g, n, t, _dims(n, tuple(t.shape), dynamic) if (n in dynamic or not dynamic) else None
-        )
+        _value_info(g, n, t, _dims(n, tuple(t.shape), dynamic))
+        if (n in dynamic or not dynamic)
+        else _value_info(g, n, t, [None] * t.ndim)
         for n, t in zip(out_names, outputs)
     ]
     graph = onnx.helper.make_graph(

@@ -260,4 +260,4 @@ def _embedding(g: Graph, m: Any, out: Tensor, idx: Tensor) -> str:
 
 
 # containers: their forward runs other modules, which record themselves
-PASS_THROUGH.update({nn.Sequential, nn.ModuleList, nn.ModuleDict})
+PASS_THROUGH.update({nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.TransformerEncoder})
