@@ -72,7 +72,7 @@ class Graph:
     def const(self, value: np.ndarray, hint: str = "const") -> str:
         """A new initializer holding ``value``."""
         name = self.fresh(hint)
-        arr = np.ascontiguousarray(value)
+        arr = np.array(value, order="C")  # (ascontiguousarray would make a 0-d value 1-d)
         self.initializers.append(self.onnx.numpy_helper.from_array(arr, name))
         return name
 

@@ -76,6 +76,24 @@ for _names, _kind, _rev in (
 ):
     op(*_names)(_binary(_kind, _rev))
 
+
+def _compare(kind: str):
+    def handler(g: Graph, out: Tensor, a: Any, b: Any) -> str:
+        ref = a if isinstance(a, Tensor) else b
+        return g.node(kind, [operand(g, a, ref), operand(g, b, ref)])
+
+    return handler
+
+
+for _names, _kind in (
+    (("gt", "greater", "__gt__"), "Greater"),
+    (("lt", "less", "__lt__"), "Less"),
+    (("ge", "greater_equal", "__ge__"), "GreaterOrEqual"),
+    (("le", "less_equal", "__le__"), "LessOrEqual"),
+    (("eq", "__eq__"), "Equal"),
+):
+    op(*_names)(_compare(_kind))
+
 _UNARY = {
     "Relu": ("relu", "relu_"),
     "Sigmoid": ("sigmoid", "sigmoid_"),
@@ -223,10 +241,8 @@ def _reduce(kind: str):
         if isinstance(dim, int):
             dim = (dim,)
         dims = range(x.ndim) if dim is None else [axis(d, x.ndim) for d in dim]
-        if kind == "ReduceMax" and dim is not None:
-            raise ExportError(
-                "ember.onnx.export: max/min along a dim (values, indices) is not supported"
-            )
+        if g.opset < 18 and kind != "ReduceSum":  # axes became an input in opset 18
+            return g.node(kind, [g.name(x)], axes=list(dims), keepdims=int(bool(keepdim)))
         return g.node(kind, [g.name(x), g.ints(dims)], keepdims=int(bool(keepdim)))
 
     return handler
