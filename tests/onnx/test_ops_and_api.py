@@ -175,3 +175,26 @@ def test_embedding_model_word_language_style() -> None:
 
     tok = ember.tensor(np.random.default_rng(0).integers(0, 20, (5, 3)))
     assert_same(LM(), (tok, ember.zeros(2, 3, 8), ember.zeros(2, 3, 8)))
+
+
+def test_missing_onnx_names_the_extra(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ImportError, match=r"pip install 'ember\[onnx\]'"):
+        ember.onnx.export(nn.Linear(2, 2), (ember.randn(1, 2),))
+    assert ember.onnx.is_in_onnx_export() is False  # needs no onnx
+
+
+def test_import_ember_loads_none_of_the_ecosystem() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ember; "
+        "print(any(m.split('.')[0] in ('onnx', 'onnxruntime', 'tensorboard', 'multiprocessing') "
+        "or m.startswith(('ember.onnx', 'ember.multiprocessing', 'ember.utils.tensorboard')) "
+        "for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

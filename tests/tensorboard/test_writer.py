@@ -186,3 +186,11 @@ def test_default_log_dir_filename_suffix_and_purge_step(tmp_path, monkeypatch) -
 def test_add_graph_refuses_clearly(tmp_path) -> None:
     with SummaryWriter(str(tmp_path)) as w, pytest.raises(NotImplementedError, match="add_graph"):
         w.add_graph(ember.nn.Linear(2, 2), ember.zeros(1, 2))
+
+
+def test_missing_tensorboard_names_the_extra(tmp_path, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorboard.summary.writer.event_file_writer", None)
+    with pytest.raises(ImportError, match=r"pip install 'ember\[tensorboard\]'"):
+        SummaryWriter(str(tmp_path))
