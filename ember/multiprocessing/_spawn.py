@@ -12,6 +12,7 @@ import multiprocessing.connection
 import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -162,4 +163,11 @@ def spawn(
     start_method: str = "spawn",
 ) -> ProcessContext | None:
     """Run ``fn(i, *args)`` for ``i`` in ``range(nprocs)``, each in a new process."""
+    if start_method != "spawn":
+        warnings.warn(
+            f"This method only supports start_method=spawn (got: {start_method}).\n"
+            "To use a different start_method use:\n\t\t ember.multiprocessing.start_processes(...)",
+            FutureWarning,
+            stacklevel=2,
+        )
     return start_processes(fn, args, nprocs, join, daemon, start_method)

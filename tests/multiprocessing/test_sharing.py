@@ -96,7 +96,7 @@ def test_hogwild_concurrent_spawn_trains_parent(method: str) -> None:
     e.share_memory()
     x, y = (ember.tensor(a) for a in W.data(0))
     loss0 = ember.nn.functional.mse_loss(e(x), y).item()
-    mp.spawn(W.train_worker, args=(e, 20), nprocs=2, start_method=method)
+    mp.start_processes(W.train_worker, args=(e, 20), nprocs=2, start_method=method)
     loss1 = ember.nn.functional.mse_loss(e(x), y).item()
     assert loss1 < 0.5 * loss0
 
@@ -146,7 +146,13 @@ def test_spawn_reports_child_exception(lib) -> None:
 
 
 def test_spawn_join_false_returns_context() -> None:
-    ctx = mp.spawn(W.fail, nprocs=1, join=False, start_method="fork")
+    ctx = mp.start_processes(W.fail, nprocs=1, join=False, start_method="fork")
     assert isinstance(ctx, mp.ProcessContext) and len(ctx.pids()) == 1
     while not ctx.join():
         pass
+
+
+@pytest.mark.parametrize("lib", [ember.multiprocessing, tmp])
+def test_spawn_with_fork_warns_as_torch(lib) -> None:
+    with pytest.warns(FutureWarning, match="only supports start_method=spawn"):
+        lib.spawn(W.fill, args=(ember.zeros(1, 1).share_memory_(),), nprocs=1, start_method="fork")
