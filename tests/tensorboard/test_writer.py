@@ -124,6 +124,21 @@ def test_image_matches_torch(tmp_path, shape, fmt, kind) -> None:
     )
 
 
+@pytest.mark.parametrize("shape,fmt", [((11, 3, 4, 5), "NCHW"), ((3, 4, 5, 1), "NHWC")])
+def test_images_grid_matches_torch(tmp_path, shape, fmt) -> None:
+    img = np.random.default_rng(2).random(shape).astype(np.float32)
+
+    def calls(w, lib):
+        w.add_images("batch", lib.tensor(img), 1, dataformats=fmt)
+
+    e, t = (_read(p) for p in _both(tmp_path, calls))
+    ie, it = e.Images("batch")[0], t.Images("batch")[0]
+    assert (ie.width, ie.height) == (it.width, it.height)
+    np.testing.assert_array_equal(
+        _pixels(ie.encoded_image_string), _pixels(it.encoded_image_string)
+    )
+
+
 def test_image_bad_dataformats_raises(tmp_path) -> None:
     with SummaryWriter(str(tmp_path)) as w, pytest.raises(ValueError, match="dataformats"):
         w.add_image("img", ember.zeros(3, 4, 5), dataformats="NCHW")

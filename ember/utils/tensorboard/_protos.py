@@ -81,9 +81,27 @@ def histogram(tag: str, values: np.ndarray, bins: Any, max_bins: int | None) -> 
     return S.Summary(value=[S.Summary.Value(tag=tag, histo=proto)])
 
 
+def _grid(batch: np.ndarray, ncols: int = 8) -> np.ndarray:
+    """NCHW images tiled row by row into one CHW image, 8 to a row (PyTorch's layout)."""
+    if batch.shape[1] == 1:
+        batch = np.repeat(batch, 3, axis=1)
+    if batch.shape[1] != 3:
+        raise ValueError(f"a batch of images needs 1 or 3 channels, got {batch.shape[1]}")
+    n, c, h, w = batch.shape
+    cols = min(n, ncols)
+    rows = -(-n // cols)
+    canvas = np.zeros((c, h * rows, w * cols), batch.dtype)
+    for i in range(n):
+        r, q = divmod(i, cols)
+        canvas[:, r * h : (r + 1) * h, q * w : (q + 1) * w] = batch[i]
+    return canvas
+
+
 def to_hwc(img: np.ndarray, dataformats: str) -> np.ndarray:
-    """The image as height x width x channels (1, 3 or 4 channels)."""
+    """The image as height x width x channels (1, 3 or 4 channels); a batch (N) as a grid."""
     fmt = dataformats.upper()
+    if len(fmt) == 4 and sorted(fmt) == sorted("NCHW") and img.ndim == 4:
+        img, fmt = _grid(np.transpose(img, [fmt.index(c) for c in "NCHW"])), "CHW"
     if len(set(fmt)) != len(fmt) or not set(fmt) <= set("CHW") or img.ndim != len(fmt):
         raise ValueError(
             f"dataformats {dataformats!r} does not describe an image of shape {img.shape}"

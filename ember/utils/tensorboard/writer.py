@@ -146,6 +146,17 @@ class SummaryWriter:
         """An image: floats in [0, 1] or uint8, laid out as ``dataformats`` (CHW, HWC, HW...)."""
         self._write(P.image(tag, _array(img_tensor), dataformats), global_step, walltime)
 
+    def add_images(
+        self,
+        tag: str,
+        img_tensor: Any,
+        global_step: int | None = None,
+        walltime: float | None = None,
+        dataformats: str = "NCHW",
+    ) -> None:
+        """A batch of images shown as one grid, 8 to a row (``dataformats`` NCHW or NHWC)."""
+        self._write(P.image(tag, _array(img_tensor), dataformats), global_step, walltime)
+
     def add_text(
         self,
         tag: str,
