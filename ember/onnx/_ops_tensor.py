@@ -323,6 +323,15 @@ def _transpose(g: Graph, out: Tensor, x: Tensor, d0: int = 0, d1: int = 1) -> st
     return g.node("Transpose", [g.name(x)], perm=perm)
 
 
+# the properties: .T reverses every dim, .mT swaps the last two
+op("T")(lambda g, out, x: g.node("Transpose", [g.name(x)], perm=list(range(x.ndim))[::-1]))
+op("mT")(
+    lambda g, out, x: g.node(
+        "Transpose", [g.name(x)], perm=[*range(x.ndim - 2), x.ndim - 1, x.ndim - 2]
+    )
+)
+
+
 @op("unsqueeze")
 def _unsqueeze(g: Graph, out: Tensor, x: Tensor, dim: int) -> str:
     return g.node("Unsqueeze", [g.name(x), g.ints([axis(dim, x.ndim + 1)])])

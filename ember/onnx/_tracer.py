@@ -175,7 +175,13 @@ def _patch_tensor(saved: list) -> None:
     for name, fn in list(vars(Tensor).items()):
         if name in _SKIP or (name.startswith("_") and not name.startswith("__")):
             continue
-        if not callable(fn) or isinstance(fn, (type, staticmethod, classmethod, property)):
+        if isinstance(fn, property) and fn.fget is not None:
+            # x.T, x.mT...: a property returning a tensor is an operation too
+            saved.append((Tensor, name, fn))
+            getter = _wrap(name, "Tensor." + name, fn.fget)
+            setattr(Tensor, name, property(getter, fn.fset, fn.fdel, fn.__doc__))
+            continue
+        if not callable(fn) or isinstance(fn, (type, staticmethod, classmethod)):
             continue
         saved.append((Tensor, name, fn))
         setattr(Tensor, name, _wrap(name, "Tensor." + name, fn))

@@ -61,6 +61,21 @@ def test_tensor_operations_with_dynamic_batch() -> None:
         assert_same(Flat(), (ember.randn(2, 1, 6, 6),), [ember.randn(n, 1, 6, 6)], **kw)
 
 
+def test_tensor_properties_are_operations() -> None:
+    class Props(nn.Module):
+        def forward(self, x, y):
+            return x.T @ y[0], y.mT + 1, x.shape[0] * y
+
+    assert_same(Props(), (ember.randn(3, 2), ember.randn(2, 3, 4)))
+
+    class Data(nn.Module):
+        def forward(self, x):
+            return x.data + 1
+
+    with pytest.raises(ember.onnx.UnsupportedOperatorError, match="'Tensor.data'"):
+        ember.onnx.export(Data(), (ember.randn(2),), io.BytesIO())
+
+
 def test_in_place_operations_are_recorded() -> None:
     class InPlace(nn.Module):
         def forward(self, x):
