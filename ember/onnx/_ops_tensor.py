@@ -54,6 +54,8 @@ def _binary(kind: str, reverse: bool = False):
     def handler(g: Graph, out: Tensor, a: Any, b: Any, *rest: Any, alpha: Any = 1, **kw: Any):
         if rest:
             alpha = rest[0]
+        if kw.get("rounding_mode") is not None:
+            raise ExportError("ember.onnx.export: div with rounding_mode is not supported")
         x, y = operand(g, a, out), operand(g, b, out)
         if alpha != 1:
             y = g.node("Mul", [y, g.like(alpha, out)])
@@ -186,6 +188,8 @@ def _elu(g: Graph, out: Tensor, x: Tensor, alpha: float = 1.0, inplace: bool = F
 
 def _softmax(kind: str):
     def handler(g: Graph, out: Tensor, x: Tensor, dim: Any = None, *a: Any, **k: Any) -> str:
+        if k.get("dtype") is not None or (a and a[-1] is not None and not isinstance(a[-1], int)):
+            raise ExportError(f"ember.onnx.export: {kind} with a dtype is not supported")
         if dim is None:
             raise ExportError(f"ember.onnx.export: {kind} needs an explicit dim")
         return g.node(kind, [g.name(x)], axis=axis(dim, x.ndim))
@@ -238,6 +242,8 @@ op("__rmatmul__")(lambda g, out, a, b: g.node("MatMul", [g.name(b), g.name(a)]))
 # ---- reductions ------------------------------------------------------------------------------
 def _reduce(kind: str):
     def handler(g: Graph, out: Tensor, x: Tensor, dim: Any = None, keepdim: bool = False, *a, **k):
+        if a or k.get("dtype") is not None or out.dtype != x.dtype:
+            raise ExportError(f"ember.onnx.export: {kind} with a dtype change is not supported")
         if isinstance(dim, int):
             dim = (dim,)
         dims = range(x.ndim) if dim is None else [axis(d, x.ndim) for d in dim]
@@ -298,12 +304,11 @@ def _flatten(g: Graph, out: Tensor, x: Tensor, start_dim: int = 0, end_dim: int 
 
 
 def flatten(g: Graph, name: str, x: Tensor, out: Tensor, start: int, end: int) -> str:
-    if x.ndim and axis(end, x.ndim) == x.ndim - 1 and x.ndim > 1:
-        return (
-            g.node("Flatten", [name], axis=axis(start, x.ndim))
-            if start
-            else g.node("Reshape", [name, g.ints([-1])])
-        )
+    """ONNX Flatten when it means the same (everything from dim 1 into one), else a Reshape."""
+    if x.ndim > 1 and axis(start, x.ndim) == 1 and axis(end, x.ndim) == x.ndim - 1:
+        return g.node("Flatten", [name], axis=1)
+    if x.ndim > 0 and axis(start, x.ndim) == 0 and axis(end, x.ndim) == x.ndim - 1:
+        return g.node("Reshape", [name, g.ints([-1])])
     return g.node("Reshape", [name, g.ints(reshape_target(x, out))])
 
 

@@ -76,6 +76,41 @@ def test_tensor_properties_are_operations() -> None:
         ember.onnx.export(Data(), (ember.randn(2),), io.BytesIO())
 
 
+@pytest.mark.parametrize("start,end", [(0, -1), (1, -1), (2, -1), (1, 2), (0, 1)])
+def test_flatten_ranges(start: int, end: int) -> None:
+    class Flat(nn.Module):
+        def forward(self, x):
+            return x.flatten(start, end) * 2
+
+    dyn = {"x": {0: "n"}, "y": {0: "n"}} if start > 0 else None
+    kw = dict(input_names=["x"], output_names=["y"], dynamic_axes=dyn)
+    assert_same(Flat(), (ember.randn(2, 3, 4, 5),), **kw)
+    if dyn:
+        assert_same(Flat(), (ember.randn(2, 3, 4, 5),), [ember.randn(4, 3, 4, 5)], **kw)
+
+
+class _Fn(nn.Module):
+    def __init__(self, fn) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+@pytest.mark.parametrize(
+    "fn,what",
+    [
+        (lambda x: x.div(2, rounding_mode="floor"), "rounding_mode"),
+        (lambda x: x.sum(dtype=ember.float64), "dtype"),
+        (lambda x: x.softmax(0, dtype=ember.float64), "dtype"),
+    ],
+)
+def test_untranslated_arguments_refused(fn, what: str) -> None:
+    with pytest.raises(ember.onnx.ExportError, match=what):
+        ember.onnx.export(_Fn(fn), (ember.randn(3),), io.BytesIO())
+
+
 def test_in_place_operations_are_recorded() -> None:
     class InPlace(nn.Module):
         def forward(self, x):
