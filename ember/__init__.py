@@ -368,6 +368,7 @@ def detach(input: Tensor) -> Tensor:
 _LAZY_MODULES = ("cuda", "backends", "accelerator", "mps", "cpu", "version", "amp", "jit")
 _LAZY_MODULES += ("testing", "random", "xpu")
 _LAZY_MODULES += ("func",)  # function transforms (ember/func)
+_LAZY_MODULES += ("multiprocessing", "onnx")  # the ecosystem family (ember/onnx: export)
 _LAZY_NAMES = {
     "compile": "._compile",
     "autocast": ".amp.autocast_mode",

@@ -4,8 +4,8 @@
 ember's tensors hold NumPy arrays; a view's memory belongs to the array it was cut from. A
 storage object here stands for that owning array: its ``data_ptr()`` is the owner's first byte,
 so two tensors share a storage exactly when their ``untyped_storage().data_ptr()`` agree, as in
-PyTorch. Storages are read-only snapshots of that memory's description (no resizing, sharing or
-pinning).
+PyTorch. Storages are read-only snapshots of that memory's description (no resizing or pinning;
+``is_shared()`` reports whether ``share_memory_()`` moved it into shared memory).
 """
 
 from __future__ import annotations
@@ -76,7 +76,9 @@ class UntypedStorage:
         return device("cpu")
 
     def is_shared(self) -> bool:
-        return False
+        from ._shared_memory import is_shared_array
+
+        return is_shared_array(self._owner)
 
     def is_pinned(self, device: Any = "cuda") -> bool:
         return False
@@ -133,7 +135,9 @@ class TypedStorage:
         return device("cpu")
 
     def is_shared(self) -> bool:
-        return False
+        from ._shared_memory import is_shared_array
+
+        return is_shared_array(self._owner)
 
     def cpu(self) -> TypedStorage:
         return self

@@ -179,6 +179,18 @@ class Tensor:
     def data_ptr(self) -> int:
         return self._data.__array_interface__["data"][0]
 
+    def share_memory_(self) -> Tensor:
+        """Move the data into shared memory, so other processes update it in place."""
+        from ._shared_memory import share_memory_
+
+        return share_memory_(self)
+
+    def is_shared(self) -> bool:
+        """True when the data lives in shared memory (after ``share_memory_()``)."""
+        from ._shared_memory import is_shared
+
+        return is_shared(self)
+
     def storage_offset(self) -> int:
         base = self._data
         while base.base is not None and isinstance(base.base, np.ndarray):

@@ -87,5 +87,9 @@ class ConversionsMixin:
         return self  # pragma: no cover
 
     def share_memory(self) -> Any:
-        """Kept for API compatibility: ember's arrays live in ordinary process memory."""
+        """Move every parameter, gradient and buffer into shared memory (Hogwild training)."""
+        for t in (*self.parameters(), *self.buffers()):
+            t.share_memory_()
+            if t.grad is not None:
+                t.grad.share_memory_()
         return self
