@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._scratch import SCRATCH_MIN_BYTES
 from ..._tensor import Tensor, _wrap
 from ...autograd.function import NO_CTX
 from ...autograd.grad_mode import STATE
@@ -71,18 +72,29 @@ def _linear(m: Module, x: np.ndarray) -> np.ndarray | None:
     if STATE.enabled and (w._rg or (b is not None and b._rg)):
         return None
     wd = w._data
-    if wd.ndim != 2 or x.ndim == 0 or x.shape[-1] != wd.shape[1] or x.dtype != wd.dtype:
+    dt = wd.dtype
+    if wd.ndim != 2 or x.ndim == 0 or x.shape[-1] != wd.shape[1] or x.dtype != dt:
         return None
-    if b is not None and (b._data.shape != (wd.shape[0],) or b._data.dtype != wd.dtype):
+    if b is None:
+        return _fold(x, wd.T)
+    bd = b._data
+    if bd.shape != (wd.shape[0],) or bd.dtype != dt:
         return None
-    out = _fold(x, wd.T)  # what ops.linalg.Linear.forward computes, step for step
-    if b is not None:
-        out += b._data
+    # What ops.linalg.Linear.forward computes, step for step (a small 2-D input: _fold's first
+    # case, inlined).
+    if x.ndim == 2 and x.shape[0] * wd.shape[0] * dt.itemsize < SCRATCH_MIN_BYTES:
+        out = x @ wd.T
+    else:
+        out = _fold(x, wd.T)
+    out += bd
     return out
 
 
 def _relu_inplace(a: np.ndarray) -> None:
-    unary_into(U._max0, a, a)
+    if a.nbytes < SCRATCH_MIN_BYTES:
+        np.maximum(a, U._zeros_for(a), out=a, dtype=a.dtype)
+    else:
+        unary_into(U._max0, a, a)  # in per-core chunks, as the normal path fills its output
 
 
 # Activations applied to a float array the chain owns: the primitive their normal path runs.
