@@ -19,12 +19,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("filters", nargs="*", help="run cases whose name contains one of these")
     ap.add_argument("--rounds", type=int, default=None, help="rounds per case")
-    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    ap.add_argument("--threads", type=int, default=None, help="threads for torch and ember")
     args = ap.parse_args()
     import torch
 
-    if args.threads:
+    if args.threads:  # both libraries (ember's op pool and its BLAS follow set_num_threads)
+        import ember
+
         torch.set_num_threads(args.threads)
+        ember.set_num_threads(args.threads)
     import time
 
     start = load_average()
