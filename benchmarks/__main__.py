@@ -12,19 +12,26 @@ import pkgutil
 
 import benchmarks
 
-from .harness import print_table, run_case
+from .harness import busy, load_average, print_table, run_case
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("filters", nargs="*", help="run cases whose name contains one of these")
     ap.add_argument("--rounds", type=int, default=None, help="rounds per case")
-    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    ap.add_argument("--threads", type=int, default=None, help="threads for torch and ember")
     args = ap.parse_args()
     import torch
 
-    if args.threads:
+    if args.threads:  # both libraries (ember's op pool and its BLAS follow set_num_threads)
+        import ember
+
         torch.set_num_threads(args.threads)
+        ember.set_num_threads(args.threads)
+    import time
+
+    start = load_average()
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {start:.2f}")
     results = []
     for info in sorted(pkgutil.iter_modules(benchmarks.__path__), key=lambda m: m.name):
         if not info.name.startswith("bench_"):
@@ -39,6 +46,16 @@ def main() -> None:
             )
     print()
     print_table(results)
+    end = load_average()
+    busy_run = busy(start) or busy(end) or any(busy(r.load_before) for r in results)
+    print(
+        f"load average: {start:.2f} at start, {end:.2f} at end"
+        + (
+            " -- BUSY machine: compare ratios only with runs taken at similar load"
+            if busy_run
+            else ""
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -12,16 +12,22 @@ that follows. Measured on the MLP (2026-11-27 UTC, 10-call samples): with no war
 2-3x slower than alone (ember 1.3-1.6 ms, torch 2.1-2.3 ms, ratio 0.62-0.73); with one warm-up
 call the ratio swung between 0.66 and 0.92; with 150 ms of warm-up both ran at their solo speed
 (ember ~0.77 ms, torch ~0.85-0.91 ms) and the ratio settled at 0.87-0.88.
+
+Wall-clock ratios are only trustworthy on an idle machine, so every row records the 1-minute load
+average before and after it and is flagged ``BUSY`` when either exceeds half the cores; the table
+also prints the ratio of process CPU time (``time.process_time``), which waiting for a core does
+not inflate (spinning threads still do), as a second, load-robust opinion.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Case", "run_case", "print_table"]
+__all__ = ["Case", "run_case", "print_table", "load_average", "busy"]
 
 
 @dataclass
@@ -46,6 +52,9 @@ class Result:
     torch_s: float
     ratio: float
     target: float | None
+    cpu_ratio: float = float("nan")  # median per-round ratio of process CPU time
+    load_before: float = float("nan")  # 1-minute load average before the row
+    load_after: float = float("nan")
 
 
 # Untimed work before each sample (see the module docstring).
@@ -59,11 +68,34 @@ def _warm(fn: Callable[[], object]) -> None:
         fn()
 
 
-def _sample(fn: Callable[[], object], inner: int) -> float:
+def _sample(fn: Callable[[], object], inner: int) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds) per call."""
+    c0 = time.process_time()
     t0 = time.perf_counter()
     for _ in range(inner):
         fn()
-    return (time.perf_counter() - t0) / inner
+    t1 = time.perf_counter()
+    return (t1 - t0) / inner, (time.process_time() - c0) / inner
+
+
+def load_average() -> float:
+    """The machine's 1-minute load average (NaN where the OS does not report one)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return float("nan")
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def busy(load: float) -> bool:
+    """Whether a load average means other work competed for the cores (above half of them)."""
+    return load > 0.5 * _cores()
 
 
 def run_case(case: Case, rounds: int | None = None) -> Result:
@@ -73,21 +105,26 @@ def run_case(case: Case, rounds: int | None = None) -> Result:
     for _ in range(3):  # warm up both (allocations, caches, lazy imports)
         fe()
         ft()
-    te, tt, ratios = [], [], []
+    te, tt, ratios, cpu_ratios = [], [], [], []
+    load_before = load_average()
     for _ in range(rounds or case.rounds):
         _warm(fe)
-        a = _sample(fe, case.inner)
+        a, ca = _sample(fe, case.inner)
         _warm(ft)
-        b = _sample(ft, case.inner)
+        b, cb = _sample(ft, case.inner)
         te.append(a)
         tt.append(b)
         ratios.append(a / b)
+        cpu_ratios.append(ca / cb if cb > 0 else float("nan"))
     return Result(
         case.name,
         statistics.median(te),
         statistics.median(tt),
         statistics.median(ratios),
         case.target,
+        statistics.median(cpu_ratios),
+        load_before,
+        load_average(),
     )
 
 
@@ -98,7 +135,22 @@ def _fmt(s: float) -> str:
 
 
 def print_table(results: list[Result]) -> None:
-    print(f"{'benchmark':58s} {'ember':>11s} {'torch':>11s} {'ratio':>7s} {'target':>7s}")
+    """One row per result; ``load`` is the 1-minute load average before/after the row."""
+    print(
+        f"{'benchmark':58s} {'ember':>11s} {'torch':>11s} {'ratio':>7s} {'cpu':>6s} "
+        f"{'target':>7s} {'load':>11s}"
+    )
     for r in results:
         tgt = f"{r.target:.2f}" if r.target else ""
-        print(f"{r.name:58s} {_fmt(r.ember_s)} {_fmt(r.torch_s)} {r.ratio:7.2f} {tgt:>7s}")
+        flag = "  BUSY" if busy(r.load_before) or busy(r.load_after) else ""
+        print(
+            f"{r.name:58s} {_fmt(r.ember_s)} {_fmt(r.torch_s)} {r.ratio:7.2f} "
+            f"{r.cpu_ratio:6.2f} {tgt:>7s} {r.load_before:5.2f}/{r.load_after:<5.2f}{flag}"
+        )
+    n_busy = sum(busy(r.load_before) or busy(r.load_after) for r in results)
+    if n_busy:
+        print(
+            f"{n_busy} of {len(results)} rows ran on a busy machine (load average above half "
+            f"of {_cores()} cores): their wall-clock ratios are unreliable; the cpu column "
+            "(process CPU time ratio) is less affected."
+        )

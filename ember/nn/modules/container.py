@@ -13,6 +13,7 @@ from typing import Any
 
 from ..._tensor import Tensor
 from ..parameter import Parameter
+from . import _fastpath
 from .module import Module, _addindent
 
 __all__ = ["Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
@@ -156,6 +157,8 @@ class Sequential(Module):
 
     def forward(self, input: Any) -> Any:
         """Feed ``input`` through each module in turn."""
+        if _fastpath.applies(input):  # no graph, no hooks: straight through on arrays
+            return _fastpath.run(self._modules.values(), input)
         for module in self._modules.values():
             input = module(input)
         return input
