@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
 from ._util import Primitive, wrap_dim
 from .elementwise import sub
@@ -176,3 +177,7 @@ def cumulative_trapezoid(
     from .reduction import cumsum
 
     return cumsum(_trapezoid_parts(y, x, dx, dim), wrap_dim(dim, y.ndim))
+
+
+# ``out=``: every function here that takes it writes into it (ember/_out.py).
+accepts_out_in(globals(), __all__)

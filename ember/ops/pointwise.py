@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
 from ._util import Primitive, as_tensor_arg, broadcast_error, unbroadcast
 from .elementwise import _prepare, cast, mul
@@ -400,3 +401,7 @@ def can_cast(from_: D.dtype, to: D.dtype) -> bool:
                 f"can_cast(): argument '{arg}' must be torch.dtype, not {type(v).__name__}"
             )
     return from_._kind <= to._kind
+
+
+# ``out=``: every function here that takes it writes into it (ember/_out.py).
+accepts_out_in(globals(), __all__)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
 from ._util import Primitive, wrap_dim
 from .elementwise import add, cast, div, mul, sub, where
@@ -401,3 +402,7 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     norms = norm(input, p, dim=others, keepdim=True)
     factor = where(_wrap(norms._data > maxnorm), div(maxnorm, add(norms, 1e-7)), 1.0)
     return mul(input, factor)
+
+
+# ``out=``: every function here that takes it writes into it (ember/_out.py).
+accepts_out_in(globals(), __all__)

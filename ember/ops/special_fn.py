@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out_in
 from .._tensor import Tensor
 from ._special_kernels import (
     _ERFC,
@@ -317,3 +318,7 @@ def xlogy(input: Any, other: Any, *, out: Any = None) -> Tensor:
 
         raise broadcast_error(a, b) from None
     return Xlogy.apply(a, b)
+
+
+# ``out=``: every function here that takes it writes into it (ember/_out.py).
+accepts_out_in(globals(), __all__)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
 from ._util import Primitive, wrap_dim
 from .join import cat, tensor_split, vstack
@@ -276,3 +277,7 @@ def as_strided(input: Tensor, size: Any, stride: Any, storage_offset: int | None
         flat[offset:], size, tuple(s * a.itemsize for s in stride)
     )
     return Strided.apply(input, view, _positions(size, stride, offset))
+
+
+# ``out=``: every function here that takes it writes into it (ember/_out.py).
+accepts_out_in(globals(), __all__)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
 from ._util import Primitive, dims_of, type_name, wrap_dim
 from .elementwise import add, cast, div, mul, sub
@@ -437,3 +438,7 @@ def unique_consecutive(
         counts = np.diff(np.append(np.flatnonzero(change), change.size))
         out.append(_wrap(counts.astype(np.int64)))
     return out[0] if len(out) == 1 else tuple(out)
+
+
+# ``out=``: every function here that takes it writes into it (ember/_out.py).
+accepts_out_in(globals(), __all__)
