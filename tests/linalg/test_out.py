@@ -1,5 +1,6 @@
 """ember.linalg, ember.fft, ember.special and the complex functions write into ``out=`` as
-torch does (one implementation: ``ember/_out.py``): the result lands in ``out``, which is returned."""
+torch does (one implementation: ``ember/_out.py``): the result lands in ``out``, which is
+returned."""
 
 from __future__ import annotations
 
