@@ -176,7 +176,7 @@ class Pow(Primitive):
 
 
 def _int_kinds(x: Any, y: Any) -> bool:
-    return np.asarray(x).dtype.kind in "iu" and isinstance(y, np.ndarray) and y.dtype.kind in "iu"
+    return np.asarray(x).dtype.kind in "biu" and isinstance(y, np.ndarray) and y.dtype.kind in "iu"
 
 
 def _int_pow(x: Any, y: np.ndarray) -> np.ndarray:
@@ -290,7 +290,7 @@ class Fmod(Primitive):
 def _check_int_divisor(x: Any, y: Any) -> None:
     """PyTorch's error for an integer division by zero (NumPy would return 0 with a warning)."""
     if np.asarray(x).dtype.kind in "iub" and np.asarray(y).dtype.kind in "iub":
-        if not np.all(y):
+        if np.size(x) and not np.all(y):  # (an empty dividend divides nothing)
             raise RuntimeError("ZeroDivisionError")
 
 
@@ -515,6 +515,15 @@ def _int_trunc_div(x: Any, y: Any) -> np.ndarray:
     return q + fix.astype(q.dtype)
 
 
+def rdiv(self: Tensor, other: Any) -> Tensor:
+    """``other / self`` for the operator: PyTorch computes ``self.reciprocal() * other``."""
+    if is_scalar(other) and not isinstance(other, bool):
+        from .unary import reciprocal
+
+        return mul(reciprocal(self), other)
+    return div(other, self)
+
+
 def _arr(x: Any) -> Any:
     return x._data if isinstance(x, Tensor) else x
 
@@ -552,7 +561,7 @@ def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:  # noqa: A001
     if isinstance(input, Tensor) and is_scalar(exponent):
         if input.dtype._kind < D._FLOAT and isinstance(exponent, int) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-    if _is_bool(input) and _is_bool(exponent):
+    if _is_bool(input) and isinstance(exponent, Tensor) and _is_bool(exponent):
         raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     if isinstance(input, Tensor) and is_scalar(exponent):
         kind = input._data.dtype.kind
@@ -724,7 +733,18 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
             f'"lerp_kernel_{"tensor" if isinstance(weight, Tensor) else "scalar"}" not '
             f"implemented for '{type_name(input.dtype)}'"
         )
-    return add(input, mul(weight, sub(end, input)))
+    # PyTorch's formula: from the nearer end, so weight 1 gives ``end`` exactly and no
+    # intermediate overflows where the result is finite.
+    diff = sub(end, input)
+    if is_scalar(weight):
+        if abs(weight) < 0.5:
+            return add(input, mul(diff, weight))
+        return sub(end, mul(diff, 1 - weight))
+    from .compare import lt
+    from .unary import abs as abs_
+
+    small = lt(abs_(weight), 0.5)
+    return where(small, add(input, mul(weight, diff)), sub(end, mul(diff, rsub(weight, 1))))
 
 
 def _c10(dt: D.dtype) -> str:

@@ -181,7 +181,9 @@ def setitem(input: Tensor, key: Any, value: Any) -> None:
 
             v = cast(v, input.dtype)
     else:
-        v = np.asarray(fit_scalar(value, input.dtype), dtype=input._data.dtype)
+        if input._data.dtype.kind in "iu":  # (a float tensor takes inf for a huge value)
+            value = fit_scalar(value, input.dtype)
+        v = np.asarray(value, dtype=input._data.dtype)
     try:
         inplace.apply_inplace(input, IndexPut, k, v, False, direct=_direct_setitem)
     except IndexError as e:

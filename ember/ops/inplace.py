@@ -63,6 +63,8 @@ def _rebind(t: Tensor, out: Tensor) -> Tensor:
             f"{_tname(t._data.dtype)}"
         )
     try:
+        if src.shape != t._data.shape and src.ndim > t._data.ndim:
+            raise ValueError  # a result with more dims cannot be written back (PyTorch refuses)
         np.copyto(t._data, src, casting="unsafe")
     except ValueError:
         if not t._data.flags.writeable:

@@ -50,10 +50,11 @@ def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
 
         return cast(tensors[0], dt).clone()
     tensors = nonempty
+    for i, x in enumerate(tensors):
+        if x.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     ref = tensors[0]
     nd = ref.ndim
-    if nd == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     axis = wrap_dim(dim, nd)
     for i, x in enumerate(tensors):
         if x.ndim != nd:
@@ -172,6 +173,8 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The slice ``start:start+length`` of dimension ``dim`` (a view)."""
     if input.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     axis = wrap_dim(dim, input.ndim)
     n = input._data.shape[axis]
     if isinstance(start, Tensor):

@@ -37,9 +37,13 @@ class Sum(Primitive):
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype):
         ctx.meta = (x.shape, axes, keepdim, x.dtype)
+        if dtype is None and x.dtype.kind == "b":
+            dtype = np.int64
+        # np.add.reduce rather than ndarray.sum (a Python wrapper in NumPy): the same pairwise
+        # sum, and NumPy's overflow warnings name ember's module, which ember filters.
         if axes is None:
-            return np.asarray(x.sum(dtype=dtype))
-        return np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=dtype))
+            return np.asarray(np.add.reduce(x, axis=None, dtype=dtype))
+        return np.asarray(np.add.reduce(x, axis=axes, keepdims=keepdim, dtype=dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -133,8 +137,12 @@ def _deviation(x: np.ndarray, axes: Any, correction: float) -> tuple:
     """``x - mean``, the divisor ``n - correction`` and the variance (keepdims)."""
     diff = x - _mean(x, axes, True)
     denom = builtins.max(_count(x.shape, axes) - correction, 0)  # (max is this module's)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.asarray((diff * diff).sum(axis=axes, keepdims=True) / denom).astype(x.dtype)
+    # Squares summed in double precision, as PyTorch accumulates: float32 values near 1e19 and
+    # beyond would overflow to inf where PyTorch's variance is finite.
+    wide = diff.astype(np.float64) if diff.dtype.kind == "f" and diff.itemsize < 8 else diff
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        v = np.asarray(np.add.reduce(wide * wide, axis=axes, keepdims=True) / denom)
+        v = v.astype(x.dtype)
     return diff, denom, v
 
 
@@ -268,7 +276,8 @@ def std_mean(
 class Prod(Primitive):
     @staticmethod
     def forward(ctx, x, axis, keepdim):
-        out = np.asarray(x.prod(axis=axis, keepdims=keepdim))
+        # ufunc.reduce, not ndarray.prod: NumPy's warnings then name ember (see ember._errors)
+        out = np.asarray(np.multiply.reduce(x, axis=axis, keepdims=keepdim))
         ctx.save_for_backward(x)
         ctx.meta = (axis, keepdim)
         return out

@@ -111,6 +111,9 @@ class Run:
     pairs: list = field(default_factory=list)
     leaves: list = field(default_factory=list)
     log: list = field(default_factory=list)
+    # The loosest tolerance a value may need: a float64 result computed from float32 (or half)
+    # inputs is only as exact as they were.
+    rtol: float = 0.0
 
     def describe(self) -> str:
         return "\n  ".join(self.log)
@@ -127,6 +130,8 @@ def make_inputs(c: Any, run: Run) -> None:
         e = ember.tensor(arr, requires_grad=rg)
         t = torch.tensor(arr, requires_grad=rg)
         run.pairs.append((e, t))
+        run.rtol = max(run.rtol, RTOL["float16"] if dtype == "float16" else
+                       0.0 if dtype == "float64" else RTOL["float32"])  # fmt: skip
         if rg:
             run.leaves.append((e, t))
         run.log.append(f"x{i} = tensor({arr.tolist()!r}, dtype={dtype}, requires_grad={rg})")
@@ -169,13 +174,14 @@ def _dtype_name(x: Any) -> str:
     return x.dtype.name if isinstance(x, ember.Tensor) else str(x.dtype).replace("torch.", "")
 
 
-def compare(where: str, e: Any, t: Any) -> None:
-    """The same structure, dtypes, shapes and values (NaN where torch has NaN)."""
+def compare(where: str, e: Any, t: Any, rtol: float = 0.0) -> None:
+    """The same structure, dtypes, shapes and values (NaN where torch has NaN); ``rtol`` is a
+    floor under the dtype's own tolerance."""
     if isinstance(t, (tuple, list)):
         if not isinstance(e, (tuple, list)) or len(e) != len(t):
             raise Mismatch(f"{where}: ember gave {type(e).__name__}, torch {len(t)} values")
         for i, (a, b) in enumerate(zip(e, t)):
-            compare(f"{where}[{i}]", a, b)
+            compare(f"{where}[{i}]", a, b, rtol)
         return
     if not isinstance(t, torch.Tensor):
         if isinstance(e, ember.Tensor) or not (e == t or (e != e and t != t)):
@@ -189,10 +195,10 @@ def compare(where: str, e: Any, t: Any) -> None:
         raise Mismatch(f"{where}: shape {tuple(e.shape)}, torch {tuple(t.shape)}")
     a = np.asarray(e._data)
     b = t.detach().numpy()
-    _compare_values(where, a, b, _dtype_name(t))
+    _compare_values(where, a, b, _dtype_name(t), rtol)
 
 
-def _compare_values(where: str, a: np.ndarray, b: np.ndarray, dtype: str) -> None:
+def _compare_values(where: str, a: np.ndarray, b: np.ndarray, dtype: str, floor: float) -> None:
     if dtype not in RTOL:
         if not np.array_equal(a, b):
             raise Mismatch(f"{where}: values {a.tolist()}, torch {b.tolist()}")
@@ -202,7 +208,7 @@ def _compare_values(where: str, a: np.ndarray, b: np.ndarray, dtype: str) -> Non
         raise Mismatch(f"{where}: NaN at different places: {a.tolist()}, torch {b.tolist()}")
     finite = np.isfinite(b64)
     scale = float(np.abs(b64[finite]).max()) if finite.any() else 1.0
-    rtol = RTOL[dtype]
+    rtol = max(RTOL[dtype], floor)
     ok = np.isclose(a64, b64, rtol=rtol, atol=rtol * max(scale, 1.0) * 1e-2, equal_nan=True)
     if not ok.all():
         raise Mismatch(f"{where}: values {a.tolist()}, torch {b.tolist()}")
@@ -241,7 +247,7 @@ def run_step(c: Any, run: Run, ops: list[Op]) -> bool:
     _same_exception(where, e_exc, t_exc, e_res)
     if t_exc is not None:
         return False
-    compare(where, e_res, t_res)
+    compare(where, e_res, t_res, run.rtol)
     outs = list(zip(e_res, t_res)) if isinstance(t_res, tuple) else [(e_res, t_res)]
     for e, t in outs:
         if isinstance(t, torch.Tensor):
@@ -281,7 +287,7 @@ def backward(run: Run, c: Any) -> None:
             continue
         if le.grad is None:
             raise Mismatch(f"grad of leaf {i}: ember None, torch {lt.grad}")
-        compare(f"grad of leaf {i}", le.grad, lt.grad)
+        compare(f"grad of leaf {i}", le.grad, lt.grad, run.rtol)
 
 
 def run_program(c: Any, ops: list[Op] | None = None) -> Run:
