@@ -20,6 +20,13 @@ def _compare(ufunc) -> Any:
         b = other._data if isinstance(other, Tensor) else other
         if isinstance(b, (list, tuple)):
             b = np.asarray(b)
+        if _promote(input, other):
+            # Mixed dtypes compare in PyTorch's common type (a 0-d int8 -4 against a uint8
+            # tensor is 252), not NumPy's exact mixed-kind comparison.
+            from .elementwise import _prepare
+
+            x, y = _prepare(input, other)
+            a, b = x._data, y._data
         if type(b) is int and isinstance(a, np.ndarray) and a.dtype.kind in "iu":
             b = _wrapped(b, a.dtype)
         if not (_comparable(a) and _comparable(b)):
@@ -39,6 +46,15 @@ def _compare(ufunc) -> Any:
 
 _COMPARABLE = (np.ndarray, int, float, complex, np.generic)
 _INT = np.dtype(np.int64)
+
+
+def _promote(a: Any, b: Any) -> bool:
+    """Both tensors, of different dtypes, one of them not floating (NumPy already agrees
+    with PyTorch between two floating dtypes)."""
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        return False
+    da, db = a._data.dtype, b._data.dtype
+    return da != db and not (da.kind == "f" and db.kind == "f")
 
 
 def _wrapped(v: int, dt: np.dtype) -> Any:

@@ -212,7 +212,7 @@ class Maximum(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return _minmax_backward(ctx, g, np.greater)
+        return _minmax_backward(ctx, g, np.less)
 
 
 class Minimum(Primitive):
@@ -223,16 +223,16 @@ class Minimum(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return _minmax_backward(ctx, g, np.less)
+        return _minmax_backward(ctx, g, np.greater)
 
 
-def _minmax_backward(ctx, g, better):
+def _minmax_backward(ctx, g, loses):
+    """PyTorch's rule: ties split the gradient evenly; each side gets the whole of it except
+    where it ``loses`` (so where a NaN makes every comparison false, both get it all)."""
     x, y = ctx.saved_tensors
-    # Ties split the gradient evenly, as PyTorch does.
-    win = better(x, y)
-    tie = x == y
-    gx = g * (win + 0.5 * tie).astype(g.dtype)
-    gy = g * ((~win & ~tie) + 0.5 * tie).astype(g.dtype)
+    share = np.where(x == y, g * g.dtype.type(0.5), g)
+    gx = np.where(loses(x, y), g.dtype.type(0), share)
+    gy = np.where(loses(y, x), g.dtype.type(0), share)
     return unbroadcast(gx, np.shape(x)), unbroadcast(gy, np.shape(y))
 
 

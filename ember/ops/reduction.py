@@ -133,8 +133,9 @@ def _mean(x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
     return np.asarray(x.mean(axis=axes, keepdims=keepdim))
 
 
-def _deviation(x: np.ndarray, axes: Any, correction: float) -> tuple:
-    """``x - mean``, the divisor ``n - correction`` and the variance (keepdims)."""
+def _deviation(x: np.ndarray, axes: Any, correction: float, root: bool = False) -> tuple:
+    """``x - mean``, the divisor ``n - correction`` and the variance (keepdims; its square root
+    with ``root``, taken before rounding to ``x``'s dtype)."""
     diff = x - _mean(x, axes, True)
     denom = builtins.max(_count(x.shape, axes) - correction, 0)  # (max is this module's)
     # Squares summed in double precision, as PyTorch accumulates: float32 values near 1e19 and
@@ -142,7 +143,7 @@ def _deviation(x: np.ndarray, axes: Any, correction: float) -> tuple:
     wide = diff.astype(np.float64) if diff.dtype.kind == "f" and diff.itemsize < 8 else diff
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         v = np.asarray(np.add.reduce(wide * wide, axis=axes, keepdims=True) / denom)
-        v = v.astype(x.dtype)
+        v = (np.sqrt(v) if root else v).astype(x.dtype)
     return diff, denom, v
 
 
@@ -182,8 +183,7 @@ class Std(Primitive):
 
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
-        diff, denom, v = _deviation(x, axes, correction)
-        out = np.sqrt(v)
+        diff, denom, out = _deviation(x, axes, correction, root=True)
         ctx.save_for_backward(diff, out)
         ctx.meta = (axes, keepdim, denom)
         return _squeeze(out, axes, keepdim)
