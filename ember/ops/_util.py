@@ -33,6 +33,7 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
         return g
     if (
         len(shape) == 1
+        and shape[0]
         and g.ndim >= 2
         and g.shape[-1] == shape[0]
         and g.dtype.kind == "f"

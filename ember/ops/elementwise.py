@@ -8,6 +8,7 @@ Binary ops take Tensors or Python scalars; operands are first converted to PyTor
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 from typing import Any
 
@@ -201,7 +202,12 @@ class Atan2(Primitive):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         den = x * x + y * y
-        return unbroadcast(g * y / den, x.shape), unbroadcast(-g * x / den, y.shape)
+        # At the origin (or where den underflows) PyTorch's gradient is 0, not 0/0.
+        zero = den == 0
+        den = np.where(zero, 1, den)
+        gx = np.where(zero, 0, g * y / den).astype(g.dtype, copy=False)
+        gy = np.where(zero, 0, -g * x / den).astype(g.dtype, copy=False)
+        return unbroadcast(gx, np.shape(x)), unbroadcast(gy, np.shape(y))
 
 
 class Maximum(Primitive):
@@ -760,6 +766,18 @@ def _common_kind(*ts: Any) -> int:
     return builtins_max(t.dtype._kind for t in ts if isinstance(t, Tensor))
 
 
+def _result_type(*ts: Tensor) -> D.dtype:
+    """PyTorch's result dtype of several tensors: dimensioned ones decide, unless a 0-d one is
+    of a higher category (float over integer...), which then decides among the 0-d ones."""
+    dims = [t.dtype for t in ts if t.ndim]
+    zeros = [t.dtype for t in ts if not t.ndim]
+    d = functools.reduce(D.promote_types, dims) if dims else None
+    z = functools.reduce(D.promote_types, zeros) if zeros else None
+    if d is None or (z is not None and z._kind > d._kind):
+        return z
+    return d
+
+
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
     """``input + value * tensor1 * tensor2``, multiplied left to right as PyTorch does."""
     if _common_kind(input, tensor1, tensor2) == D._BOOL:
@@ -767,7 +785,7 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
     if value == 1:
         return add(input, mul(tensor1, tensor2))
     t1, t2 = _promoted(input, tensor1, tensor2)
-    return add(input, mul(mul(t1, _value_like(value, tensor1, tensor2)), t2))
+    return add(input, mul(mul(t1, _value_like(value, t1)), t2))
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
@@ -784,13 +802,12 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
     if value == 1:
         return add(input, div(tensor1, tensor2))
     t1, t2 = _promoted(input, tensor1, tensor2)
-    return add(input, div(mul(t1, _value_like(value, tensor1, tensor2)), t2))
+    return add(input, div(mul(t1, _value_like(value, t1)), t2))
 
 
 def _promoted(input: Tensor, t1: Tensor, t2: Tensor) -> tuple:
     """``t1`` and ``t2`` in the dtype of the whole expression (PyTorch computes in it)."""
-    dt = D.result_type_dims(input.dtype, input.ndim, t1.dtype, t1.ndim)
-    dt = D.result_type_dims(dt, max(input.ndim, t1.ndim), t2.dtype, t2.ndim)
+    dt = _result_type(input, t1, t2)
     return cast(t1, dt), cast(t2, dt)
 
 

@@ -256,11 +256,16 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
             s = expand(s, self._data.shape)
         out = _CopyFrom.apply(_snapshot(self), s)
         return _rebind(self, out)
-    if np.broadcast_shapes(self._data.shape, src._data.shape) != self._data.shape:
-        raise RuntimeError(
+    from ._util import broadcast_error
+
+    err = broadcast_error(self, src)
+    if err is None and np.broadcast_shapes(self._data.shape, src._data.shape) != self.shape:
+        err = RuntimeError(
             f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
             f"{list(np.broadcast_shapes(self._data.shape, src._data.shape))}"
         )
+    if err is not None:
+        raise err
     try:
         np.copyto(self._data, src._data, casting="unsafe")
     except ValueError:

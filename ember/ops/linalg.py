@@ -151,11 +151,11 @@ def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
         )
     a, b = input._data, other._data
     if a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0] and a.dtype == b.dtype:
-        if a.dtype == np.bool_:
+        if a.dtype == np.bool_ and a.size and b.size:
             _refuse_bool(a, b)
         return Matmul.apply(input, other)
     _check_matmul(a, b)
-    if a.dtype == np.bool_:
+    if a.dtype == np.bool_ and a.size and b.size:  # (PyTorch runs no kernel on empty operands)
         _refuse_bool(a, b)
     return Matmul.apply(input, other)
 

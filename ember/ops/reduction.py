@@ -336,6 +336,8 @@ class Amax(Primitive):
         x, out = ctx.saved_tensors
         axes, keepdim = ctx.meta
         mask = x == out
+        if x.dtype.kind == "f":
+            mask |= np.isnan(x) & np.isnan(out)  # a NaN maximum: the NaNs share the gradient
         cnt = mask.sum(axis=axes, keepdims=True)
         g = _unsqueeze(g, axes, keepdim, x.ndim)
         return (g * mask / cnt).astype(g.dtype, copy=False), None, None, None
