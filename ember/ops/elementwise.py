@@ -153,8 +153,15 @@ class Div(Primitive):
 class Pow(Primitive):
     @staticmethod
     def forward(ctx, x, y):
-        out = _int_pow(x, y) if _int_kinds(x, y) else np.power(x, y)
-        ctx.save_for_backward(x, y, out)
+        if _int_kinds(x, y):
+            out = _int_pow(x, y)
+        elif is_scalar(y) and y in _POW_SPECIAL and np.asarray(x).dtype.kind == "f":
+            out = _POW_SPECIAL[y](x)
+        else:
+            out = np.power(x, y)
+        # The result is needed only for a tensor exponent's gradient (as PyTorch's PowBackward1;
+        # PowBackward0 saves the base only, so writing into the result afterwards is allowed).
+        ctx.save_for_backward(x, y, out if isinstance(y, np.ndarray) else None)
         return out
 
     @staticmethod
@@ -174,6 +181,17 @@ class Pow(Primitive):
                 lg = np.where((x == 0) & (y >= 0), 0.0, g * out * np.log(x))
             gy = unbroadcast(lg.astype(g.dtype), y.shape)
         return gx, gy
+
+
+# PyTorch computes these scalar powers with dedicated kernels (so -0.0 ** -0.5 is -inf, as
+# 1 / sqrt(-0.0), where C's pow gives inf).
+_POW_SPECIAL = {
+    0.5: np.sqrt,
+    -0.5: lambda x: np.reciprocal(np.sqrt(x)),
+    2: np.square,
+    -1: np.reciprocal,
+    -2: lambda x: np.reciprocal(np.square(x)),
+}
 
 
 def _int_kinds(x: Any, y: Any) -> bool:
@@ -811,10 +829,11 @@ def _promoted(input: Tensor, t1: Tensor, t2: Tensor) -> tuple:
     return cast(t1, dt), cast(t2, dt)
 
 
-def _value_like(value: Any, *ts: Tensor) -> Any:
-    """PyTorch casts ``value`` to the operands' type: an integer one for integer tensors."""
-    if _common_kind(*ts) < D._FLOAT and isinstance(value, float):
+def _value_like(value: Any, t: Tensor) -> Any:
+    """PyTorch casts ``value`` to the computation's type (``t``'s): an integer one for integer
+    tensors, with its overflow error."""
+    if t.dtype._kind < D._FLOAT and isinstance(value, (int, float)):
         from ._kernels import fit_scalar
 
-        return fit_scalar(value, D.int64)
+        return fit_scalar(value, t.dtype)
     return value

@@ -154,9 +154,9 @@ def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
         if a.dtype == np.bool_ and a.size and b.size:
             _refuse_bool(a, b)
         return Matmul.apply(input, other)
+    if a.dtype == np.bool_ and a.size and b.size and a.ndim and b.ndim:
+        _refuse_bool(a, b)  # before the dtype check, as PyTorch (no kernel on empty operands)
     _check_matmul(a, b)
-    if a.dtype == np.bool_ and a.size and b.size:  # (PyTorch runs no kernel on empty operands)
-        _refuse_bool(a, b)
     return Matmul.apply(input, other)
 
 

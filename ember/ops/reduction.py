@@ -128,9 +128,15 @@ def mean(
 def _mean(x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
     """``x.mean``, NaN over nothing as PyTorch (NumPy warns "Mean of empty slice" from its own
     module, which ember's warning filter cannot reach)."""
-    if _count(x.shape, axes) == 0:
-        return np.asarray(np.full_like(x.sum(axis=axes, keepdims=keepdim), np.nan))
-    return np.asarray(x.mean(axis=axes, keepdims=keepdim))
+    n = _count(x.shape, axes)
+    total = np.add.reduce(x, axis=axes, keepdims=keepdim, dtype=_ACC.get(x.dtype))
+    if n == 0:
+        return np.asarray(np.full_like(total, np.nan, dtype=x.dtype))
+    return np.asarray(np.true_divide(total, n)).astype(x.dtype, copy=False)
+
+
+# Half precision is summed in float32 (NumPy's mean and PyTorch both do).
+_ACC = {np.dtype(np.float16): np.float32}
 
 
 def _deviation(x: np.ndarray, axes: Any, correction: float, root: bool = False) -> tuple:
