@@ -611,8 +611,8 @@ def float_power(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
 @accepts_out
 def atan2(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     a, b = _prepare(input, other)
-    if a.dtype._kind < D._FLOAT:
-        a, b = cast(a, D.get_default_dtype()), cast(b, D.get_default_dtype())
+    if a.dtype._kind < D._FLOAT:  # each integer operand goes to float as it is (-5 stays -5)
+        a, b = cast(input, D.get_default_dtype()), cast(other, D.get_default_dtype())
     try:
         return Atan2.apply(a, b)
     except ValueError as e:
@@ -748,8 +748,6 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
             raise RuntimeError(
                 f"expected dtype {_c10(input.dtype)} for `{name}` but got dtype {_c10(t.dtype)}"
             )
-    if isinstance(weight, Tensor) and isinstance(end, Tensor):
-        weight = weight if weight.ndim else cast(weight, input.dtype)
     if input.dtype._kind < D._FLOAT:
         from ._util import type_name
 

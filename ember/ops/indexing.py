@@ -164,7 +164,7 @@ def _grad_past_writes(g: np.ndarray, key: Any, overwritten: bool) -> np.ndarray:
     """The input's gradient through a write at ``key``: none where the write overwrote it."""
     if not overwritten:
         return g
-    gx = g.copy()
+    gx = np.array(g)  # a copy, and an array even when g came back as a NumPy scalar
     gx[key] = 0
     return gx
 

@@ -154,7 +154,7 @@ def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
         if a.dtype == np.bool_ and a.size and b.size:
             _refuse_bool(a, b)
         return Matmul.apply(input, other)
-    if a.dtype == np.bool_ and a.size and b.size and a.ndim and b.ndim:
+    if a.dtype == np.bool_ and a.ndim and b.ndim and ((a.size and b.size) or a.ndim == b.ndim == 1):
         _refuse_bool(a, b)  # before the dtype check, as PyTorch (no kernel on empty operands)
     _check_matmul(a, b)
     return Matmul.apply(input, other)
