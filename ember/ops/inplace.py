@@ -140,7 +140,8 @@ def apply_inplace(t: Tensor, prim: Any, *args: Any, direct: Callable) -> Tensor:
         except ValueError:
             if t._data.flags.writeable:
                 raise
-            raise read_only_error() from None
+            if t._data.size:  # an empty tensor has nothing to write (PyTorch does not refuse)
+                raise read_only_error() from None
         t._vc[0] += 1
         return t
     check_leaf(t)

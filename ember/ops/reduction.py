@@ -619,7 +619,7 @@ def _cumprod_grad_with_zeros(x: np.ndarray, g: np.ndarray, axis: int) -> np.ndar
         without = xm.copy()
         without[..., k] = 1
         p = without.cumprod(axis=-1)
-        r[..., k] = (gm[..., k:] * p[..., k:]).sum(-1)
+        r[..., k] = np.add.reduce(gm[..., k:] * p[..., k:], axis=-1)
     return np.moveaxis(r, -1, axis)
 
 
