@@ -757,6 +757,8 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
         )
     # PyTorch's formula: from the nearer end, so weight 1 gives ``end`` exactly and no
     # intermediate overflows where the result is finite.
+    if isinstance(weight, Tensor) and weight.dtype._kind < D._FLOAT:
+        weight = cast(weight, input.dtype)  # (1 - weight must not wrap around in uint8)
     diff = sub(end, input)
     if is_scalar(weight):
         if abs(weight) < 0.5:
