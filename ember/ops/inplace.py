@@ -230,7 +230,8 @@ def fill_(self: Tensor, value: Any) -> Tensor:
 
             return inplace_from(lambda s, v: add(mul(s, 0), v), "fill_")(self, value)
         value = value.item()
-    value = fit_scalar(value, self.dtype)
+    if self.ndim or self._data.dtype.kind != "f":  # PyTorch skips the check for 0-d floats
+        value = fit_scalar(value, self.dtype)
     if STATE.enabled and self._rg:
         check_leaf(self)
         # The overwritten values get a zero gradient (x * 0 + value would turn inf/NaN into NaN).
