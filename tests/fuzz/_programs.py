@@ -303,7 +303,7 @@ KNOWN = [
     (r"^grad of leaf \d+: NaN at different places", None, "gradients at inf/NaN/subnormal values"),
     (r"^grad of leaf \d+: values .*(e[+-](2\d|3\d|4\d)|\d{10,}\.)", None, "near overflow"),
     (r"^grad of leaf", r"\binf\b|\bnan\b|e[+-](3[89]|4\d)|e-30\d", "at inf/NaN/subnormals"),
-    (r"^grad of leaf", r"(?s)(?=.*atan2)(?=.*dtype=u?int)", "torch's atan2 gradient in integer type"),
+    (r"^grad of leaf", r"(?s)(?=.*atan2)(?=.*dtype=u?int)", "atan2's gradient in integer type"),
     (r"^rpow_scalar\(.*'s': -inf\}\): NaN", None, "(-inf) ** x follows NumPy's power"),
     (r"^pow_scalar\(.*'s': True\}\): dtype", None, "a bool exponent keeps the tensor's dtype"),
     (r"^(rsqrt|atan2|pow_scalar)\(.*\): values", r"float16", "the sign of a half-precision zero"),
