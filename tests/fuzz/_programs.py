@@ -325,7 +325,8 @@ KNOWN = [
      "half-precision intermediates (PyTorch computes in float32)"),
     (r"^\w+_\(.*\) itself: torch raised RuntimeError: unsupported operation: some elements",
      None, "in-place ops whose operand overlaps the written tensor are computed, not refused"),
-    (r"^(true_divide|div)\(.*\): values \[-?inf", r"mod_scalar", "the sign of a zero remainder"),
+    (r"^(true_divide|div)\(.*\): values \[+-?inf", r"mod_scalar|zero_|-0\.0",
+     "the sign of a zero"),
     (r"^backward: torch raised RuntimeError: one of the variables needed for gradient "
      r"computation has been modified by an inplace", None, "open: ember/autograd version check"),
 ]  # fmt: skip

@@ -315,6 +315,8 @@ FOUND = [
     lambda m: m.zeros(2, 2).add_(m.zeros(1, 2, 2)),
     lambda m: m.where(m.tensor(False), m.zeros(3, 0, 1), m.zeros(3, 1)),
     lambda m: m.permute(m.tensor(1.0)),
+    lambda m: m.zeros(2, 1).expand(2, 3).fill_(2.0),
+    lambda m: m.zeros(2, 1).expand(2, 3).add_(1.0),
     lambda m: m.tensor(3.0).squeeze(1),
 ]
 
