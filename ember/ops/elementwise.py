@@ -522,7 +522,11 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = 
         a, b = _prepare(input, other)
         t = a if isinstance(a, Tensor) else b
         if t.dtype._kind < D._FLOAT:
-            return _wrap(_int_trunc_div(_arr(a), _arr(b)).astype(t._data.dtype, copy=False))
+            try:
+                r = _int_trunc_div(_arr(a), _arr(b))
+            except ValueError as e:
+                raise (broadcast_error(a, b) or e) from None
+            return _wrap(r.astype(t._data.dtype, copy=False))
         return _binary(FloorDivide, a, b, False, True)
     raise RuntimeError(
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
