@@ -804,9 +804,9 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
     """``input + value * tensor1 * tensor2``, multiplied left to right as PyTorch does."""
     if _common_kind(input, tensor1, tensor2) == D._BOOL:
         raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
+    t1, t2 = _promoted(input, tensor1, tensor2)  # (int8 * int8 must not wrap in a float sum)
     if value == 1:
-        return add(input, mul(tensor1, tensor2))
-    t1, t2 = _promoted(input, tensor1, tensor2)
+        return add(input, mul(t1, t2))
     return add(input, mul(mul(t1, _value_like(value, t1)), t2))
 
 
@@ -821,9 +821,9 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
             "float inputs. The future addcdiv behavior is just the latter implementation: "
             "(input + value * tensor1 / tensor2), for all dtypes."
         )
-    if value == 1:
-        return add(input, div(tensor1, tensor2))
     t1, t2 = _promoted(input, tensor1, tensor2)
+    if value == 1:
+        return add(input, div(t1, t2))
     return add(input, div(mul(t1, _value_like(value, t1)), t2))
 
 

@@ -213,6 +213,9 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
             from ._util import broadcast_error
 
             if not d.flags.writeable:
+                if not d.size:  # nothing to write (an expanded empty tensor)
+                    self._vc[0] += 1
+                    return self
                 raise read_only_error(d) from None
             err = broadcast_error(d, o)  # shapes that do not broadcast at all
             if err is None:

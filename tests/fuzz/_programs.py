@@ -315,7 +315,7 @@ KNOWN = [
     (r"^(fmod|remainder|mod_scalar)\(.*\): NaN", r"e-3(0[89]|1\d)", "subnormal divisors"),
     (r"^grad of leaf \d+: ember None, torch tensor\(\[\]", None, "cat's skipped empty input"),
     (r"^add(cmul|cdiv)\(.*\): values .*\binf\b", r"e\+30\d", "overflow in a different order"),
-    (r"^grad of leaf", r"1099511627776\}", "gradients scaled by a 2**40 scalar"),
+    (r"^(grad of leaf|\w+\()", r"1099511627776\}", "precision after scaling by a 2**40 scalar"),
     (r"^grad of leaf \d+: values .*\binf\b", None, "gradients that overflow"),
     (r"^grad of leaf", r"(?s)(?=.*addcmul)(?=.*(-32768|-128\b|2147483647))",
      "torch's addcmul multiplies value by an integer tensor in its type (overflows)"),
