@@ -250,7 +250,8 @@ def fill_(self: Tensor, value: Any) -> Tensor:
 
             return inplace_from(lambda s, v: add(mul(s, 0), v), "fill_")(self, value)
         value = value.item()
-    if self.ndim or self._data.dtype.kind != "f":  # PyTorch skips the check for 0-d floats
+    if self._data.size != 1 or self._data.dtype.kind != "f":  # (PyTorch skips the check for a
+        # single floating element)
         value = fit_scalar(value, self.dtype)
     if STATE.enabled and self._rg:
         check_leaf(self)

@@ -9,6 +9,7 @@ import numpy as np
 from .. import _dtype as D
 from .._out import accepts_out
 from .._tensor import Tensor
+from ..autograd.grad_mode import STATE
 from ._util import Primitive, wrap_dim
 from .indexing import Slice
 from .shape import expand, reshape, unsqueeze
@@ -49,6 +50,10 @@ def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
         from .elementwise import cast
 
         return cast(tensors[0], dt).clone()
+    kept = {id(x) for x in nonempty}  # (identity: == on tensors is elementwise)
+    skipped = [x for x in tensors if x._rg and id(x) not in kept]
+    if skipped and STATE.enabled:
+        return _keep_in_graph(cat([x.to(dt) for x in nonempty], dim), skipped)
     tensors = nonempty
     for i, x in enumerate(tensors):
         if x.ndim == 0:
@@ -79,6 +84,16 @@ concat = concatenate = cat
 
 
 @accepts_out
+def _keep_in_graph(out: Tensor, skipped: list) -> Tensor:
+    """``out`` still connected to skipped empty inputs that require grad, as PyTorch's result is
+    (their gradient is an empty tensor); subtracting 0 changes no value, not even -0.0."""
+    from .elementwise import mul, sub
+    from .reduction import sum as sum_
+
+    zero = mul(sum_(cat([x.to(out.dtype) for x in skipped])), 0)
+    return sub(out, zero)
+
+
 def stack(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
     """Join tensors along a new dimension."""
     tensors = list(tensors)
