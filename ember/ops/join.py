@@ -83,7 +83,6 @@ def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
 concat = concatenate = cat
 
 
-@accepts_out
 def _keep_in_graph(out: Tensor, skipped: list) -> Tensor:
     """``out`` still connected to skipped empty inputs that require grad, as PyTorch's result is
     (their gradient is an empty tensor); subtracting 0 changes no value, not even -0.0."""
@@ -94,6 +93,7 @@ def _keep_in_graph(out: Tensor, skipped: list) -> Tensor:
     return sub(out, zero)
 
 
+@accepts_out
 def stack(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
     """Join tensors along a new dimension."""
     tensors = list(tensors)
