@@ -48,15 +48,29 @@ _MODULES = r"ember(\..*)?$"
 # Only NumPy's floating-point event messages: ember's own RuntimeWarnings (an ambiguous KL
 # registration, ...) must still reach the user.
 _IEEE = r"(divide by zero|invalid value|overflow|underflow) encountered"
+# ndarray.sum/.mean/.max (used throughout ember's ops) run in NumPy's Python module
+# numpy._core._methods, so their IEEE warnings name that module; these messages (a reduction
+# meeting inf - inf or an overflow) are silenced there too. The cost: the same warnings from
+# the user's own ``array.sum()`` calls are silenced as well (docs/differences.md).
+_REDUCTIONS = r"numpy\._core\._methods$"
+_REDUCE_MESSAGES = r".* encountered in (reduce|accumulate)"
 _seen: list = [None]
 
 
+def _has(filters: list, module: str) -> bool:
+    return any(f[0] == "ignore" and f[3] is not None and f[3].pattern == module for f in filters)
+
+
 def quiet_numpy() -> None:
-    """Make sure the filter for ember's own NumPy RuntimeWarnings is in the active list."""
+    """Make sure the filters for ember's own NumPy RuntimeWarnings are in the active list."""
     filters = warnings.filters
     if filters is _seen[0]:
         return
-    if not any(f[0] == "ignore" and f[3] is not None and f[3].pattern == _MODULES for f in filters):
+    if not _has(filters, _REDUCTIONS):
+        warnings.filterwarnings(
+            "ignore", _REDUCE_MESSAGES, category=RuntimeWarning, module=_REDUCTIONS
+        )
+    if not _has(filters, _MODULES):
         warnings.filterwarnings("ignore", _IEEE, category=RuntimeWarning, module=_MODULES)
     _seen[0] = warnings.filters
 

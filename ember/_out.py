@@ -93,7 +93,7 @@ def write_out(out: Any, result: Any, name: str, _level: int | None = 4) -> Any:
     if not out._data.flags.writeable:
         from .ops.inplace import read_only_error
 
-        raise read_only_error()
+        raise read_only_error(out._data)
     np.copyto(out._data, src, casting="unsafe")
     out._vc[0] += 1
     return out

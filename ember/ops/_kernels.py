@@ -48,9 +48,11 @@ def fit_scalar(value: Any, dtype: Any) -> Any:
     if kind in "iu":
         info = np.iinfo(dtype.np)
         v = value
+        # Python ints may wrap into an unsigned type (-1 -> 255); floats must lie in range.
+        low = -int(info.max) if kind == "u" and isinstance(value, int) else int(info.min)
         if isinstance(value, float):
-            v = math.trunc(value) if math.isfinite(value) else None
-        low = -int(info.max) if kind == "u" else int(info.min)
+            ok = math.isfinite(value) and low <= value <= int(info.max)
+            v = math.trunc(value) if ok else None
         if v is None or not low <= v <= int(info.max):
             raise RuntimeError(
                 f"value cannot be converted to type {_C_TYPES[dtype.name]} without overflow"

@@ -55,6 +55,7 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     if (
         len(shape) == 1
         and not on_graph(g)
+        and shape[0]
         and g.ndim >= 2
         and g.shape[-1] == shape[0]
         and g.dtype.kind == "f"
@@ -64,12 +65,14 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
         # sequential float32 sum over axis 0, and more accurate.
         g2 = g.reshape(-1, shape[0])
         return ones_vector(g2.shape[0], g.dtype) @ g2
+    # np.add.reduce, not ndarray.sum (a Python wrapper): NumPy's overflow warnings then name
+    # ember's module, which ember's warning filter covers.
     nd = g.ndim - len(shape)
     if nd:
-        g = g.sum(axis=tuple(range(nd)))
+        g = np.add.reduce(g, axis=tuple(range(nd)))
     axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
     if axes:
-        g = g.sum(axis=axes, keepdims=True)
+        g = np.add.reduce(g, axis=axes, keepdims=True)
     return g
 
 
@@ -117,7 +120,7 @@ def broadcast_error(*operands: Any) -> RuntimeError | None:
                     f"The size of tensor a ({a[k]}) must match the size of tensor b ({b[k]}) at "
                     f"non-singleton dimension {k}"
                 )
-        sa = tuple(max(x, y) for x, y in zip(a, b))
+        sa = tuple(y if x == 1 else x for x, y in zip(a, b))  # (1 with 0 broadcasts to 0)
     return None
 
 

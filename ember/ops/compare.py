@@ -20,6 +20,13 @@ def _compare(ufunc) -> Any:
         b = other._data if isinstance(other, Tensor) else other
         if isinstance(b, (list, tuple)):
             b = np.asarray(b)
+        if _promote(input, other):
+            # Mixed dtypes compare in PyTorch's common type (a 0-d int8 -4 against a uint8
+            # tensor is 252), not NumPy's exact mixed-kind comparison.
+            from .elementwise import _prepare
+
+            x, y = _prepare(input, other)
+            a, b = x._data, y._data
         if type(b) is int and isinstance(a, np.ndarray) and a.dtype.kind in "iu":
             b = _wrapped(b, a.dtype)
         if not (_comparable(a) and _comparable(b)):
@@ -39,6 +46,15 @@ def _compare(ufunc) -> Any:
 
 _COMPARABLE = (np.ndarray, int, float, complex, np.generic)
 _INT = np.dtype(np.int64)
+
+
+def _promote(a: Any, b: Any) -> bool:
+    """Both tensors, of different dtypes, one of them not floating (NumPy already agrees
+    with PyTorch between two floating dtypes)."""
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        return False
+    da, db = a._data.dtype, b._data.dtype
+    return da != db and not (da.kind == "f" and db.kind == "f")
 
 
 def _wrapped(v: int, dt: np.dtype) -> Any:
@@ -87,13 +103,21 @@ def logical_not(input: Tensor, *, out: Any = None) -> Tensor:
 
 def _bitwise(ufunc, name: str) -> Any:
     def fn(input: Any, other: Any) -> Tensor:
-        a = input._data if isinstance(input, Tensor) else input
-        b = other._data if isinstance(other, Tensor) else other
-        ad = np.asarray(a).dtype
-        if ad.kind == "f" or np.asarray(b).dtype.kind == "f":
-            dt = ad if ad.kind == "f" else np.asarray(b).dtype
+        from .elementwise import _prepare
+
+        a0 = input._data if isinstance(input, Tensor) else input
+        b0 = other._data if isinstance(other, Tensor) else other
+        ad = np.asarray(a0).dtype
+        if ad.kind == "f" or np.asarray(b0).dtype.kind == "f":
+            dt = ad if ad.kind == "f" else np.asarray(b0).dtype
             raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{type_name(dt)}'")
-        return _wrap(np.asarray(ufunc(a, b)))
+        x, y = _prepare(input, other)  # PyTorch's promotion (0-d tensors and numbers are weak)
+        a = x._data if isinstance(x, Tensor) else x
+        b = y._data if isinstance(y, Tensor) else y
+        try:
+            return _wrap(np.asarray(ufunc(a, b)))
+        except ValueError as e:
+            raise (broadcast_error(a, b) or e) from None
 
     fn.__name__ = name
     return fn
@@ -145,4 +169,21 @@ def equal(input: Tensor, other: Tensor) -> bool:
 def nan_to_num(
     input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
 ) -> Tensor:
-    return _wrap(np.nan_to_num(input._data, nan=nan, posinf=posinf, neginf=neginf))
+    """NaN, +inf and -inf replaced (by default with 0 and the dtype's largest and smallest
+    finite values); the gradient flows where the input was finite, as PyTorch's."""
+    d = input._data
+    if d.dtype.kind not in "fc" or not (input._rg and _grad_enabled()):
+        return _wrap(np.nan_to_num(d, nan=nan, posinf=posinf, neginf=neginf))
+    from .elementwise import where
+
+    info = np.finfo(d.dtype)
+    top = info.max if posinf is None else posinf
+    bottom = info.min if neginf is None else neginf
+    fill = np.where(np.isnan(d), nan, np.where(d > 0, top, bottom)).astype(d.dtype)
+    return where(_wrap(np.isfinite(d)), input, _wrap(fill))
+
+
+def _grad_enabled() -> bool:
+    from ..autograd.grad_mode import STATE
+
+    return STATE.enabled

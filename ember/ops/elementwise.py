@@ -8,6 +8,7 @@ Binary ops take Tensors or Python scalars; operands are first converted to PyTor
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 from typing import Any
 
@@ -170,8 +171,15 @@ class Pow(Primitive):
 
     @staticmethod
     def forward(ctx, x, y):
-        out = _int_pow(x, y) if _int_kinds(x, y) else np.power(x, y)
-        ctx.save_for_backward(x, y, out)
+        if _int_kinds(x, y):
+            out = _int_pow(x, y)
+        elif is_scalar(y) and y in _POW_SPECIAL and np.asarray(x).dtype.kind == "f":
+            out = _POW_SPECIAL[y](x)
+        else:
+            out = np.power(x, y)
+        # The result is needed only for a tensor exponent's gradient (as PyTorch's PowBackward1;
+        # PowBackward0 saves the base only, so writing into the result afterwards is allowed).
+        ctx.save_for_backward(x, y, out if isinstance(y, np.ndarray) else None)
         return out
 
     @staticmethod
@@ -193,8 +201,19 @@ class Pow(Primitive):
         return gx, gy
 
 
+# PyTorch computes these scalar powers with dedicated kernels (so -0.0 ** -0.5 is -inf, as
+# 1 / sqrt(-0.0), where C's pow gives inf).
+_POW_SPECIAL = {
+    0.5: np.sqrt,
+    -0.5: lambda x: np.reciprocal(np.sqrt(x)),
+    2: np.square,
+    -1: np.reciprocal,
+    -2: lambda x: np.reciprocal(np.square(x)),
+}
+
+
 def _int_kinds(x: Any, y: Any) -> bool:
-    return np.asarray(x).dtype.kind in "iu" and isinstance(y, np.ndarray) and y.dtype.kind in "iu"
+    return np.asarray(x).dtype.kind in "biu" and isinstance(y, np.ndarray) and y.dtype.kind in "iu"
 
 
 def _int_pow(x: Any, y: np.ndarray) -> np.ndarray:
@@ -221,7 +240,12 @@ class Atan2(Primitive):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         den = x * x + y * y
-        return unbroadcast(g * y / den, x.shape), unbroadcast(-g * x / den, y.shape)
+        # At the origin (or where den underflows) PyTorch's gradient is 0, not 0/0.
+        zero = den == 0
+        den = np.where(zero, 1, den)
+        gx = np.where(zero, 0, g * y / den).astype(g.dtype, copy=False)
+        gy = np.where(zero, 0, -g * x / den).astype(g.dtype, copy=False)
+        return unbroadcast(gx, np.shape(x)), unbroadcast(gy, np.shape(y))
 
 
 class Maximum(Primitive):
@@ -234,7 +258,7 @@ class Maximum(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return _minmax_backward(ctx, g, np.greater)
+        return _minmax_backward(ctx, g, np.less)
 
 
 class Minimum(Primitive):
@@ -247,16 +271,16 @@ class Minimum(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return _minmax_backward(ctx, g, np.less)
+        return _minmax_backward(ctx, g, np.greater)
 
 
-def _minmax_backward(ctx, g, better):
+def _minmax_backward(ctx, g, loses):
+    """PyTorch's rule: ties split the gradient evenly; each side gets the whole of it except
+    where it ``loses`` (so where a NaN makes every comparison false, both get it all)."""
     x, y = ctx.saved_tensors
-    # Ties split the gradient evenly, as PyTorch does.
-    win = better(x, y)
-    tie = x == y
-    gx = g * (win + 0.5 * tie).astype(g.dtype)
-    gy = g * ((~win & ~tie) + 0.5 * tie).astype(g.dtype)
+    share = np.where(x == y, g * g.dtype.type(0.5), g)
+    gx = np.where(loses(x, y), g.dtype.type(0), share)
+    gy = np.where(loses(y, x), g.dtype.type(0), share)
     return unbroadcast(gx, np.shape(x)), unbroadcast(gy, np.shape(y))
 
 
@@ -320,7 +344,7 @@ class Fmod(Primitive):
 def _check_int_divisor(x: Any, y: Any) -> None:
     """PyTorch's error for an integer division by zero (NumPy would return 0 with a warning)."""
     if np.asarray(x).dtype.kind in "iub" and np.asarray(y).dtype.kind in "iub":
-        if not np.all(y):
+        if np.size(x) and not np.all(y):  # (an empty dividend divides nothing)
             raise RuntimeError("ZeroDivisionError")
 
 
@@ -542,7 +566,11 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Any = 
         a, b = _prepare(input, other)
         t = a if isinstance(a, Tensor) else b
         if t.dtype._kind < D._FLOAT:
-            return _wrap(_int_trunc_div(_arr(a), _arr(b)).astype(t._data.dtype, copy=False))
+            try:
+                r = _int_trunc_div(_arr(a), _arr(b))
+            except ValueError as e:
+                raise (broadcast_error(a, b) or e) from None
+            return _wrap(r.astype(t._data.dtype, copy=False))
         return _binary(FloorDivide, a, b, False, True)
     raise RuntimeError(
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
@@ -557,6 +585,15 @@ def _int_trunc_div(x: Any, y: Any) -> np.ndarray:
     # floor and trunc differ by one where the division is inexact and the signs differ.
     fix = (np.remainder(x, y) != 0) & ((np.asarray(x) < 0) != (np.asarray(y) < 0))
     return q + fix.astype(q.dtype)
+
+
+def rdiv(self: Tensor, other: Any) -> Tensor:
+    """``other / self`` for the operator: PyTorch computes ``self.reciprocal() * other``."""
+    if is_scalar(other) and not isinstance(other, bool):
+        from .unary import reciprocal
+
+        return mul(reciprocal(self), other)
+    return div(other, self)
 
 
 def _arr(x: Any) -> Any:
@@ -596,7 +633,7 @@ def pow(input: Any, exponent: Any, *, out: Any = None) -> Tensor:  # noqa: A001
     if isinstance(input, Tensor) and is_scalar(exponent):
         if input.dtype._kind < D._FLOAT and isinstance(exponent, int) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-    if _is_bool(input) and _is_bool(exponent):
+    if _is_bool(input) and isinstance(exponent, Tensor) and _is_bool(exponent):
         raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     if isinstance(input, Tensor) and is_scalar(exponent):
         kind = input._data.dtype.kind
@@ -622,8 +659,8 @@ def float_power(input: Any, exponent: Any, *, out: Any = None) -> Tensor:
 @accepts_out
 def atan2(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
     a, b = _prepare(input, other)
-    if a.dtype._kind < D._FLOAT:
-        a, b = cast(a, D.get_default_dtype()), cast(b, D.get_default_dtype())
+    if a.dtype._kind < D._FLOAT:  # each integer operand goes to float as it is (-5 stays -5)
+        a, b = cast(input, D.get_default_dtype()), cast(other, D.get_default_dtype())
     try:
         return Atan2.apply(a, b)
     except ValueError as e:
@@ -761,8 +798,6 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
             raise RuntimeError(
                 f"expected dtype {_c10(input.dtype)} for `{name}` but got dtype {_c10(t.dtype)}"
             )
-    if isinstance(weight, Tensor) and isinstance(end, Tensor):
-        weight = weight if weight.ndim else cast(weight, input.dtype)
     if input.dtype._kind < D._FLOAT:
         from ._util import type_name
 
@@ -770,7 +805,20 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
             f'"lerp_kernel_{"tensor" if isinstance(weight, Tensor) else "scalar"}" not '
             f"implemented for '{type_name(input.dtype)}'"
         )
-    return add(input, mul(weight, sub(end, input)))
+    # PyTorch's formula: from the nearer end, so weight 1 gives ``end`` exactly and no
+    # intermediate overflows where the result is finite.
+    if isinstance(weight, Tensor) and weight.dtype._kind < D._FLOAT:
+        weight = cast(weight, input.dtype)  # (1 - weight must not wrap around in uint8)
+    diff = sub(end, input)
+    if is_scalar(weight):
+        if abs(weight) < 0.5:
+            return add(input, mul(diff, weight))
+        return sub(end, mul(diff, 1 - weight))
+    from .compare import lt
+    from .unary import abs as abs_
+
+    small = lt(abs_(weight), 0.5)
+    return where(small, add(input, mul(weight, diff)), sub(end, mul(diff, rsub(weight, 1))))
 
 
 def _c10(dt: D.dtype) -> str:
@@ -786,14 +834,26 @@ def _common_kind(*ts: Any) -> int:
     return builtins_max(t.dtype._kind for t in ts if isinstance(t, Tensor))
 
 
+def _result_type(*ts: Tensor) -> D.dtype:
+    """PyTorch's result dtype of several tensors: dimensioned ones decide, unless a 0-d one is
+    of a higher category (float over integer...), which then decides among the 0-d ones."""
+    dims = [t.dtype for t in ts if t.ndim]
+    zeros = [t.dtype for t in ts if not t.ndim]
+    d = functools.reduce(D.promote_types, dims) if dims else None
+    z = functools.reduce(D.promote_types, zeros) if zeros else None
+    if d is None or (z is not None and z._kind > d._kind):
+        return z
+    return d
+
+
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
     """``input + value * tensor1 * tensor2``, multiplied left to right as PyTorch does."""
     if _common_kind(input, tensor1, tensor2) == D._BOOL:
         raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
+    t1, t2 = _promoted(input, tensor1, tensor2)  # (int8 * int8 must not wrap in a float sum)
     if value == 1:
-        return add(input, mul(tensor1, tensor2))
-    t1, t2 = _promoted(input, tensor1, tensor2)
-    return add(input, mul(mul(t1, _value_like(value, tensor1, tensor2)), t2))
+        return add(input, mul(t1, t2))
+    return add(input, mul(mul(t1, _value_like(value, t1)), t2))
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
@@ -807,23 +867,23 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
             "float inputs. The future addcdiv behavior is just the latter implementation: "
             "(input + value * tensor1 / tensor2), for all dtypes."
         )
-    if value == 1:
-        return add(input, div(tensor1, tensor2))
     t1, t2 = _promoted(input, tensor1, tensor2)
-    return add(input, div(mul(t1, _value_like(value, tensor1, tensor2)), t2))
+    if value == 1:
+        return add(input, div(t1, t2))
+    return add(input, div(mul(t1, _value_like(value, t1)), t2))
 
 
 def _promoted(input: Tensor, t1: Tensor, t2: Tensor) -> tuple:
     """``t1`` and ``t2`` in the dtype of the whole expression (PyTorch computes in it)."""
-    dt = D.result_type_dims(input.dtype, input.ndim, t1.dtype, t1.ndim)
-    dt = D.result_type_dims(dt, max(input.ndim, t1.ndim), t2.dtype, t2.ndim)
+    dt = _result_type(input, t1, t2)
     return cast(t1, dt), cast(t2, dt)
 
 
-def _value_like(value: Any, *ts: Tensor) -> Any:
-    """PyTorch casts ``value`` to the operands' type: an integer one for integer tensors."""
-    if _common_kind(*ts) < D._FLOAT and isinstance(value, float):
+def _value_like(value: Any, t: Tensor) -> Any:
+    """PyTorch casts ``value`` to the computation's type (``t``'s): an integer one for integer
+    tensors, with its overflow error."""
+    if t.dtype._kind < D._FLOAT and isinstance(value, (int, float)):
         from ._kernels import fit_scalar
 
-        return fit_scalar(value, D.int64)
+        return fit_scalar(value, t.dtype)
     return value

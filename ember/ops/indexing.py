@@ -216,7 +216,7 @@ def _grad_past_writes(g: np.ndarray, key: Any, overwritten: bool) -> np.ndarray:
     """The input's gradient through a write at ``key``: none where the write overwrote it."""
     if not overwritten:
         return g
-    gx = g.copy()
+    gx = np.array(g)  # a copy, and an array even when g came back as a NumPy scalar
     gx[key] = 0
     return gx
 
@@ -233,7 +233,9 @@ def setitem(input: Tensor, key: Any, value: Any) -> None:
 
             v = cast(v, input.dtype)
     else:
-        v = np.asarray(fit_scalar(value, input.dtype), dtype=input._data.dtype)
+        if input._data.dtype.kind in "iu":  # (a float tensor takes inf for a huge value)
+            value = fit_scalar(value, input.dtype)
+        v = np.asarray(value, dtype=input._data.dtype)
     try:
         inplace.apply_inplace(input, IndexPut, k, v, False, direct=_direct_setitem)
     except IndexError as e:

@@ -35,9 +35,15 @@ def check_leaf(t: Tensor) -> None:
         )
 
 
-def read_only_error() -> RuntimeError:
-    """The error for writing into a tensor whose memory NumPy marks read-only (``from_numpy`` of
-    a non-writable array): PyTorch writes anyway (undefined behaviour); ember cannot."""
+def read_only_error(data: np.ndarray | None = None) -> RuntimeError:
+    """The error for writing into memory NumPy marks read-only: an expanded tensor (several
+    elements share one location; PyTorch's message) or ``from_numpy`` of a non-writable array
+    (PyTorch writes anyway, undefined behaviour; ember cannot)."""
+    if data is not None and 0 in data.strides and data.size > 1:
+        return RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation."
+        )
     return RuntimeError(
         "cannot write into this tensor: it shares the memory of a read-only NumPy array "
         "(from_numpy of a non-writable array). Copy the array, or make it writable, first."
@@ -63,10 +69,12 @@ def _rebind(t: Tensor, out: Tensor) -> Tensor:
             f"{_tname(t._data.dtype)}"
         )
     try:
+        if src.shape != t._data.shape and src.ndim > t._data.ndim:
+            raise ValueError  # a result with more dims cannot be written back (PyTorch refuses)
         np.copyto(t._data, src, casting="unsafe")
     except ValueError:
         if not t._data.flags.writeable:
-            raise read_only_error() from None
+            raise read_only_error(t._data) from None
         raise RuntimeError(
             f"output with shape {list(t._data.shape)} doesn't match the broadcast shape "
             f"{list(src.shape)}"
@@ -81,6 +89,17 @@ def _rebind(t: Tensor, out: Tensor) -> Tensor:
 
 def _bool_operand(x: Any) -> bool:
     return x is True or x is False or (isinstance(x, Tensor) and x._data.dtype == np.bool_)
+
+
+def _writable_alias(a: np.ndarray) -> np.ndarray | None:
+    """``a`` (a read-only broadcast view) as a writable view of its writable base, or None."""
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not (root.flags.writeable and root.flags.c_contiguous):
+        return None
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(a.shape, a.dtype, buffer=root, offset=offset, strides=a.strides)
 
 
 def _write_promoted(ufunc: Any, name: str, d: np.ndarray, o: Any, other: Any) -> None:
@@ -138,7 +157,8 @@ def apply_inplace(t: Tensor, prim: Any, *args: Any, direct: Callable) -> Tensor:
         except ValueError:
             if t._data.flags.writeable:
                 raise
-            raise read_only_error() from None
+            if t._data.size:  # an empty tensor has nothing to write (PyTorch does not refuse)
+                raise read_only_error(t._data) from None
         t._vc[0] += 1
         return t
     check_leaf(t)
@@ -193,7 +213,10 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
             from ._util import broadcast_error
 
             if not d.flags.writeable:
-                raise read_only_error() from None
+                if not d.size:  # nothing to write (an expanded empty tensor)
+                    self._vc[0] += 1
+                    return self
+                raise read_only_error(d) from None
             err = broadcast_error(d, o)  # shapes that do not broadcast at all
             if err is None:
                 err = RuntimeError(
@@ -227,15 +250,22 @@ def fill_(self: Tensor, value: Any) -> Tensor:
 
             return inplace_from(lambda s, v: add(mul(s, 0), v), "fill_")(self, value)
         value = value.item()
-    value = fit_scalar(value, self.dtype)
+    if self._data.size != 1 or self._data.dtype.kind != "f":  # (PyTorch skips the check for a
+        # single floating element)
+        value = fit_scalar(value, self.dtype)
     if STATE.enabled and self._rg:
         check_leaf(self)
         # The overwritten values get a zero gradient (x * 0 + value would turn inf/NaN into NaN).
         filled = _wrap(np.full(self._data.shape, value, self._data.dtype))
         return _rebind(self, _CopyFrom.apply(_snapshot(self), filled))
-    if not self._data.flags.writeable:
-        raise read_only_error()
-    self._data.fill(value)
+    data = self._data
+    if not data.flags.writeable:
+        # An expanded tensor: its elements are the base's, all get the same value (PyTorch
+        # allows fill_ here), so the write goes through a writable alias of the same memory.
+        data = _writable_alias(data) if 0 in data.strides else None
+        if data is None:
+            raise read_only_error(self._data)
+    data.fill(value)
     self._vc[0] += 1
     return self
 
@@ -254,16 +284,21 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
             s = expand(s, self._data.shape)
         out = _CopyFrom.apply(_snapshot(self), s)
         return _rebind(self, out)
-    if np.broadcast_shapes(self._data.shape, src._data.shape) != self._data.shape:
-        raise RuntimeError(
+    from ._util import broadcast_error
+
+    err = broadcast_error(self, src)
+    if err is None and np.broadcast_shapes(self._data.shape, src._data.shape) != self.shape:
+        err = RuntimeError(
             f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
             f"{list(np.broadcast_shapes(self._data.shape, src._data.shape))}"
         )
+    if err is not None:
+        raise err
     try:
         np.copyto(self._data, src._data, casting="unsafe")
     except ValueError:
         if not self._data.flags.writeable:
-            raise read_only_error() from None
+            raise read_only_error(self._data) from None
         raise RuntimeError(
             f"The size of tensor a ({self._data.shape[-1] if self.ndim else 1}) must match the "
             f"size of tensor b ({src._data.shape[-1] if src.ndim else 1}) at non-singleton "

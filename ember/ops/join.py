@@ -9,6 +9,7 @@ import numpy as np
 from .. import _dtype as D
 from .._out import accepts_out
 from .._tensor import Tensor
+from ..autograd.grad_mode import STATE
 from ._util import Primitive, wrap_dim
 from .indexing import Slice
 from .shape import expand, reshape, unsqueeze
@@ -51,11 +52,16 @@ def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
         from .elementwise import cast
 
         return cast(tensors[0], dt).clone()
+    kept = {id(x) for x in nonempty}  # (identity: == on tensors is elementwise)
+    skipped = [x for x in tensors if x._rg and id(x) not in kept]
+    if skipped and STATE.enabled:
+        return _keep_in_graph(cat([x.to(dt) for x in nonempty], dim), skipped)
     tensors = nonempty
+    for i, x in enumerate(tensors):
+        if x.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     ref = tensors[0]
     nd = ref.ndim
-    if nd == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     axis = wrap_dim(dim, nd)
     for i, x in enumerate(tensors):
         if x.ndim != nd:
@@ -77,6 +83,16 @@ def cat(tensors: Any, dim: int = 0, *, out: Any = None) -> Tensor:
 
 
 concat = concatenate = cat
+
+
+def _keep_in_graph(out: Tensor, skipped: list) -> Tensor:
+    """``out`` still connected to skipped empty inputs that require grad, as PyTorch's result is
+    (their gradient is an empty tensor); subtracting 0 changes no value, not even -0.0."""
+    from .elementwise import mul, sub
+    from .reduction import sum as sum_
+
+    zero = mul(sum_(cat([x.to(out.dtype) for x in skipped])), 0)
+    return sub(out, zero)
 
 
 @accepts_out
@@ -174,6 +190,8 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The slice ``start:start+length`` of dimension ``dim`` (a view)."""
     if input.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     axis = wrap_dim(dim, input.ndim)
     n = input._data.shape[axis]
     if isinstance(start, Tensor):

@@ -18,6 +18,19 @@ def _dims(shape: tuple) -> str:
     return "x".join(str(s) for s in shape)
 
 
+def _refuse_bool(a: np.ndarray, b: np.ndarray) -> None:
+    """PyTorch has no bool kernel for products; the name is that of the kernel it would use."""
+    if a.ndim == 1 and b.ndim == 1:
+        kernel = "dot"
+    elif a.ndim <= 2 and b.ndim == 1:
+        kernel = "addmv_impl_cpu"
+    elif a.ndim <= 2 and b.ndim == 2:
+        kernel = "addmm_impl_cpu_"
+    else:
+        kernel = "bmm"
+    raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
 def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(
@@ -140,7 +153,11 @@ def matmul(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
         )
     a, b = input._data, other._data
     if a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0] and a.dtype == b.dtype:
+        if a.dtype == np.bool_ and a.size and b.size:
+            _refuse_bool(a, b)
         return Matmul.apply(input, other)
+    if a.dtype == np.bool_ and a.ndim and b.ndim and ((a.size and b.size) or a.ndim == b.ndim == 1):
+        _refuse_bool(a, b)  # before the dtype check, as PyTorch (no kernel on empty operands)
     _check_matmul(a, b)
     return Matmul.apply(input, other)
 

@@ -39,9 +39,13 @@ class Sum(Primitive):
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype):
         ctx.meta = (x.shape, axes, keepdim, x.dtype)
+        if dtype is None and x.dtype.kind == "b":
+            dtype = np.int64
+        # np.add.reduce rather than ndarray.sum (a Python wrapper in NumPy): the same pairwise
+        # sum, and NumPy's overflow warnings name ember's module, which ember filters.
         if axes is None:
-            return np.asarray(x.sum(dtype=dtype))
-        return np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=dtype))
+            return np.asarray(np.add.reduce(x, axis=None, dtype=dtype))
+        return np.asarray(np.add.reduce(x, axis=axes, keepdims=keepdim, dtype=dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -128,17 +132,28 @@ def mean(
 def _mean(x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
     """``x.mean``, NaN over nothing as PyTorch (NumPy warns "Mean of empty slice" from its own
     module, which ember's warning filter cannot reach)."""
-    if _count(x.shape, axes) == 0:
-        return np.asarray(np.full_like(x.sum(axis=axes, keepdims=keepdim), np.nan))
-    return np.asarray(x.mean(axis=axes, keepdims=keepdim))
+    n = _count(x.shape, axes)
+    total = np.add.reduce(x, axis=axes, keepdims=keepdim, dtype=_ACC.get(x.dtype))
+    if n == 0:
+        return np.asarray(np.full_like(total, np.nan, dtype=x.dtype))
+    return np.asarray(np.true_divide(total, n)).astype(x.dtype, copy=False)
 
 
-def _deviation(x: np.ndarray, axes: Any, correction: float) -> tuple:
-    """``x - mean``, the divisor ``n - correction`` and the variance (keepdims)."""
+# Half precision is summed in float32 (NumPy's mean and PyTorch both do).
+_ACC = {np.dtype(np.float16): np.float32}
+
+
+def _deviation(x: np.ndarray, axes: Any, correction: float, root: bool = False) -> tuple:
+    """``x - mean``, the divisor ``n - correction`` and the variance (keepdims; its square root
+    with ``root``, taken before rounding to ``x``'s dtype)."""
     diff = x - _mean(x, axes, True)
     denom = builtins.max(_count(x.shape, axes) - correction, 0)  # (max is this module's)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.asarray((diff * diff).sum(axis=axes, keepdims=True) / denom).astype(x.dtype)
+    # Squares summed in double precision, as PyTorch accumulates: float32 values near 1e19 and
+    # beyond would overflow to inf where PyTorch's variance is finite.
+    wide = diff.astype(np.float64) if diff.dtype.kind == "f" and diff.itemsize < 8 else diff
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        v = np.asarray(np.add.reduce(wide * wide, axis=axes, keepdims=True) / denom)
+        v = (np.sqrt(v) if root else v).astype(x.dtype)
     return diff, denom, v
 
 
@@ -189,8 +204,7 @@ class Std(Primitive):
 
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
-        diff, denom, v = _deviation(x, axes, correction)
-        out = np.sqrt(v)
+        _, denom, out = _deviation(x, axes, correction, root=True)
         ctx.meta = (axes, keepdim, denom)
         res = _squeeze(out, axes, keepdim)
         ctx.save_for_backward(x, res)  # the output itself (create_graph goes through it)
@@ -286,7 +300,8 @@ def std_mean(
 class Prod(Primitive):
     @staticmethod
     def forward(ctx, x, axis, keepdim):
-        out = np.asarray(x.prod(axis=axis, keepdims=keepdim))
+        # ufunc.reduce, not ndarray.prod: NumPy's warnings then name ember (see ember._errors)
+        out = np.asarray(np.multiply.reduce(x, axis=axis, keepdims=keepdim))
         ctx.save_for_backward(x)
         ctx.meta = (axis, keepdim)
         return out
@@ -349,6 +364,8 @@ class Amax(Primitive):
         axes, keepdim = ctx.meta
         out = _unsqueeze(out, axes, keepdim, x.ndim)
         mask = x == out
+        if x.dtype.kind == "f":
+            mask |= np.isnan(x) & np.isnan(out)  # a NaN maximum: the NaNs share the gradient
         cnt = mask.sum(axis=axes, keepdims=True)
         g = _unsqueeze(g, axes, keepdim, x.ndim)
         return (g * mask / cnt).astype(g.dtype, copy=False), None, None, None
@@ -642,7 +659,7 @@ def _cumprod_grad_with_zeros(x: np.ndarray, g: np.ndarray, axis: int) -> np.ndar
         without = xm.copy()
         without[..., k] = 1
         p = without.cumprod(axis=-1)
-        r[..., k] = (gm[..., k:] * p[..., k:]).sum(-1)
+        r[..., k] = np.add.reduce(gm[..., k:] * p[..., k:], axis=-1)
     return np.moveaxis(r, -1, axis)
 
 

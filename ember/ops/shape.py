@@ -417,6 +417,8 @@ class Roll(Primitive):
 
 def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     """Rotate elements along ``dims`` by ``shifts`` (flattened when ``dims`` is None)."""
+    if input._data.size == 0:  # PyTorch returns an empty tensor as it is, dims unchecked
+        return clone(input)
     if dims is None:
         return Roll.apply(input, shifts, None)
     if isinstance(shifts, int):
