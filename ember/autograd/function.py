@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _bfloat16 as _BF
 from .._tensor import Tensor, _wrap
 from .anomaly_mode import ANOMALY, record_trace
 from .grad_mode import STATE, no_grad
@@ -500,10 +501,15 @@ class Primitive(Function):
     # True for primitives whose backward follows PyTorch's convention for complex numbers
     # (gradient = dL/dRe + i dL/dIm); others refuse to record a graph with complex results.
     complex_grad = False
+    # True for ops that work on bfloat16 arrays as they are (views, casts, data movement);
+    # others meeting a bfloat16 input compute in float32 and round (ember/_bfloat16.py).
+    bf16_native = False
 
     @classmethod
     def apply(cls, *args: Any) -> Any:
         T = Tensor
+        if _BF_ACTIVE[0] and not (cls.view or cls.bf16_native) and _BF.has_bf16(args):
+            return _BF.apply_in_float32(cls, args)
         if STATE.enabled:
             for a in args:
                 if isinstance(a, T) and a._rg:
@@ -545,6 +551,7 @@ class Primitive(Function):
         return delayed_error(message, outs, edges)
 
 
+_BF_ACTIVE = _BF.ACTIVE
 _ONE_TRUE = (True,)
 _TRUE_FALSE = (True, False)
 

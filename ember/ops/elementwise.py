@@ -26,6 +26,7 @@ builtins_max = builtins.max
 # ---- casts -------------------------------------------------------------------------------
 class Cast(Primitive):
     twice_differentiable = True
+    bf16_native = True
 
     @staticmethod
     def forward(ctx, x, dtype):

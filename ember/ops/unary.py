@@ -68,7 +68,7 @@ def _unary(name: str, fwd, bwd, save: str = "x", float_only: bool = True) -> tup
         def fn(input: Tensor, *, out: Any = None) -> Tensor:
             if out is not None:
                 return into(out, fn.__name__, fn, input)
-            if input._data.dtype.kind not in "fc":
+            if input.dtype.kind not in "fc":
                 input = cast(input, D.get_default_dtype())
             if input._rg and STATE.enabled:
                 return cls.apply(input)
@@ -284,7 +284,7 @@ class Erf(Primitive):
 
 
 def erf(input: Tensor) -> Tensor:
-    if input._data.dtype.kind not in "fc":
+    if input.dtype.kind not in "fc":
         input = cast(input, D.get_default_dtype())
     return Erf.apply(input)
 

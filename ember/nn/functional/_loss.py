@@ -289,7 +289,7 @@ def nll_loss(
         reduction = legacy_reduction(size_average, reduce)
     elif reduction != "mean":
         reduction = reduction_of(reduction)
-    if input._data.dtype.kind != "f":
+    if input.dtype.kind != "f":
         raise NotImplementedError(
             f"\"nll_loss_out_frame\" not implemented for '{scalar_type_name(input._data.dtype)}'"
         )
