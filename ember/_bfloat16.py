@@ -72,8 +72,8 @@ def apply_in_float32(cls: type, args: tuple) -> Any:
     """Run primitive ``cls`` on ``args`` with bfloat16 tensors widened to float32 (exact), and
     round its floating results to bfloat16. The widening and rounding are recorded casts, so the
     gradients flowing back are rounded to bfloat16 as PyTorch's are."""
-    from .ops.elementwise import Cast
     from ._tensor import Tensor
+    from .ops.elementwise import Cast
 
     nd = _NP[0]
     f32 = D.float32
@@ -90,8 +90,8 @@ def apply_in_float32(cls: type, args: tuple) -> Any:
 
 
 def _narrow(o: Any, bf: D.dtype) -> Any:
-    from .ops.elementwise import Cast
     from ._tensor import Tensor
+    from .ops.elementwise import Cast
 
     if isinstance(o, Tensor) and o._data.dtype == np.float32:
         return Cast.apply(o, bf)
