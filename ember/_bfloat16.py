@@ -77,8 +77,12 @@ def apply_in_float32(cls: type, args: tuple) -> Any:
 
     nd = _NP[0]
     f32 = D.float32
+    rnd = cls.bf16_round_scalars
     wide = tuple(
-        Cast.apply(a, f32) if isinstance(a, Tensor) and a._data.dtype == nd else a for a in args
+        Cast.apply(a, f32)
+        if isinstance(a, Tensor) and a._data.dtype == nd
+        else (_round(a, nd) if rnd and type(a) in (float, int) else a)
+        for a in args
     )
     out = cls.apply(*wide)
     if not _rounds_to_bf16(args, nd):
@@ -87,6 +91,36 @@ def apply_in_float32(cls: type, args: tuple) -> Any:
     if isinstance(out, tuple):
         return tuple(_narrow(o, bf) for o in out)
     return _narrow(out, bf)
+
+
+def widened(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with bfloat16 tensor arguments widened to float32 and a float32
+    result rounded to bfloat16 once: for composite ops PyTorch runs as one fused kernel
+    (``add`` with ``alpha``, ``addcmul``, ``addcdiv``, ``lerp``)."""
+    from ._tensor import Tensor
+    from .ops.elementwise import cast
+
+    f32 = D.float32
+    wide = [cast(a, f32) if isinstance(a, Tensor) and a.dtype is D.bfloat16 else a for a in args]
+    out = fn(*wide, **kwargs)
+    return cast(out, D.bfloat16) if out.dtype is f32 else out
+
+
+def any_bf16(*args: Any) -> bool:
+    """Whether bfloat16 is in use and one of ``args`` is a bfloat16 tensor."""
+    from ._tensor import Tensor
+
+    return ACTIVE[0] and any(isinstance(a, Tensor) and a.dtype is D.bfloat16 for a in args)
+
+
+def _round(c: float, nd: np.dtype) -> float:
+    """A Python float rounded to bfloat16 (nearest even), as a Python float."""
+    return float(np.float32(c).astype(nd))
+
+
+def round_scalar(c: Any) -> Any:
+    """A Python number as PyTorch's bfloat16 kernels see it (``alpha`` of add/sub): rounded."""
+    return _round(c, _NP[0]) if type(c) in (float, int) else c
 
 
 def _narrow(o: Any, bf: D.dtype) -> Any:

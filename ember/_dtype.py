@@ -127,14 +127,20 @@ def from_numpy_dtype(np_dtype) -> dtype:
     except (KeyError, TypeError):
         pass
     nd = np.dtype(np_dtype)
+    if nd.kind == "V" and nd.name == "bfloat16":  # ml_dtypes' type, before its first use here
+        return bfloat16 if bfloat16.np == nd else _unknown(nd)
     # Platform aliases (e.g. intc, longlong) normalise through their char code.
     for d in ALL_DTYPES:
         if d is not bfloat16 and d.np.kind == nd.kind and d.np.itemsize == nd.itemsize:
             return d
+    return _unknown(nd)
+
+
+def _unknown(nd: np.dtype) -> dtype:
     raise TypeError(
         f"can't convert np.ndarray of type numpy.{nd.name}. The only supported types are: "
-        "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint8, "
-        "and bool."
+        "float64, float32, float16, bfloat16, complex64, complex128, int64, int32, int16, int8, "
+        "uint8, and bool."
     )
 
 

@@ -504,6 +504,9 @@ class Primitive(Function):
     # True for ops that work on bfloat16 arrays as they are (views, casts, data movement);
     # others meeting a bfloat16 input compute in float32 and round (ember/_bfloat16.py).
     bf16_native = False
+    # True where PyTorch rounds a Python-number operand to bfloat16 first (add, sub, pow; mul
+    # and div keep it in float32).
+    bf16_round_scalars = False
 
     @classmethod
     def apply(cls, *args: Any) -> Any:
