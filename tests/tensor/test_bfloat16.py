@@ -335,3 +335,57 @@ def test_safetensors_both_ways_bit_exact(tmp_path):
     ):
         assert e.dtype is ember.bfloat16
         np.testing.assert_array_equal(_bits(e), _bits(t))
+
+
+# ---- the nn functions a bfloat16 model runs ------------------------------------------------------
+X4 = G.standard_normal((2, 3, 8, 8)).astype(np.float32)
+S3 = G.standard_normal((2, 5, 4)).astype(np.float32)
+K4 = G.standard_normal((4, 3, 3, 3)).astype(np.float32)
+NN = {
+    "conv2d": lambda m, x, s: m.nn.functional.conv2d(x, m.tensor(K4).bfloat16(), padding=1),
+    "max_pool2d": lambda m, x, s: m.nn.functional.max_pool2d(x, 2),
+    "avg_pool2d": lambda m, x, s: m.nn.functional.avg_pool2d(x, 2),
+    "batch_norm": lambda m, x, s: m.nn.functional.batch_norm(x, None, None, training=True),
+    "interpolate": lambda m, x, s: m.nn.functional.interpolate(x, scale_factor=2),
+    "pad": lambda m, x, s: m.nn.functional.pad(x, (1, 1)),
+    "gelu": lambda m, x, s: m.nn.functional.gelu(s),
+    "silu": lambda m, x, s: m.nn.functional.silu(s),
+    "softplus": lambda m, x, s: m.nn.functional.softplus(s),
+    "cross_entropy": lambda m, x, s: m.nn.functional.cross_entropy(
+        s.reshape(10, 4), m.tensor([0, 1, 2, 3, 0, 1, 2, 3, 0, 1])
+    ),
+    "mse_loss": lambda m, x, s: m.nn.functional.mse_loss(s, s * 0.5),
+    "embedding": lambda m, x, s: m.nn.functional.embedding(m.tensor([0, 2]), s[0]),
+    "attention": lambda m, x, s: m.nn.functional.scaled_dot_product_attention(s, s, s),
+    "layer_norm": lambda m, x, s: m.nn.functional.layer_norm(s, (4,)),
+    "rms_norm": lambda m, x, s: m.nn.functional.rms_norm(s, (4,)),
+    "bmm": lambda m, x, s: s @ s.transpose(1, 2),
+    "einsum": lambda m, x, s: m.einsum("bij,bkj->bik", s, s),
+    "logsumexp": lambda m, x, s: s.logsumexp(1),
+    "cumsum": lambda m, x, s: s.cumsum(1),
+    "topk": lambda m, x, s: s.topk(2).values,
+    "norm": lambda m, x, s: s.norm(),
+    "std": lambda m, x, s: s.std(1),
+    "masked_fill": lambda m, x, s: s.masked_fill(s > 0, 0.5),
+}
+
+
+@pytest.mark.parametrize("name", list(NN))
+def test_nn_functions_on_bfloat16(name):
+    """bfloat16 in, bfloat16 out, values and input gradients within two bfloat16 steps of
+    torch's (most are bit-exact)."""
+    res = []
+    for m in (ember, torch):
+        x = m.tensor(X4).bfloat16().requires_grad_()
+        s = m.tensor(S3).bfloat16().requires_grad_()
+        out = NN[name](m, x, s)
+        # a random projection: a plain sum has zero gradient through the norms
+        r = np.random.default_rng(2).standard_normal(tuple(out.shape)).astype(np.float32)
+        (out.float() * m.tensor(r)).sum().backward()
+        res.append((out, x.grad, s.grad))
+    (eo, ex, es), (to, tx, ts) = res
+    _same(eo, to, ulps=2)
+    for e, t in ((ex, tx), (es, ts)):
+        assert (e is None) == (t is None)
+        if t is not None:
+            _same(e, t, ulps=2)

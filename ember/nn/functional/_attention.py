@@ -112,7 +112,7 @@ def scaled_dot_product_attention(
             "Expected query, key, and value to have the same dtype, but got query.dtype: "
             f"{query.dtype} key.dtype: {key.dtype} and value.dtype: {value.dtype} instead."
         )
-    if qd.kind != "f":
+    if qd.kind not in "fV":  # V: bfloat16 (ml_dtypes)
         raise RuntimeError(
             f"scaled_dot_product_attention: expected a floating point query, got {query.dtype}"
         )

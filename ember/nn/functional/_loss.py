@@ -251,7 +251,7 @@ def cross_entropy(
         if weight is not None:
             weight = cast(weight, input.dtype)
         return CrossEntropyProb.apply(input, target, weight, float(label_smoothing), reduction)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":  # V: bfloat16 (ml_dtypes)
         raise NotImplementedError(
             f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{scalar_type_name(x.dtype)}'"
         )
