@@ -10,7 +10,6 @@ raises PyTorch's ``Function 'XBackward0' returned nan values in its 0th output.`
 from __future__ import annotations
 
 import os
-import traceback
 import warnings
 from typing import Any
 
@@ -91,6 +90,8 @@ class set_detect_anomaly:
 
 def record_trace(node: Any) -> None:
     """Keep the forward stack on ``node``, without ember's own innermost frames."""
+    import traceback
+
     frames = traceback.extract_stack()
     while frames and frames[-1].filename.startswith(_EMBER_DIR):
         frames.pop()
