@@ -29,17 +29,27 @@ class dtype:  # noqa: N801 - PyTorch's name
     Each dtype wraps one NumPy dtype (``.np``). Instances are singletons and compare by identity.
     """
 
-    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed", "_kind")
+    __slots__ = (
+        "name",
+        "np",
+        "itemsize",
+        "is_floating_point",
+        "is_complex",
+        "is_signed",
+        "_kind",
+        "kind",
+    )
 
     def __init__(self, name: str, np_dtype: np.dtype, kind: int) -> None:
         self.name = name
         self.np = np.dtype(np_dtype)
-        # bfloat16 is stored as float32 but reports its own (logical) size, as torch does.
-        self.itemsize = 2 if name == "bfloat16" else self.np.itemsize
+        self.itemsize = self.np.itemsize
         self.is_floating_point = kind == _FLOAT
         self.is_complex = kind == _COMPLEX
         self.is_signed = name not in ("uint8", "bool")
         self._kind = kind
+        # NumPy's kind letter, except bfloat16's ("V" in ml_dtypes) reads "f".
+        self.kind = self.np.kind
 
     def __repr__(self) -> str:
         return f"ember.{self.name}"
@@ -56,8 +66,29 @@ _BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
 float16 = dtype("float16", np.float16, _FLOAT)
 float32 = dtype("float32", np.float32, _FLOAT)
 float64 = dtype("float64", np.float64, _FLOAT)
-# NumPy has no bfloat16: ember stores bfloat16 data as float32 (see docs/differences.md).
-bfloat16 = dtype("bfloat16", np.float32, _FLOAT)
+
+
+class _BFloat16(dtype):
+    """bfloat16: its NumPy dtype comes from ``ml_dtypes``, imported on first use
+    (``ember/_bfloat16.py``), so ``import ember`` does not pay for it."""
+
+    def __init__(self) -> None:
+        self.name = "bfloat16"
+        self.itemsize = 2
+        self.is_floating_point = True
+        self.is_complex = False
+        self.is_signed = True
+        self._kind = _FLOAT
+        self.kind = "f"
+
+    @property
+    def np(self) -> np.dtype:  # type: ignore[override]
+        from ._bfloat16 import numpy_dtype
+
+        return numpy_dtype()
+
+
+bfloat16 = _BFloat16()
 int8 = dtype("int8", np.int8, _INT)
 int16 = dtype("int16", np.int16, _INT)
 int32 = dtype("int32", np.int32, _INT)
@@ -96,14 +127,20 @@ def from_numpy_dtype(np_dtype) -> dtype:
     except (KeyError, TypeError):
         pass
     nd = np.dtype(np_dtype)
+    if nd.kind == "V" and nd.name == "bfloat16":  # ml_dtypes' type, before its first use here
+        return bfloat16 if bfloat16.np == nd else _unknown(nd)
     # Platform aliases (e.g. intc, longlong) normalise through their char code.
     for d in ALL_DTYPES:
         if d is not bfloat16 and d.np.kind == nd.kind and d.np.itemsize == nd.itemsize:
             return d
+    return _unknown(nd)
+
+
+def _unknown(nd: np.dtype) -> dtype:
     raise TypeError(
         f"can't convert np.ndarray of type numpy.{nd.name}. The only supported types are: "
-        "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint8, "
-        "and bool."
+        "float64, float32, float16, bfloat16, complex64, complex128, int64, int32, int16, int8, "
+        "uint8, and bool."
     )
 
 

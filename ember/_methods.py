@@ -51,7 +51,7 @@ T.__abs__ = U.abs
 
 
 def _invert(self: Tensor) -> Tensor:
-    kind = self._data.dtype.kind
+    kind = self.dtype.kind
     if kind == "b":
         return C.logical_not(self)
     if kind not in "iu":

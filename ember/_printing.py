@@ -185,7 +185,7 @@ def _add_suffixes(s: str, suffixes: list, indent: int) -> str:
 
 def body_str(a: np.ndarray, indent: int) -> str:
     """The bracketed values of ``a`` as PyTorch prints them."""
-    if a.dtype == np.float16:
+    if a.dtype == np.float16 or a.dtype.kind == "V":  # float16, bfloat16 (ml_dtypes)
         a = a.astype(np.float32)
     summarize = a.size > PRINT_OPTS.threshold
     make = _ComplexFormatter if a.dtype.kind == "c" else _Formatter

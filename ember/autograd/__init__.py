@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import engine, function
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
     enable_grad,
@@ -35,6 +36,8 @@ __all__ = [
     "is_inference_mode_enabled",
     "once_differentiable",
     "Variable",
+    "detect_anomaly",
+    "set_detect_anomaly",
 ]
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .._scratch import scratch
+from .anomaly_mode import ANOMALY, run_checked
 from .function import BackwardNode, Tensor, _wrap
 from .grad_mode import STATE
 
@@ -269,7 +270,8 @@ def _seed(roots: list, grads: list, deps: dict, sink: _Sink) -> tuple:
 
 def _walk(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: bool) -> None:
     """Run nodes as they become ready, passing their input gradients down the edges."""
-    fast_ok = sink.wanted_nodes is None
+    # Anomaly mode sends every node through _run_general, which checks its gradients.
+    fast_ok = sink.wanted_nodes is None and not ANOMALY.enabled
     leaf = sink.leaf
     # Ids of the gradient sums this walk made and only `buffers` holds: later gradients for the
     # same node are added into them in place. A sum is handed over (and no longer owned) when its
@@ -373,7 +375,9 @@ def _run_general(
         elif n_out == 1 and gouts[0] is None and not node._fn._raw and node._materialize:
             gouts = _materialize(node, gouts, graph)
         node._check_saved()
-        if graph:
+        if ANOMALY.enabled:
+            in_grads = run_checked(node, gouts, graph)
+        elif graph:
             in_grads = node._fn._run_backward_graph(node, gouts)
         else:
             in_grads = node._fn._run_backward(node, gouts)

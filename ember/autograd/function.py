@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import _bfloat16 as _BF
 from .._tensor import Tensor, _wrap
+from .anomaly_mode import ANOMALY, record_trace
 from .grad_mode import STATE, no_grad
 
 __all__ = ["Function", "FunctionCtx", "BackwardNode", "Primitive", "once_differentiable"]
@@ -58,6 +60,11 @@ class FunctionCtx:
 
     def set_materialize_grads(self, value: bool) -> None:
         self._materialize = bool(value)
+
+    def save_for_forward(self, *tensors: Any) -> None:
+        """Kept for a ``jvp`` (accepted so forward runs; ember has no forward-mode AD, and
+        ``Function.jvp`` raises)."""
+        self.__dict__["saved_for_forward"] = tensors
 
     @property
     def saved_tensors(self) -> tuple:
@@ -274,6 +281,24 @@ class Function(metaclass=_FunctionMeta):
 
     vjp = backward
 
+    # ember has no vmap or forward-mode AD: these raise as PyTorch's defaults do.
+    generate_vmap_rule = False
+
+    @staticmethod
+    def jvp(ctx: Any, *grad_inputs: Any) -> Any:
+        raise NotImplementedError(
+            "You must implement the jvp function for custom autograd.Function to use it with "
+            "forward mode AD (ember has no forward-mode AD; see docs/differences.md)."
+        )
+
+    @staticmethod
+    def vmap(info: Any, in_dims: Any, *args: Any) -> Any:
+        raise NotImplementedError(
+            "To use autograd.Function with vmap, you must either override the vmap staticmethod "
+            "or set generate_vmap_rule=True (ember has no vmap for custom Functions; see "
+            "docs/differences.md)."
+        )
+
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         return _apply_user(cls, args, kwargs)
@@ -375,28 +400,33 @@ def delayed_error(message: str, outputs: tuple, edges: list) -> tuple:
 
 def _apply_user(cls: type, args: tuple, kwargs: dict) -> Any:
     T = Tensor
-    custom_setup = cls.setup_context is not Function.setup_context
     need = STATE.enabled and any(isinstance(a, T) and a._rg for a in args)
     ctx = cls._Node()
     with no_grad():
-        if custom_setup:
+        if cls.setup_context is not Function.setup_context:
             out = cls.forward(*args, **kwargs)
-            if need:
-                cls.setup_context(ctx, args, out)
+            cls.setup_context(ctx, args, out)  # as PyTorch: called with or without a graph
         else:
             out = cls.forward(ctx, *args, **kwargs)
     is_tuple = isinstance(out, tuple)
     outs = out if is_tuple else (out,)
     input_ids = {id(a) for a in args if isinstance(a, T)}
     dirty = ctx._dirty or ()
+    if dirty:
+        _check_dirty(args, outs, dirty, need)
     results = []
     if not need:
         for o in outs:
-            if isinstance(o, T) and id(o) in input_ids and id(o) not in dirty:
-                o = o._shallow_view()
+            if isinstance(o, T) and id(o) in input_ids:
+                if id(o) in dirty:
+                    o._vc[0] += 1
+                else:
+                    o = o._shallow_view()
             results.append(o)
         return tuple(results) if is_tuple else results[0]
     _, ctx.next_edges, ctx.needs_input_grad = _edges(args)
+    if ANOMALY.enabled:
+        record_trace(ctx)
     non_diff = ctx._non_diff or ()
     n = 0
     for o in outs:
@@ -409,8 +439,8 @@ def _apply_user(cls: type, args: tuple, kwargs: dict) -> Any:
                 o._rg = True
                 o._grad_fn = ctx
                 o.__dict__["_out_nr"] = n
-                if id(o) in dirty:
-                    o._vc[0] += 1
+            if id(o) in dirty:
+                o._vc[0] += 1
         results.append(o)
         n += 1
     ctx._n_out = n
@@ -424,6 +454,32 @@ def _apply_user(cls: type, args: tuple, kwargs: dict) -> Any:
             (i, s._vc, s._vc[0], None) for i, s in enumerate(saved) if isinstance(s, T)
         )
     return tuple(results) if is_tuple else results[0]
+
+
+def _check_dirty(args: tuple, outs: tuple, dirty: set, need: bool) -> None:
+    """PyTorch's errors for ``ctx.mark_dirty``: every dirty input must be returned, and (when
+    a graph is recorded) none may be a leaf that requires grad, or a view of one."""
+    out_ids = {id(o) for o in outs}
+    if not dirty <= out_ids:
+        raise RuntimeError(
+            "Some elements marked as dirty during the forward method were not returned as "
+            "output. The inputs that are modified inplace must all be outputs of the Function."
+        )
+    if not need:
+        return
+    for a in args:
+        if not isinstance(a, Tensor) or id(a) not in dirty:
+            continue
+        if a._rg and a._grad_fn is None and a._base is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad has been used in an in-place operation."
+            )
+        base = a._base
+        if base is not None and base._rg and base._grad_fn is None:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                "operation."
+            )
 
 
 class Primitive(Function):
@@ -445,10 +501,18 @@ class Primitive(Function):
     # True for primitives whose backward follows PyTorch's convention for complex numbers
     # (gradient = dL/dRe + i dL/dIm); others refuse to record a graph with complex results.
     complex_grad = False
+    # True for ops that work on bfloat16 arrays as they are (views, casts, data movement);
+    # others meeting a bfloat16 input compute in float32 and round (ember/_bfloat16.py).
+    bf16_native = False
+    # True where PyTorch rounds a Python-number operand to bfloat16 first (add, sub, pow; mul
+    # and div keep it in float32).
+    bf16_round_scalars = False
 
     @classmethod
     def apply(cls, *args: Any) -> Any:
         T = Tensor
+        if _BF_ACTIVE[0] and not (cls.view or cls.bf16_native) and _BF.has_bf16(args):
+            return _BF.apply_in_float32(cls, args)
         if STATE.enabled:
             for a in args:
                 if isinstance(a, T) and a._rg:
@@ -490,6 +554,7 @@ class Primitive(Function):
         return delayed_error(message, outs, edges)
 
 
+_BF_ACTIVE = _BF.ACTIVE
 _ONE_TRUE = (True,)
 _TRUE_FALSE = (True, False)
 
@@ -551,6 +616,8 @@ def _apply_graph(cls: type, args: tuple) -> Any:
     else:
         arrays, ctx.next_edges, ctx.needs_input_grad = _edges(args)
         out = cls.forward(ctx, *arrays)
+    if ANOMALY.enabled:
+        record_trace(ctx)
     if type(out) is tuple:
         res = []
         nd = cls.non_differentiable

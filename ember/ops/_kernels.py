@@ -13,7 +13,7 @@ __all__ = ["refuse", "kind_of"]
 
 def kind_of(x: Any) -> str:
     """NumPy's kind letter of a tensor's dtype ('b', 'i', 'u', 'f', 'c'); '' for a number."""
-    return x._data.dtype.kind if isinstance(x, Tensor) else ""
+    return x.dtype.kind if isinstance(x, Tensor) else ""
 
 
 def refuse(kernel: str, kinds: str, *operands: Any) -> None:
@@ -22,7 +22,7 @@ def refuse(kernel: str, kinds: str, *operands: Any) -> None:
     once the operands are promoted)."""
     for x in operands:
         if isinstance(x, Tensor):
-            if x._data.dtype.kind in kinds:
+            if x.dtype.kind in kinds:
                 raise NotImplementedError(
                     f"\"{kernel}\" not implemented for '{type_name(x._data.dtype)}'"
                 )

@@ -129,7 +129,7 @@ bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
 
 
 def bitwise_not(input: Tensor) -> Tensor:
-    if input._data.dtype.kind == "f":
+    if input.dtype.kind == "f":
         raise NotImplementedError(
             f"\"bitwise_not_cpu\" not implemented for '{type_name(input._data.dtype)}'"
         )

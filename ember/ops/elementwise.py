@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _bfloat16 as BF
 from .. import _dtype as D
 from .._out import accepts_out, into
 from .._tensor import Tensor, _wrap
@@ -27,6 +28,7 @@ builtins_max = builtins.max
 # ---- casts -------------------------------------------------------------------------------
 class Cast(Primitive):
     twice_differentiable = True
+    bf16_native = True
 
     @staticmethod
     def forward(ctx, x, dtype):
@@ -96,6 +98,7 @@ def _shape(x: Any) -> Any:
 # ---- binary arithmetic -------------------------------------------------------------------
 class Add(Primitive):
     twice_differentiable = True
+    bf16_round_scalars = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -113,6 +116,7 @@ class Add(Primitive):
 
 class Sub(Primitive):
     twice_differentiable = True
+    bf16_round_scalars = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -168,6 +172,7 @@ class Div(Primitive):
 
 class Pow(Primitive):
     twice_differentiable = True
+    bf16_round_scalars = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -501,6 +506,8 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
     if out is not None:
         return into(out, "add", add, input, other, alpha=alpha)
+    if alpha != 1 and BF.any_bf16(input, other):
+        return BF.widened(add, input, other, alpha=BF.round_scalar(alpha))  # as PyTorch
     if alpha != 1:
         other = mul(other, alpha) if isinstance(other, Tensor) else other * alpha
     if _float_tensor_and_number(input, other):
@@ -519,6 +526,8 @@ def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
             "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
             "trying to invert a mask, use the `~` or `logical_not()` operator instead."
         )
+    if alpha != 1 and BF.any_bf16(input, other):
+        return BF.widened(sub, input, other, alpha=BF.round_scalar(alpha))  # as PyTorch
     if alpha != 1:
         other = mul(other, alpha) if isinstance(other, Tensor) else other * alpha
     if _float_tensor_and_number(input, other):
@@ -792,6 +801,9 @@ def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Any =
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``input + weight * (end - input)`` (floating tensors of one dtype, as PyTorch)."""
+    if BF.any_bf16(input) and getattr(end, "dtype", None) is input.dtype:
+        if not isinstance(weight, Tensor) or weight.dtype is input.dtype or not weight.ndim:
+            return BF.widened(lerp, input, end, weight)  # one rounding, as PyTorch
     for name, t in (("end", end), ("weight", weight)):
         zero_dim_weight = name == "weight" and isinstance(t, Tensor) and not t.ndim
         if isinstance(t, Tensor) and t._data.dtype != input._data.dtype and not zero_dim_weight:
@@ -848,6 +860,8 @@ def _result_type(*ts: Tensor) -> D.dtype:
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
     """``input + value * tensor1 * tensor2``, multiplied left to right as PyTorch does."""
+    if BF.any_bf16(input, tensor1, tensor2):
+        return BF.widened(addcmul, input, tensor1, tensor2, value=value)
     if _common_kind(input, tensor1, tensor2) == D._BOOL:
         raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
     t1, t2 = _promoted(input, tensor1, tensor2)  # (int8 * int8 must not wrap in a float sum)
@@ -858,6 +872,8 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
     """``input + value * tensor1 / tensor2``, as PyTorch evaluates it."""
+    if BF.any_bf16(input, tensor1, tensor2):
+        return BF.widened(addcdiv, input, tensor1, tensor2, value=value)
     if _common_kind(tensor1, tensor2) < D._FLOAT:
         raise RuntimeError(
             "Integer division with addcdiv is no longer supported, and in a future  release "

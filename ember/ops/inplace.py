@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import _dtype as D
 from .. import _random_checks as RC
+from .._bfloat16 import ACTIVE as _BF16
 from .._random import rng
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
@@ -48,6 +50,10 @@ def read_only_error(data: np.ndarray | None = None) -> RuntimeError:
         "cannot write into this tensor: it shares the memory of a read-only NumPy array "
         "(from_numpy of a non-writable array). Copy the array, or make it writable, first."
     )
+
+
+def _is_bf16(t: Tensor) -> bool:
+    return _BF16[0] and t.dtype is D.bfloat16
 
 
 def _needs_graph(t: Tensor, args: tuple) -> bool:
@@ -151,6 +157,14 @@ def _snapshot(t: Tensor) -> Tensor:
 
 def apply_inplace(t: Tensor, prim: Any, *args: Any, direct: Callable) -> Tensor:
     """Run primitive ``prim`` in place on ``t``; ``direct(array, *args)`` is the no-graph path."""
+    if _is_bf16(t) and not _needs_graph(t, args):
+        # No direct ufunc on bfloat16 (it would round Python numbers to bfloat16 first):
+        # computed in float32 by the primitive, then written back (ember/_bfloat16.py).
+        prev, STATE.enabled = STATE.enabled, False
+        try:
+            return _rebind(t, prim.apply(t, *args))
+        finally:
+            STATE.enabled = prev
     if not _needs_graph(t, args):
         try:
             direct(t._data, *args)
@@ -196,7 +210,7 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
             from .elementwise import sub
 
             sub(self, other)  # raises PyTorch's error about bool subtraction
-        if _needs_graph(self, (other,)):
+        if _needs_graph(self, (other,)) or _is_bf16(self):
             if alpha is not None:
                 return slow(self, other, alpha=alpha)
             return slow(self, other)

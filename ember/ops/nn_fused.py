@@ -80,7 +80,7 @@ def _prep(input: Tensor, dim: Any, dtype: D.dtype | None, name: str) -> tuple:
     wrap_dim(dim, input.ndim)  # a bad dim is reported before a bad dtype, as PyTorch does
     if dtype is not None:
         input = cast(input, dtype)
-    elif input._data.dtype.kind not in "fc" and input._data.size:  # (empty: no kernel runs)
+    elif input.dtype.kind not in "fc" and input._data.size:  # (empty: no kernel runs)
         raise NotImplementedError(
             f"\"{name}_lastdim_kernel_impl\" not implemented for '{type_name(input.dtype)}'"
         )
@@ -94,7 +94,7 @@ def softmax(
 ) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``."""
     x, axis = _prep(input, dim, dtype, "softmax")
-    if x._data.dtype.kind not in "fc":  # an empty integer tensor: PyTorch runs no kernel
+    if x.dtype.kind not in "fc":  # an empty integer tensor: PyTorch runs no kernel
         return x.clone()
     if axis is None:  # 0-dim: NumPy arithmetic on 0-d arrays gives scalars, go through 1 element
         return reshape(Softmax.apply(reshape(x, (1,)), 0), ())
@@ -106,7 +106,7 @@ def log_softmax(
 ) -> Tensor:
     """``log(softmax(x))`` along ``dim``, computed stably."""
     x, axis = _prep(input, dim, dtype, "log_softmax")
-    if x._data.dtype.kind not in "fc":
+    if x.dtype.kind not in "fc":
         return x.clone()
     if axis is None:
         return reshape(LogSoftmax.apply(reshape(x, (1,)), 0), ())

@@ -527,7 +527,7 @@ class LogSumExp(Primitive):
 
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(input)))`` over ``dim``, computed stably."""
-    if input._data.dtype.kind not in "fc":
+    if input.dtype.kind not in "fc":
         input = cast(input, D.get_default_dtype())
     return LogSumExp.apply(input, _reduce_dims_or_all(dim, input.ndim), keepdim)
 

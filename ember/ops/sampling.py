@@ -30,7 +30,7 @@ class Poisson(Primitive):
 
 def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
     """Samples from Poisson distributions with the rates in ``input``."""
-    if input._data.dtype.kind != "f":
+    if input.dtype.kind != "f":
         from ._util import type_name
 
         raise NotImplementedError(f"\"poisson_cpu\" not implemented for '{type_name(input.dtype)}'")

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._bfloat16 import ACTIVE as _BF16
 from .._out import accepts_out, into
 from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor, _wrap
@@ -68,10 +69,10 @@ def _unary(name: str, fwd, bwd, save: str = "x", float_only: bool = True) -> tup
         def fn(input: Tensor, *, out: Any = None) -> Tensor:
             if out is not None:
                 return into(out, fn.__name__, fn, input)
-            if input._data.dtype.kind not in "fc":
+            if input.dtype.kind not in "fc":
                 input = cast(input, D.get_default_dtype())
-            if input._rg and STATE.enabled:
-                return cls.apply(input)
+            if (input._rg and STATE.enabled) or (_BF16[0] and input.dtype is D.bfloat16):
+                return cls.apply(input)  # (bfloat16: computed in float32, ember/_bfloat16.py)
             return _wrap(fwd(input._data))  # inference: no graph machinery
 
     else:
@@ -305,7 +306,7 @@ class Erf(Primitive):
 
 
 def erf(input: Tensor) -> Tensor:
-    if input._data.dtype.kind not in "fc":
+    if input.dtype.kind not in "fc":
         input = cast(input, D.get_default_dtype())
     return Erf.apply(input)
 

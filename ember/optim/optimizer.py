@@ -439,7 +439,7 @@ def _cast_state(param: Tensor, value: Any, key: Any = None) -> Any:
     """A copy of one parameter's saved state, tensors cast to the parameter's dtype."""
     if isinstance(value, Tensor):
         data = value._data
-        if key != "step" and param._data.dtype.kind == "f" and data.dtype != param._data.dtype:
+        if key != "step" and param.dtype.kind == "f" and data.dtype != param._data.dtype:
             return _wrap(data.astype(param._data.dtype))
         return _wrap(data.copy())
     if isinstance(value, np.ndarray):

@@ -47,7 +47,7 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
 
     def ema_update(ema_param_list: list, current_param_list: list, _: Any) -> None:
         for p_ema, p_model in zip(ema_param_list, current_param_list):
-            if p_ema._data.dtype.kind in "fc":
+            if p_ema.dtype.kind in "fc":
                 lerp_(p_ema._data, p_model._data, 1 - decay)
                 _touch(p_ema)
             else:
@@ -62,7 +62,7 @@ def get_swa_multi_avg_fn() -> Callable:
     Integer tensors are refused with a RuntimeError, as PyTorch's ``_foreach`` kernels do."""
 
     def swa_update(averaged_param_list: list, current_param_list: list, num_averaged) -> None:
-        if averaged_param_list[0]._data.dtype.kind not in "fc":
+        if averaged_param_list[0].dtype.kind not in "fc":
             raise RuntimeError(
                 "get_swa_multi_avg_fn: integer tensors cannot be averaged in place (PyTorch's "
                 "addcdiv refuses integer division); average floating tensors only"

@@ -24,7 +24,7 @@ MAX_EXPANDED = 50_000_000
 MAX_NDIM = 64
 KEY = re.compile(r"^[0-9]+$")
 
-# torch dtype name -> NumPy dtype as read from the file (bfloat16 is raw 16-bit, widened later).
+# torch dtype name -> NumPy dtype as read from the file (bfloat16 is raw 16-bit, viewed later).
 DTYPES: dict[str, np.dtype] = {
     "float64": np.dtype(np.float64),
     "float32": np.dtype(np.float32),
@@ -76,7 +76,7 @@ class Marker:
 
 
 class Storage:
-    """A loaded storage: a 1-D array in the storage's dtype (bfloat16 widened to float32)."""
+    """A loaded storage: a 1-D array in the storage's dtype (bfloat16 from ml_dtypes)."""
 
     __slots__ = ("key", "dtype_name", "numel", "array", "_typed")
 
@@ -189,10 +189,11 @@ def strided_view(storage: np.ndarray, offset: Any, size: Any, stride: Any) -> np
         raise UnsafeCheckpointError(f"tensor view cannot be built: {exc}") from None
 
 
-def bf16_to_f32(raw: np.ndarray) -> np.ndarray:
-    out = raw.astype(np.uint32)
-    out <<= 16
-    return out.view(np.float32)
+def bf16_view(raw: np.ndarray) -> np.ndarray:
+    """Raw 16-bit words as bfloat16 (bit-exact, no copy; imports ml_dtypes the first time)."""
+    from .._bfloat16 import numpy_dtype
+
+    return raw.view(numpy_dtype())
 
 
 def _empty_state(state: Any) -> bool:

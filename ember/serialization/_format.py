@@ -1,7 +1,7 @@
 """PyTorch's zip checkpoint format (torch.save since 1.6): writing and reading.
 
 Reading works on NumPy arrays: the storage loader returns 1-D arrays (byte-swapped for a ``big``
-byteorder, bool bytes normalised to 0/1, bfloat16 widened to float32), and ``factory`` decides
+byteorder, bool bytes normalised to 0/1, bfloat16 viewed bit-exact), and ``factory`` decides
 what a tensor becomes (ember Tensors for :func:`ember.load`).
 """
 
@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from ._allowlist import DTYPES, bf16_to_f32
+from ._allowlist import DTYPES, bf16_view
 from ._convert import StorageCollector
 from ._errors import CheckpointError, UnsafeCheckpointError
 from ._pickler import Pickler
@@ -128,7 +128,7 @@ def restore_location(map_location: Any) -> Callable[[np.ndarray, str], np.ndarra
 
 
 def normalise_storage(raw: np.ndarray, dtype_name: str, *, swap: bool) -> np.ndarray:
-    """Native byte order, bools as 0/1, bfloat16 as float32 (copies only when needed)."""
+    """Native byte order, bools as 0/1, bfloat16 viewed as bfloat16 (copies only when needed)."""
     if swap and raw.dtype.itemsize > 1:
         raw = raw.byteswap()
     if dtype_name == "bool":
@@ -139,7 +139,7 @@ def normalise_storage(raw: np.ndarray, dtype_name: str, *, swap: bool) -> np.nda
                 u8 = raw.view(np.uint8)
             np.minimum(u8, 1, out=u8)
     elif dtype_name == "bfloat16":
-        raw = bf16_to_f32(raw)
+        raw = bf16_view(raw)
     return raw
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ._allowlist import ALLOWED, DTYPE_ALIASES, DTYPES, Marker, Storage, bf16_to_f32, strided_view
+from ._allowlist import ALLOWED, DTYPE_ALIASES, DTYPES, Marker, Storage, bf16_view, strided_view
 from ._convert import StorageCollector
 from ._pickler import Global, PersistentId, Reduce
 
@@ -299,7 +299,7 @@ def _typed(st: Storage, dtype: Any) -> np.ndarray:
     if arr is None:
         arr = st.array.view(DTYPES[dtype.name])
         if dtype.name == "bfloat16":
-            arr = bf16_to_f32(arr)
+            arr = bf16_view(arr)
         st._typed[dtype.name] = arr
     return arr
 

@@ -194,12 +194,6 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike) -> list[str]:
         _, _, metadata = read_safetensors(src, copy=False)
         if metadata:
             notes.append(f"safetensors metadata dropped: {metadata}")
-    widened = [t.name for t in inspect_checkpoint(src).tensors if t.dtype == "bfloat16"]
-    if widened:
-        notes.append(
-            f"{len(widened)} bfloat16 tensor{'s were' if len(widened) > 1 else ' was'} widened "
-            f"to float32 (NumPy has no bfloat16): {', '.join(widened)}"
-        )
     if dst.endswith(".safetensors"):
         found: list = []
         _walk(obj, found, lambda o: isinstance(o, Tensor))

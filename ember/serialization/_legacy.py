@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._allowlist import DTYPES, bf16_to_f32
+from ._allowlist import DTYPES, bf16_view
 from ._errors import CheckpointError, UnsafeCheckpointError
 from ._format import restore_location
 from ._unpickler import Unpickler
@@ -59,7 +59,8 @@ def load_legacy(buf: Any, map_location: Any, factory: Any, unpickler: Any = Unpi
                 f"storage {key} declares {nbytes} bytes, more than the file holds"
             )
         budget[0] -= nbytes
-        final = np.float32 if dtype_name == "bfloat16" else DTYPES[dtype_name]
+        raw_dt = DTYPES[dtype_name]
+        final = bf16_view(np.empty(0, raw_dt)).dtype if dtype_name == "bfloat16" else raw_dt
         arr = restore(np.empty(numel, final), location)
         pending[key] = (dtype_name, numel, arr)
         return arr
@@ -89,7 +90,7 @@ def load_legacy(buf: Any, map_location: Any, factory: Any, unpickler: Any = Unpi
         if sys.byteorder == "big":  # pragma: no cover - the format is little-endian
             raw = raw.byteswap()
         if dtype_name == "bfloat16":
-            arr[...] = bf16_to_f32(raw)
+            arr[...] = bf16_view(raw)
         elif dtype_name == "bool":
             np.not_equal(raw.view(np.uint8), 0, out=arr)
         else:

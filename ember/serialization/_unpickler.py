@@ -38,7 +38,7 @@ from ._allowlist import (
     ArrayFactory,
     Marker,
     Storage,
-    bf16_to_f32,
+    bf16_view,
     is_int,
     opname,
     strided_view,
@@ -506,7 +506,7 @@ class Unpickler:
                 )
             arr = st.array.view(raw)
             if dtype_name == "bfloat16":
-                arr = bf16_to_f32(arr)
+                arr = bf16_view(arr)
             elif dtype_name == "bool":
                 arr = st.array.astype(bool)
             st._typed[dtype_name] = arr

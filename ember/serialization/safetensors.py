@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from ._allowlist import bf16_view
 from ._errors import CheckpointError, UnsafeCheckpointError
 
 __all__ = ["save_safetensors", "load_safetensors", "read_safetensors", "DTYPE_CODES"]
@@ -40,7 +41,7 @@ _RAW = {"BOOL": (np.bool_, 8), "U8": (np.uint8, 8), "I8": (np.int8, 8), "I16": (
 _BITS = {"F4": 4, "F6_E2M3": 6, "F6_E3M2": 6, **{c: 8 for c in _ORDER if c.startswith("F8")}}
 _EMBER_CODES = {"bool": "BOOL", "uint8": "U8", "int8": "I8", "int16": "I16", "float16": "F16",
                 "int32": "I32", "float32": "F32", "complex64": "C64", "float64": "F64",
-                "int64": "I64"}  # fmt: skip
+                "int64": "I64", "bfloat16": "BF16"}  # fmt: skip
 DTYPE_CODES = dict(_EMBER_CODES)
 
 
@@ -174,13 +175,12 @@ def read_safetensors(f: Any, *, copy: bool = True) -> tuple[dict, dict[str, np.n
         a = np.frombuffer(buf, raw_dtype, count, 8 + n + begin) if count else np.empty(0, raw_dtype)
         if not raw_dtype.isnative:  # pragma: no cover - big-endian hosts
             a = a.astype(raw_dtype.newbyteorder("="))
-        if code == "BF16":
-            # NumPy has no bfloat16: widen to float32 (exact), as ember stores bfloat16.
-            a = (a.astype(np.uint32) << 16).view(np.float32)
-        elif code == "BOOL":
+        if code == "BOOL":
             a = a.view(np.uint8) != 0
         elif copy:
             a = a.copy()
+        if code == "BF16":
+            a = bf16_view(a)  # bit-exact (ml_dtypes, imported on first use)
         arrays[name] = a.reshape(shape)
     return tensors, arrays, metadata
 
@@ -188,7 +188,7 @@ def read_safetensors(f: Any, *, copy: bool = True) -> tuple[dict, dict[str, np.n
 def load_safetensors(f: str | os.PathLike | BinaryIO, device: str = "cpu") -> dict[str, Any]:
     """Load a safetensors file into a dict of ember Tensors (in the file's header order).
 
-    BF16 tensors are read as float32 (exact): NumPy has no bfloat16.
+    BF16 tensors are read bit-exact as bfloat16 (this needs the optional ``ml_dtypes``).
 
     Example:
         >>> ember.serialization.save_safetensors({"w": ember.ones(2)}, "/tmp/w.safetensors")

@@ -57,9 +57,7 @@ def test_every_dtype_scalar_empty(name, mmap):
             assert isinstance(t, ember.Tensor)
             want = EXPECTED[key]
             assert tuple(t.shape) == shape
-            # bfloat16 reads as float32 (NumPy has no bfloat16); the values are exact.
-            want_dtype = "float32" if dt == "bfloat16" else dt
-            assert t.dtype is getattr(ember, want_dtype), key
+            assert t.dtype is getattr(ember, dt), key  # bfloat16 too (ml_dtypes)
             np.testing.assert_array_equal(_np(t), want)
             assert not t.requires_grad
 
@@ -143,7 +141,7 @@ def test_safetensors_fixture():
         assert "complex128" not in loaded  # safetensors 0.8.0 has no complex128
         for k, v in loaded.items():
             np.testing.assert_array_equal(_np(v), EXPECTED[k])
-        assert loaded["bfloat16"].dtype is ember.float32
+        assert loaded["bfloat16"].dtype is ember.bfloat16
 
 
 def test_file_objects_and_offsets(tmp_path):

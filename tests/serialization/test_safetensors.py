@@ -84,9 +84,12 @@ def test_reads_reference_files_including_bf16(tmp_path):
                    ember.load(str(tmp_path / "m.safetensors"), mmap=True)):  # fmt: skip
         assert list(loaded) == list(safetensors.torch.load_file(tmp_path / "m.safetensors"))
         for k, v in t.items():
-            want = v.float() if v.dtype is torch.bfloat16 else v
-            np.testing.assert_array_equal(loaded[k]._data, want.numpy())
-        assert loaded["bf"].dtype is ember.float32
+            if v.dtype is torch.bfloat16:  # bit-exact: compare the 16-bit words
+                got = loaded[k]._data.view(np.int16)
+                np.testing.assert_array_equal(got, v.view(torch.int16).numpy())
+            else:
+                np.testing.assert_array_equal(loaded[k]._data, v.numpy())
+        assert loaded["bf"].dtype is ember.bfloat16
 
 
 def test_reference_reads_ours(tmp_path):

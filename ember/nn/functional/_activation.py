@@ -67,7 +67,7 @@ def _check(name: str, input: Any) -> None:
 
 def _check_float(kernel: str, name: str, input: Any) -> None:
     _check(name, input)
-    if input._data.dtype.kind not in "fc":
+    if input.dtype.kind not in "fc":
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{_tname(input._data.dtype)}'")
 
 

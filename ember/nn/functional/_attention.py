@@ -112,7 +112,7 @@ def scaled_dot_product_attention(
             "Expected query, key, and value to have the same dtype, but got query.dtype: "
             f"{query.dtype} key.dtype: {key.dtype} and value.dtype: {value.dtype} instead."
         )
-    if qd.kind != "f":
+    if qd.kind not in "fV":  # V: bfloat16 (ml_dtypes)
         raise RuntimeError(
             f"scaled_dot_product_attention: expected a floating point query, got {query.dtype}"
         )
@@ -238,7 +238,7 @@ def _canonical_mask(
     """A boolean mask becomes a float mask of ``target_type`` (``-inf`` where True)."""
     if mask is None:
         return None
-    is_float = mask._data.dtype.kind == "f"
+    is_float = mask.dtype.kind == "f"
     if mask._data.dtype != np.bool_ and not is_float:
         raise AssertionError(f"only bool and floating types of {mask_name} are supported")
     if check_other and other_type is not None and mask.dtype != other_type:

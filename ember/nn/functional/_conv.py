@@ -97,7 +97,7 @@ def _check_conv(
                 "Float64", "Double"
             )
         )
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":  # V: bfloat16 (ml_dtypes)
         raise RuntimeError(f"\"{name}\" not implemented for '{_BY_NP[x.dtype].name.capitalize()}'")
     batched = input.ndim == sd + 2
     shape = tuple(x.shape) if batched else (1, *x.shape)

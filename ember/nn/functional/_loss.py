@@ -251,7 +251,7 @@ def cross_entropy(
         if weight is not None:
             weight = cast(weight, input.dtype)
         return CrossEntropyProb.apply(input, target, weight, float(label_smoothing), reduction)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":  # V: bfloat16 (ml_dtypes)
         raise NotImplementedError(
             f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{scalar_type_name(x.dtype)}'"
         )
@@ -289,7 +289,7 @@ def nll_loss(
         reduction = legacy_reduction(size_average, reduce)
     elif reduction != "mean":
         reduction = reduction_of(reduction)
-    if input._data.dtype.kind != "f":
+    if input.dtype.kind != "f":
         raise NotImplementedError(
             f"\"nll_loss_out_frame\" not implemented for '{scalar_type_name(input._data.dtype)}'"
         )
