@@ -644,7 +644,7 @@ def _apply_graph(cls: type, args: tuple) -> Any:
         _refuse_complex(cls)
     result = _new(Tensor)
     if type(out) is not _ndarray and isinstance(out, _generic):
-        out = _asarray(out)  # a 0-d result comes back from NumPy as a scalar
+        out = _as_array_output(ctx, out)  # a 0-d result comes back from NumPy as a scalar
     result._data = out
     result._rg = True
     result._grad_fn = ctx
@@ -662,6 +662,16 @@ def _apply_graph(cls: type, args: tuple) -> Any:
         else:
             _record_versions(ctx, saved, args, (result,))
     return result
+
+
+def _as_array_output(ctx: BackwardNode, scalar: Any) -> np.ndarray:
+    """A 0-d array for a NumPy scalar result; what the op saved of it is that array too, so an
+    in-place write into the result is seen by the saved-tensor version check (as in torch)."""
+    out = _asarray(scalar)
+    saved = ctx._saved
+    if saved and any(s is scalar for s in saved):
+        ctx._saved = tuple(out if s is scalar else s for s in saved)
+    return out
 
 
 def _refuse_complex(cls: type) -> None:

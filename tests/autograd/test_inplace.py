@@ -254,3 +254,14 @@ def test_inplace_dtype_errors(m):
         f.add_(m.ones(4))
     f.add_(m.tensor([1, 2, 3]))  # int into float is fine
     assert f.tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (3,)])
+def test_inplace_write_into_a_saved_output_raises_at_backward_as_torch(shape):
+    """A 0-d result (NumPy hands back a scalar) is checked like any other saved output."""
+    for lib in (ember, torch):
+        x = lib.full(shape, 2.0, requires_grad=True)
+        y = lib.exp(x)
+        y.masked_fill_(y > 0, -0.5)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()

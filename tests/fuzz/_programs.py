@@ -329,8 +329,6 @@ KNOWN = [
      None, "in-place ops whose operand overlaps the written tensor are computed, not refused"),
     (r"^(true_divide|div_?)\(.*: values \[*-?inf", r"mod_scalar|zero_|-0\.0",
      "the sign of a zero"),
-    (r"^backward: torch raised RuntimeError: one of the variables needed for gradient "
-     r"computation has been modified by an inplace", None, "open: ember/autograd version check"),
 ]  # fmt: skip
 
 
