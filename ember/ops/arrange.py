@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any, NamedTuple
+from collections import namedtuple
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +40,9 @@ __all__ = [
     "is_inference",
 ]
 
+# torch.return_types.aminmax: a named tuple printed under that name.
+AminmaxResult = namedtuple("aminmax", ["min", "max"])
+
 
 def ravel(input: Tensor) -> Tensor:
     """The elements as a 1-D tensor (a view when the layout allows)."""
@@ -57,21 +61,13 @@ def msort(input: Tensor) -> Tensor:
     return input.sort(dim=0).values
 
 
-class AminmaxResult(NamedTuple):
-    """``torch.return_types.aminmax``."""
-
-    min: Tensor
-    max: Tensor
-
-
-def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> AminmaxResult:
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:
     """The smallest and largest values (over ``dim``, or all elements)."""
-    n = (
-        input.numel()
-        if dim is None
-        else (input.shape[_wrap_dim(dim, input.ndim)] if input.ndim else 1)
-    )
-    if n == 0:
+    if dim is not None:
+        d = _wrap_dim(dim, input.ndim)
+        if input.ndim and input.shape[d] == 0:
+            raise IndexError(f"aminmax: Expected reduction dim {d} to have non-zero size.")
+    if input.numel() == 0:
         raise RuntimeError(
             "aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
             "identity."
@@ -138,11 +134,9 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     n = input.shape[0]
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     rows = list(pick(range(n), r))
-    if r == 0:
-        return input.new_empty((0,))
-    if not rows:
-        return input.new_empty((0, r))
-    return input[_wrap(np.asarray(rows, np.int64))]
+    if r == 0:  # PyTorch's result is then an empty vector (still on the graph)
+        return input[_wrap(np.zeros(0, np.int64))]
+    return input[_wrap(np.asarray(rows, np.int64).reshape(-1, r))]
 
 
 def unravel_index(indices: Any, shape: Any) -> tuple:
@@ -153,7 +147,7 @@ def unravel_index(indices: Any, shape: Any) -> tuple:
         raise TypeError("expected 'indices' to be integer dtype, but got " + str(indices.dtype))
     shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
     if any(s < 0 for s in shape):
-        raise RuntimeError("'shape' cannot have negative values, but got " + str(tuple(shape)))
+        raise ValueError("'shape' cannot have negative values, but got " + str(tuple(shape)))
     total = int(np.prod(shape))
     flat = indices._data.astype(np.int64)
     if flat.size and (flat.min() < -total or flat.max() >= total):

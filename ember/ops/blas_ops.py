@@ -82,6 +82,13 @@ def chain_matmul(*matrices: Tensor) -> Tensor:
     ``linalg.multi_dot``)."""
     if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
         matrices = tuple(matrices[0])
+    warnings.warn(
+        "torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
+        "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather "
+        "than multiple parameters.",
+        UserWarning,
+        stacklevel=2,
+    )
     if not matrices:
         raise RuntimeError("chain_matmul(): Expected one or more matrices")
     for k, m in enumerate(matrices):

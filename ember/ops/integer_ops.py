@@ -1,10 +1,11 @@
 """Integer arithmetic and float decomposition: ``bitwise_left_shift``/``bitwise_right_shift``
-(and the ``<<``/``>>`` operators), ``gcd``, ``lcm``, ``frexp``. None of them has a gradient in
-PyTorch, so none records a graph."""
+(and the ``<<``/``>>`` operators), ``gcd``, ``lcm`` (no gradients, as PyTorch), and ``frexp``
+(its mantissa is differentiable)."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections import namedtuple
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +14,9 @@ from .._tensor import Tensor, _wrap
 from .elementwise import _prepare
 
 __all__ = ["bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm", "frexp"]
+
+# torch.return_types.frexp: a named tuple printed under that name.
+FrexpResult = namedtuple("frexp", ["mantissa", "exponent"])
 
 
 def _integer_operands(a: Any, b: Any, kernel: str) -> tuple:
@@ -67,12 +71,7 @@ def frexp(input: Tensor) -> Any:
     [0.5, 1); the exponent is int32, as PyTorch."""
     if input._data.dtype.kind != "f":
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
-    m, e = np.frexp(input._data)
-    return FrexpResult(_wrap(m), _wrap(e.astype(np.int32)))
-
-
-class FrexpResult(NamedTuple):
-    """``torch.return_types.frexp``."""
-
-    mantissa: Tensor
-    exponent: Tensor
+    _, e = np.frexp(input._data)
+    # mantissa = input * 2**-e: on the graph (its gradient is g * 2**-e, as PyTorch's).
+    scale = _wrap(np.ldexp(np.ones((), input._data.dtype), -e))
+    return FrexpResult(input * scale, _wrap(e.astype(np.int32)))

@@ -1,6 +1,6 @@
 """The neural-network functions PyTorch also exports at ``torch.*`` with their ATen signatures
 (``torch.dropout(input, p, train)``, ``torch.layer_norm(..., cudnn_enable)``,
-``torch.kl_div(input, target, reduction=1)``: reductions as integers 0 none, 1 mean, 2 sum).
+``torch.kl_div(input, target, reduction=0)``: reductions as integers 0 none, 1 mean, 2 sum).
 Each one calls the ``nn.functional`` implementation: one kernel per op."""
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def embedding(
     return F.embedding(indices, weight, pad, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
 
-def kl_div(input: Tensor, target: Tensor, reduction: int = 1, *, log_target: bool = False):
+def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *, log_target: bool = False):
     return F.kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
 
 
@@ -225,20 +225,20 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     return F.rms_norm(input, normalized_shape, weight, eps)
 
 
-def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=1):
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=0):
     return F.cosine_embedding_loss(input1, input2, target, margin, reduction=_reduction(reduction))
 
 
-def hinge_embedding_loss(input, target, margin=1.0, reduction=1):
+def hinge_embedding_loss(input, target, margin=1.0, reduction=0):
     return F.hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction))
 
 
-def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=1):
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0):
     return F.margin_ranking_loss(input1, input2, target, margin, reduction=_reduction(reduction))
 
 
 def triplet_margin_loss(
-    anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction=1
+    anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction=0
 ):
     return F.triplet_margin_loss(
         anchor, positive, negative, margin, p, eps, swap, reduction=_reduction(reduction)
@@ -251,7 +251,7 @@ def poisson_nll_loss(input, target, log_input, full, eps, reduction):
     )
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=1):
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=0):
     return F.binary_cross_entropy_with_logits(
         input, target, weight, reduction=_reduction(reduction), pos_weight=pos_weight
     )
