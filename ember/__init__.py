@@ -328,6 +328,9 @@ _SURFACE.update(
         "log2_ log_ logit_ nan_to_num_ neg_ negative_ rad2deg_ reciprocal_ relu_ round_ rsqrt_ "
         "sigmoid_ sin_ sinc_ sinh_ sqrt_ square_ tan_ tanh_ trunc_ xlogy_ zero_ gcd_ lcm_ "
         "as_strided_",
+        "legacy_linalg": "cholesky_inverse cholesky_solve eig frobenius_norm lstsq lu lu_solve "
+        "lu_unpack matrix_rank nuclear_norm solve symeig triangular_solve",
+        "aliases": "igamma igammac narrow_copy put trapz",
     }
 )
 _SURFACE_HOME = {name: mod for mod, names in _SURFACE.items() for name in names.split()}
@@ -440,6 +443,10 @@ def __getattr__(name: str):
         globals()[name] = value  # later look-ups skip this function
         return value
 
+    if name in ("range", "frombuffer", "from_file", "empty_strided", "typename", "is_storage"):
+        from . import _creation_extra
+
+        return getattr(_creation_extra, name)
     if name in _NN_ATEN_FORMS:  # torch.dropout, torch.layer_norm...: ATen signatures
         from .nn.functional import _aten_forms
 

@@ -297,6 +297,11 @@ _MORE_SURFACE_METHODS = {
     "arrange": "aminmax msort positive ravel split_with_sizes unsafe_chunk unsafe_split "
     "unsafe_split_with_sizes sum_to_size isposinf isneginf isreal is_signed is_same_size is_neg "
     "get_device",
+    "random_fill": "geometric_ cauchy_ log_normal_",
+    "legacy_linalg": "cholesky_solve cholesky_inverse triangular_solve lu lu_solve solve lstsq "
+    "symeig eig",
+    "aliases": "igamma igammac hardshrink prelu cfloat cdouble narrow_copy float_power_ put",
+    "inplace_misc": "resize_ resize_as_ apply_ map_",
 }
 
 
@@ -304,7 +309,10 @@ def _bind_more_surface() -> None:
     for module, names in _MORE_SURFACE_METHODS.items():
         for name in names.split():
             setattr(T, name, _lazy_method(f"ember.ops.{module}", name))
-    for name in "addbmm addmv addr baddbmm bitwise_left_shift bitwise_right_shift gcd lcm".split():
+    for name in (
+        "addbmm addmv addr baddbmm bitwise_left_shift bitwise_right_shift gcd lcm igamma igammac "
+        "put"
+    ).split():
         setattr(T, name + "_", I.inplace_from(getattr(T, name), name + "_"))
     T.__lshift__ = T.bitwise_left_shift
     T.__rshift__ = T.bitwise_right_shift
