@@ -6,6 +6,7 @@ gradients come from there), and the removed ``solve``/``lstsq``/``symeig``/``eig
 
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
 from typing import Any
 
@@ -33,6 +34,24 @@ TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coef
 LuUnpackResult = namedtuple("lu_unpack", ["P", "L", "U"])
 
 
+def _deprecated(name: str, replacement: str) -> None:
+    warnings.warn(
+        f"torch.{name} is deprecated in favor of {replacement} and will be removed in a future "
+        "PyTorch release.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _jit_only(name: str, replacement: str) -> None:
+    warnings.warn(
+        f"at::{name} is deprecated and it is just left for JIT compatibility. It will be removed "
+        f"in a future PyTorch release. Please use `{replacement}` instead",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def _linalg() -> Any:
     from .. import linalg
 
@@ -58,6 +77,7 @@ def triangular_solve(
     b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False, unitriangular: bool = False
 ) -> Any:
     """``(X, A.clone())`` with ``op(A) X = b``, ``op`` the transpose when ``transpose``."""
+    _deprecated("triangular_solve", "torch.linalg.solve_triangular")
     la = _linalg()
     coeff = A.mT if transpose else A
     x = la.solve_triangular(coeff, b, upper=upper != transpose, unitriangular=unitriangular)
@@ -66,12 +86,14 @@ def triangular_solve(
 
 def lu(A: Tensor, pivot: bool = True, get_infos: bool = False) -> tuple:
     """``(LU, pivots)`` (and ``infos`` when asked) of ``linalg.lu_factor_ex``."""
+    _deprecated("lu", "torch.linalg.lu_factor / torch.linalg.lu_factor_ex")
     LU, pivots, infos = _linalg().lu_factor_ex(A, pivot=pivot)
     return (LU, pivots, infos) if get_infos else (LU, pivots)
 
 
 def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
     """``X`` with ``A X = b`` from ``A``'s LU factorization."""
+    _deprecated("lu_solve", "torch.linalg.lu_solve")
     return _linalg().lu_solve(LU_data, LU_pivots, b)
 
 
@@ -104,6 +126,7 @@ def lu_unpack(
 
 def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The sum of the singular values of the matrices in ``dim`` (the last two by default)."""
+    _jit_only("nuclear_norm", "linalg.matrix_norm(A, 'nuc', dim, keepdim)")
     if isinstance(dim, bool):  # nuclear_norm(input, keepdim) positionally
         dim, keepdim = None, dim
     dims = (-2, -1) if dim is None else tuple(dim)
@@ -114,6 +137,7 @@ def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tenso
 
 def frobenius_norm(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     """The 2-norm of the elements over ``dim`` (one or two dims)."""
+    _jit_only("frobenius_norm", "linalg.vector_norm(A, 2., dim, keepdim)")
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     if len(dims) > 2:
         raise RuntimeError(
