@@ -26,9 +26,8 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Matrices (in dims ``dim1``, ``dim2`` of the result) whose ``offset`` diagonal is the last
     dim of ``input``; zeros elsewhere."""
-    from ..nn.functional import pad
     from .elementwise import where
-    from .shape import movedim, unsqueeze
+    from .shape import constant_pad, movedim, unsqueeze
 
     nd = input.ndim + 1
     d1, d2 = _wrap_dim(dim1, nd), _wrap_dim(dim2, nd)
@@ -41,7 +40,7 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     m = where(eye, unsqueeze(input.reshape(input.shape or (1,)), -1), zero)
     k = abs(int(offset))
     if k:
-        m = pad(m, (k, 0, 0, k) if offset > 0 else (0, k, k, 0))
+        m = constant_pad(m, (k, 0, 0, k) if offset > 0 else (0, k, k, 0), 0)
     return movedim(m, (-2, -1), (d1, d2))
 
 
