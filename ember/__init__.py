@@ -440,7 +440,11 @@ def __getattr__(name: str):
     home = _SURFACE_HOME.get(name)
     if home is not None:
         value = getattr(importlib.import_module(f".ops.{home}", __name__), name)
-        globals()[name] = value  # later look-ups skip this function
+        from ._out import accepts_out_in
+
+        found = {name: value}
+        accepts_out_in(found, (name,))  # an `out=` keyword is honoured, never ignored
+        value = globals()[name] = found[name]  # later look-ups skip this function
         return value
 
     if name in ("range", "frombuffer", "from_file", "empty_strided", "typename", "is_storage"):
