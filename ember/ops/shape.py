@@ -327,8 +327,11 @@ def broadcast_to(input: Tensor, size: Any) -> Tensor:
 def broadcast_tensors(*tensors: Tensor) -> tuple:
     """The tensors expanded to one broadcast shape (views); PyTorch's RuntimeError if the
     shapes do not broadcast."""
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tuple(tensors[0])
+    for k, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"expected Tensor as element {k} in argument 0, but got {type(t).__name__}"
+            )
     error = broadcast_error(*tensors)
     if error is not None:
         raise error
