@@ -27,9 +27,25 @@ def _need_dims(t: Tensor, n: int, what: str) -> None:
         raise RuntimeError(f"{what} must be a {n}D tensor, got {t.ndim}D")
 
 
-def _combine(input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+def _integral_scalars(product: Tensor, beta: Any, alpha: Any, name: str) -> tuple:
+    """For integer tensors PyTorch truncates float ``beta``/``alpha`` to integers (``addr``
+    refuses them instead)."""
+    if product.is_floating_point() or product.is_complex():
+        return beta, alpha
+    for what, v in (("beta", beta), ("alpha", alpha)):
+        if isinstance(v, float) and name == "addr":
+            raise RuntimeError(
+                f"For integral input tensors, argument {what} must not be a floating point number."
+            )
+    return (int(beta) if isinstance(beta, float) else beta), (
+        int(alpha) if isinstance(alpha, float) else alpha
+    )
+
+
+def _combine(input: Tensor, product: Tensor, beta: Any, alpha: Any, name: str = "addmv") -> Tensor:
     """``beta * input + alpha * product``; with ``beta == 0`` the input's values are ignored (NaN
     and inf in it do not propagate), as PyTorch."""
+    beta, alpha = _integral_scalars(product, beta, alpha, name)
     if alpha != 1:
         product = product * alpha
     if beta == 0:
@@ -49,7 +65,7 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any
     """``beta * input + alpha * outer(vec1, vec2)``."""
     _need_dims(vec1, 1, "vec1")
     _need_dims(vec2, 1, "vec2")
-    return _combine(input, vec1.unsqueeze(1) * vec2.unsqueeze(0), beta, alpha)
+    return _combine(input, vec1.unsqueeze(1) * vec2.unsqueeze(0), beta, alpha, "addr")
 
 
 def baddbmm(

@@ -55,6 +55,20 @@ BLAS = [
     case("addr", lambda m, x, a, b: m.addr(x, a, b, alpha=3), f(3, 4), f(3), f(4)),
     case("addr_int", lambda m, x, a, b: x.addr(a, b, beta=2), i(3, 4), i(3), i(4)),
     case(
+        "addmv_int_float_scalars",
+        lambda m, x, a, v: m.addmv(x, a, v, beta=0.5, alpha=2.7),
+        i(3),
+        i(3, 4),
+        i(4),
+    ),
+    case(
+        "addbmm_int_float_alpha",
+        lambda m, x, a, b: m.addbmm(x, a, b, beta=1.9, alpha=0.5),
+        i(3, 5),
+        i(2, 3, 4),
+        i(2, 4, 5),
+    ),
+    case(
         "baddbmm",
         lambda m, x, a, b: m.baddbmm(x, a, b, beta=0.3),
         f(2, 3, 5),
@@ -405,6 +419,15 @@ ERRORS = [
     ("addmv_mat_1d", lambda m: m.addmv(m.zeros(3), m.zeros(3), m.zeros(3))),
     ("addmv_shapes", lambda m: m.addmv(m.zeros(3), m.zeros(3, 4), m.zeros(5))),
     ("addr_2d", lambda m: m.addr(m.zeros(3, 4), m.zeros(3, 1), m.zeros(4))),
+    (
+        "addr_int_float_beta",
+        lambda m: m.addr(
+            m.ones(2, 2, dtype=m.int64),
+            m.ones(2, dtype=m.int64),
+            m.ones(2, dtype=m.int64),
+            beta=0.5,
+        ),
+    ),
     ("vdot_2d", lambda m: m.vdot(m.zeros(2, 2), m.zeros(2, 2))),
     ("vdot_sizes", lambda m: m.vdot(m.zeros(2), m.zeros(3))),
     ("chain_matmul_3d", lambda m: m.chain_matmul(m.zeros(2, 2), m.zeros(2, 2, 2))),
