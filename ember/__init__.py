@@ -327,7 +327,7 @@ _SURFACE.update(
         "detach_ erf_ erfc_ exp2_ exp_ expm1_ fill_ fix_ floor_ frac_ i0_ ldexp_ log10_ log1p_ "
         "log2_ log_ logit_ nan_to_num_ neg_ negative_ rad2deg_ reciprocal_ relu_ round_ rsqrt_ "
         "sigmoid_ sin_ sinc_ sinh_ sqrt_ square_ tan_ tanh_ trunc_ xlogy_ zero_ gcd_ lcm_ "
-        "as_strided_",
+        "as_strided_ addmv_ resize_as_",
         "legacy_linalg": "cholesky_inverse cholesky_solve eig frobenius_norm lstsq lu lu_solve "
         "lu_unpack matrix_rank nuclear_norm solve symeig triangular_solve",
         "aliases": "igamma igammac narrow_copy put trapz",
@@ -418,7 +418,8 @@ _LINALG_FUNCTIONS = frozenset(
 
 _NN_ATEN_FORMS = frozenset(
     "adaptive_avg_pool1d adaptive_max_pool1d alpha_dropout alpha_dropout_ avg_pool1d batch_norm "
-    "bilinear binary_cross_entropy_with_logits celu celu_ channel_shuffle constant_pad_nd conv1d "
+    "bilinear binary_cross_entropy_with_logits celu celu_ channel_shuffle constant_pad_nd conv_tbc "
+    "conv1d "
     "conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d cosine_embedding_loss "
     "dropout dropout_ embedding feature_alpha_dropout feature_alpha_dropout_ feature_dropout "
     "feature_dropout_ group_norm hardshrink hinge_embedding_loss instance_norm kl_div layer_norm "

@@ -172,6 +172,8 @@ FUNCTION_FORMS = [
     case("zero_", lambda m, x: m.zero_(x * 1), f(3)),
     case("xlogy_", lambda m, x, y: m.xlogy_(x * 1, y.abs() + 0.5), f(4), f(4)),
     case("relu_", lambda m, x: m.relu_(x * 1), f(5)),
+    case("torch_addmv_", lambda m, x, a, v: m.addmv_(x * 1, a, v), f(3), f(3, 4), f(4)),
+    case("torch_conv_tbc", lambda m, x, w, b: m.conv_tbc(x, w, b), f(4, 2, 3), f(2, 3, 2), f(2)),
     case("sigmoid_", lambda m, x: m.sigmoid_(x * 1), d(5)),
     case("round_", lambda m, x: m.round_(x * 10), f(5), grad=False),
     case("gcd_", lambda m, x, y: m.gcd_(x * 1, y), i(5), i(5)),

@@ -27,6 +27,7 @@ _SAME = (
     "pixel_shuffle",
     "pixel_unshuffle",
     "channel_shuffle",
+    "conv_tbc",
     "pdist",
     "bilinear",
     "celu_",
