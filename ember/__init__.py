@@ -319,6 +319,25 @@ _SURFACE = {
     "statistics": "bincount histc histogram kthvalue median mode nanmean nanmedian nanquantile "
     "nansum quantile unique_consecutive",
 }
+_SURFACE.update(
+    {
+        "diagonals": "diag_embed diagflat",
+        "blas_ops": "addbmm addmv addr baddbmm chain_matmul corrcoef cov dist vdot",
+        "integer_ops": "bitwise_left_shift bitwise_right_shift frexp gcd lcm",
+        "arrange": "aminmax combinations fill get_device is_complex is_inference is_neg "
+        "is_nonzero is_same_size is_signed isneginf isposinf isreal msort positive ravel "
+        "split_with_sizes unravel_index unsafe_chunk unsafe_split unsafe_split_with_sizes",
+        "function_forms": "abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ "
+        "asin_ asinh_ atan_ atanh_ ceil_ clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ "
+        "detach_ erf_ erfc_ exp2_ exp_ expm1_ fill_ fix_ floor_ frac_ i0_ ldexp_ log10_ log1p_ "
+        "log2_ log_ logit_ nan_to_num_ neg_ negative_ rad2deg_ reciprocal_ relu_ round_ rsqrt_ "
+        "sigmoid_ sin_ sinc_ sinh_ sqrt_ square_ tan_ tanh_ trunc_ xlogy_ zero_ gcd_ lcm_ "
+        "as_strided_ addmv_ resize_as_",
+        "legacy_linalg": "cholesky_inverse cholesky_solve eig frobenius_norm lstsq lu lu_solve "
+        "lu_unpack matrix_rank nuclear_norm solve symeig triangular_solve",
+        "aliases": "igamma igammac narrow_copy put trapz",
+    }
+)
 _SURFACE_HOME = {name: mod for mod, names in _SURFACE.items() for name in names.split()}
 
 index_put_ = Tensor.index_put_  # torch.index_put_(input, indices, values, accumulate)
@@ -405,6 +424,19 @@ _LINALG_FUNCTIONS = frozenset(
 )
 
 
+_NN_ATEN_FORMS = frozenset(
+    "adaptive_avg_pool1d adaptive_max_pool1d alpha_dropout alpha_dropout_ avg_pool1d batch_norm "
+    "bilinear binary_cross_entropy_with_logits celu celu_ channel_shuffle constant_pad_nd conv_tbc "
+    "conv1d "
+    "conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d cosine_embedding_loss "
+    "dropout dropout_ embedding feature_alpha_dropout feature_alpha_dropout_ feature_dropout "
+    "feature_dropout_ group_norm hardshrink hinge_embedding_loss instance_norm kl_div layer_norm "
+    "margin_ranking_loss max_pool1d max_pool1d_with_indices max_pool2d max_pool3d pdist "
+    "pixel_shuffle pixel_unshuffle poisson_nll_loss prelu rms_norm rrelu rrelu_ selu selu_ "
+    "threshold threshold_ triplet_margin_loss".split()
+)
+
+
 _FFT_FUNCTIONS = frozenset(
     "stft istft hann_window hamming_window blackman_window bartlett_window kaiser_window".split()
 )
@@ -417,9 +449,21 @@ def __getattr__(name: str):
     home = _SURFACE_HOME.get(name)
     if home is not None:
         value = getattr(importlib.import_module(f".ops.{home}", __name__), name)
-        globals()[name] = value  # later look-ups skip this function
+        from ._out import accepts_out_in
+
+        found = {name: value}
+        accepts_out_in(found, (name,))  # an `out=` keyword is honoured, never ignored
+        value = globals()[name] = found[name]  # later look-ups skip this function
         return value
 
+    if name in ("range", "frombuffer", "from_file", "empty_strided", "typename", "is_storage"):
+        from . import _creation_extra
+
+        return getattr(_creation_extra, name)
+    if name in _NN_ATEN_FORMS:  # torch.dropout, torch.layer_norm...: ATen signatures
+        from .nn.functional import _aten_forms
+
+        return getattr(_aten_forms, name)
     if name in _LAZY_MODULES or name in _LAZY_NAMES:
         return _lazy(name)
     if name in ("nn", "optim", "utils", "serialization", "cuda", "backends", "linalg", "fft"):

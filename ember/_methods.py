@@ -289,6 +289,49 @@ def _bind_surface() -> None:
 _bind_surface()
 
 
+# ---- diagonals, BLAS composites, integer ops, small rearrangements (lazily loaded) -----------
+_MORE_SURFACE_METHODS = {
+    "diagonals": "diag_embed diagflat fill_diagonal_",
+    "blas_ops": "addbmm addmv addr baddbmm corrcoef cov dist vdot",
+    "integer_ops": "bitwise_left_shift bitwise_right_shift gcd lcm frexp",
+    "arrange": "aminmax msort positive ravel split_with_sizes unsafe_chunk unsafe_split "
+    "unsafe_split_with_sizes sum_to_size isposinf isneginf isreal is_signed is_same_size is_neg "
+    "get_device",
+    "random_fill": "geometric_ cauchy_ log_normal_",
+    "legacy_linalg": "cholesky_solve cholesky_inverse triangular_solve lu lu_solve solve lstsq "
+    "symeig eig",
+    "aliases": "igamma igammac hardshrink prelu cfloat cdouble narrow_copy float_power_ put",
+    "inplace_misc": "resize_ resize_as_ apply_ map_",
+}
+
+
+def _bind_more_surface() -> None:
+    for module, names in _MORE_SURFACE_METHODS.items():
+        for name in names.split():
+            setattr(T, name, _lazy_method(f"ember.ops.{module}", name))
+    for name in (
+        "addbmm addmv addr baddbmm bitwise_left_shift bitwise_right_shift gcd lcm igamma igammac "
+        "put"
+    ).split():
+        setattr(T, name + "_", I.inplace_from(getattr(T, name), name + "_"))
+    T.__lshift__ = T.bitwise_left_shift
+    T.__rshift__ = T.bitwise_right_shift
+    T.__ilshift__ = T.bitwise_left_shift_
+    T.__irshift__ = T.bitwise_right_shift_
+    T.__rlshift__ = lambda self, other: T.bitwise_left_shift(_as_operand(other, self), self)
+    T.__rrshift__ = lambda self, other: T.bitwise_right_shift(_as_operand(other, self), self)
+
+
+def _as_operand(value: Any, like: Tensor) -> Tensor:
+    """A Python number as a 0-dim tensor of ``like``'s dtype (the left operand of ``3 << t``)."""
+    from ._creation import tensor
+
+    return tensor(value, dtype=like.dtype)
+
+
+_bind_more_surface()
+
+
 # ---- complex numbers, matrix functions, stft (ember/_complex.py, ember/linalg, ember/fft) ------
 _LINALG_METHODS = "det inverse logdet slogdet pinverse matrix_exp matrix_power cholesky qr svd"
 

@@ -489,9 +489,13 @@ class Tensor:
         return id(self)
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0 and spec:
+        # As PyTorch: a 0-dim tensor formats as its Python number (f"{t}", f"{t:.3f}"); any
+        # other tensor only with an empty spec.
+        if self._data.ndim == 0:
             return self.item().__format__(spec)
-        return repr(self) if not spec else format(str(self), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return str(self)
 
     def __repr__(self, *, tensor_contents: Any = None) -> str:
         from ._printing import tensor_repr

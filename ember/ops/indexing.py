@@ -512,16 +512,15 @@ def argwhere(input: Tensor) -> Tensor:
 
 
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
-    a = input._data
-    if a.ndim == 1:
-        return _wrap(np.diag(a, diagonal))
-    if a.ndim == 2:
-        return _wrap(np.diag(a, diagonal).copy())
-    raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + str(a.ndim) + "D")
+    from .diagonals import diag as _diag  # on the graph (ops/diagonals.py)
+
+    return _diag(input, diagonal)
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    return _wrap(np.diagonal(input._data, offset, dim1, dim2).copy())
+    from .diagonals import diagonal as _diagonal  # a view on the graph (ops/diagonals.py)
+
+    return _diagonal(input, offset, dim1, dim2)
 
 
 def trace(input: Tensor) -> Tensor:

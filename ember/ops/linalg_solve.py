@@ -279,12 +279,15 @@ class Cross(Primitive):
 
 
 class Diagonal(Primitive):
-    """The diagonal (``offset``) of the matrices spanned by two dims, as a new last dim."""
+    """The diagonal (``offset``) of the matrices spanned by two dims, as a new last dim: a
+    writeable view, as PyTorch's (``x.diagonal().zero_()`` writes into ``x``)."""
+
+    view = True
 
     @staticmethod
     def forward(ctx, a, offset, d1, d2):
         ctx.meta = (a.shape, offset, d1, d2)
-        return np.diagonal(a, offset, d1, d2).copy()
+        return diagonal_view(a, offset, d1, d2)
 
     @staticmethod
     def backward(ctx, g):
@@ -295,3 +298,13 @@ class Diagonal(Primitive):
         cols = np.arange(k) + max(offset, 0)
         np.moveaxis(z, (d1, d2), (-2, -1))[..., rows, cols] = g  # writes through the view
         return z, None, None, None
+
+
+def diagonal_view(a: np.ndarray, offset: int, d1: int, d2: int) -> np.ndarray:
+    """``np.diagonal`` as a writeable view (NumPy's own is read-only): one stride that steps
+    along both dims at once."""
+    b = np.moveaxis(a, (d1, d2), (-2, -1))
+    b = b[..., :, offset:] if offset >= 0 else b[..., -offset:, :]
+    k = max(0, min(b.shape[-2], b.shape[-1]))
+    strides = b.strides[:-2] + (b.strides[-2] + b.strides[-1],)
+    return np.lib.stride_tricks.as_strided(b, b.shape[:-2] + (k,), strides)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Size, Tensor, _size_args, _wrap
-from ._util import Primitive, dims_of, type_name, wrap_dim
+from ._util import Primitive, broadcast_error, dims_of, type_name, wrap_dim
 
 
 def _shape_arg(shape: tuple) -> tuple:
@@ -325,12 +325,36 @@ def broadcast_to(input: Tensor, size: Any) -> Tensor:
 
 
 def broadcast_tensors(*tensors: Tensor) -> tuple:
+    """The tensors expanded to one broadcast shape (views); PyTorch's RuntimeError if the
+    shapes do not broadcast."""
+    for k, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"expected Tensor as element {k} in argument 0, but got {type(t).__name__}"
+            )
+    error = broadcast_error(*tensors)
+    if error is not None:
+        raise error
     shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
     return tuple(expand(t, shape) for t in tensors)
 
 
 def broadcast_shapes(*shapes: Any) -> Size:
-    return Size(np.broadcast_shapes(*shapes))
+    """The shape the given shapes broadcast to (PyTorch's RuntimeError if they do not)."""
+    shapes = tuple((s,) if isinstance(s, int) else tuple(s) for s in shapes)
+    out: tuple = ()
+    for k, s in enumerate(shapes):
+        n = max(len(out), len(s))
+        a, b = (1,) * (n - len(out)) + out, (1,) * (n - len(s)) + s
+        for d in range(n - 1, -1, -1):
+            if a[d] != b[d] and a[d] != 1 and b[d] != 1:
+                raise RuntimeError(
+                    f"Attempting to broadcast a dimension of length {b[d]} at {d - n}! "
+                    f"Mismatching argument at index {k} had {tuple(s)}; but expected shape "
+                    f"should be broadcastable to {list(out)}"
+                )
+        out = tuple(y if x == 1 else x for x, y in zip(a, b))
+    return Size(out)
 
 
 class Repeat(Primitive):
