@@ -67,12 +67,14 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
         return ones_vector(g2.shape[0], g.dtype) @ g2
     # np.add.reduce, not ndarray.sum (a Python wrapper): NumPy's overflow warnings then name
     # ember's module, which ember's warning filter covers.
+    # (A GraphArray, under create_graph, sums through its own differentiable .sum.)
+    add = np.add.reduce if not on_graph(g) else type(g).sum
     nd = g.ndim - len(shape)
     if nd:
-        g = np.add.reduce(g, axis=tuple(range(nd)))
+        g = add(g, axis=tuple(range(nd)))
     axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
     if axes:
-        g = np.add.reduce(g, axis=axes, keepdims=True)
+        g = add(g, axis=axes, keepdims=True)
     return g
 
 
