@@ -216,6 +216,10 @@ def _grad_past_writes(g: np.ndarray, key: Any, overwritten: bool) -> np.ndarray:
     """The input's gradient through a write at ``key``: none where the write overwrote it."""
     if not overwritten:
         return g
+    if on_graph(g):  # create_graph: a recorded product with the kept-positions mask
+        keep = np.ones(g.shape, bool)
+        keep[key] = False
+        return g * keep
     gx = np.array(g)  # a copy, and an array even when g came back as a NumPy scalar
     gx[key] = 0
     return gx
