@@ -104,6 +104,12 @@ class GraphArray:
     def copy(self) -> GraphArray:
         return GraphArray(S.clone(self.t))
 
+    def cumsum(self, axis: Any = None, dtype: Any = None) -> GraphArray:
+        return _cumsum(self, axis, dtype)
+
+    def cumprod(self, axis: Any = None) -> GraphArray:
+        return _cumprod(self, axis)
+
     def apply(self, prim: type, *args: Any) -> GraphArray:
         """``prim`` applied to this array's tensor (for formulas with no NumPy spelling)."""
         return GraphArray(prim.apply(self.t, *args))
