@@ -355,7 +355,10 @@ def _pad(a: Any, pad_width: Any, mode: str = "constant", **kw: Any) -> GraphArra
 
 
 def _split(a: Any, indices: Any, axis: int = 0) -> list:
-    bounds = [0, *(int(i) for i in np.atleast_1d(indices)), a.shape[axis]]
+    n = a.shape[axis]
+    if isinstance(indices, (int, np.integer)):  # NumPy: that many equal sections
+        indices = range(n // int(indices), n, n // int(indices))
+    bounds = [0, *(int(i) for i in indices), n]
     pre = (slice(None),) * axis
     return [a[(*pre, slice(lo, hi))] for lo, hi in zip(bounds[:-1], bounds[1:])]
 

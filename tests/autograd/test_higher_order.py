@@ -161,6 +161,39 @@ row(
 )
 
 
+# ---- activations (the gradient they receive depends on x: second derivatives in both factors) --
+def _act(name: str, call, spec: Arr = None) -> None:
+    row(
+        name,
+        lambda m, x: (call(m.nn.functional, x) * x.sin()).sum(),
+        spec or d(2, 3, low=-4, high=4),
+    )
+
+
+_act("elu", lambda F, x: F.elu(x, 0.7) + F.selu(x) + F.celu(x, 0.5))
+_act("gelu", lambda F, x: F.gelu(x))
+_act("gelu_tanh", lambda F, x: F.gelu(x, approximate="tanh"))
+_act("glu", lambda F, x: F.glu(x, 1).repeat(1, 2), d(2, 4))
+_act("hardshrink_softshrink", lambda F, x: F.hardshrink(x, 0.3) + F.softshrink(x, 0.4))
+_act("hardswish", lambda F, x: F.hardswish(x))
+_act("hardtanh", lambda F, x: F.hardtanh(x, -0.5, 0.7))
+_act("leaky_relu", lambda F, x: F.leaky_relu(x, 0.1))
+_act("logsigmoid", lambda F, x: F.logsigmoid(x))
+_act("mish", lambda F, x: F.mish(x))
+_act("silu", lambda F, x: F.silu(x))
+_act("softplus", lambda F, x: F.softplus(x, 2.0, 3.0) + F.softplus(x))
+_act("softsign_tanhshrink", lambda F, x: F.softsign(x) * F.tanhshrink(x))
+_act("threshold", lambda F, x: F.threshold(x, 0.1, 2.0))
+row(
+    "prelu",
+    lambda m, x, w: (
+        (m.nn.functional.prelu(x, w) ** 2).sum() + (m.nn.functional.prelu(x, w[:1]) * x).sum()
+    ),
+    d(2, 3, 2),
+    d(3),
+)
+
+
 def _inplace_and_views(m, x):
     y = x * 1
     y.mul_(x)
