@@ -421,6 +421,12 @@ def _swapaxes(a: Any, axis1: int, axis2: int) -> GraphArray:
     return GraphArray(S.transpose(_tensor(a), axis1, axis2))
 
 
+def _clip(a: Any, a_min: Any = None, a_max: Any = None, **kw: Any) -> Any:
+    if kw or isinstance(a_min, GraphArray) or isinstance(a_max, GraphArray):
+        return NotImplemented  # bounds on the graph: NumPy raises TypeError
+    return GraphArray(U.clamp(_tensor(a), a_min, a_max))
+
+
 def _sum(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, **kw: Any) -> Any:
     return a.sum(axis=axis, dtype=dtype, keepdims=keepdims)
 
@@ -442,6 +448,7 @@ _FUNCTIONS = {
     np.moveaxis: _moveaxis,
     np.swapaxes: _swapaxes,
     np.sum: _sum,
+    np.clip: _clip,
     np.reshape: lambda a, shape, **kw: a.reshape(shape),
     np.transpose: lambda a, axes=None: a.transpose(axes),
     np.matmul: lambda a, b, **kw: _binary(np.matmul, a, b),

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ._erfc import erfc, gaussian_tail_f32
-from ._util import Primitive, on_graph, unbroadcast
+from ._util import Primitive, carrying, on_graph, unbroadcast
 from .unary import Erf, Sigmoid, Tanh, _sigmoid
 
 __all__ = [
@@ -62,13 +62,6 @@ _GELU_C = 0.044715
 def _sig(x: Any) -> Any:
     """``sigmoid(x)`` of an array, or of a GraphArray through the (differentiable) Sigmoid op."""
     return x.apply(Sigmoid) if on_graph(x) else _sigmoid(x)
-
-
-def _carrying(value: np.ndarray, graph: Any) -> Any:
-    """``value`` (an accurate forward intermediate) with the derivative of ``graph``, a GraphArray
-    of the same quantity computed on the graph: ``value + (graph - graph's value)``, exactly
-    ``value``, so first derivatives under create_graph equal the first-order ones bit for bit."""
-    return graph - graph.t._data + value
 
 
 def _linked(res: Any, x: Any) -> Any:
@@ -179,13 +172,13 @@ class Gelu(Primitive):
             t = (
                 aux
                 if not on_graph(x)
-                else _carrying(aux, np.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x * x * x)))
+                else carrying(aux, np.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x * x * x)))
             )
             dinner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x)
             return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner), None
         pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
         if on_graph(x):  # the cdf's derivative (the pdf) through erf on the graph
-            aux = _carrying(aux, (x * _SQRT_HALF).apply(Erf) * 0.5)
+            aux = carrying(aux, (x * _SQRT_HALF).apply(Erf) * 0.5)
         return g * (aux + x * pdf), None
 
 

@@ -194,6 +194,66 @@ row(
 )
 
 
+# ---- losses (squared or scaled by the input: the upstream gradient depends on x) ---------------
+def _w(m, x):
+    return m.tensor([0.5, 1.0, 2.0, 1.5], dtype=x.dtype)
+
+
+def _loss(name: str, call, *specs: Arr) -> None:
+    row(name, lambda m, *xs: call(m.nn.functional, m, *xs) ** 2, *specs)
+
+
+_loss("cross_entropy", lambda F, m, x: F.cross_entropy(x, _idx(m, 0, 3, 1)), d(3, 4))
+_loss(
+    "cross_entropy_weight_smoothing_ignore",
+    lambda F, m, x: F.cross_entropy(
+        x, _idx(m, 0, 3, 1), _w(m, x), ignore_index=1, label_smoothing=0.2
+    ),
+    d(3, 4),
+)
+_loss(
+    "cross_entropy_spatial_none",
+    lambda F, m, x: (F.cross_entropy(x, _idx(m, [0, 2], [1, 1]), reduction="none") * x[:, 0]).sum(),
+    d(2, 3, 2),
+)
+_loss(
+    "cross_entropy_probabilities",
+    lambda F, m, x, p: F.cross_entropy(x, p.softmax(1), _w(m, x), label_smoothing=0.1),
+    d(3, 4),
+    d(3, 4),
+)
+_loss(
+    "nll_loss", lambda F, m, x: F.nll_loss(x, _idx(m, 0, 3, 1), _w(m, x), ignore_index=3), d(3, 4)
+)
+for _k in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"):
+    _loss(_k, lambda F, m, x, t, k=_k: getattr(F, k)(x, t) * x.sum(), d(2, 3), d(2, 3))
+_loss(
+    "binary_cross_entropy",
+    lambda F, m, x, t: F.binary_cross_entropy(x, t, _w(m, x)[:3]),
+    d(2, 3, low=0.1, high=0.9),
+    d(2, 3, low=0.1, high=0.9),
+)
+_loss(
+    "bce_with_logits",
+    lambda F, m, x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=_w(m, x)[:3]),
+    d(2, 3),
+    d(2, 3, low=0.1, high=0.9),
+)
+_loss("kl_div", lambda F, m, x, t: F.kl_div(x, t, reduction="batchmean"), d(2, 3), _pos(2, 3))
+_loss(
+    "kl_div_log_target",
+    lambda F, m, x, t: F.kl_div(x, t, reduction="sum", log_target=True),
+    d(2, 3),
+    d(2, 3),
+)
+_loss("cosine_similarity", lambda F, m, a, b: F.cosine_similarity(a, b, 1).sum(), d(2, 3), d(3))
+_loss(
+    "soft_margin_loss",
+    lambda F, m, x: F.soft_margin_loss(x, m.tensor([1.0, -1.0, 1.0], dtype=m.float64)),
+    d(2, 3),
+)
+
+
 def _inplace_and_views(m, x):
     y = x * 1
     y.mul_(x)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ember
 import ember.nn.functional as F
 from ember.ops import activation as A
+from ember.ops import loss as L
 from tests.ops._cases import d
 
 
@@ -20,6 +21,12 @@ def _seeded(fn):
 
 def add_rows(gc) -> None:
     """Register the nn-family rows with ``gc(prim, fn, *specs, name=...)``."""
+    add_activation_rows(gc)
+    add_loss_rows(gc)
+
+
+def add_activation_rows(gc) -> None:
+    """Every activation primitive (and dropout's masks)."""
     gc(A.LeakyRelu, lambda x: F.leaky_relu(x, 0.1), d(2, 3))
     gc(A.Elu, lambda x: F.elu(x, 0.7), d(2, 3))
     gc(A.Elu, lambda x: F.selu(x), d(2, 3), name="Selu")
@@ -43,3 +50,72 @@ def add_rows(gc) -> None:
     gc(A.Threshold, lambda x: F.threshold(x, 0.1, 2.0) * x, d(2, 3))
     gc(A.MulMask, _seeded(lambda x: F.dropout(x, 0.4) * x), d(2, 3))
     gc(A.AlphaMask, _seeded(lambda x: F.alpha_dropout(x, 0.4, True) * x), d(2, 3))
+
+
+def _t(rows):
+    return ember.tensor(rows)
+
+
+def add_loss_rows(gc) -> None:
+    """Every loss primitive, through the functional API (weights, smoothing, ignore_index)."""
+    y = _t([0, 3, 1])
+    w = _t([0.5, 1.0, 2.0, 1.5]).double()
+    gc(L.CrossEntropy, lambda x: F.cross_entropy(x, y), d(3, 4))
+    gc(
+        L.CrossEntropy,
+        lambda x: F.cross_entropy(x, y, w, ignore_index=1, label_smoothing=0.2),
+        d(3, 4),
+        name="CrossEntropyWeighted",
+    )
+    gc(
+        L.CrossEntropy,
+        lambda x: F.cross_entropy(x, _t([[0, 2], [1, 1]]), reduction="none"),
+        d(2, 3, 2),
+        name="CrossEntropySpatial",
+    )
+    gc(L.CrossEntropyProb, lambda x, p: F.cross_entropy(x, p.softmax(1)), d(3, 4), d(3, 4))
+    gc(
+        L.CrossEntropyProb,
+        lambda x, p: F.cross_entropy(x, p.softmax(1), w, label_smoothing=0.1, reduction="sum"),
+        d(3, 4),
+        d(3, 4),
+        name="CrossEntropyProbWeighted",
+    )
+    gc(L.NLLLoss, lambda x: F.nll_loss(x, y, w, ignore_index=3) ** 2, d(3, 4))
+    gc(L.NLLLoss, lambda x: F.nll_loss(x, y, reduction="none") * x[:, 0], d(3, 4), name="NLLNone")
+    for kind in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"):
+        gc(
+            L.PointwiseLoss,
+            lambda x, t, k=kind: getattr(F, k)(x, t) * x.sum(),
+            d(2, 3),
+            d(2, 3),
+            name=f"PointwiseLoss_{kind}",
+        )
+    gc(
+        L.BinaryCrossEntropy,
+        lambda x, t: F.binary_cross_entropy(x, t, w[:3]),
+        d(2, 3, low=0.1, high=0.9),
+        d(2, 3, low=0.1, high=0.9),
+    )
+    gc(
+        L.BinaryCrossEntropyWithLogits,
+        lambda x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=w[:3]),
+        d(2, 3),
+        d(2, 3, low=0.1, high=0.9),
+    )
+    gc(L.KLDiv, lambda x, t: F.kl_div(x, t, reduction="batchmean"), d(2, 3), d(2, 3, low=0.1))
+    gc(
+        L.KLDiv,
+        lambda x, t: F.kl_div(x, t, reduction="sum", log_target=True),
+        d(2, 3),
+        d(2, 3),
+        name="KLDivLogTarget",
+    )
+    gc(L.CosineSimilarity, lambda a, b: F.cosine_similarity(a, b, 1), d(2, 3), d(3))
+    sign = _t([[1.0, -1.0, 1.0], [-1.0, -1.0, 1.0]]).double()
+    gc(
+        L.LogSigmoid,
+        lambda x: F.soft_margin_loss(x, sign) * x.sum(),
+        d(2, 3),
+        name="LossLogSigmoid",
+    )
