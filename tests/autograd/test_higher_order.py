@@ -254,6 +254,43 @@ _loss(
 )
 
 
+# ---- normalisation ---------------------------------------------------------------------------
+def _norm(name: str, call, *specs: Arr) -> None:
+    row(name, lambda m, x, *ps: (call(m.nn.functional, m, x, *ps) * x.sin()).sum(), *specs)
+
+
+_norm(
+    "batch_norm_train",
+    lambda F, m, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+    d(3, 2, 2),
+    d(2),
+    d(2),
+)
+_norm("batch_norm_train_plain", lambda F, m, x: F.batch_norm(x, None, None, training=True), d(4, 3))
+_norm(
+    "batch_norm_eval",
+    lambda F, m, x, w, b: F.batch_norm(
+        x,
+        m.tensor([0.1, -0.2], dtype=x.dtype),
+        m.tensor([0.5, 2.0], dtype=x.dtype),
+        w,
+        b,
+        training=False,
+    ),
+    d(3, 2, 2),
+    d(2),
+    d(2),
+)
+_norm(
+    "layer_norm", lambda F, m, x, w, b: F.layer_norm(x, (2, 3), w, b), d(2, 2, 3), d(2, 3), d(2, 3)
+)
+_norm("layer_norm_plain", lambda F, m, x: F.layer_norm(x, (3,)), d(2, 3))
+_norm("group_norm", lambda F, m, x, w, b: F.group_norm(x, 2, w, b), d(2, 4, 3), d(4), d(4))
+_norm("instance_norm", lambda F, m, x: F.instance_norm(x), d(2, 2, 3))
+_norm("rms_norm", lambda F, m, x, w: F.rms_norm(x, (3,), w, 1e-5), d(2, 3), d(3))
+_norm("rms_norm_plain", lambda F, m, x: F.rms_norm(x, (2, 3)), d(2, 2, 3))
+
+
 def _inplace_and_views(m, x):
     y = x * 1
     y.mul_(x)

@@ -8,6 +8,7 @@ import ember
 import ember.nn.functional as F
 from ember.ops import activation as A
 from ember.ops import loss as L
+from ember.ops import norm as N
 from tests.ops._cases import d
 
 
@@ -23,6 +24,7 @@ def add_rows(gc) -> None:
     """Register the nn-family rows with ``gc(prim, fn, *specs, name=...)``."""
     add_activation_rows(gc)
     add_loss_rows(gc)
+    add_norm_rows(gc)
 
 
 def add_activation_rows(gc) -> None:
@@ -119,3 +121,40 @@ def add_loss_rows(gc) -> None:
         d(2, 3),
         name="LossLogSigmoid",
     )
+
+
+def add_norm_rows(gc) -> None:
+    """Every normalisation primitive, with and without the affine parameters."""
+    gc(
+        N.BatchNormTrain,
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True) ** 2,
+        d(3, 2, 2),
+        d(2),
+        d(2),
+    )
+    gc(
+        N.BatchNormTrain,
+        lambda x: F.batch_norm(x, None, None, training=True) * x,
+        d(4, 3),
+        name="BatchNormTrainPlain",
+    )
+    rm, rv = ember.tensor([0.1, -0.2]).double(), ember.tensor([0.5, 2.0]).double()
+    gc(
+        N.BatchNormEval,
+        lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False) * x,
+        d(3, 2, 2),
+        d(2),
+        d(2),
+    )
+    gc(
+        N.LayerNorm,
+        lambda x, w, b: F.layer_norm(x, (2, 3), w, b) ** 2,
+        d(2, 2, 3),
+        d(2, 3),
+        d(2, 3),
+    )
+    gc(N.LayerNorm, lambda x: F.layer_norm(x, (3,)) * x, d(2, 3), name="LayerNormPlain")
+    gc(N.GroupNorm, lambda x, w, b: F.group_norm(x, 2, w, b) ** 2, d(2, 4, 3), d(4), d(4))
+    gc(N.GroupNorm, lambda x: F.instance_norm(x) * x, d(2, 2, 3), name="InstanceNorm")
+    gc(N.RMSNorm, lambda x, w: F.rms_norm(x, (3,), w, 1e-5) ** 2, d(2, 3), d(3))
+    gc(N.RMSNorm, lambda x: F.rms_norm(x, (2, 3)) * x, d(2, 2, 3), name="RMSNormPlain")
