@@ -291,6 +291,23 @@ _norm("rms_norm", lambda F, m, x, w: F.rms_norm(x, (3,), w, 1e-5), d(2, 3), d(3)
 _norm("rms_norm_plain", lambda F, m, x: F.rms_norm(x, (2, 3)), d(2, 2, 3))
 
 
+row(
+    "embedding",
+    lambda m, w: (m.nn.functional.embedding(_idx(m, [1, 0, 2], [2, 2, 3]), w) ** 3).sum(),
+    d(4, 2),
+)
+row(
+    "embedding_padding_freq",
+    lambda m, w: (
+        m.nn.functional.embedding(
+            _idx(m, [1, 0, 2], [2, 2, 3]), w, padding_idx=2, scale_grad_by_freq=True
+        )
+        ** 3
+    ).sum(),
+    d(4, 2),
+)
+
+
 def _inplace_and_views(m, x):
     y = x * 1
     y.mul_(x)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ember
 import ember.nn.functional as F
 from ember.ops import activation as A
+from ember.ops import embedding as Em
 from ember.ops import loss as L
 from ember.ops import norm as N
 from tests.ops._cases import d
@@ -25,6 +26,7 @@ def add_rows(gc) -> None:
     add_activation_rows(gc)
     add_loss_rows(gc)
     add_norm_rows(gc)
+    add_embedding_rows(gc)
 
 
 def add_activation_rows(gc) -> None:
@@ -158,3 +160,10 @@ def add_norm_rows(gc) -> None:
     gc(N.GroupNorm, lambda x: F.instance_norm(x) * x, d(2, 2, 3), name="InstanceNorm")
     gc(N.RMSNorm, lambda x, w: F.rms_norm(x, (3,), w, 1e-5) ** 2, d(2, 3), d(3))
     gc(N.RMSNorm, lambda x: F.rms_norm(x, (2, 3)) * x, d(2, 2, 3), name="RMSNormPlain")
+
+
+def add_embedding_rows(gc) -> None:
+    idx = _t([[1, 0, 2], [2, 2, 3]])
+    gc(Em.Embedding, lambda w: F.embedding(idx, w) ** 2, d(4, 2))
+    # padding_idx and scale_grad_by_freq change the gradient on purpose (no gradcheck): their
+    # second derivatives are compared with torch's in tests/autograd/test_higher_order.py.
