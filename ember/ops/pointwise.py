@@ -72,6 +72,8 @@ def _grads(ctx, g: np.ndarray, gx: Any, gy: Any) -> tuple:
 
 
 class LogAddExp(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         out = np.logaddexp(x, y)
@@ -86,6 +88,8 @@ class LogAddExp(Primitive):
 
 
 class LogAddExp2(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         out = np.logaddexp2(x, y)
@@ -100,6 +104,8 @@ class LogAddExp2(Primitive):
 
 
 class Hypot(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         out = np.hypot(x, y)
@@ -114,6 +120,8 @@ class Hypot(Primitive):
 
 
 class CopySign(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         out = np.copysign(x, y)
@@ -176,6 +184,8 @@ def _check_tensors(input: Any, other: Any, name: str) -> None:
 
 
 class Sinc(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -191,6 +201,8 @@ class Sinc(Primitive):
 
 
 class Logit(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, eps):
         z = x if eps is None else np.clip(x, eps, 1 - eps)
@@ -262,6 +274,8 @@ def heaviside(input: Tensor, values: Tensor, *, out: Any = None) -> Tensor:
 
 
 class NanToNum(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, nan, posinf, neginf):
         ctx.save_for_backward(x)

@@ -47,6 +47,34 @@ EXPECTED_TO_RAISE = {
     "ember.ops.resample.IndexPad",
     "ember.ops.resample.Interpolate",
     *(f"ember.ops.rnn.{n}" for n in ("GRULayer", "LSTMLayer", "RNNLayer")),
+    # Private primitives of ember.special and ember.distributions (duplicates of ember.ops ones,
+    # no gradcheck rows here): not yet twice differentiable.
+    "ember.distributions._math.Cholesky",
+    "ember.distributions._math.Digamma",
+    "ember.distributions._math.Erfinv",
+    "ember.distributions._math.GammaReparam",
+    "ember.distributions._math.Gammainc",
+    "ember.distributions._math.Lgamma",
+    "ember.distributions._math.SolveTriangular",
+    "ember.special._ops.Digamma",
+    "ember.special._ops.Entr",
+    "ember.special._ops.Erfc",
+    "ember.special._ops.Erfcx",
+    "ember.special._ops.Erfinv",
+    "ember.special._ops.I0",
+    "ember.special._ops.I0e",
+    "ember.special._ops.I1",
+    "ember.special._ops.I1e",
+    "ember.special._ops.Lgamma",
+    "ember.special._ops.LogNdtr",
+    "ember.special._ops.Logit",
+    "ember.special._ops.Ndtr",
+    "ember.special._ops.Ndtri",
+    "ember.special._ops.Polygamma",
+    "ember.special._ops.Sinc",
+    "ember.special._ops.Xlog1py",
+    "ember.special._ops.Xlogy",
+    "ember.special._ops.Zeta",
     # Added by the wider-surface families; twice differentiable in torch, not yet here.
     "ember._complex.Angle",
     "ember._complex.Complex",
@@ -88,24 +116,8 @@ EXPECTED_TO_RAISE = {
     "ember.ops.linalg_solve.Pinv",
     "ember.ops.linalg_solve.Slogdet",
     "ember.ops.linalg_solve.Solve",
-    "ember.ops.pointwise.CopySign",
-    "ember.ops.pointwise.Hypot",
-    "ember.ops.pointwise.LogAddExp",
-    "ember.ops.pointwise.LogAddExp2",
-    "ember.ops.pointwise.Logit",
-    "ember.ops.pointwise.NanToNum",
-    "ember.ops.pointwise.Sinc",
     "ember.ops.products.Einsum",
     "ember.ops.sampling.Poisson",
-    "ember.ops.special_fn.Digamma",
-    "ember.ops.special_fn.Erfinv",
-    "ember.ops.special_fn.I0",
-    "ember.ops.special_fn.I0e",
-    "ember.ops.special_fn.I1",
-    "ember.ops.special_fn.I1e",
-    "ember.ops.special_fn.Lgamma",
-    "ember.ops.special_fn.Polygamma",
-    "ember.ops.special_fn.Xlogy",
     "ember.ops.stacking.Strided",
     "ember.ops.statistics.EvenlyShared",
     "ember.ops.statistics.NanSum",
@@ -119,7 +131,16 @@ def _name(cls: type) -> str:
 def _all_primitives() -> set:
     for info in pkgutil.iter_modules(ember.ops.__path__):
         importlib.import_module(f"ember.ops.{info.name}")
-    importlib.import_module("ember.nn.modules._hooks")
+    # The packages outside ember.ops that define primitives: imported here so that the walk
+    # does not depend on which tests ran first.
+    for mod in (
+        "ember._complex",
+        "ember.distributions._math",
+        "ember.nn.modules._hooks",
+        "ember.nn.utils._matrix",
+        "ember.special._ops",
+    ):
+        importlib.import_module(mod)
     found, stack = set(), [Primitive]
     while stack:
         for sub in stack.pop().__subclasses__():
