@@ -284,6 +284,8 @@ def std_mean(
 
 
 class Prod(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, keepdim):
         out = np.asarray(x.prod(axis=axis, keepdims=keepdim))

@@ -330,6 +330,28 @@ row("copysign", lambda m, x, y: (m.copysign(x, y) ** 3).sum(), d(2, 3), d(2, 3))
 row("sinc_logit", lambda m, x: (m.sinc(x) * m.logit(x)).sum(), d(2, 3, low=0.1, high=0.9))
 row("logit_eps", lambda m, x: (m.logit(x, 0.2) ** 2).sum(), d(2, 3, low=0.1, high=0.9))
 row("nan_to_num", lambda m, x: (m.nan_to_num(x) ** 3).sum(), d(2, 3))
+row("fmax_fmin", lambda m, x, y: (m.fmax(x, y) ** 2 * m.fmin(x, y)).sum(), d(2, 3), d(3))
+row("prod", lambda m, x: x.prod() ** 2 + (x.prod(1) * x[:, 0]).sum() + x.prod(0).sum(), d(3, 4))
+row(
+    "prod_with_zeros",
+    lambda m, x: (
+        (x * m.tensor([[1.0, 0, 1, 1], [0, 0, 1, 1], [1, 1, 1, 1]], dtype=x.dtype))
+        .prod(1)
+        .pow(2)
+        .sum()
+    ),
+    d(3, 4),
+)
+row(
+    "index_add_copy",
+    lambda m, x, s: (
+        (x.index_add(0, _idx(m, 2, 0), s) ** 3).sum()
+        + (x.index_copy(0, _idx(m, 1, 0), s * s) ** 2).sum()
+    ),
+    d(3, 2),
+    d(2, 2),
+)
+row("median_nansum", lambda m, x: x.median() ** 3 + (m.nansum(x, 1) ** 2).sum(), d(2, 3))
 
 
 def _inplace_and_views(m, x):
