@@ -354,6 +354,42 @@ row(
 row("median_nansum", lambda m, x: x.median() ** 3 + (m.nansum(x, 1) ** 2).sum(), d(2, 3))
 
 
+# ---- convolution -----------------------------------------------------------------------------
+def _conv(name: str, call, *specs: Arr) -> None:
+    row(name, lambda m, *ts: (call(m.nn.functional, *ts).tanh() ** 2).sum(), *specs)
+
+
+_conv("conv1d", lambda F, x, w, b: F.conv1d(x, w, b, 2, 1), d(2, 2, 7), d(3, 2, 3), d(3))
+_conv(
+    "conv2d_same_dilated_groups",
+    lambda F, x, w: F.conv2d(x, w, padding="same", dilation=(1, 2), groups=2),
+    d(1, 4, 5, 5),
+    d(4, 2, 2, 3),
+)
+_conv(
+    "conv2d_channels_last",
+    lambda F, x, w: F.conv2d(x, w, padding=1),
+    d(1, 16, 3, 3),
+    d(2, 16, 2, 2),
+)
+_conv("conv3d", lambda F, x, w: F.conv3d(x, w, stride=2), d(1, 1, 4, 3, 4), d(2, 1, 2, 2, 2))
+_conv(
+    "conv_transpose1d",
+    lambda F, x, w, b: F.conv_transpose1d(x, w, b, 2, 1, 1, 2),
+    d(2, 4, 3),
+    d(4, 1, 3),
+    d(2),
+)
+_conv(
+    "conv_transpose2d",
+    lambda F, x, w: F.conv_transpose2d(x, w, stride=(2, 1), dilation=(1, 2)),
+    d(1, 2, 3, 2),
+    d(2, 3, 2, 2),
+)
+_conv("unfold", lambda F, x: F.unfold(x, (2, 3), padding=1, stride=2), d(2, 2, 4, 5))
+_conv("fold", lambda F, c: F.fold(c, (4, 5), (2, 3), padding=1, stride=2), d(2, 12, 9))
+
+
 def _inplace_and_views(m, x):
     y = x * 1
     y.mul_(x)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ember
 import ember.nn.functional as F
 from ember.ops import activation as A
+from ember.ops import conv as C
 from ember.ops import embedding as Em
 from ember.ops import loss as L
 from ember.ops import norm as N
@@ -27,6 +28,7 @@ def add_rows(gc) -> None:
     add_loss_rows(gc)
     add_norm_rows(gc)
     add_embedding_rows(gc)
+    add_conv_rows(gc)
 
 
 def add_activation_rows(gc) -> None:
@@ -167,3 +169,50 @@ def add_embedding_rows(gc) -> None:
     gc(Em.Embedding, lambda w: F.embedding(idx, w) ** 2, d(4, 2))
     # padding_idx and scale_grad_by_freq change the gradient on purpose (no gradcheck): their
     # second derivatives are compared with torch's in tests/autograd/test_higher_order.py.
+
+
+def add_conv_rows(gc) -> None:
+    """Convolutions of every dimension, strided, padded (asymmetric 'same'), dilated, grouped;
+    transposed convolutions with output padding; fold and unfold."""
+    gc(C.ConvNd, lambda x, w, b: F.conv1d(x, w, b, 2, 1), d(2, 2, 7), d(3, 2, 3), d(3))
+    gc(
+        C.ConvNd,
+        lambda x, w: F.conv2d(x, w, padding="same", dilation=(1, 2), groups=2) ** 2,
+        d(1, 4, 5, 5),
+        d(4, 2, 2, 3),
+        name="Conv2dSameGroups",
+    )
+    gc(
+        C.ConvNd,
+        lambda x, w: F.conv3d(x, w, stride=2),
+        d(1, 1, 4, 3, 4),
+        d(2, 1, 2, 2, 2),
+        name="Conv3d",
+    )
+    gc(
+        C.ConvNd,
+        lambda x, w: F.conv2d(x, w, padding=1) ** 2,
+        d(1, 16, 3, 3),
+        d(2, 16, 2, 2),
+        name="Conv2dChannelsLast",
+    )
+    gc(
+        C.ConvTransposeNd,
+        lambda x, w, b: F.conv_transpose1d(x, w, b, 2, 1, 1, 2) ** 2,
+        d(2, 4, 3),
+        d(4, 1, 3),
+        d(2),
+    )
+    gc(
+        C.ConvTransposeNd,
+        lambda x, w: F.conv_transpose2d(x, w, stride=(2, 1), dilation=(1, 2)),
+        d(1, 2, 3, 2),
+        d(2, 3, 2, 2),
+        name="ConvTranspose2d",
+    )
+    gc(C.Unfold, lambda x: F.unfold(x, (2, 3), dilation=1, padding=1, stride=2) ** 2, d(2, 2, 4, 5))
+    gc(
+        C.Fold,
+        lambda c: F.fold(c, (4, 5), (2, 3), padding=1, stride=2) ** 2,
+        d(2, 12, 9),
+    )
