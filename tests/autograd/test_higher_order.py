@@ -390,6 +390,37 @@ _conv("unfold", lambda F, x: F.unfold(x, (2, 3), padding=1, stride=2), d(2, 2, 4
 _conv("fold", lambda F, c: F.fold(c, (4, 5), (2, 3), padding=1, stride=2), d(2, 12, 9))
 
 
+# ---- pooling -----------------------------------------------------------------------------------
+def _pool(name: str, call, spec: Arr) -> None:
+    row(name, lambda m, x: (call(m.nn.functional, x).sin() * 2).pow(2).sum(), spec)
+
+
+_pool("max_pool2d", lambda F, x: F.max_pool2d(x, 2), d(1, 2, 4, 4))
+_pool("max_pool1d_overlap_ceil", lambda F, x: F.max_pool1d(x, 3, 2, 1, ceil_mode=True), d(2, 2, 8))
+_pool(
+    "max_pool2d_dilated_indices",
+    lambda F, x: F.max_pool2d(x, 2, 1, dilation=2, return_indices=True)[0],
+    d(1, 1, 5, 5),
+)
+_pool("avg_pool2d", lambda F, x: F.avg_pool2d(x, 3, 2, 1), d(1, 2, 5, 5))
+_pool(
+    "avg_pool1d_exclude_pad",
+    lambda F, x: F.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+    d(2, 2, 6),
+)
+_pool("adaptive_avg_pool2d", lambda F, x: F.adaptive_avg_pool2d(x, (2, 3)), d(1, 2, 5, 4))
+_pool("global_avg_pool", lambda F, x: F.adaptive_avg_pool2d(x, 1), d(2, 2, 3, 3))
+_pool("adaptive_max_pool1d", lambda F, x: F.adaptive_max_pool1d(x, 3), d(2, 2, 7))
+
+
+def _unpool(m, x):
+    ind = m.nn.functional.max_pool2d(m.arange(32.0).reshape(1, 2, 4, 4), 2, return_indices=True)[1]
+    return (m.nn.functional.max_unpool2d(x, ind, 2).sin() ** 2).sum()
+
+
+row("max_unpool2d", _unpool, d(1, 2, 2, 2))
+
+
 def _inplace_and_views(m, x):
     y = x * 1
     y.mul_(x)

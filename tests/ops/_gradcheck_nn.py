@@ -11,6 +11,7 @@ from ember.ops import conv as C
 from ember.ops import embedding as Em
 from ember.ops import loss as L
 from ember.ops import norm as N
+from ember.ops import pool as P
 from tests.ops._cases import d
 
 
@@ -29,6 +30,7 @@ def add_rows(gc) -> None:
     add_norm_rows(gc)
     add_embedding_rows(gc)
     add_conv_rows(gc)
+    add_pool_rows(gc)
 
 
 def add_activation_rows(gc) -> None:
@@ -216,3 +218,38 @@ def add_conv_rows(gc) -> None:
         lambda c: F.fold(c, (4, 5), (2, 3), padding=1, stride=2) ** 2,
         d(2, 12, 9),
     )
+
+
+def add_pool_rows(gc) -> None:
+    """Max (overlapping, padded, dilated, ceil mode, with indices), average (padded, count
+    excluding padding, divisor override), adaptive and unpooling."""
+    gc(P.MaxPoolNd, lambda x: F.max_pool2d(x, 2) ** 2, d(1, 2, 4, 4))
+    gc(
+        P.MaxPoolNd,
+        lambda x: F.max_pool1d(x, 3, 2, 1, dilation=1, ceil_mode=True) ** 2,
+        d(2, 2, 8),
+        name="MaxPool1dOverlapCeil",
+    )
+    gc(
+        P.MaxPoolNd,
+        lambda x: F.max_pool2d(x, 2, 1, dilation=2, return_indices=True)[0] ** 2,
+        d(1, 1, 5, 5),
+        name="MaxPool2dIndices",
+    )
+    gc(P.AvgPoolNd, lambda x: F.avg_pool2d(x, 3, 2, 1) ** 2, d(1, 2, 5, 5))
+    gc(
+        P.AvgPoolNd,
+        lambda x: F.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False) ** 2,
+        d(2, 2, 6),
+        name="AvgPool1dExcludePad",
+    )
+    gc(P.AdaptiveAvgPoolNd, lambda x: F.adaptive_avg_pool2d(x, (2, 3)) ** 2, d(1, 2, 5, 4))
+    gc(
+        P.AdaptiveAvgPoolNd,
+        lambda x: F.adaptive_avg_pool2d(x, 1) ** 2,
+        d(2, 2, 3, 3),
+        name="GlobalAvgPool",
+    )
+    gc(P.AdaptiveMaxPoolNd, lambda x: F.adaptive_max_pool1d(x, 3) ** 2, d(2, 2, 7))
+    ind = F.max_pool2d(ember.arange(32.0).reshape(1, 2, 4, 4), 2, return_indices=True)[1]
+    gc(P.MaxUnpoolNd, lambda x: F.max_unpool2d(x, ind, 2) ** 2, d(1, 2, 2, 2))
