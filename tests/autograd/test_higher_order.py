@@ -421,6 +421,30 @@ def _unpool(m, x):
 row("max_unpool2d", _unpool, d(1, 2, 2, 2))
 
 
+# ---- resampling, index padding, bilinear -------------------------------------------------------
+def _sq(name: str, call, *specs: Arr) -> None:
+    row(name, lambda m, *ts: (call(m.nn.functional, *ts).sin() ** 2).sum(), *specs)
+
+
+_sq(
+    "interpolate_nearest", lambda F, x: F.interpolate(x, scale_factor=2, mode="nearest"), d(1, 1, 3)
+)
+_sq(
+    "interpolate_bilinear",
+    lambda F, x: F.interpolate(x, size=(4, 5), mode="bilinear", align_corners=False),
+    d(1, 2, 3, 3),
+)
+_sq(
+    "interpolate_bicubic",
+    lambda F, x: F.interpolate(x, size=(5, 4), mode="bicubic", align_corners=True),
+    d(1, 1, 3, 3),
+)
+_sq("pad_reflect", lambda F, x: F.pad(x, (2, 1), mode="reflect"), d(1, 2, 4))
+_sq("pad_replicate", lambda F, x: F.pad(x, (1, 2, 2, 0), mode="replicate"), d(1, 1, 3, 3))
+_sq("pad_circular_crop", lambda F, x: F.pad(x, (2, -1), mode="circular"), d(1, 2, 4))
+_sq("bilinear", lambda F, a, b, w, c: F.bilinear(a, b, w, c), d(2, 3), d(2, 2), d(4, 3, 2), d(4))
+
+
 def _inplace_and_views(m, x):
     y = x * 1
     y.mul_(x)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import ember
 import ember.nn.functional as F
 from ember.ops import activation as A
+from ember.ops import bilinear as B
 from ember.ops import conv as C
 from ember.ops import embedding as Em
 from ember.ops import loss as L
 from ember.ops import norm as N
 from ember.ops import pool as P
+from ember.ops import resample as R
 from tests.ops._cases import d
 
 
@@ -31,6 +33,7 @@ def add_rows(gc) -> None:
     add_embedding_rows(gc)
     add_conv_rows(gc)
     add_pool_rows(gc)
+    add_resample_rows(gc)
 
 
 def add_activation_rows(gc) -> None:
@@ -253,3 +256,42 @@ def add_pool_rows(gc) -> None:
     gc(P.AdaptiveMaxPoolNd, lambda x: F.adaptive_max_pool1d(x, 3) ** 2, d(2, 2, 7))
     ind = F.max_pool2d(ember.arange(32.0).reshape(1, 2, 4, 4), 2, return_indices=True)[1]
     gc(P.MaxUnpoolNd, lambda x: F.max_unpool2d(x, ind, 2) ** 2, d(1, 2, 2, 2))
+
+
+def add_resample_rows(gc) -> None:
+    """Interpolation (nearest, linear, cubic), index padding (reflect, replicate, circular,
+    with a crop), bilinear forms."""
+    gc(R.Interpolate, lambda x: F.interpolate(x, scale_factor=2, mode="nearest") ** 2, d(1, 1, 3))
+    gc(
+        R.Interpolate,
+        lambda x: F.interpolate(x, size=(4, 5), mode="bilinear", align_corners=False) ** 2,
+        d(1, 2, 3, 3),
+        name="InterpolateBilinear",
+    )
+    gc(
+        R.Interpolate,
+        lambda x: F.interpolate(x, size=(5, 4), mode="bicubic", align_corners=True) ** 2,
+        d(1, 1, 3, 3),
+        name="InterpolateBicubic",
+    )
+    gc(R.IndexPad, lambda x: F.pad(x, (2, 1), mode="reflect") ** 2, d(1, 2, 4))
+    gc(
+        R.IndexPad,
+        lambda x: F.pad(x, (1, 2, 2, 0), mode="replicate") ** 2,
+        d(1, 1, 3, 3),
+        name="IndexPadReplicate",
+    )
+    gc(
+        R.IndexPad,
+        lambda x: F.pad(x, (2, -1), mode="circular") ** 2,
+        d(1, 2, 4),
+        name="IndexPadCircularCrop",
+    )
+    gc(
+        B.Bilinear,
+        lambda a, b, w, c: F.bilinear(a, b, w, c) ** 2,
+        d(2, 3),
+        d(2, 2),
+        d(4, 3, 2),
+        d(4),
+    )
