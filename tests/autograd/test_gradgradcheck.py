@@ -29,8 +29,6 @@ from tests.ops.test_gradcheck import ROWS
 EXPECTED_TO_RAISE = {
     "ember.ops.activation.Hardsigmoid",  # PyTorch has no double backward for it either
     "ember.nn.modules._hooks.BackwardHookFunction",
-    "ember.ops.attention.Attention",
-    "ember.ops.attention.AttentionWithWeights",
     *(f"ember.ops.rnn.{n}" for n in ("GRULayer", "LSTMLayer", "RNNLayer")),
     # Private primitives of ember.special and ember.distributions (duplicates of ember.ops ones,
     # no gradcheck rows here): not yet twice differentiable.

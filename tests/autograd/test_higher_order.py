@@ -17,6 +17,7 @@ import torch
 import ember
 from ember.ops import special_fn as SF
 from tests.ops._cases import Arr, d
+from tests.ops._gradcheck_nn import _mha
 from tests.parity import assert_close
 
 ROWS: list = []
@@ -443,6 +444,34 @@ _sq("pad_reflect", lambda F, x: F.pad(x, (2, 1), mode="reflect"), d(1, 2, 4))
 _sq("pad_replicate", lambda F, x: F.pad(x, (1, 2, 2, 0), mode="replicate"), d(1, 1, 3, 3))
 _sq("pad_circular_crop", lambda F, x: F.pad(x, (2, -1), mode="circular"), d(1, 2, 4))
 _sq("bilinear", lambda F, a, b, w, c: F.bilinear(a, b, w, c), d(2, 3), d(2, 2), d(4, 3, 2), d(4))
+
+
+# ---- attention --------------------------------------------------------------------------------
+_sq(
+    "sdpa",
+    lambda F, q, k, v: F.scaled_dot_product_attention(q, k, v),
+    d(2, 3, 4),
+    d(2, 5, 4),
+    d(2, 5, 3),
+)
+_sq(
+    "sdpa_mask_causal",
+    lambda F, q, k, v, mk: (
+        F.scaled_dot_product_attention(q, k, v, attn_mask=mk)
+        + F.scaled_dot_product_attention(q, k[:, :3], v[:, :3], is_causal=True, scale=0.7)
+    ),
+    d(1, 3, 2),
+    d(1, 4, 2),
+    d(1, 4, 2),
+    d(3, 4),
+)
+row(
+    "multi_head_attention_weights",
+    lambda m, x, wi, wo: sum((t.sin() ** 2).sum() for t in _mha(m, x, wi, wo)),
+    d(3, 2, 4),
+    d(12, 4),
+    d(4, 4),
+)
 
 
 def _inplace_and_views(m, x):

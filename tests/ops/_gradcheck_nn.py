@@ -7,6 +7,7 @@ from __future__ import annotations
 import ember
 import ember.nn.functional as F
 from ember.ops import activation as A
+from ember.ops import attention as At
 from ember.ops import bilinear as B
 from ember.ops import conv as C
 from ember.ops import embedding as Em
@@ -34,6 +35,7 @@ def add_rows(gc) -> None:
     add_conv_rows(gc)
     add_pool_rows(gc)
     add_resample_rows(gc)
+    add_attention_rows(gc)
 
 
 def add_activation_rows(gc) -> None:
@@ -294,4 +296,48 @@ def add_resample_rows(gc) -> None:
         d(2, 2),
         d(4, 3, 2),
         d(4),
+    )
+
+
+def _mha(m, x, w_in, w_out):
+    """Multi-head attention (2 heads) with the attention weights requested."""
+    out, wts = m.nn.functional.multi_head_attention_forward(
+        x, x, x, 4, 2, w_in, None, None, None, False, 0.0, w_out, None, need_weights=True
+    )
+    return out, wts
+
+
+def add_attention_rows(gc) -> None:
+    """Scaled dot-product attention (plain, with a learned additive mask, causal) and
+    multi-head attention returning its weights."""
+    gc(
+        At.Attention,
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+        d(2, 3, 4),
+        d(2, 5, 4),
+        d(2, 5, 3),
+    )
+    gc(
+        At.Attention,
+        lambda q, k, v, mk: F.scaled_dot_product_attention(q, k, v, attn_mask=mk) ** 2,
+        d(1, 3, 2),
+        d(1, 4, 2),
+        d(1, 4, 2),
+        d(3, 4),
+        name="AttentionMask",
+    )
+    gc(
+        At.Attention,
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.7),
+        d(2, 3, 2),
+        d(2, 3, 2),
+        d(2, 3, 2),
+        name="AttentionCausal",
+    )
+    gc(
+        At.AttentionWithWeights,
+        lambda x, wi, wo: _mha(ember, x, wi, wo),
+        d(3, 2, 4),
+        d(12, 4),
+        d(4, 4),
     )
