@@ -100,6 +100,8 @@ class IndexCopy(Primitive):
 
 
 class IndexFill(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, idx, value):
         out = x.copy()
@@ -110,6 +112,12 @@ class IndexFill(Primitive):
     @staticmethod
     def backward(ctx, g):
         axis, idx, vshape = ctx.meta
+        if on_graph(g):  # recorded products with the filled-rows mask (no in-place write)
+            keep = np.ones(g.shape, bool)
+            _moved(keep, axis)[idx] = False
+            gx = g * keep
+            gv = (g * ~keep).sum() if ctx.needs_input_grad[3] else None
+            return gx, None, None, gv
         gx = g.copy()
         _moved(gx, axis)[idx] = 0
         gv = None

@@ -17,7 +17,7 @@ import torch
 import ember
 from ember.ops import special_fn as SF
 from tests.ops._cases import Arr, d
-from tests.ops._gradcheck_nn import _mha
+from tests.ops._gradcheck_nn import _mha, hooked_tanh
 from tests.parity import assert_close
 
 ROWS: list = []
@@ -472,6 +472,20 @@ row(
     d(12, 4),
     d(4, 4),
 )
+
+
+row(
+    "cummax_cummin",
+    lambda m, x: (x.cummax(1).values ** 3).sum() + (x.cummin(0)[0] ** 2).sum(),
+    d(3, 4),
+)
+row(
+    "index_fill",
+    lambda m, x, v: (x.index_fill(1, _idx(m, 0, 2), v) ** 3).sum() + v**2,
+    d(2, 3),
+    d(),
+)
+row("module_backward_hook", lambda m, x: (hooked_tanh(m)(x * x) ** 2).sum(), d(2, 3))
 
 
 def _inplace_and_views(m, x):

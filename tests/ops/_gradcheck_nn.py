@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ember
 import ember.nn.functional as F
+from ember.nn.modules import _hooks as Hk
 from ember.ops import activation as A
 from ember.ops import attention as At
 from ember.ops import bilinear as B
@@ -36,6 +37,7 @@ def add_rows(gc) -> None:
     add_pool_rows(gc)
     add_resample_rows(gc)
     add_attention_rows(gc)
+    add_misc_rows(gc)
 
 
 def add_activation_rows(gc) -> None:
@@ -341,3 +343,18 @@ def add_attention_rows(gc) -> None:
         d(12, 4),
         d(4, 4),
     )
+
+
+def hooked_tanh(m):
+    """``m.nn.Tanh()`` with a full backward hook that doubles its input gradient."""
+    mod = m.nn.Tanh()
+    mod.register_full_backward_hook(lambda _, gi, go: (gi[0] * 2,))
+    return mod
+
+
+def add_misc_rows(gc) -> None:
+    """Module backward hooks' identity node."""
+    mod = ember.nn.Tanh()  # a hook that only looks (gradcheck needs the true gradient)
+    seen = []
+    mod.register_full_backward_hook(lambda _, gi, go: seen.append(gi[0].shape))
+    gc(Hk.BackwardHookFunction, lambda x: mod(x * x) ** 2, d(2, 3))
