@@ -107,6 +107,12 @@ class GraphArray:
     def copy(self) -> GraphArray:
         return GraphArray(S.clone(self.t))
 
+    def cumsum(self, axis: Any = None, dtype: Any = None) -> GraphArray:
+        return _cumsum(self, axis, dtype)
+
+    def cumprod(self, axis: Any = None) -> GraphArray:
+        return _cumprod(self, axis)
+
     def apply(self, prim: type, *args: Any) -> GraphArray:
         """``prim`` applied to this array's tensor (for formulas with no NumPy spelling)."""
         return GraphArray(prim.apply(self.t, *args))
@@ -352,7 +358,10 @@ def _pad(a: Any, pad_width: Any, mode: str = "constant", **kw: Any) -> GraphArra
 
 
 def _split(a: Any, indices: Any, axis: int = 0) -> list:
-    bounds = [0, *(int(i) for i in np.atleast_1d(indices)), a.shape[axis]]
+    n = a.shape[axis]
+    if isinstance(indices, (int, np.integer)):  # NumPy: that many equal sections
+        indices = range(n // int(indices), n, n // int(indices))
+    bounds = [0, *(int(i) for i in indices), n]
     pre = (slice(None),) * axis
     return [a[(*pre, slice(lo, hi))] for lo, hi in zip(bounds[:-1], bounds[1:])]
 
@@ -415,6 +424,12 @@ def _swapaxes(a: Any, axis1: int, axis2: int) -> GraphArray:
     return GraphArray(S.transpose(_tensor(a), axis1, axis2))
 
 
+def _clip(a: Any, a_min: Any = None, a_max: Any = None, **kw: Any) -> Any:
+    if kw or isinstance(a_min, GraphArray) or isinstance(a_max, GraphArray):
+        return NotImplemented  # bounds on the graph: NumPy raises TypeError
+    return GraphArray(U.clamp(_tensor(a), a_min, a_max))
+
+
 def _sum(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, **kw: Any) -> Any:
     return a.sum(axis=axis, dtype=dtype, keepdims=keepdims)
 
@@ -436,6 +451,7 @@ _FUNCTIONS = {
     np.moveaxis: _moveaxis,
     np.swapaxes: _swapaxes,
     np.sum: _sum,
+    np.clip: _clip,
     np.reshape: lambda a, shape, **kw: a.reshape(shape),
     np.transpose: lambda a, axes=None: a.transpose(axes),
     np.matmul: lambda a, b, **kw: _binary(np.matmul, a, b),

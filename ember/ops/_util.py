@@ -22,6 +22,7 @@ __all__ = [
     "broadcast_error",
     "type_name",
     "on_graph",
+    "carrying",
 ]
 
 wrap_dim = _wrap_dim
@@ -85,6 +86,14 @@ def on_graph(g: Any) -> bool:
 
 
 _ARRAYS = (np.ndarray, np.generic)
+
+
+def carrying(value: np.ndarray, graph: Any) -> Any:
+    """Under create_graph: ``value`` (an intermediate the forward computed accurately) with the
+    derivative of ``graph``, a GraphArray of the same quantity recomputed on the graph. It is
+    ``value + (graph - graph's value)``, exactly ``value``: first derivatives under
+    create_graph equal the first-order ones bit for bit."""
+    return graph - graph.t._data + value
 
 
 def grad_where(mask: Any, g: np.ndarray, shape: tuple, *, invert: bool = False) -> np.ndarray:

@@ -8,17 +8,23 @@ pattern) and blend with ``max``/``min`` or a multiplied mask instead. Scalars (s
 are passed as Python floats so NumPy keeps the input's dtype. Kinks follow PyTorch's side
 conventions (e.g. ReLU-like ops give gradient 0 at exactly 0, hardtanh passes it only strictly
 inside the bounds).
+
+Every primitive here is twice differentiable (docs/architecture.md, "Higher-order gradients"):
+under create_graph the same backward runs on GraphArrays. Intermediates a forward saved for
+speed (sigmoid, tanh, the Gaussian cdf) would be constants there, so the formulas recompute
+them from the saved input when ``on_graph``; the first-order path is unchanged.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from ._erfc import erfc, gaussian_tail_f32
-from ._util import Primitive, unbroadcast
-from .unary import _sigmoid
+from ._util import Primitive, carrying, on_graph, unbroadcast
+from .unary import Erf, Sigmoid, Tanh, _sigmoid
 
 __all__ = [
     "LeakyRelu",
@@ -53,12 +59,26 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_C = 0.044715
 
 
+def _sig(x: Any) -> Any:
+    """``sigmoid(x)`` of an array, or of a GraphArray through the (differentiable) Sigmoid op."""
+    return x.apply(Sigmoid) if on_graph(x) else _sigmoid(x)
+
+
+def _linked(res: Any, x: Any) -> Any:
+    """``res`` on the graph, connected to ``x`` with a zero derivative: PyTorch's backward of a
+    piecewise-linear op reads its input, so the gradient requires grad whenever the input does
+    (and a second backward gives zeros, not an error)."""
+    return np.where(np.zeros(res.shape, bool), x, res)
+
+
 def _softplus(x: np.ndarray) -> np.ndarray:
     """``log(1 + exp(x))`` computed as ``max(x, 0) + log1p(exp(-|x|))``."""
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
 class LeakyRelu(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, slope):
         ctx.save_for_backward(x)
@@ -75,6 +95,8 @@ class LeakyRelu(Primitive):
         d = (x > 0).astype(g.dtype)
         d *= 1 - slope
         d += slope  # 1 where x > 0, else slope
+        if on_graph(g):
+            return _linked(g * d, x), None
         d *= g
         return d, None
 
@@ -82,6 +104,8 @@ class LeakyRelu(Primitive):
 class Elu(Primitive):
     """``scale * x`` for x > 0, else ``alpha * scale * (exp(input_scale * x) - 1)``: covers
     ELU, SELU and CELU (PyTorch's ``elu`` kernel with its three coefficients)."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, alpha, scale, input_scale):
@@ -110,6 +134,8 @@ class Elu(Primitive):
 
 class Gelu(Primitive):
     """``x * Phi(x)`` (exact, through erfc) or PyTorch's tanh approximation."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, approximate):
@@ -143,14 +169,22 @@ class Gelu(Primitive):
     def backward(ctx, g):
         x, aux = ctx.saved_tensors
         if ctx.approximate == "tanh":
-            t = aux
+            t = (
+                aux
+                if not on_graph(x)
+                else carrying(aux, np.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x * x * x)))
+            )
             dinner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x)
             return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner), None
         pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+        if on_graph(x):  # the cdf's derivative (the pdf) through erf on the graph
+            aux = carrying(aux, (x * _SQRT_HALF).apply(Erf) * 0.5)
         return g * (aux + x * pdf), None
 
 
 class Silu(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         s = _sigmoid(x)
@@ -160,10 +194,14 @@ class Silu(Primitive):
     @staticmethod
     def backward(ctx, g):
         x, s = ctx.saved_tensors
+        if on_graph(x):
+            s = _sig(x)
         return g * (s * (1 + x * (1 - s)))
 
 
 class Mish(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         t = np.tanh(_softplus(x))
@@ -173,28 +211,37 @@ class Mish(Primitive):
     @staticmethod
     def backward(ctx, g):
         x, t = ctx.saved_tensors
-        return g * (t + x * _sigmoid(x) * (1 - t * t))
+        if on_graph(x):
+            t = _softplus(x).apply(Tanh)
+        return g * (t + x * _sig(x) * (1 - t * t))
 
 
 class Softplus(Primitive):
     """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold`` (as PyTorch)."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
         bx = x * beta
         lin = bx > threshold
         out = np.where(lin, x, _softplus(bx) / beta).astype(x.dtype, copy=False)
-        ctx.save_for_backward(bx, lin)
+        ctx.save_for_backward(bx, lin, x)  # x: for create_graph (bx is an intermediate)
+        ctx.beta = beta
         return out
 
     @staticmethod
     def backward(ctx, g):
-        bx, lin = ctx.saved_tensors
-        return np.where(lin, g, g * _sigmoid(bx)), None, None
+        bx, lin, x = ctx.saved_tensors
+        if on_graph(x):
+            bx = x * ctx.beta
+        return np.where(lin, g, g * _sig(bx)), None, None
 
 
 class Hardtanh(Primitive):
     """Clamp to ``[min_val, max_val]``; the gradient passes strictly inside the bounds."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -206,10 +253,12 @@ class Hardtanh(Primitive):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
-        return g * ((x > lo) & (x < hi)), None, None
+        gx = g * ((x > lo) & (x < hi))
+        return (_linked(gx, x) if on_graph(x) else gx), None, None
 
 
 class Hardsigmoid(Primitive):
+    # PyTorch has no double backward for hardsigmoid (it raises): neither has ember.
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -224,6 +273,8 @@ class Hardsigmoid(Primitive):
 
 
 class Hardswish(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -243,33 +294,42 @@ class Hardswish(Primitive):
 class Threshold(Primitive):
     """``x`` where ``x > threshold``, else ``value``."""
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, threshold, value):
         keep = x > threshold
-        ctx.save_for_backward(keep)
+        ctx.save_for_backward(keep, x)  # x: for create_graph
         return np.where(keep, x, value).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        (keep,) = ctx.saved_tensors
-        return g * keep, None, None
+        keep, x = ctx.saved_tensors
+        gx = g * keep
+        return (_linked(gx, x) if on_graph(x) else gx), None, None
 
 
 class Softsign(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         d = 1 + np.abs(x)
-        ctx.save_for_backward(d)
+        ctx.save_for_backward(d, x)  # x: for create_graph (d is an intermediate)
         return x / d
 
     @staticmethod
     def backward(ctx, g):
-        (d,) = ctx.saved_tensors
+        d, x = ctx.saved_tensors
+        if on_graph(x):
+            d = 1 + np.abs(x)
         return g / (d * d)
 
 
 class LogSigmoid(Primitive):
     """``-softplus(-x)``; the gradient is ``sigmoid(-x)``."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x):
@@ -279,23 +339,29 @@ class LogSigmoid(Primitive):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * _sigmoid(-x)
+        return g * _sig(-x)
 
 
 class Tanhshrink(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         t = np.tanh(x)
-        ctx.save_for_backward(t)
+        ctx.save_for_backward(t, x)  # x: for create_graph (t is an intermediate)
         return x - t
 
     @staticmethod
     def backward(ctx, g):
-        (t,) = ctx.saved_tensors
+        t, x = ctx.saved_tensors
+        if on_graph(x):
+            t = x.apply(Tanh)
         return g * (t * t)
 
 
 class Softshrink(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, lambd):
         ctx.save_for_backward(x)
@@ -307,20 +373,24 @@ class Softshrink(Primitive):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lambd = ctx.lambd
-        return np.where((x > lambd) | (x < -lambd), g, 0).astype(g.dtype, copy=False), None
+        gx = np.where((x > lambd) | (x < -lambd), g, 0).astype(g.dtype, copy=False)
+        return (_linked(gx, x) if on_graph(x) else gx), None
 
 
 class Hardshrink(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, lambd):
         keep = (x > lambd) | (x < -lambd)
-        ctx.save_for_backward(keep)
+        ctx.save_for_backward(keep, x)  # x: for create_graph
         return np.where(keep, x, 0).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        (keep,) = ctx.saved_tensors
-        return np.where(keep, g, 0).astype(g.dtype, copy=False), None
+        keep, x = ctx.saved_tensors
+        gx = np.where(keep, g, 0).astype(g.dtype, copy=False)
+        return (_linked(gx, x) if on_graph(x) else gx), None
 
 
 class Prelu(Primitive):
@@ -329,19 +399,22 @@ class Prelu(Primitive):
     ``w`` keeps its own shape ``(C,)`` / ``(1,)`` / ``()``; forward views it as ``(C, 1, ...)``.
     """
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, w):
         if w.size == 1:
             wb = w.reshape(())
         else:
             wb = w.reshape((w.size,) + (1,) * (x.ndim - 2))
-        ctx.save_for_backward(x, wb)
+        ctx.save_for_backward(x, w)  # w itself, not its view: create_graph tracks inputs
         ctx.w_shape = w.shape
         return np.maximum(x, 0) + np.minimum(x, 0) * wb
 
     @staticmethod
     def backward(ctx, g):
-        x, wb = ctx.saved_tensors
+        x, w = ctx.saved_tensors
+        wb = w.reshape(()) if w.size == 1 else w.reshape((w.size,) + (1,) * (x.ndim - 2))
         nig = ctx.needs_input_grad
         gx = gw = None
         if nig[0]:
@@ -355,17 +428,22 @@ class Prelu(Primitive):
 class Glu(Primitive):
     """``a * sigmoid(b)`` where ``a, b`` are the two halves of ``x`` along ``axis``."""
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis):
         a, b = np.split(x, 2, axis=axis)
         s = _sigmoid(b)
-        ctx.save_for_backward(a, s)
+        ctx.save_for_backward(a, s, x)  # x: for create_graph (a, s are intermediates)
         ctx.axis = axis
         return a * s
 
     @staticmethod
     def backward(ctx, g):
-        a, s = ctx.saved_tensors
+        a, s, x = ctx.saved_tensors
+        if on_graph(x):
+            a, b = np.split(x, 2, axis=ctx.axis)
+            s = _sig(b)
         ga = g * s
         gb = ga * a * (1 - s)
         return np.concatenate([ga, gb], axis=ctx.axis), None
@@ -376,6 +454,8 @@ class MulMask(Primitive):
 
     ``noise`` broadcasts against ``x`` (per-element for dropout, ``(N, C, 1, ...)`` for the
     channel-wise variants)."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, noise):
@@ -390,6 +470,8 @@ class MulMask(Primitive):
 
 class AlphaMask(Primitive):
     """``x * noise + shift`` (alpha dropout); the gradient is ``g * noise``."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, noise, shift):

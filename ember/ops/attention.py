@@ -9,6 +9,9 @@ gradients are summed back with ``unbroadcast``.
 ``safe`` gives rows whose scores are all ``-inf`` probability 0 (so output 0), as PyTorch's
 ``scaled_dot_product_attention`` does; without it they are NaN, as PyTorch's
 ``multi_head_attention_forward`` (plain softmax) gives when weights are requested.
+
+Both primitives are twice differentiable: under create_graph, ``_backward_on_graph`` recomputes
+the probabilities from the saved q, k and mask on the graph and runs the same formula.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._scratch import scratch
-from ._util import Primitive, unbroadcast
+from ._util import Primitive, carrying, on_graph, unbroadcast
+from .nn_fused import Softmax
 
 __all__ = ["Attention", "AttentionWithWeights"]
 
@@ -48,14 +52,16 @@ def _forward(ctx, q, k, v, mask, scale, keep, safe):
     p /= den
     pd = p * keep if keep is not None else p
     out = np.matmul(pd, v)
-    ctx.save_for_backward(q, k, v, p, keep)
-    ctx.meta = (scale, None if mask is None else mask.shape)
+    ctx.save_for_backward(q, k, v, p, keep, mask)  # mask: for create_graph
+    ctx.meta = (scale, None if mask is None else mask.shape, safe)
     return out, pd
 
 
 def _backward(ctx, g_out, g_w):
-    q, k, v, p, keep = ctx.saved_tensors
-    scale, mask_shape = ctx.meta
+    if on_graph(g_out):
+        return _backward_on_graph(ctx, g_out, g_w)
+    q, k, v, p, keep, _ = ctx.saved_tensors
+    scale, mask_shape, _ = ctx.meta
     nig = ctx.needs_input_grad
     pd = p * keep if keep is not None else p
     dpd = np.matmul(g_out, np.swapaxes(v, -1, -2), out=scratch.get(p.shape, p.dtype))
@@ -78,12 +84,44 @@ def _backward(ctx, g_out, g_w):
     return dq, dk, dv, dmask
 
 
+def _backward_on_graph(ctx, g_out, g_w):
+    """create_graph: ``_backward``'s formula on GraphArrays, with the probabilities recomputed
+    on the graph of q, k and the mask (rows that ``safe`` zeroed stay constant zeros)."""
+    q, k, v, p, keep, mask = ctx.saved_tensors
+    scale, mask_shape, safe = ctx.meta
+    nig = ctx.needs_input_grad
+    s = q @ np.swapaxes(k, -1, -2) * float(scale)
+    if mask is not None:
+        s = s + mask
+    dead = np.isneginf(s.t._data.max(axis=-1, keepdims=True)) if safe else None
+    if dead is not None and dead.any():
+        s = np.where(dead, 0.0, s)
+    pg = s.apply(Softmax, s.ndim - 1)
+    if dead is not None and dead.any():
+        pg = np.where(dead, 0.0, pg)
+    p = carrying(p, pg)
+    pd = p * keep if keep is not None else p
+    dpd = g_out @ np.swapaxes(v, -1, -2)
+    if g_w is not None:
+        dpd = dpd + g_w
+    dv = unbroadcast(np.swapaxes(pd, -1, -2) @ g_out, v.shape) if nig[2] else None
+    dp = dpd * keep if keep is not None else dpd
+    ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+    dmask = unbroadcast(ds, mask_shape) if mask_shape is not None and nig[3] else None
+    ds = ds * float(scale)
+    dq = unbroadcast(ds @ k, q.shape) if nig[0] else None
+    dk = unbroadcast(np.swapaxes(ds, -1, -2) @ q, k.shape) if nig[1] else None
+    return dq, dk, dv, dmask
+
+
 class Attention(Primitive):
     """``forward(q, k, v, mask | None, scale, keep | None, safe) -> out``.
 
     ``mask`` is additive (float, ``-inf`` to exclude); ``keep`` is the dropout multiplier
     (0 or ``1 / (1 - p)``) with the shape of the scores.
     """
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, q, k, v, mask, scale, keep, safe):
@@ -96,6 +134,8 @@ class Attention(Primitive):
 
 class AttentionWithWeights(Primitive):
     """As :class:`Attention`, also returning the attention weights (after dropout)."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, q, k, v, mask, scale, keep, safe):

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import Primitive
+from ._util import Primitive, on_graph
 
 __all__ = ["Bilinear"]
 
 
 class Bilinear(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x1, x2, w, b):
         lead = x1.shape[:-1]
@@ -26,15 +28,18 @@ class Bilinear(Primitive):
         out = np.matmul(u, c[:, :, None])[..., 0]
         if b is not None:
             out += b
-        ctx.save_for_backward(a, c, w, u)
+        ctx.save_for_backward(a, c, w, u, x1, x2)  # x1, x2: for create_graph
         ctx.lead = lead
         return out.reshape(lead + (o,))
 
     @staticmethod
     def backward(ctx, g):
-        a, c, w, u = ctx.saved_tensors
+        a, c, w, u, x1, x2 = ctx.saved_tensors
         nig = ctx.needs_input_grad
         o, i, j = w.shape
+        if on_graph(g):  # the reshaped inputs and u, on the graph
+            a, c = x1.reshape(-1, i), x2.reshape(-1, j)
+            u = (a @ w.transpose(1, 0, 2).reshape(i, o * j)).reshape(a.shape[0], o, j)
         gf = g.reshape(-1, o)
         n = gf.shape[0]
         g1 = g2 = gw = gb = None

@@ -23,7 +23,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .._scratch import scratch
 from ._parallel import blas_for, copy_into, matmul, matmul_reduce, parallel_for
-from ._util import Primitive
+from ._util import Primitive, on_graph
 
 __all__ = ["ConvNd", "ConvTransposeNd", "Unfold", "Fold", "conv_out_size", "scratch"]
 
@@ -288,6 +288,8 @@ class ConvNd(Primitive):
     channels use channels-last columns (runs along channels). The output is channels-last.
     """
 
+    twice_differentiable = True  # (on the graph: _conv_graph.py)
+
     @staticmethod
     def forward(ctx, x, w, b, stride, pads, dil, groups):
         with blas_for(_macs(x.shape, w.shape)):
@@ -295,6 +297,10 @@ class ConvNd(Primitive):
 
     @staticmethod
     def backward(ctx, g):
+        if on_graph(g):
+            from ._conv_graph import conv_backward
+
+            return conv_backward(ctx, g, *ctx.saved_tensors[2:])
         with blas_for(_macs(ctx.meta[0], ctx.meta[1])):
             return _conv_backward(ctx, g)
 
@@ -331,14 +337,15 @@ def _conv_forward(ctx, x, w, b, stride, pads, dil, groups):
     nig = ctx.needs_input_grad
     if nig:
         # Keep only what backward will use: columns for dW, the weight matrix for dX.
-        ctx.save_for_backward(cols if nig[1] else None, wm if nig[0] else None)
+        # x, w: for create_graph (cols and wm are intermediates).
+        ctx.save_for_backward(cols if nig[1] else None, wm if nig[0] else None, x, w)
     ctx.meta = (x.shape, w.shape, stride, pads, dil, groups, out, kmajor)
     return np.moveaxis(rows.reshape(n, *out, oc), -1, 1)
 
 
 def _conv_backward(ctx, g):
     """ConvNd's backward: weight gradient (columns^T @ g), bias (ones @ g), input (col2im)."""
-    cols, wm = ctx.saved_tensors
+    cols, wm = ctx.saved_tensors[:2]
     xshape, wshape, stride, pads, dil, groups, out, kmajor = ctx.meta
     nig = ctx.needs_input_grad
     rows = _rows(g)
@@ -384,6 +391,8 @@ class ConvTransposeNd(Primitive):
     Weight layout ``(C_in, C_out/groups, *k)`` as PyTorch.
     """
 
+    twice_differentiable = True  # (on the graph: _conv_graph.py)
+
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, out_pad, dil, groups):
         n, cin = x.shape[:2]
@@ -405,13 +414,17 @@ class ConvTransposeNd(Primitive):
         y = _col2im(cols, groups, n, s_in, k, oc, size, padding, stride, dil)
         if b is not None:
             y += b.reshape(-1, *(1,) * len(k))
-        ctx.save_for_backward(x, wt)
+        ctx.save_for_backward(x, wt, w)  # w: for create_graph (wt is an intermediate)
         ctx.meta = (w.shape, stride, padding, dil, groups, full)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        x, wt = ctx.saved_tensors
+        x, wt, w = ctx.saved_tensors
+        if on_graph(g):
+            from ._conv_graph import conv_transpose_backward
+
+            return conv_transpose_backward(ctx, g, x, w)
         wshape, stride, padding, dil, groups, full = ctx.meta
         nig = ctx.needs_input_grad
         k = wshape[2:]
@@ -478,7 +491,10 @@ def _fold(cols, c, size, k, stride, pads, dil, out):
 
 
 class Unfold(Primitive):
-    """``F.unfold``: sliding local blocks ``(N, C, *S) -> (N, C*prod(k), L)``."""
+    """``F.unfold``: sliding local blocks ``(N, C, *S) -> (N, C*prod(k), L)``. Linear: its
+    backward is ``Fold`` (an op on the graph under create_graph), and Fold's is ``Unfold``."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, k, stride, pads, dil, out):
@@ -488,8 +504,9 @@ class Unfold(Primitive):
     @staticmethod
     def backward(ctx, g):
         xshape, k, stride, pads, dil, out = ctx.meta
+        fold = g.apply if on_graph(g) else lambda op, *a: _fold(g, *a)
         return (
-            _fold(g, xshape[1], xshape[2:], k, stride, pads, dil, out),
+            fold(Fold, xshape[1], xshape[2:], k, stride, pads, dil, out),
             None,
             None,
             None,
@@ -501,6 +518,8 @@ class Unfold(Primitive):
 class Fold(Primitive):
     """``F.fold``: sums sliding local blocks ``(N, C*prod(k), L) -> (N, C, *size)``."""
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, cols, c, size, k, stride, pads, dil, out):
         ctx.meta = (size, k, stride, pads, dil, out)
@@ -509,4 +528,9 @@ class Fold(Primitive):
     @staticmethod
     def backward(ctx, g):
         size, k, stride, pads, dil, out = ctx.meta
-        return _unfold(g, k, stride, pads, dil, out), None, None, None, None, None, None, None
+        gc = (
+            g.apply(Unfold, k, stride, pads, dil, out)
+            if on_graph(g)
+            else _unfold(g, k, stride, pads, dil, out)
+        )
+        return gc, None, None, None, None, None, None, None

@@ -11,7 +11,7 @@ from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
 from ._util import Primitive, wrap_dim
 from .elementwise import sub
-from .indexing import getitem
+from .indexing import add_into_zeros, getitem
 
 __all__ = ["cummax", "cummin", "logcumsumexp", "diff", "trapezoid", "cumulative_trapezoid"]
 
@@ -22,6 +22,7 @@ class CumExtreme(Primitive):
     """Running max/min with the index where it was reached; the gradient goes to that index."""
 
     non_differentiable = (1,)
+    twice_differentiable = True  # (a scatter-add of g: recorded under create_graph)
 
     @staticmethod
     def forward(ctx, x, axis, is_max):
@@ -39,11 +40,9 @@ class CumExtreme(Primitive):
     @staticmethod
     def backward(ctx, g, _gi=None):
         shape, axis, idx = ctx.meta
-        out = np.zeros(shape, g.dtype)
         grids = list(np.indices(idx.shape, sparse=True))
         grids[axis] = idx
-        np.add.at(out, tuple(grids), g)
-        return out, None, None
+        return add_into_zeros(shape, tuple(grids), g), None, None
 
 
 def _cum_extreme(input: Tensor, dim: int, is_max: bool, name: str) -> Any:

@@ -698,6 +698,8 @@ def minimum(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
 class Fmax(Primitive):
     """``fmax``: the larger of two values, ignoring a NaN on one side (NaN only if both are)."""
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -710,6 +712,8 @@ class Fmax(Primitive):
 
 class Fmin(Primitive):
     """``fmin``: the smaller of two values, ignoring a NaN on one side."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, y):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import Primitive
+from ._util import Primitive, on_graph
+from .indexing import add_into_zeros
 
 __all__ = ["Embedding", "embedding_renorm_"]
 
@@ -18,7 +19,10 @@ class Embedding(Primitive):
 
     ``padding_idx`` (or -1 for none, a non-negative row otherwise) receives no gradient;
     ``scale_grad_by_freq`` divides each row's gradient by its count in ``indices``.
+    The gradient is linear in ``g``: under create_graph it is one recorded scatter-add.
     """
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
@@ -29,6 +33,8 @@ class Embedding(Primitive):
     def backward(ctx, g):
         shape, indices, padding_idx, by_freq = ctx.meta
         flat = indices.reshape(-1)
+        if on_graph(g):
+            return _backward_on_graph(g, shape, flat, padding_idx, by_freq), None, None, None
         g2 = g.reshape(flat.shape[0], shape[1])
         order = np.argsort(flat, kind="stable")
         sorted_idx = flat[order]
@@ -43,6 +49,17 @@ class Embedding(Primitive):
         if padding_idx >= 0:
             grad[padding_idx] = 0
         return grad, None, None, None
+
+
+def _backward_on_graph(g, shape: tuple, flat: np.ndarray, padding_idx: int, by_freq: bool):
+    """Embedding's gradient as a recorded scatter-add of the rows of ``g`` (create_graph)."""
+    g2 = g.reshape(flat.shape[0], shape[1])
+    if by_freq:
+        _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+        g2 = g2 / counts[inverse.reshape(-1)][:, None].astype(g.dtype)
+    if padding_idx >= 0:
+        g2 = g2 * (flat != padding_idx)[:, None].astype(g.dtype)
+    return add_into_zeros(shape, (flat,), g2)
 
 
 def embedding_renorm_(weight: np.ndarray, indices: np.ndarray, max_norm: float, p: float) -> None:

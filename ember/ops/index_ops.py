@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
-from ._util import Primitive, type_name, wrap_dim
+from ._util import Primitive, on_graph, type_name, wrap_dim
 from .elementwise import cast
 from .indexing import _gather_args, along_axis
 
@@ -55,6 +55,8 @@ def _moved(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 class IndexAdd(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, idx, src, alpha):
         out = x.copy()
@@ -72,6 +74,8 @@ class IndexAdd(Primitive):
 
 
 class IndexCopy(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, idx, src):
         out = x.copy()
@@ -82,8 +86,13 @@ class IndexCopy(Primitive):
     @staticmethod
     def backward(ctx, g):
         axis, idx, sshape = ctx.meta
-        gx = g.copy()
-        _moved(gx, axis)[idx] = 0
+        if on_graph(g):  # a recorded product with the kept-rows mask (no in-place write)
+            keep = np.ones(g.shape, bool)
+            _moved(keep, axis)[idx] = False
+            gx = g * keep
+        else:
+            gx = g.copy()
+            _moved(gx, axis)[idx] = 0
         gs = None
         if ctx.needs_input_grad[3]:
             gs = np.moveaxis(_moved(g, axis)[idx], 0, axis).reshape(sshape)
@@ -91,6 +100,8 @@ class IndexCopy(Primitive):
 
 
 class IndexFill(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, idx, value):
         out = x.copy()
@@ -101,6 +112,12 @@ class IndexFill(Primitive):
     @staticmethod
     def backward(ctx, g):
         axis, idx, vshape = ctx.meta
+        if on_graph(g):  # recorded products with the filled-rows mask (no in-place write)
+            keep = np.ones(g.shape, bool)
+            _moved(keep, axis)[idx] = False
+            gx = g * keep
+            gv = (g * ~keep).sum() if ctx.needs_input_grad[3] else None
+            return gx, None, None, gv
         gx = g.copy()
         _moved(gx, axis)[idx] = 0
         gv = None

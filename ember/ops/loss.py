@@ -8,13 +8,20 @@ of the target and the gradient of both operands happen in one place.
 
 Reductions are passed as strings ('none', 'mean', 'sum'); the class dimension is axis 1 (axis 0
 for an unbatched 1-D input), as in PyTorch.
+
+All are twice differentiable (docs/architecture.md, "Higher-order gradients"): under
+create_graph the backward formulas recompute from the saved inputs, on the graph, the
+intermediates a forward kept for speed (log-softmax, softplus, norms), and ``carrying`` keeps
+their first-order values bit for bit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._util import Primitive, unbroadcast
+from . import indexing as X
+from ._util import Primitive, carrying, on_graph, unbroadcast
+from .nn_fused import LogSoftmax
 
 __all__ = [
     "CrossEntropy",
@@ -54,6 +61,11 @@ def _loss_shape(shape: tuple) -> tuple:
     if len(shape) == 1:
         return ()
     return (shape[0],) + shape[2:]
+
+
+def _graph_logp(logp: np.ndarray, x: object) -> object:
+    """create_graph: the forward's row-wise log-softmax ``logp``, on the graph of input ``x``."""
+    return carrying(logp, _rows(x).apply(LogSoftmax, 1))
 
 
 def _log_softmax_rows(x2: np.ndarray) -> np.ndarray:
@@ -113,6 +125,8 @@ class CrossEntropy(Primitive):
     which is PyTorch's normalisation for both the NLL and the smoothing term.
     """
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, smoothing, reduction):
         x2 = _rows(x)
@@ -138,13 +152,15 @@ class CrossEntropy(Primitive):
                 smooth *= valid
             loss = (1.0 - smoothing) * loss + (smoothing / c) * smooth
         denom = m if a is None else a.sum()
-        ctx.save_for_backward(logp)
+        ctx.save_for_backward(logp, x)  # x: for create_graph (logp is an intermediate)
         ctx.meta = (x.shape, ts, valid, a, weight, smoothing, reduction, denom)
         return _reduce_rows(loss, reduction, denom, x.shape, x.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        (logp,) = ctx.saved_tensors
+        logp, x = ctx.saved_tensors
+        if on_graph(x):
+            logp = _graph_logp(logp, x)
         shape, ts, valid, a, weight, smoothing, reduction, denom = ctx.meta
         m, c = logp.shape
         if reduction == "none":
@@ -180,6 +196,8 @@ class NLLLoss(Primitive):
     ``forward(x, target, weight | None, ignore_index, reduction)``.
     """
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction):
         x2 = _rows(x)
@@ -212,8 +230,7 @@ class NLLLoss(Primitive):
         else:
             scale = np.broadcast_to(g / denom, (m,))
         vals = -scale if a is None else -scale * a
-        grad = np.zeros((m, c), dtype)
-        grad[np.arange(m), ts] = vals
+        grad = X.add_into_zeros((m, c), (np.arange(m), ts), vals)
         return _unrows(grad, shape), None, None, None, None
 
 
@@ -224,6 +241,8 @@ class CrossEntropyProb(Primitive):
     number of rows (not by the weights), as PyTorch does. Differentiable in ``x`` and ``target``.
     """
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, target, weight, smoothing, reduction):
         x2 = _rows(x)
@@ -233,14 +252,19 @@ class CrossEntropyProb(Primitive):
         tt = t2 * (1.0 - smoothing) + smoothing / c if smoothing else t2
         wt = tt * weight if weight is not None else tt
         loss = -(logp * wt).sum(axis=1)
-        ctx.save_for_backward(logp)
+        ctx.save_for_backward(logp, x, target)  # x, target: for create_graph
         ctx.meta = (x.shape, tt, wt, weight, smoothing, reduction, m)
         return _reduce_rows(loss, reduction, m if x.size else 0, x.shape, x.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        (logp,) = ctx.saved_tensors
+        logp, x, target = ctx.saved_tensors
         shape, tt, wt, weight, smoothing, reduction, m = ctx.meta
+        if on_graph(x):  # the intermediates, on the graph of x and target
+            logp = _graph_logp(logp, x)
+            tt = _rows(target)
+            tt = tt * (1.0 - smoothing) + smoothing / tt.shape[1] if smoothing else tt
+            wt = tt * weight if weight is not None else tt
         if reduction == "none":
             scale = g.reshape(m)[:, None]
         elif reduction == "sum":
@@ -293,11 +317,13 @@ class PointwiseLoss(Primitive):
     a gradient summed back to their own shapes.
     """
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y, kind, param, reduction):
         d = x - y
         loss = _pointwise(kind, d, param).astype(d.dtype, copy=False)
-        ctx.save_for_backward(d)
+        ctx.save_for_backward(d, x, y)  # x, y: for create_graph (d is an intermediate)
         ctx.meta = (x.shape, y.shape, kind, param, reduction)
         if reduction == "none":
             return loss
@@ -308,13 +334,16 @@ class PointwiseLoss(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        (d,) = ctx.saved_tensors
+        d, x, y = ctx.saved_tensors
         xs, ys, kind, param, reduction = ctx.meta
+        if on_graph(x):
+            d = x - y
         gd = _pointwise_grad(kind, d, param).astype(d.dtype, copy=False)
-        if reduction == "mean":
-            gd *= g / d.size
+        s = g / d.size if reduction == "mean" else g
+        if on_graph(g):
+            gd = gd * s
         else:
-            gd *= g
+            gd *= s
         nig = ctx.needs_input_grad
         gx = unbroadcast(gd, xs) if nig[0] else None
         gy = unbroadcast(-gd, ys) if nig[1] else None
@@ -341,6 +370,8 @@ class BinaryCrossEntropy(Primitive):
     ``forward(x, y, weight | None, reduction)``; the gradient for ``x`` divides by
     ``max(x (1 - x), 1e-12)``. ``weight`` broadcasts to ``x`` and gets no gradient.
     """
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, y, weight, reduction):
@@ -381,6 +412,8 @@ class BinaryCrossEntropyWithLogits(Primitive):
     ``y`` (``weight`` and ``pos_weight`` are constants, as in PyTorch).
     """
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y, weight, pos_weight, reduction):
         sp = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)  # softplus(-x)
@@ -399,6 +432,8 @@ class BinaryCrossEntropyWithLogits(Primitive):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         sp, weight, pos_weight, reduction = ctx.meta
+        if on_graph(x):
+            sp = carrying(sp, np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0))
         s = _scale(g, reduction, x.size)
         if weight is not None:
             s = s * weight
@@ -426,6 +461,8 @@ class KLDiv(Primitive):
     ``batch``. Where ``y == 0`` the pointwise loss is 0 (``xlogy``), as PyTorch.
     """
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y, log_target, reduction, batch):
         if log_target:
@@ -447,6 +484,8 @@ class KLDiv(Primitive):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         log_target, reduction, batch, ey, shape = ctx.meta
+        if log_target and on_graph(y):
+            ey = np.exp(y)
         if reduction == "batchmean":
             s = g / batch
         else:
@@ -476,6 +515,8 @@ class CosineSimilarity(Primitive):
     ``x2`` broadcast together and their gradients are summed back to their shapes.
     """
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x1, x2, axis, eps):
         b1, b2 = np.broadcast_arrays(x1, x2)
@@ -486,14 +527,16 @@ class CosineSimilarity(Primitive):
         a = b1 / c1
         b = b2 / c2
         out = (a * b).sum(axis=axis)
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a, b, x1, x2)  # x1, x2: for create_graph
         ctx.meta = (x1.shape, x2.shape, axis, n1, n2, c1, c2, out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
+        a, b, x1, x2 = ctx.saved_tensors
         s1, s2, axis, n1, n2, c1, c2, out = ctx.meta
+        if on_graph(x1):
+            a, b, n1, n2, c1, c2, out = _cosine_on_graph(x1, x2, axis, ctx.meta)
         gk = np.expand_dims(g, axis)
         ok = np.expand_dims(out, axis)
         nig = ctx.needs_input_grad
@@ -505,8 +548,23 @@ class CosineSimilarity(Primitive):
         return g1, g2, None, None
 
 
+def _cosine_on_graph(x1: object, x2: object, axis: int, meta: tuple) -> tuple:
+    """CosineSimilarity's intermediates recomputed on the graph of ``x1``, ``x2`` (the clamped
+    norms carry the plain norms' derivative, as in PyTorch's forward)."""
+    _, _, _, n1v, n2v, c1v, c2v, outv = meta
+    shape = np.broadcast_shapes(x1.shape, x2.shape)
+    b1, b2 = np.broadcast_to(x1, shape), np.broadcast_to(x2, shape)
+    n1 = carrying(n1v, np.sqrt((b1 * b1).sum(axis=axis, keepdims=True)))
+    n2 = carrying(n2v, np.sqrt((b2 * b2).sum(axis=axis, keepdims=True)))
+    c1, c2 = carrying(c1v, n1), carrying(c2v, n2)
+    a, b = b1 / c1, b2 / c2
+    return a, b, n1, n2, c1, c2, carrying(outv, (a * b).sum(axis=axis))
+
+
 class LogSigmoid(Primitive):
     """``log(sigmoid(x)) = -softplus(-x)``, computed without overflow."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x):

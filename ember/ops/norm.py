@@ -5,6 +5,11 @@ Layouts are reshaped (never looped): batch norm sees the input as (N, C, L) and 
 axes 0 and 2, group norm as (N, G, C/G * L), layer and RMS norm as (rows, normalised size).
 Statistics are computed in the input's dtype; the variance is the biased one, as PyTorch uses
 for normalising (the unbiased one only feeds running estimates, see ``nn.functional``).
+
+All are twice differentiable (docs/architecture.md, "Higher-order gradients"). The forwards
+also save ``x`` and the weight: under create_graph, ``_standardize_on_graph`` recomputes the
+statistics and ``xhat`` on the graph (``carrying`` the forward's values), and the same backward
+formulas run with ``_dot`` in place of the fast ``einsum``/scratch-buffer code.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._scratch import scratch
-from ._util import Primitive
+from ._util import Primitive, carrying, on_graph
 
 __all__ = ["BatchNormTrain", "BatchNormEval", "LayerNorm", "GroupNorm", "RMSNorm"]
 
@@ -23,6 +28,25 @@ def _ncl(x: np.ndarray) -> np.ndarray:
     return x.reshape(n, c, -1)
 
 
+def _dot(a, b, axes) -> object:
+    """``sum(a * b)`` over ``axes``: one einsum on arrays, recorded ops on GraphArrays."""
+    if on_graph(a) or on_graph(b):
+        return (a * b).sum(axis=axes)
+    letters = "abcdefgh"[: a.ndim]
+    keep = "".join(c for i, c in enumerate(letters) if i not in axes)
+    return np.einsum(f"{letters},{letters}->{keep}", a, b)
+
+
+def _standardize_on_graph(x3, axes: tuple, eps: float, xhat_v, invstd_v) -> tuple:
+    """create_graph: ``(xhat, invstd)`` of ``x3`` over ``axes`` on the graph, carrying the values
+    the forward computed (``xhat_v`` shaped as ``x3``, ``invstd_v`` broadcastable to it)."""
+    n = int(np.prod([x3.shape[a] for a in axes]))
+    xc = x3 - x3.sum(axis=axes, keepdims=True) / n
+    invstd = 1.0 / np.sqrt((xc * xc).sum(axis=axes, keepdims=True) / n + eps)
+    invstd = carrying(np.reshape(invstd_v, invstd.shape), invstd)
+    return carrying(xhat_v.reshape(x3.shape), xc * invstd), invstd
+
+
 class BatchNormTrain(Primitive):
     """Batch norm with the batch's statistics: ``forward(x, weight, bias, eps)``.
 
@@ -31,6 +55,7 @@ class BatchNormTrain(Primitive):
     None (no affine transform).
     """
 
+    twice_differentiable = True
     non_differentiable = (1, 2)
 
     @staticmethod
@@ -60,15 +85,17 @@ class BatchNormTrain(Primitive):
             np.add(xhat, bias[:, None], out=y)
         else:
             np.copyto(y, xhat)
-        ctx.save_for_backward(xhat)
-        ctx.meta = (x.shape, invstd, weight)
+        ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
+        ctx.meta = (x.shape, invstd, weight, eps)
         return y.reshape(x.shape), mean, var
 
     @staticmethod
     def backward(ctx, g, _gm=None, _gv=None):
-        (xhat,) = ctx.saved_tensors
-        shape, invstd, weight = ctx.meta
+        xhat, x, weight = ctx.saved_tensors
+        shape, invstd, _, eps = ctx.meta
         g3 = _ncl(g)
+        if on_graph(g):
+            return _batch_norm_train_on_graph(ctx, g3, x, weight, xhat, invstd, eps)
         n = g3.shape[0] * g3.shape[2]
         gb = np.einsum("ncl->c", g3)
         gw = np.einsum("ncl,ncl->c", g3, xhat)
@@ -89,11 +116,29 @@ class BatchNormTrain(Primitive):
         return gx, gw_out, gb_out, None
 
 
+def _batch_norm_train_on_graph(ctx, g3, x, weight, xhat, invstd, eps) -> tuple:
+    """BatchNormTrain's backward on the graph: the formula above, without scratch buffers."""
+    xhat, inv = _standardize_on_graph(_ncl(x), (0, 2), eps, xhat, invstd[:, None])
+    n = g3.shape[0] * g3.shape[2]
+    gb = g3.sum(axis=(0, 2))
+    gw = _dot(g3, xhat, (0, 2))
+    nig = ctx.needs_input_grad
+    gx = None
+    if nig[0]:
+        scale = inv if weight is None else inv * weight[:, None]
+        gx = ((g3 - (gb / n)[:, None] - xhat * (gw / n)[:, None]) * scale).reshape(x.shape)
+    gw_out = gw if len(nig) > 1 and nig[1] else None
+    gb_out = gb if len(nig) > 2 and nig[2] else None
+    return gx, gw_out, gb_out, None
+
+
 class BatchNormEval(Primitive):
     """Batch norm with given statistics: ``forward(x, mean, var, weight, bias, eps)``.
 
     An affine map per channel; gradients for ``x``, ``weight`` and ``bias``.
     """
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, mean, var, weight, bias, eps):
@@ -104,14 +149,16 @@ class BatchNormEval(Primitive):
         if bias is not None:
             shift = shift + bias
         y = x3 * scale[:, None] + shift[:, None]
-        ctx.save_for_backward(x)
+        ctx.save_for_backward(x, weight)  # weight: for create_graph (scale is an intermediate)
         ctx.meta = (mean, invstd, scale)
         return y.reshape(x.shape).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        x, weight = ctx.saved_tensors
         mean, invstd, scale = ctx.meta
+        if on_graph(g) and weight is not None:
+            scale = carrying(scale, invstd * weight)
         g3 = _ncl(g)
         nig = ctx.needs_input_grad
         gx = gw = gb = None
@@ -119,7 +166,7 @@ class BatchNormEval(Primitive):
             gx = (g3 * scale[:, None]).reshape(x.shape)
         if nig[3]:
             xhat = (_ncl(x) - mean[:, None]) * invstd[:, None]
-            gw = np.einsum("ncl,ncl->c", g3, xhat)
+            gw = _dot(g3, xhat, (0, 2))
         if nig[4]:
             gb = g3.sum(axis=(0, 2))
         return gx, None, None, gw, gb, None
@@ -129,7 +176,7 @@ def _norm_rows_backward(g2: np.ndarray, xhat: np.ndarray, invstd: np.ndarray) ->
     """Input gradient of row-wise standardisation given the gradient ``g2`` w.r.t. ``xhat``."""
     k = g2.shape[-1]
     m1 = g2.sum(axis=-1, keepdims=True) / k
-    m2 = np.einsum("...k,...k->...", g2, xhat)[..., None] / k
+    m2 = _dot(g2, xhat, (g2.ndim - 1,))[..., None] / k
     out = g2 - m1
     out -= xhat * m2
     out *= invstd
@@ -138,6 +185,8 @@ def _norm_rows_backward(g2: np.ndarray, xhat: np.ndarray, invstd: np.ndarray) ->
 
 class LayerNorm(Primitive):
     """Layer norm over the last ``k`` dims: ``forward(x, weight, bias, k, eps)``."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, weight, bias, k, eps):
@@ -156,14 +205,16 @@ class LayerNorm(Primitive):
             y = y + bias.reshape(-1)
         if y is xhat:
             y = xhat.copy()
-        ctx.save_for_backward(xhat)
-        ctx.meta = (x.shape, invstd, weight, bias)
+        ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
+        ctx.meta = (x.shape, invstd, bias, eps)
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
-        (xhat,) = ctx.saved_tensors
-        shape, invstd, weight, bias = ctx.meta
+        xhat, x, weight = ctx.saved_tensors
+        shape, invstd, bias, eps = ctx.meta
+        if on_graph(g):
+            xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (1,), eps, xhat, invstd)
         g2 = g.reshape(xhat.shape)
         nig = ctx.needs_input_grad
         gx = gw = gb = None
@@ -171,7 +222,7 @@ class LayerNorm(Primitive):
             gxhat = g2 if weight is None else g2 * weight.reshape(-1)
             gx = _norm_rows_backward(gxhat, xhat, invstd).reshape(shape)
         if nig[1]:
-            gw = np.einsum("mk,mk->k", g2, xhat).reshape(weight.shape)
+            gw = _dot(g2, xhat, (0,)).reshape(weight.shape)
         if nig[2]:
             gb = g2.sum(axis=0).reshape(bias.shape)
         return gx, gw, gb, None, None
@@ -185,6 +236,7 @@ class GroupNorm(Primitive):
     ``weight``/``bias`` are per channel.
     """
 
+    twice_differentiable = True
     non_differentiable = (1, 2)
 
     @staticmethod
@@ -205,14 +257,16 @@ class GroupNorm(Primitive):
             y = y + bias[:, None]
         if y is xhat_c:
             y = xhat_c.copy()
-        ctx.save_for_backward(xhat)
-        ctx.meta = (x.shape, invstd, weight, bias)
+        ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
+        ctx.meta = (x.shape, invstd, bias, eps)
         return y.reshape(x.shape), mean[..., 0], var[..., 0]
 
     @staticmethod
     def backward(ctx, g, _gm=None, _gv=None):
-        (xhat,) = ctx.saved_tensors
-        shape, invstd, weight, bias = ctx.meta
+        xhat, x, weight = ctx.saved_tensors
+        shape, invstd, bias, eps = ctx.meta
+        if on_graph(g):
+            xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (2,), eps, xhat, invstd)
         n, c = shape[0], shape[1]
         g3 = g.reshape(n, c, -1)
         nig = ctx.needs_input_grad
@@ -221,7 +275,7 @@ class GroupNorm(Primitive):
             gxhat = g3 if weight is None else g3 * weight[:, None]
             gx = _norm_rows_backward(gxhat.reshape(xhat.shape), xhat, invstd).reshape(shape)
         if nig[1]:
-            gw = np.einsum("ncl,ncl->c", g3, xhat.reshape(n, c, -1))
+            gw = _dot(g3, xhat.reshape(n, c, -1), (0, 2))
         if nig[2]:
             gb = g3.sum(axis=(0, 2))
         return gx, gw, gb, None, None
@@ -233,6 +287,8 @@ class RMSNorm(Primitive):
     ``forward(x, weight, k, eps)``.
     """
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, weight, k, eps):
         inner = int(np.prod(x.shape[x.ndim - k :])) if k else 1
@@ -241,22 +297,27 @@ class RMSNorm(Primitive):
         rrms = 1.0 / np.sqrt(ms + eps)
         xhat = x2 * rrms
         y = xhat if weight is None else xhat * weight.reshape(-1)
-        ctx.save_for_backward(xhat)
-        ctx.meta = (x.shape, rrms, weight)
+        ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
+        ctx.meta = (x.shape, rrms, eps)
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
-        (xhat,) = ctx.saved_tensors
-        shape, rrms, weight = ctx.meta
+        xhat, x, weight = ctx.saved_tensors
+        shape, rrms, eps = ctx.meta
+        if on_graph(g):
+            x2 = x.reshape(xhat.shape)
+            ms = (x2 * x2).sum(axis=1, keepdims=True) / xhat.shape[1]
+            rrms = carrying(rrms, 1.0 / np.sqrt(ms + eps))
+            xhat = carrying(xhat, x2 * rrms)
         g2 = g.reshape(xhat.shape)
         gx = gw = None
         nig = ctx.needs_input_grad
         if nig[0]:
             gxhat = g2 if weight is None else g2 * weight.reshape(-1)
             k = xhat.shape[1]
-            dot = np.einsum("mk,mk->m", gxhat, xhat)[:, None] / k
+            dot = _dot(gxhat, xhat, (1,))[:, None] / k
             gx = ((gxhat - xhat * dot) * rrms).reshape(shape)
         if nig[1]:
-            gw = np.einsum("mk,mk->k", g2, xhat).reshape(weight.shape)
+            gw = _dot(g2, xhat, (0,)).reshape(weight.shape)
         return gx, gw, None, None

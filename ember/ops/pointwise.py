@@ -75,6 +75,8 @@ def _grads(ctx, g: np.ndarray, gx: Any, gy: Any) -> tuple:
 
 
 class LogAddExp(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         out = np.logaddexp(x, y)
@@ -89,6 +91,8 @@ class LogAddExp(Primitive):
 
 
 class LogAddExp2(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         out = np.logaddexp2(x, y)
@@ -103,6 +107,8 @@ class LogAddExp2(Primitive):
 
 
 class Hypot(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         out = np.hypot(x, y)
@@ -117,6 +123,8 @@ class Hypot(Primitive):
 
 
 class CopySign(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         out = np.copysign(x, y)
@@ -179,6 +187,8 @@ def _check_tensors(input: Any, other: Any, name: str) -> None:
 
 
 class Sinc(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -194,6 +204,8 @@ class Sinc(Primitive):
 
 
 class Logit(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, eps):
         z = x if eps is None else np.clip(x, eps, 1 - eps)
@@ -265,6 +277,8 @@ def heaviside(input: Tensor, values: Tensor, *, out: Any = None) -> Tensor:
 
 
 class NanToNum(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, nan, posinf, neginf):
         ctx.save_for_backward(x)

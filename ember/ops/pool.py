@@ -14,7 +14,7 @@ import numpy as np
 
 from .._scratch import scratch
 from ._parallel import copy_into, parallel_for
-from ._util import Primitive
+from ._util import Primitive, on_graph
 
 __all__ = [
     "MaxPoolNd",
@@ -78,6 +78,8 @@ class MaxPoolNd(Primitive):
     window's first maximum by comparing the sub-grids with the result in offset order (cheaper
     than tracking an argmax in forward)."""
 
+    twice_differentiable = True  # (on the graph: _pool_graph.py)
+
     non_differentiable = (1,)
 
     @staticmethod
@@ -126,6 +128,8 @@ class MaxPoolNd(Primitive):
                                                                            full[2:])
         )  # fmt: skip
         arg = ctx.arg
+        if on_graph(g):
+            return _max_pool_on_graph(ctx, g, xshape, geo), None, None, None, None, None, None
         if arg is None:
             saved = ctx.saved_tensors
             xp = saved[0] if saved else ctx.xp
@@ -147,6 +151,19 @@ class MaxPoolNd(Primitive):
             else:
                 np.multiply(g, arg == i, out=dst)
         return gx[_interior(pads, xshape[2:])], None, None, None, None, None, None
+
+
+def _max_pool_on_graph(ctx, g, xshape: tuple, geo: tuple):
+    """create_graph: the gradient scattered to each window's (first) maximum, recorded."""
+    from ._pool_graph import scatter_planes
+
+    k, stride, pads, dil, out = geo
+    arg = ctx.arg
+    if arg is None:
+        saved = ctx.saved_tensors
+        xp = saved[0].t._data if saved else ctx.xp  # (the saved input, as a plain array)
+        _, arg = _argmax_pass(xp, k, stride, dil, out)
+    return scatter_planes(g, _flat_indices(arg, k, stride, pads, dil, out, xshape[2:]), xshape)
 
 
 def _first_max_grad(gx, g, xp, res, geo, overlap: bool, covered: bool) -> None:
@@ -236,6 +253,8 @@ class AvgPoolNd(Primitive):
     """Average pooling. Args after ``x``: kernel, stride, pads ``(lo, hi)``, out size, divisor
     (an array broadcasting over the output)."""
 
+    twice_differentiable = True  # (on the graph: _pool_graph.py)
+
     @staticmethod
     def forward(ctx, x, k, stride, pads, out, div):
         xp = _padded(x, pads, 0.0)
@@ -254,6 +273,10 @@ class AvgPoolNd(Primitive):
     @staticmethod
     def backward(ctx, g):
         xshape, k, stride, pads, out, div, cl = ctx.meta
+        if on_graph(g):
+            from ._pool_graph import avg_pool_backward
+
+            return avg_pool_backward(g, div, xshape, k, stride, pads), None, None, None, None, None
         gd = g / div
         full = (*xshape[:2], *(s + lo + hi for s, (lo, hi) in zip(xshape[2:], pads)))
         gx = _zeros(full, g.dtype, cl)
@@ -289,6 +312,8 @@ class AdaptiveAvgPoolNd(Primitive):
     """Adaptive average pooling as one averaging matrix per spatial dim (separable and exact:
     every adaptive window is a product of per-dim intervals)."""
 
+    twice_differentiable = True  # (on the graph: _pool_graph.py)
+
     @staticmethod
     def forward(ctx, x, out):
         sd = len(out)
@@ -306,6 +331,8 @@ class AdaptiveAvgPoolNd(Primitive):
     @staticmethod
     def backward(ctx, g):
         xshape, mats, cl = ctx.meta
+        if mats is None and on_graph(g):
+            return np.broadcast_to(g / g.dtype.type(np.prod(xshape[2:])), xshape), None
         if mats is None:
             # In the input's memory layout: the next backward op (often ReLU's) combines this
             # gradient with the input, and mixed layouts make NumPy's loops several times slower.
@@ -321,6 +348,8 @@ class AdaptiveMaxPoolNd(Primitive):
     """Adaptive max pooling: windows padded to the longest one by repeating their last index
     (a repeat never changes the maximum nor the first-maximum position). Returns values and the
     flat int64 indices over each input plane."""
+
+    twice_differentiable = True  # (on the graph: _pool_graph.py)
 
     non_differentiable = (1,)
 
@@ -360,6 +389,10 @@ class AdaptiveMaxPoolNd(Primitive):
     @staticmethod
     def backward(ctx, g, *_):
         xshape, ind = ctx.meta
+        if on_graph(g):
+            from . import _pool_graph
+
+            return _pool_graph.scatter_planes(g, ind, xshape), None
         return scatter_planes(g, ind, xshape), None
 
 
@@ -374,6 +407,8 @@ def scatter_planes(g: np.ndarray, ind: np.ndarray, xshape: tuple) -> np.ndarray:
 
 class MaxUnpoolNd(Primitive):
     """Partial inverse of max pooling: values scattered to their flat per-plane indices."""
+
+    twice_differentiable = True  # (on the graph: _pool_graph.py)
 
     @staticmethod
     def forward(ctx, x, ind, out_size):
@@ -390,6 +425,10 @@ class MaxUnpoolNd(Primitive):
     @staticmethod
     def backward(ctx, g):
         xshape, flat_ind = ctx.meta
+        if on_graph(g):
+            from ._pool_graph import gather_planes
+
+            return gather_planes(g, flat_ind, xshape), None, None
         nc = xshape[0] * xshape[1]
         return (
             np.take_along_axis(g.reshape(nc, -1 if nc else 0), flat_ind, 1).reshape(xshape),

@@ -298,6 +298,8 @@ def std_mean(
 
 
 class Prod(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, keepdim):
         # ufunc.reduce, not ndarray.prod: NumPy's warnings then name ember (see ember._errors)

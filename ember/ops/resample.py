@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import Primitive
+from ._util import Primitive, on_graph
 
 __all__ = [
     "IndexPad",
@@ -43,7 +43,10 @@ def pad_index(size: int, lo: int, hi: int, mode: str) -> np.ndarray:
 
 class IndexPad(Primitive):
     """Pads the trailing dims by index gathers. ``idx`` holds one index array per padded dim
-    (last dims of the input), ``lows`` the left pad of each (the identity block's offset)."""
+    (last dims of the input), ``lows`` the left pad of each (the identity block's offset).
+    The gradient is linear in ``g``: on the graph (create_graph), recorded scatter-adds."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, idx, lows):
@@ -63,6 +66,11 @@ class IndexPad(Primitive):
             axis = len(xshape) - nd + i
             n = xshape[axis]
             pre = (slice(None),) * axis
+            if on_graph(g):
+                from .indexing import add_into_zeros
+
+                g = add_into_zeros(g.shape[:axis] + (n,) + g.shape[axis + 1 :], (*pre, ix), g)
+                continue
             if lo < 0 or lo + n > len(ix):  # a crop: no whole identity block to start from
                 gx = np.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1 :], g.dtype)
                 np.add.at(gx, (*pre, ix), g)
@@ -171,8 +179,11 @@ class Interpolate(Primitive):
 
     ``gathers`` (nearest modes: one index array per dim, exact copies) or ``mats`` (linear and
     cubic: one ``(out, size)`` weight matrix per dim). The backward pass always uses the
-    (transposed) matrices, which sum duplicated sources correctly.
+    (transposed) matrices, which sum duplicated sources correctly: linear in ``g``, with
+    operations GraphArray translates (twice differentiable).
     """
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, gathers, mats):

@@ -19,6 +19,8 @@ __all__ = ["poisson", "multinomial", "bernoulli"]
 class Poisson(Primitive):
     """A draw whose gradient is zero everywhere (PyTorch records it that way too)."""
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, rates, generator):
         return rng(generator).poisson(rates).astype(rates.dtype)

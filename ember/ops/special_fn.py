@@ -43,7 +43,7 @@ from ._special_kernels import (
     trigamma_np,
     zeta_np,
 )
-from ._util import Primitive, as_tensor_arg, unbroadcast
+from ._util import Primitive, as_tensor_arg, on_graph, unbroadcast
 from .elementwise import cast
 
 __all__ = [
@@ -87,7 +87,15 @@ def _in64(kernel, x: np.ndarray) -> np.ndarray:
     return np.asarray(kernel(x.astype(np.float64)), dtype=np.float64).astype(x.dtype)
 
 
+def _of(prim: type, kernel, x: Any, *args: Any) -> Any:
+    """``kernel(x)`` in float64 on an array; ``prim`` applied on the graph to a GraphArray (the
+    derivatives below are themselves primitives here: create_graph differentiates them)."""
+    return x.apply(prim, *args) if on_graph(x) else _in64(kernel, x)
+
+
 class Lgamma(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -96,10 +104,12 @@ class Lgamma(Primitive):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * _in64(digamma_np, x)
+        return g * _of(Digamma, digamma_np, x)
 
 
 class Digamma(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -108,10 +118,12 @@ class Digamma(Primitive):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * _in64(trigamma_np, x)
+        return g * _of(Polygamma, trigamma_np, x, 1)
 
 
 class Polygamma(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, n):
         ctx.save_for_backward(x)
@@ -122,10 +134,12 @@ class Polygamma(Primitive):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         n = ctx.n + 1
-        return g * _in64(lambda a: polygamma_np(n, a), x), None
+        return g * _of(Polygamma, lambda a: polygamma_np(n, a), x, n), None
 
 
 class Erfinv(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         out = _in64(erfinv_np, x)
@@ -140,6 +154,8 @@ class Erfinv(Primitive):
 
 
 class I0(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -148,10 +164,12 @@ class I0(Primitive):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * _in64(i1_np, x)
+        return g * _of(I1, i1_np, x)
 
 
 class I0e(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         out = _in64(i0e_np, x)
@@ -161,10 +179,12 @@ class I0e(Primitive):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        return g * (_in64(i1e_np, x) - np.sign(x) * out)
+        return g * (_of(I1e, i1e_np, x) - np.sign(x) * out)
 
 
 class I1(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         out = _in64(i1_np, x)
@@ -175,11 +195,13 @@ class I1(Primitive):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         with np.errstate(all="ignore"):
-            d = _in64(i0_np, x) - np.where(x == 0, 0.5, out / np.where(x == 0, 1, x))
+            d = _of(I0, i0_np, x) - np.where(x == 0, 0.5, out / np.where(x == 0, 1, x))
         return g * d
 
 
 class I1e(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         out = _in64(i1e_np, x)
@@ -191,7 +213,7 @@ class I1e(Primitive):
         x, out = ctx.saved_tensors
         with np.errstate(all="ignore"):
             ratio = np.where(x == 0, 0.5, out / np.where(x == 0, 1, x))
-            d = _in64(i0e_np, x) - np.sign(x) * out - ratio
+            d = _of(I0e, i0e_np, x) - np.sign(x) * out - ratio
         return g * d
 
 
@@ -280,6 +302,8 @@ def _wrap_np(a: np.ndarray) -> Tensor:
 
 
 class Xlogy(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)

@@ -84,6 +84,8 @@ class EvenlyShared(Primitive):
     """A value picked from ``x`` whose gradient PyTorch shares evenly among all the elements
     equal to it (all the NaNs when it is NaN): the full ``median``/``nanmedian``."""
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, value):
         same = (x == value) | (np.isnan(x) & np.isnan(value))
@@ -280,6 +282,8 @@ def nansum(
 
 
 class NanSum(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.meta = (x, axes, keepdim)

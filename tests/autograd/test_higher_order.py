@@ -15,7 +15,9 @@ import pytest
 import torch
 
 import ember
+from ember.ops import special_fn as SF
 from tests.ops._cases import Arr, d
+from tests.ops._gradcheck_nn import _mha, hooked_tanh
 from tests.parity import assert_close
 
 ROWS: list = []
@@ -159,6 +161,331 @@ row(
     lambda m, x: sum((c**3).sum() * (k + 1) for k, c in enumerate(x.chunk(3, 1))),
     d(2, 3),
 )
+
+
+# ---- activations (the gradient they receive depends on x: second derivatives in both factors) --
+def _act(name: str, call, spec: Arr = None) -> None:
+    row(
+        name,
+        lambda m, x: (call(m.nn.functional, x) * x.sin()).sum(),
+        spec or d(2, 3, low=-4, high=4),
+    )
+
+
+_act("elu", lambda F, x: F.elu(x, 0.7) + F.selu(x) + F.celu(x, 0.5))
+_act("gelu", lambda F, x: F.gelu(x))
+_act("gelu_tanh", lambda F, x: F.gelu(x, approximate="tanh"))
+_act("glu", lambda F, x: F.glu(x, 1).repeat(1, 2), d(2, 4))
+_act("hardshrink_softshrink", lambda F, x: F.hardshrink(x, 0.3) + F.softshrink(x, 0.4))
+_act("hardswish", lambda F, x: F.hardswish(x))
+_act("hardtanh", lambda F, x: F.hardtanh(x, -0.5, 0.7))
+_act("leaky_relu", lambda F, x: F.leaky_relu(x, 0.1))
+_act("logsigmoid", lambda F, x: F.logsigmoid(x))
+_act("mish", lambda F, x: F.mish(x))
+_act("silu", lambda F, x: F.silu(x))
+_act("softplus", lambda F, x: F.softplus(x, 2.0, 3.0) + F.softplus(x))
+_act("softsign_tanhshrink", lambda F, x: F.softsign(x) * F.tanhshrink(x))
+_act("threshold", lambda F, x: F.threshold(x, 0.1, 2.0))
+row(
+    "prelu",
+    lambda m, x, w: (
+        (m.nn.functional.prelu(x, w) ** 2).sum() + (m.nn.functional.prelu(x, w[:1]) * x).sum()
+    ),
+    d(2, 3, 2),
+    d(3),
+)
+
+
+# ---- losses (squared or scaled by the input: the upstream gradient depends on x) ---------------
+def _w(m, x):
+    return m.tensor([0.5, 1.0, 2.0, 1.5], dtype=x.dtype)
+
+
+def _loss(name: str, call, *specs: Arr) -> None:
+    row(name, lambda m, *xs: call(m.nn.functional, m, *xs) ** 2, *specs)
+
+
+_loss("cross_entropy", lambda F, m, x: F.cross_entropy(x, _idx(m, 0, 3, 1)), d(3, 4))
+_loss(
+    "cross_entropy_weight_smoothing_ignore",
+    lambda F, m, x: F.cross_entropy(
+        x, _idx(m, 0, 3, 1), _w(m, x), ignore_index=1, label_smoothing=0.2
+    ),
+    d(3, 4),
+)
+_loss(
+    "cross_entropy_spatial_none",
+    lambda F, m, x: (F.cross_entropy(x, _idx(m, [0, 2], [1, 1]), reduction="none") * x[:, 0]).sum(),
+    d(2, 3, 2),
+)
+_loss(
+    "cross_entropy_probabilities",
+    lambda F, m, x, p: F.cross_entropy(x, p.softmax(1), _w(m, x), label_smoothing=0.1),
+    d(3, 4),
+    d(3, 4),
+)
+_loss(
+    "nll_loss", lambda F, m, x: F.nll_loss(x, _idx(m, 0, 3, 1), _w(m, x), ignore_index=3), d(3, 4)
+)
+for _k in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"):
+    _loss(_k, lambda F, m, x, t, k=_k: getattr(F, k)(x, t) * x.sum(), d(2, 3), d(2, 3))
+_loss(
+    "binary_cross_entropy",
+    lambda F, m, x, t: F.binary_cross_entropy(x, t, _w(m, x)[:3]),
+    d(2, 3, low=0.1, high=0.9),
+    d(2, 3, low=0.1, high=0.9),
+)
+_loss(
+    "bce_with_logits",
+    lambda F, m, x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=_w(m, x)[:3]),
+    d(2, 3),
+    d(2, 3, low=0.1, high=0.9),
+)
+_loss("kl_div", lambda F, m, x, t: F.kl_div(x, t, reduction="batchmean"), d(2, 3), _pos(2, 3))
+_loss(
+    "kl_div_log_target",
+    lambda F, m, x, t: F.kl_div(x, t, reduction="sum", log_target=True),
+    d(2, 3),
+    d(2, 3),
+)
+_loss("cosine_similarity", lambda F, m, a, b: F.cosine_similarity(a, b, 1).sum(), d(2, 3), d(3))
+_loss(
+    "soft_margin_loss",
+    lambda F, m, x: F.soft_margin_loss(x, m.tensor([1.0, -1.0, 1.0], dtype=m.float64)),
+    d(2, 3),
+)
+
+
+# ---- normalisation ---------------------------------------------------------------------------
+def _norm(name: str, call, *specs: Arr) -> None:
+    row(name, lambda m, x, *ps: (call(m.nn.functional, m, x, *ps) * x.sin()).sum(), *specs)
+
+
+_norm(
+    "batch_norm_train",
+    lambda F, m, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+    d(3, 2, 2),
+    d(2),
+    d(2),
+)
+_norm("batch_norm_train_plain", lambda F, m, x: F.batch_norm(x, None, None, training=True), d(4, 3))
+_norm(
+    "batch_norm_eval",
+    lambda F, m, x, w, b: F.batch_norm(
+        x,
+        m.tensor([0.1, -0.2], dtype=x.dtype),
+        m.tensor([0.5, 2.0], dtype=x.dtype),
+        w,
+        b,
+        training=False,
+    ),
+    d(3, 2, 2),
+    d(2),
+    d(2),
+)
+_norm(
+    "layer_norm", lambda F, m, x, w, b: F.layer_norm(x, (2, 3), w, b), d(2, 2, 3), d(2, 3), d(2, 3)
+)
+_norm("layer_norm_plain", lambda F, m, x: F.layer_norm(x, (3,)), d(2, 3))
+_norm("group_norm", lambda F, m, x, w, b: F.group_norm(x, 2, w, b), d(2, 4, 3), d(4), d(4))
+_norm("instance_norm", lambda F, m, x: F.instance_norm(x), d(2, 2, 3))
+_norm("rms_norm", lambda F, m, x, w: F.rms_norm(x, (3,), w, 1e-5), d(2, 3), d(3))
+_norm("rms_norm_plain", lambda F, m, x: F.rms_norm(x, (2, 3)), d(2, 2, 3))
+
+
+row(
+    "embedding",
+    lambda m, w: (m.nn.functional.embedding(_idx(m, [1, 0, 2], [2, 2, 3]), w) ** 3).sum(),
+    d(4, 2),
+)
+row(
+    "embedding_padding_freq",
+    lambda m, w: (
+        m.nn.functional.embedding(
+            _idx(m, [1, 0, 2], [2, 2, 3]), w, padding_idx=2, scale_grad_by_freq=True
+        )
+        ** 3
+    ).sum(),
+    d(4, 2),
+)
+
+
+# ---- special functions and pointwise extras --------------------------------------------------
+row("lgamma_digamma", lambda m, x: (m.lgamma(x) * m.digamma(x)).sum(), _pos(2, 3))
+row("polygamma", lambda m, x: (m.polygamma(1, x) * m.polygamma(2, x)).sum(), _pos(2, 3))
+row("erfinv", lambda m, x: (m.erfinv(x) ** 2).sum(), _unit(2, 3))
+
+
+def _sf(m):
+    """The Bessel functions' home: ember.ops.special_fn (ember.special has its own, not yet
+    twice-differentiable primitives), torch.special."""
+    return SF if m is ember else m.special
+
+
+row("bessel_i0_i1", lambda m, x: (m.i0(x) * _sf(m).i1(x)).sum(), d(2, 3))
+row("bessel_i0e_i1e", lambda m, x: (_sf(m).i0e(x) * _sf(m).i1e(x)).sum(), d(2, 3))
+row("xlogy", lambda m, x, y: (m.xlogy(x, y) ** 2).sum(), d(2, 3), _pos(3))
+row("logaddexp", lambda m, x, y: (m.logaddexp(x, y) * m.logaddexp2(y, x)).sum(), d(2, 3), d(3))
+row("hypot", lambda m, x, y: (m.hypot(x, y) ** 2 * x).sum(), d(2, 3), _pos(2, 3))
+row("copysign", lambda m, x, y: (m.copysign(x, y) ** 3).sum(), d(2, 3), d(2, 3))
+row("sinc_logit", lambda m, x: (m.sinc(x) * m.logit(x)).sum(), d(2, 3, low=0.1, high=0.9))
+row("logit_eps", lambda m, x: (m.logit(x, 0.2) ** 2).sum(), d(2, 3, low=0.1, high=0.9))
+row("nan_to_num", lambda m, x: (m.nan_to_num(x) ** 3).sum(), d(2, 3))
+row("fmax_fmin", lambda m, x, y: (m.fmax(x, y) ** 2 * m.fmin(x, y)).sum(), d(2, 3), d(3))
+row("prod", lambda m, x: x.prod() ** 2 + (x.prod(1) * x[:, 0]).sum() + x.prod(0).sum(), d(3, 4))
+row(
+    "prod_with_zeros",
+    lambda m, x: (
+        (x * m.tensor([[1.0, 0, 1, 1], [0, 0, 1, 1], [1, 1, 1, 1]], dtype=x.dtype))
+        .prod(1)
+        .pow(2)
+        .sum()
+    ),
+    d(3, 4),
+)
+row(
+    "index_add_copy",
+    lambda m, x, s: (
+        (x.index_add(0, _idx(m, 2, 0), s) ** 3).sum()
+        + (x.index_copy(0, _idx(m, 1, 0), s * s) ** 2).sum()
+    ),
+    d(3, 2),
+    d(2, 2),
+)
+row("median_nansum", lambda m, x: x.median() ** 3 + (m.nansum(x, 1) ** 2).sum(), d(2, 3))
+
+
+# ---- convolution -----------------------------------------------------------------------------
+def _conv(name: str, call, *specs: Arr) -> None:
+    row(name, lambda m, *ts: (call(m.nn.functional, *ts).tanh() ** 2).sum(), *specs)
+
+
+_conv("conv1d", lambda F, x, w, b: F.conv1d(x, w, b, 2, 1), d(2, 2, 7), d(3, 2, 3), d(3))
+_conv(
+    "conv2d_same_dilated_groups",
+    lambda F, x, w: F.conv2d(x, w, padding="same", dilation=(1, 2), groups=2),
+    d(1, 4, 5, 5),
+    d(4, 2, 2, 3),
+)
+_conv(
+    "conv2d_channels_last",
+    lambda F, x, w: F.conv2d(x, w, padding=1),
+    d(1, 16, 3, 3),
+    d(2, 16, 2, 2),
+)
+_conv("conv3d", lambda F, x, w: F.conv3d(x, w, stride=2), d(1, 1, 4, 3, 4), d(2, 1, 2, 2, 2))
+_conv(
+    "conv_transpose1d",
+    lambda F, x, w, b: F.conv_transpose1d(x, w, b, 2, 1, 1, 2),
+    d(2, 4, 3),
+    d(4, 1, 3),
+    d(2),
+)
+_conv(
+    "conv_transpose2d",
+    lambda F, x, w: F.conv_transpose2d(x, w, stride=(2, 1), dilation=(1, 2)),
+    d(1, 2, 3, 2),
+    d(2, 3, 2, 2),
+)
+_conv("unfold", lambda F, x: F.unfold(x, (2, 3), padding=1, stride=2), d(2, 2, 4, 5))
+_conv("fold", lambda F, c: F.fold(c, (4, 5), (2, 3), padding=1, stride=2), d(2, 12, 9))
+
+
+# ---- pooling -----------------------------------------------------------------------------------
+def _pool(name: str, call, spec: Arr) -> None:
+    row(name, lambda m, x: (call(m.nn.functional, x).sin() * 2).pow(2).sum(), spec)
+
+
+_pool("max_pool2d", lambda F, x: F.max_pool2d(x, 2), d(1, 2, 4, 4))
+_pool("max_pool1d_overlap_ceil", lambda F, x: F.max_pool1d(x, 3, 2, 1, ceil_mode=True), d(2, 2, 8))
+_pool(
+    "max_pool2d_dilated_indices",
+    lambda F, x: F.max_pool2d(x, 2, 1, dilation=2, return_indices=True)[0],
+    d(1, 1, 5, 5),
+)
+_pool("avg_pool2d", lambda F, x: F.avg_pool2d(x, 3, 2, 1), d(1, 2, 5, 5))
+_pool(
+    "avg_pool1d_exclude_pad",
+    lambda F, x: F.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+    d(2, 2, 6),
+)
+_pool("adaptive_avg_pool2d", lambda F, x: F.adaptive_avg_pool2d(x, (2, 3)), d(1, 2, 5, 4))
+_pool("global_avg_pool", lambda F, x: F.adaptive_avg_pool2d(x, 1), d(2, 2, 3, 3))
+_pool("adaptive_max_pool1d", lambda F, x: F.adaptive_max_pool1d(x, 3), d(2, 2, 7))
+
+
+def _unpool(m, x):
+    ind = m.nn.functional.max_pool2d(m.arange(32.0).reshape(1, 2, 4, 4), 2, return_indices=True)[1]
+    return (m.nn.functional.max_unpool2d(x, ind, 2).sin() ** 2).sum()
+
+
+row("max_unpool2d", _unpool, d(1, 2, 2, 2))
+
+
+# ---- resampling, index padding, bilinear -------------------------------------------------------
+def _sq(name: str, call, *specs: Arr) -> None:
+    row(name, lambda m, *ts: (call(m.nn.functional, *ts).sin() ** 2).sum(), *specs)
+
+
+_sq(
+    "interpolate_nearest", lambda F, x: F.interpolate(x, scale_factor=2, mode="nearest"), d(1, 1, 3)
+)
+_sq(
+    "interpolate_bilinear",
+    lambda F, x: F.interpolate(x, size=(4, 5), mode="bilinear", align_corners=False),
+    d(1, 2, 3, 3),
+)
+_sq(
+    "interpolate_bicubic",
+    lambda F, x: F.interpolate(x, size=(5, 4), mode="bicubic", align_corners=True),
+    d(1, 1, 3, 3),
+)
+_sq("pad_reflect", lambda F, x: F.pad(x, (2, 1), mode="reflect"), d(1, 2, 4))
+_sq("pad_replicate", lambda F, x: F.pad(x, (1, 2, 2, 0), mode="replicate"), d(1, 1, 3, 3))
+_sq("pad_circular_crop", lambda F, x: F.pad(x, (2, -1), mode="circular"), d(1, 2, 4))
+_sq("bilinear", lambda F, a, b, w, c: F.bilinear(a, b, w, c), d(2, 3), d(2, 2), d(4, 3, 2), d(4))
+
+
+# ---- attention --------------------------------------------------------------------------------
+_sq(
+    "sdpa",
+    lambda F, q, k, v: F.scaled_dot_product_attention(q, k, v),
+    d(2, 3, 4),
+    d(2, 5, 4),
+    d(2, 5, 3),
+)
+_sq(
+    "sdpa_mask_causal",
+    lambda F, q, k, v, mk: (
+        F.scaled_dot_product_attention(q, k, v, attn_mask=mk)
+        + F.scaled_dot_product_attention(q, k[:, :3], v[:, :3], is_causal=True, scale=0.7)
+    ),
+    d(1, 3, 2),
+    d(1, 4, 2),
+    d(1, 4, 2),
+    d(3, 4),
+)
+row(
+    "multi_head_attention_weights",
+    lambda m, x, wi, wo: sum((t.sin() ** 2).sum() for t in _mha(m, x, wi, wo)),
+    d(3, 2, 4),
+    d(12, 4),
+    d(4, 4),
+)
+
+
+row(
+    "cummax_cummin",
+    lambda m, x: (x.cummax(1).values ** 3).sum() + (x.cummin(0)[0] ** 2).sum(),
+    d(3, 4),
+)
+row(
+    "index_fill",
+    lambda m, x, v: (x.index_fill(1, _idx(m, 0, 2), v) ** 3).sum() + v**2,
+    d(2, 3),
+    d(),
+)
+row("module_backward_hook", lambda m, x: (hooked_tanh(m)(x * x) ** 2).sum(), d(2, 3))
 
 
 def _inplace_and_views(m, x):

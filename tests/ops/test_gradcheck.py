@@ -22,6 +22,7 @@ from ember.ops import nn_fused as N
 from ember.ops import reduction as R
 from ember.ops import shape as S
 from ember.ops import unary as U
+from tests.ops import _gradcheck_nn as _nn
 from tests.ops import _gradcheck_surface as _surface
 from tests.ops._cases import Arr, d
 
@@ -210,6 +211,7 @@ gc(S.Clone, lambda x: x.clone(), d(2, 3))
 
 
 _surface.add_rows(gc)
+_nn.add_rows(gc)
 
 
 def _primitives_in_core() -> set:

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..._tensor import Tensor
-from ...autograd.function import Primitive
 from ...autograd.grad_mode import STATE
+from ...ops._util import Primitive
 
 __all__ = [
     "RemovableHandle",
@@ -184,7 +184,10 @@ def register_module_parameter_registration_hook(hook: Callable[..., Any]) -> Rem
 
 # ---- full backward hooks ---------------------------------------------------------------------
 class BackwardHookFunction(Primitive):
-    """Identity on any number of arrays: a graph node where a module's gradients are captured."""
+    """Identity on any number of arrays: a graph node where a module's gradients are captured.
+    Its backward passes the gradients through, on the graph too (twice differentiable)."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx: Any, *arrays: Any) -> tuple:
