@@ -15,11 +15,10 @@ import numpy as np
 
 from .. import _dtype as D
 from .._out import accepts_out, into
-from .._tensor import Tensor, _wrap
+from .._tensor import Tensor, _np_to_dtype, _wrap
 from ..autograd.grad_mode import STATE, no_grad
 from ._util import Primitive, broadcast_error, grad_where, is_scalar, unbroadcast
 
-_np_to_dtype = D._BY_NP
 builtins_max = builtins.max
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from ..._dtype import _BY_NP
 from ..._tensor import Tensor
 from ...ops.conv import ConvNd, ConvTransposeNd
+from ._tuples import ntuple
 
 __all__ = [
     "conv1d",
@@ -23,17 +24,15 @@ __all__ = [
 
 def _tuple(value: Any, n: int, name: str) -> tuple:
     """An int or a length-``n`` sequence as an ``n``-tuple of ints (PyTorch's error otherwise)."""
-    if isinstance(value, (list, tuple)):
-        if len(value) == 1:
-            value = value[0]
-        elif len(value) != n:
-            raise RuntimeError(
-                f"expected {name} to be a single integer value or a list of {n} values to match "
-                f"the convolution dimensions, but got {name}={list(value)}"
-            )
-        else:
-            return tuple(int(v) for v in value)
-    return (int(value),) * n
+    return ntuple(
+        value,
+        n,
+        int,
+        lambda: (
+            f"expected {name} to be a single integer value or a list of {n} values to match "
+            f"the convolution dimensions, but got {name}={list(value)}"
+        ),
+    )
 
 
 def _shape(t: Any) -> str:

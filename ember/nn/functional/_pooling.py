@@ -18,6 +18,7 @@ from ...ops.pool import (
     MaxUnpoolNd,
     avg_divisor,
 )
+from ._tuples import ntuple
 
 __all__ = [
     "max_pool1d",
@@ -46,15 +47,12 @@ __all__ = [
 
 
 def _ntuple(value: Any, n: int, name: str, what: str) -> tuple:
-    if isinstance(value, (list, tuple)):
-        if len(value) == 1:
-            return (int(value[0]),) * n
-        if len(value) != n:
-            raise RuntimeError(
-                f"{name}: {what} must either be a single int, or a tuple of {_count(n)} ints"
-            )
-        return tuple(int(v) for v in value)
-    return (int(value),) * n
+    return ntuple(
+        value,
+        n,
+        int,
+        lambda: f"{name}: {what} must either be a single int, or a tuple of {_count(n)} ints",
+    )
 
 
 def _count(n: int) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from ..._tensor import Tensor
 from .. import init
 from ..functional import _conv as FC
+from ..functional._tuples import ntuple
 from ..functional._vision import fold, pad, unfold
 from .linear import _weight_and_bias
 from .module import Module
@@ -24,12 +25,6 @@ __all__ = [
 ]
 
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
-
-
-def _ntuple(value: Any, n: int) -> tuple:
-    if isinstance(value, (list, tuple)):
-        return tuple(value) if len(value) != 1 else tuple(value) * n
-    return (value,) * n
 
 
 class _ConvNd(Module):
@@ -61,9 +56,9 @@ class _ConvNd(Module):
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups != 0:
             raise ValueError("out_channels must be divisible by groups")
-        kernel_size = _ntuple(kernel_size, sd)
-        stride = _ntuple(stride, sd)
-        dilation = _ntuple(dilation, sd)
+        kernel_size = ntuple(kernel_size, sd)
+        stride = ntuple(stride, sd)
+        dilation = ntuple(dilation, sd)
         if isinstance(padding, str):
             if padding not in ("valid", "same"):
                 raise ValueError(
@@ -72,7 +67,7 @@ class _ConvNd(Module):
             if padding == "same" and any(s != 1 for s in stride):
                 raise ValueError("padding='same' is not supported for strided convolutions")
         else:
-            padding = _ntuple(padding, sd)
+            padding = ntuple(padding, sd)
         if padding_mode not in _PADDING_MODES:
             raise ValueError(
                 f"padding_mode must be one of {_PADDING_MODES}, but got padding_mode="
@@ -85,7 +80,7 @@ class _ConvNd(Module):
         self.padding = padding
         self.dilation = dilation
         self.transposed = self._transposed
-        self.output_padding = _ntuple(output_padding, sd)
+        self.output_padding = ntuple(output_padding, sd)
         self.groups = groups
         self.padding_mode = padding_mode
         # F.pad order (last dim first), each dim's (left, right): for non-'zeros' padding modes.
