@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._dtype import _BY_NP
+from ..._dtype_names import type_name
 from ..._tensor import Tensor
 from ...ops.conv import ConvNd, ConvTransposeNd
 from ._tuples import ntuple
@@ -91,13 +91,10 @@ def _check_conv(
     if x.dtype != w.dtype or (bias is not None and bias._data.dtype != x.dtype):
         other = w.dtype if x.dtype != w.dtype else bias._data.dtype
         raise RuntimeError(
-            f"expected scalar type {_BY_NP[x.dtype].name.capitalize()} but found "
-            f"{_BY_NP[other].name.capitalize()}".replace("Float32", "Float").replace(
-                "Float64", "Double"
-            )
+            f"expected scalar type {type_name(x.dtype)} but found {type_name(other)}"
         )
     if x.dtype.kind != "f":
-        raise RuntimeError(f"\"{name}\" not implemented for '{_BY_NP[x.dtype].name.capitalize()}'")
+        raise RuntimeError(f"\"{name}\" not implemented for '{type_name(x.dtype)}'")
     batched = input.ndim == sd + 2
     shape = tuple(x.shape) if batched else (1, *x.shape)
     c = shape[1]

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._dtype_names import type_name
 from ..._tensor import Tensor
 from ...ops.pool import (
     AdaptiveAvgPoolNd,
@@ -69,7 +70,7 @@ def _check_input(name: str, input: Any, sd: int) -> bool:
             f"but got input of size {list(input.shape)}"
         )
     if not input.dtype.is_floating_point:
-        raise RuntimeError(f"\"{name}\" not implemented for '{input.dtype.name.capitalize()}'")
+        raise RuntimeError(f"\"{name}\" not implemented for '{type_name(input.dtype)}'")
     return input.ndim == sd + 2
 
 
