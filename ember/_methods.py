@@ -235,6 +235,7 @@ def _lazy_method(module: str, name: str):
 
     method.__name__ = name
     method.__doc__ = f"``ember.{name}(self, ...)`` (see ``{module}``)."
+    method._lazy_target = (module, name)  # read by ember/_stubgen.py
     return method
 
 
