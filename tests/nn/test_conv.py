@@ -270,13 +270,9 @@ def test_layer_channel_error_names_layer():
     with pytest.raises(RuntimeError) as e:
         m(ember.randn(8, 3, 28, 28))
     msg = str(e.value)
-    assert msg.startswith(
+    assert msg == (
         "Given groups=1, weight of size [6, 1, 5, 5], expected input[8, 3, 28, 28] to have 1 "
-        "channels, but got 3 channels instead"
-    )
-    assert (
-        "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1)) expected input with 1 channels, got 3 "
-        "(input shape [8, 3, 28, 28])" in msg
+        "channels, but got 3 channels instead (in Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1)))"
     )
     with pytest.raises(RuntimeError, match=r"Kernel size can't be greater.*Conv2d\(1, 6"):
         m(ember.randn(1, 1, 3, 3))

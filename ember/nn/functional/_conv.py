@@ -39,13 +39,6 @@ def _shape(t: Any) -> str:
     return str(list(t.shape))
 
 
-def _layer_hint(layer: Any, msg: str) -> str:
-    """Append ember's layer-aware explanation to PyTorch's message when called from a Module."""
-    if layer is None:
-        return msg
-    return f"{msg}: {layer}"
-
-
 def _check_conv(
     name: str,
     input: Tensor,
@@ -56,7 +49,6 @@ def _check_conv(
     dilation: Any,
     groups: int,
     transposed: bool,
-    layer: Any,
 ) -> tuple:
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
@@ -64,11 +56,8 @@ def _check_conv(
         raise TypeError(f"{name}(): argument 'weight' must be Tensor, not {type(weight).__name__}")
     if input.ndim not in (sd + 1, sd + 2):
         raise RuntimeError(
-            _layer_hint(
-                layer,
-                f"Expected {sd + 1}D (unbatched) or {sd + 2}D (batched) input to {name}, but got "
-                f"input of size: {_shape(input)}",
-            )
+            f"Expected {sd + 1}D (unbatched) or {sd + 2}D (batched) input to {name}, but got "
+            f"input of size: {_shape(input)}"
         )
     if weight.ndim != sd + 2:
         raise RuntimeError(
@@ -117,16 +106,10 @@ def _check_conv(
             )
     if c != expected_c:
         tr = "transposed=1, " if transposed else f"groups={groups}, "
-        msg = (
+        raise RuntimeError(
             f"Given {tr}weight of size {wshape}, expected input{_shape(input)} to have "
             f"{expected_c} channels, but got {c} channels instead"
         )
-        if layer is not None:
-            msg += (
-                f": {layer} expected input with {expected_c} channels, got {c} "
-                f"(input shape {_shape(input)})"
-            )
-        raise RuntimeError(msg)
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != out_c):
         raise RuntimeError(
             f"Given weight of size {wshape}, expected bias to be 1-dimensional with {out_c} "
@@ -145,10 +128,9 @@ def _conv(
     padding: Any,
     dilation: Any,
     groups: int,
-    layer: Any = None,
 ) -> Tensor:
     stride_t, dil_t, groups, batched = _check_conv(
-        name, input, weight, bias, sd, stride, dilation, groups, False, layer
+        name, input, weight, bias, sd, stride, dilation, groups, False
     )
     k = tuple(weight.shape[2:])
     if isinstance(padding, str):
@@ -177,7 +159,7 @@ def _conv(
             f"Kernel size: ({' x '.join(map(str, eff))}). Kernel size can't be greater than "
             "actual input size"
         )
-        raise RuntimeError(_layer_hint(layer, msg))
+        raise RuntimeError(msg)
     x = input if batched else input.unsqueeze(0)
     out = ConvNd.apply(x, weight, bias, stride_t, pads, dil_t, groups)
     return out if batched else out.squeeze(0)
@@ -251,10 +233,9 @@ def _conv_transpose(
     output_padding: Any,
     groups: int,
     dilation: Any,
-    layer: Any = None,
 ) -> Tensor:
     stride_t, dil_t, groups, batched = _check_conv(
-        name, input, weight, bias, sd, stride, dilation, groups, True, layer
+        name, input, weight, bias, sd, stride, dilation, groups, True
     )
     if isinstance(padding, str):
         raise RuntimeError(f"{name}: padding='{padding}' is not supported for transposed convs")
@@ -276,12 +257,9 @@ def _conv_transpose(
     )
     if any(o <= 0 for o in out):
         raise RuntimeError(
-            _layer_hint(
-                layer,
-                f"Given input size per channel: ({' x '.join(map(str, input.shape[-sd:]))}). "
-                f"Calculated output size per channel: ({' x '.join(map(str, out))}). "
-                "Output size is too small",
-            )
+            f"Given input size per channel: ({' x '.join(map(str, input.shape[-sd:]))}). "
+            f"Calculated output size per channel: ({' x '.join(map(str, out))}). "
+            "Output size is too small"
         )
     x = input if batched else input.unsqueeze(0)
     y = ConvTransposeNd.apply(x, weight, bias, stride_t, pad_t, opad_t, dil_t, groups)
