@@ -406,8 +406,13 @@ def test_conv_in_threads_matches_serial():
 def test_empty_batch_matches_torch_shapes():
     ex = ember.randn(0, 3, 8, 8, requires_grad=True)
     tx = torch.randn(0, 3, 8, 8, requires_grad=True)
-    for spec in ("Conv2d(3, 4, 3)", "Conv2d(3, 32, 3, groups=1)", "ConvTranspose2d(3, 2, 3)"):
-        em, tm = eval("enn." + spec), eval("tnn." + spec)
+    cases = (
+        layer_case("Conv2d", (3, 4, 3)),
+        layer_case("Conv2d", (3, 32, 3), dict(groups=1)),
+        layer_case("ConvTranspose2d", (3, 2, 3)),
+    )
+    for case in cases:
+        em, tm = case.build(ember), case.build(torch)
         ey, ty = F.max_pool2d(em(ex), 2), TF.max_pool2d(tm(tx), 2)
         assert tuple(ey.shape) == tuple(ty.shape)
         ey.sum().backward()
