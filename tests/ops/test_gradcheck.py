@@ -22,6 +22,7 @@ from ember.ops import nn_fused as N
 from ember.ops import reduction as R
 from ember.ops import shape as S
 from ember.ops import unary as U
+from tests.ops import _gradcheck_nn as _nn
 from tests.ops import _gradcheck_surface as _surface
 from tests.ops._cases import Arr, d
 
@@ -30,6 +31,7 @@ from tests.ops._cases import Arr, d
 CORE_MODULES = tuple(mod.__name__ for mod in (C, E, I, J, L, N, R, S, U, X))
 # The wider tensor surface: rows in _gradcheck_surface.py, added below.
 CORE_MODULES += tuple(mod.__name__ for mod in _surface.MODULES)
+CORE_MODULES += tuple(mod.__name__ for mod in _nn.MODULES)
 
 ROWS: list = []
 
@@ -210,6 +212,7 @@ gc(S.Clone, lambda x: x.clone(), d(2, 3))
 
 
 _surface.add_rows(gc)
+_nn.add_rows(gc)
 
 
 def _primitives_in_core() -> set:
