@@ -8,13 +8,16 @@ from __future__ import annotations
 import ember
 import ember.nn.functional as F
 from ember.ops import activation as A
+from ember.ops import bilinear as BI
 from ember.ops import conv as CV
+from ember.ops import embedding as EM
 from ember.ops import loss as LO
 from ember.ops import norm as NO
 from ember.ops import pool as PO
+from ember.ops import resample as RS
 from tests.ops._cases import d
 
-MODULES = (A, CV, LO, NO, PO)
+MODULES = (A, BI, CV, EM, LO, NO, PO, RS)
 
 _TARGET = ember.tensor([1, 0, 3])
 _PROBS = ember.softmax(ember.tensor([[0.1, 2.0, -1.0, 0.5]] * 3, dtype=ember.float64), 1)
@@ -117,9 +120,17 @@ def _loss_rows(gc) -> None:
     gc(LO.LogSigmoid, lambda x: F.soft_margin_loss(x, _BITS * 2 - 1), d(2, 3))
 
 
+def _layer_rows(gc) -> None:
+    gc(BI.Bilinear, lambda a, b, w, c: F.bilinear(a, b, w, c), d(2, 3), d(2, 4), d(2, 3, 4), d(2))
+    gc(EM.Embedding, lambda w: F.embedding(_TARGET, w), d(4, 3))
+    gc(RS.Interpolate, lambda x: F.interpolate(x, scale_factor=2, mode="bilinear"), d(1, 2, 3, 3))
+    gc(RS.IndexPad, lambda x: F.pad(x, (2, 1), mode="reflect"), d(1, 2, 4))
+
+
 def add_rows(gc) -> None:
     """Add this file's rows through the table's ``gc``."""
     _activation_rows(gc)
     _conv_pool_rows(gc)
     _norm_rows(gc)
     _loss_rows(gc)
+    _layer_rows(gc)
