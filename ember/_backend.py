@@ -1,23 +1,20 @@
 """Devices and their array modules.
 
-Every tensor lives on a :class:`device`. A device names the array namespace (``xp``) that holds its
-data: NumPy for ``cpu``. Op code calls NumPy's ufuncs and array methods, which dispatch to another
-array library through NumPy's ``__array_ufunc__``/``__array_function__`` protocols, and creates
-new arrays through :func:`xp_of`, so a CuPy ``cuda`` device can be added here without touching op
-code.
+Every tensor lives on a :class:`device`; its data is a NumPy array for ``cpu``, the only device.
+Op code calls NumPy's ufuncs and array methods, which dispatch to another array library through
+NumPy's ``__array_ufunc__``/``__array_function__`` protocols, so a CuPy ``cuda`` device would be
+added here.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-__all__ = ["device", "xp_of", "cpu"]
+__all__ = ["device", "cpu"]
 
 
 class device:  # noqa: N801 - PyTorch's name
     """A device: ``ember.device('cpu')``. Only ``cpu`` exists today."""
 
-    __slots__ = ("type", "index", "xp")
+    __slots__ = ("type", "index")
 
     def __new__(cls, type_or_str: str | device = "cpu", index: int | None = None):
         if isinstance(type_or_str, device):
@@ -72,21 +69,8 @@ def _make(type_: str, index: int | None) -> device:
     d = object.__new__(device)
     d.type = type_
     d.index = index
-    d.xp = np
     return d
 
 
 _CPU = _make("cpu", None)
 cpu = _CPU
-
-
-def xp_of(array) -> object:
-    """The array namespace that created ``array`` (NumPy for cpu arrays)."""
-    if type(array) is np.ndarray:
-        return np
-    mod = type(array).__module__.split(".")[0]
-    if mod == "cupy":  # pragma: no cover - no GPU here
-        import cupy
-
-        return cupy
-    return np

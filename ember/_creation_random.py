@@ -10,6 +10,7 @@ import numpy as np
 from . import _dtype as D
 from . import _random_checks as RC
 from ._creation import _check_device, _leaf, _size
+from ._dtype_names import type_name
 from ._out import accepts_out
 from ._random import Generator, rng
 from ._tensor import Size, Tensor, _wrap
@@ -31,7 +32,7 @@ __all__ = [
 def _float_dtype(dtype: D.dtype | None, fn: str) -> D.dtype:
     d = dtype or D.get_default_dtype()
     if not d.is_floating_point:
-        raise RuntimeError(f"\"{fn}\" not implemented for '{d.name.capitalize()}'")
+        raise RuntimeError(f"\"{fn}\" not implemented for '{type_name(d)}'")
     return d
 
 
@@ -211,7 +212,7 @@ def bernoulli(
     if p is None:
         if not input.dtype.is_floating_point:
             raise NotImplementedError(
-                f"\"bernoulli_tensor_cpu_p_\" not implemented for '{RC._name(input.dtype)}'"
+                f"\"bernoulli_tensor_cpu_p_\" not implemented for '{type_name(input.dtype)}'"
             )
         RC.check_probabilities(input._data)
     else:

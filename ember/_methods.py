@@ -18,14 +18,6 @@ from .ops import reduction as R
 from .ops import shape as S
 from .ops import unary as U
 
-
-def _swap(fn):
-    def reflected(self: Tensor, other: Any) -> Tensor:
-        return fn(other, self)
-
-    return reflected
-
-
 T = Tensor
 
 # Operators (hot: bound directly, no wrapper).
@@ -76,7 +68,6 @@ T.__ror__ = lambda self, other: C.bitwise_or(other, self)
 T.__rxor__ = lambda self, other: C.bitwise_xor(other, self)
 T.__getitem__ = X.getitem
 T.__setitem__ = X.setitem
-T.__hash__ = lambda self: id(self)
 
 # In-place.
 _add_ = I._binary_direct(np.add, "add_", E.add)
@@ -213,9 +204,6 @@ T.H = property(lambda self: S.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 T.mH = T.mT
 
 
-T.view = S.view
-
-
 # ---- The wider tensor surface (special functions, scans, statistics, products, index writes,
 # strided views, storages); one contiguous block so the op families stay in their own files.
 # Their modules load on first use (``import ember`` stays fast): a method starts as a stub that
@@ -247,6 +235,7 @@ def _lazy_method(module: str, name: str):
 
     method.__name__ = name
     method.__doc__ = f"``ember.{name}(self, ...)`` (see ``{module}``)."
+    method._lazy_target = (module, name)  # read by ember/_stubgen.py
     return method
 
 

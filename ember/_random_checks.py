@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as D
+from ._dtype_names import type_name
 
 __all__ = [
     "check_floating",
@@ -22,16 +23,6 @@ __all__ = [
     "random_bounds",
 ]
 
-_TYPE_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double"}
-_INT_NAMES = {
-    "int8": "Char",
-    "int16": "Short",
-    "int32": "Int",
-    "int64": "Long",
-    "uint8": "Byte",
-    "bool": "Bool",
-}
-
 
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half"}
 
@@ -41,14 +32,10 @@ def _num(v: object) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def _name(dt: D.dtype) -> str:
-    return _TYPE_NAMES.get(dt.name) or _INT_NAMES.get(dt.name) or dt.name.capitalize()
-
-
 def check_floating(dt: D.dtype, kernel: str) -> None:
     """PyTorch's NotImplementedError for a continuous distribution on a non-float tensor."""
     if not dt.is_floating_point:
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_name(dt)}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{type_name(dt)}'")
 
 
 def check_std(std: Any, name: str = "normal") -> None:
@@ -108,7 +95,7 @@ def random_bounds(from_: int, to: int | None, dt: D.dtype) -> tuple:
         info = np.iinfo(dt.np)
         for what, v in (("from", from_), ("to - 1", to - 1)):
             if not info.min <= v <= info.max:
-                raise RuntimeError(f"{what} is out of bounds for {_name(dt)}")
+                raise RuntimeError(f"{what} is out of bounds for {type_name(dt)}")
     return from_, to
 
 

@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import sys
 import threading
+from math import prod
 
 import numpy as np
 
 __all__ = ["scratch", "SCRATCH_MIN_BYTES"]
-
-
-def _prod(xs) -> int:
-    n = 1
-    for x in xs:
-        n *= x
-    return n
 
 
 # Scratch arrays smaller than this are plain allocations (small blocks are cheap for malloc).
@@ -45,7 +39,7 @@ class _ScratchPool:
     def get(self, shape: tuple, dtype: np.dtype, zero: bool = False) -> np.ndarray:
         """An array of ``shape`` and ``dtype`` (zero-filled when asked) that nobody else holds."""
         dtype = np.dtype(dtype)
-        n = _prod(shape) * dtype.itemsize
+        n = prod(shape) * dtype.itemsize
         if n < SCRATCH_MIN_BYTES:
             return np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
         with self._lock:

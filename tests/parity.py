@@ -4,6 +4,7 @@ compare shapes, dtypes, values and the gradient of every input."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,9 @@ __all__ = [
     "check_op",
     "copy_weights",
     "rand_array",
+    "LayerCase",
+    "layer_case",
+    "check_layer",
 ]
 
 
@@ -161,3 +165,101 @@ def copy_weights(ember_module: Any, torch_module: Any) -> None:
     """Load an ember module's state_dict into the matching torch module."""
     sd = {k: torch.from_numpy(np.array(v._data)) for k, v in ember_module.state_dict().items()}
     torch_module.load_state_dict(sd)
+
+
+# ---- layers -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LayerCase:
+    """One layer built the same way in both libraries: ``getattr(lib.nn, name)(*args, **kwargs)``.
+
+    ``input`` is a shape (random data), an array, or a function ``seed -> array``. ``steps``
+    inputs run in training mode, then ``eval_steps`` in eval mode (running statistics).
+    ``randomize`` gives the parameters values in general position before the copy to torch.
+    """
+
+    name: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    input: Any = None
+    rtol: float = 1e-5
+    atol: float = 1e-5
+    grad_rtol: float | None = None
+    grad_atol: float | None = None
+    steps: int = 1
+    eval_steps: int = 0
+    randomize: bool = False
+
+    def build(self, lib: Any) -> Any:
+        """The layer in ``lib`` (``ember`` or ``torch``)."""
+        return getattr(lib.nn, self.name)(*self.args, **self.kwargs)
+
+    def data(self, seed: int) -> np.ndarray:
+        if callable(self.input):
+            return self.input(seed)
+        if isinstance(self.input, np.ndarray):
+            return self.input
+        return rand_array(tuple(self.input), seed=seed)
+
+    def __str__(self) -> str:
+        parts = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        return f"{self.name}({', '.join(parts)})"
+
+
+def layer_case(
+    name: str, args: tuple = (), kwargs: dict | None = None, **options: Any
+) -> LayerCase:
+    """A :class:`LayerCase` row, e.g.
+    ``layer_case("Conv2d", (1, 6, 5), {"stride": 2}, input=(2, 1, 9, 9))``.
+    Parametrize with ``ids=str`` to name each test after the layer call."""
+    return LayerCase(name, tuple(args), dict(kwargs or {}), **options)
+
+
+def _randomize(module: Any, seed: int = 11) -> None:
+    g = np.random.default_rng(seed)
+    for p in module.parameters():
+        p.data = ember.tensor(g.uniform(0.5, 1.5, tuple(p.shape)).astype(np.float32))
+
+
+def check_layer(case: LayerCase) -> tuple[Any, Any]:
+    """Build ``case`` in both libraries, check the reprs match, copy ember's parameters and
+    buffers into torch, then for every step compare the output(s), the gradient of the input
+    and of every parameter, and every buffer. Returns the two layers."""
+    em, tm = case.build(ember), case.build(torch)
+    assert repr(em) == repr(tm), f"repr {em!r} != torch {tm!r}"
+    if case.randomize:
+        _randomize(em)
+    if list(tm.parameters()) or list(tm.buffers()):
+        copy_weights(em, tm)
+    grtol = case.grad_rtol if case.grad_rtol is not None else case.rtol * 10
+    gatol = case.grad_atol if case.grad_atol is not None else case.atol * 10
+    modes = [True] * case.steps + [False] * case.eval_steps
+    for step, train in enumerate(modes):
+        em.train(train)
+        tm.train(train)
+        _check_layer_step(em, tm, case.data(step), case.rtol, case.atol, grtol, gatol, step)
+    return em, tm
+
+
+def _check_layer_step(em, tm, x, rtol, atol, grtol, gatol, seed) -> None:
+    rg = x.dtype.kind == "f"
+    ex, tx = ember.tensor(x, requires_grad=rg), torch.tensor(x, requires_grad=rg)
+    ey, ty = em(ex), tm(tx)
+    assert_close(ey, ty, rtol, atol, what="forward")
+    e_outs = ey if isinstance(ey, (tuple, list)) else (ey,)
+    t_outs = ty if isinstance(ty, (tuple, list)) else (ty,)
+    g = np.random.default_rng(seed + 100)
+    roots = [(e, t) for e, t in zip(e_outs, t_outs) if t.requires_grad]
+    if roots:
+        ups = [g.standard_normal(tuple(t.shape)).astype(to_numpy(t).dtype) for _, t in roots]
+        ember.autograd.backward([e for e, _ in roots], [ember.tensor(u) for u in ups])
+        torch.autograd.backward([t for _, t in roots], [torch.tensor(u) for u in ups])
+        if rg:
+            assert_close(ex.grad, tx.grad, grtol, gatol, what="input grad")
+        tp = dict(tm.named_parameters())
+        for name, p in em.named_parameters():
+            assert_close(p.grad, tp[name].grad, grtol, gatol, what=f"grad of {name}")
+    tb = dict(tm.named_buffers())
+    for name, b in em.named_buffers():
+        assert_close(b, tb[name], rtol, atol, what=f"buffer {name}")
+    em.zero_grad()
+    tm.zero_grad()

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _dtype as D
+from .._dtype_names import type_name
 from .._tensor import Tensor
 from .process_group import ProcessGroup, default_group
 from .reduce_op import RedOpType
@@ -46,16 +46,10 @@ def check_op_dtype(op: RedOpType, t: Tensor) -> None:
         raise RuntimeError(f"Cannot use ReduceOp.{op.name} with non-integral dtype")
     if op is RedOpType.AVG and not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(
-            f"result type Float can't be cast to the desired output type {_torch_name(dt)}"
+            f"result type Float can't be cast to the desired output type {type_name(dt)}"
         )
     if op in (RedOpType.MIN, RedOpType.MAX) and dt.is_complex:
         raise RuntimeError(f"ReduceOp.{op.name} is not defined for complex tensors")
-
-
-def _torch_name(dt: D.dtype) -> str:
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte"}.get(
-        dt.name, dt.name.capitalize()
-    )
 
 
 def reduce_buffer(t: Tensor) -> tuple[np.ndarray, Callable[[], None]]:

@@ -1,22 +1,19 @@
-"""The special functions and matrix primitives the distributions need, as private
-differentiable primitives on NumPy arrays: ``lgamma``, ``digamma``, ``erfinv``, ``cholesky``,
-``solve_triangular``, and the implicit reparameterisation gradient of Gamma samples.
-
-ember has no ``torch.special``/``torch.linalg`` yet; when the core gains them these should be
-replaced by the core's versions (kept here so that the distributions stand alone).
+"""The special functions and matrix primitives the distributions need: ``lgamma``, ``digamma``
+and ``erfinv`` are ember.ops.special_fn's (re-exported here); ``cholesky``,
+``solve_triangular``, ``gammainc`` and the implicit reparameterisation gradient of Gamma samples
+are private primitives on NumPy arrays.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
-from ..ops._erfc import erfc as _erfc_np
+from ..ops._special_kernels import digamma_np, lgamma_np
 from ..ops._util import Primitive, unbroadcast
 from ..ops.elementwise import cast
+from ..ops.special_fn import digamma, erfinv, lgamma  # re-exported: the one implementation
 
 __all__ = [
     "lgamma",
@@ -30,161 +27,9 @@ __all__ = [
     "standard_gamma_grad_np",
 ]
 
-_LGAMMA = np.frompyfunc(math.lgamma, 1, 1)
-
 
 def _float(t: Tensor) -> Tensor:
     return t if t._data.dtype.kind == "f" else cast(t, D.get_default_dtype())
-
-
-def lgamma_np(x: np.ndarray) -> np.ndarray:
-    """``log|Gamma(x)|`` element-wise (``inf`` at the poles, as PyTorch)."""
-    x = np.asarray(x)
-    with np.errstate(all="ignore"):
-        xf = x.astype(np.float64)
-        pole = (xf <= 0) & (xf == np.floor(xf))
-        safe = np.where(pole | ~np.isfinite(xf), 1.0, xf)
-        out = np.asarray(_LGAMMA(safe), dtype=np.float64)
-    out = np.where(pole | np.isinf(xf), np.inf, np.where(np.isnan(xf), np.nan, out))
-    return out.astype(x.dtype if x.dtype.kind == "f" else np.float64)
-
-
-def _shifted(x: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
-    """Shift ``x`` (>0) up to >= 6 by the recurrence; returns (shifted x, the terms removed)."""
-    acc = np.zeros_like(x)
-    x = x.copy()
-    for _ in range(6):
-        small = x < 6
-        if not small.any():
-            break
-        acc = np.where(small, acc + (1 / x if order == 0 else 1 / (x * x)), acc)
-        x = np.where(small, x + 1, x)
-    return x, acc
-
-
-def digamma_np(x: np.ndarray) -> np.ndarray:
-    """``psi(x)``: recurrence up to x >= 6, then the asymptotic series; reflection for x < 0.
-    Accurate to ~1e-14 relative in float64. At non-positive integers: -inf at 0 (PyTorch's
-    choice), nan at the negative integers."""
-    x = np.asarray(x)
-    xf = x.astype(np.float64)
-    with np.errstate(all="ignore"):
-        neg = xf < 0
-        pos = np.where(neg, 1 - xf, xf)
-        pos = np.where(pos == 0, 1.0, pos)
-        z, acc = _shifted(pos, 0)
-        inv2 = 1 / (z * z)
-        series = inv2 * (
-            1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 / 132)))
-        )
-        out = np.log(z) - 0.5 / z - series - acc
-        out = np.where(neg, out - np.pi / np.tan(np.pi * xf), out)
-        out = np.where(xf == 0, -np.inf, out)
-        out = np.where(neg & (xf == np.floor(xf)), np.nan, out)
-    return out.astype(x.dtype if x.dtype.kind == "f" else np.float64)
-
-
-def trigamma_np(x: np.ndarray) -> np.ndarray:
-    """``psi'(x)`` for x > 0 (reflection for x < 0)."""
-    xf = np.asarray(x, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        neg = xf < 0
-        pos = np.where(neg, 1 - xf, xf)
-        z, acc = _shifted(pos, 1)
-        inv2 = 1 / (z * z)
-        series = (1 + inv2 * (1 / 6 - inv2 * (1 / 30 - inv2 * (1 / 42 - inv2 / 30)))) / z
-        out = series + 0.5 * inv2 + acc
-        out = np.where(neg, -out + (np.pi / np.sin(np.pi * xf)) ** 2, out)
-    return out
-
-
-class Lgamma(Primitive):
-    node_name = "LgammaBackward0"
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return lgamma_np(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return (g * digamma_np(x)).astype(g.dtype, copy=False)
-
-
-class Digamma(Primitive):
-    node_name = "DigammaBackward0"
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return digamma_np(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return (g * trigamma_np(x)).astype(g.dtype, copy=False)
-
-
-def lgamma(x: Tensor) -> Tensor:
-    """``torch.lgamma``: ``log|Gamma(x)|``, differentiable (gradient ``digamma(x)``)."""
-    return Lgamma.apply(_float(x))
-
-
-def digamma(x: Tensor) -> Tensor:
-    """``torch.digamma``, differentiable (gradient ``polygamma(1, x)``)."""
-    return Digamma.apply(_float(x))
-
-
-# ---- erfinv ----------------------------------------------------------------------------
-def erfinv_np(y: np.ndarray) -> np.ndarray:
-    """The inverse error function: a rational first guess refined by Newton steps on erfc."""
-    y = np.asarray(y)
-    yf = y.astype(np.float64)
-    with np.errstate(all="ignore"):
-        w = -np.log((1 - yf) * (1 + yf))
-        # Giles' single-precision approximation as the first guess.
-        w1 = w - 2.5
-        p1 = 2.81022636e-08
-        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):  # fmt: skip
-            p1 = p1 * w1 + c
-        w2 = np.sqrt(w) - 3
-        p2 = -0.000200214257
-        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-                  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):  # fmt: skip
-            p2 = p2 * w2 + c
-        x = np.where(w < 5, p1, p2) * yf
-        # Newton on f(x) = erf(x) - y, with erf = 1 - erfc for accuracy near |y| -> 1.
-        for _ in range(3):
-            err = np.where(
-                x >= 0, (1 - _erfc_np(x, np.float64)) - yf, (_erfc_np(-x, np.float64) - 1) - yf
-            )
-            step = err / (2 / math.sqrt(math.pi) * np.exp(-x * x))
-            x = np.where(np.isfinite(step), x - step, x)
-        x = np.where(yf == 1, np.inf, np.where(yf == -1, -np.inf, np.where(yf == 0, yf, x)))
-        x = np.where(np.abs(yf) > 1, np.nan, x)
-    return x.astype(y.dtype if y.dtype.kind == "f" else np.float64)
-
-
-class Erfinv(Primitive):
-    node_name = "ErfinvBackward0"
-
-    @staticmethod
-    def forward(ctx, y):
-        out = erfinv_np(y)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return (g * (math.sqrt(math.pi) / 2) * np.exp(x * x)).astype(g.dtype, copy=False)
-
-
-def erfinv(y: Tensor) -> Tensor:
-    """``torch.erfinv``, differentiable."""
-    return Erfinv.apply(_float(y))
 
 
 # ---- matrices --------------------------------------------------------------------------

@@ -93,9 +93,6 @@ class GraphArray:
                 return GraphArray(R.sum(r.t))
         return GraphArray(R.sum(r.t, axis, keepdim=keepdims))
 
-    def cumsum(self, axis: Any = None, dtype: Any = None) -> GraphArray:
-        return _cumsum(self, axis, dtype)
-
     def astype(self, dtype: Any, copy: bool = True) -> GraphArray:
         from .. import _dtype as D
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._dtype_names import type_name  # noqa: F401 - the ops import it from here
 from .._tensor import Tensor, _wrap, _wrap_dim
 from ..autograd import function as _function
 
@@ -150,26 +151,6 @@ def as_tensor_arg(x: Any, like: Tensor | None = None) -> Tensor:
 
 def is_scalar(x: Any) -> bool:
     return isinstance(x, _SCALARS)
-
-
-_LEGACY_NAMES = {
-    "float16": "Half",
-    "bfloat16": "BFloat16",
-    "float32": "Float",
-    "float64": "Double",
-    "int8": "Char",
-    "int16": "Short",
-    "int32": "Int",
-    "int64": "Long",
-    "uint8": "Byte",
-    "bool": "Bool",
-}
-
-
-def type_name(dt: Any) -> str:
-    """PyTorch's scalar-type name used in its messages (Long, Float, Double...)."""
-    name = dt.name if isinstance(dt, D.dtype) else D._BY_NP[np.dtype(dt)].name
-    return _LEGACY_NAMES.get(name, name.capitalize())
 
 
 def float_dtype_for(t: Tensor) -> D.dtype:

@@ -17,13 +17,14 @@ Design (measured, see docs/performance.md):
 from __future__ import annotations
 
 import itertools
+from math import prod
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._scratch import scratch
 from ._parallel import blas_for, copy_into, matmul, matmul_reduce, parallel_for
-from ._util import Primitive, on_graph
+from ._util import Primitive, on_graph, ones_vector
 
 __all__ = ["ConvNd", "ConvTransposeNd", "Unfold", "Fold", "conv_out_size", "scratch"]
 
@@ -35,13 +36,6 @@ _CHANNELS_LAST_MIN = 16
 def conv_out_size(size: int, k: int, s: int, lo: int, hi: int, d: int) -> int:
     """Output length of a convolution/pooling window sweep along one dimension."""
     return (size + lo + hi - d * (k - 1) - 1) // s + 1
-
-
-def _prod(xs) -> int:
-    n = 1
-    for x in xs:
-        n *= x
-    return n
 
 
 def _pad_channels_last(xl: np.ndarray, pads: tuple) -> np.ndarray:
@@ -75,7 +69,7 @@ def _im2col(xp: np.ndarray, groups: int, out: tuple, k: tuple, stride: tuple, di
         st[-1],
     )
     win = as_strided(xp, shape, strides, writeable=False)
-    cols = scratch.get((groups, n * _prod(out), _prod(k) * cg), xp.dtype)
+    cols = scratch.get((groups, n * prod(out), prod(k) * cg), xp.dtype)
     copy_into(cols.reshape(shape), win, 1)  # split by batch
     return cols
 
@@ -110,7 +104,7 @@ def _im2col_kmajor(xp: np.ndarray, groups: int, out: tuple, k: tuple, stride: tu
         *(st[2 + i] * stride[i] for i in range(sd)),
     )
     win = as_strided(xp, shape, strides, writeable=False)
-    cols = scratch.get((groups, cg * _prod(k), n * _prod(out)), xp.dtype)
+    cols = scratch.get((groups, cg * prod(k), n * prod(out)), xp.dtype)
     copy_into(cols.reshape(shape), win, 2 + sd)  # split by batch
     return cols
 
@@ -267,19 +261,6 @@ def _add_bias(rows: np.ndarray, b: np.ndarray, per_image: int) -> None:
     flat += np.tile(b, per_image)
 
 
-_ONES: dict = {}
-
-
-def _ones(n: int, dtype) -> np.ndarray:
-    key = (n, np.dtype(dtype))
-    o = _ONES.get(key)
-    if o is None:
-        if len(_ONES) > 32:
-            _ONES.clear()
-        o = _ONES[key] = np.ones(n, dtype)
-    return o
-
-
 class ConvNd(Primitive):
     """N-d cross-correlation (``F.conv1d/2d/3d``) on ``(N, C, *S)`` arrays.
 
@@ -307,7 +288,7 @@ class ConvNd(Primitive):
 
 def _macs(xshape: tuple, wshape: tuple) -> int:
     """About the multiply-adds of a convolution's GEMM (stride ignored: a threshold only)."""
-    return _prod(xshape) * _prod(wshape[1:]) * wshape[0] // max(xshape[1], 1)
+    return prod(xshape) * prod(wshape[1:]) * wshape[0] // max(xshape[1], 1)
 
 
 def _conv_forward(ctx, x, w, b, stride, pads, dil, groups):
@@ -320,7 +301,7 @@ def _conv_forward(ctx, x, w, b, stride, pads, dil, groups):
         for s, kk, st, (lo, hi), d in zip(x.shape[2:], k, stride, pads, dil)
     )
     kmajor = c // groups < _CHANNELS_LAST_MIN
-    m = n * _prod(out)
+    m = n * prod(out)
     if kmajor:
         cols = _im2col_kmajor(_pad_channels_first(x, pads), groups, out, k, stride, dil)
         wm = w.reshape(groups, oc // groups, -1)  # (G, OCg, Cg*prod(k)), a view
@@ -333,7 +314,7 @@ def _conv_forward(ctx, x, w, b, stride, pads, dil, groups):
         y = _gemm(cols, wm, (groups, m, oc // groups), x.dtype)
     rows = _ungrouped(y)
     if b is not None:
-        _add_bias(rows, b, _prod(out))
+        _add_bias(rows, b, prod(out))
     nig = ctx.needs_input_grad
     if nig:
         # Keep only what backward will use: columns for dW, the weight matrix for dX.
@@ -361,7 +342,7 @@ def _conv_backward(ctx, g):
             gwm = matmul_reduce(cols.transpose(0, 2, 1), gg)
             gw = _weight_from_matrix(gwm, wshape, groups)
     if nig[2]:
-        gb = _ones(rows.shape[0], rows.dtype) @ rows
+        gb = ones_vector(rows.shape[0], rows.dtype) @ rows
     if nig[0]:
         n, c = xshape[:2]
         size, lo = xshape[2:], tuple(p[0] for p in pads)
@@ -431,7 +412,7 @@ class ConvTransposeNd(Primitive):
         gx = gw = gb = None
         if nig[2]:
             rows = _rows(g)
-            gb = _ones(rows.shape[0], rows.dtype) @ rows
+            gb = ones_vector(rows.shape[0], rows.dtype) @ rows
         if nig[0] or nig[1]:
             gl = np.moveaxis(g, 1, -1)
             pads = tuple((p, f - p - s) for p, f, s in zip(padding, full, g.shape[2:]))
@@ -472,7 +453,7 @@ def _unfold(x, k, stride, pads, dil, out):
     else:
         xp = x
     win = _unfold_windows(xp, k, stride, dil, out)
-    return win.reshape(n, c * _prod(k), _prod(out))  # the copy
+    return win.reshape(n, c * prod(k), prod(out))  # the copy
 
 
 def _fold(cols, c, size, k, stride, pads, dil, out):

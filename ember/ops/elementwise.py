@@ -16,12 +16,12 @@ import numpy as np
 
 from .. import _bfloat16 as BF
 from .. import _dtype as D
+from .._dtype_names import type_name
 from .._out import accepts_out, into
-from .._tensor import Tensor, _wrap
+from .._tensor import Tensor, _np_to_dtype, _wrap
 from ..autograd.grad_mode import STATE, no_grad
 from ._util import Primitive, broadcast_error, grad_where, is_scalar, unbroadcast
 
-_np_to_dtype = D._BY_NP
 builtins_max = builtins.max
 
 
@@ -782,7 +782,7 @@ def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Any =
         else:
             raise RuntimeError(
                 f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                f"{condition.dtype.name.capitalize()}"
+                f"{type_name(condition.dtype)}"
             )
     if isinstance(input, Tensor) and isinstance(other, Tensor):
         input, other = _prepare(input, other)

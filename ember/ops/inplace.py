@@ -16,6 +16,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import _random_checks as RC
 from .._bfloat16 import ACTIVE as _BF16
+from .._dtype_names import type_name
 from .._random import rng
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
@@ -71,8 +72,8 @@ def _rebind(t: Tensor, out: Tensor) -> Tensor:
     src = out._data
     if src.dtype != t._data.dtype and not np.can_cast(src.dtype, t._data.dtype, "same_kind"):
         raise RuntimeError(
-            f"result type {_tname(src.dtype)} can't be cast to the desired output type "
-            f"{_tname(t._data.dtype)}"
+            f"result type {type_name(src.dtype)} can't be cast to the desired output type "
+            f"{type_name(t._data.dtype)}"
         )
     try:
         if src.shape != t._data.shape and src.ndim > t._data.ndim:
@@ -115,7 +116,8 @@ def _write_promoted(ufunc: Any, name: str, d: np.ndarray, o: Any, other: Any) ->
     res = _result_dtype(name, d, other)
     if _KIND_RANK[np.dtype(res).kind] > _KIND_RANK[d.dtype.kind]:
         raise RuntimeError(
-            f"result type {_tname(res)} can't be cast to the desired output type {_tname(d.dtype)}"
+            f"result type {type_name(res)} can't be cast to the desired output type "
+            f"{type_name(d.dtype)}"
         ) from None
     if type(o) is int and d.dtype.kind in "iu":
         o = np.asarray(o % 2**64, np.uint64).astype(d.dtype)
@@ -123,13 +125,6 @@ def _write_promoted(ufunc: Any, name: str, d: np.ndarray, o: Any, other: Any) ->
 
 
 _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-
-
-def _tname(dt: np.dtype) -> str:
-    """PyTorch's scalar-type name in messages (Long, Float, Double...)."""
-    from ._util import type_name
-
-    return type_name(dt)
 
 
 def _result_dtype(name: str, d: np.ndarray, other: Any) -> np.dtype:
@@ -392,7 +387,7 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Any = None) -> 
     if not self.dtype.is_floating_point:
         raise RuntimeError(
             "Exponential distribution is a continuous probability distribution. dtype must be a "
-            f"floating point but you specified {RC._name(self.dtype)}"
+            f"floating point but you specified {type_name(self.dtype)}"
         )
     RC.check_positive(lambd, "exponential_", "lambda")
     return _fill_random(self, generator, lambda g, shape: g.exponential(1.0 / lambd, shape))
@@ -427,8 +422,8 @@ def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
             res = D.result_type_scalar(res, v)
     if res._kind > self.dtype._kind:  # a float bound for an integer tensor, an int for a bool
         raise RuntimeError(
-            f"result type {_tname(res.np)} can't be cast to the desired output type "
-            f"{_tname(self._data.dtype)}"
+            f"result type {type_name(res.np)} can't be cast to the desired output type "
+            f"{type_name(self._data.dtype)}"
         )
 
     def direct(d: np.ndarray, lo: Any, hi: Any) -> None:

@@ -252,6 +252,18 @@ class Linear(Primitive):
         return gx, gw, gb
 
 
+def linear_shape_error(x_shape: tuple, w_shape: tuple) -> RuntimeError:
+    """The error for a linear input whose last dimension does not match the weight: PyTorch's
+    matrix message, then the sizes in the layer's terms."""
+    got = x_shape[-1] if x_shape else 1
+    rows = math.prod(x_shape[:-1]) if x_shape else 1
+    out_f, in_f = w_shape
+    return RuntimeError(
+        f"mat1 and mat2 shapes cannot be multiplied ({rows}x{got} and {in_f}x{out_f}): linear "
+        f"expected input with {in_f} features in its last dimension, got {got}"
+    )
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` over the last dimension of ``input``."""
     x, w = input._data, weight._data
@@ -261,10 +273,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
             r = matmul(input, weight)
             return r + bias if bias is not None else r
-        rows = "x".join(str(s) for s in (x.reshape(-1, x.shape[-1]).shape if x.ndim else (1, 1)))
-        raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({rows} and {w.shape[-1]}x{w.shape[0]})"
-        )
+        raise linear_shape_error(x.shape, w.shape)
     if x.dtype != w.dtype or (bias is not None and bias._data.dtype != w.dtype):
         raise RuntimeError(
             f"mat1 and mat2 must have the same dtype, but got {D._BY_NP[x.dtype].name} and "

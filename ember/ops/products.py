@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._dtype_names import type_name
 from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
 from ._util import Primitive, wrap_dim
@@ -132,7 +133,9 @@ def einsum(*args: Any) -> Tensor:
     dt = ops[0].dtype
     for t in ops[1:]:
         if t.dtype is not dt:
-            raise RuntimeError(f"expected scalar type {_tname(dt)} but found {_tname(t.dtype)}")
+            raise RuntimeError(
+                f"expected scalar type {type_name(dt)} but found {type_name(t.dtype)}"
+            )
     ins, rhs = _parse_einsum(equation, [tuple(t.shape) for t in ops])
     ins, rhs = _explicit_letters(ins, rhs, [t.ndim for t in ops])
     _check_sizes(ins, [tuple(t.shape) for t in ops])
@@ -175,12 +178,6 @@ def _explicit_letters(ins: list, rhs: str, ndims: list) -> tuple:
     return out, rhs.replace("...", ell_letters)
 
 
-def _tname(dt: D.dtype) -> str:
-    from ._util import type_name
-
-    return type_name(dt)
-
-
 # ---- contractions ---------------------------------------------------------------------------
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
     """Contract the last ``dims`` dims of ``a`` with the first of ``b`` (or the listed pairs)."""
@@ -206,7 +203,9 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
                 f"{x} and second has size {b.shape[y]} in dim {y}"
             )
     if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected scalar type {_tname(a.dtype)} but found {_tname(b.dtype)}")
+        raise RuntimeError(
+            f"expected scalar type {type_name(a.dtype)} but found {type_name(b.dtype)}"
+        )
     free_a = [d for d in range(a.ndim) if d not in da]
     free_b = [d for d in range(b.ndim) if d not in db]
     k = math.prod(a.shape[d] for d in da)

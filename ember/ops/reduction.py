@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .._dtype_names import type_name
 from .._out import accepts_out
 from .._tensor import Tensor, _wrap
 from ._util import Primitive, dims_of, on_graph, wrap_dim
@@ -124,7 +125,7 @@ def mean(
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {input.dtype.name.capitalize()}"
+            f"or complex dtype. Got: {type_name(input.dtype)}"
         )
     return Mean.apply(input, _sum_axes(dim, input.ndim, keepdim), keepdim)
 
@@ -254,7 +255,7 @@ def _var_args(input: Tensor, dim: Any, unbiased: Any, correction: Any) -> tuple:
     if not input.dtype.is_floating_point:
         raise RuntimeError(
             f"std and var only support floating point and complex dtypes, got "
-            f"{input.dtype.name.capitalize()}"
+            f"{type_name(input.dtype)}"
         )
     corr = _correction(unbiased, correction)
     return _axes_or_none(dim, input.ndim), corr
@@ -551,7 +552,7 @@ def norm(
     if not input.dtype.is_floating_point:
         raise RuntimeError(
             f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
-            f"{input.dtype.name.capitalize()}"
+            f"{type_name(input.dtype)}"
         )
     if p == "fro" or p is None:
         p = 2

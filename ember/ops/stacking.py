@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
-from .._out import accepts_out_in
+from .._out import accepts_out, accepts_out_in
 from .._tensor import Tensor, _wrap
 from ._util import Primitive, wrap_dim
 from .join import cat, tensor_split, vstack
@@ -71,17 +71,20 @@ def atleast_3d(*tensors: Any) -> Any:
     return _atleast(tensors, _shape_3d)
 
 
+@accepts_out
 def column_stack(tensors: Any, *, out: Any = None) -> Tensor:
     """Join 0-/1-d tensors as columns (and 2-d ones as they are) side by side."""
     cols = [reshape(t, (t.numel(), 1)) if t.ndim <= 1 else t for t in tensors]
     return cat(cols, 1)
 
 
+@accepts_out
 def row_stack(tensors: Any, *, out: Any = None) -> Tensor:
     """Alias of ``vstack``."""
     return vstack(tensors)
 
 
+@accepts_out
 def dstack(tensors: Any, *, out: Any = None) -> Tensor:
     """Join tensors along the third dim (after ``atleast_3d``)."""
     return cat(list(atleast_3d(*tensors)), 2)

@@ -306,7 +306,7 @@ def nanmean(
     if not input.dtype.is_floating_point and dtype is None:
         raise RuntimeError(
             "nanmean(): expected input to have floating point or complex dtype but got "
-            f"{input.dtype.name.capitalize()}"
+            f"{type_name(input.dtype)}"
         )
     if dtype is not None:
         input = cast(input, dtype)

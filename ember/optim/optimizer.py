@@ -23,6 +23,7 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import enable_grad
+from ..nn.modules._hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required"]
 
@@ -35,26 +36,6 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-
-
-class _RemovableHandle:
-    """A handle returned by the ``register_*_hook`` methods; ``remove()`` unregisters."""
-
-    _next_id = 0
-
-    def __init__(self, store: OrderedDict) -> None:
-        self._store = store
-        self.id = _RemovableHandle._next_id
-        _RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        self._store.pop(self.id, None)
-
-    def __enter__(self) -> _RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
 
 
 def _typename(obj: Any) -> str:
@@ -371,41 +352,41 @@ class Optimizer:
 
     # ---- hooks -----------------------------------------------------------------------------
     def _register(self, store: OrderedDict, hook: Callable, prepend: bool = False):
-        handle = _RemovableHandle(store)
+        handle = RemovableHandle(store)
         store[handle.id] = hook
         if prepend:
             store.move_to_end(handle.id, last=False)
         return handle
 
-    def register_step_pre_hook(self, hook: Callable) -> _RemovableHandle:
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(optimizer, args, kwargs)`` runs before each ``step()``."""
         return self._register(self._optimizer_step_pre_hooks, hook)
 
-    def register_step_post_hook(self, hook: Callable) -> _RemovableHandle:
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(optimizer, args, kwargs)`` runs after each ``step()``."""
         return self._register(self._optimizer_step_post_hooks, hook)
 
     def register_state_dict_pre_hook(
         self, hook: Callable, prepend: bool = False
-    ) -> _RemovableHandle:
+    ) -> RemovableHandle:
         """``hook(optimizer)`` runs before ``state_dict()`` builds its result."""
         return self._register(self._optimizer_state_dict_pre_hooks, hook, prepend)
 
     def register_state_dict_post_hook(
         self, hook: Callable, prepend: bool = False
-    ) -> _RemovableHandle:
+    ) -> RemovableHandle:
         """``hook(optimizer, state_dict)`` may return a replacement state dict."""
         return self._register(self._optimizer_state_dict_post_hooks, hook, prepend)
 
     def register_load_state_dict_pre_hook(
         self, hook: Callable, prepend: bool = False
-    ) -> _RemovableHandle:
+    ) -> RemovableHandle:
         """``hook(optimizer, state_dict)`` may return a replacement before loading."""
         return self._register(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
 
     def register_load_state_dict_post_hook(
         self, hook: Callable, prepend: bool = False
-    ) -> _RemovableHandle:
+    ) -> RemovableHandle:
         """``hook(optimizer)`` runs after ``load_state_dict()``."""
         return self._register(self._optimizer_load_state_dict_post_hooks, hook, prepend)
 

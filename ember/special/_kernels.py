@@ -13,8 +13,27 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..ops import _special_kernels as _SK
 from ..ops._erfc import _COEF as _ERFC_COEF
 from ..ops._erfc import _ZMAX
+
+# The kernels ember.ops.special_fn also uses: one implementation each (the more accurate one,
+# compared against torch in float64).
+lgamma = _SK.lgamma_np
+digamma = _SK.digamma_np
+erfinv = _SK.erfinv_np
+i0e = _SK.i0e_np
+i1e = _SK.i1e_np
+
+
+def polygamma(n: int, x: np.ndarray) -> np.ndarray:
+    """The n-th derivative of digamma. n >= 2 through this file's zeta, which (as PyTorch) also
+    answers for far-negative arguments that ember.ops' zeta refuses."""
+    if n <= 1:
+        return _SK.polygamma_np(n, np.asarray(x, dtype=np.float64))
+    sign = -1.0 if n % 2 == 0 else 1.0
+    return sign * math.factorial(n) * zeta(np.float64(n + 1), x)
+
 
 __all__ = [
     "lgamma",
@@ -34,25 +53,12 @@ __all__ = [
 _SQRT_PI = math.sqrt(math.pi)
 
 
-def _lgamma_scalar(v: float) -> float:
-    try:
-        return math.lgamma(v)
-    except (ValueError, OverflowError):  # the poles 0, -1, -2..., and |x| beyond ~2.5e305
-        return math.inf
-
-
-_LGAMMA = np.frompyfunc(_lgamma_scalar, 1, 1)
 _ERF = np.frompyfunc(math.erf, 1, 1)
 _ERFC = np.frompyfunc(math.erfc, 1, 1)
 
 
 def _f64(fn, x: np.ndarray) -> np.ndarray:
     return np.asarray(fn(x), dtype=np.float64)
-
-
-def lgamma(x: np.ndarray) -> np.ndarray:
-    """log|Gamma(x)|; +inf at the poles."""
-    return _f64(_LGAMMA, x)
 
 
 def erf(x: np.ndarray) -> np.ndarray:
@@ -64,7 +70,7 @@ def erfc(x: np.ndarray) -> np.ndarray:
 
 
 # ---- digamma ---------------------------------------------------------------------------------
-# Asymptotic series psi(x) ~ log x - 1/(2x) - sum B_2k / (2k x^2k), used for x >= 10.
+# Bernoulli numbers B_2k, for the Euler-Maclaurin sum of zeta.
 _BERNOULLI = [
     Fraction(1, 6),
     Fraction(-1, 30),
@@ -79,35 +85,6 @@ _BERNOULLI = [
     Fraction(854513, 138),
     Fraction(-236364091, 2730),
 ]
-_PSI_SERIES = [float(b / (2 * k)) for k, b in enumerate(_BERNOULLI[:7], 1)]
-
-
-def _digamma_large(x: np.ndarray) -> np.ndarray:
-    inv2 = 1.0 / (x * x)
-    acc = np.zeros_like(x)
-    for c in _PSI_SERIES[::-1]:
-        acc = (acc + c) * inv2
-    return np.log(x) - 0.5 / x - acc
-
-
-def digamma(x: np.ndarray) -> np.ndarray:
-    """psi(x) = d/dx log Gamma(x): -inf at 0, NaN at negative integers (as PyTorch)."""
-    x = np.asarray(x, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        neg = x < 0
-        # Reflection for x < 0: psi(x) = psi(1 - x) - pi / tan(pi x).
-        y = np.where(neg, 1.0 - x, x)
-        shift = np.zeros_like(y)
-        for _ in range(10):  # recurrence psi(y) = psi(y + 1) - 1/y up to y >= 10
-            small = y < 10
-            shift = shift - np.where(small, 1.0 / y, 0.0)
-            y = np.where(small, y + 1.0, y)
-        r = _digamma_large(y) + shift
-        r = np.where(neg, r - np.pi / np.tan(np.pi * x), r)
-        r = np.where(x == 0, -np.inf, r)
-        r = np.where(neg & (x == np.floor(x)), np.nan, r)
-        r = np.where(x == np.inf, np.inf, r)
-    return r
 
 
 # ---- Hurwitz zeta and polygamma ----------------------------------------------------------------
@@ -149,14 +126,6 @@ def zeta(x: np.ndarray, q: np.ndarray) -> np.ndarray:
     return s
 
 
-def polygamma(n: int, x: np.ndarray) -> np.ndarray:
-    """The n-th derivative of digamma: (-1)^(n+1) n! zeta(n + 1, x) for n >= 1."""
-    if n == 0:
-        return digamma(x)
-    sign = -1.0 if n % 2 == 0 else 1.0
-    return sign * math.factorial(n) * zeta(np.float64(n + 1), x)
-
-
 # ---- inverse error functions -----------------------------------------------------------------
 def _giles(w: np.ndarray) -> np.ndarray:
     """Giles' single-precision erfinv in terms of w = -log((1 - y)(1 + y)): a Newton start."""
@@ -188,23 +157,6 @@ def _giles(w: np.ndarray) -> np.ndarray:
     ):
         pl = c + pl * wl
     return np.where(small, ps, pl)
-
-
-def erfinv(y: np.ndarray) -> np.ndarray:
-    """x with erf(x) = y: Newton steps on erf near 0; in the tails (|y| > 0.5, where 1 - |y| is
-    exact) the inverse of erfc."""
-    y = np.asarray(y, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        ay = np.abs(y)
-        central = ay <= 0.5
-        x = _giles(-np.log((1.0 - ay) * (1.0 + ay))) * ay
-        for _ in range(3):
-            x = x - (erf(x) - ay) / (2.0 / _SQRT_PI * np.exp(-x * x))
-        tail = _erfcinv_tail(np.clip(1.0 - ay, 1e-320, 0.5))
-        x = np.copysign(np.where(central, x, tail), y)
-        x = np.where(ay == 1, np.copysign(np.inf, y), x)
-        x = np.where((ay > 1) | np.isnan(y), np.nan, x)
-    return x
 
 
 def _erfcinv_tail(z: np.ndarray) -> np.ndarray:
@@ -277,50 +229,3 @@ def log_ndtr(x: np.ndarray) -> np.ndarray:
         right = np.log1p(-0.5 * erfc(x / r2))
         left = np.log(0.5 * erfcx(-x / r2)) - 0.5 * x * x
     return np.where(x < -1.0, left, right)
-
-
-# ---- modified Bessel functions of order 0 and 1, exponentially scaled ---------------------------
-_BESSEL_SWITCH = 30.0
-
-
-def _bessel_series(x: np.ndarray, nu: int) -> np.ndarray:
-    """I_nu(x) for |x| <= 30 by its power series (positive terms: no cancellation)."""
-    q = 0.25 * x * x
-    term = np.ones_like(x) if nu == 0 else 0.5 * x
-    acc = term.copy()
-    for k in range(1, 60):
-        term = term * q / (k * (k + nu))
-        acc = acc + term
-    return acc
-
-
-def _bessel_asymptotic(x: np.ndarray, nu: int) -> np.ndarray:
-    """I_nu(x) e^-x for x > 30: 1/sqrt(2 pi x) sum_k (-1)^k prod(4nu^2 - (2j-1)^2) / (k! (8x)^k)."""
-    mu = 4.0 * nu * nu
-    term = np.ones_like(x)
-    acc = term.copy()
-    for k in range(1, 26):
-        term = term * -(mu - (2 * k - 1) ** 2) / (k * 8.0 * x)
-        acc = acc + term
-    return acc / np.sqrt(2 * np.pi * x)
-
-
-def _bessel_e(x: np.ndarray, nu: int) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    ax = np.abs(x)
-    with np.errstate(all="ignore"):
-        near = _bessel_series(np.minimum(ax, _BESSEL_SWITCH), nu) * np.exp(-np.minimum(ax, 30.0))
-        far = _bessel_asymptotic(np.maximum(ax, _BESSEL_SWITCH), nu)
-    r = np.where(ax <= _BESSEL_SWITCH, near, far)
-    r = np.where(np.isinf(x), 0.0, r)
-    return np.copysign(r, x) if nu == 1 else r
-
-
-def i0e(x: np.ndarray) -> np.ndarray:
-    """e^-|x| I0(x)."""
-    return _bessel_e(x, 0)
-
-
-def i1e(x: np.ndarray) -> np.ndarray:
-    """e^-|x| I1(x)."""
-    return _bessel_e(x, 1)

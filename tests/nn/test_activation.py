@@ -3,6 +3,8 @@ of every fused primitive, in-place variants, reprs and errors."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +15,7 @@ import ember
 import ember.nn as enn
 import ember.nn.functional as F
 from ember.ops import activation as A
-from tests.parity import assert_close, check_op, copy_weights, rand_array
+from tests.parity import assert_close, check_layer, check_op, copy_weights, layer_case, rand_array
 
 
 def away(x: np.ndarray, kinks: tuple, eps: float = 1e-2) -> np.ndarray:
@@ -257,70 +259,69 @@ def test_prelu_errors():
 
 # ---- modules ------------------------------------------------------------------------------
 MODULES = [
-    "ReLU()",
-    "ReLU6()",
-    "Hardtanh(-2.0, 1.5)",
-    "LeakyReLU(0.05)",
-    "ELU(0.8)",
-    "CELU(1.7)",
-    "SELU()",
-    "GELU()",
-    "GELU('tanh')",
-    "SiLU()",
-    "Mish()",
-    "Sigmoid()",
-    "Tanh()",
-    "Hardsigmoid()",
-    "Hardswish()",
-    "Softplus(2.0, 5.0)",
-    "Softsign()",
-    "Softmax(1)",
-    "LogSoftmax(-1)",
-    "Softmin(0)",
-    "Softmax2d()",
-    "Threshold(0.2, -3.0)",
-    "GLU(1)",
-    "LogSigmoid()",
-    "Tanhshrink()",
-    "Softshrink(0.3)",
-    "Hardshrink(0.3)",
-    "PReLU()",
-    "PReLU(4, 0.3)",
+    layer_case("ReLU"),
+    layer_case("ReLU6"),
+    layer_case("Hardtanh", (-2.0, 1.5)),
+    layer_case("LeakyReLU", (0.05,)),
+    layer_case("ELU", (0.8,)),
+    layer_case("CELU", (1.7,)),
+    layer_case("SELU"),
+    layer_case("GELU"),
+    layer_case("GELU", ("tanh",)),
+    layer_case("SiLU"),
+    layer_case("Mish"),
+    layer_case("Sigmoid"),
+    layer_case("Tanh"),
+    layer_case("Hardsigmoid"),
+    layer_case("Hardswish"),
+    layer_case("Softplus", (2.0, 5.0)),
+    layer_case("Softsign"),
+    layer_case("Softmax", (1,)),
+    layer_case("LogSoftmax", (-1,)),
+    layer_case("Softmin", (0,)),
+    layer_case("Softmax2d"),
+    layer_case("Threshold", (0.2, -3.0)),
+    layer_case("GLU", (1,)),
+    layer_case("LogSigmoid"),
+    layer_case("Tanhshrink"),
+    layer_case("Softshrink", (0.3,)),
+    layer_case("Hardshrink", (0.3,)),
+    layer_case("PReLU"),
+    layer_case("PReLU", (4, 0.3)),
 ]
 
 
-@pytest.mark.parametrize("spec", MODULES)
-def test_module_parity_and_repr(spec):
-    em = eval("enn." + spec)
-    tm = eval("tnn." + spec)
-    assert repr(em) == repr(tm)
-    if list(tm.parameters()):
-        copy_weights(em, tm)
-    x = data((2, 4, 3, 6), seed=7, kinks=(0.0, 0.2, -0.3, 0.3, 3.0, -3.0, 1.5, -2.0, 2.5))
-    check_op(em, tm, x)
+_KINKS = (0.0, 0.2, -0.3, 0.3, 3.0, -3.0, 1.5, -2.0, 2.5)
+
+
+@pytest.mark.parametrize("case", MODULES, ids=str)
+def test_module_parity_and_repr(case):
+    # Values, input gradient and (PReLU) weight gradient, away from every kink.
+    x = data((2, 4, 3, 6), seed=7, kinks=_KINKS)
+    check_layer(replace(case, input=x, atol=1e-6))
 
 
 INPLACE_MODULES = [
-    "ReLU(True)",
-    "ReLU6(True)",
-    "Hardtanh(-1.0, 1.0, True)",
-    "LeakyReLU(0.1, True)",
-    "ELU(1.0, True)",
-    "CELU(2.0, True)",
-    "SELU(True)",
-    "SiLU(True)",
-    "Mish(True)",
-    "Hardsigmoid(True)",
-    "Hardswish(True)",
-    "Threshold(0.1, 2.0, True)",
-    "RReLU(0.1, 0.3, True)",
+    layer_case("ReLU", (True,)),
+    layer_case("ReLU6", (True,)),
+    layer_case("Hardtanh", (-1.0, 1.0, True)),
+    layer_case("LeakyReLU", (0.1, True)),
+    layer_case("ELU", (1.0, True)),
+    layer_case("CELU", (2.0, True)),
+    layer_case("SELU", (True,)),
+    layer_case("SiLU", (True,)),
+    layer_case("Mish", (True,)),
+    layer_case("Hardsigmoid", (True,)),
+    layer_case("Hardswish", (True,)),
+    layer_case("Threshold", (0.1, 2.0, True)),
+    layer_case("RReLU", (0.1, 0.3, True)),
 ]
 
 
-@pytest.mark.parametrize("spec", INPLACE_MODULES)
-def test_inplace_modules(spec):
-    em = eval("enn." + spec).eval()
-    tm = eval("tnn." + spec).eval()
+@pytest.mark.parametrize("case", INPLACE_MODULES, ids=str)
+def test_inplace_modules(case):
+    em = case.build(ember).eval()
+    tm = case.build(torch).eval()
     assert repr(em) == repr(tm)
     x = data((3, 5), seed=1, kinks=(0.0, 0.1, 1.0, -1.0, 3.0, -3.0))
     ex = ember.tensor(x, requires_grad=True)

@@ -15,7 +15,7 @@ import torch.nn.functional as TF
 import ember
 import ember.nn as enn
 import ember.nn.functional as F
-from tests.parity import assert_close, rand_array
+from tests.parity import assert_close, layer_case, rand_array
 
 P_VALUES = [0.1, 0.3, 0.5, 0.8]
 
@@ -252,5 +252,11 @@ def test_feature_alpha_dropout_channels():
 
 
 def test_reprs():
-    for spec in ["Dropout()", "Dropout(0.2, True)", "Dropout1d(0.3)", "Dropout3d(p=0.1)"]:
-        assert repr(eval("enn." + spec)) == repr(eval("tnn." + spec))
+    cases = [
+        layer_case("Dropout"),
+        layer_case("Dropout", (0.2, True)),
+        layer_case("Dropout1d", (0.3,)),
+        layer_case("Dropout3d", kwargs=dict(p=0.1)),
+    ]
+    for case in cases:
+        assert repr(case.build(ember)) == repr(case.build(torch))

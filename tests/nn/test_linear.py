@@ -108,10 +108,10 @@ def test_linear_shape_error_names_layer_and_expected_size():
         m(ember.randn(64, 100))
     msg = str(e.value)
     assert "mat1 and mat2 shapes cannot be multiplied (64x100 and 784x256)" in msg
-    assert (
-        "Linear(in_features=784, out_features=256, bias=True) expected input with 784 features "
-        "in its last dimension, got 100"
-    ) in msg
+    assert msg.endswith(
+        "expected input with 784 features in its last dimension, got 100 "
+        "(in Linear(in_features=784, out_features=256, bias=True))"
+    )
     with pytest.raises(RuntimeError, match=r"\(64x100 and 784x256\)"):
         tnn.Linear(784, 256)(torch.randn(64, 100))  # torch's gist, for comparison
     with pytest.raises(RuntimeError, match=r"\(6x5 and 4x3\).*expected input with 4 features"):

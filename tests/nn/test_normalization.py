@@ -17,7 +17,7 @@ import ember
 import ember.nn.functional as EF
 from ember import nn as enn
 from ember.autograd import gradcheck
-from tests.parity import assert_close, check_op, copy_weights, rand_array
+from tests.parity import assert_close, check_layer, check_op, copy_weights, layer_case, rand_array
 
 
 def f(*shape, seed=0, low=-2.0, high=2.0):
@@ -202,59 +202,41 @@ def test_functional_errors(call, exc, pattern):
 
 
 # ---- layers ---------------------------------------------------------------------------------
-def run_layers(e_mod, t_mod, inputs, train=True, rtol=1e-5, atol=1e-5):
-    """Copy ember's weights into torch, then for each input compare the output, the gradients
-    of input and parameters, and every buffer."""
-    copy_weights(e_mod, t_mod)
-    e_mod.train(train)
-    t_mod.train(train)
-    g = np.random.default_rng(5)
-    for x in inputs:
-        xe = ember.tensor(x, requires_grad=True)
-        xt = torch.tensor(x, requires_grad=True)
-        ye, yt = e_mod(xe), t_mod(xt)
-        assert_close(ye, yt, rtol, atol, what="output")
-        up = g.standard_normal(tuple(yt.shape)).astype(np.float32)
-        ye.backward(ember.tensor(up))
-        yt.backward(torch.tensor(up))
-        assert_close(xe.grad, xt.grad, rtol * 10, atol * 10, what="input grad")
-        tp = dict(t_mod.named_parameters())
-        for name, p in e_mod.named_parameters():
-            assert_close(p.grad, tp[name].grad, rtol * 10, atol * 10, what=f"grad {name}")
-        tb = dict(t_mod.named_buffers())
-        for name, b in e_mod.named_buffers():
-            assert_close(b, tb[name], rtol, atol, what=f"buffer {name}")
-        e_mod.zero_grad()
-        t_mod.zero_grad()
+def _steps(shape, shifted=False):
+    """Inputs per step (seed = step); ``shifted`` moves each step's range (running stats move)."""
+    if shifted:
+        return lambda seed: f(*shape, seed=seed, low=-1.0 + seed, high=2.0 + seed)
+    return lambda seed: f(*shape, seed=seed)
 
 
-def randomize(mod):
-    """Non-trivial affine parameters, so their gradients are tested in general position."""
-    g = np.random.default_rng(11)
-    for p in mod.parameters():
-        p.data = ember.tensor(g.uniform(0.5, 1.5, tuple(p.shape)).astype(np.float32))
-    return mod
+def _norm(name, args, kwargs=None, shape=(), steps=2, eval_steps=0, shifted=False):
+    # Parameters in general position; ember's weights and buffers copied into torch's layer.
+    inputs = _steps(shape, shifted)
+    return layer_case(
+        name, args, kwargs, input=inputs, steps=steps, eval_steps=eval_steps, randomize=True
+    )
+
+
+def _bn(name, args, kwargs=None, shape=()):
+    return _norm(name, args, kwargs, shape, steps=3, eval_steps=1, shifted=True)
 
 
 BN_LAYERS = [
-    ("bn1d_2d", lambda nn: nn.BatchNorm1d(3), (6, 3)),
-    ("bn1d_3d_momentum_none", lambda nn: nn.BatchNorm1d(3, momentum=None), (4, 3, 5)),
-    ("bn2d", lambda nn: nn.BatchNorm2d(3), (4, 3, 5, 5)),
-    ("bn2d_noaffine", lambda nn: nn.BatchNorm2d(3, affine=False, momentum=0.3), (2, 3, 4, 4)),
-    ("bn2d_nobias", lambda nn: nn.BatchNorm2d(3, bias=False), (2, 3, 4, 4)),
-    ("bn2d_untracked", lambda nn: nn.BatchNorm2d(3, track_running_stats=False), (3, 3, 2, 2)),
-    ("bn3d", lambda nn: nn.BatchNorm3d(3, eps=1e-3), (2, 3, 2, 3, 3)),
+    _bn("BatchNorm1d", (3,), shape=(6, 3)),
+    _bn("BatchNorm1d", (3,), dict(momentum=None), (4, 3, 5)),
+    _bn("BatchNorm2d", (3,), shape=(4, 3, 5, 5)),
+    _bn("BatchNorm2d", (3,), dict(affine=False, momentum=0.3), (2, 3, 4, 4)),
+    _bn("BatchNorm2d", (3,), dict(bias=False), (2, 3, 4, 4)),
+    _bn("BatchNorm2d", (3,), dict(track_running_stats=False), (3, 3, 2, 2)),
+    _bn("BatchNorm3d", (3,), dict(eps=1e-3), (2, 3, 2, 3, 3)),
 ]
 
 
-@pytest.mark.parametrize("case", BN_LAYERS, ids=[c[0] for c in BN_LAYERS])
+@pytest.mark.parametrize("case", BN_LAYERS, ids=str)
 def test_batchnorm_layers_train_then_eval(case):
-    _, make, shape = case
-    e_mod, t_mod = randomize(make(enn)), make(torch.nn)
-    steps = [f(*shape, seed=s, low=-1.0 + s, high=2.0 + s) for s in range(3)]
-    run_layers(e_mod, t_mod, steps, train=True)
-    # eval: the running statistics (or batch stats when untracked) are used
-    run_layers(e_mod, t_mod, [f(*shape, seed=9)], train=False)
+    # Three training steps on moving data, then eval (running statistics, or batch statistics
+    # when untracked): outputs, gradients of input/weight/bias and the buffers after each step.
+    check_layer(case)
 
 
 def test_batchnorm_cumulative_average_and_counter():
@@ -319,25 +301,18 @@ def test_batchnorm_state_dict_loads_into_torch_and_back():
 
 
 IN_LAYERS = [
-    ("in1d", lambda nn: nn.InstanceNorm1d(3), (2, 3, 6)),
-    (
-        "in1d_affine_tracked",
-        lambda nn: nn.InstanceNorm1d(3, affine=True, track_running_stats=True),
-        (4, 3, 5),
-    ),
-    ("in2d_affine", lambda nn: nn.InstanceNorm2d(3, affine=True), (2, 3, 4, 4)),
-    ("in2d_unbatched", lambda nn: nn.InstanceNorm2d(3, affine=True), (3, 4, 5)),
-    ("in2d_tracked", lambda nn: nn.InstanceNorm2d(3, track_running_stats=True), (2, 3, 3, 3)),
-    ("in3d", lambda nn: nn.InstanceNorm3d(2, affine=True), (2, 2, 2, 3, 3)),
+    _norm("InstanceNorm1d", (3,), shape=(2, 3, 6), eval_steps=1),
+    _norm("InstanceNorm1d", (3,), dict(affine=True, track_running_stats=True), (4, 3, 5), 2, 1),
+    _norm("InstanceNorm2d", (3,), dict(affine=True), (2, 3, 4, 4), eval_steps=1),
+    _norm("InstanceNorm2d", (3,), dict(affine=True), (3, 4, 5), eval_steps=1),  # unbatched
+    _norm("InstanceNorm2d", (3,), dict(track_running_stats=True), (2, 3, 3, 3), eval_steps=1),
+    _norm("InstanceNorm3d", (2,), dict(affine=True), (2, 2, 2, 3, 3), eval_steps=1),
 ]
 
 
-@pytest.mark.parametrize("case", IN_LAYERS, ids=[c[0] for c in IN_LAYERS])
+@pytest.mark.parametrize("case", IN_LAYERS, ids=str)
 def test_instancenorm_layers(case):
-    _, make, shape = case
-    e_mod, t_mod = randomize(make(enn)), make(torch.nn)
-    run_layers(e_mod, t_mod, [f(*shape, seed=s) for s in range(2)], train=True)
-    run_layers(e_mod, t_mod, [f(*shape, seed=5)], train=False)
+    check_layer(case)
 
 
 def test_instancenorm_channel_mismatch():
@@ -350,21 +325,20 @@ def test_instancenorm_channel_mismatch():
 
 
 OTHER_LAYERS = [
-    ("ln", lambda nn: nn.LayerNorm(5), (3, 4, 5)),
-    ("ln_2d_shape_nobias", lambda nn: nn.LayerNorm([4, 5], eps=1e-3, bias=False), (3, 4, 5)),
-    ("ln_noaffine", lambda nn: nn.LayerNorm(5, elementwise_affine=False), (2, 5)),
-    ("gn", lambda nn: nn.GroupNorm(2, 4), (3, 4, 5)),
-    ("gn_4d_noaffine", lambda nn: nn.GroupNorm(3, 6, affine=False), (2, 6, 2, 2)),
-    ("rms", lambda nn: nn.RMSNorm(5), (3, 4, 5)),
-    ("rms_noaffine", lambda nn: nn.RMSNorm([4, 5], eps=1e-4, elementwise_affine=False), (2, 4, 5)),
-    ("lrn", lambda nn: nn.LocalResponseNorm(3, alpha=0.01), (2, 5, 3, 3)),
+    _norm("LayerNorm", (5,), shape=(3, 4, 5)),
+    _norm("LayerNorm", ([4, 5],), dict(eps=1e-3, bias=False), (3, 4, 5)),
+    _norm("LayerNorm", (5,), dict(elementwise_affine=False), (2, 5)),
+    _norm("GroupNorm", (2, 4), shape=(3, 4, 5)),
+    _norm("GroupNorm", (3, 6), dict(affine=False), (2, 6, 2, 2)),
+    _norm("RMSNorm", (5,), shape=(3, 4, 5)),
+    _norm("RMSNorm", ([4, 5],), dict(eps=1e-4, elementwise_affine=False), (2, 4, 5)),
+    _norm("LocalResponseNorm", (3,), dict(alpha=0.01), (2, 5, 3, 3)),
 ]
 
 
-@pytest.mark.parametrize("case", OTHER_LAYERS, ids=[c[0] for c in OTHER_LAYERS])
+@pytest.mark.parametrize("case", OTHER_LAYERS, ids=str)
 def test_other_norm_layers(case):
-    _, make, shape = case
-    run_layers(randomize(make(enn)), make(torch.nn), [f(*shape, seed=s) for s in range(2)])
+    check_layer(case)
 
 
 def test_reprs_match_torch():

@@ -13,7 +13,7 @@ import ember
 import ember.nn as enn
 import ember.nn.functional as F
 from ember.ops.pool import AdaptiveAvgPoolNd, AdaptiveMaxPoolNd, AvgPoolNd, MaxPoolNd
-from tests.parity import assert_close, check_op
+from tests.parity import assert_close, check_layer, check_op, layer_case
 
 
 def distinct(shape: tuple, seed: int = 0, dtype=np.float32) -> np.ndarray:
@@ -205,33 +205,39 @@ def test_gradcheck_primitives():
 
 # ---- layers ----------------------------------------------------------------------------------
 
+
+def _pool(name, args, kwargs=None, shape=(), shift=0):
+    # Distinct values: no near-ties for max-pool; LP pooling on positive inputs (shift 3).
+    tol = dict(rtol=1e-4 if shift else 1e-5, atol=1e-6)
+    return layer_case(name, args, kwargs, input=lambda seed: distinct(shape) + shift, **tol)
+
+
 LAYERS = [
-    ("MaxPool2d(2)", (2, 3, 8, 8)),
-    ("MaxPool2d(3, 2, 1, ceil_mode=True)", (2, 3, 9, 9)),
-    ("MaxPool2d((2, 3), dilation=2, return_indices=True)", (3, 9, 9)),
-    ("MaxPool1d(3, stride=2)", (2, 3, 9)),
-    ("MaxPool3d(2)", (1, 2, 4, 4, 4)),
-    ("AvgPool1d(3)", (2, 3, 9)),
-    ("AvgPool2d(3, stride=2, padding=1, count_include_pad=False)", (2, 3, 9, 9)),
-    ("AvgPool2d((2, 3), padding=1, ceil_mode=True, divisor_override=4)", (2, 3, 9, 9)),
-    ("AvgPool3d(2)", (1, 2, 4, 4, 4)),
-    ("AdaptiveAvgPool1d(3)", (2, 3, 9)),
-    ("AdaptiveAvgPool2d((5, None))", (2, 3, 8, 9)),
-    ("AdaptiveAvgPool3d(2)", (1, 2, 4, 5, 3)),
-    ("AdaptiveMaxPool1d(4)", (2, 3, 9)),
-    ("AdaptiveMaxPool2d(2, return_indices=True)", (2, 3, 8, 9)),
-    ("AdaptiveMaxPool3d((2, 1, 2))", (1, 2, 4, 5, 3)),
-    ("LPPool2d(2, 3)", (2, 3, 9, 9)),
-    ("LPPool1d(1.5, 2)", (2, 3, 8)),
+    _pool("MaxPool2d", (2,), shape=(2, 3, 8, 8)),
+    _pool("MaxPool2d", (3, 2, 1), dict(ceil_mode=True), shape=(2, 3, 9, 9)),
+    _pool("MaxPool2d", ((2, 3),), dict(dilation=2, return_indices=True), shape=(3, 9, 9)),
+    _pool("MaxPool1d", (3,), dict(stride=2), shape=(2, 3, 9)),
+    _pool("MaxPool3d", (2,), shape=(1, 2, 4, 4, 4)),
+    _pool("AvgPool1d", (3,), shape=(2, 3, 9)),
+    _pool("AvgPool2d", (3,), dict(stride=2, padding=1, count_include_pad=False), (2, 3, 9, 9)),
+    _pool(
+        "AvgPool2d", ((2, 3),), dict(padding=1, ceil_mode=True, divisor_override=4), (2, 3, 9, 9)
+    ),
+    _pool("AvgPool3d", (2,), shape=(1, 2, 4, 4, 4)),
+    _pool("AdaptiveAvgPool1d", (3,), shape=(2, 3, 9)),
+    _pool("AdaptiveAvgPool2d", ((5, None),), shape=(2, 3, 8, 9)),
+    _pool("AdaptiveAvgPool3d", (2,), shape=(1, 2, 4, 5, 3)),
+    _pool("AdaptiveMaxPool1d", (4,), shape=(2, 3, 9)),
+    _pool("AdaptiveMaxPool2d", (2,), dict(return_indices=True), shape=(2, 3, 8, 9)),
+    _pool("AdaptiveMaxPool3d", ((2, 1, 2),), shape=(1, 2, 4, 5, 3)),
+    _pool("LPPool2d", (2, 3), shape=(2, 3, 9, 9), shift=3),
+    _pool("LPPool1d", (1.5, 2), shape=(2, 3, 8), shift=3),
 ]
 
 
-@pytest.mark.parametrize("spec,shape", LAYERS, ids=[s for s, _ in LAYERS])
-def test_layer_parity(spec, shape):
-    em, tm = eval("enn." + spec), eval("tnn." + spec)
-    assert repr(em) == repr(tm)
-    x = distinct(shape) + (3 if "LP" in spec else 0)
-    check_op(em, tm, x, rtol=1e-5 if "LP" not in spec else 1e-4)
+@pytest.mark.parametrize("case", LAYERS, ids=str)
+def test_layer_parity(case):
+    check_layer(case)
 
 
 def test_max_unpool_layer():

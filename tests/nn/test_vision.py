@@ -13,7 +13,7 @@ import ember
 import ember.nn as enn
 import ember.nn.functional as F
 from ember.ops.resample import IndexPad, Interpolate, cubic_matrix, linear_matrix, pad_index
-from tests.parity import check_op, rand_array
+from tests.parity import check_layer, check_op, layer_case, rand_array
 
 X3, X4, X5 = rand_array((2, 3, 7)), rand_array((2, 3, 5, 6)), rand_array((1, 2, 3, 4, 5))
 
@@ -142,38 +142,38 @@ def test_gradcheck_primitives():
 # ---- layers ----------------------------------------------------------------------------------
 
 LAYERS = [
-    ("ZeroPad1d((1, 2))", X3),
-    ("ZeroPad2d(1)", X4),
-    ("ZeroPad2d((1, 2, 0, 3))", X4),
-    ("ZeroPad3d(1)", X5),
-    ("ConstantPad1d(2, 3.5)", X3),
-    ("ConstantPad2d((1, 0, 2, 0), 3.5)", X4),
-    ("ConstantPad3d((1, 0, 2, 0, 1, 1), -1.0)", X5),
-    ("ReflectionPad1d((2, 3))", X3),
-    ("ReflectionPad2d(2)", X4),
-    ("ReflectionPad3d(1)", X5),
-    ("ReplicationPad1d(3)", X3),
-    ("ReplicationPad2d((1, 2, 3, 4))", X4),
-    ("ReplicationPad3d(1)", X5),
-    ("CircularPad1d(2)", X3),
-    ("CircularPad2d((1, 2, 3, 0))", X4),
-    ("CircularPad3d(1)", X5),
-    ("ReflectionPad2d(1)", rand_array((3, 4, 5))),  # unbatched
-    ("Upsample(scale_factor=2)", X4),
-    ("Upsample(size=(3, 9), mode='bilinear')", X4),
-    ("Upsample(scale_factor=1.5, mode='bicubic', align_corners=True)", X4),
-    ("Upsample(scale_factor=(2, 3), mode='nearest-exact')", X4),
-    ("Upsample(scale_factor=2, mode='linear')", X3),
-    ("UpsamplingNearest2d(scale_factor=2)", X4),
-    ("UpsamplingBilinear2d(size=(7, 3))", X4),
+    layer_case("ZeroPad1d", ((1, 2),), input=X3),
+    layer_case("ZeroPad2d", (1,), input=X4),
+    layer_case("ZeroPad2d", ((1, 2, 0, 3),), input=X4),
+    layer_case("ZeroPad3d", (1,), input=X5),
+    layer_case("ConstantPad1d", (2, 3.5), input=X3),
+    layer_case("ConstantPad2d", ((1, 0, 2, 0), 3.5), input=X4),
+    layer_case("ConstantPad3d", ((1, 0, 2, 0, 1, 1), -1.0), input=X5),
+    layer_case("ReflectionPad1d", ((2, 3),), input=X3),
+    layer_case("ReflectionPad2d", (2,), input=X4),
+    layer_case("ReflectionPad3d", (1,), input=X5),
+    layer_case("ReplicationPad1d", (3,), input=X3),
+    layer_case("ReplicationPad2d", ((1, 2, 3, 4),), input=X4),
+    layer_case("ReplicationPad3d", (1,), input=X5),
+    layer_case("CircularPad1d", (2,), input=X3),
+    layer_case("CircularPad2d", ((1, 2, 3, 0),), input=X4),
+    layer_case("CircularPad3d", (1,), input=X5),
+    layer_case("ReflectionPad2d", (1,), input=rand_array((3, 4, 5))),  # unbatched
+    layer_case("Upsample", kwargs=dict(scale_factor=2), input=X4),
+    layer_case("Upsample", kwargs=dict(size=(3, 9), mode="bilinear"), input=X4),
+    layer_case(
+        "Upsample", (), dict(scale_factor=1.5, mode="bicubic", align_corners=True), input=X4
+    ),
+    layer_case("Upsample", kwargs=dict(scale_factor=(2, 3), mode="nearest-exact"), input=X4),
+    layer_case("Upsample", kwargs=dict(scale_factor=2, mode="linear"), input=X3),
+    layer_case("UpsamplingNearest2d", kwargs=dict(scale_factor=2), input=X4),
+    layer_case("UpsamplingBilinear2d", kwargs=dict(size=(7, 3)), input=X4),
 ]
 
 
-@pytest.mark.parametrize("spec,x", LAYERS, ids=[s for s, _ in LAYERS])
-def test_layer_parity(spec, x):
-    em, tm = eval("enn." + spec), eval("tnn." + spec)
-    assert repr(em) == repr(tm)
-    check_op(em, tm, x, atol=1e-5)
+@pytest.mark.parametrize("case", LAYERS, ids=str)
+def test_layer_parity(case):
+    check_layer(case)
 
 
 # ---- errors ----------------------------------------------------------------------------------

@@ -204,3 +204,14 @@ def test_every_public_function_with_out_implements_it():
         o = ember.zeros(1, 2, dtype=ember.float64)
         getattr(ember, n)(x, out=o)
         assert np.allclose(o.numpy(), getattr(torch, n)(torch.tensor([[0.5, 0.25]])).numpy())
+
+
+@pytest.mark.parametrize("name", ["column_stack", "row_stack", "dstack"])
+def test_stacking_functions_write_out(name):
+    # They declared out= and ignored it; now they write it, as torch.
+    parts = [[1.0, 2.0], [3.0, 4.0]]
+    o = ember.zeros(2, 2) if name != "dstack" else ember.zeros(1, 2, 2)
+    r = getattr(ember, name)([ember.tensor(p) for p in parts], out=o)
+    t = getattr(torch, name)([torch.tensor(p) for p in parts])
+    assert r is o
+    assert o.tolist() == t.tolist()

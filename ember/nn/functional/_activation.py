@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype as D
+from ..._dtype_names import type_name
 from ..._random import rng
 from ..._tensor import Tensor
 from ...autograd.function import NO_CTX
 from ...ops import activation as A
 from ...ops import unary as U
-from ...ops.inplace import _tname, apply_inplace
+from ...ops.inplace import apply_inplace
 from ...ops.nn_fused import log_softmax, softmax, softmin  # noqa: F401  (documented here too)
 
 __all__ = [
@@ -68,7 +69,9 @@ def _check(name: str, input: Any) -> None:
 def _check_float(kernel: str, name: str, input: Any) -> None:
     _check(name, input)
     if input.dtype.kind not in "fc":
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_tname(input._data.dtype)}'")
+        raise NotImplementedError(
+            f"\"{kernel}\" not implemented for '{type_name(input._data.dtype)}'"
+        )
 
 
 def _run(prim: type, input: Tensor, args: tuple, inplace: bool) -> Tensor:
@@ -294,7 +297,7 @@ def _check_lambd(lambd: float, input: Tensor) -> None:
         limit = "3.40282e+38" if input.dtype is D.float32 else "1.79769e+308"
         raise RuntimeError(
             f"lambda must be in range [0, {limit}] for input dtype "
-            f"{_tname(input._data.dtype)}, but found {lambd}"
+            f"{type_name(input._data.dtype)}, but found {lambd}"
         )
 
 

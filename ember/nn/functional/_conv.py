@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._dtype import _BY_NP
+from ..._dtype_names import type_name
 from ..._tensor import Tensor
 from ...ops.conv import ConvNd, ConvTransposeNd
+from ._tuples import ntuple
 
 __all__ = [
     "conv1d",
@@ -23,28 +24,19 @@ __all__ = [
 
 def _tuple(value: Any, n: int, name: str) -> tuple:
     """An int or a length-``n`` sequence as an ``n``-tuple of ints (PyTorch's error otherwise)."""
-    if isinstance(value, (list, tuple)):
-        if len(value) == 1:
-            value = value[0]
-        elif len(value) != n:
-            raise RuntimeError(
-                f"expected {name} to be a single integer value or a list of {n} values to match "
-                f"the convolution dimensions, but got {name}={list(value)}"
-            )
-        else:
-            return tuple(int(v) for v in value)
-    return (int(value),) * n
+    return ntuple(
+        value,
+        n,
+        int,
+        lambda: (
+            f"expected {name} to be a single integer value or a list of {n} values to match "
+            f"the convolution dimensions, but got {name}={list(value)}"
+        ),
+    )
 
 
 def _shape(t: Any) -> str:
     return str(list(t.shape))
-
-
-def _layer_hint(layer: Any, msg: str) -> str:
-    """Append ember's layer-aware explanation to PyTorch's message when called from a Module."""
-    if layer is None:
-        return msg
-    return f"{msg}: {layer}"
 
 
 def _check_conv(
@@ -57,7 +49,6 @@ def _check_conv(
     dilation: Any,
     groups: int,
     transposed: bool,
-    layer: Any,
 ) -> tuple:
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
@@ -65,11 +56,8 @@ def _check_conv(
         raise TypeError(f"{name}(): argument 'weight' must be Tensor, not {type(weight).__name__}")
     if input.ndim not in (sd + 1, sd + 2):
         raise RuntimeError(
-            _layer_hint(
-                layer,
-                f"Expected {sd + 1}D (unbatched) or {sd + 2}D (batched) input to {name}, but got "
-                f"input of size: {_shape(input)}",
-            )
+            f"Expected {sd + 1}D (unbatched) or {sd + 2}D (batched) input to {name}, but got "
+            f"input of size: {_shape(input)}"
         )
     if weight.ndim != sd + 2:
         raise RuntimeError(
@@ -92,13 +80,10 @@ def _check_conv(
     if x.dtype != w.dtype or (bias is not None and bias._data.dtype != x.dtype):
         other = w.dtype if x.dtype != w.dtype else bias._data.dtype
         raise RuntimeError(
-            f"expected scalar type {_BY_NP[x.dtype].name.capitalize()} but found "
-            f"{_BY_NP[other].name.capitalize()}".replace("Float32", "Float").replace(
-                "Float64", "Double"
-            )
+            f"expected scalar type {type_name(x.dtype)} but found {type_name(other)}"
         )
     if x.dtype.kind not in "fV":  # V: bfloat16 (ml_dtypes)
-        raise RuntimeError(f"\"{name}\" not implemented for '{_BY_NP[x.dtype].name.capitalize()}'")
+        raise RuntimeError(f"\"{name}\" not implemented for '{type_name(x.dtype)}'")
     batched = input.ndim == sd + 2
     shape = tuple(x.shape) if batched else (1, *x.shape)
     c = shape[1]
@@ -121,16 +106,10 @@ def _check_conv(
             )
     if c != expected_c:
         tr = "transposed=1, " if transposed else f"groups={groups}, "
-        msg = (
+        raise RuntimeError(
             f"Given {tr}weight of size {wshape}, expected input{_shape(input)} to have "
             f"{expected_c} channels, but got {c} channels instead"
         )
-        if layer is not None:
-            msg += (
-                f": {layer} expected input with {expected_c} channels, got {c} "
-                f"(input shape {_shape(input)})"
-            )
-        raise RuntimeError(msg)
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != out_c):
         raise RuntimeError(
             f"Given weight of size {wshape}, expected bias to be 1-dimensional with {out_c} "
@@ -149,10 +128,9 @@ def _conv(
     padding: Any,
     dilation: Any,
     groups: int,
-    layer: Any = None,
 ) -> Tensor:
     stride_t, dil_t, groups, batched = _check_conv(
-        name, input, weight, bias, sd, stride, dilation, groups, False, layer
+        name, input, weight, bias, sd, stride, dilation, groups, False
     )
     k = tuple(weight.shape[2:])
     if isinstance(padding, str):
@@ -181,7 +159,7 @@ def _conv(
             f"Kernel size: ({' x '.join(map(str, eff))}). Kernel size can't be greater than "
             "actual input size"
         )
-        raise RuntimeError(_layer_hint(layer, msg))
+        raise RuntimeError(msg)
     x = input if batched else input.unsqueeze(0)
     out = ConvNd.apply(x, weight, bias, stride_t, pads, dil_t, groups)
     return out if batched else out.squeeze(0)
@@ -255,10 +233,9 @@ def _conv_transpose(
     output_padding: Any,
     groups: int,
     dilation: Any,
-    layer: Any = None,
 ) -> Tensor:
     stride_t, dil_t, groups, batched = _check_conv(
-        name, input, weight, bias, sd, stride, dilation, groups, True, layer
+        name, input, weight, bias, sd, stride, dilation, groups, True
     )
     if isinstance(padding, str):
         raise RuntimeError(f"{name}: padding='{padding}' is not supported for transposed convs")
@@ -280,12 +257,9 @@ def _conv_transpose(
     )
     if any(o <= 0 for o in out):
         raise RuntimeError(
-            _layer_hint(
-                layer,
-                f"Given input size per channel: ({' x '.join(map(str, input.shape[-sd:]))}). "
-                f"Calculated output size per channel: ({' x '.join(map(str, out))}). "
-                "Output size is too small",
-            )
+            f"Given input size per channel: ({' x '.join(map(str, input.shape[-sd:]))}). "
+            f"Calculated output size per channel: ({' x '.join(map(str, out))}). "
+            "Output size is too small"
         )
     x = input if batched else input.unsqueeze(0)
     y = ConvTransposeNd.apply(x, weight, bias, stride_t, pad_t, opad_t, dil_t, groups)

@@ -14,10 +14,10 @@ import warnings
 
 import numpy as np
 
+from ..._dtype_names import type_name
 from ..._random import rng
 from ..._tensor import Tensor
 from ...ops import activation as A
-from ...ops.inplace import _tname
 from ._activation import _check, _run
 
 __all__ = [
@@ -58,7 +58,7 @@ def _apply(
     x = input._data
     if x.dtype.kind not in "fc":
         raise RuntimeError(
-            f"result type Float can't be cast to the desired output type {_tname(x.dtype)}"
+            f"result type Float can't be cast to the desired output type {type_name(x.dtype)}"
         )
     dt = x.dtype
     if p == 1:

@@ -28,18 +28,18 @@ def _type_check(fn: str, name: str, pos: int, value: Any, optional: bool = False
     )
 
 
-def linear_shape_error(input: Tensor, weight: Tensor, who: str) -> RuntimeError:
-    """The error for an input whose last dimension does not match ``weight``: PyTorch's matrix
-    message plus which layer (``who``) expected how many features."""
-    x = input.shape
-    rows = 1
-    for s in x[:-1]:
-        rows *= s
-    got = x[-1] if x else 1
-    out_f, in_f = weight.shape
-    return RuntimeError(
-        f"mat1 and mat2 shapes cannot be multiplied ({rows}x{got} and {in_f}x{out_f}): {who} "
-        f"expected input with {in_f} features in its last dimension, got {got}"
+def _plain(input: Any, weight: Any, bias: Any) -> bool:
+    """Tensors of one dtype, a 2-D weight matching the input's last dimension, a bias of
+    ``out_features`` or none: the case the fused primitive takes as is."""
+    if not (isinstance(input, Tensor) and isinstance(weight, Tensor)):
+        return False
+    x, w = input._data, weight._data
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1] or x.dtype != w.dtype:
+        return False
+    if bias is None:
+        return True
+    return (
+        isinstance(bias, Tensor) and bias._data.shape == w.shape[:1] and bias._data.dtype == w.dtype
     )
 
 
@@ -53,6 +53,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> F.linear(ember.ones(2, 3), ember.ones(4, 3)).shape
     ember.Size([2, 4])
     """
+    if _plain(input, weight, bias):  # the usual case (every nn.Linear call): no more checks
+        return L.Linear.apply(input, weight, bias)
     _type_check("linear", "input", 1, input)
     _type_check("linear", "weight", 2, weight)
     _type_check("linear", "bias", 3, bias, optional=True)
@@ -63,7 +65,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{input.ndim}D and {w.ndim}D"
         )
     if w.ndim == 2 and (input.ndim == 0 or input._data.shape[-1] != w.shape[1]):
-        raise linear_shape_error(input, weight, f"linear with weight of shape {list(weight.shape)}")
+        raise L.linear_shape_error(input._data.shape, w.shape)
     if input._data.dtype != w.dtype:
         a, b = input.dtype.name, weight.dtype.name
         raise RuntimeError(

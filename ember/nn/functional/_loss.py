@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._dtype_names import type_name
 from ...ops.elementwise import cast
 from ...ops.loss import (
     BinaryCrossEntropy,
@@ -30,7 +31,6 @@ from ._reduction import (
     check_broadcast,
     legacy_reduction,
     reduction_of,
-    scalar_type_name,
     size_str,
     warn_target_size,
 )
@@ -158,7 +158,7 @@ def _check_class_target(input: Any, target: Any, weight: Any, fn: str) -> int:
     x, t = input._data, target._data
     if t.dtype != np.int64 and t.dtype != np.uint8:
         raise RuntimeError(
-            f"expected target dtype to be Long or Byte, but got {scalar_type_name(t.dtype)}"
+            f"expected target dtype to be Long or Byte, but got {type_name(t.dtype)}"
         )
     nd = x.ndim
     if nd == 0:
@@ -233,7 +233,7 @@ def cross_entropy(
         if t.dtype.kind != "f":
             raise RuntimeError(
                 "Expected floating point type for target with class probabilities, got "
-                f"{scalar_type_name(t.dtype)}"
+                f"{type_name(t.dtype)}"
             )
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
@@ -253,7 +253,7 @@ def cross_entropy(
         return CrossEntropyProb.apply(input, target, weight, float(label_smoothing), reduction)
     if x.dtype.kind not in "fV":  # V: bfloat16 (ml_dtypes)
         raise NotImplementedError(
-            f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{scalar_type_name(x.dtype)}'"
+            f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{type_name(x.dtype)}'"
         )
     _check_class_target(input, target, weight, "")
     _no_grad_arg(weight, "nll_loss_forward", "weight")
@@ -291,7 +291,7 @@ def nll_loss(
         reduction = reduction_of(reduction)
     if input.dtype.kind != "f":
         raise NotImplementedError(
-            f"\"nll_loss_out_frame\" not implemented for '{scalar_type_name(input._data.dtype)}'"
+            f"\"nll_loss_out_frame\" not implemented for '{type_name(input._data.dtype)}'"
         )
     _check_class_target(input, target, weight, "")
     _no_grad_arg(weight, "nll_loss_forward", "weight")

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._dtype_names import type_name
 from ..._tensor import Tensor
 from ...ops.pool import (
     AdaptiveAvgPoolNd,
@@ -18,6 +19,7 @@ from ...ops.pool import (
     MaxUnpoolNd,
     avg_divisor,
 )
+from ._tuples import ntuple
 
 __all__ = [
     "max_pool1d",
@@ -46,15 +48,12 @@ __all__ = [
 
 
 def _ntuple(value: Any, n: int, name: str, what: str) -> tuple:
-    if isinstance(value, (list, tuple)):
-        if len(value) == 1:
-            return (int(value[0]),) * n
-        if len(value) != n:
-            raise RuntimeError(
-                f"{name}: {what} must either be a single int, or a tuple of {_count(n)} ints"
-            )
-        return tuple(int(v) for v in value)
-    return (int(value),) * n
+    return ntuple(
+        value,
+        n,
+        int,
+        lambda: f"{name}: {what} must either be a single int, or a tuple of {_count(n)} ints",
+    )
 
 
 def _count(n: int) -> str:
@@ -71,7 +70,7 @@ def _check_input(name: str, input: Any, sd: int) -> bool:
             f"but got input of size {list(input.shape)}"
         )
     if not input.dtype.is_floating_point:
-        raise RuntimeError(f"\"{name}\" not implemented for '{input.dtype.name.capitalize()}'")
+        raise RuntimeError(f"\"{name}\" not implemented for '{type_name(input.dtype)}'")
     return input.ndim == sd + 2
 
 

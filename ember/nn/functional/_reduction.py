@@ -6,30 +6,9 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import numpy as np
-
 __all__: list[str] = []
 
 _VALID = ("none", "mean", "sum")
-
-_SCALAR_TYPE = {
-    "float32": "Float",
-    "float64": "Double",
-    "float16": "Half",
-    "int64": "Long",
-    "int32": "Int",
-    "int16": "Short",
-    "int8": "Char",
-    "uint8": "Byte",
-    "bool": "Bool",
-    "complex64": "ComplexFloat",
-    "complex128": "ComplexDouble",
-}
-
-
-def scalar_type_name(dt: np.dtype) -> str:
-    """PyTorch's ScalarType name of a NumPy dtype ('Float', 'Long', ...), for messages."""
-    return _SCALAR_TYPE.get(np.dtype(dt).name, np.dtype(dt).name)
 
 
 def size_str(shape: tuple) -> str:

@@ -18,6 +18,7 @@ from ...ops.resample import (
     pad_index,
 )
 from ...ops.shape import constant_pad
+from ._tuples import ntuple
 
 __all__ = [
     "pad",
@@ -272,11 +273,13 @@ def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None)
 
 
 def _pair(v: Any, name: str) -> tuple:
-    if isinstance(v, (list, tuple)):
-        if len(v) != 2:
-            raise RuntimeError(f"{name} must be an int or a tuple of two ints, got {v}")
-        return tuple(int(a) for a in v)
-    return (int(v), int(v))
+    return ntuple(
+        v,
+        2,
+        int,
+        lambda: f"{name} must be an int or a tuple of two ints, got {v}",
+        expand_one=False,
+    )
 
 
 def unfold(

@@ -8,7 +8,9 @@ from typing import Any
 from ..._tensor import Tensor
 from .. import init
 from ..functional import _conv as FC
+from ..functional._tuples import ntuple
 from ..functional._vision import fold, pad, unfold
+from ._errors import LAYER_ERRORS, name_layer
 from .linear import _weight_and_bias
 from .module import Module
 
@@ -24,12 +26,6 @@ __all__ = [
 ]
 
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
-
-
-def _ntuple(value: Any, n: int) -> tuple:
-    if isinstance(value, (list, tuple)):
-        return tuple(value) if len(value) != 1 else tuple(value) * n
-    return (value,) * n
 
 
 class _ConvNd(Module):
@@ -61,9 +57,9 @@ class _ConvNd(Module):
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups != 0:
             raise ValueError("out_channels must be divisible by groups")
-        kernel_size = _ntuple(kernel_size, sd)
-        stride = _ntuple(stride, sd)
-        dilation = _ntuple(dilation, sd)
+        kernel_size = ntuple(kernel_size, sd)
+        stride = ntuple(stride, sd)
+        dilation = ntuple(dilation, sd)
         if isinstance(padding, str):
             if padding not in ("valid", "same"):
                 raise ValueError(
@@ -72,7 +68,7 @@ class _ConvNd(Module):
             if padding == "same" and any(s != 1 for s in stride):
                 raise ValueError("padding='same' is not supported for strided convolutions")
         else:
-            padding = _ntuple(padding, sd)
+            padding = ntuple(padding, sd)
         if padding_mode not in _PADDING_MODES:
             raise ValueError(
                 f"padding_mode must be one of {_PADDING_MODES}, but got padding_mode="
@@ -85,7 +81,7 @@ class _ConvNd(Module):
         self.padding = padding
         self.dilation = dilation
         self.transposed = self._transposed
-        self.output_padding = _ntuple(output_padding, sd)
+        self.output_padding = ntuple(output_padding, sd)
         self.groups = groups
         self.padding_mode = padding_mode
         # F.pad order (last dim first), each dim's (left, right): for non-'zeros' padding modes.
@@ -134,21 +130,24 @@ class _ConvNd(Module):
         return s
 
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        sd = self._sd
-        name = f"conv{sd}d"
-        if self.padding_mode != "zeros":
-            if not isinstance(input, Tensor) or input.ndim not in (sd + 1, sd + 2):
-                raise RuntimeError(
-                    f"Expected {sd + 1}D (unbatched) or {sd + 2}D (batched) input to {name}, but "
-                    f"got input of size: {list(getattr(input, 'shape', []))}: {self}"
-                )
-            input = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            padding: Any = 0
-        else:
+        try:
             padding = self.padding
-        return FC._conv(
-            name, sd, input, weight, bias, self.stride, padding, self.dilation, self.groups, self
-        )
+            if self.padding_mode != "zeros":
+                input, padding = self._pad(input), 0
+            return self._fn(input, weight, bias, self.stride, padding, self.dilation, self.groups)
+        except LAYER_ERRORS as e:
+            name_layer(e, self)
+            raise
+
+    def _pad(self, input: Tensor) -> Tensor:
+        """The input padded by ``padding_mode`` (the conv then runs without padding)."""
+        sd = self._sd
+        if not isinstance(input, Tensor) or input.ndim not in (sd + 1, sd + 2):
+            raise RuntimeError(
+                f"Expected {sd + 1}D (unbatched) or {sd + 2}D (batched) input to conv{sd}d, but "
+                f"got input of size: {list(getattr(input, 'shape', []))}"
+            )
+        return pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
 
     def forward(self, input: Tensor) -> Tensor:
         return self._conv_forward(input, self.weight, self.bias)
@@ -195,6 +194,7 @@ class Conv1d(_PlainConvNd):
     """
 
     _sd = 1
+    _fn = staticmethod(FC.conv1d)
 
 
 class Conv2d(_PlainConvNd):
@@ -213,12 +213,14 @@ class Conv2d(_PlainConvNd):
     """
 
     _sd = 2
+    _fn = staticmethod(FC.conv2d)
 
 
 class Conv3d(_PlainConvNd):
     """3-D convolution over ``(N, C_in, D, H, W)`` (or unbatched) input."""
 
     _sd = 3
+    _fn = staticmethod(FC.conv3d)
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -280,22 +282,27 @@ class _ConvTransposeNd(_ConvNd):
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         sd = self._sd
-        if isinstance(input, Tensor) and input.ndim not in (sd + 1, sd + 2):
-            raise RuntimeError(
-                f"Expected {sd + 1}D (unbatched) or {sd + 2}D (batched) input to "
-                f"conv_transpose{sd}d, but got input of size: {list(input.shape)}: {self}"
-            )
-        opad = self._output_padding(input, output_size)
-        return FC._conv_transpose(
-            f"conv_transpose{sd}d", sd, input, self.weight, self.bias, self.stride, self.padding,
-            opad, self.groups, self.dilation, self,
-        )  # fmt: skip
+        try:
+            if isinstance(input, Tensor) and input.ndim not in (sd + 1, sd + 2):
+                raise RuntimeError(
+                    f"Expected {sd + 1}D (unbatched) or {sd + 2}D (batched) input to "
+                    f"conv_transpose{sd}d, but got input of size: {list(input.shape)}"
+                )
+            opad = self._output_padding(input, output_size)
+            return self._fn(
+                input, self.weight, self.bias, self.stride, self.padding, opad, self.groups,
+                self.dilation,
+            )  # fmt: skip
+        except LAYER_ERRORS as e:
+            name_layer(e, self)
+            raise
 
 
 class ConvTranspose1d(_ConvTransposeNd):
     """1-D transposed convolution; weight ``(in_channels, out_channels/groups, kW)``."""
 
     _sd = 1
+    _fn = staticmethod(FC.conv_transpose1d)
 
 
 class ConvTranspose2d(_ConvTransposeNd):
@@ -312,12 +319,14 @@ class ConvTranspose2d(_ConvTransposeNd):
     """
 
     _sd = 2
+    _fn = staticmethod(FC.conv_transpose2d)
 
 
 class ConvTranspose3d(_ConvTransposeNd):
     """3-D transposed convolution; weight ``(in_channels, out_channels/groups, kD, kH, kW)``."""
 
     _sd = 3
+    _fn = staticmethod(FC.conv_transpose3d)
 
 
 class Unfold(Module):

@@ -7,12 +7,11 @@ from typing import Any
 
 from ..._creation import empty
 from ..._tensor import Tensor
-from ...ops import linalg as L
 from ...ops import shape as S
 from .. import functional as F
 from .. import init
-from ..functional._linear import linear_shape_error
 from ..parameter import Parameter
+from ._errors import LAYER_ERRORS, name_layer
 from .module import Module
 
 __all__ = ["Identity", "Linear", "Bilinear", "Flatten", "Unflatten"]
@@ -92,25 +91,11 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        w = self.weight
-        if (
-            isinstance(input, Tensor)
-            and w.ndim == 2
-            and (input.ndim == 0 or input._data.shape[-1] != w._data.shape[1])
-        ):
-            raise linear_shape_error(input, w, repr(self))
-        b = self.bias
-        if (
-            isinstance(input, Tensor)
-            and input._data.dtype == w._data.dtype
-            and (
-                b is None
-                or (b._data.shape == (w._data.shape[0],) and b._data.dtype == w._data.dtype)
-            )
-        ):
-            # The usual case, checked above: straight to the fused primitive.
-            return L.Linear.apply(input, w, b)
-        return F.linear(input, w, b)
+        try:
+            return F.linear(input, self.weight, self.bias)
+        except LAYER_ERRORS as e:
+            name_layer(e, self)
+            raise
 
     def extra_repr(self) -> str:
         return (
@@ -157,8 +142,9 @@ class Bilinear(Module):
     def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
         try:
             return F.bilinear(input1, input2, self.weight, self.bias)
-        except RuntimeError as e:
-            raise RuntimeError(f"{e} (in {self!r})") from None
+        except LAYER_ERRORS as e:
+            name_layer(e, self)
+            raise
 
     def extra_repr(self) -> str:
         return (

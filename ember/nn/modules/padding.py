@@ -6,6 +6,7 @@ from typing import Any
 
 from ..._tensor import Tensor
 from ..functional._vision import pad
+from ._errors import LAYER_ERRORS, name_layer
 from .module import Module
 
 __all__ = [
@@ -49,13 +50,15 @@ class _PadNd(Module):
     def _check_dim(self, input: Tensor) -> None:
         sd = self._sd
         if isinstance(input, Tensor) and input.ndim not in (sd + 1, sd + 2):
-            raise ValueError(
-                f"expected {sd + 1}D or {sd + 2}D input (got {input.ndim}D input): {self}"
-            )
+            raise ValueError(f"expected {sd + 1}D or {sd + 2}D input (got {input.ndim}D input)")
 
     def forward(self, input: Tensor) -> Tensor:
-        self._check_dim(input)
-        return pad(input, self.padding, self._mode)
+        try:
+            self._check_dim(input)
+            return pad(input, self.padding, self._mode)
+        except LAYER_ERRORS as e:
+            name_layer(e, self)
+            raise
 
     def extra_repr(self) -> str:
         return f"{self.padding}"

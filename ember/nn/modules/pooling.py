@@ -6,6 +6,7 @@ from typing import Any
 
 from ..._tensor import Tensor
 from .. import functional as F
+from ..functional._tuples import ntuple
 from .module import Module
 
 __all__ = [
@@ -27,12 +28,6 @@ __all__ = [
     "MaxUnpool2d",
     "MaxUnpool3d",
 ]
-
-
-def _ntuple(value: Any, n: int) -> tuple:
-    if isinstance(value, (list, tuple)):
-        return tuple(value)
-    return (value,) * n
 
 
 class _MaxPoolNd(Module):
@@ -106,9 +101,9 @@ class AvgPool1d(Module):
         count_include_pad: bool = True,
     ) -> None:
         super().__init__()
-        self.kernel_size = _ntuple(kernel_size, 1)
-        self.stride = _ntuple(stride if stride is not None else kernel_size, 1)
-        self.padding = _ntuple(padding, 1)
+        self.kernel_size = ntuple(kernel_size, 1)
+        self.stride = ntuple(stride if stride is not None else kernel_size, 1)
+        self.padding = ntuple(padding, 1)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
@@ -282,9 +277,9 @@ class _MaxUnpoolNd(Module):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
         super().__init__()
         sd = self._sd
-        self.kernel_size = _ntuple(kernel_size, sd)
-        self.stride = _ntuple(stride if stride is not None else kernel_size, sd)
-        self.padding = _ntuple(padding, sd)
+        self.kernel_size = ntuple(kernel_size, sd)
+        self.stride = ntuple(stride if stride is not None else kernel_size, sd)
+        self.padding = ntuple(padding, sd)
 
     def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
         return type(self)._fn(

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..._tensor import Tensor
 from .. import functional as F
+from ..functional._tuples import ntuple
 from .module import Module
 from .pooling import _LPPoolNd
 
@@ -23,12 +24,6 @@ class LPPool3d(_LPPoolNd):
     _fn = staticmethod(F.lp_pool3d)
 
 
-def _tuple(value: Any, n: int) -> tuple:
-    if isinstance(value, (list, tuple)):
-        return tuple(value) if len(value) != 1 else tuple(value) * n
-    return (value,) * n
-
-
 class _FractionalMaxPoolNd(Module):
     _d = 0
 
@@ -43,11 +38,11 @@ class _FractionalMaxPoolNd(Module):
         super().__init__()
         d = self._d
         name = type(self).__name__
-        self.kernel_size = _tuple(kernel_size, d)
+        self.kernel_size = ntuple(kernel_size, d)
         self.return_indices = return_indices
         self.register_buffer("_random_samples", _random_samples)
-        self.output_size = _tuple(output_size, d) if output_size is not None else None
-        self.output_ratio = _tuple(output_ratio, d) if output_ratio is not None else None
+        self.output_size = ntuple(output_size, d) if output_size is not None else None
+        self.output_ratio = ntuple(output_ratio, d) if output_ratio is not None else None
         if output_size is None and output_ratio is None:
             raise ValueError(
                 f"{name} requires specifying either an output size, or a pooling ratio"
