@@ -316,6 +316,8 @@ def ldexp(input: Tensor, other: Tensor, *, out: Any = None) -> Tensor:
 
 
 class NextAfter(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.moved = x != y

@@ -264,6 +264,8 @@ def i1e(input: Tensor, *, out: Any = None) -> Tensor:
 
 
 class Erfc(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
