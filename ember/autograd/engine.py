@@ -7,8 +7,9 @@ One run is four named steps (``run_backward``):
 2. ``_seed``: the root gradients go into the buffers, the roots with no pending consumer are ready;
 3. ``_walk``: nodes run once every consumer has delivered its gradient; what reaches a leaf goes
    to the run's *sink* (``_walk_graph`` under ``create_graph``: Tensors instead of arrays, see
-   docs/architecture.md, "Higher-order gradients");
-4. ``sink.flush``: leaves with hooks, whose gradient was summed over all their uses, get it now.
+   docs/architecture.md, "Higher-order gradients"); a leaf with hooks gets its gradient, summed
+   over all its uses, as soon as the last of them has delivered (step 1 counts them too);
+4. ``sink.flush``: hooked leaves whose uses were not all counted get their gradient now.
 
 The sink says what happens at the leaves: ``AccumulateSink`` adds into ``.grad``
 (``backward()``), ``CaptureSink`` keeps the gradients of the requested inputs for
