@@ -7,8 +7,9 @@ One run is four named steps (``run_backward``):
 2. ``_seed``: the root gradients go into the buffers, the roots with no pending consumer are ready;
 3. ``_walk``: nodes run once every consumer has delivered its gradient; what reaches a leaf goes
    to the run's *sink* (``_walk_graph`` under ``create_graph``: Tensors instead of arrays, see
-   docs/architecture.md, "Higher-order gradients");
-4. ``sink.flush``: leaves with hooks, whose gradient was summed over all their uses, get it now.
+   docs/architecture.md, "Higher-order gradients"); a leaf with hooks gets its gradient, summed
+   over all its uses, as soon as the last of them has delivered (step 1 counts them too);
+4. ``sink.flush``: hooked leaves whose uses were not all counted get their gradient now.
 
 The sink says what happens at the leaves: ``AccumulateSink`` adds into ``.grad``
 (``backward()``), ``CaptureSink`` keeps the gradients of the requested inputs for
@@ -34,13 +35,25 @@ __all__ = ["run_backward", "AccumulateSink", "CaptureSink", "queue_callback"]
 # ---- sinks: where the gradients reaching leaves go ---------------------------------------------
 class _Sink:
     """A leaf with tensor hooks (or post-accumulate hooks) gets its gradient summed over all its
-    uses and the hooks run once on the total, after the walk (as PyTorch's AccumulateGrad node
-    does). Other leaves take each gradient as it arrives."""
+    uses and the hooks run once on the total, as soon as its last use has delivered (as PyTorch's
+    AccumulateGrad node does): ``expect`` counts the uses still to come (``_count_dependencies``).
+    Other leaves take each gradient as it arrives."""
 
     wanted_nodes: dict | None = None  # {(node, output_nr): [input index]}: only CaptureSink
 
     def __init__(self) -> None:
-        self.hooked: dict = {}
+        self.hooked: dict = {}  # id(leaf) -> (leaf, gradient summed so far)
+        self.expect: dict = {}  # id(hooked, wanted leaf) -> uses not yet delivered
+
+    def wants(self, t: Any) -> bool:
+        """Whether gradients reaching leaf ``t`` are kept by this run."""
+        return True
+
+    def count_use(self, t: Any) -> None:
+        """``_count_dependencies`` found one more edge into leaf ``t``."""
+        d = t.__dict__
+        if (d.get("_hooks") or d.get("_post_acc_hooks")) and self.wants(t):
+            self.expect[id(t)] = self.expect.get(id(t), 0) + 1
 
     def leaf(self, t: Any, g: Any) -> None:
         """A gradient ``g`` (an array; a Tensor under create_graph) reaches leaf ``t``."""
@@ -48,16 +61,34 @@ class _Sink:
         if d.get("_hooks") or d.get("_post_acc_hooks"):
             prev = self.hooked.get(id(t))
             self.hooked[id(t)] = (t, g if prev is None else prev[1] + g)
+            if id(t) in self.expect:
+                self.used(t)
         else:
             self.take(t, g)
 
+    def used(self, t: Any) -> None:
+        """One counted use of hooked leaf ``t`` has delivered (its gradient, or nothing); after
+        the last one the summed gradient is handed over."""
+        key = id(t)
+        left = self.expect[key] - 1
+        if left:
+            self.expect[key] = left
+            return
+        del self.expect[key]
+        got = self.hooked.pop(key, None)
+        if got is not None:
+            self._hand_over(*got)
+
     def flush(self) -> None:
-        """Hand the hooked leaves their summed gradients, hooks first."""
-        for t, g in self.hooked.values():
-            hooks = t.__dict__.get("_hooks")
-            if hooks:
-                g = _run_tensor_hooks(hooks, g)
-            self.take(t, g)
+        """Hand over what is still held: leaves whose uses were not all counted."""
+        while self.hooked:
+            self._hand_over(*self.hooked.pop(next(iter(self.hooked))))
+
+    def _hand_over(self, t: Any, g: Any) -> None:
+        hooks = t.__dict__.get("_hooks")
+        if hooks:
+            g = _run_tensor_hooks(hooks, g)
+        self.take(t, g)
 
     def take(self, t: Any, g: Any) -> None:
         raise NotImplementedError
@@ -79,6 +110,9 @@ class AccumulateSink(_Sink):
         # array already stored as some leaf's .grad.
         self.seen = {id(g) for g in grads}
         self.only = None if inputs is None else {id(t) for t in inputs}
+
+    def wants(self, t: Any) -> bool:
+        return self.only is None or id(t) in self.only
 
     def leaf(self, t: Any, g: Any) -> None:
         if self.only is None or id(t) in self.only:
@@ -111,6 +145,9 @@ class CaptureSink(_Sink):
             else:
                 wanted_nodes.setdefault((t._grad_fn, t._out_nr), []).append(i)
         self.wanted_nodes = wanted_nodes or None
+
+    def wants(self, t: Any) -> bool:
+        return id(t) in self.wanted_leaves
 
     def leaf(self, t: Any, g: Any) -> None:
         if id(t) in self.wanted_leaves:
@@ -220,7 +257,7 @@ def run_backward(
     # Hooks and Function backwards record only under create_graph, as in PyTorch.
     STATE.enabled = create_graph
     try:
-        deps = _count_dependencies(roots)
+        deps = _count_dependencies(roots, sink)
         buffers, ready = _seed(roots, grads, deps, sink)
         if create_graph:
             _walk_graph(ready, buffers, deps, sink, retain_graph)
@@ -233,13 +270,16 @@ def run_backward(
         _RUNS.stack.pop()
 
 
-def _count_dependencies(roots: list) -> dict:
-    """``{node: number of edges into it}`` over every node reachable from the roots."""
+def _count_dependencies(roots: list, sink: _Sink) -> dict:
+    """``{node: number of edges into it}`` over every node reachable from the roots; the edges
+    (and roots) that reach a leaf with hooks are counted in ``sink.expect``."""
     deps: dict = {}
     stack = []
     for r in roots:
         fn = r._grad_fn
-        if fn is not None and fn not in deps:
+        if fn is None:
+            sink.count_use(r)
+        elif fn not in deps:
             deps[fn] = 0
             stack.append(fn)
     while stack:
@@ -252,6 +292,10 @@ def _count_dependencies(roots: list) -> dict:
                 else:
                     deps[child] = 1
                     stack.append(child)
+            elif e is not None:
+                d = e.__dict__
+                if d.get("_hooks") or d.get("_post_acc_hooks"):
+                    sink.count_use(e)
     return deps
 
 
@@ -273,6 +317,7 @@ def _walk(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: boo
     # Anomaly mode sends every node through _run_general, which checks its gradients.
     fast_ok = sink.wanted_nodes is None and not ANOMALY.enabled
     leaf = sink.leaf
+    expect = sink.expect  # hooked leaves still waiting for uses (empty: nothing to count)
     # Ids of the gradient sums this walk made and only `buffers` holds: later gradients for the
     # same node are added into them in place. A sum is handed over (and no longer owned) when its
     # node runs.
@@ -307,6 +352,8 @@ def _walk(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: boo
                     deps[child] = d
                     if d == 0:
                         ready.append(child)
+                elif expect and id(e) in expect:
+                    sink.used(e)
             continue
         for e, g in zip(node.next_edges, in_grads):
             if e is None:
@@ -325,6 +372,8 @@ def _walk(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: boo
                     ready.append(child)
             elif g is not None:
                 leaf(e, g)
+            elif expect and id(e) in expect:
+                sink.used(e)
 
 
 def _walk_graph(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: bool) -> None:
@@ -342,8 +391,11 @@ def _walk_graph(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_grap
                 deps[child] = d
                 if d == 0:
                     ready.append(child)
-            elif e is not None and g is not None:
-                sink.leaf(e, g)
+            elif e is not None:
+                if g is not None:
+                    sink.leaf(e, g)
+                elif id(e) in sink.expect:
+                    sink.used(e)
 
 
 def _run_general(
@@ -366,7 +418,7 @@ def _run_general(
         for h in list(node._pre_hooks):
             r = h(to_t(gouts))
             if r is not None:
-                gouts = from_t(r)
+                gouts = from_t(_check_hook_result(h, r, n_out))
     if all(g is None for g in gouts):
         in_grads = None  # nothing flows through this node
     else:
@@ -387,10 +439,25 @@ def _run_general(
         for h in list(node._hooks):
             r = h(to_t(in_grads or ()), to_t(gouts))
             if r is not None:
-                in_grads = from_t(r)
+                expected = len(in_grads) if in_grads is not None else len(node.next_edges)
+                in_grads = from_t(_check_hook_result(h, r, expected))
     if not retain_graph:
         node._release()
     return in_grads
+
+
+def _check_hook_result(hook: Any, r: Any, expected: int) -> Any:
+    """A node hook's replacement gradients: a tuple (or list) of one per slot, as PyTorch
+    demands; anything else would be silently cut short or iterated."""
+    if not isinstance(r, (tuple, list)):
+        raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
+    if len(r) != expected:
+        name = getattr(hook, "__name__", type(hook).__name__)
+        raise RuntimeError(
+            f"hook '{name}' has returned an incorrect number of values "
+            f"(got {len(r)}, but expected {expected})"
+        )
+    return r
 
 
 def _same(gs: tuple) -> tuple:

@@ -14,7 +14,7 @@ from ._launch import HARD_TIMEOUT_S, ROOT, SCRIPTS, env, launch, results, run
 
 VARIANTS = re.findall(r'^    "(\w+)": ', (SCRIPTS / "ddp.py").read_text(), re.M)
 TRAINING = [v for v in VARIANTS if not v.startswith("control_") and "raise" not in v]
-OTHERS = ("unused_without_detection", "mismatched_models", "buffer_sync_rule")
+OTHERS = ("unused_without_detection", "mismatched_models", "buffer_sync_rule", "overlap")
 TRAINING = [v for v in TRAINING if v not in OTHERS]
 CONTROLS = [v for v in VARIANTS if v.startswith("control_")]
 
@@ -34,6 +34,18 @@ def test_ddp_on_two_ranks_matches_one_process(two_ranks, name):
         assert r["buckets"] >= 4  # several all-reduces per step, launched in order
     else:
         assert r["buckets"] == 1  # the whole small model fits the 1 MiB first bucket
+
+
+def test_all_reduces_start_during_the_backward_walk_in_bucket_order(two_ranks):
+    r = two_ranks["overlap"]
+    ev, n = r["events"], r["buckets"]
+    launches = [e for e in ev if e.startswith("launch")]
+    assert launches == [f"launch {k}" for k in range(n)]  # every bucket once, in order
+    # The head's bucket (bucket 0) started before the walk reached the early layers; conv1's
+    # parameters (the last buckets) are launched after the marker, before the callback.
+    marker = ev.index("marker backward")
+    assert ev.index("launch 0") < marker < ev.index(f"launch {n - 1}")
+    assert ev[-1] == "end of backward" and n >= 4
 
 
 def test_unused_parameters_keep_no_grad(two_ranks):

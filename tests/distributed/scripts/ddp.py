@@ -180,6 +180,42 @@ def mismatched_models():
     return {"raised": False}
 
 
+def overlap():
+    """When each bucket's all-reduce starts, relative to the backward walk: a marker node after
+    conv1 (so its backward runs after conv2's and before conv1's) logs into the same list as the
+    reducer's launches and its end-of-backward callback."""
+    events = []
+
+    class Mark(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            events.append("marker backward")
+            return g
+
+    ddp = DDP(make(100, torch.float64), bucket_cap_mb=256 / 2**20)
+    ddp.module.conv1.register_forward_hook(lambda m, i, o: Mark.apply(o))
+    red = ddp.reducer
+    launch, finalize = red._launch_ready, red._finalize
+
+    def logged_launch():
+        before = red.next
+        launch()
+        events.extend(f"launch {k}" for k in range(before, red.next))
+
+    def logged_finalize():
+        events.append("end of backward")
+        finalize()
+
+    red._launch_ready, red._finalize = logged_launch, logged_finalize
+    x, y = next(batches(torch.float64))
+    nn.CrossEntropyLoss()(ddp(x), y).backward()
+    return {"events": events, "buckets": len(red.buckets)}
+
+
 VARIANTS = {
     "sgd_float64": lambda: variant(),
     "sgd_float32": lambda: variant(torch.float32),
@@ -197,6 +233,7 @@ VARIANTS = {
     "unused_without_detection": unused_without_detection,
     "mismatched_models": mismatched_models,
     "buffer_sync_rule": buffer_sync_rule,
+    "overlap": overlap,
     "control_no_average": lambda: variant(hack="no_average"),
     "control_no_init_sync": lambda: variant(ddp_kw={"init_sync": False}),
 }
