@@ -1,5 +1,6 @@
 """Running multi-process jobs from the tests: every job through ember's launcher, under a hard
-timeout, with the results read from the ``RESULT {json}`` lines the ranks print."""
+timeout, with the results read from the per-rank files the ranks write (``scripts/_result.py``;
+not from stdout, where mpiexec may interleave the ranks' lines)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,17 +38,22 @@ def launch(
     return run(cmd, extra_env)
 
 
-def run(cmd: list, extra_env: dict = None) -> subprocess.CompletedProcess:
+def run(
+    cmd: list, extra_env: dict = None, cwd: Path = ROOT, timeout: float = HARD_TIMEOUT_S
+) -> subprocess.CompletedProcess:
+    """Run ``cmd`` to its end; ``proc.outputs`` maps each rank that emitted a result to it."""
     e = env()
     e.update(extra_env or {})
-    return subprocess.run(
-        cmd, cwd=ROOT, env=e, capture_output=True, text=True, timeout=HARD_TIMEOUT_S
-    )
+    with tempfile.TemporaryDirectory(prefix="ember-results-") as out:
+        e["EMBER_TEST_RESULTS"] = out
+        proc = subprocess.run(cmd, cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout)
+        files = Path(out).glob("*.json")  # complete files only: each was renamed into place
+        proc.outputs = {int(f.stem): json.loads(f.read_text("utf-8")) for f in files}
+    return proc
 
 
 def results(proc: subprocess.CompletedProcess) -> list:
-    """The JSON payloads of every ``RESULT`` line, after checking the job succeeded."""
+    """The results the ranks emitted, in rank order, after checking the job succeeded."""
     assert proc.returncode == 0, f"job failed (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    out = [json.loads(line[7:]) for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    assert out, f"no RESULT line:\n{proc.stdout}\n{proc.stderr}"
-    return out
+    assert proc.outputs, f"no result emitted:\n{proc.stdout}\n{proc.stderr}"
+    return [proc.outputs[r] for r in sorted(proc.outputs)]

@@ -2,12 +2,11 @@
 the exception types of bad calls against PyTorch's."""
 
 import re
-import subprocess
 import sys
 
 import pytest
 
-from ._launch import SCRIPTS, env, launch, results
+from ._launch import SCRIPTS, launch, results, run
 
 CHECK_NAMES = re.findall(r"@check\ndef (\w+)", (SCRIPTS / "collectives.py").read_text())
 
@@ -34,14 +33,7 @@ def test_collectives_on_uneven_and_oversubscribed_worlds(n):
 
 
 def _error_types(lib):
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPTS / "errors.py"), lib],
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return results(proc)[0]
+    return results(run([sys.executable, str(SCRIPTS / "errors.py"), lib], timeout=120))[0]
 
 
 def test_bad_calls_raise_torchs_exception_types():

@@ -74,39 +74,45 @@ def test_flavour_of_the_installed_mpiexec():
     assert launcher.flavour(launcher.find_mpiexec()) == "mpich"
 
 
+# Time from the moment rank 1 misbehaves to the job's end. Each bound sits far below what would
+# happen without the mechanism under test (the job's own 60 s timeout, or rank 1's 3600 s
+# sleep), yet leaves a loaded machine ample room: the ends observed idle are ~1 s (~6 s exit0).
+TEARDOWN_S = 30
+
+
 @pytest.mark.parametrize(
-    "how, rc, limit_s",
+    "how, rc, says",
     [
-        ("raise", 1, 5),  # uncaught exception: MPI_Abort from the bootstrap
-        ("exit3", 3, 5),  # non-zero exit keeps its code
-        ("kill", None, 5),  # killed: mpiexec tears the job down
-        ("exit0", 1, 20),  # returned early: rank 0's wait notices rank 1 has left (~5 s)
+        ("raise", 1, "rank 1 raised an exception; ending the job"),  # MPI_Abort from bootstrap
+        ("exit3", 3, "rank 1 exited with code 3; ending the job"),  # the code is kept
+        ("kill", 9, ""),  # os._exit, no Python teardown: mpiexec ends the job with its code
+        ("exit0", 1, "already finished their script"),  # rank 0's wait notices (after ~5 s)
     ],
 )
-def test_failing_rank_ends_the_job(how, rc, limit_s):
-    t0 = time.monotonic()
+def test_failing_rank_ends_the_job(how, rc, says):
     proc = launch("fail.py", 2, how, job_timeout=60)
-    took = time.monotonic() - t0
-    assert proc.returncode != 0 and (rc is None or proc.returncode == rc), proc.stderr
-    assert took < limit_s, took
-    assert "RESULT" not in proc.stdout
+    took = time.time() - proc.outputs[1]["failing_at"]
+    assert proc.returncode == rc, proc.stderr
+    assert says in proc.stderr, proc.stderr
+    assert list(proc.outputs) == [1], proc.outputs  # rank 0's second all_reduce never ended
+    assert took < TEARDOWN_S, took
     if how == "raise":
         assert "rank 1 failed on purpose" in proc.stderr and "fail.py" in proc.stderr
-    if how == "exit0":
-        assert "already finished their script" in proc.stderr
 
 
 def test_process_group_timeout_names_the_collective():
     proc = launch("fail.py", 2, "pg_timeout", job_timeout=60)
     assert proc.returncode == 1
     assert "DistBackendError: all_reduce timed out after 1 s" in proc.stderr
+    assert list(proc.outputs) == [1]  # the second all_reduce timed out, not the first
+    assert time.time() - proc.outputs[1]["failing_at"] < TEARDOWN_S  # rank 1 sleeps 30 s
 
 
 def test_timeout_ends_a_hung_job():
-    t0 = time.monotonic()
     proc = launch("fail.py", 2, "sleep", job_timeout=2)
     assert proc.returncode != 0
-    assert time.monotonic() - t0 < 15
+    assert list(proc.outputs) == [1]
+    assert time.time() - proc.outputs[1]["failing_at"] < TEARDOWN_S  # rank 1 sleeps 3600 s
 
 
 def test_world_size_mismatch_names_the_launcher():
@@ -131,12 +137,14 @@ def test_import_without_mpi4py():
         "try:\n"
         "    d.init_process_group('gloo')\n"
         "except RuntimeError as e:\n"
-        "    print('RESULT', '\"' + str(e) + '\"')\n"
+        "    print(e)\n"
     )
     proc = run([sys.executable, "-c", code])
-    assert "pip install 'ember[distributed]'" in results(proc)[0]
+    assert proc.returncode == 0, proc.stderr
+    assert "pip install 'ember[distributed]'" in proc.stdout
 
 
 def test_import_ember_does_not_import_mpi():
-    code = "import sys, ember, ember.distributed; print('RESULT', int('mpi4py' in sys.modules))"
-    assert results(run([sys.executable, "-c", code])) == [0]
+    code = "import sys, ember, ember.distributed; print('mpi4py' in sys.modules)"
+    proc = run([sys.executable, "-c", code])
+    assert proc.returncode == 0 and proc.stdout.strip() == "False", proc.stderr

@@ -1,10 +1,9 @@
 """Every collective against NumPy, on however many ranks the job has.
 
 Rank r's input is a known function of r, so each rank can compute the expected result with
-NumPy. Rank 0 prints ``RESULT {check: [failures on any rank]}``.
+NumPy. Rank 0 emits ``{check: [failures on any rank]}``.
 """
 
-import json
 import traceback
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ import numpy as np
 
 import ember
 import ember.distributed as dist
+from tests.distributed.scripts._result import emit
 
 dist.init_process_group("gloo")
 R, N = dist.get_rank(), dist.get_world_size()
@@ -341,5 +341,5 @@ for name, fn in CHECKS.items():
     dist.all_gather_object(errs, err)
     failures[name] = [e for e in errs if e]
 if R == 0:
-    print("RESULT " + json.dumps(failures), flush=True)
+    emit(failures)
 dist.destroy_process_group()

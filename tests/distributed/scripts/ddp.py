@@ -4,11 +4,10 @@ Each variant trains a small conv net for a few steps with DDP, every rank on its
 1/W slice of the same global batches, the ranks starting from *different* weights (so the
 construction broadcast matters) and with tiny buckets (several all-reduces per step). Rank 0
 also trains the same model (rank 0's initial weights) in one process on the whole batches.
-Rank 0 prints ``RESULT {variant: {"vs_one_process": max |diff|, "across_ranks": max |diff|,
+Rank 0 emits ``{variant: {"vs_one_process": max |diff|, "across_ranks": max |diff|,
 ...}}``. The negative controls break DDP on purpose and must show large differences.
 """
 
-import json
 import sys
 
 import numpy as np
@@ -17,6 +16,7 @@ import ember as torch
 import ember.distributed as dist
 from ember import nn
 from ember.nn.parallel import DistributedDataParallel as DDP
+from tests.distributed.scripts._result import emit
 
 dist.init_process_group("gloo")
 R, W = dist.get_rank(), dist.get_world_size()
@@ -253,5 +253,5 @@ VARIANTS["control_batchnorm_unsynced"] = _unsynced_bn
 names = sys.argv[1:] or list(VARIANTS)
 res = {n: VARIANTS[n]() for n in names}
 if R == 0:
-    print("RESULT " + json.dumps(res), flush=True)
+    emit(res)
 dist.destroy_process_group()

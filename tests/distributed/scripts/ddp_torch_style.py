@@ -1,10 +1,11 @@
 """A plain PyTorch DDP training script (torchrun style). Under ``EMBER=1`` it runs on ember
-unchanged but for the import. Rank 0 prints ``RESULT [final parameters]``."""
+unchanged but for the import. Rank 0 emits its final parameters."""
 
-import json
 import os
 
 import numpy as np
+
+from tests.distributed.scripts._result import emit
 
 if os.environ.get("EMBER") == "1":
     import ember as torch
@@ -47,5 +48,5 @@ for epoch in range(2):
         opt.step()
 if rank == 0:
     flat = [v for p in ddp.module.parameters() for v in p.detach().numpy().ravel().tolist()]
-    print("RESULT " + json.dumps({"local_rank": local_rank, "params": flat}), flush=True)
+    emit({"local_rank": local_rank, "params": flat})
 dist.destroy_process_group()

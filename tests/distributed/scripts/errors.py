@@ -1,11 +1,12 @@
-"""Bad calls on a world of one, under ``torch`` or ``ember`` (argv[1]); prints
-``RESULT {case: exception type name or "ok"}`` so the test can compare the two."""
+"""Bad calls on a world of one, under ``torch`` or ``ember`` (argv[1]); emits
+``{case: exception type name or "ok"}`` (see ``_result.py``) so the test can compare the two."""
 
-import json
 import os
 import sys
 import tempfile
 from datetime import timedelta
+
+from tests.distributed.scripts._result import emit
 
 if sys.argv[1] == "torch":
     import torch
@@ -72,4 +73,4 @@ init()
 res.update(run(AFTER_INIT))
 dist.destroy_process_group()
 res.update(run({"destroy_twice": lambda: dist.destroy_process_group()}))
-print("RESULT " + json.dumps(res), flush=True)
+emit(res)
