@@ -25,6 +25,11 @@ FILES = [
     "sparse",
     "container",
     "module",
+    "instancenorm",
+    "pixelshuffle",
+    "flatten",
+    "fold",
+    "distance",
 ]
 # in PyTorch's files but not in ember at all (listed in docs/differences.md)
 ABSENT = {"NonDynamicallyQuantizableLinear", "NLLLoss2d", "LinearCrossEntropyLoss", "CrossMapLRN2d"}
