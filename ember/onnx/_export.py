@@ -11,6 +11,7 @@ from typing import Any
 from .._tensor import Tensor
 from . import _ops_attention, _ops_modules, _ops_rnn, _ops_tensor  # noqa: F401 - fill the translation tables
 from . import _tracer as T
+from ._check import check_inputs_traced
 from ._graph import ExportError, Graph
 
 DEFAULT_OPSET = 18
@@ -102,6 +103,9 @@ def trace(model: Any, args: tuple, kwargs: dict, opset: int) -> tuple:
     finally:
         T.ACTIVE.pop()
         T.unpatch(saved)
+    g.current = "the model's output"
+    for t in T._tensors(out):
+        g.name(t)  # an output the tracer did not compute becomes a constant here
     return g, inputs, out
 
 
@@ -139,8 +143,15 @@ def export(
     modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
     for m, _ in modes:
         m.training = False
+    from .._random import get_rng_state, set_rng_state
+
+    rng = get_rng_state()
     try:
         g, inputs, out = trace(model, args, kwargs, opset)
+        after = get_rng_state()
+        set_rng_state(rng)  # the second trace draws the same random numbers
+        check_inputs_traced(g, lambda a, k: trace(model, a, k, opset)[0], args, kwargs)
+        set_rng_state(after)
     finally:
         for m, was in modes:
             m.training = was

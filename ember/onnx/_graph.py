@@ -41,6 +41,10 @@ class Graph:
         self._consts: dict[int, str] = {}
         self.param_names: dict[int, str] = {}  # id(parameter or buffer) -> its state_dict key
         self._n = 0
+        # what is being translated now, and every node/constant in order with the operation that
+        # made it: two traces of the same model are compared through this record
+        self.current = "the model"
+        self.record: list[tuple[str, Any]] = []
 
     # ---- names -------------------------------------------------------------------------
     def fresh(self, hint: str) -> str:
@@ -74,6 +78,7 @@ class Graph:
         name = self.fresh(hint)
         arr = np.array(value, order="C")  # (ascontiguousarray would make a 0-d value 1-d)
         self.initializers.append(self.onnx.numpy_helper.from_array(arr, name))
+        self.record.append((self.current, self.initializers[-1]))
         return name
 
     def ints(self, values: Any) -> str:
@@ -90,4 +95,5 @@ class Graph:
         outs = [self.fresh(op.lower()) for _ in range(n_out)]
         attrs = {k: v for k, v in attrs.items() if v is not None}
         self.nodes.append(self.onnx.helper.make_node(op, list(inputs), outs, **attrs))
+        self.record.append((self.current, self.nodes[-1]))
         return outs[0] if n_out == 1 else outs

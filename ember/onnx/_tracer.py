@@ -133,6 +133,7 @@ def _wrap(key: str, label: str, fn: Callable) -> Callable:
             raise UnsupportedOperatorError(
                 f"ember.onnx.export: the operator '{label}' has no ONNX translation"
             )
+        tr.graph.current = f"'{label}'"
         _bind(tr.graph, out, handler(tr.graph, out, *args, **kwargs))
         return out
 
@@ -155,6 +156,7 @@ def _module_call(original: Callable) -> Callable:
                 )
             return original(self, *args, **kwargs)  # the user's module: trace its forward
         out = _call(tr, original, (self, *args), kwargs)
+        tr.graph.current = f"the module '{type(self).__name__}'"
         _bind(tr.graph, out, handler(tr.graph, self, out, *args, **kwargs))
         return out
 
@@ -191,6 +193,7 @@ def patch() -> list:
     """Install the wrappers; returns what ``unpatch`` puts back."""
     import ember
     from ember.nn import functional as F
+    from ember.nn.modules import _fastpath
     from ember.nn.modules.module import Module
 
     saved: list = []
@@ -199,7 +202,14 @@ def patch() -> list:
     _patch_namespace(F, "ember.nn.functional.", "F.", saved)
     saved.append((Module, "__call__", Module.__call__))
     Module.__call__ = _module_call(Module.__call__)
+    # Sequential's inference fast path runs its layers on raw arrays, past Module.__call__
+    saved.append((_fastpath, "applies", _fastpath.applies))
+    _fastpath.applies = _never
     return saved
+
+
+def _never(input: Any) -> bool:
+    return False
 
 
 def unpatch(saved: list) -> None:

@@ -1,5 +1,6 @@
 """Every nn layer and container; each family module lists its public names in ``__all__``."""
 
+from . import _layout, batchnorm, distance, flatten, fold, instancenorm, pixelshuffle  # noqa: F401
 from .activation import *  # noqa: F403
 from .adaptive import *  # noqa: F403
 from .attention import *  # noqa: F403
