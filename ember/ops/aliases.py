@@ -90,9 +90,9 @@ def float_power_(input: Tensor, exponent: Any) -> Tensor:
 
 
 def _title(dt: D.dtype) -> str:
-    from .._random_checks import _name
+    from .._dtype_names import type_name
 
-    return _name(dt)
+    return type_name(dt)
 
 
 def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _random_checks as RC
+from .._dtype_names import type_name
 from .._tensor import Tensor
 from .inplace import _fill_random
 
@@ -26,7 +27,7 @@ def cauchy_(
     if not self.dtype.is_floating_point:
         raise RuntimeError(
             "Cauchy distribution is a continuous probability distribution. dtype must be a "
-            f"floating point but you specified {RC._name(self.dtype)}"
+            f"floating point but you specified {type_name(self.dtype)}"
         )
     RC.check_positive(sigma, "cauchy_", "sigma")
     return _fill_random(self, generator, lambda g, shape: median + sigma * g.standard_cauchy(shape))

@@ -238,11 +238,8 @@ PRIMITIVE_MODULES = (
 NOT_YET_IN_A_TABLE = {
     *(f"ember.distributions._math.{n}" for n in "Cholesky GammaReparam".split()),
     *(f"ember.distributions._math.{n}" for n in "Gammainc SolveTriangular".split()),
-    "ember.nn.modules._hooks.BackwardHookFunction",
     "ember.nn.utils._matrix.MatrixExp",
     "ember.nn.utils._matrix.Solve",
-    "ember.ops.attention.Attention",
-    "ember.ops.attention.AttentionWithWeights",
     "ember.ops.ctc.CTCLossNLL",
     "ember.ops.distance.Pdist",
     "ember.ops.rnn.GRULayer",
