@@ -32,7 +32,19 @@ FILES = [
     "distance",
 ]
 # in PyTorch's files but not in ember at all (listed in docs/differences.md)
+# (NonDynamicallyQuantizableLinear is there, but, as in torch, not exported as ``nn.X``.)
 ABSENT = {"NonDynamicallyQuantizableLinear", "NLLLoss2d", "LinearCrossEntropyLoss", "CrossMapLRN2d"}
+
+
+def test_out_proj_class_lives_in_linear_as_in_torch() -> None:
+    """word_language_model lists ``torch.nn.modules.linear.NonDynamicallyQuantizableLinear``."""
+    from ember.nn.modules import linear
+
+    cls = linear.NonDynamicallyQuantizableLinear
+    assert issubclass(cls, ember.nn.Linear)
+    assert isinstance(ember.nn.MultiheadAttention(8, 2).out_proj, cls)
+    torch_cls = torch.nn.modules.linear.NonDynamicallyQuantizableLinear
+    assert isinstance(torch.nn.MultiheadAttention(8, 2).out_proj, torch_cls)
 
 
 def _torch_classes(file: str, private: bool) -> list:

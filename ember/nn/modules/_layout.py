@@ -32,6 +32,9 @@ _ALIASES = {
     pooling: (pooling_extra, ["FractionalMaxPool2d", "FractionalMaxPool3d", "LPPool3d"]),
 }
 
+# MultiheadAttention's out_proj class (PyTorch defines it in linear.py; ember next to its user).
+linear.NonDynamicallyQuantizableLinear = attention.NonDynamicallyQuantizableLinear
+
 for _target, (_source, _names) in _ALIASES.items():
     for _name in _names:
         setattr(_target, _name, getattr(_source, _name))
