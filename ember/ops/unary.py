@@ -233,12 +233,14 @@ def _max0(x, out):
 
 def _relu_bwd(g, x, o):
     if on_graph(o) or o.nbytes < SCRATCH_MIN_BYTES:
-        return g * ~(o <= 0)  # (a NaN output passes its gradient, as PyTorch's threshold_backward)
+        return g * (o != 0)  # o >= 0 or NaN: a NaN output passes its gradient, as PyTorch's
     return binary_into(_mask_grad, g, o, scratch.like(o, np.result_type(g.dtype, np.bool_)))
 
 
 def _mask_grad(g, o, out):
-    np.multiply(g, ~(o <= 0), out=out)
+    # ``o`` is relu's output (>= 0, or NaN): ``o != 0`` is ``~(o <= 0)`` in one pass, so a NaN
+    # output passes its gradient as in PyTorch's threshold_backward.
+    np.multiply(g, o != 0, out=out)
 
 
 Relu, _relu = _unary("Relu", _relu_fwd, _relu_bwd, save="out", float_only=False)
