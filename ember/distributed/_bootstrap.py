@@ -109,6 +109,9 @@ def _abort(comm: Any, code: int, why: str) -> None:
     sys.stdout.flush()
     print(f"[ember.distributed.run] rank {comm.Get_rank()} {why}; ending the job", file=sys.stderr)
     sys.stderr.flush()
+    # mpiexec forwards each rank's output asynchronously and an abort tears the job down at
+    # once: without a moment's grace a loaded machine lost the traceback (seen 2 runs in 6).
+    time.sleep(0.5)
     comm.Abort(code)
 
 
