@@ -107,8 +107,8 @@ def mpiexec_command(opts: argparse.Namespace, mpiexec: str, kind: str, env: dict
             cmd += ["-ppn", str(opts.ppn)]
         if one_host and not opts.no_bind and n <= _cores():
             cmd += ["-bind-to", "core"]
-        if opts.timeout:
-            env["MPIEXEC_TIMEOUT"] = str(int(max(1, opts.timeout)))
+        if opts.timeout:  # a backstop: the launcher itself ends the job at --timeout
+            env["MPIEXEC_TIMEOUT"] = str(int(max(1, opts.timeout)) + _BACKSTOP_S)
     else:
         if os.geteuid() == 0:
             cmd += ["--allow-run-as-root"]
@@ -122,8 +122,8 @@ def mpiexec_command(opts: argparse.Namespace, mpiexec: str, kind: str, env: dict
             cmd += ["--oversubscribe", "--bind-to", "none"]
         elif opts.no_bind:
             cmd += ["--bind-to", "none"]
-        if opts.timeout:
-            cmd += ["--timeout", str(int(max(1, opts.timeout)))]
+        if opts.timeout:  # a backstop, as for MPICH
+            cmd += ["--timeout", str(int(max(1, opts.timeout)) + _BACKSTOP_S)]
         for v in _THREAD_VARS:  # Open MPI forwards only the variables it is told to
             cmd += ["-x", v]
     cmd += ["-n", str(n), sys.executable, "-m", "ember.distributed.run", "--rank-bootstrap"]
@@ -149,7 +149,33 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     env.update(thread_env(opts.n, env))
     cmd = mpiexec_command(opts, mpiexec, flavour(mpiexec), env)
-    return subprocess.run(cmd, env=env).returncode
+    return _run_job(cmd, env, opts.timeout)
+
+
+# mpiexec's own timeout is only a backstop, this many seconds after --timeout: MPICH's hydra
+# sometimes returned 0 for a job it had ended on its timeout (seen under load).
+_BACKSTOP_S = 15
+TIMED_OUT = 124  # the exit code of a job ended by --timeout (as coreutils' timeout)
+
+
+def _run_job(cmd: list[str], env: dict, timeout: float | None) -> int:
+    """Run mpiexec; past ``timeout`` seconds end the job and return ``TIMED_OUT``."""
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(
+            f"[ember.distributed.run] the job ran past --timeout {timeout:g} s; ending it",
+            file=sys.stderr,
+            flush=True,
+        )
+        proc.terminate()  # mpiexec ends every rank on SIGTERM
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return TIMED_OUT
 
 
 def console() -> None:

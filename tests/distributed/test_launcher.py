@@ -45,7 +45,9 @@ def test_mpich_command_line(monkeypatch):
     monkeypatch.setattr(launcher, "_cores", lambda: 2)
     e = {}
     cmd = launcher.mpiexec_command(_opts(timeout=7), "mpiexec", "mpich", e)
-    assert cmd[:3] == ["mpiexec", "-bind-to", "core"] and e["MPIEXEC_TIMEOUT"] == "7"
+    # mpiexec's own timeout is a backstop after the launcher's (it ends the job at 7 s itself)
+    backstop = str(7 + launcher._BACKSTOP_S)
+    assert cmd[:3] == ["mpiexec", "-bind-to", "core"] and e["MPIEXEC_TIMEOUT"] == backstop
     assert cmd[-4:] == ["ember.distributed.run", "--rank-bootstrap", "train.py", "--x"]
     cmd = launcher.mpiexec_command(_opts(n=4, hosts="a,b", ppn=2), "mpiexec", "mpich", {})
     assert "-bind-to" not in cmd and cmd[1:5] == ["-hosts", "a,b", "-ppn", "2"]
@@ -58,7 +60,8 @@ def test_open_mpi_command_line(monkeypatch):
     monkeypatch.setattr(launcher.os, "geteuid", lambda: 0)
     cmd = launcher.mpiexec_command(_opts(n=4, timeout=5), "mpirun", "openmpi", {})
     assert "--allow-run-as-root" in cmd and "--oversubscribe" in cmd
-    assert cmd[cmd.index("--timeout") + 1] == "5" and cmd.count("-x") == 3
+    assert cmd[cmd.index("--timeout") + 1] == str(5 + launcher._BACKSTOP_S)
+    assert cmd.count("-x") == 3
     cmd = launcher.mpiexec_command(_opts(hostfile="hf"), "mpirun", "openmpi", {})
     assert cmd[cmd.index("--hostfile") + 1] == "hf" and "--oversubscribe" not in cmd
 
@@ -110,7 +113,8 @@ def test_process_group_timeout_names_the_collective():
 
 def test_timeout_ends_a_hung_job():
     proc = launch("fail.py", 2, "sleep", job_timeout=2)
-    assert proc.returncode != 0
+    assert proc.returncode == launcher.TIMED_OUT, proc.stderr
+    assert "ran past --timeout 2 s" in proc.stderr
     assert list(proc.outputs) == [1]
     assert time.time() - proc.outputs[1]["failing_at"] < TEARDOWN_S  # rank 1 sleeps 3600 s
 
