@@ -1,4 +1,5 @@
-"""Vision helpers: ``pad``, ``interpolate``/``upsample*``, ``unfold``/``fold``, pixel shuffle."""
+"""nn.functional, resampling family (PyTorch's "vision functions"): ``pad``,
+``interpolate``/``upsample*``, ``unfold``/``fold``, pixel shuffle."""
 
 from __future__ import annotations
 
