@@ -201,7 +201,6 @@ from .ops.join import (
     vstack,
 )
 from .ops.linalg import addmm, bmm, dot, ger, matmul, mm, mv, outer
-from .ops.nn_fused import log_softmax, softmax, softmin
 from .ops.reduction import (
     all,
     amax,
@@ -254,6 +253,7 @@ from .ops.shape import (
     unflatten,
     unsqueeze,
 )
+from .ops.softmax import log_softmax, softmax, softmin
 from .ops.unary import (
     abs,
     absolute,

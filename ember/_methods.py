@@ -13,9 +13,9 @@ from .ops import indexing as X
 from .ops import inplace as I
 from .ops import join as J
 from .ops import linalg as L
-from .ops import nn_fused as F
 from .ops import reduction as R
 from .ops import shape as S
+from .ops import softmax as F
 from .ops import unary as U
 
 T = Tensor

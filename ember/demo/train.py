@@ -99,12 +99,48 @@ def _print_confusion(m: np.ndarray, out: Any) -> None:
 def run(args: argparse.Namespace, out: Any = None) -> dict:
     """Run the demo; returns the measured figures (accuracy, paths, losses)."""
     import ember
-    from ember import nn, optim
-    from ember.utils.data import DataLoader, TensorDataset
 
     out = out or sys.stdout
     check_arguments(args)
     ember.manual_seed(args.seed)
+    x_tr, y_tr, x_te, y_te = _load_data(args, out)
+    size = x_tr.shape[-1]
+    model = build_model(size)
+    print("\nmodel:", file=out)
+    print(model, file=out)
+    print(file=out)
+    print(ember.summary(model, input_size=(1, 1, size, size)), file=out)
+
+    t_start = time.perf_counter()
+    history = _train(model, args, (x_tr, y_tr), (x_te, y_te), out)
+    train_seconds = time.perf_counter() - t_start
+
+    model.eval()
+    pred = _predict(model, x_te)
+    acc = float((pred == y_te).mean())
+    print(
+        f"\ntest accuracy after {args.epochs} epochs ({train_seconds:.1f} s of training): "
+        f"{acc:.2%}",
+        file=out,
+    )
+    _print_confusion(confusion_matrix(y_te, pred), out)
+    path, same = _save_and_reload(model, args.out, size, x_te, pred, out)
+
+    plot = os.path.join(args.out, "training.png")
+    _plot(history, plot)
+    print(f"training curves: {plot}", file=out)
+    return {
+        "accuracy": acc,
+        "checkpoint": path,
+        "plot": plot,
+        "history": history,
+        "seconds": train_seconds,
+        "reload_identical": same,
+    }
+
+
+def _load_data(args: argparse.Namespace, out: Any) -> tuple:
+    """Step 1: the training and test images and labels, as NumPy arrays."""
     if args.mnist:
         from .idx import load_mnist
 
@@ -118,13 +154,16 @@ def run(args: argparse.Namespace, out: Any = None) -> dict:
         f"data: {source}: {len(x_tr)} training and {len(x_te)} test images of {size}x{size}",
         file=out,
     )
+    return x_tr, y_tr, x_te, y_te
 
-    model = build_model(size)
-    print("\nmodel:", file=out)
-    print(model, file=out)
-    print(file=out)
-    print(ember.summary(model, input_size=(1, 1, size, size)), file=out)
 
+def _train(model: Any, args: argparse.Namespace, train: tuple, test: tuple, out: Any) -> dict:
+    """Step 3: ``args.epochs`` epochs of Adam; returns the per-epoch loss and accuracies."""
+    import ember
+    from ember import nn, optim
+    from ember.utils.data import DataLoader, TensorDataset
+
+    (x_tr, y_tr), (x_te, y_te) = train, test
     loader = DataLoader(
         TensorDataset(ember.from_numpy(x_tr), ember.from_numpy(y_tr)),
         batch_size=args.batch_size,
@@ -135,7 +174,6 @@ def run(args: argparse.Namespace, out: Any = None) -> dict:
     opt = optim.Adam(model.parameters(), lr=args.lr)
     tqdm = _need("tqdm", "tqdm").tqdm
     history: dict = {"loss": [], "train_acc": [], "test_acc": []}
-    t_start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         model.train()
         total, correct, loss_sum = 0, 0, 0.0
@@ -177,20 +215,18 @@ def run(args: argparse.Namespace, out: Any = None) -> dict:
             f"test acc {test_acc:.2%}",
             file=out,
         )
-    train_seconds = time.perf_counter() - t_start
+    return history
 
-    model.eval()
-    pred = _predict(model, x_te)
-    acc = float((pred == y_te).mean())
-    print(
-        f"\ntest accuracy after {args.epochs} epochs ({train_seconds:.1f} s of training): "
-        f"{acc:.2%}",
-        file=out,
-    )
-    _print_confusion(confusion_matrix(y_te, pred), out)
 
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "net.pth")
+def _save_and_reload(
+    model: Any, directory: str, size: int, x_te: np.ndarray, pred: np.ndarray, out: Any
+) -> tuple:
+    """Step 5: save the state_dict, load it into a fresh model and check it predicts the same;
+    returns the checkpoint's path and whether the predictions are identical."""
+    import ember
+
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "net.pth")
     ember.save(model.state_dict(), path)
     fresh = build_model(size)
     fresh.load_state_dict(ember.load(path))
@@ -206,18 +242,7 @@ def run(args: argparse.Namespace, out: Any = None) -> dict:
     )
     if not same:
         raise RuntimeError("the reloaded model predicts differently from the trained one")
-
-    plot = os.path.join(args.out, "training.png")
-    _plot(history, plot)
-    print(f"training curves: {plot}", file=out)
-    return {
-        "accuracy": acc,
-        "checkpoint": path,
-        "plot": plot,
-        "history": history,
-        "seconds": train_seconds,
-        "reload_identical": same,
-    }
+    return path, same
 
 
 def _is_terminal(out: Any) -> bool:

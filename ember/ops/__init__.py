@@ -13,8 +13,8 @@ from . import (  # noqa: F401
     inplace,
     join,
     linalg,
-    nn_fused,
     reduction,
     shape,
+    softmax,
     unary,
 )

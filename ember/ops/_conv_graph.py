@@ -35,8 +35,8 @@ def conv_backward(ctx: Any, g: Any, x: Any, w: Any) -> tuple:
     if nig[2]:
         gb = g.sum(axis=(0, *range(2, g.ndim)))
     if nig[1]:
-        xp = np.pad(x, [(0, 0), (0, 0), *pads]) if any(lo or hi for lo, hi in pads) else x
-        cols = xp.apply(Unfold, k, stride, zeros, dil, out).reshape(n, groups, cg * kk, -1)
+        x_pad = np.pad(x, [(0, 0), (0, 0), *pads]) if any(lo or hi for lo, hi in pads) else x
+        cols = x_pad.apply(Unfold, k, stride, zeros, dil, out).reshape(n, groups, cg * kk, -1)
         gw = (g4 @ cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(wshape)
     if nig[0]:
         wm = w.reshape(groups, ocg, cg * kk).transpose(0, 2, 1)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._scratch import scratch
 from ._util import Primitive, carrying, on_graph, unbroadcast
-from .nn_fused import Softmax
+from .softmax import Softmax
 
 __all__ = ["Attention", "AttentionWithWeights"]
 

@@ -43,22 +43,22 @@ def _pad_channels_last(xl: np.ndarray, pads: tuple) -> np.ndarray:
     if not any(lo or hi for lo, hi in pads):
         return xl
     shape = (xl.shape[0], *(s + lo + hi for s, (lo, hi) in zip(xl.shape[1:-1], pads)), xl.shape[-1])
-    xp = scratch.get(shape, xl.dtype)
+    x_pad = scratch.get(shape, xl.dtype)
     inner = (slice(None), *(slice(lo, lo + s) for s, (lo, _) in zip(xl.shape[1:-1], pads)))
 
     def run(a: int, b: int) -> None:  # one batch chunk: zero it, then copy the image in
-        xp[a:b].fill(0)
-        xp[a:b][inner] = xl[a:b]
+        x_pad[a:b].fill(0)
+        x_pad[a:b][inner] = xl[a:b]
 
-    parallel_for(run, xl.shape[0], xp.size)
-    return xp
+    parallel_for(run, xl.shape[0], x_pad.size)
+    return x_pad
 
 
-def _im2col(xp: np.ndarray, groups: int, out: tuple, k: tuple, stride: tuple, dil: tuple):
-    """Copy the windows of channels-last ``xp (N, *Sp, C)`` into ``(G, M, prod(k)*Cg)``."""
-    n, c = xp.shape[0], xp.shape[-1]
+def _im2col(x_pad: np.ndarray, groups: int, out: tuple, k: tuple, stride: tuple, dil: tuple):
+    """Copy the windows of channels-last ``x_pad (N, *Sp, C)`` into ``(G, M, prod(k)*Cg)``."""
+    n, c = x_pad.shape[0], x_pad.shape[-1]
     cg = c // groups
-    st = xp.strides
+    st = x_pad.strides
     sd = len(out)
     shape = (groups, n, *out, *k, cg)
     strides = (
@@ -68,8 +68,8 @@ def _im2col(xp: np.ndarray, groups: int, out: tuple, k: tuple, stride: tuple, di
         *(st[1 + i] * dil[i] for i in range(sd)),
         st[-1],
     )
-    win = as_strided(xp, shape, strides, writeable=False)
-    cols = scratch.get((groups, n * prod(out), prod(k) * cg), xp.dtype)
+    win = as_strided(x_pad, shape, strides, writeable=False)
+    cols = scratch.get((groups, n * prod(out), prod(k) * cg), x_pad.dtype)
     copy_into(cols.reshape(shape), win, 1)  # split by batch
     return cols
 
@@ -79,21 +79,21 @@ def _pad_channels_first(x: np.ndarray, pads: tuple) -> np.ndarray:
     if not any(lo or hi for lo, hi in pads):
         return x
     shape = (*x.shape[:2], *(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads)))
-    xp = scratch.get(shape, x.dtype, zero=True)
-    xp[
+    x_pad = scratch.get(shape, x.dtype, zero=True)
+    x_pad[
         (slice(None), slice(None), *(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads)))
     ] = x
-    return xp
+    return x_pad
 
 
-def _im2col_kmajor(xp: np.ndarray, groups: int, out: tuple, k: tuple, stride: tuple, dil: tuple):
-    """Copy the windows of ``xp (N, C, *Sp)`` into K-major columns ``(G, Cg*prod(k), M)``.
+def _im2col_kmajor(x_pad: np.ndarray, groups: int, out: tuple, k: tuple, stride: tuple, dil: tuple):
+    """Copy the windows of ``x_pad (N, C, *Sp)`` into K-major columns ``(G, Cg*prod(k), M)``.
 
     For few channels: each copied run is an output row (``OW`` floats) instead of ``C`` floats.
     """
-    n, c = xp.shape[:2]
+    n, c = x_pad.shape[:2]
     cg = c // groups
-    st = xp.strides
+    st = x_pad.strides
     sd = len(out)
     shape = (groups, cg, *k, n, *out)
     strides = (
@@ -103,8 +103,8 @@ def _im2col_kmajor(xp: np.ndarray, groups: int, out: tuple, k: tuple, stride: tu
         st[0],
         *(st[2 + i] * stride[i] for i in range(sd)),
     )
-    win = as_strided(xp, shape, strides, writeable=False)
-    cols = scratch.get((groups, cg * prod(k), n * prod(out)), xp.dtype)
+    win = as_strided(x_pad, shape, strides, writeable=False)
+    cols = scratch.get((groups, cg * prod(k), n * prod(out)), x_pad.dtype)
     copy_into(cols.reshape(shape), win, 2 + sd)  # split by batch
     return cols
 
@@ -140,7 +140,7 @@ def _offset_plan(k: tuple, out: tuple, size: tuple, lo: tuple, stride: tuple, di
     return plan, cover
 
 
-def _accumulate(img, cols_at, plan, cover, lead: int, axis: int) -> None:
+def _add_windows(img, cols_at, plan, cover, lead: int, axis: int) -> None:
     """``img[dst] += cols_at(offset)[src]`` for every planned offset (``lead`` leading axes of
     ``img`` before the spatial ones); the covering offset, if any, is copied first.
 
@@ -174,7 +174,7 @@ def _col2im_kmajor(gcols, groups, n, out, k, c, size, lo, stride, dil) -> np.nda
     def at(off):  # (G, Cg, *out, N), spatial axes after 2 leading ones
         return cols[(*pre, *off)]
 
-    _accumulate(img, at, plan, cover, 2, 1)
+    _add_windows(img, at, plan, cover, 2, 1)
     return np.moveaxis(img.reshape(c, *size, n), -1, 0)
 
 
@@ -193,7 +193,7 @@ def _col2im(gcols, groups, n, out, k, c, size, lo, stride, dil) -> np.ndarray:
         def at(off):  # (N, *out, G, Cg)
             return cl[(slice(None),) * (1 + sd) + off]
 
-        _accumulate(img, at, plan, cover, 1, 0)
+        _add_windows(img, at, plan, cover, 1, 0)
         return np.moveaxis(img.reshape(n, *size, c), -1, 1)
     img = scratch.get((groups, cg, n, *size), gcols.dtype, zero=cover is None)
     cf = np.moveaxis(  # (*k, G, Cg, N, *out)
@@ -201,7 +201,7 @@ def _col2im(gcols, groups, n, out, k, c, size, lo, stride, dil) -> np.ndarray:
         [0, 1, *range(2, 2 + sd), *range(2 + sd, 2 + 2 * sd), -1],
         [sd, sd + 2, *range(sd + 3, 2 * sd + 3), *range(sd), sd + 1],
     )
-    _accumulate(img, lambda off: cf[off], plan, cover, 3, 2)
+    _add_windows(img, lambda off: cf[off], plan, cover, 3, 2)
     return np.swapaxes(img.reshape(c, n, *size), 0, 1)
 
 
@@ -308,8 +308,8 @@ def _conv_forward(ctx, x, w, b, stride, pads, dil, groups):
         y = _gemm(cols.transpose(0, 2, 1), wm.transpose(0, 2, 1), (groups, m, oc // groups),
                   x.dtype)  # fmt: skip
     else:
-        xp = _pad_channels_last(np.moveaxis(x, 1, -1), pads)
-        cols = _im2col(xp, groups, out, k, stride, dil)
+        x_pad = _pad_channels_last(np.moveaxis(x, 1, -1), pads)
+        cols = _im2col(x_pad, groups, out, k, stride, dil)
         wm = _weight_matrix(w, groups)
         y = _gemm(cols, wm, (groups, m, oc // groups), x.dtype)
     rows = _ungrouped(y)
@@ -431,28 +431,28 @@ class ConvTransposeNd(Primitive):
         return gx, gw, gb, None, None, None, None, None
 
 
-def _unfold_windows(xp: np.ndarray, k: tuple, stride: tuple, dil: tuple, out: tuple):
+def _unfold_windows(x_pad: np.ndarray, k: tuple, stride: tuple, dil: tuple, out: tuple):
     """Strided view ``(N, C, *k, *out)`` of a channels-first padded image."""
-    st = xp.strides
+    st = x_pad.strides
     sd = len(k)
-    shape = (*xp.shape[:2], *k, *out)
+    shape = (*x_pad.shape[:2], *k, *out)
     strides = (
         st[0],
         st[1],
         *(st[2 + i] * dil[i] for i in range(sd)),
         *(st[2 + i] * stride[i] for i in range(sd)),
     )
-    return as_strided(xp, shape, strides, writeable=False)
+    return as_strided(x_pad, shape, strides, writeable=False)
 
 
 def _unfold(x, k, stride, pads, dil, out):
     n, c = x.shape[:2]
     if any(pads):
-        xp = np.zeros((n, c, *(s + 2 * p for s, p in zip(x.shape[2:], pads))), x.dtype)
-        xp[(slice(None), slice(None), *(slice(p, p + s) for s, p in zip(x.shape[2:], pads)))] = x
+        x_pad = np.zeros((n, c, *(s + 2 * p for s, p in zip(x.shape[2:], pads))), x.dtype)
+        x_pad[(slice(None), slice(None), *(slice(p, p + s) for s, p in zip(x.shape[2:], pads)))] = x
     else:
-        xp = x
-    win = _unfold_windows(xp, k, stride, dil, out)
+        x_pad = x
+    win = _unfold_windows(x_pad, k, stride, dil, out)
     return win.reshape(n, c * prod(k), prod(out))  # the copy
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import indexing as X
 from ._util import Primitive, carrying, on_graph, unbroadcast
-from .nn_fused import LogSoftmax
+from .softmax import LogSoftmax
 
 __all__ = [
     "CrossEntropy",

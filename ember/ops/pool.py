@@ -84,15 +84,15 @@ class MaxPoolNd(Primitive):
 
     @staticmethod
     def forward(ctx, x, k, stride, pads, dil, out, return_indices):
-        xp = _padded(x, pads, -np.inf)
+        x_pad = _padded(x, pads, -np.inf)
         geo = (k, stride, pads, dil, out)
         grad = bool(ctx.needs_input_grad)
         if return_indices:
-            res, arg = _argmax_pass(xp, k, stride, dil, out)
+            res, arg = _argmax_pass(x_pad, k, stride, dil, out)
             if grad:
                 ctx.arg = arg
         else:
-            subs = [xp[_sub(off, dil, stride, out)] for off in _offsets(k)]
+            subs = [x_pad[_sub(off, dil, stride, out)] for off in _offsets(k)]
             res = scratch.like(subs[0])  # x's memory layout
 
             def run(a: int, b: int) -> None:  # one batch chunk
@@ -107,10 +107,10 @@ class MaxPoolNd(Primitive):
                 # A private copy: the caller may change the output in place (e.g. ReLU(inplace)).
                 ctx.res = scratch.like(res)
                 copy_into(ctx.res, res)
-                if xp is x:
+                if x_pad is x:
                     ctx.save_for_backward(x)
                 else:
-                    ctx.xp = xp
+                    ctx.x_pad = x_pad
         if grad:
             ctx.meta = (x.shape, geo, _channels_last(x))
         if not return_indices:
@@ -132,15 +132,15 @@ class MaxPoolNd(Primitive):
             return _max_pool_on_graph(ctx, g, xshape, geo), None, None, None, None, None, None
         if arg is None:
             saved = ctx.saved_tensors
-            xp = saved[0] if saved else ctx.xp
+            x_pad = saved[0] if saved else ctx.x_pad
             res = ctx.res
             # NaN windows: PyTorch sends the gradient to the NaN. One sum finds any NaN without
             # a full-size mask (an inf-inf NaN only sends us down the exact slow path).
             if np.isnan(res.sum()):
-                _, arg = _argmax_pass(xp, k, stride, dil, out)
+                _, arg = _argmax_pass(x_pad, k, stride, dil, out)
         if arg is None:
             gx = _buffer(full, g.dtype, cl)
-            _first_max_grad(gx, g, xp, res, geo, overlap, covered)
+            _first_max_grad(gx, g, x_pad, res, geo, overlap, covered)
             return gx[_interior(pads, xshape[2:])], None, None, None, None, None, None
         gx = _zeros(full, g.dtype, cl) if not covered else _empty(full, g.dtype, cl)
         # (np.putmask / np.where run 10-20x slower than these arithmetic forms here.)
@@ -161,19 +161,19 @@ def _max_pool_on_graph(ctx, g, xshape: tuple, geo: tuple):
     arg = ctx.arg
     if arg is None:
         saved = ctx.saved_tensors
-        xp = saved[0].t._data if saved else ctx.xp  # (the saved input, as a plain array)
-        _, arg = _argmax_pass(xp, k, stride, dil, out)
+        x_pad = saved[0].t._data if saved else ctx.x_pad  # (the saved input, as a plain array)
+        _, arg = _argmax_pass(x_pad, k, stride, dil, out)
     return scatter_planes(g, _flat_indices(arg, k, stride, pads, dil, out, xshape[2:]), xshape)
 
 
-def _first_max_grad(gx, g, xp, res, geo, overlap: bool, covered: bool) -> None:
+def _first_max_grad(gx, g, x_pad, res, geo, overlap: bool, covered: bool) -> None:
     """Send each window's gradient ``g`` to its first element equal to the maximum ``res``
     (offsets in order), into the padded-input-shaped ``gx``; in per-core batch chunks."""
     k, stride, _, dil, out = geo
     sls = [_sub(off, dil, stride, out) for off in _offsets(k)]
 
     def run(a: int, b: int) -> None:
-        gxa, xa, ra = gx[a:b], xp[a:b], res[a:b]
+        gxa, xa, ra = gx[a:b], x_pad[a:b], res[a:b]
         if not covered:
             gxa.fill(0)
         # The gradient not yet given to an earlier maximum, in the result's memory layout
@@ -201,12 +201,12 @@ def _buffer(shape: tuple, dtype, channels_last: bool) -> np.ndarray:
     return scratch.get(shape, dtype)
 
 
-def _argmax_pass(xp, k, stride, dil, out):
+def _argmax_pass(x_pad, k, stride, dil, out):
     """Window maxima and the offset number of each window's first maximum (NaN wins)."""
     offs = list(_offsets(k))
     res = arg = None
     for i, off in enumerate(offs):
-        sub = xp[_sub(off, dil, stride, out)]
+        sub = x_pad[_sub(off, dil, stride, out)]
         if res is None:
             res = sub.copy(order="K")
             arg = np.zeros(res.shape, np.uint8 if len(offs) < 256 else np.int64)
@@ -257,11 +257,11 @@ class AvgPoolNd(Primitive):
 
     @staticmethod
     def forward(ctx, x, k, stride, pads, out, div):
-        xp = _padded(x, pads, 0.0)
+        x_pad = _padded(x, pads, 0.0)
         dil = (1,) * len(k)
         res = None
         for off in _offsets(k):
-            sub = xp[_sub(off, dil, stride, out)]
+            sub = x_pad[_sub(off, dil, stride, out)]
             if res is None:
                 res = sub.copy(order="K")
             else:

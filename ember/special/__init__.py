@@ -16,8 +16,8 @@ import numpy as np
 from .. import _dtype as D
 from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
-from ..ops import nn_fused as _nn
 from ..ops import reduction as _red
+from ..ops import softmax as _nn
 from ..ops import unary as _un
 from ..ops._util import as_tensor_arg, float_dtype_for
 from ..ops.elementwise import cast

@@ -93,9 +93,10 @@ def test_sync_batch_norm_bad_input_like_torch(shape):
     c = shape[1] if len(shape) > 1 else 3
     with pytest.raises(ValueError) as theirs:
         torch.nn.SyncBatchNorm(max(c, 1))(torch.zeros(shape))
+    layer = nn.SyncBatchNorm(max(c, 1))
     with pytest.raises(ValueError) as ours:
-        nn.SyncBatchNorm(max(c, 1))(ember.zeros(shape))
-    assert str(ours.value) == str(theirs.value)
+        layer(ember.zeros(shape))
+    assert str(ours.value) == f"{theirs.value} (in {layer!r})"  # the layer names itself
 
 
 def _norm_tree(lib):

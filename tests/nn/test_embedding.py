@@ -212,7 +212,7 @@ def test_docstring_examples_run():
     import doctest
     import importlib
 
-    for name in ["ember.nn.functional._sparse", "ember.nn.modules.sparse"]:
+    for name in ["ember.nn.functional._embedding", "ember.nn.modules.sparse"]:
         res = doctest.testmod(
             importlib.import_module(name),
             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,

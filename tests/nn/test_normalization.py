@@ -420,7 +420,7 @@ def test_docstring_examples_run():
     import doctest
     import importlib
 
-    for name in ["ember.nn.functional._normalization", "ember.nn.modules.normalization"]:
+    for name in ["ember.nn.functional._norm", "ember.nn.modules.normalization"]:
         res = doctest.testmod(
             importlib.import_module(name),
             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,

@@ -23,9 +23,9 @@ from ember.ops import indexing as X
 from ember.ops import inplace as I
 from ember.ops import join as J
 from ember.ops import linalg as L
-from ember.ops import nn_fused as N
 from ember.ops import reduction as R
 from ember.ops import shape as S
+from ember.ops import softmax as N
 from ember.ops import unary as U
 from tests.ops import _gradcheck_nn as _nn
 from tests.ops import _gradcheck_surface as _surface
@@ -146,7 +146,7 @@ gc(L.Matmul, lambda x, y: x @ y, d(3), d(3), name="Matmul_dot")
 gc(L.Linear, lambda x, w, b: L.linear(x, w, b), d(2, 3), d(4, 3), d(4), name="Linear_bias")
 gc(L.Linear, lambda x, w: L.linear(x, w), d(2, 2, 3), d(2, 3), name="Linear_3d")
 
-# ---- nn_fused ------------------------------------------------------------------------------
+# ---- softmax -------------------------------------------------------------------------------
 gc(N.Softmax, lambda x: x.softmax(-1), d(2, 3))
 gc(N.LogSoftmax, lambda x: x.log_softmax(0), d(2, 3))
 

@@ -4,20 +4,20 @@ Each takes data and weights on every call. One family a private module; ``__all_
 lists what is public here.
 """
 
-from ...ops.nn_fused import log_softmax, softmax, softmin
+from ...ops.softmax import log_softmax, softmax, softmin
 from ._activation import *  # noqa: F403
 from ._attention import *  # noqa: F403
 from ._conv import *  # noqa: F403
 from ._dropout import *  # noqa: F403
+from ._embedding import *  # noqa: F403
 from ._extras import *  # noqa: F403
 from ._grid import *  # noqa: F403
 from ._linear import *  # noqa: F403
 from ._loss import *  # noqa: F403
 from ._loss_seq import *  # noqa: F403
 from ._misc import *  # noqa: F403
-from ._normalization import *  # noqa: F403
+from ._norm import *  # noqa: F403
 from ._pooling import *  # noqa: F403
 from ._pooling_extra import *  # noqa: F403
+from ._resample import *  # noqa: F403
 from ._rnn import *  # noqa: F403
-from ._sparse import *  # noqa: F403
-from ._vision import *  # noqa: F403

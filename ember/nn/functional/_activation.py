@@ -1,5 +1,5 @@
 """Activation functions of ``ember.nn.functional`` (softmax, log_softmax and softmin live in
-``ember.ops.nn_fused`` and are re-exported by the package).
+``ember.ops.softmax`` and are re-exported by the package).
 
 Each checks its arguments with PyTorch's errors, then calls one fused primitive from
 ``ember.ops.activation``. ``inplace=True`` (and the ``*_`` variants) write the result into the
@@ -20,7 +20,7 @@ from ...autograd.function import NO_CTX
 from ...ops import activation as A
 from ...ops import unary as U
 from ...ops.inplace import apply_inplace
-from ...ops.nn_fused import log_softmax, softmax, softmin  # noqa: F401  (documented here too)
+from ...ops.softmax import log_softmax, softmax, softmin  # noqa: F401  (documented here too)
 
 __all__ = [
     "threshold",

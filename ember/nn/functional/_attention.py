@@ -325,14 +325,76 @@ def multi_head_attention_forward(
     ``scaled_dot_product_attention``); float masks are added to the scores.
     """
     is_batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
-    same_qk, same_kv = query is key, key is value
     if not is_batched:
-        query = S.unsqueeze(query, 1)
-        key = query if same_qk else S.unsqueeze(key, 1)
-        value = key if same_kv else S.unsqueeze(value, 1)
-        if key_padding_mask is not None:
-            key_padding_mask = S.unsqueeze(key_padding_mask, 0)
+        query, key, value, key_padding_mask = _add_batch_dim(query, key, value, key_padding_mask)
     tgt_len, bsz, embed_dim = query.shape
+    key_padding_mask, attn_mask, is_causal = _canonical_masks(
+        query, key_padding_mask, attn_mask, is_causal, need_weights
+    )
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(
+            f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}"
+        )
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    separate = (q_proj_weight, k_proj_weight, v_proj_weight) if use_separate_proj_weight else None
+    ws, packed = _projection_weights(key, value, in_proj_weight, separate, embed_dim)
+    bs = (
+        (None, None, None)
+        if in_proj_bias is None
+        else tuple(_slice(in_proj_bias, i * embed_dim, (i + 1) * embed_dim) for i in range(3))
+    )
+    q, k, v = _in_projection(query, key, value, ws, bs, packed, in_proj_bias)
+    bh = bsz * num_heads
+    attn_mask = _check_attn_mask(attn_mask, tgt_len, key.shape[0], bh)
+    k, v, attn_mask, key_padding_mask = _add_bias_kv(
+        k, v, bias_k, bias_v, static_k, static_v, attn_mask, key_padding_mask, bsz, embed_dim
+    )
+    q = S.transpose(S.reshape(q, (tgt_len, bh, head_dim)), 0, 1)
+    k = _heads(k, static_k, bh, head_dim, "static_k")
+    v = _heads(v, static_v, bh, head_dim, "static_v")
+    if add_zero_attn:
+        k = J.cat([k, _wrap(np.zeros((bh, 1, head_dim), k._data.dtype))], 1)
+        v = J.cat([v, _wrap(np.zeros((bh, 1, head_dim), v._data.dtype))], 1)
+        attn_mask = _pad_last(attn_mask)
+        key_padding_mask = _pad_last(key_padding_mask)
+    src_len = k.shape[1]
+    if key_padding_mask is not None:
+        attn_mask = _merge_key_padding(attn_mask, key_padding_mask, bsz, num_heads, src_len)
+    if not training:
+        dropout_p = 0.0
+    out, weights = _attend(
+        q, k, v, attn_mask, is_causal, need_weights, dropout_p, (tgt_len, src_len), head_dim
+    )
+    out = S.reshape(S.transpose(out, 0, 1), (tgt_len * bsz, embed_dim))
+    out = S.reshape(L.linear(out, out_proj_weight, out_proj_bias), (tgt_len, bsz, embed_dim))
+    if weights is not None:
+        weights = S.reshape(weights, (bsz, num_heads, tgt_len, src_len))
+        if average_attn_weights:
+            weights = R.mean(weights, 1)
+        if not is_batched:
+            weights = S.squeeze(weights, 0)
+    if not is_batched:
+        out = S.squeeze(out, 1)
+    return out, weights
+
+
+def _add_batch_dim(query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any) -> tuple:
+    """Unbatched inputs as a batch of one (keeping ``query is key is value`` identities)."""
+    same_qk, same_kv = query is key, key is value
+    query = S.unsqueeze(query, 1)
+    key = query if same_qk else S.unsqueeze(key, 1)
+    value = key if same_kv else S.unsqueeze(value, 1)
+    if key_padding_mask is not None:
+        key_padding_mask = S.unsqueeze(key_padding_mask, 0)
+    return query, key, value, key_padding_mask
+
+
+def _canonical_masks(
+    query: Tensor, key_padding_mask: Any, attn_mask: Any, is_causal: bool, need_weights: bool
+) -> tuple:
+    """Both masks as float masks (or None), and whether the causal hint still holds."""
     key_padding_mask = _canonical_mask(
         key_padding_mask, "key_padding_mask", _none_or_dtype(attn_mask), "attn_mask", query.dtype
     )
@@ -347,59 +409,72 @@ def multi_head_attention_forward(
         attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype, False)
         if key_padding_mask is not None:
             is_causal = False
-    if embed_dim != embed_dim_to_check:
-        raise AssertionError(
-            f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}"
-        )
-    head_dim = embed_dim // num_heads
-    if head_dim * num_heads != embed_dim:
-        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
-    if use_separate_proj_weight:
+    return key_padding_mask, attn_mask, is_causal
+
+
+def _projection_weights(
+    key: Tensor,
+    value: Tensor,
+    in_proj_weight: Tensor | None,
+    separate: tuple | None,
+    embed_dim: int,
+) -> tuple:
+    """The three input projection weights, and the packed one (None when ``separate``, the
+    ``(q, k, v)`` weights given one by one with ``use_separate_proj_weight``)."""
+    if separate is not None:
         if tuple(key.shape[:2]) != tuple(value.shape[:2]):
             raise AssertionError(
                 f"key's sequence and batch dims {key.shape[:2]} do not match value's "
                 f"{value.shape[:2]}"
             )
-        for nm, w in (("q", q_proj_weight), ("k", k_proj_weight), ("v", v_proj_weight)):
+        for nm, w in zip("qkv", separate):
             if w is None:
                 raise AssertionError(
                     f"use_separate_proj_weight is True but {nm}_proj_weight is None"
                 )
-        ws = (q_proj_weight, k_proj_weight, v_proj_weight)
-        packed = None
-    else:
-        if tuple(key.shape) != tuple(value.shape):
-            raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
-        if in_proj_weight is None:
-            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
-        e = embed_dim
-        ws = tuple(_slice(in_proj_weight, i * e, (i + 1) * e) for i in range(3))
-        packed = in_proj_weight
-    bs = (
-        (None, None, None)
-        if in_proj_bias is None
-        else tuple(_slice(in_proj_bias, i * embed_dim, (i + 1) * embed_dim) for i in range(3))
-    )
-    q, k, v = _in_projection(query, key, value, ws, bs, packed, in_proj_bias)
+        return separate, None
+    if tuple(key.shape) != tuple(value.shape):
+        raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
+    if in_proj_weight is None:
+        raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+    e = embed_dim
+    return tuple(_slice(in_proj_weight, i * e, (i + 1) * e) for i in range(3)), in_proj_weight
 
-    src_len = key.shape[0]
-    if attn_mask is not None:
-        if attn_mask.dim() == 2:
-            if tuple(attn_mask.shape) != (tgt_len, src_len):
-                raise RuntimeError(
-                    f"The shape of the 2D attn_mask is {attn_mask.shape}, but should be "
-                    f"{(tgt_len, src_len)}."
-                )
-            attn_mask = S.unsqueeze(attn_mask, 0)
-        elif attn_mask.dim() == 3:
-            if tuple(attn_mask.shape) != (bsz * num_heads, tgt_len, src_len):
-                raise RuntimeError(
-                    f"The shape of the 3D attn_mask is {attn_mask.shape}, but should be "
-                    f"{(bsz * num_heads, tgt_len, src_len)}."
-                )
-        else:
-            raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
 
+def _check_attn_mask(attn_mask: Any, tgt_len: int, src_len: int, bh: int) -> Any:
+    """``attn_mask`` checked against ``(L, S)`` or ``(N * num_heads, L, S)``, made 3-D."""
+    if attn_mask is None:
+        return None
+    if attn_mask.dim() == 2:
+        if tuple(attn_mask.shape) != (tgt_len, src_len):
+            raise RuntimeError(
+                f"The shape of the 2D attn_mask is {attn_mask.shape}, but should be "
+                f"{(tgt_len, src_len)}."
+            )
+        return S.unsqueeze(attn_mask, 0)
+    if attn_mask.dim() == 3:
+        if tuple(attn_mask.shape) != (bh, tgt_len, src_len):
+            raise RuntimeError(
+                f"The shape of the 3D attn_mask is {attn_mask.shape}, but should be "
+                f"{(bh, tgt_len, src_len)}."
+            )
+        return attn_mask
+    raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
+
+
+def _add_bias_kv(
+    k: Tensor,
+    v: Tensor,
+    bias_k: Tensor | None,
+    bias_v: Tensor | None,
+    static_k: Tensor | None,
+    static_v: Tensor | None,
+    attn_mask: Any,
+    kpm: Any,
+    bsz: int,
+    embed_dim: int,
+) -> tuple:
+    """Append the learnt ``bias_k``/``bias_v`` as one more key/value position (both or none)."""
     if bias_k is not None and bias_v is not None:
         if static_k is not None:
             raise AssertionError("bias cannot be added to static key.")
@@ -407,63 +482,57 @@ def multi_head_attention_forward(
             raise AssertionError("bias cannot be added to static value.")
         k = J.cat([k, S.expand(bias_k, 1, bsz, embed_dim)])
         v = J.cat([v, S.expand(bias_v, 1, bsz, embed_dim)])
-        attn_mask = _pad_last(attn_mask)
-        key_padding_mask = _pad_last(key_padding_mask)
-    elif bias_k is not None:
+        return k, v, _pad_last(attn_mask), _pad_last(kpm)
+    if bias_k is not None:
         raise AssertionError("bias_k is set but bias_v is None")
-    elif bias_v is not None:
+    if bias_v is not None:
         raise AssertionError("bias_v is set but bias_k is None")
+    return k, v, attn_mask, kpm
 
-    bh = bsz * num_heads
-    q = S.transpose(S.reshape(q, (tgt_len, bh, head_dim)), 0, 1)
-    k = _heads(k, static_k, bh, head_dim, "static_k")
-    v = _heads(v, static_v, bh, head_dim, "static_v")
-    if add_zero_attn:
-        k = J.cat([k, _wrap(np.zeros((bh, 1, head_dim), k._data.dtype))], 1)
-        v = J.cat([v, _wrap(np.zeros((bh, 1, head_dim), v._data.dtype))], 1)
-        attn_mask = _pad_last(attn_mask)
-        key_padding_mask = _pad_last(key_padding_mask)
-    src_len = k.shape[1]
-    if key_padding_mask is not None:
-        if key_padding_mask.shape[0] != bsz:
-            raise AssertionError(
-                f"Expected key_padded_mask.shape[0] to be {bsz}, but got "
-                f"{key_padding_mask.shape[0]}"
-            )
-        if key_padding_mask.shape[1] != src_len:
-            raise AssertionError(
-                f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
-                f"{key_padding_mask.shape[1]}"
-            )
-        kpm = S.reshape(key_padding_mask, (bsz, 1, 1, src_len))
-        kpm = S.reshape(S.expand(kpm, bsz, num_heads, 1, src_len), (bh, 1, src_len))
-        attn_mask = kpm if attn_mask is None else E.add(attn_mask, kpm)
-    if not training:
-        dropout_p = 0.0
 
+def _merge_key_padding(
+    attn_mask: Any, kpm: Tensor, bsz: int, num_heads: int, src_len: int
+) -> Tensor:
+    """``key_padding_mask (N, S)`` checked and added to ``attn_mask`` per head."""
+    if kpm.shape[0] != bsz:
+        raise AssertionError(
+            f"Expected key_padded_mask.shape[0] to be {bsz}, but got {kpm.shape[0]}"
+        )
+    if kpm.shape[1] != src_len:
+        raise AssertionError(
+            f"Expected key_padded_mask.shape[1] to be {src_len}, but got {kpm.shape[1]}"
+        )
+    kpm = S.reshape(kpm, (bsz, 1, 1, src_len))
+    kpm = S.reshape(S.expand(kpm, bsz, num_heads, 1, src_len), (bsz * num_heads, 1, src_len))
+    return kpm if attn_mask is None else E.add(attn_mask, kpm)
+
+
+def _attend(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attn_mask: Any,
+    is_causal: bool,
+    need_weights: bool,
+    dropout_p: float,
+    lens: tuple,
+    head_dim: int,
+) -> tuple:
+    """The fused attention node over ``(N * num_heads, L or S, head_dim)`` q, k, v: the output,
+    and the per-head weights when ``need_weights``."""
+    tgt_len, src_len = lens
     mask: Any = attn_mask
     if is_causal and attn_mask is None:
         if need_weights:
             raise AssertionError("FIXME: is_causal not implemented for need_weights")
         mask = _neg_inf_where(~np.tri(tgt_len, src_len, dtype=bool), q._data.dtype)
     mshape = () if mask is None else np.shape(getattr(mask, "_data", mask))
+    bh = q.shape[0]
     keep = _keep_mask(np.broadcast_shapes((bh, tgt_len, src_len), mshape), dropout_p, q._data.dtype)
     scale = 1.0 / math.sqrt(head_dim)
     if need_weights:
-        out, weights = A.AttentionWithWeights.apply(q, k, v, mask, scale, keep, False)
-    else:
-        out, weights = A.Attention.apply(q, k, v, mask, scale, keep, True), None
-    out = S.reshape(S.transpose(out, 0, 1), (tgt_len * bsz, embed_dim))
-    out = S.reshape(L.linear(out, out_proj_weight, out_proj_bias), (tgt_len, bsz, embed_dim))
-    if weights is not None:
-        weights = S.reshape(weights, (bsz, num_heads, tgt_len, src_len))
-        if average_attn_weights:
-            weights = R.mean(weights, 1)
-        if not is_batched:
-            weights = S.squeeze(weights, 0)
-    if not is_batched:
-        out = S.squeeze(out, 1)
-    return out, weights
+        return A.AttentionWithWeights.apply(q, k, v, mask, scale, keep, False)
+    return A.Attention.apply(q, k, v, mask, scale, keep, True), None
 
 
 def _heads(x: Tensor, static: Tensor | None, bh: int, head_dim: int, name: str) -> Tensor:

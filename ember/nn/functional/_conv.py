@@ -50,6 +50,27 @@ def _check_conv(
     groups: int,
     transposed: bool,
 ) -> tuple:
+    """PyTorch's checks of a convolution's arguments, in PyTorch's order; returns the stride and
+    dilation tuples, ``groups`` as an int and whether the input is batched."""
+    _check_ranks(name, input, weight, sd)
+    stride_t = _tuple(stride, sd, "stride")
+    dil_t = _tuple(dilation, sd, "dilation")
+    if any(s <= 0 for s in stride_t):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dil_t):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dil_t)}")
+    groups = int(groups)
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    _check_dtypes(name, input, weight, bias)
+    batched = input.ndim == sd + 2
+    _check_channels(input, weight, bias, groups, transposed, batched)
+    return stride_t, dil_t, groups, batched
+
+
+def _check_ranks(name: str, input: Any, weight: Any, sd: int) -> None:
+    """Both are Tensors, the input ``sd + 1``-D (unbatched) or ``sd + 2``-D, the weight
+    ``sd + 2``-D."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
     if not isinstance(weight, Tensor):
@@ -67,15 +88,10 @@ def _check_conv(
             f"{_shape(weight)}, but got {weight.ndim}-dimensional weight of size "
             f"{_shape(weight)} instead"
         )
-    stride_t = _tuple(stride, sd, "stride")
-    dil_t = _tuple(dilation, sd, "dilation")
-    if any(s <= 0 for s in stride_t):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(d <= 0 for d in dil_t):
-        raise RuntimeError(f"dilation should be greater than zero, but got {list(dil_t)}")
-    groups = int(groups)
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
+
+
+def _check_dtypes(name: str, input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
+    """One floating dtype for input, weight and bias."""
     x, w = input._data, weight._data
     if x.dtype != w.dtype or (bias is not None and bias._data.dtype != x.dtype):
         other = w.dtype if x.dtype != w.dtype else bias._data.dtype
@@ -84,7 +100,13 @@ def _check_conv(
         )
     if x.dtype.kind not in "fV":  # V: bfloat16 (ml_dtypes)
         raise RuntimeError(f"\"{name}\" not implemented for '{type_name(x.dtype)}'")
-    batched = input.ndim == sd + 2
+
+
+def _check_channels(
+    input: Tensor, weight: Tensor, bias: Tensor | None, groups: int, transposed: bool, batched: bool
+) -> None:
+    """The input's channels match the weight's (per group), and the bias its output channels."""
+    x, w = input._data, weight._data
     shape = tuple(x.shape) if batched else (1, *x.shape)
     c = shape[1]
     wshape = list(w.shape)
@@ -115,7 +137,6 @@ def _check_conv(
             f"Given weight of size {wshape}, expected bias to be 1-dimensional with {out_c} "
             f"elements, but got bias of size {_shape(bias)} instead"
         )
-    return stride_t, dil_t, groups, batched
 
 
 def _conv(

@@ -124,7 +124,9 @@ def _reflect(coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
     return where(even, extra + low, span - extra + low)
 
 
-def _fold(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
+def _compute_coordinates(
+    coord: Tensor, size: int, padding_mode: str, align_corners: bool
+) -> Tensor:
     """PyTorch's ``compute_coordinates``: clip (border) or reflect and clip (reflection)."""
     if padding_mode == "border":
         return clamp(coord, 0, size - 1)
@@ -137,8 +139,10 @@ def _fold(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> T
     return coord
 
 
-def _fold_int(pos: np.ndarray, size: int, padding_mode: str, align_corners: bool) -> np.ndarray:
-    """``_fold`` on constant integer tap positions (bicubic's ``get_value_bounded``)."""
+def _compute_coordinates_int(
+    pos: np.ndarray, size: int, padding_mode: str, align_corners: bool
+) -> np.ndarray:
+    """``_compute_coordinates`` on constant integer taps (bicubic's ``get_value_bounded``)."""
     pos = pos.astype(np.float64)
     if padding_mode == "reflection":
         lo, hi = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
@@ -233,8 +237,12 @@ def _bicubic(
     ]
     out = None
     for i, j in itertools.product(range(4), repeat=2):
-        px = _fold_int(lows[0] - 1 + i, sampler.sizes[0], padding_mode, align_corners)
-        py = _fold_int(lows[1] - 1 + j, sampler.sizes[1], padding_mode, align_corners)
+        px = _compute_coordinates_int(
+            lows[0] - 1 + i, sampler.sizes[0], padding_mode, align_corners
+        )
+        py = _compute_coordinates_int(
+            lows[1] - 1 + j, sampler.sizes[1], padding_mode, align_corners
+        )
         vals, inside = sampler.tap([px, py])
         term = vals * S.unsqueeze(_masked(weights[0][i] * weights[1][j], inside), 1)
         out = term if out is None else out + term
@@ -309,6 +317,8 @@ def grid_sample(
     if mode == "bicubic":
         out = _bicubic(sampler, coords, padding_mode, align_corners)
     else:
-        coords = [_fold(c, s, padding_mode, align_corners) for c, s in zip(coords, sizes)]
+        coords = [
+            _compute_coordinates(c, s, padding_mode, align_corners) for c, s in zip(coords, sizes)
+        ]
         out = _linear(sampler, coords) if mode == "bilinear" else _nearest(sampler, coords)
     return S.reshape(out, (n, input.shape[1], *out_spatial))

@@ -10,7 +10,7 @@ from ...autograd.grad_mode import no_grad
 from ...ops import distance as DIST
 from ...ops import indexing as IX
 from ...ops import shape as S
-from ...ops.nn_fused import softmax
+from ...ops.softmax import softmax
 
 __all__ = ["gumbel_softmax", "pdist", "channel_shuffle"]
 

@@ -26,7 +26,7 @@ from ...autograd.function import NO_CTX
 from ...autograd.grad_mode import STATE
 from ...ops import unary as U
 from ...ops._parallel import unary_into
-from ...ops.linalg import _fold
+from ...ops.linalg import _gemm_rows
 from . import _hooks as H
 from .activation import ReLU, Sigmoid, Tanh
 from .dropout import Dropout
@@ -76,16 +76,16 @@ def _linear(m: Module, x: np.ndarray) -> np.ndarray | None:
     if wd.ndim != 2 or x.ndim == 0 or x.shape[-1] != wd.shape[1] or x.dtype != dt:
         return None
     if b is None:
-        return _fold(x, wd.T)
+        return _gemm_rows(x, wd.T)
     bd = b._data
     if bd.shape != (wd.shape[0],) or bd.dtype != dt:
         return None
-    # What ops.linalg.Linear.forward computes, step for step (a small 2-D input: _fold's first
+    # What ops.linalg.Linear.forward computes, step for step (a small 2-D input: _gemm_rows's first
     # case, inlined).
     if x.ndim == 2 and x.shape[0] * wd.shape[0] * dt.itemsize < SCRATCH_MIN_BYTES:
         out = x @ wd.T
     else:
-        out = _fold(x, wd.T)
+        out = _gemm_rows(x, wd.T)
     out += bd
     return out
 

@@ -15,8 +15,8 @@ from ..._tensor import Tensor, _wrap
 from ...ops import indexing as IX
 from ...ops import join as J
 from ...ops import shape as S
-from ...ops.nn_fused import log_softmax
 from ...ops.reduction import argmax
+from ...ops.softmax import log_softmax
 from .container import ModuleList, Sequential
 from .linear import Linear
 from .module import Module

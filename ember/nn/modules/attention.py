@@ -20,6 +20,7 @@ from .. import init
 from ..functional import _attention as FA
 from ..functional._activation import gelu, relu
 from ..parameter import Parameter
+from ._errors import names_layer
 from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
@@ -135,6 +136,7 @@ class MultiheadAttention(Module):
         if self.bias_v is not None:
             init.xavier_normal_(self.bias_v)
 
+    @names_layer
     def forward(
         self,
         query: Tensor,

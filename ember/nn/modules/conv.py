@@ -8,8 +8,8 @@ from typing import Any
 from ..._tensor import Tensor
 from .. import init
 from ..functional import _conv as FC
+from ..functional._resample import fold, pad, unfold
 from ..functional._tuples import ntuple
-from ..functional._vision import fold, pad, unfold
 from ._errors import LAYER_ERRORS, name_layer
 from .linear import _weight_and_bias
 from .module import Module

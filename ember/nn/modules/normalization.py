@@ -13,6 +13,7 @@ from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ._errors import names_layer
 from .module import Module
 
 __all__ = [
@@ -138,6 +139,7 @@ class _NormBase(Module):
 
 
 class _BatchNorm(_NormBase):
+    @names_layer
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
@@ -276,6 +278,7 @@ class _InstanceNorm(_NormBase):
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
         )
 
+    @names_layer
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
         feature_dim = input.dim() - self._no_batch_dim
@@ -356,6 +359,7 @@ class LayerNorm(Module):
         """Weight 1, bias 0."""
         _reset_affine(self, self.elementwise_affine)
 
+    @names_layer
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
@@ -402,6 +406,7 @@ class GroupNorm(Module):
         """Weight 1, bias 0."""
         _reset_affine(self, self.affine)
 
+    @names_layer
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
@@ -443,6 +448,7 @@ class RMSNorm(Module):
         if self.elementwise_affine:
             init.ones_(self.weight)
 
+    @names_layer
     def forward(self, x: Tensor) -> Tensor:
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
@@ -467,6 +473,7 @@ class LocalResponseNorm(Module):
         self.beta = beta
         self.k = k
 
+    @names_layer
     def forward(self, input: Tensor) -> Tensor:
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..._tensor import Tensor
-from ..functional._vision import pad
+from ..functional._resample import pad
 from ._errors import LAYER_ERRORS, name_layer
 from .module import Module
 

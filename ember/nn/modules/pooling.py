@@ -7,6 +7,7 @@ from typing import Any
 from ..._tensor import Tensor
 from .. import functional as F
 from ..functional._tuples import ntuple
+from ._errors import names_layer
 from .module import Module
 
 __all__ = [
@@ -50,6 +51,7 @@ class _MaxPoolNd(Module):
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
+    @names_layer
     def forward(self, input: Tensor) -> Any:
         return type(self)._fn(
             input, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -107,6 +109,7 @@ class AvgPool1d(Module):
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
+    @names_layer
     def forward(self, input: Tensor) -> Tensor:
         return F.avg_pool1d(
             input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
@@ -137,6 +140,7 @@ class _AvgPoolNd(Module):
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
 
+    @names_layer
     def forward(self, input: Tensor) -> Tensor:
         return type(self)._fn(
             input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
@@ -172,6 +176,7 @@ class _AdaptiveAvgPoolNd(Module):
         super().__init__()
         self.output_size = output_size
 
+    @names_layer
     def forward(self, input: Tensor) -> Tensor:
         return type(self)._fn(input, self.output_size)
 
@@ -211,6 +216,7 @@ class _AdaptiveMaxPoolNd(Module):
         self.output_size = output_size
         self.return_indices = return_indices
 
+    @names_layer
     def forward(self, input: Tensor) -> Any:
         return type(self)._fn(input, self.output_size, self.return_indices)
 
@@ -248,6 +254,7 @@ class _LPPoolNd(Module):
         self.stride = stride
         self.ceil_mode = ceil_mode
 
+    @names_layer
     def forward(self, input: Tensor) -> Tensor:
         return type(self)._fn(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
@@ -281,6 +288,7 @@ class _MaxUnpoolNd(Module):
         self.stride = ntuple(stride if stride is not None else kernel_size, sd)
         self.padding = ntuple(padding, sd)
 
+    @names_layer
     def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
         return type(self)._fn(
             input, indices, self.kernel_size, self.stride, self.padding, output_size

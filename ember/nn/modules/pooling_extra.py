@@ -7,6 +7,7 @@ from typing import Any
 from ..._tensor import Tensor
 from .. import functional as F
 from ..functional._tuples import ntuple
+from ._errors import names_layer
 from .module import Module
 from .pooling import _LPPoolNd
 
@@ -52,6 +53,7 @@ class _FractionalMaxPoolNd(Module):
         if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
             raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
 
+    @names_layer
     def forward(self, input: Tensor) -> Any:
         fn = F.fractional_max_pool2d if self._d == 2 else F.fractional_max_pool3d
         return fn(

@@ -21,6 +21,7 @@ from .. import init
 from ..functional import _rnn as FR
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
+from ._errors import names_layer
 from ._rnn_packed import run_packed
 from .module import Module
 
@@ -333,6 +334,7 @@ class RNN(RNNBase):
             )
         super().__init__(mode, *args, **kwargs)
 
+    @names_layer
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         return self._forward_single_state(input, hx, "RNN")
 
@@ -359,6 +361,7 @@ class GRU(RNNBase):
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         super().__init__("GRU", *args, **kwargs)
 
+    @names_layer
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         return self._forward_single_state(input, hx, "GRU")
 
@@ -400,6 +403,7 @@ class LSTM(RNNBase):
             "Expected hidden[1] size {}, got {}",
         )
 
+    @names_layer
     def forward(
         self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
@@ -547,6 +551,7 @@ class RNNCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 1, device, dtype)
         self.nonlinearity = nonlinearity
 
+    @names_layer
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         input, hx, is_batched = self._batched_single("RNNCell", input, hx)
         if self.nonlinearity not in ("tanh", "relu"):
@@ -577,6 +582,7 @@ class LSTMCell(RNNCellBase):
     ) -> None:
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
+    @names_layer
     def forward(
         self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, Tensor]:
@@ -618,6 +624,7 @@ class GRUCell(RNNCellBase):
     ) -> None:
         super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
+    @names_layer
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         input, hx, is_batched = self._batched_single("GRUCell", input, hx)
         self._check_step(input, (hx,))

@@ -10,6 +10,7 @@ from ...autograd.grad_mode import no_grad
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ._errors import names_layer
 from .module import Module
 
 __all__ = ["Embedding", "EmbeddingBag"]
@@ -111,6 +112,7 @@ class Embedding(Module):
     def _fill_padding_idx_with_zero(self) -> None:
         _zero_padding_row(self)
 
+    @names_layer
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(
             input,
@@ -207,6 +209,7 @@ class EmbeddingBag(Module):
         init.normal_(self.weight)
         _zero_padding_row(self)
 
+    @names_layer
     def forward(
         self,
         input: Tensor,

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..._tensor import Tensor, _wrap
 from ...autograd.function import Function
+from ._errors import names_layer
 from .module import Module
 from .normalization import _BatchNorm
 
@@ -148,6 +149,7 @@ class SyncBatchNorm(_BatchNorm):
         pg = resolve(self.process_group)
         return pg if pg is not None and pg.size() > 1 else None
 
+    @names_layer
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
         if input.shape[1] == 0:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..._tensor import Tensor
-from ..functional._vision import interpolate, pixel_shuffle, pixel_unshuffle
+from ..functional._resample import interpolate, pixel_shuffle, pixel_unshuffle
 from .module import Module
 
 __all__ = [

@@ -16,7 +16,7 @@ from ...autograd.grad_mode import no_grad
 from ...ops import join as J
 from ...ops import linalg as LA
 from ...ops import shape as S
-from ..functional._normalization import normalize
+from ..functional._norm import normalize
 from ..modules.module import Module
 from . import parametrize
 from ._matrix import householder_product, matrix_exp, solve

@@ -17,7 +17,7 @@ from ... import _creation as C
 from ..._tensor import Tensor, _wrap
 from ...autograd.grad_mode import no_grad
 from ...ops import linalg as LA
-from ..functional._normalization import normalize
+from ..functional._norm import normalize
 from ..modules.module import Module
 from ..parameter import Parameter, UninitializedParameter
 from .parametrizations import _reshape_to_matrix

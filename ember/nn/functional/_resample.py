@@ -1,4 +1,5 @@
-"""Vision helpers: ``pad``, ``interpolate``/``upsample*``, ``unfold``/``fold``, pixel shuffle."""
+"""nn.functional, resampling family (PyTorch's "vision functions"): ``pad``,
+``interpolate``/``upsample*``, ``unfold``/``fold``, pixel shuffle."""
 
 from __future__ import annotations
 
@@ -147,6 +148,14 @@ def interpolate(
     >>> F.interpolate(ember.tensor([[[1.0, 2.0]]]), scale_factor=2, mode='linear').tolist()
     [[[1.0, 1.25, 1.75, 2.0]]]
     """
+    align_corners = _check_interpolate(input, mode, align_corners, antialias)
+    in_size = tuple(input.shape[2:])
+    out, scales = _output_size(in_size, size, scale_factor, recompute_scale_factor)
+    return _resample(input, mode, in_size, out, scales, align_corners)
+
+
+def _check_interpolate(input: Any, mode: str, align_corners: bool | None, antialias: bool) -> bool:
+    """Refuse what ``interpolate`` cannot do, as PyTorch does; ``align_corners``'s default."""
     if not isinstance(input, Tensor):
         raise TypeError(
             f"interpolate(): argument 'input' must be Tensor, not {type(input).__name__}"
@@ -179,7 +188,12 @@ def interpolate(
         raise NotImplementedError(
             f"Got {input.ndim}D input, but {mode} mode needs {need + 2}D input"
         )
-    in_size = tuple(input.shape[2:])
+    return align_corners
+
+
+def _output_size(in_size: tuple, size: Any, scale_factor: Any, recompute: bool | None) -> tuple:
+    """The output spatial size, and the scale factors the kernels use (None: from the sizes)."""
+    sd = len(in_size)
     if (size is None) == (scale_factor is None):
         raise ValueError(
             "only one of size or scale_factor should be defined"
@@ -212,7 +226,7 @@ def interpolate(
         else:
             sf = (float(scale_factor),) * sd
         out = tuple(int(math.floor(s * f)) for s, f in zip(in_size, sf))
-        scales = (None,) * sd if recompute_scale_factor else sf
+        scales = (None,) * sd if recompute else sf
     if any(o <= 0 for o in out) or any(s <= 0 for s in in_size):
         names = "DHW"[3 - sd :]
         raise RuntimeError(
@@ -222,6 +236,14 @@ def interpolate(
             + ", ".join(f"{n}: {s}" for n, s in zip(names, out))
             + ")"
         )
+    return out, scales
+
+
+def _resample(
+    input: Tensor, mode: str, in_size: tuple, out: tuple, scales: tuple, align_corners: bool
+) -> Tensor:
+    """Resize ``input``'s spatial dims from ``in_size`` to ``out`` with the checked arguments."""
+    sd = len(in_size)
     if mode == "area":
         from ._pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 

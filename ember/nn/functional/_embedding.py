@@ -1,4 +1,4 @@
-"""nn.functional, sparse family: embedding, embedding_bag and one_hot."""
+"""nn.functional, embedding family: embedding, embedding_bag and one_hot."""
 
 from __future__ import annotations
 
