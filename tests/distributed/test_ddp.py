@@ -87,11 +87,13 @@ def test_torch_ddp_script_runs_unchanged_and_matches_torchrun():
     script = str(SCRIPTS / "ddp_torch_style.py")
     ours = results(launch("ddp_torch_style.py", 2, extra_env={"EMBER": "1"}))[0]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    proc = run([*cmd, script], {"EMBER": "0"})
-    if proc.returncode != 0 and "exitcode: -" in proc.stderr:
-        # Real torch's own worker died of a signal (seen once under heavy load: gloo's abort);
-        # the reference run is repeated once, ember's run never is.
+    for _ in range(3):
+        # Real torch's gloo workers sometimes abort at teardown on a loaded machine ("terminate
+        # called without an active exception"): only this reference run is repeated, never
+        # ember's.
         proc = run([*cmd, script], {"EMBER": "0"})
+        if proc.returncode == 0:
+            break
     theirs = results(proc)[0]
     assert ours["local_rank"] == theirs["local_rank"] == 0
     np.testing.assert_allclose(ours["params"], theirs["params"], rtol=0, atol=1e-12)
