@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._scratch import scratch
+from . import _rnn_graph as G
 from ._util import Primitive, ones_vector
 
 __all__ = ["RNNLayer", "LSTMLayer", "GRULayer"]
@@ -79,6 +80,8 @@ class RNNLayer(Primitive):
     ``(output (T,B,H), h_n (B,H))``.
     """
 
+    twice_differentiable = True  # by recomputation, see _rnn_graph
+
     @staticmethod
     def forward(ctx, gi, h0, w_hh, b_hh, relu, reverse):
         out = scratch.get(gi.shape, gi.dtype)  # see _POOL_NOTE
@@ -94,13 +97,14 @@ class RNNLayer(Primitive):
             else:
                 np.tanh(a, out=a)
             h = a
-        ctx.save_for_backward(out, h0, w_hh)
+        # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
+        ctx.save_for_backward(out, h0, w_hh, gi, h0, w_hh, b_hh)
         ctx.meta = (relu, reverse, b_hh is not None)
         return out, h.copy()
 
     @staticmethod
     def backward(ctx, g_out, g_hn):
-        out, h0, w_hh = ctx.saved_tensors
+        out, h0, w_hh = ctx.saved_tensors[:3]
         relu, reverse, has_bias = ctx.meta
         da = scratch.get(out.shape, out.dtype)
         dh = g_hn.copy()
@@ -119,6 +123,11 @@ class RNNLayer(Primitive):
         db = _bias_grad(da) if has_bias and nig[3] else None
         return da, dh, dw, db, None, None
 
+    @classmethod
+    def _run_backward_graph(cls, ctx, grads):
+        relu, reverse, _ = ctx.meta
+        return G.graph_backward(cls, ctx, grads, 4, lambda *a: G.rnn_steps(*a, relu, reverse))
+
 
 class LSTMLayer(Primitive):
     """LSTM over a sequence, with PyTorch's optional projection ``h_t = (o * tanh(c_t)) @ W_hr.T``.
@@ -127,6 +136,8 @@ class LSTMLayer(Primitive):
     w_hr (P,H) | None, reverse)`` returns ``(output (T,B,P), h_n (B,P), c_n (B,H))`` where ``P`` is
     the projection size (``H`` without projection).
     """
+
+    twice_differentiable = True  # by recomputation, see _rnn_graph
 
     @staticmethod
     def forward(ctx, gi, h0, c0, w_hh, b_hh, w_hr, reverse):
@@ -175,13 +186,16 @@ class LSTMLayer(Primitive):
             if proj:
                 np.matmul(hh[t], w_hr.T, out=out[t])
             h, c = out[t], c_new
-        ctx.save_for_backward(gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr)
+        # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
+        ctx.save_for_backward(
+            gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr, gi, h0, c0, w_hh, b_hh, w_hr
+        )
         ctx.meta = (reverse, b_hh is not None)
         return out, h.copy(), c.copy()
 
     @staticmethod
     def backward(ctx, g_out, g_hn, g_cn):
-        gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr = ctx.saved_tensors
+        gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr = ctx.saved_tensors[:9]
         reverse, has_bias = ctx.meta
         n, _, g4 = gates.shape
         hs = g4 // 4
@@ -236,6 +250,11 @@ class LSTMLayer(Primitive):
             dw_hr = dout.reshape(-1, p).T @ hh.reshape(-1, hs)
         return dgates, dh, dc, dw_hh, db, dw_hr, None
 
+    @classmethod
+    def _run_backward_graph(cls, ctx, grads):
+        reverse = ctx.meta[0]
+        return G.graph_backward(cls, ctx, grads, 6, lambda *a: G.lstm_steps(*a, reverse))
+
 
 class GRULayer(Primitive):
     """GRU over a sequence (PyTorch's formulation, ``b_hn`` inside the reset product)::
@@ -247,6 +266,8 @@ class GRULayer(Primitive):
     ``forward(gi (T,B,3H), h0 (B,H), w_hh (3H,H), b_hh (3H,) | None, reverse)`` returns
     ``(output (T,B,H), h_n (B,H))``.
     """
+
+    twice_differentiable = True  # by recomputation, see _rnn_graph
 
     @staticmethod
     def forward(ctx, gi, h0, w_hh, b_hh, reverse):
@@ -276,13 +297,14 @@ class GRULayer(Primitive):
             h_new *= z
             h_new += nn
             h = h_new
-        ctx.save_for_backward(gates, ghn, out, h0, w_hh)
+        # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
+        ctx.save_for_backward(gates, ghn, out, h0, w_hh, gi, h0, w_hh, b_hh)
         ctx.meta = (reverse, b_hh is not None)
         return out, h.copy()
 
     @staticmethod
     def backward(ctx, g_out, g_hn):
-        gates, ghn, out, h0, w_hh = ctx.saved_tensors
+        gates, ghn, out, h0, w_hh = ctx.saved_tensors[:5]
         reverse, has_bias = ctx.meta
         n, _, g3 = gates.shape
         hs = g3 // 3
@@ -312,3 +334,8 @@ class GRULayer(Primitive):
         dw = _prev_product(dgh, out, h0, reverse) if nig[2] else None
         db = _bias_grad(dgh) if has_bias and nig[3] else None
         return dgi, dh, dw, db, None
+
+    @classmethod
+    def _run_backward_graph(cls, ctx, grads):
+        reverse = ctx.meta[0]
+        return G.graph_backward(cls, ctx, grads, 4, lambda *a: G.gru_steps(*a, reverse))

@@ -28,7 +28,6 @@ from tests.ops.test_gradcheck import ROWS
 # op.
 EXPECTED_TO_RAISE = {
     "ember.ops.activation.Hardsigmoid",  # PyTorch has no double backward for it either
-    *(f"ember.ops.rnn.{n}" for n in ("GRULayer", "LSTMLayer", "RNNLayer")),
     # Private primitives of ember.special and ember.distributions (duplicates of ember.ops ones,
     # no gradcheck rows here): not yet twice differentiable.
     "ember.distributions._math.Cholesky",

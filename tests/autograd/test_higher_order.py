@@ -502,6 +502,36 @@ def _inplace_and_views(m, x):
 row("inplace_and_views", _inplace_and_views, d(3))
 
 
+# ---- recurrent layers: nn.RNN/LSTM/GRU with the weights given as tensors -----------------------
+def _recurrent(name: str, mode: str, **kw) -> None:
+    """A row running ``nn.<mode>(3, 3, **kw)`` (T=3, batch 2) with its parameters replaced by
+    the row's tensors (torch.func/ember.func ``functional_call``)."""
+    shapes = [p.shape for _, p in getattr(torch.nn, mode)(3, 3, **kw).named_parameters()]
+    n_h = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
+    lstm = mode == "LSTM"
+    p = kw.get("proj_size", 0) or 3
+
+    def fn(m, x, *states_and_weights):
+        mod = getattr(m.nn, mode)(3, 3, **kw).double()
+        names = [n for n, _ in mod.named_parameters()]
+        hx = tuple(states_and_weights[:2]) if lstm else states_and_weights[0]
+        ws = states_and_weights[2:] if lstm else states_and_weights[1:]
+        out, hn = m.func.functional_call(mod, dict(zip(names, ws)), (x, hx))
+        last = (hn[0] ** 2).sum() + (hn[1] ** 3).sum() if lstm else (hn**2).sum()
+        return (out.sin() ** 2).sum() + last
+
+    states = (_unit(n_h, 2, p), _unit(n_h, 2, 3)) if lstm else (_unit(n_h, 2, 3),)
+    row(name, fn, _unit(3, 2, 3), *states, *(_unit(*s) for s in shapes))
+
+
+_recurrent("rnn_tanh", "RNN")
+_recurrent("rnn_relu_bidirectional", "RNN", nonlinearity="relu", bidirectional=True)
+_recurrent("lstm", "LSTM")
+_recurrent("lstm_proj_two_layers", "LSTM", num_layers=2, proj_size=2)
+_recurrent("gru", "GRU")
+_recurrent("gru_bidirectional_two_layers", "GRU", num_layers=2, bidirectional=True, bias=False)
+
+
 def _run(lib, fn, arrays, v_arrays):
     xs = [lib.tensor(a, requires_grad=True) for a in arrays]
     out = fn(lib, *xs)

@@ -30,6 +30,7 @@ from ember.ops import unary as U
 from tests.ops import _gradcheck_nn as _nn
 from tests.ops import _gradcheck_surface as _surface
 from tests.ops._cases import Arr, d
+from tests.ops._gradcheck_rnn import add_rnn_rows
 
 # The wider tensor surface: rows in _gradcheck_surface.py, added below.
 
@@ -213,6 +214,7 @@ gc(S.Clone, lambda x: x.clone(), d(2, 3))
 
 _surface.add_rows(gc)
 _nn.add_rows(gc)
+add_rnn_rows(gc)
 
 
 # Families whose rows live in a table of their own (same row format); the one completeness check
@@ -242,9 +244,6 @@ NOT_YET_IN_A_TABLE = {
     "ember.nn.utils._matrix.Solve",
     "ember.ops.ctc.CTCLossNLL",
     "ember.ops.distance.Pdist",
-    "ember.ops.rnn.GRULayer",
-    "ember.ops.rnn.LSTMLayer",
-    "ember.ops.rnn.RNNLayer",
 }
 
 
