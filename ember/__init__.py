@@ -338,7 +338,6 @@ _SURFACE.update(
         "aliases": "igamma igammac narrow_copy put trapz",
     }
 )
-_SURFACE_HOME = {name: mod for mod, names in _SURFACE.items() for name in names.split()}
 
 index_put_ = Tensor.index_put_  # torch.index_put_(input, indices, values, accumulate)
 
@@ -388,111 +387,67 @@ def detach(input: Tensor) -> Tensor:
     return input.detach()
 
 
-# Entry-point modules and names that load on first use (`import ember` stays fast).
-_LAZY_MODULES = ("cuda", "backends", "accelerator", "mps", "cpu", "version", "amp", "jit")
-_LAZY_MODULES += ("testing", "random", "xpu")
-_LAZY_MODULES += ("func",)  # function transforms (ember/func)
-_LAZY_MODULES += ("multiprocessing", "onnx")  # the ecosystem family (ember/onnx: export)
-_LAZY_NAMES = {
-    "compile": "._compile",
-    "autocast": ".amp.autocast_mode",
-    "is_autocast_enabled": ".amp.autocast_mode",
-    "set_autocast_enabled": ".amp.autocast_mode",
-    "get_autocast_dtype": ".amp.autocast_mode",
-    "set_autocast_dtype": ".amp.autocast_mode",
-    "is_autocast_cache_enabled": ".amp.autocast_mode",
-    "set_autocast_cache_enabled": ".amp.autocast_mode",
-    "clear_autocast_cache": ".amp.autocast_mode",
-    "get_device_module": "._devices",
-}
-_LAZY_NAMES["vmap"] = ".func._vmap"  # torch.vmap is torch.func.vmap
-
-
-def _lazy(name: str):
-    """A lazily loaded entry-point module or name; AttributeError when ``name`` is neither."""
-    import importlib
-
-    if name in _LAZY_MODULES:
-        return importlib.import_module(f".{name}", __name__)
-    if name in _LAZY_NAMES:
-        return getattr(importlib.import_module(_LAZY_NAMES[name], __name__), name)
-    raise AttributeError(f"module 'ember' has no attribute '{name}'")
-
-
-_LINALG_FUNCTIONS = frozenset(
-    "det inverse logdet slogdet pinverse matrix_exp matrix_power cholesky qr svd".split()
-)
-
-
-_NN_ATEN_FORMS = frozenset(
+_NN_ATEN_FORMS = (  # torch.dropout, torch.layer_norm...: nn functions with ATen signatures
     "adaptive_avg_pool1d adaptive_max_pool1d alpha_dropout alpha_dropout_ avg_pool1d batch_norm "
     "bilinear binary_cross_entropy_with_logits celu celu_ channel_shuffle constant_pad_nd conv_tbc "
-    "conv1d "
-    "conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d cosine_embedding_loss "
-    "dropout dropout_ embedding feature_alpha_dropout feature_alpha_dropout_ feature_dropout "
-    "feature_dropout_ group_norm hardshrink hinge_embedding_loss instance_norm kl_div layer_norm "
-    "margin_ranking_loss max_pool1d max_pool1d_with_indices max_pool2d max_pool3d pdist "
-    "pixel_shuffle pixel_unshuffle poisson_nll_loss prelu rms_norm rrelu rrelu_ selu selu_ "
-    "threshold threshold_ triplet_margin_loss".split()
+    "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d "
+    "cosine_embedding_loss dropout dropout_ embedding feature_alpha_dropout "
+    "feature_alpha_dropout_ feature_dropout feature_dropout_ group_norm hardshrink "
+    "hinge_embedding_loss instance_norm kl_div layer_norm margin_ranking_loss max_pool1d "
+    "max_pool1d_with_indices max_pool2d max_pool3d pdist pixel_shuffle pixel_unshuffle "
+    "poisson_nll_loss prelu rms_norm rrelu rrelu_ selu selu_ threshold threshold_ "
+    "triplet_margin_loss"
 )
 
-
-_FFT_FUNCTIONS = frozenset(
-    "stft istft hann_window hamming_window blackman_window bartlett_window kaiser_window".split()
+# Everything below loads on first use, so `import ember` stays fast (see __getattr__).
+# Subpackages and entry-point modules:
+_SUBMODULES = frozenset(
+    "nn optim utils serialization linalg fft special func distributed distributions "
+    "multiprocessing onnx cuda backends accelerator mps cpu xpu version amp jit testing "
+    "random".split()
 )
+# Names, each with the module that defines it:
+_HOMES = {name: f".ops.{mod}" for mod, names in _SURFACE.items() for name in names.split()}
+for _home, _names in {
+    "._creation_extra": "range frombuffer from_file empty_strided typename is_storage",
+    ".nn.functional._aten_forms": _NN_ATEN_FORMS,
+    # the torch.* matrix functions come with ember.linalg
+    ".linalg._tensor_api": "det inverse logdet slogdet pinverse matrix_exp matrix_power "
+    "cholesky qr svd",
+    ".fft": "stft istft hann_window hamming_window blackman_window bartlett_window kaiser_window",
+    ".amp.autocast_mode": "autocast is_autocast_enabled set_autocast_enabled get_autocast_dtype "
+    "set_autocast_dtype is_autocast_cache_enabled set_autocast_cache_enabled "
+    "clear_autocast_cache",
+    "._compile": "compile",
+    "._devices": "get_device_module",
+    ".func._vmap": "vmap",  # torch.vmap is torch.func.vmap
+    ".serialization": "save load",
+    ".utils.summary": "summary",
+}.items():
+    _HOMES.update(dict.fromkeys(_names.split(), _home))
+del _home, _names
 
 
 def __getattr__(name: str):
-    # Subpackages load on first use, so `import ember` stays fast.
+    """Subpackages and the wider surface, imported on first use; AttributeError otherwise (so
+    ``hasattr(ember, name)`` is False for a name ember does not have)."""
     import importlib
 
-    home = _SURFACE_HOME.get(name)
-    if home is not None:
-        value = getattr(importlib.import_module(f".ops.{home}", __name__), name)
-        from ._out import accepts_out_in
-
-        found = {name: value}
-        accepts_out_in(found, (name,))  # an `out=` keyword is honoured, never ignored
-        value = globals()[name] = found[name]  # later look-ups skip this function
-        return value
-
-    if name in ("range", "frombuffer", "from_file", "empty_strided", "typename", "is_storage"):
-        from . import _creation_extra
-
-        return getattr(_creation_extra, name)
-    if name in _NN_ATEN_FORMS:  # torch.dropout, torch.layer_norm...: ATen signatures
-        from .nn.functional import _aten_forms
-
-        return getattr(_aten_forms, name)
-    if name in _LAZY_MODULES or name in _LAZY_NAMES:
-        return _lazy(name)
-    if name in ("nn", "optim", "utils", "serialization", "cuda", "backends", "linalg", "fft"):
+    if name in _SUBMODULES:
         try:
             return importlib.import_module(f".{name}", __name__)
         except ModuleNotFoundError as e:  # hasattr() must see AttributeError, never this
             if e.name != f"{__name__}.{name}":
                 raise
             raise AttributeError(f"module 'ember' has no attribute '{name}'") from None
-    if name == "distributed":
-        return importlib.import_module(f".{name}", __name__)
-    if name == "special":
-        return importlib.import_module(".special", __name__)
-    if name in _LINALG_FUNCTIONS:
-        from .linalg import _tensor_api
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'ember' has no attribute '{name}'")
+    value = getattr(importlib.import_module(home, __name__), name)
+    if home.startswith(".ops."):  # the op surface: wrapped once, then a plain module global
+        from ._out import accepts_out_in
 
-        return getattr(_tensor_api, name)
-    if name == "distributions":
-        return importlib.import_module(".distributions", __name__)
-    if name in _FFT_FUNCTIONS:
-        from . import fft
-
-        return getattr(fft, name)
-    if name in ("save", "load"):
-        from . import serialization
-
-        return getattr(serialization, name)
-    if name == "summary":
-        from .utils.summary import summary
-
-        return summary
-    raise AttributeError(f"module 'ember' has no attribute '{name}'")
+        found = {name: value}
+        accepts_out_in(found, (name,))  # an `out=` keyword is honoured, never ignored
+        value = globals()[name] = found[name]  # later look-ups skip this function
+    return value
