@@ -11,17 +11,18 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as D
+from ._out import accepts_out
 from ._tensor import Tensor, _wrap
 
 __all__ = ["range", "frombuffer", "from_file", "empty_strided", "typename", "is_storage"]
 
 
+@accepts_out(creation=True)
 def range(  # noqa: A001 - PyTorch's name
     start: float,
     end: float,
     step: float = 1,
     *,
-    out: Any = None,
     dtype: D.dtype | None = None,
     layout: Any = None,
     device: Any = None,
@@ -36,8 +37,6 @@ def range(  # noqa: A001 - PyTorch's name
         UserWarning,
         stacklevel=2,
     )
-    if out is not None:
-        raise NotImplementedError("ember.range: out= is not supported")
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:

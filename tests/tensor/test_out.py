@@ -215,3 +215,18 @@ def test_stacking_functions_write_out(name):
     t = getattr(torch, name)([torch.tensor(p) for p in parts])
     assert r is o
     assert o.tolist() == t.tolist()
+
+
+def test_range_writes_out_as_torch():
+    """``torch.range`` (deprecated, end inclusive) takes ``out=`` through the one mechanism."""
+    import warnings
+
+    got = []
+    for m in (ember, torch):
+        o = m.zeros(0, dtype=m.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            r = m.range(0, 3, out=o)
+        assert r is o
+        got.append((o.dtype == m.float64, o.tolist()))
+    assert got[0] == got[1] == (True, [0.0, 1.0, 2.0, 3.0])
