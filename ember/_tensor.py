@@ -7,6 +7,7 @@ only what every tensor is: data, dtype, device, grad bookkeeping and conversions
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -300,13 +301,13 @@ class Tensor:
         if fn is None:
             hooks = self.__dict__.get("_hooks")
             if hooks is None:
-                hooks = self.__dict__["_hooks"] = []
+                hooks = self.__dict__["_hooks"] = OrderedDict()
         else:
             if fn._out_hooks is None:
                 fn._out_hooks = {}
             fn._fast = False
-            hooks = fn._out_hooks.setdefault(self._out_nr, [])
-        return _function._HookHandle(hooks, hook)
+            hooks = fn._out_hooks.setdefault(self._out_nr, OrderedDict())
+        return _function._add_hook(hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
         """Call ``hook(tensor)`` after a backward pass has accumulated into this leaf's ``.grad``
@@ -317,8 +318,8 @@ class Tensor:
             raise RuntimeError(
                 "post accumulate grad hooks cannot be registered on non-leaf tensors"
             )
-        hooks = self.__dict__.setdefault("_post_acc_hooks", [])
-        return _function._HookHandle(hooks, hook)
+        hooks = self.__dict__.setdefault("_post_acc_hooks", OrderedDict())
+        return _function._add_hook(hooks, hook)
 
     def backward(
         self,

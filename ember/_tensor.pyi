@@ -6,6 +6,7 @@ Do not edit: change the method tables in ``ember/_methods.py`` (or the class in
 
 from typing import Any
 
+OrderedDict: Any
 STATE: Any
 _asarray: Any
 _generic: Any

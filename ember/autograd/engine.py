@@ -125,7 +125,7 @@ class AccumulateSink(_Sink):
             _accumulate(t, g, self.seen)
         post = t.__dict__.get("_post_acc_hooks")
         if post:
-            for h in list(post):
+            for h in list(post.values()):
                 if h(t) is not None:
                     raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
@@ -204,11 +204,11 @@ def _accumulate_graph(t: Any, g: Any) -> None:
     t._grad = g.clone() if t._grad is None else t._grad + g
 
 
-def _run_tensor_hooks(hooks: list, g: Any) -> Any:
+def _run_tensor_hooks(hooks: dict, g: Any) -> Any:
     """Run tensor hooks on ``g`` (an array, or a Tensor under create_graph); each may replace it."""
     graph = isinstance(g, Tensor)
     cur = g if graph else _wrap(g)
-    for h in list(hooks):
+    for h in list(hooks.values()):
         r = h(cur)
         if r is not None:
             cur = r
@@ -415,7 +415,7 @@ def _run_general(
         sink.node_outputs(node, gouts)
     to_t, from_t = (_same, _same) if graph else (_wrap_all, _data_all)
     if node._pre_hooks:
-        for h in list(node._pre_hooks):
+        for h in list(node._pre_hooks.values()):
             r = h(to_t(gouts))
             if r is not None:
                 gouts = from_t(_check_hook_result(h, r, n_out))
@@ -436,7 +436,7 @@ def _run_general(
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
     if node._hooks:
-        for h in list(node._hooks):
+        for h in list(node._hooks.values()):
             r = h(to_t(in_grads or ()), to_t(gouts))
             if r is not None:
                 expected = len(in_grads) if in_grads is not None else len(node.next_edges)

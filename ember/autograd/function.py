@@ -12,12 +12,14 @@ flows, the leaf Tensor itself when the gradient accumulates into ``.grad``, or a
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
 from .. import _bfloat16 as _BF
 from .._tensor import Tensor, _wrap
+from ..utils.hooks import RemovableHandle
 from .anomaly_mode import ANOMALY, record_trace
 from .grad_mode import STATE, no_grad
 
@@ -143,16 +145,16 @@ class BackwardNode(FunctionCtx):
     def register_hook(self, fn):
         """``fn(grad_inputs, grad_outputs)`` after backward; may return new grad_inputs."""
         if self._hooks is None:
-            self._hooks = []
+            self._hooks = OrderedDict()
         self._fast = False
-        return _HookHandle(self._hooks, fn)
+        return _add_hook(self._hooks, fn)
 
     def register_prehook(self, fn):
         """``fn(grad_outputs)`` before this node's backward; may return new grad_outputs."""
         if self._pre_hooks is None:
-            self._pre_hooks = []
+            self._pre_hooks = OrderedDict()
         self._fast = False
-        return _HookHandle(self._pre_hooks, fn)
+        return _add_hook(self._pre_hooks, fn)
 
     def _release(self) -> None:
         if self._saved is not None:
@@ -181,25 +183,11 @@ class AccumulateGrad:
         return id(self.variable)
 
 
-class _HookHandle:
-    """A removable handle for a hook stored in a list."""
-
-    def __init__(self, store: list, fn: Any) -> None:
-        self._store = store
-        self._fn = fn
-        store.append(fn)
-
-    def remove(self) -> None:
-        try:
-            self._store.remove(self._fn)
-        except ValueError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
+def _add_hook(hooks: OrderedDict, fn: Any) -> RemovableHandle:
+    """Store ``fn`` in ``hooks`` under a new handle's id and return the handle."""
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = fn
+    return handle
 
 
 class _NoCtx:

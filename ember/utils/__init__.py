@@ -1,14 +1,13 @@
-"""``ember.utils``: data loading (``ember.utils.data``) and model helpers."""
+"""``ember.utils``: data loading (``ember.utils.data``), hook handles and model helpers."""
 
-from . import data
-
-__all__ = ["data", "checkpoint"]
+__all__ = ["data", "checkpoint", "hooks"]
 
 
 def __getattr__(name: str):
-    # ember.utils.checkpoint loads on first use (it pulls in autograd.Function).
-    if name == "checkpoint":
+    # Submodules load on first use: ember.utils.hooks is imported by the autograd core, which
+    # must not pull in the data pipeline (or autograd.Function, for checkpoint) on the way.
+    if name in ("data", "checkpoint", "hooks"):
         import importlib
 
-        return importlib.import_module(".checkpoint", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'ember.utils' has no attribute '{name}'")
