@@ -786,3 +786,39 @@ def test_docstring_examples_run():
         )
         assert res.failed == 0, name
         assert res.attempted > 0, name
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float64"), ("float64", "float32")])
+@pytest.mark.parametrize(
+    "fn", ["cross_entropy", "nll_loss", "multi_margin_loss", "cross_entropy_2d"]
+)
+def test_class_weight_of_another_dtype_is_refused_as_torch(fn, dtypes):
+    """torch's class-weighted kernels refuse a weight whose dtype is not the input's."""
+    messages = []
+    for lib in (torch, ember):
+        x_dtype, w_dtype = (getattr(lib, d) for d in dtypes)
+        x = (
+            lib.zeros(2, 3, 4, dtype=x_dtype)
+            if fn.endswith("2d")
+            else lib.zeros(4, 3, dtype=x_dtype)
+        )
+        t = lib.zeros(2, 4, dtype=lib.int64) if fn.endswith("2d") else lib.tensor([0, 1, 2, 0])
+        f = getattr(lib.nn.functional, fn.removesuffix("_2d"))
+        with pytest.raises(RuntimeError) as err:
+            f(x, t, weight=lib.ones(3, dtype=w_dtype))
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+
+
+def test_probability_target_with_a_wider_weight_promotes_as_torch():
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    w = np.array([0.5, 1.0, 2.0])
+    out = []
+    for lib in (torch, ember):
+        xt = lib.tensor(x, requires_grad=True)
+        loss = lib.nn.functional.cross_entropy(xt, xt.detach().softmax(1), weight=lib.tensor(w))
+        loss.backward()
+        out.append((loss.dtype, loss.item(), xt.grad.numpy()))
+    assert str(out[0][0]).split(".")[-1] == str(out[1][0]).split(".")[-1] == "float64"
+    np.testing.assert_allclose(out[1][1], out[0][1], rtol=1e-6)
+    np.testing.assert_allclose(out[1][2], out[0][2], rtol=1e-5, atol=1e-7)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._dtype import promote_types
 from ..._dtype_names import type_name
 from ...ops.elementwise import cast
 from ...ops.loss import (
@@ -29,6 +30,7 @@ from ._loss_margin import __all__ as _margin_all
 from ._loss_margin import _float_pair, _no_grad_arg
 from ._reduction import (
     check_broadcast,
+    check_weight_dtype,
     legacy_reduction,
     reduction_of,
     size_str,
@@ -196,10 +198,8 @@ def _check_class_target(input: Any, target: Any, weight: Any, fn: str) -> int:
 
 
 def _weight_array(weight: Any, input: Any) -> Any:
-    if weight is None:
-        return None
-    w = weight._data
-    return w if w.dtype == input._data.dtype else w.astype(input._data.dtype)
+    check_weight_dtype(weight, input)
+    return None if weight is None else weight._data
 
 
 def cross_entropy(
@@ -248,8 +248,9 @@ def cross_entropy(
                 f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
             )
         input, target = _float_pair(input, target)
-        if weight is not None:
-            weight = cast(weight, input.dtype)
+        if weight is not None:  # the loss has the dtype of input * target * weight, as torch's
+            dtype = promote_types(input.dtype, weight.dtype)
+            input, target, weight = (cast(t, dtype) for t in (input, target, weight))
         return CrossEntropyProb.apply(input, target, weight, float(label_smoothing), reduction)
     if x.dtype.kind not in "fV":  # V: bfloat16 (ml_dtypes)
         raise NotImplementedError(

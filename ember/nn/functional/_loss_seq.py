@@ -15,9 +15,8 @@ from ..._tensor import Tensor, _wrap
 from ...ops import ctc as CTC
 from ...ops import indexing as IX
 from ...ops import shape as S
-from ...ops.elementwise import cast
 from ...ops.unary import clamp_min
-from ._reduction import reduction_of
+from ._reduction import check_weight_dtype, reduction_of
 
 __all__ = ["ctc_loss", "multi_margin_loss", "multilabel_margin_loss"]
 
@@ -165,6 +164,7 @@ def multi_margin_loss(
     if weight is not None and weight.dim() != 1:
         raise ValueError("weight must be one-dimensional")
     x, tgt, unbatched = _margin_input(input, target, "multi_margin_loss")
+    check_weight_dtype(weight, x)
     n, c = x.shape
     tgt = tgt.reshape(-1)
     if tgt.size != n:
@@ -177,7 +177,7 @@ def multi_margin_loss(
     if p == 2:
         z = z * z
     if weight is not None:
-        z = z * S.reshape(IX.index_select(cast(weight, x.dtype), 0, _wrap(tgt)), (n, 1))
+        z = z * S.reshape(IX.index_select(weight, 0, _wrap(tgt)), (n, 1))
     not_target = np.ones((n, c), dtype=x._data.dtype)
     not_target[np.arange(n), tgt] = 0
     loss = (z * _wrap(not_target)).sum(1) / c

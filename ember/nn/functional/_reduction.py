@@ -74,3 +74,14 @@ def check_broadcast(a: tuple, b: tuple) -> tuple:
             )
         out.append(sa if sb == 1 else sb)
     return tuple(reversed(out))
+
+
+def check_weight_dtype(weight: Any, input: Any) -> None:
+    """Class weights must have the input's dtype (PyTorch's kernels refuse to mix them)."""
+    if weight is not None and weight._data.dtype != input._data.dtype:
+        from ..._dtype_names import type_name
+
+        raise RuntimeError(
+            f"expected scalar type {type_name(input._data.dtype)} but found "
+            f"{type_name(weight._data.dtype)}"
+        )
