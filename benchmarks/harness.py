@@ -13,10 +13,14 @@ that follows. Measured on the MLP (2026-11-27 UTC, 10-call samples): with no war
 call the ratio swung between 0.66 and 0.92; with 150 ms of warm-up both ran at their solo speed
 (ember ~0.77 ms, torch ~0.85-0.91 ms) and the ratio settled at 0.87-0.88.
 
-Wall-clock ratios are only trustworthy on an idle machine, so every row records the 1-minute load
-average before and after it and is flagged ``BUSY`` when either exceeds half the cores; the table
-also prints the ratio of process CPU time (``time.process_time``), which waiting for a core does
-not inflate (spinning threads still do), as a second, load-robust opinion.
+Wall-clock ratios are only trustworthy on an idle machine, so every row records what other
+processes used of the machine while it ran (``others``: their CPU time over the row's wall time
+and all cores, from ``/proc/stat`` minus this process's own CPU time) and the 1-minute load average
+before and after it. A row is flagged ``BUSY`` when other processes used more than a quarter of the
+machine (where ``/proc/stat`` is missing: when the load average exceeds half the cores; the load
+average alone cannot tell: the benchmark's own two threads raise it to ~2). The table also prints
+the ratio of process CPU time (``time.process_time``), which waiting for a core does not inflate
+(spinning threads still do), as a second, load-robust opinion.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class Result:
     cpu_ratio: float = float("nan")  # median per-round ratio of process CPU time
     load_before: float = float("nan")  # 1-minute load average before the row
     load_after: float = float("nan")
+    others: float = float("nan")  # share of the machine other processes used during the row
 
 
 # Untimed work before each sample (see the module docstring).
@@ -98,6 +103,29 @@ def busy(load: float) -> bool:
     return load > 0.5 * _cores()
 
 
+# Share of the machine (all cores) that other processes may use before a row is flagged.
+OTHERS_BUSY = 0.25
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds all processes have used since boot (``/proc/stat``; NaN elsewhere)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()[1:]
+    except OSError:
+        return float("nan")
+    ticks = [int(v) for v in fields[:8]]
+    used = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
+    return used / os.sysconf("SC_CLK_TCK")
+
+
+def row_busy(r: Result) -> bool:
+    """Whether other work competed with a row: by ``others`` when measured, else by load."""
+    if r.others == r.others:  # not NaN
+        return r.others > OTHERS_BUSY
+    return busy(r.load_before) or busy(r.load_after)
+
+
 def run_case(case: Case, rounds: int | None = None) -> Result:
     """Time ``case`` in alternating rounds; returns medians and the median per-round ratio."""
     fe = case.make_ember()
@@ -107,6 +135,7 @@ def run_case(case: Case, rounds: int | None = None) -> Result:
         ft()
     te, tt, ratios, cpu_ratios = [], [], [], []
     load_before = load_average()
+    start = (time.perf_counter(), time.process_time(), machine_cpu_seconds())
     for _ in range(rounds or case.rounds):
         _warm(fe)
         a, ca = _sample(fe, case.inner)
@@ -125,7 +154,18 @@ def run_case(case: Case, rounds: int | None = None) -> Result:
         statistics.median(cpu_ratios),
         load_before,
         load_average(),
+        _others_share(start),
     )
+
+
+def _others_share(start: tuple) -> float:
+    """Other processes' CPU time since ``start`` over the wall time and all cores."""
+    wall, own, machine = (
+        time.perf_counter() - start[0],
+        time.process_time() - start[1],
+        machine_cpu_seconds() - start[2],
+    )
+    return max(0.0, (machine - own) / (wall * _cores())) if wall > 0 else float("nan")
 
 
 def _fmt(s: float) -> str:
@@ -135,22 +175,24 @@ def _fmt(s: float) -> str:
 
 
 def print_table(results: list[Result]) -> None:
-    """One row per result; ``load`` is the 1-minute load average before/after the row."""
+    """One row per result; ``others`` is the share of the machine other processes used during
+    the row, ``load`` the 1-minute load average before/after it."""
     print(
         f"{'benchmark':58s} {'ember':>11s} {'torch':>11s} {'ratio':>7s} {'cpu':>6s} "
-        f"{'target':>7s} {'load':>11s}"
+        f"{'target':>7s} {'others':>6s} {'load':>11s}"
     )
     for r in results:
         tgt = f"{r.target:.2f}" if r.target else ""
-        flag = "  BUSY" if busy(r.load_before) or busy(r.load_after) else ""
+        flag = "  BUSY" if row_busy(r) else ""
         print(
             f"{r.name:58s} {_fmt(r.ember_s)} {_fmt(r.torch_s)} {r.ratio:7.2f} "
-            f"{r.cpu_ratio:6.2f} {tgt:>7s} {r.load_before:5.2f}/{r.load_after:<5.2f}{flag}"
+            f"{r.cpu_ratio:6.2f} {tgt:>7s} {r.others:6.2f} "
+            f"{r.load_before:5.2f}/{r.load_after:<5.2f}{flag}"
         )
-    n_busy = sum(busy(r.load_before) or busy(r.load_after) for r in results)
+    n_busy = sum(row_busy(r) for r in results)
     if n_busy:
         print(
-            f"{n_busy} of {len(results)} rows ran on a busy machine (load average above half "
-            f"of {_cores()} cores): their wall-clock ratios are unreliable; the cpu column "
-            "(process CPU time ratio) is less affected."
+            f"{n_busy} of {len(results)} rows ran on a busy machine (other processes used more "
+            f"than {OTHERS_BUSY:.0%} of {_cores()} cores): their wall-clock ratios are "
+            "unreliable; the cpu column (process CPU time ratio) is less affected."
         )

@@ -22,14 +22,37 @@ def test_rows_record_load_before_and_after(monkeypatch):
 
 
 def test_busy_rows_are_flagged(monkeypatch, capsys):
+    # By other processes' share of the machine when measured (the benchmark's own threads raise
+    # the load average: a high load with few others is not busy), else by the load average.
     monkeypatch.setattr(harness, "_cores", lambda: 2)
-    quiet = harness.Result("quiet row", 1e-3, 1e-3, 1.0, None, 1.0, 0.2, 0.4)
-    loaded = harness.Result("loaded row", 1e-3, 1e-3, 1.0, 0.5, 1.0, 0.5, 6.0)
-    harness.print_table([quiet, loaded])
+    rows = [
+        harness.Result("quiet row", 1e-3, 1e-3, 1.0, None, 1.0, 0.2, 1.9, 0.05),
+        harness.Result("loaded row", 1e-3, 1e-3, 1.0, 0.5, 1.0, 0.5, 1.9, 0.6),
+        harness.Result("unmeasured row", 1e-3, 1e-3, 1.0, None, 1.0, 0.5, 6.0),
+    ]
+    harness.print_table(rows)
     lines = capsys.readouterr().out.splitlines()
-    row = {ln.split()[0]: ln for ln in lines if ln.startswith(("quiet", "loaded"))}
-    assert "BUSY" not in row["quiet"] and row["loaded"].rstrip().endswith("BUSY")
-    assert "1 of 2 rows ran on a busy machine" in "\n".join(lines)
+    row = {ln.split()[0]: ln for ln in lines if ln.startswith(("quiet", "loaded", "unmeasured"))}
+    assert "BUSY" not in row["quiet"]
+    assert row["loaded"].rstrip().endswith("BUSY") and row["unmeasured"].rstrip().endswith("BUSY")
+    assert "2 of 3 rows ran on a busy machine" in "\n".join(lines)
+
+
+def test_others_share_counts_other_processes_only(monkeypatch):
+    # Machine CPU grew by 1.5 s over 1 s of wall on 2 cores, 0.5 s of it ours: others used half.
+    monkeypatch.setattr(harness, "_cores", lambda: 2)
+    clock = iter([10.0, 11.0])
+    own = iter([3.0, 3.5])
+    machine = iter([100.0, 101.5])
+    monkeypatch.setattr(harness.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(harness.time, "process_time", lambda: next(own))
+    monkeypatch.setattr(harness, "machine_cpu_seconds", lambda: next(machine))
+    start = (
+        harness.time.perf_counter(),
+        harness.time.process_time(),
+        harness.machine_cpu_seconds(),
+    )
+    assert harness._others_share(start) == 0.5
 
 
 def test_load_average_is_the_os_figure():
