@@ -40,11 +40,15 @@ class Primitive(_function.Primitive):
 
     @classmethod
     def _run_backward_graph(cls, ctx: Any, grads: tuple) -> tuple:
+        global _run_formula
         if not cls.twice_differentiable:
             return super()._run_backward_graph(ctx, grads)
-        from ._graph_array import run_formula  # needs the op modules, which import this one
+        if _run_formula is None:  # needs the op modules, which import this one
+            from ._graph_array import run_formula as _run_formula
+        return _run_formula(cls, ctx, grads)
 
-        return run_formula(cls, ctx, grads)
+
+_run_formula: Any = None  # _graph_array.run_formula, imported on first use
 
 
 _SCALARS = (int, float, bool, complex, np.number, np.bool_)

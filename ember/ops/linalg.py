@@ -83,10 +83,16 @@ def _gemm_rows(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     rows = math.prod(lead)
     x2 = x.reshape(rows, x.shape[-1]) if x.ndim > 2 else x
     # (Callers have checked that both operands share one dtype.) Small results skip the pool.
-    if on_graph(x2) or rows * w.shape[-1] * x.dtype.itemsize < SCRATCH_MIN_BYTES:
+    # An inner size of 1 is an outer product: one multiply pass, 3-5x faster than BLAS's GEMM
+    # with k=1 (a one-output layer's input gradient; measured (128, 1) @ (1, 64): 27-36 us vs
+    # 7.5 us); each element is one product either way, so the values are the same.
+    product = np.multiply if x2.shape[-1] == 1 and not on_graph(x2) else np.matmul
+    if on_graph(x2):
         out = x2 @ w
+    elif rows * w.shape[-1] * x.dtype.itemsize < SCRATCH_MIN_BYTES:
+        out = product(x2, w)
     else:
-        out = np.matmul(x2, w, out=scratch.get((rows, w.shape[-1]), x.dtype))
+        out = product(x2, w, out=scratch.get((rows, w.shape[-1]), x.dtype))
     return out.reshape(*lead, w.shape[-1]) if x.ndim > 2 else out
 
 
@@ -96,7 +102,7 @@ class Matmul(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        if b.ndim == 2 and a.ndim > 2:
+        if b.ndim == 2 and a.ndim >= 2:
             return _gemm_rows(a, b)
         return np.matmul(a, b)
 

@@ -33,6 +33,12 @@ MATMUL = [
     case("noncontig_both", lambda m, x, y: x.t() @ y[:, ::2].t(), f(4, 3), f(5, 8)),
     case("transposed_batch", lambda m, x, y: x.transpose(1, 2) @ y, f(2, 4, 3), f(2, 4, 5)),
     case("same_operand", lambda m, x: x @ x.t(), f(3, 4)),
+    # An inner size of 1 (an outer product) runs as one multiply; big ones into pooled buffers.
+    case("outer_k1", lambda m, x, y: x @ y, f(5, 1), f(1, 4)),
+    case("outer_k1_big", lambda m, x, y: x @ y, f(300, 1), f(1, 400)),
+    case("outer_k1_batch", lambda m, x, y: x @ y, f(2, 3, 1), f(1, 4)),
+    case("outer_k1_int", lambda m, x, y: x @ y, i(3, 1), i(1, 2)),
+    case("linear_one_output", lambda m, x, w: m.nn.functional.linear(x, w), f(6, 4), f(1, 4)),
     case("float64", lambda m, x, y: x @ y, d(3, 4), d(4, 2), rtol=1e-10, atol=1e-12),
     case("int", lambda m, x, y: x @ y, i(3, 4), i(4, 2)),
     case("chain", lambda m, x, y, z: (x @ y).relu() @ z, f(6, 5), f(5, 4), f(4, 3)),
