@@ -187,7 +187,28 @@ for _mod, _names in [
         setattr(T, _name, getattr(_mod, _name))
 
 T.where = lambda self, condition, other: E.where(condition, self, other)
-T.T = property(lambda self: S.permute(self, tuple(range(self.ndim - 1, -1, -1))))
+_T_WARNED = [False]
+
+
+def _T(self: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    """Reverse the dimensions (a hot path of backward formulas: no argument checks needed)."""
+    nd = self._data.ndim
+    if nd != 2 and not _T_WARNED[0]:  # PyTorch warns once per process
+        _T_WARNED[0] = True
+        import warnings
+
+        warnings.warn(
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+            "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+            "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` "
+            "to reverse the dimensions of a tensor.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return S.Permute.apply(self, S.REVERSED_AXES[nd] if nd < 8 else tuple(range(nd))[::-1])
+
+
+T.T = property(_T)
 
 
 def _mT(self: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name

@@ -58,7 +58,7 @@ class GraphArray:
 
     @property
     def T(self) -> GraphArray:  # noqa: N802
-        return GraphArray(S.permute(self.t, *range(self.ndim - 1, -1, -1)))
+        return GraphArray(S.Permute.apply(self.t, tuple(range(self.ndim))[::-1]))
 
     def __len__(self) -> int:
         return len(self.t._data)

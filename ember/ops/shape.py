@@ -204,6 +204,10 @@ class Permute(Primitive):
         return g.transpose(np.argsort(ctx.axes)), None
 
 
+# The axes that reverse a tensor's dimensions (``x.T``), for the common ranks.
+REVERSED_AXES = tuple(tuple(range(n))[::-1] for n in range(8))
+
+
 def permute(input: Tensor, *dims: Any) -> Tensor:
     """Reorder dimensions."""
     if not dims:
@@ -240,11 +244,7 @@ def t(input: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dims."""
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return (
-        transpose(input, 0, 1)
-        if input.ndim == 2
-        else Permute.apply(input, tuple(range(input.ndim)))
-    )
+    return Permute.apply(input, (1, 0) if input.ndim == 2 else tuple(range(input.ndim)))
 
 
 def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -384,3 +385,30 @@ def test_new_factories():
     assert_close(e.new_tensor([1, 2]), t.new_tensor([1, 2]))
     assert e.new_zeros(2, dtype=ember.int64).dtype is ember.int64
     assert e.new_ones(1, requires_grad=True).requires_grad
+
+
+def test_T_reverses_dims_and_warns_once_off_two_dims(monkeypatch):
+    # torch warns once per process (so its own warning cannot be re-triggered here) for x.T on
+    # a tensor of other than 2 dims; values and gradients as torch's.
+    import ember._methods as M
+
+    monkeypatch.setattr(M, "_T_WARNED", [False])
+    x = np.arange(24.0).reshape(2, 3, 4)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        t = ember.tensor(x, requires_grad=True)
+        y = t.T
+        ember.ones(3).T
+        ember.ones(2, 2).T
+    assert [str(w.message)[:60] for w in seen] == [
+        "The use of `x.T` on tensors of dimension other than 2 to rev"
+    ]
+    tt = torch.tensor(x, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yt = tt.T
+    assert tuple(y.shape) == tuple(yt.shape) == (4, 3, 2)
+    np.testing.assert_array_equal(y.detach().numpy(), yt.detach().numpy())
+    (y * ember.tensor(x.T)).sum().backward()
+    (yt * torch.tensor(x.T)).sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), tt.grad.numpy())
