@@ -127,10 +127,12 @@ class Det(Primitive):
         if a.shape[-1] == 0:
             return np.zeros_like(a)
         if _invertible(constant(a), constant(det)):
-            # d det / dA = det * A^{-H}: one solve instead of an inverse.
+            # d det / dA = det * A^{-H}: one solve instead of an inverse. Solving with A (not
+            # A^H) reuses the LU factorisation det came from, so det's small pivot cancels: an
+            # accurate cofactor near singular A too (PyTorch's is as accurate).
             eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
             scale = (g * np.conj(det))[..., None, None]
-            return np.linalg.solve(mH(a), eye * scale)
+            return mH(np.linalg.solve(a, eye * np.conj(scale)))
         return g[..., None, None] * cofactor_svd(a)
 
 
