@@ -1,7 +1,7 @@
-"""The special functions and matrix primitives the distributions need: ``lgamma``, ``digamma``
-and ``erfinv`` are ember.ops.special_fn's (re-exported here); ``cholesky``,
-``solve_triangular``, ``gammainc`` and the implicit reparameterisation gradient of Gamma samples
-are private primitives on NumPy arrays.
+"""The special functions and matrix functions the distributions need: ``lgamma``, ``digamma``
+and ``erfinv`` are ember.ops.special_fn's (re-exported here), ``cholesky`` and
+``solve_triangular`` ember.linalg's; ``gammainc`` and the implicit reparameterisation gradient
+of Gamma samples are private primitives on NumPy arrays.
 """
 
 from __future__ import annotations
@@ -32,77 +32,19 @@ def _float(t: Tensor) -> Tensor:
     return t if t._data.dtype.kind == "f" else cast(t, D.get_default_dtype())
 
 
-# ---- matrices --------------------------------------------------------------------------
-def _mT(a: np.ndarray) -> np.ndarray:
-    return np.swapaxes(a, -1, -2)
-
-
-def _tri_solve(lower: np.ndarray, b: np.ndarray, transpose: bool = False) -> np.ndarray:
-    """``L^{-1} b`` (or ``L^{-T} b``) for batches of lower-triangular ``L``."""
-    a = _mT(lower) if transpose else lower
-    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    a = np.broadcast_to(a, shape + a.shape[-2:])
-    b = np.broadcast_to(b, shape + b.shape[-2:])
-    return np.linalg.solve(a, b)
-
-
-class Cholesky(Primitive):
-    node_name = "LinalgCholeskyExBackward0"
-
-    @staticmethod
-    def forward(ctx, a):
-        try:
-            low = np.linalg.cholesky(a)
-        except np.linalg.LinAlgError:
-            raise RuntimeError(
-                "linalg.cholesky: The factorization could not be completed because the input is "
-                "not positive-definite."
-            ) from None
-        ctx.save_for_backward(low)
-        return low
-
-    @staticmethod
-    def backward(ctx, g):
-        # A = L L^T: gA = sym(L^{-T} Phi(L^T gL) L^{-1}), Phi = lower triangle, diagonal halved.
-        (low,) = ctx.saved_tensors
-        phi = np.tril(_mT(low) @ np.tril(g))
-        idx = np.arange(low.shape[-1])
-        phi[..., idx, idx] *= 0.5
-        left = _tri_solve(low, phi, transpose=True)  # L^{-T} Phi
-        ga = _mT(_tri_solve(low, _mT(left), transpose=True))  # (L^{-T} (L^{-T} Phi)^T)^T
-        return (0.5 * (ga + _mT(ga))).astype(g.dtype, copy=False)
-
-
+# ---- matrices: ember.linalg's (the one implementation, twice differentiable) ----------------
 def cholesky(a: Tensor) -> Tensor:
     """``torch.linalg.cholesky``: the lower factor ``L`` of ``a = L L^T`` (batched)."""
-    return Cholesky.apply(a)
+    from ..linalg import cholesky as _cholesky  # (ember.linalg loads on first use)
 
-
-class SolveTriangular(Primitive):
-    """``X = L^{-1} B`` for lower-triangular ``L`` (batch dimensions broadcast)."""
-
-    node_name = "LinalgSolveTriangularBackward0"
-
-    @staticmethod
-    def forward(ctx, low, b):
-        x = _tri_solve(low, b)
-        ctx.save_for_backward(low, x)
-        ctx.shapes = (low.shape, b.shape)
-        return x
-
-    @staticmethod
-    def backward(ctx, g):
-        low, x = ctx.saved_tensors
-        gb = _tri_solve(low, g, transpose=True)
-        gl = None
-        if ctx.needs_input_grad[0]:
-            gl = unbroadcast(np.tril(-gb @ _mT(x)), ctx.shapes[0])
-        return gl, unbroadcast(gb, ctx.shapes[1])
+    return _cholesky(a)
 
 
 def solve_triangular(low: Tensor, b: Tensor) -> Tensor:
     """``torch.linalg.solve_triangular(low, b, upper=False)``."""
-    return SolveTriangular.apply(low, b)
+    from ..linalg import solve_triangular as _solve_triangular
+
+    return _solve_triangular(low, b, upper=False)
 
 
 # ---- Gamma: the implicit reparameterisation gradient -------------------------------------

@@ -23,6 +23,7 @@ from . import elementwise as E
 from . import indexing as X
 from . import join as J
 from . import linalg as L
+from . import linalg_solve as LS
 from . import reduction as R
 from . import shape as S
 from . import unary as U
@@ -110,9 +111,11 @@ class GraphArray:
     def cumprod(self, axis: Any = None) -> GraphArray:
         return _cumprod(self, axis)
 
-    def apply(self, prim: type, *args: Any) -> GraphArray:
-        """``prim`` applied to this array's tensor (for formulas with no NumPy spelling)."""
-        return GraphArray(prim.apply(self.t, *args))
+    def apply(self, prim: type, *args: Any) -> Any:
+        """``prim`` applied to this array's tensor (for formulas with no NumPy spelling); a
+        tuple of GraphArrays for a primitive with several outputs."""
+        out = prim.apply(self.t, *args)
+        return tuple(GraphArray(o) for o in out) if type(out) is tuple else GraphArray(out)
 
     def __getitem__(self, key: Any) -> GraphArray:
         key = key if isinstance(key, tuple) else (key,)
@@ -297,6 +300,7 @@ _UNARY = {
     np.reciprocal: _unary(U.reciprocal),
     np.square: _unary(U.square),
     np.absolute: _unary(U.abs),
+    np.conjugate: lambda a: a if a.dtype.kind != "c" else NotImplemented,  # (real formulas)
 }
 _CONSTANT_UFUNCS = {
     np.sign,
@@ -427,6 +431,21 @@ def _clip(a: Any, a_min: Any = None, a_max: Any = None, **kw: Any) -> Any:
     return GraphArray(U.clamp(_tensor(a), a_min, a_max))
 
 
+def _tri(upper: bool) -> Any:
+    return lambda m, k=0: GraphArray(S.Tri.apply(_tensor_of(m), int(k), upper))
+
+
+def _solve(a: Any, b: Any) -> GraphArray:
+    # NaN where ``a`` is singular (a backward's solve_or_nan), not LinAlgError.
+    return GraphArray(LS.Solve.apply(_tensor_of(a), _tensor_of(b), True))
+
+
+def _cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: Any = None):
+    if axis is None and not axisa == axisb == axisc:
+        return NotImplemented
+    return GraphArray(LS.Cross.apply(_tensor_of(a), _tensor_of(b), -1 if axis is None else axis))
+
+
 def _sum(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, **kw: Any) -> Any:
     return a.sum(axis=axis, dtype=dtype, keepdims=keepdims)
 
@@ -449,6 +468,13 @@ _FUNCTIONS = {
     np.swapaxes: _swapaxes,
     np.sum: _sum,
     np.clip: _clip,
+    np.tril: _tri(False),
+    np.triu: _tri(True),
+    np.linalg.solve: _solve,
+    np.cross: _cross,
+    # Tests of a value (is a gradient all zeros?): constants.
+    np.any: lambda a, *args, **kw: np.any(_value(a), *args, **kw),
+    np.all: lambda a, *args, **kw: np.all(_value(a), *args, **kw),
     np.reshape: lambda a, shape, **kw: a.reshape(shape),
     np.transpose: lambda a, axes=None: a.transpose(axes),
     np.matmul: lambda a, b, **kw: _binary(np.matmul, a, b),

@@ -24,6 +24,7 @@ __all__ = [
     "type_name",
     "on_graph",
     "carrying",
+    "constant",
 ]
 
 wrap_dim = _wrap_dim
@@ -91,6 +92,13 @@ def on_graph(g: Any) -> bool:
 
 
 _ARRAYS = (np.ndarray, np.generic)
+
+
+def constant(x: Any) -> Any:
+    """The plain array of a formula operand: a GraphArray's value, an array as it is. For
+    saved values a formula uses as constants (a permutation, pivots: piecewise constant, so
+    their derivative is zero)."""
+    return x if isinstance(x, _ARRAYS) else x.t._data
 
 
 def carrying(value: np.ndarray, graph: Any) -> Any:

@@ -4,13 +4,17 @@ Batched over leading dims (NumPy's ``linalg`` is). The backward formulas are PyT
 (``FunctionsManual.cpp``); ember promises (and tests) them for real inputs. Several-output
 primitives receive zeros for the outputs a loss did not use, so each backward checks whether a
 gradient is all zeros before using the parts of the formula that divide by eigenvalue gaps.
+
+All are twice differentiable: under create_graph the formulas run on GraphArrays (their solves
+through ``Solve``); ``Svdvals`` and ``Eigvalsh``, which keep no singular/eigen vectors as
+outputs, recompute them on the graph with ``Svd`` and ``Eigh``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._util import Primitive
+from ._util import Primitive, on_graph
 from .linalg_solve import mH, solve_or_nan, svd_np
 
 __all__ = ["Cholesky", "Qr", "Svd", "Svdvals", "Eigh", "Eigvalsh"]
@@ -22,17 +26,20 @@ def _solve_right(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class Cholesky(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a, upper):
         low = np.linalg.cholesky(a)
-        ctx.save_for_backward(low)
+        out = mH(low).copy() if upper else low
+        ctx.save_for_backward(out)  # the output itself: on the graph under create_graph
         ctx.upper = upper
-        return mH(low).copy() if upper else low
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        (low,) = ctx.saved_tensors
-        gl = mH(g) if ctx.upper else g
+        (out,) = ctx.saved_tensors
+        low, gl = (mH(out), mH(g)) if ctx.upper else (out, g)
         # gA = L^{-H} Phi(L^H gL) L^{-1}, Phi = lower triangle with the diagonal halved.
         p = np.tril(mH(low) @ gl)
         p = 0.5 * (p + mH(np.tril(p, -1)))
@@ -51,6 +58,8 @@ def _qr_backward_tall(q, r, gq, gr):
 
 
 class Qr(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a, mode):
         q, r = np.linalg.qr(a, mode="complete" if mode == "complete" else "reduced")
@@ -83,6 +92,8 @@ class Qr(Primitive):
 
 
 class Svd(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a, full_matrices):
         u, s, vh = svd_np(a, full_matrices=full_matrices)
@@ -138,22 +149,26 @@ def _svd_backward(u, s, vh, gu, gs, gvh) -> np.ndarray:
 
 
 class Svdvals(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a):
         u, s, vh = svd_np(a)
-        ctx.save_for_backward(u, vh)
+        ctx.save_for_backward(a, u, vh)
         return s.astype(a.real.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gs):
-        u, vh = ctx.saved_tensors
+        a, u, vh = ctx.saved_tensors
+        if on_graph(a):  # U and Vh depend on A: the differentiable SVD recomputes them
+            u, _, vh = a.apply(Svd, False)
         return (u * gs[..., None, :]) @ vh
 
 
 def _eigh_backward(w, v, gw, gv):
     """gA = V (diag(gw) + skew(V^H gV) / E) V^H with E_ij = w_j - w_i (PyTorch's eigh rule)."""
     if gv is None:
-        inner = gw[..., None, :] * np.eye(w.shape[-1], dtype=v.dtype)
+        inner = gw[..., None, :] * np.eye(gw.shape[-1], dtype=v.dtype)
     else:
         vhgv = mH(v) @ gv
         vhgv = 0.5 * (vhgv - mH(vhgv))
@@ -171,6 +186,8 @@ def _uplo_eigh(a: np.ndarray, uplo: str):
 
 
 class Eigh(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a, uplo):
         w, v = _uplo_eigh(a, uplo)
@@ -185,13 +202,18 @@ class Eigh(Primitive):
 
 
 class Eigvalsh(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a, uplo):
         w, v = _uplo_eigh(a, uplo)
-        ctx.save_for_backward(w, v)
+        ctx.save_for_backward(a, v)
+        ctx.uplo = uplo
         return w.astype(a.real.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gw):
-        w, v = ctx.saved_tensors
-        return _eigh_backward(w, v, gw, None), None
+        a, v = ctx.saved_tensors
+        if on_graph(a):  # V depends on A: the differentiable Eigh recomputes it
+            _, v = a.apply(Eigh, ctx.uplo)
+        return _eigh_backward(None, v, gw, None), None

@@ -1,11 +1,13 @@
 """LU factorisation with partial pivoting (LAPACK getrf's result: packed L\\U, 1-based pivots)
-and its differentiable primitives, and the triangular solve."""
+and its differentiable primitives, and the triangular solve. All are twice differentiable: the
+backward formulas are triangle masks, products and solves, which run on GraphArrays under
+create_graph (the permutation and pivots stay constants)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._util import Primitive, unbroadcast
+from ._util import Primitive, constant, unbroadcast
 from .linalg_solve import mH, solve_or_nan
 
 __all__ = ["lu_array", "perm_matrix", "LuFactor", "Lu", "SolveTriangular"]
@@ -70,11 +72,12 @@ def _lu_backward(p, low, up, gl, gu) -> np.ndarray:
         )
     phi = np.tril(mH(low) @ gl, -1) + np.triu(gu @ mH(up))
     x = solve_or_nan(mH(low), phi)
-    return p @ mH(solve_or_nan(up, mH(x)))
+    return constant(p) @ mH(solve_or_nan(up, mH(x)))
 
 
 class LuFactor(Primitive):
     non_differentiable = (1,)
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, a):
@@ -86,12 +89,13 @@ class LuFactor(Primitive):
     def backward(ctx, glu, gpiv):
         lu, piv = ctx.saved_tensors
         low, up = _split(lu)
-        p = perm_matrix(piv, lu.shape[-2], lu.dtype)
+        p = perm_matrix(constant(piv), lu.shape[-2], lu.dtype)
         return _lu_backward(p, low, up, np.tril(glu, -1), np.triu(glu))
 
 
 class Lu(Primitive):
     non_differentiable = (0,)
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, a):
@@ -118,19 +122,20 @@ def _triangle(a: np.ndarray, upper: bool, unit: bool) -> np.ndarray:
 class SolveTriangular(Primitive):
     """X with T X = B, T the ``upper``/lower triangle of A (unit diagonal if ``unit``)."""
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a, b, upper, unit):
-        t = _triangle(a, upper, unit)
-        x = np.linalg.solve(t, b)
-        ctx.save_for_backward(t, x)
+        x = np.linalg.solve(_triangle(a, upper, unit), b)
+        ctx.save_for_backward(a, x)  # (T is rebuilt from A in backward: on the graph too)
         ctx.meta = (a.shape, b.shape, upper, unit)
         return x
 
     @staticmethod
     def backward(ctx, g):
-        t, x = ctx.saved_tensors
+        a, x = ctx.saved_tensors
         sa, sb, upper, unit = ctx.meta
-        gb = np.linalg.solve(mH(t), g)
+        gb = solve_or_nan(mH(_triangle(a, upper, unit)), g)
         ga = None
         if ctx.needs_input_grad[0]:
             ga = -(gb @ mH(x))

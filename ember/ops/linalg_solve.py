@@ -3,14 +3,15 @@ determinant, log-determinant, solve, pseudo-inverse, matrix exponential and cros
 
 Every op works on batches of matrices (leading dims). The backward formulas are PyTorch's
 (``FunctionsManual.cpp``), written with conjugate transposes so they read as in the complex
-case; ember only promises (and tests) them for real inputs.
+case; ember only promises (and tests) them for real inputs. All are twice differentiable: under
+create_graph the same formulas run on GraphArrays, their solves through ``Solve`` itself.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._util import Primitive, unbroadcast
+from ._util import Primitive, constant, on_graph, unbroadcast
 
 __all__ = [
     "Inv",
@@ -71,6 +72,8 @@ def solve_or_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class Inv(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a):
         out = np.linalg.inv(a)
@@ -86,17 +89,31 @@ class Inv(Primitive):
 
 def cofactor_svd(a: np.ndarray) -> np.ndarray:
     """d det(A) / dA for any square A (singular ones too), from A = U diag(s) Vh:
-    det(U) det(Vh) * U diag(prod of the other singular values) Vh (real inputs)."""
-    u, s, vh = svd_np(a, full_matrices=True)
-    n = s.shape[-1]
-    others = np.empty_like(s)
-    for i in range(n):  # n is a matrix size: a short loop
-        others[..., i] = np.prod(np.delete(s, i, axis=-1), axis=-1)
-    sign = np.linalg.det(u) * np.linalg.det(vh)
-    return sign[..., None, None] * (u * others[..., None, :]) @ vh
+    det(U) det(Vh) * U diag(prod of the other singular values) Vh (real inputs). On the graph
+    (create_graph) the SVD is the differentiable ``Svd``."""
+    if on_graph(a):
+        from .linalg_decomp import Svd  # (linalg_decomp imports this module)
+
+        u, s, vh = a.apply(Svd, True)
+    else:
+        u, s, vh = svd_np(a, full_matrices=True)
+    sign = np.linalg.det(constant(u)) * np.linalg.det(constant(vh))  # +-1: a constant
+    return sign[..., None, None] * (u * _prod_of_others(s)[..., None, :]) @ vh
+
+
+def _prod_of_others(s: np.ndarray) -> np.ndarray:
+    """``out[..., i]`` = the product of all ``s[..., j]``, j != i (zeros allowed): the product
+    of the elements before i times the product of those after it, by running products."""
+    ones = np.ones(s.shape[:-1] + (1,), dtype=s.dtype)
+    before = np.concatenate([ones, np.cumprod(s[..., :-1], axis=-1)], axis=-1)
+    rev = np.flip(s[..., 1:], axis=-1)
+    after = np.concatenate([np.flip(np.cumprod(rev, axis=-1), axis=-1), ones], axis=-1)
+    return before * after
 
 
 class Det(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a):
         with np.errstate(all="ignore"):  # NaN/inf inputs give NaN/inf, as in PyTorch
@@ -109,15 +126,28 @@ class Det(Primitive):
         a, det = ctx.saved_tensors
         if a.shape[-1] == 0:
             return np.zeros_like(a)
-        if np.all(det != 0):
-            # d det / dA = det * A^{-H}: one solve instead of an inverse.
+        if _invertible(constant(a), constant(det)):
+            # d det / dA = det * A^{-H}: one solve instead of an inverse. Solving with A (not
+            # A^H) reuses the LU factorisation det came from, so det's small pivot cancels: an
+            # accurate cofactor near singular A too (PyTorch's is as accurate).
             eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
             scale = (g * np.conj(det))[..., None, None]
-            return np.linalg.solve(mH(a), eye * scale)
+            return mH(np.linalg.solve(a, eye * np.conj(scale)))
         return g[..., None, None] * cofactor_svd(a)
 
 
+def _invertible(a: np.ndarray, det: np.ndarray) -> bool:
+    """Whether every |det A| is above PyTorch's cutoff (eps * ||A||_F) for the solve formula;
+    below it the SVD formula, exact for singular A (a near-singular A^H may not solve).
+    NaN/inf entries take the solve formula (NaN gradients; the SVD would not converge)."""
+    norm = np.sqrt(np.sum(np.abs(a) ** 2, axis=(-2, -1)))
+    with np.errstate(all="ignore"):
+        return not np.any(np.abs(det) < np.finfo(a.dtype).eps * norm)
+
+
 class Slogdet(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a):
         with np.errstate(all="ignore"):
@@ -134,11 +164,15 @@ class Slogdet(Primitive):
 
 
 class Solve(Primitive):
-    """X = A^{-1} B for matrices B (the caller turns a vector B into one column)."""
+    """X = A^{-1} B for matrices B (the caller turns a vector B into one column). With
+    ``or_nan`` (the solves inside backward formulas under create_graph) a singular A gives NaN
+    instead of raising, as ``solve_or_nan``."""
+
+    twice_differentiable = True
 
     @staticmethod
-    def forward(ctx, a, b):
-        x = np.linalg.solve(a, b)
+    def forward(ctx, a, b, or_nan=False):
+        x = solve_or_nan(a, b) if or_nan else np.linalg.solve(a, b)
         ctx.save_for_backward(a, x)
         ctx.shapes = (a.shape, b.shape)
         return x
@@ -147,12 +181,13 @@ class Solve(Primitive):
     def backward(ctx, g):
         a, x = ctx.saved_tensors
         sa, sb = ctx.shapes
-        gb = np.linalg.solve(mH(a), g)
+        gb = solve_or_nan(mH(a), g)
         ga = -(gb @ mH(x)) if ctx.needs_input_grad[0] else None
-        return (
+        grads = (
             None if ga is None else unbroadcast(ga, sa),
             unbroadcast(gb, sb) if ctx.needs_input_grad[1] else None,
         )
+        return grads + (None,) * (len(ctx.needs_input_grad) - 2)  # (or_nan, when given)
 
 
 def pinv_array(a: np.ndarray, atol: float, rtol: float, hermitian: bool) -> np.ndarray:
@@ -170,6 +205,8 @@ def pinv_array(a: np.ndarray, atol: float, rtol: float, hermitian: bool) -> np.n
 
 
 class Pinv(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a, atol, rtol, hermitian):
         p = pinv_array(a, atol, rtol, hermitian).astype(a.dtype, copy=False)
@@ -241,6 +278,8 @@ def expm(a: np.ndarray) -> np.ndarray:
 
 
 class MatrixExp(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -253,6 +292,12 @@ class MatrixExp(Primitive):
         # exp([[A^H, G], [0, A^H]]) (PyTorch's differential_analytic_matrix_function).
         (a,) = ctx.saved_tensors
         n = a.shape[-1]
+        if on_graph(g):  # the same block matrix, assembled and exponentiated on the graph
+            ah = mH(a)
+            zero = np.zeros(a.shape, dtype=a.dtype)
+            top = np.concatenate([ah, g], axis=-1)
+            big = np.concatenate([top, np.concatenate([zero, ah], axis=-1)], axis=-2)
+            return big.apply(MatrixExp)[..., :n, n:]
         big = np.zeros(a.shape[:-2] + (2 * n, 2 * n), dtype=np.result_type(a, g))
         ah = mH(a)
         big[..., :n, :n] = ah
@@ -263,6 +308,8 @@ class MatrixExp(Primitive):
 
 
 class Cross(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, a, b, axis):
         ctx.save_for_backward(a, b)
@@ -283,6 +330,7 @@ class Diagonal(Primitive):
     writeable view, as PyTorch's (``x.diagonal().zero_()`` writes into ``x``)."""
 
     view = True
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx, a, offset, d1, d2):
@@ -292,10 +340,18 @@ class Diagonal(Primitive):
     @staticmethod
     def backward(ctx, g):
         shape, offset, d1, d2 = ctx.meta
-        z = np.zeros(shape, dtype=g.dtype)
         k = g.shape[-1]
         rows = np.arange(k) + max(-offset, 0)
         cols = np.arange(k) + max(offset, 0)
+        if on_graph(g):  # the recorded scatter into zeros, with (d1, d2) moved last
+            from .indexing import add_into_zeros
+
+            pair = (d1 % len(shape), d2 % len(shape))
+            moved = tuple(n for i, n in enumerate(shape) if i not in pair)
+            moved += (shape[pair[0]], shape[pair[1]])
+            z = add_into_zeros(moved, (Ellipsis, rows, cols), g)
+            return np.moveaxis(z, (-2, -1), (d1, d2)), None, None, None
+        z = np.zeros(shape, dtype=g.dtype)
         np.moveaxis(z, (d1, d2), (-2, -1))[..., rows, cols] = g  # writes through the view
         return z, None, None, None
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import ember
@@ -21,6 +22,20 @@ def spd(x):
     return x @ x.mT + 3 * ember.eye(x.shape[-1], dtype=x.dtype)
 
 
+class Fixed:
+    """An input spec giving one given array (where a random one would not do)."""
+
+    def __init__(self, a: list) -> None:
+        self.a = np.array(a)
+
+    def make(self, seed: int) -> np.ndarray:
+        return self.a.copy()
+
+
+# A singular matrix with distinct singular values (rank 2: row 3 = row 1 + row 2).
+RANK2 = Fixed([[1.0, 2.0, 0.5], [-1.0, 0.5, 1.5], [0.0, 2.5, 2.0]])
+
+
 def sym(x):
     return x + x.mT
 
@@ -28,6 +43,7 @@ def sym(x):
 gc(LS.Inv, lambda x: ML.inv(x + 3 * ember.eye(3, dtype=x.dtype)), d(2, 3, 3))
 gc(LS.Det, lambda x: ML.det(x), d(2, 3, 3))
 gc(LS.Det, lambda x: ML.det(x[:, :1] * x[:1, :]), d(3, 3), name="Det_singular")
+gc(LS.Det, lambda x: ML.det(x), RANK2, name="Det_at_singular_point")
 gc(LS.Slogdet, lambda x: ML.slogdet(spd(x)).logabsdet, d(3, 3))
 gc(LS.Solve, lambda a, b: ML.solve(spd(a), b), d(2, 3, 3), d(3, 2))
 gc(LS.Pinv, lambda x: ML.pinv(x), d(4, 3), name="Pinv_tall")
