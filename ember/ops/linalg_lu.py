@@ -119,6 +119,28 @@ def _triangle(a: np.ndarray, upper: bool, unit: bool) -> np.ndarray:
     return t
 
 
+def _solve_triangle(t: np.ndarray, b: np.ndarray, upper: bool) -> np.ndarray:
+    """``T X = B`` for a triangular ``T``; a zero on the diagonal gives inf/nan as LAPACK's
+    triangular solve (and so PyTorch) does, not NumPy's LinAlgError."""
+    try:
+        return np.linalg.solve(t, b)
+    except np.linalg.LinAlgError:
+        return _substitute(t, b, upper)
+
+
+def _substitute(t: np.ndarray, b: np.ndarray, upper: bool) -> np.ndarray:
+    """Back (``upper``) or forward substitution, one row of ``X`` at a time over the batch."""
+    n = t.shape[-1]
+    lead = np.broadcast_shapes(t.shape[:-2], b.shape[:-2])
+    x = np.empty(lead + b.shape[-2:], dtype=np.result_type(t, b))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for i in range(n - 1, -1, -1) if upper else range(n):
+            done = slice(i + 1, n) if upper else slice(0, i)
+            acc = b[..., i, :] - (t[..., i : i + 1, done] @ x[..., done, :])[..., 0, :]
+            x[..., i, :] = acc / t[..., i, i, None]
+    return x
+
+
 class SolveTriangular(Primitive):
     """X with T X = B, T the ``upper``/lower triangle of A (unit diagonal if ``unit``)."""
 
@@ -126,7 +148,7 @@ class SolveTriangular(Primitive):
 
     @staticmethod
     def forward(ctx, a, b, upper, unit):
-        x = np.linalg.solve(_triangle(a, upper, unit), b)
+        x = _solve_triangle(_triangle(a, upper, unit), b, upper)
         ctx.save_for_backward(a, x)  # (T is rebuilt from A in backward: on the graph too)
         ctx.meta = (a.shape, b.shape, upper, unit)
         return x

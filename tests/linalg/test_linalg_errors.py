@@ -186,3 +186,25 @@ def test_non_finite_inputs_as_torch():
     assert np.isinf(ember.linalg.cond(ember.zeros(2, 2))._data) or np.isnan(
         ember.linalg.cond(ember.zeros(2, 2))._data
     )
+
+
+@pytest.mark.parametrize("upper", [True, False])
+@pytest.mark.parametrize("left", [True, False])
+def test_solve_triangular_with_a_zero_on_the_diagonal_gives_infs_as_torch(upper, left):
+    # LAPACK's triangular solve divides by the zero: inf/nan, no error (NumPy's solve raises).
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((2, 3, 3))
+    a[0, 1, 1] = 0.0
+    b = rng.standard_normal((2, 3, 2) if left else (2, 2, 3))
+    got = [
+        lib.linalg.solve_triangular(lib.tensor(a), lib.tensor(b), upper=upper, left=left).numpy()
+        for lib in (torch, ember)
+    ]
+    np.testing.assert_array_equal(np.isnan(got[1]), np.isnan(got[0]))
+    np.testing.assert_array_equal(np.isinf(got[1]), np.isinf(got[0]))
+    np.testing.assert_allclose(
+        np.nan_to_num(got[1], posinf=0, neginf=0),
+        np.nan_to_num(got[0], posinf=0, neginf=0),
+        rtol=1e-10,
+        atol=1e-12,
+    )
