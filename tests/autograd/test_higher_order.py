@@ -353,6 +353,44 @@ row(
     d(2, 2),
 )
 row("median_nansum", lambda m, x: x.median() ** 3 + (m.nansum(x, 1) ** 2).sum(), d(2, 3))
+row("logcumsumexp", lambda m, x: (m.logcumsumexp(x * 3, 1) ** 3).sum(), d(3, 4))
+row(
+    "einsum",
+    lambda m, x, y, z, w: (
+        (m.einsum("bij,jk,bk->bi", x, y, z) ** 2).sum()
+        + (m.einsum("iji,j->i", w, y[:2, 0]) ** 3).sum()
+    ),
+    d(2, 2, 3),
+    d(3, 4),
+    d(2, 4),
+    d(3, 2, 3),
+)
+row(
+    "einsum_diagonal_sum",
+    lambda m, x: (m.einsum("ii->i", x) ** 3).sum() + (m.einsum("ij->j", x) ** 3).sum(),
+    d(3, 3),
+)
+row(
+    "unfold_as_strided",
+    lambda m, x: (x.unfold(1, 2, 1) ** 3).sum() + (m.as_strided(x, (2, 2), (1, 2), 1) ** 3).sum(),
+    d(2, 4),
+)
+
+
+def _scatter_reduce(reduce: str, include_self: bool):
+    def fn(m, x, s):
+        zero = m.tensor([[1.0, 0, 1], [1, 1, 1]], dtype=x.dtype)  # a zero in src for "prod"
+        y = x.scatter_reduce(
+            1, _idx(m, [0, 1, 0], [2, 2, 1]), s * zero, reduce, include_self=include_self
+        )
+        return (y**3).sum()
+
+    return fn
+
+
+for _reduce in ("sum", "prod", "mean", "amax", "amin"):
+    for _self in (True, False):
+        row(f"scatter_reduce_{_reduce}_{_self}", _scatter_reduce(_reduce, _self), d(2, 3), d(2, 3))
 
 
 # ---- convolution -----------------------------------------------------------------------------
