@@ -66,8 +66,8 @@ EXPECTED_TO_RAISE = {
     "ember._complex.ViewAsReal",
     "ember.nn.utils._matrix.MatrixExp",
     "ember.nn.utils._matrix.Solve",
-    "ember.ops.ctc.CTCLossNLL",
-    "ember.ops.distance.Pdist",
+    "ember.ops.ctc.CTCLossNLL",  # PyTorch has no double backward for it either: its error
+    "ember.ops.distance.Pdist",  # PyTorch has no double backward for it either: its error
     "ember.ops.fft.FftC2C",
     "ember.ops.fft.FftC2R",
     "ember.ops.fft.FftR2C",
@@ -252,3 +252,28 @@ def test_gradgradcheck_signature_and_failure_like_torch():
     assert not ember.autograd.gradgradcheck(Wrong.apply, (x,), raise_exception=False)
     with pytest.raises(GradcheckError):
         ember.autograd.gradgradcheck(Wrong.apply, (x,))
+
+
+def _pdist_gradient(m):
+    x = m.tensor([[0.1, 0.5], [0.7, -0.2], [0.3, 0.9]], dtype=m.float64, requires_grad=True)
+    return m.autograd.grad(m.pdist(x).sum(), x, create_graph=True)[0]
+
+
+def _ctc_gradient(m):
+    lp = m.linspace(-2, 1, 40, dtype=m.float64).reshape(5, 2, 4).log_softmax(2)
+    lp = lp.detach().requires_grad_()
+    loss = m.nn.functional.ctc_loss(lp, m.tensor([[1, 2], [3, 1]]), [5, 5], [2, 2])
+    return m.autograd.grad(loss, lp, create_graph=True)[0]
+
+
+@pytest.mark.parametrize("gradient", [_pdist_gradient, _ctc_gradient])
+def test_ops_torch_cannot_differentiate_twice_raise_torchs_error(gradient):
+    # pdist and ctc_loss: PyTorch has no double backward; ember gives the same exception and
+    # message when the gradient is differentiated (first derivatives under create_graph work).
+    errors = []
+    for m in (ember, torch):
+        g = gradient(m)
+        with pytest.raises(RuntimeError) as info:
+            (g * g).sum().backward()
+        errors.append((type(info.value), str(info.value)))
+    assert errors[0] == errors[1]
