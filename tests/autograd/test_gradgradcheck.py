@@ -22,7 +22,12 @@ import ember.nn.functional as F
 import ember.ops
 from ember.autograd.function import Primitive
 from ember.autograd.gradcheck import GradcheckError
-from tests.ops.test_gradcheck import ROWS
+from tests.fft.test_fft_gradcheck import t as fft_table
+from tests.ops.test_gradcheck import ROWS as GRADCHECK_ROWS
+
+# The gradcheck table's rows, and those of the family tables whose primitives are twice
+# differentiable (same format, no gradcheck keywords).
+ROWS = GRADCHECK_ROWS + [pytest.param(*p.values, {}, id=p.id) for p in fft_table.rows]
 
 # Not yet twice differentiable: differentiating their gradient raises a RuntimeError naming the
 # op.
@@ -56,21 +61,10 @@ EXPECTED_TO_RAISE = {
     "ember.special._ops.Xlogy",
     "ember.special._ops.Zeta",
     # Added by the wider-surface families; twice differentiable in torch, not yet here.
-    "ember._complex.Angle",
-    "ember._complex.Complex",
-    "ember._complex.Conj",
-    "ember._complex.Imag",
-    "ember._complex.Polar",
-    "ember._complex.Real",
-    "ember._complex.ViewAsComplex",
-    "ember._complex.ViewAsReal",
     "ember.nn.utils._matrix.MatrixExp",
     "ember.nn.utils._matrix.Solve",
     "ember.ops.ctc.CTCLossNLL",  # PyTorch has no double backward for it either: its error
     "ember.ops.distance.Pdist",  # PyTorch has no double backward for it either: its error
-    "ember.ops.fft.FftC2C",
-    "ember.ops.fft.FftC2R",
-    "ember.ops.fft.FftR2C",
     "ember.ops.linalg_decomp.Cholesky",
     "ember.ops.linalg_decomp.Eigh",
     "ember.ops.linalg_decomp.Eigvalsh",

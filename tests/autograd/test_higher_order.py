@@ -393,6 +393,63 @@ for _reduce in ("sum", "prod", "mean", "amax", "amin"):
         row(f"scatter_reduce_{_reduce}_{_self}", _scatter_reduce(_reduce, _self), d(2, 3), d(2, 3))
 
 
+# ---- complex numbers and FFTs (real inputs and outputs; complex in between) ------------------
+def _cx(m, a, b):
+    return m.complex(a, b)
+
+
+row(
+    "complex_parts",
+    lambda m, a, b: (
+        (_cx(m, a, b).real ** 3 * _cx(m, b, a).imag).sum() + (_cx(m, a, b).abs() ** 3).sum()
+    ),
+    d(2, 3),
+    d(3),
+)
+row(
+    "conj_view_as_real",
+    lambda m, a, b: (m.view_as_real(_cx(m, a, b).conj() * _cx(m, b, a)) ** 3).sum(),
+    d(3),
+    d(3),
+)
+row(
+    "angle_view_as_complex",
+    lambda m, x: (
+        (m.view_as_complex(x).angle() ** 3).sum()
+        + (m.view_as_real(m.view_as_complex(x) * m.view_as_complex(x)) ** 2).sum()
+        + (m.angle(x) * x).sum()
+    ),
+    d(3, 2),
+)
+row("polar", lambda m, r, a: (m.view_as_real(m.polar(r, a)) ** 3).sum(), _pos(3), d(2, 3))
+row(
+    "fft_ifftn",
+    lambda m, x, a, b: (
+        (m.view_as_real(m.fft.fft(x * x, n=7)) ** 3).sum()
+        + (m.view_as_real(m.fft.ifftn(_cx(m, a, b), s=(3, 5), norm="ortho")) ** 3).sum()
+    ),
+    d(2, 6),
+    d(4, 4),
+    d(4, 4),
+)
+row(
+    "rfft_irfft",
+    lambda m, x, a, b: (
+        (m.view_as_real(m.fft.rfftn(x, s=(3, 5))) ** 3).sum()
+        + (m.fft.irfft(_cx(m, a, b), n=8) ** 3).sum()
+        + (m.fft.irfftn(_cx(m, a, b).expand(2, 5), norm="forward") ** 3).sum()
+    ),
+    d(4, 4),
+    d(5),
+    d(5),
+)
+row(
+    "fft_abs",
+    lambda m, x: (m.fft.fft(x).abs() ** 3).sum() + m.fft.hfft(x[:4] * 1).pow(3).sum(),
+    d(6),
+)
+
+
 # ---- convolution -----------------------------------------------------------------------------
 def _conv(name: str, call, *specs: Arr) -> None:
     row(name, lambda m, *ts: (call(m.nn.functional, *ts).tanh() ** 2).sum(), *specs)
