@@ -310,6 +310,7 @@ _complex_aware(
     S.Roll,
     S.Clone,
     S.ConstantPad,
+    X.AddIntoZeros,
     X.Slice,
     X.Index,
     J.Cat,

@@ -444,6 +444,38 @@ row(
     d(5),
 )
 row(
+    "complex_slicing_and_arithmetic",
+    lambda m, x, y: (
+        m.view_as_real(
+            m.cat([m.fft.fft(x)[1:].flip(0), m.fft.fft(x)[_idx(m, 1, 3, 3)].roll(1)])
+            / (m.fft.fft(y, n=8) + 3)
+            - m.fft.fft(x).mean(0, keepdim=True)
+        )
+        ** 3
+    ).sum(),
+    d(6),
+    d(6),
+)
+row(
+    "stft_istft",
+    lambda m, x, a: (
+        (
+            m.view_as_real(
+                m.stft(
+                    x, 8, hop_length=2, window=m.hann_window(8, dtype=x.dtype), return_complex=True
+                )
+            )
+            ** 2
+        ).sum()
+        + (
+            m.istft(m.view_as_complex(a), 8, hop_length=2, window=m.hann_window(8, dtype=a.dtype))
+            ** 3
+        ).sum()
+    ),
+    d(2, 32),
+    d(5, 9, 2),
+)
+row(
     "fft_abs",
     lambda m, x: (m.fft.fft(x).abs() ** 3).sum() + m.fft.hfft(x[:4] * 1).pow(3).sum(),
     d(6),
