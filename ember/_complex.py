@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _dtype as D
 from ._out import accepts_out, accepts_out_in
-from ._tensor import Tensor
+from ._tensor import Tensor, _wrap
 from .ops import elementwise as E
 from .ops import indexing as X
 from .ops import join as J
@@ -47,6 +47,7 @@ def _complex_aware(*classes: type) -> None:
 
 
 class Real(Primitive):
+    twice_differentiable = True
     view = True
 
     @staticmethod
@@ -59,6 +60,7 @@ class Real(Primitive):
 
 
 class Imag(Primitive):
+    twice_differentiable = True
     view = True
 
     @staticmethod
@@ -85,6 +87,8 @@ def imag(input: Tensor) -> Tensor:
 
 
 class Conj(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, z):
         return np.conj(z)
@@ -124,6 +128,8 @@ def is_conj(input: Tensor) -> bool:
 
 
 class Angle(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, z):
         ctx.save_for_backward(z)
@@ -138,10 +144,10 @@ class Angle(Primitive):
         (z,) = ctx.saved_tensors
         if z.dtype.kind != "c":
             return np.zeros_like(g)
-        # angle = atan2(y, x): dL/dx + i dL/dy = g * (-y + i x) / |z|^2 = g * i z / |z|^2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = g * (1j * z) / (z * z.conj()).real
-        return np.where(z == 0, 0, r).astype(z.dtype)
+        # angle = atan2(y, x): dL/dx + i dL/dy = g * (-y + i x) / |z|^2 = g * i z / |z|^2,
+        # 0 at z = 0 (the numerator is 0 there)
+        r = g * (1j * z) / np.where(z == 0, 1, (z * z.conj()).real)
+        return r.astype(z.dtype)
 
 
 @accepts_out
@@ -153,6 +159,7 @@ def angle(input: Tensor) -> Tensor:
 
 
 class ViewAsReal(Primitive):
+    twice_differentiable = True
     view = True
 
     @staticmethod
@@ -175,6 +182,7 @@ def view_as_real(input: Tensor) -> Tensor:
 
 
 class ViewAsComplex(Primitive):
+    twice_differentiable = True
     view = True
 
     @staticmethod
@@ -207,6 +215,8 @@ def view_as_complex(input: Tensor) -> Tensor:
 
 
 class Complex(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, re, im):
         out = np.empty(np.broadcast_shapes(re.shape, im.shape), dtype=_complex_of(re.dtype))
@@ -248,17 +258,22 @@ def _check_pair(name: str, a: Tensor, b: Tensor) -> None:
 
 
 class Polar(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, r, theta):
         e = np.exp(1j * theta).astype(_complex_of(r.dtype))
-        ctx.save_for_backward(r, e)
+        ctx.save_for_backward(r, e, theta)
         ctx.shapes = (r.shape, theta.shape)
         return r * e
 
     @staticmethod
     def backward(ctx, g):
-        r, e = ctx.saved_tensors
-        from .ops._util import unbroadcast
+        r, e, theta = ctx.saved_tensors
+        from .ops._util import on_graph, unbroadcast
+
+        if on_graph(theta):  # e^{i theta} on the graph: polar(1, theta)
+            e = type(theta)(Polar.apply(_wrap(np.ones((), r.dtype)), theta.t))
 
         gr = (g.conj() * e).real  # dL/dr = Re(conj(g) e^{i theta})
         gt = (g.conj() * 1j * r * e).real  # dL/dtheta = Re(conj(g) i z)
@@ -294,6 +309,8 @@ _complex_aware(
     S.Flip,
     S.Roll,
     S.Clone,
+    S.ConstantPad,
+    X.AddIntoZeros,
     X.Slice,
     X.Index,
     J.Cat,

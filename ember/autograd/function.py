@@ -362,14 +362,15 @@ class _DelayedError(Function):
 
     @staticmethod
     def backward(ctx: Any, *grads: Any) -> Any:
-        raise RuntimeError(ctx.message)
+        raise ctx.exc(ctx.message)
 
 
-def delayed_error(message: str, outputs: tuple, edges: list) -> tuple:
-    """``outputs`` (Tensors or None) re-issued as outputs of a node that raises ``message`` when
-    a gradient reaches it (PyTorch's DelayedError)."""
+def delayed_error(message: str, outputs: tuple, edges: list, exc: type = RuntimeError) -> tuple:
+    """``outputs`` (Tensors or None) re-issued as outputs of a node that raises ``exc(message)``
+    when a gradient reaches it (PyTorch's DelayedError)."""
     node = _DelayedError._Node()
     node.message = message
+    node.exc = exc
     node.next_edges = tuple(edges)
     node.needs_input_grad = (True,) * len(edges)
     node._n_out = len(outputs)
@@ -486,6 +487,9 @@ class Primitive(Function):
     # True when `backward` also runs under create_graph=True (see docs/architecture.md,
     # "Higher-order gradients"); False: differentiating its gradient raises, naming the op.
     twice_differentiable = False
+    # For ops PyTorch cannot differentiate twice either: (exception type, PyTorch's message),
+    # raised instead of ember's "cannot differentiate X twice" when that is tried.
+    double_backward_error: tuple | None = None
     # True for primitives whose backward follows PyTorch's convention for complex numbers
     # (gradient = dL/dRe + i dL/dIm); others refuse to record a graph with complex results.
     complex_grad = False
@@ -534,12 +538,13 @@ class Primitive(Function):
         edges = [_edge(g) for g in grads if g is not None and g._rg]
         edges += [e for e in ctx.next_edges if e is not None]
         name = type(ctx).__name__
-        message = (
+        exc, message = cls.double_backward_error or (
+            RuntimeError,
             f"the derivative of {name}'s backward is not implemented: ember cannot "
-            f"differentiate {cls.__name__} twice (create_graph=True, then backward again)"
+            f"differentiate {cls.__name__} twice (create_graph=True, then backward again)",
         )
         outs = tuple(None if r is None else _wrap(r) for r in res)
-        return delayed_error(message, outs, edges)
+        return delayed_error(message, outs, edges, exc)
 
 
 _BF_ACTIVE = _BF.ACTIVE

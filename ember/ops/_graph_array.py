@@ -111,6 +111,23 @@ class GraphArray:
     def cumprod(self, axis: Any = None) -> GraphArray:
         return _cumprod(self, axis)
 
+    # Complex parts through ember._complex's ops (a real array is its own real part and
+    # conjugate, and its imaginary part a constant zero).
+    @property
+    def real(self) -> GraphArray:
+        return GraphArray(_cx().Real.apply(self.t)) if self.dtype.kind == "c" else self
+
+    @property
+    def imag(self) -> Any:
+        if self.dtype.kind != "c":
+            return np.zeros(self.shape, self.dtype)
+        return GraphArray(_cx().Imag.apply(self.t))
+
+    def conj(self) -> GraphArray:
+        return GraphArray(_cx().Conj.apply(self.t)) if self.dtype.kind == "c" else self
+
+    conjugate = conj
+
     def apply(self, prim: type, *args: Any) -> Any:
         """``prim`` applied to this array's tensor (for formulas with no NumPy spelling); a
         tuple of GraphArrays for a primitive with several outputs."""
@@ -219,6 +236,12 @@ class GraphArray:
         return fn(*args, **kwargs)
 
 
+def _cx() -> Any:
+    from .. import _complex  # imports the op modules, as this one does
+
+    return _complex
+
+
 def _value(x: Any) -> Any:
     """The plain value of an operand (a GraphArray's data)."""
     return x.t._data if isinstance(x, GraphArray) else x
@@ -300,7 +323,7 @@ _UNARY = {
     np.reciprocal: _unary(U.reciprocal),
     np.square: _unary(U.square),
     np.absolute: _unary(U.abs),
-    np.conjugate: lambda a: a if a.dtype.kind != "c" else NotImplemented,  # (real formulas)
+    np.conjugate: lambda a: a.conj(),
 }
 _CONSTANT_UFUNCS = {
     np.sign,
@@ -369,6 +392,10 @@ def _split(a: Any, indices: Any, axis: int = 0) -> list:
 
 def _concatenate(arrays: Any, axis: int = 0, **kw: Any) -> GraphArray:
     return GraphArray(J.cat([_tensor_of(x) for x in arrays], axis))
+
+
+def _stack(arrays: Any, axis: int = 0, **kw: Any) -> GraphArray:
+    return GraphArray(J.stack([_tensor_of(x) for x in arrays], axis))
 
 
 def _tensor_of(x: Any) -> Tensor:
@@ -457,6 +484,7 @@ _FUNCTIONS = {
     np.pad: _pad,
     np.split: _split,
     np.concatenate: _concatenate,
+    np.stack: _stack,
     np.cumsum: _cumsum,
     np.cumprod: _cumprod,
     np.take: _take,
@@ -478,6 +506,8 @@ _FUNCTIONS = {
     np.reshape: lambda a, shape, **kw: a.reshape(shape),
     np.transpose: lambda a, axes=None: a.transpose(axes),
     np.matmul: lambda a, b, **kw: _binary(np.matmul, a, b),
+    np.real: lambda a: a.real,
+    np.imag: lambda a: a.imag,
     np.shape: lambda a: a.shape,
     np.ndim: lambda a: a.ndim,
     np.size: lambda a, axis=None: a.size if axis is None else a.shape[axis],

@@ -107,6 +107,12 @@ class CTCLossNLL(Primitive):
     alignment exists, or 0 (with a zero gradient) under ``zero_infinity``.
     """
 
+    # PyTorch has no double backward for CTC loss (_ctc_loss_backward): the same error here.
+    double_backward_error = (
+        RuntimeError,
+        "derivative for aten::_ctc_loss_backward is not implemented",
+    )
+
     @staticmethod
     def forward(ctx, log_probs, targets, input_lengths, blank, zero_infinity):
         steps, batch, _ = log_probs.shape

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
-from ._util import Primitive, wrap_dim
+from ._util import Primitive, on_graph, wrap_dim
 from .elementwise import sub
 from .indexing import add_into_zeros, getitem
 
@@ -67,11 +67,15 @@ def cummin(input: Tensor, dim: int) -> Any:
     return _cum_extreme(input, dim, False, "cummin")
 
 
-def _reverse_logcumsumexp(a: np.ndarray, axis: int) -> np.ndarray:
+def _reverse_logcumsumexp(a: Any, axis: int) -> Any:
+    if on_graph(a):  # create_graph: the op itself, so that the formula records its graph
+        return np.flip(np.flip(a, axis).apply(LogCumSumExp, axis), axis)
     return np.flip(np.logaddexp.accumulate(np.flip(a, axis), axis=axis), axis)
 
 
 class LogCumSumExp(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis):
         out = np.logaddexp.accumulate(x, axis=axis)
@@ -83,12 +87,15 @@ class LogCumSumExp(Primitive):
     def backward(ctx, g):
         # d out_j / d x_i = exp(x_i - out_j) for j >= i. Summed stably in log space, with the
         # positive and negative parts of g apart: grad_i = exp(x_i + log sum_j>=i g_j e^-out_j).
+        # On the graph the parts left out are the lowest finite number rather than -inf (as
+        # PyTorch's formula): -inf would make the second derivative NaN (inf - inf).
         x, out = ctx.saved_tensors
         a = ctx.axis
+        off = np.finfo(x.dtype).min if on_graph(g) else -np.inf
         with np.errstate(divide="ignore", invalid="ignore"):
             lg = np.log(np.abs(g))
-            pos = np.where(g > 0, lg - out, -np.inf)
-            neg = np.where(g < 0, lg - out, -np.inf)
+            pos = np.where(g > 0, lg - out, off)
+            neg = np.where(g < 0, lg - out, off)
             gp = np.exp(x + _reverse_logcumsumexp(pos, a))
             gn = np.exp(x + _reverse_logcumsumexp(neg, a))
         return (gp - gn).astype(g.dtype, copy=False), None

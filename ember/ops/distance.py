@@ -51,6 +51,12 @@ class Pdist(Primitive):
     """``forward(x (N, M), p)`` returns the ``N * (N - 1) / 2`` distances ``||x[i] - x[j]||_p``
     for ``i < j``, row-major (PyTorch's order)."""
 
+    # PyTorch has no double backward for pdist (_pdist_backward): the same error here.
+    double_backward_error = (
+        NotImplementedError,
+        "the derivative for '_pdist_backward' is not implemented.",
+    )
+
     @staticmethod
     def forward(ctx, x, p):
         i, j = np.triu_indices(x.shape[0], 1)

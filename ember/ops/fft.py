@@ -9,9 +9,11 @@ two conjugate frequencies.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from ._util import Primitive
+from ._util import Primitive, on_graph
 
 __all__ = ["FftC2C", "FftR2C", "FftC2R", "fit", "DUAL"]
 
@@ -31,6 +33,10 @@ def fit(a: np.ndarray, axes: tuple, sizes: tuple) -> np.ndarray:
     return np.pad(a[tuple(crop)], pad)
 
 
+def _sizes(a: Any, axes: tuple) -> tuple:
+    return tuple(a.shape[ax] for ax in axes)
+
+
 def complex_of(dt: np.dtype) -> np.dtype:
     """complex64 for single precision inputs, complex128 otherwise."""
     return np.dtype(np.complex64 if dt in (np.float32, np.complex64) else np.complex128)
@@ -41,6 +47,7 @@ def real_of(dt: np.dtype) -> np.dtype:
 
 
 class FftC2C(Primitive):
+    twice_differentiable = True
     complex_grad = True
 
     @staticmethod
@@ -52,14 +59,18 @@ class FftC2C(Primitive):
     @staticmethod
     def backward(ctx, g):
         shape, dt, axes, norm, inverse = ctx.meta
-        fn = np.fft.fftn if inverse else np.fft.ifftn
-        gx = fit(fn(g, axes=axes, norm=DUAL[norm]), axes, tuple(shape[a] for a in axes))
+        if on_graph(g):  # create_graph: the transform is this op again (linear: its own graph)
+            gx = g.apply(FftC2C, _sizes(g, axes), axes, DUAL[norm], not inverse)
+        else:
+            gx = (np.fft.fftn if inverse else np.fft.ifftn)(g, axes=axes, norm=DUAL[norm])
+        gx = fit(gx, axes, tuple(shape[a] for a in axes))
         if dt.kind != "c":
             gx = gx.real
         return gx.astype(dt, copy=False), None, None, None, None
 
 
 class FftR2C(Primitive):
+    twice_differentiable = True
     complex_grad = True
 
     @staticmethod
@@ -72,11 +83,15 @@ class FftR2C(Primitive):
         shape, dt, sizes, axes, norm = ctx.meta
         # Zero-fill the dropped (conjugate) half of the last axis, then the full inverse.
         full = fit(g, axes[-1:], sizes[-1:])
-        gx = np.fft.ifftn(full, axes=axes, norm=DUAL[norm]).real
+        if on_graph(full):
+            gx = full.apply(FftC2C, _sizes(full, axes), axes, DUAL[norm], True).real
+        else:
+            gx = np.fft.ifftn(full, axes=axes, norm=DUAL[norm]).real
         return fit(gx, axes, tuple(shape[a] for a in axes)).astype(dt), None, None, None
 
 
 class FftC2R(Primitive):
+    twice_differentiable = True
     complex_grad = True
 
     @staticmethod
@@ -88,10 +103,16 @@ class FftC2R(Primitive):
     @staticmethod
     def backward(ctx, g):
         shape, dt, sizes, axes, norm = ctx.meta
-        gx = np.fft.rfftn(g, axes=axes, norm=DUAL[norm])
         # Bins 1 .. (n-1)//2 of the half spectrum stand for two frequencies (k and n-k).
         n = sizes[-1]
-        idx = [slice(None)] * gx.ndim
+        idx = [slice(None)] * g.ndim
         idx[axes[-1]] = slice(1, (n - 1) // 2 + 1)
-        gx[tuple(idx)] *= 2
+        if on_graph(g):  # the same doubling as a product with constant weights
+            gx = g.apply(FftR2C, _sizes(g, axes), axes, DUAL[norm])
+            w = np.ones([gx.shape[a] if a == axes[-1] else 1 for a in range(gx.ndim)], dt)
+            w[tuple(idx)] = 2
+            gx = gx * w
+        else:
+            gx = np.fft.rfftn(g, axes=axes, norm=DUAL[norm])
+            gx[tuple(idx)] *= 2
         return fit(gx, axes, tuple(shape[a] for a in axes)).astype(dt), None, None, None

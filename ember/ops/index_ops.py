@@ -158,6 +158,8 @@ _REDUCES = ("sum", "prod", "mean", "amax", "amin")
 
 
 class ScatterReduce(Primitive):
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, axis, idx, src, reduce, include_self):
         key = along_axis(idx, axis)
@@ -180,19 +182,28 @@ class ScatterReduce(Primitive):
             n_safe = np.maximum(n, 1)
             out = out // n_safe if out.dtype.kind in "iu" else out / n_safe
             out = out.astype(x.dtype, copy=False)
-        ctx.save_for_backward(x, s, out)
+        ctx.save_for_backward(
+            x, src, out
+        )  # src itself, not the slice: on the graph under create_graph
         ctx.meta = (key, idx.shape, src.shape, reduce, include_self, n, hit)
+        ctx.where = (axis, idx)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        x, s, out = ctx.saved_tensors
+        x, src, out = ctx.saved_tensors
         key, ishape, sshape, reduce, include_self, n, hit = ctx.meta
-        gx, gs = _scatter_reduce_grads(g, x, s, out, key, reduce, include_self, n, hit)
+        s = src if ishape == sshape else src[tuple(slice(0, k) for k in ishape)]
+        if reduce == "prod" and on_graph(g):
+            gx, gs = _prod_grads_on_graph(g, x, s, out, ctx)
+        else:
+            gx, gs = _scatter_reduce_grads(g, x, s, out, key, reduce, include_self, n, hit)
         gsrc = None
         if ctx.needs_input_grad[3]:
-            gsrc = np.zeros(sshape, g.dtype)
-            gsrc[tuple(slice(0, k) for k in ishape)] = gs
+            # src may be larger than the index: zeros past it (np.pad also records on the graph)
+            gsrc = (
+                gs if ishape == sshape else np.pad(gs, [(0, a - b) for a, b in zip(sshape, ishape)])
+            )
         return gx, None, None, gsrc, None, None
 
 
@@ -238,6 +249,42 @@ def _scatter_reduce_grads(g, x, s, out, key, reduce, include_self, n, hit) -> tu
             s == 0, (zeros[key] == 1) * sp, (zeros[key] == 0) * out[key] / np.where(s == 0, 1, s)
         )
     return gx.astype(g.dtype, copy=False), (gs * g[key]).astype(g.dtype, copy=False)
+
+
+_MANY_ZEROS = (
+    "scatter_reduce(): Double backward is unsupported for src when >1 zeros in src are "
+    "scattered to the same position in self"
+)
+
+
+def _prod_grads_on_graph(g: Any, x: Any, s: Any, out: Any, ctx: Any) -> tuple:
+    """The prod gradients under create_graph, written with scatter_reduce itself (PyTorch's
+    formula): each value's "product of the others" is the product with that value replaced
+    by 1, so zeros are exact and the result differentiable. Where two or more zeros of src
+    meet, the src gradient's derivative would be wrong: like PyTorch, it raises when used."""
+    key, _, _, _, include_self, _, hit = ctx.meta
+    axis, idx = ctx.where
+
+    def scatter(base: Any, src: Any) -> Any:
+        return type(g)(ScatterReduce.apply(base.t, axis, idx, src.t, "prod", include_self))
+
+    if include_self:
+        xm = np.where(x == 0, 1, x)
+        gx = g * scatter(xm, s) / xm
+    else:
+        gx = np.where(hit, 0, g)
+    s_zero = s == 0
+    zeros = np.zeros(x.shape, np.int64)
+    np.add.at(zeros, key, s_zero)
+    single = s_zero & (zeros[key] == 1)
+    others = scatter(x, np.where(single, 1, s))
+    gs = np.where(single, (g * others)[key], (g * out)[key] / np.where(s_zero, 1, s))
+    if (zeros > 1).any():
+        from ..autograd.function import _edge, delayed_error
+
+        edges = [_edge(t) for t in (g.t, x.t, s.t) if t._rg]
+        gs = type(g)(delayed_error(_MANY_ZEROS, (gs.t,), edges)[0])
+    return gx, gs
 
 
 def scatter_reduce(

@@ -17,7 +17,7 @@ from .. import _dtype as D
 from .._dtype_names import type_name
 from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
-from ._util import Primitive, wrap_dim
+from ._util import Primitive, on_graph, wrap_dim
 from .elementwise import add, cast, div, mul, sub, where
 from .join import cat, stack
 from .linalg import matmul
@@ -69,6 +69,8 @@ def _parse_einsum(equation: str, shapes: list) -> tuple:
 
 
 class Einsum(Primitive):
+    twice_differentiable = True  # the gradient is an einsum again (on the graph: this op)
+
     @staticmethod
     def forward(ctx, ins, rhs, *arrays):
         eq = ",".join(ins) + "->" + rhs
@@ -100,20 +102,50 @@ def _einsum_grad(i: int, ins: list, rhs: str, arrays: tuple, g: np.ndarray) -> n
     seen = set(rhs + "".join(others))
     uniq = "".join(dict.fromkeys(target))
     keep = "".join(c for c in uniq if c in seen)
-    eq = ",".join([rhs] + others) + "->" + keep
-    r = np.einsum(eq, g, *[a for k, a in enumerate(arrays) if k != i], optimize=len(arrays) > 2)
-    r = np.asarray(r)
+    operands = [g, *(a for k, a in enumerate(arrays) if k != i)]
+    r = _contract([rhs, *others], keep, operands, len(arrays) > 2)
     for k, c in enumerate(keep):
         if r.shape[k] != sizes[c]:  # operand i broadcast this letter from size 1
             r = r.sum(axis=k, keepdims=True)
     r = r.reshape([sizes[c] if c in keep else 1 for c in uniq])
     r = np.broadcast_to(r, [sizes[c] for c in uniq])
     if len(uniq) == len(target):
-        out = np.einsum(uniq + "->" + target, r)
-    else:
-        out = np.zeros(shape, g.dtype)
-        np.einsum(target + "->" + uniq, out)[...] = r  # a writeable view of the diagonal
-    return np.ascontiguousarray(out, dtype=g.dtype)
+        out = _contract([uniq], target, [r], False)
+        return out if on_graph(out) else np.ascontiguousarray(out)
+    if on_graph(r):
+        return _onto_diagonal(r, uniq, target, sizes)
+    out = np.zeros(shape, g.dtype)
+    np.einsum(target + "->" + uniq, out)[...] = r  # a writeable view of the diagonal
+    return out
+
+
+def _contract(ins: list, rhs: str, operands: list, optimize: bool) -> Any:
+    """``np.einsum`` of ``operands``; under create_graph (GraphArray operands) the Einsum op
+    itself, so that the gradient records its own graph."""
+    if not any(on_graph(o) for o in operands):
+        eq = ",".join(ins) + "->" + rhs
+        return np.asarray(np.einsum(eq, *operands, optimize=optimize))
+    from ._graph_array import GraphArray  # imports the op modules, which import this one
+
+    ts = [o.t if on_graph(o) else _wrap(np.asarray(o)) for o in operands]
+    return GraphArray(Einsum.apply(list(ins), rhs, *ts))
+
+
+def _onto_diagonal(r: Any, uniq: str, target: str, sizes: dict) -> Any:
+    """``r`` (letters ``uniq``) written on the diagonal that ``target``'s repeated letters name,
+    zero elsewhere, as an einsum with identity matrices (differentiable, unlike a write into a
+    diagonal view): each repeat of a letter gets a fresh letter tied to the first by an eye."""
+    fresh = iter(c for c in string.ascii_letters if c not in target)
+    out, deltas = "", []
+    for c in target:
+        if c in out:
+            f = next(fresh)
+            out += f
+            deltas.append(c + f)
+        else:
+            out += c
+    eyes = [np.eye(sizes[d[0]], dtype=r.dtype) for d in deltas]
+    return _contract([uniq, *deltas], out, [r, *eyes], False)
 
 
 def einsum(*args: Any) -> Tensor:

@@ -11,7 +11,8 @@ import numpy as np
 from .. import _dtype as D
 from .._out import accepts_out, accepts_out_in
 from .._tensor import Tensor, _wrap
-from ._util import Primitive, wrap_dim
+from ._util import Primitive, on_graph, wrap_dim
+from .indexing import add_into_zeros
 from .join import cat, tensor_split, vstack
 from .shape import flip, reshape, transpose
 
@@ -198,6 +199,7 @@ class Strided(Primitive):
     output element; windows may overlap): the gradient adds back into those positions."""
 
     view = True
+    twice_differentiable = True  # on the graph the scatter-add is a recorded AddIntoZeros
 
     @staticmethod
     def forward(ctx, x, view, positions):
@@ -207,6 +209,9 @@ class Strided(Primitive):
     @staticmethod
     def backward(ctx, g):
         shape, positions = ctx.meta
+        if on_graph(g):
+            flat = add_into_zeros((int(np.prod(shape)),), (positions.reshape(-1),), g.reshape(-1))
+            return flat.reshape(shape), None, None
         flat = np.bincount(
             positions.reshape(-1), weights=g.reshape(-1), minlength=int(np.prod(shape))
         )

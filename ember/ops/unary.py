@@ -163,7 +163,17 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 # 1 / (1 + exp(-x)) with exp's overflow silenced (shared with the fused activations): several
 # times faster than selecting between two stable branches with np.where, and exact at the tails.
 Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid, lambda g, x, o: g * o * (1 - o), save="out")
-Abs, _abs = _unary("Abs", np.abs, lambda g, x, o: g * np.sign(x), float_only=False)
+
+
+def _abs_grad(g: Any, x: Any, o: Any) -> Any:
+    if on_graph(x) and x.dtype.kind == "c":
+        # sgn(z) = z / |z| (0 at 0) on the graph: np.sign would be a constant there, and the
+        # second derivative of a complex abs is not zero.
+        return g * (x / np.where(x == 0, 1, np.abs(x)))
+    return g * np.sign(x)
+
+
+Abs, _abs = _unary("Abs", np.abs, _abs_grad, float_only=False)
 
 
 @accepts_out

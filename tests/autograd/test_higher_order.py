@@ -353,6 +353,133 @@ row(
     d(2, 2),
 )
 row("median_nansum", lambda m, x: x.median() ** 3 + (m.nansum(x, 1) ** 2).sum(), d(2, 3))
+row("logcumsumexp", lambda m, x: (m.logcumsumexp(x * 3, 1) ** 3).sum(), d(3, 4))
+row(
+    "einsum",
+    lambda m, x, y, z, w: (
+        (m.einsum("bij,jk,bk->bi", x, y, z) ** 2).sum()
+        + (m.einsum("iji,j->i", w, y[:2, 0]) ** 3).sum()
+    ),
+    d(2, 2, 3),
+    d(3, 4),
+    d(2, 4),
+    d(3, 2, 3),
+)
+row(
+    "einsum_diagonal_sum",
+    lambda m, x: (m.einsum("ii->i", x) ** 3).sum() + (m.einsum("ij->j", x) ** 3).sum(),
+    d(3, 3),
+)
+row(
+    "unfold_as_strided",
+    lambda m, x: (x.unfold(1, 2, 1) ** 3).sum() + (m.as_strided(x, (2, 2), (1, 2), 1) ** 3).sum(),
+    d(2, 4),
+)
+
+
+def _scatter_reduce(reduce: str, include_self: bool):
+    def fn(m, x, s):
+        zero = m.tensor([[1.0, 0, 1], [1, 1, 1]], dtype=x.dtype)  # a zero in src for "prod"
+        y = x.scatter_reduce(
+            1, _idx(m, [0, 1, 0], [2, 2, 1]), s * zero, reduce, include_self=include_self
+        )
+        return (y**3).sum()
+
+    return fn
+
+
+for _reduce in ("sum", "prod", "mean", "amax", "amin"):
+    for _self in (True, False):
+        row(f"scatter_reduce_{_reduce}_{_self}", _scatter_reduce(_reduce, _self), d(2, 3), d(2, 3))
+
+
+# ---- complex numbers and FFTs (real inputs and outputs; complex in between) ------------------
+def _cx(m, a, b):
+    return m.complex(a, b)
+
+
+row(
+    "complex_parts",
+    lambda m, a, b: (
+        (_cx(m, a, b).real ** 3 * _cx(m, b, a).imag).sum() + (_cx(m, a, b).abs() ** 3).sum()
+    ),
+    d(2, 3),
+    d(3),
+)
+row(
+    "conj_view_as_real",
+    lambda m, a, b: (m.view_as_real(_cx(m, a, b).conj() * _cx(m, b, a)) ** 3).sum(),
+    d(3),
+    d(3),
+)
+row(
+    "angle_view_as_complex",
+    lambda m, x: (
+        (m.view_as_complex(x).angle() ** 3).sum()
+        + (m.view_as_real(m.view_as_complex(x) * m.view_as_complex(x)) ** 2).sum()
+        + (m.angle(x) * x).sum()
+    ),
+    d(3, 2),
+)
+row("polar", lambda m, r, a: (m.view_as_real(m.polar(r, a)) ** 3).sum(), _pos(3), d(2, 3))
+row(
+    "fft_ifftn",
+    lambda m, x, a, b: (
+        (m.view_as_real(m.fft.fft(x * x, n=7)) ** 3).sum()
+        + (m.view_as_real(m.fft.ifftn(_cx(m, a, b), s=(3, 5), norm="ortho")) ** 3).sum()
+    ),
+    d(2, 6),
+    d(4, 4),
+    d(4, 4),
+)
+row(
+    "rfft_irfft",
+    lambda m, x, a, b: (
+        (m.view_as_real(m.fft.rfftn(x, s=(3, 5))) ** 3).sum()
+        + (m.fft.irfft(_cx(m, a, b), n=8) ** 3).sum()
+        + (m.fft.irfftn(_cx(m, a, b).expand(2, 5), norm="forward") ** 3).sum()
+    ),
+    d(4, 4),
+    d(5),
+    d(5),
+)
+row(
+    "complex_slicing_and_arithmetic",
+    lambda m, x, y: (
+        m.view_as_real(
+            m.cat([m.fft.fft(x)[1:].flip(0), m.fft.fft(x)[_idx(m, 1, 3, 3)].roll(1)])
+            / (m.fft.fft(y, n=8) + 3)
+            - m.fft.fft(x).mean(0, keepdim=True)
+        )
+        ** 3
+    ).sum(),
+    d(6),
+    d(6),
+)
+row(
+    "stft_istft",
+    lambda m, x, a: (
+        (
+            m.view_as_real(
+                m.stft(
+                    x, 8, hop_length=2, window=m.hann_window(8, dtype=x.dtype), return_complex=True
+                )
+            )
+            ** 2
+        ).sum()
+        + (
+            m.istft(m.view_as_complex(a), 8, hop_length=2, window=m.hann_window(8, dtype=a.dtype))
+            ** 3
+        ).sum()
+    ),
+    d(2, 32),
+    d(5, 9, 2),
+)
+row(
+    "fft_abs",
+    lambda m, x: (m.fft.fft(x).abs() ** 3).sum() + m.fft.hfft(x[:4] * 1).pow(3).sum(),
+    d(6),
+)
 
 
 # ---- convolution -----------------------------------------------------------------------------
