@@ -22,39 +22,21 @@ import ember.nn.functional as F
 import ember.ops
 from ember.autograd.function import Primitive
 from ember.autograd.gradcheck import GradcheckError
-from tests.ops.test_gradcheck import ROWS
+from tests.ops.test_gradcheck import ROWS as _CORE_ROWS
+from tests.special.test_special_gradcheck import t as _special
+
+# The core table and ember.special's (whose rows take no gradcheck keywords).
+ROWS = _CORE_ROWS + [pytest.param(*p.values, {}, id=f"special-{p.id}") for p in _special.rows]
 
 # Not yet twice differentiable: differentiating their gradient raises a RuntimeError naming the
 # op.
 EXPECTED_TO_RAISE = {
     "ember.ops.activation.Hardsigmoid",  # PyTorch has no double backward for it either
-    # Private primitives of ember.special and ember.distributions (duplicates of ember.ops ones,
-    # no gradcheck rows here): not yet twice differentiable.
+    # ember.distributions' private primitives (GammaReparam raises PyTorch's NotImplementedError:
+    # tests/distributions/test_math.py).
     "ember.distributions._math.Cholesky",
-    "ember.special._more.Gammainc",
-    "ember.special._more.Gammaincc",
     "ember.distributions._math.GammaReparam",
-    "ember.distributions._math.Gammainc",
     "ember.distributions._math.SolveTriangular",
-    "ember.special._ops.Digamma",
-    "ember.special._ops.Entr",
-    "ember.special._ops.Erfc",
-    "ember.special._ops.Erfcx",
-    "ember.special._ops.Erfinv",
-    "ember.special._ops.I0",
-    "ember.special._ops.I0e",
-    "ember.special._ops.I1",
-    "ember.special._ops.I1e",
-    "ember.special._ops.Lgamma",
-    "ember.special._ops.LogNdtr",
-    "ember.special._ops.Logit",
-    "ember.special._ops.Ndtr",
-    "ember.special._ops.Ndtri",
-    "ember.special._ops.Polygamma",
-    "ember.special._ops.Sinc",
-    "ember.special._ops.Xlog1py",
-    "ember.special._ops.Xlogy",
-    "ember.special._ops.Zeta",
     # Added by the wider-surface families; twice differentiable in torch, not yet here.
     "ember._complex.Angle",
     "ember._complex.Complex",

@@ -239,7 +239,7 @@ PRIMITIVE_MODULES = (
 # The list may only shrink: a listed primitive that gains a row, or disappears, fails the check.
 NOT_YET_IN_A_TABLE = {
     *(f"ember.distributions._math.{n}" for n in "Cholesky GammaReparam".split()),
-    *(f"ember.distributions._math.{n}" for n in "Gammainc SolveTriangular".split()),
+    "ember.distributions._math.SolveTriangular",
     "ember.nn.utils._matrix.MatrixExp",
     "ember.nn.utils._matrix.Solve",
     "ember.ops.ctc.CTCLossNLL",
