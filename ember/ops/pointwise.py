@@ -192,15 +192,18 @@ class Sinc(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.sinc(x)  # NumPy's sinc is the normalised one, as PyTorch's: sin(pi x)/(pi x)
+        with np.errstate(invalid="ignore"):  # sinc(+-inf) is NaN, as PyTorch's
+            return np.sinc(x)  # NumPy's sinc is the normalised one, as PyTorch's
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         px = np.pi * x
-        with np.errstate(invalid="ignore", divide="ignore"):
-            d = (np.cos(px) * px - np.sin(px)) / (px * x)
-        return g * np.where(x == 0, 0, d).astype(g.dtype, copy=False)
+        with np.errstate(all="ignore"):
+            sq = px * x
+            d = (np.cos(px) * px - np.sin(px)) / sq
+            # PyTorch: 0 wherever pi x^2 is 0 (at 0, and where it underflows).
+            return g * np.where(sq == 0, 0, d).astype(g.dtype, copy=False)
 
 
 class Logit(Primitive):

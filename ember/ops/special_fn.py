@@ -83,8 +83,10 @@ def _as_float(input: Any) -> Tensor:
 
 
 def _in64(kernel, x: np.ndarray) -> np.ndarray:
-    """Run a float64 kernel and round back to ``x``'s dtype (0-d stays 0-d)."""
-    return np.asarray(kernel(x.astype(np.float64)), dtype=np.float64).astype(x.dtype)
+    """Run a float64 kernel and round back to ``x``'s dtype (0-d stays 0-d); poles, NaN and
+    values beyond float32's range give inf/NaN as in PyTorch, without NumPy warnings."""
+    with np.errstate(all="ignore"):
+        return np.asarray(kernel(x.astype(np.float64)), dtype=np.float64).astype(x.dtype)
 
 
 def _of(prim: type, kernel, x: Any, *args: Any) -> Any:
@@ -275,7 +277,8 @@ class Erfc(Primitive):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * (-2 / math.sqrt(math.pi)) * np.exp(-x * x)
+        with np.errstate(all="ignore"):  # exp(-inf) = 0 far out, NaN in, NaN out
+            return g * (-2 / math.sqrt(math.pi)) * np.exp(-x * x)
 
 
 def erfc(input: Tensor, *, out: Any = None) -> Tensor:
