@@ -191,19 +191,19 @@ class Sinc(Primitive):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
         with np.errstate(invalid="ignore"):  # sinc(+-inf) is NaN, as PyTorch's
-            return np.sinc(x)  # NumPy's sinc is the normalised one, as PyTorch's
+            out = np.sinc(x)  # NumPy's sinc is the normalised one, as PyTorch's
+        ctx.save_for_backward(x, out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        px = np.pi * x
+        # (pi x cos(pi x) - sin(pi x)) / (pi x^2), with sin(pi x) = pi x sinc(x) from the output.
+        x, out = ctx.saved_tensors
         with np.errstate(all="ignore"):
-            sq = px * x
-            d = (np.cos(px) * px - np.sin(px)) / sq
+            d = (np.cos(np.pi * x) - out) / x
             # PyTorch: 0 wherever pi x^2 is 0 (at 0, and where it underflows).
-            return g * np.where(sq == 0, 0, d).astype(g.dtype, copy=False)
+            return g * np.where(np.pi * x * x == 0, 0, d).astype(g.dtype, copy=False)
 
 
 class Logit(Primitive):
