@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ..ops._util import Primitive, on_graph, unbroadcast
-from ..ops.special_fn import Lgamma
+from ..ops.special_fn import Lgamma, elementwise_special
 from . import _igamma as G
 from . import _kernels as K
 
@@ -45,31 +45,6 @@ def _as(r: np.ndarray, like: np.ndarray) -> np.ndarray:
         return np.asarray(r, dtype=np.float64).astype(like.dtype, copy=False)
 
 
-def _unary(name: str, kernel, grad) -> type:
-    """A twice-differentiable primitive ``kernel(x)`` whose derivative is ``grad(x, out)``:
-    float64 arrays on the first-order path, float64 GraphArrays under create_graph."""
-
-    def forward(ctx, x):
-        with np.errstate(all="ignore"):
-            out = _as(kernel(x.astype(np.float64)), x)
-        ctx.save_for_backward(x, out)  # the very array returned: on the graph as the output
-        return out
-
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        with np.errstate(all="ignore"):
-            d = grad(x.astype(np.float64, copy=False), out.astype(np.float64, copy=False))
-            return (g * d).astype(g.dtype, copy=False)
-
-    body = {
-        "twice_differentiable": True,
-        "forward": staticmethod(forward),
-        "backward": staticmethod(backward),
-        "__doc__": f"``special.{name.lower()}``: the kernel ``{kernel.__name__}``.",
-    }
-    return type(name, (Primitive,), body)
-
-
 def _ndtr(x: np.ndarray) -> np.ndarray:
     return 0.5 * K.erfc(-x / math.sqrt(2))
 
@@ -83,12 +58,17 @@ def _normal_pdf(x):
     return np.exp(-0.5 * x * x) / _SQRT_2PI
 
 
+def _elementwise(name: str, kernel, derivative) -> type:
+    """ops.special_fn's twice-differentiable elementwise primitive, defined in this module."""
+    return elementwise_special(name, kernel, derivative, module=__name__)
+
+
 # name, kernel, derivative (PyTorch's derivatives.yaml)
-Erfcx = _unary("Erfcx", K.erfcx, lambda x, o: 2 * x * o - 2 / _SQRT_PI)
-Ndtr = _unary("Ndtr", _ndtr, lambda x, o: _normal_pdf(x))
-Ndtri = _unary("Ndtri", K.ndtri, lambda x, o: _SQRT_2PI * np.exp(0.5 * o * o))
-LogNdtr = _unary("LogNdtr", K.log_ndtr, lambda x, o: np.exp(-0.5 * x * x - o) / _SQRT_2PI)
-Entr = _unary("Entr", _entr, lambda x, o: -(1 + np.log(x)))
+Erfcx = _elementwise("Erfcx", K.erfcx, lambda x, o: 2 * x * o - 2 / _SQRT_PI)
+Ndtr = _elementwise("Ndtr", _ndtr, lambda x, o: _normal_pdf(x))
+Ndtri = _elementwise("Ndtri", K.ndtri, lambda x, o: _SQRT_2PI * np.exp(0.5 * o * o))
+LogNdtr = _elementwise("LogNdtr", K.log_ndtr, lambda x, o: np.exp(-0.5 * x * x - o) / _SQRT_2PI)
+Entr = _elementwise("Entr", _entr, lambda x, o: -(1 + np.log(x)))
 
 
 class Xlog1py(Primitive):
