@@ -1,19 +1,19 @@
 """The special functions and matrix functions the distributions need: ``lgamma``, ``digamma``
-and ``erfinv`` are ember.ops.special_fn's (re-exported here), ``cholesky`` and
-``solve_triangular`` ember.linalg's; ``gammainc`` and the implicit reparameterisation gradient
-of Gamma samples are private primitives on NumPy arrays.
+and ``erfinv`` are ember.ops.special_fn's and ``gammainc`` is ember.special's (re-exported
+here), ``cholesky`` and ``solve_triangular`` ember.linalg's; the implicit reparameterisation
+gradient of Gamma samples is a private primitive on NumPy arrays.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype as D
-from .._tensor import Tensor
-from ..ops._special_kernels import digamma_np, lgamma_np
-from ..ops._util import Primitive, unbroadcast
-from ..ops.elementwise import cast
+from .._tensor import Tensor, _wrap
+from ..autograd.function import Function
+from ..ops._special_kernels import digamma_np
+from ..ops._util import Primitive, on_graph
 from ..ops.special_fn import digamma, erfinv, lgamma  # re-exported: the one implementation
+from ..special._more import gammainc  # re-exported: ember.special's primitive
 
 __all__ = [
     "lgamma",
@@ -26,10 +26,6 @@ __all__ = [
     "digamma_np",
     "standard_gamma_grad_np",
 ]
-
-
-def _float(t: Tensor) -> Tensor:
-    return t if t._data.dtype.kind == "f" else cast(t, D.get_default_dtype())
 
 
 # ---- matrices: ember.linalg's (the one implementation, twice differentiable) ----------------
@@ -97,6 +93,20 @@ def standard_gamma_grad_np(alpha: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out.reshape(shape)
 
 
+class _StandardGammaGrad(Function):
+    """``torch._standard_gamma_grad``: ``d x / d alpha`` of Gamma(alpha, 1) samples ``x``, as a
+    node of the graph. PyTorch has no derivative of it: differentiating it raises as there."""
+
+    @staticmethod
+    def forward(ctx, alpha, sample):
+        a = alpha.detach().numpy()
+        return _wrap(standard_gamma_grad_np(a, sample).astype(a.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, g):
+        raise NotImplementedError("the derivative for '_standard_gamma_grad' is not implemented.")
+
+
 class GammaReparam(Primitive):
     """Passes a Gamma(alpha, 1) sample through, with the implicit gradient wrt alpha."""
 
@@ -111,94 +121,21 @@ class GammaReparam(Primitive):
     @staticmethod
     def backward(ctx, g):
         (alpha,) = ctx.saved_tensors
+        if on_graph(alpha):  # create_graph: the derivative as a node that refuses to go further
+            return g * alpha.apply(_StandardGammaGrad, ctx.sample), None
         grad = standard_gamma_grad_np(alpha, ctx.sample)
         return (g * grad).astype(g.dtype, copy=False), None
+
+    @classmethod
+    def _run_backward_graph(cls, ctx, grads):
+        # Not twice differentiable (as PyTorch), but its gradient under create_graph is recorded
+        # so that differentiating it again raises PyTorch's NotImplementedError, not ember's
+        # generic RuntimeError.
+        from ..ops._graph_array import run_formula
+
+        return run_formula(cls, ctx, grads)
 
 
 def gamma_reparam(alpha: Tensor, sample: np.ndarray) -> Tensor:
     """The Gamma(alpha, 1) sample ``sample`` (same shape as alpha) as a function of ``alpha``."""
     return GammaReparam.apply(alpha, sample)
-
-
-# ---- the regularised lower incomplete gamma function -------------------------------------
-def gammainc_np(a: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``P(a, x)``: the series below ``x = a + 1``, the continued fraction of ``Q = 1 - P``
-    (modified Lentz) above it; float64 accuracy."""
-    shape = np.broadcast_shapes(np.shape(a), np.shape(x))
-    af = np.broadcast_to(np.asarray(a, np.float64), shape).ravel()
-    xf = np.broadcast_to(np.asarray(x, np.float64), shape).ravel()
-    out = np.full(af.shape, np.nan)
-    with np.errstate(all="ignore"):
-        log_prefix = af * np.log(xf) - xf - lgamma_np(af)
-        ok = (af > 0) & (xf >= 0)
-        out[ok & (xf == 0)] = 0.0
-        low = ok & (xf > 0) & (xf < af + 1)
-        high = ok & (xf >= af + 1)
-        if low.any():
-            out[low] = _gammainc_series(af[low], xf[low]) * np.exp(log_prefix[low])
-        if high.any():
-            out[high] = 1.0 - _gammaincc_fraction(af[high], xf[high]) * np.exp(log_prefix[high])
-        out[ok & np.isinf(xf)] = 1.0
-    return out.reshape(shape)
-
-
-def _gammainc_series(a: np.ndarray, x: np.ndarray) -> np.ndarray:
-    term = 1.0 / a
-    total = term.copy()
-    n = a.copy()
-    for _ in range(5000):
-        n += 1
-        term = term * x / n
-        total += term
-        if np.all(np.abs(term) <= np.abs(total) * 1e-16):
-            break
-    return total
-
-
-def _gammaincc_fraction(a: np.ndarray, x: np.ndarray) -> np.ndarray:
-    tiny = 1e-300
-    b = x + 1 - a
-    c = np.full_like(x, 1 / tiny)
-    d = 1 / b
-    h = d.copy()
-    for i in range(1, 5000):
-        an = -i * (i - a)
-        b = b + 2
-        d = an * d + b
-        d = np.where(np.abs(d) < tiny, tiny, d)
-        c = b + an / c
-        c = np.where(np.abs(c) < tiny, tiny, c)
-        d = 1 / d
-        delta = d * c
-        h = h * delta
-        if np.all(np.abs(delta - 1) <= 1e-16):
-            break
-    return h
-
-
-class Gammainc(Primitive):
-    """``P(a, x)``: differentiable in ``x`` (the Gamma density); the derivative in ``a`` is not
-    implemented, as in PyTorch."""
-
-    node_name = "IgammaBackward0"
-
-    @staticmethod
-    def forward(ctx, a, x):
-        ctx.save_for_backward(a, x)
-        dtype = np.result_type(a, x)
-        return gammainc_np(a, x).astype(dtype if dtype.kind == "f" else np.float64)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, x = ctx.saved_tensors
-        if ctx.needs_input_grad[0]:
-            raise NotImplementedError("the derivative for 'igamma: input' is not implemented.")
-        with np.errstate(all="ignore"):
-            dens = np.exp((a - 1) * np.log(x) - x - lgamma_np(np.asarray(a, np.float64)))
-            dens = np.where(x > 0, dens, np.where(a == 1, 1.0, np.where(a < 1, np.inf, 0.0)))
-        return None, unbroadcast((g * dens).astype(g.dtype, copy=False), np.shape(x))
-
-
-def gammainc(a: Tensor, x: Tensor) -> Tensor:
-    """``torch.special.gammainc``: the regularised lower incomplete gamma function."""
-    return Gammainc.apply(_float(a), _float(x))

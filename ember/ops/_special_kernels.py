@@ -142,6 +142,8 @@ def zeta_np(s: Any, q: np.ndarray) -> np.ndarray:
     non-positive integer ``q`` it is +inf, at other negative ``q`` it needs an integer ``s``."""
     s, q = np.broadcast_arrays(np.asarray(s, np.float64), np.asarray(q, np.float64))
     s, q = s.astype(np.float64), q.astype(np.float64)
+    pole = (q <= 0) & (q == np.floor(q))
+    q = np.where(pole, 1.0, q)  # +inf there (below): kept out of the summation
     if np.any((q < -_ZETA_MAX_SHIFT) & np.isfinite(q)):
         # Below 0 the series is summed term by term up to q > 9 (as PyTorch does, one element
         # at a time in C); vectorised, that many passes would stall: refuse instead.
@@ -176,10 +178,8 @@ def zeta_np(s: Any, q: np.ndarray) -> np.ndarray:
             b = b / w
             k += 1
         out[...] = total
-        out[s == 1] = np.inf
+        out[pole | (s == 1)] = np.inf
         out[s < 1] = np.nan
-        pole = (q <= 0) & (q == np.floor(q))
-        out[pole] = np.inf
         out[(q < 0) & ~pole & (s != np.floor(s))] = np.nan
     return out
 

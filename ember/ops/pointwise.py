@@ -191,16 +191,19 @@ class Sinc(Primitive):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.sinc(x)  # NumPy's sinc is the normalised one, as PyTorch's: sin(pi x)/(pi x)
+        with np.errstate(invalid="ignore"):  # sinc(+-inf) is NaN, as PyTorch's
+            out = np.sinc(x)  # NumPy's sinc is the normalised one, as PyTorch's
+        ctx.save_for_backward(x, out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        px = np.pi * x
-        with np.errstate(invalid="ignore", divide="ignore"):
-            d = (np.cos(px) * px - np.sin(px)) / (px * x)
-        return g * np.where(x == 0, 0, d).astype(g.dtype, copy=False)
+        # (pi x cos(pi x) - sin(pi x)) / (pi x^2), with sin(pi x) = pi x sinc(x) from the output.
+        x, out = ctx.saved_tensors
+        with np.errstate(all="ignore"):
+            d = (np.cos(np.pi * x) - out) / x
+            # PyTorch: 0 wherever pi x^2 is 0 (at 0, and where it underflows).
+            return g * np.where(np.pi * x * x == 0, 0, d).astype(g.dtype, copy=False)
 
 
 class Logit(Primitive):

@@ -9,6 +9,11 @@ Two layers, so other families (``ember.special``, distributions) can reuse them:
 * Tensor functions (``lgamma``, ``digamma``, ...) that compute in float64 and round to the
   input's floating dtype (integers and bools give the default float dtype, as in PyTorch).
 
+The primitives are twice differentiable. The elementwise ones are rows of one table
+(``elementwise_special(name, kernel, derivative)``, which ``ember.special`` uses for its own):
+each derivative is written once on NumPy, and where it is another special function (lgamma ->
+digamma -> polygamma, i0 <-> i1) that function's primitive is applied on the graph.
+
 Algorithms: ``lgamma`` is ``math.lgamma`` per element, with the Taylor series around its roots
 1 and 2 (where ``math.lgamma`` loses ~10 ulps); ``digamma`` shifts the argument past 10 with the
 recurrence, then the asymptotic series, with the reflection formula below 0 (PyTorch's own
@@ -83,8 +88,10 @@ def _as_float(input: Any) -> Tensor:
 
 
 def _in64(kernel, x: np.ndarray) -> np.ndarray:
-    """Run a float64 kernel and round back to ``x``'s dtype (0-d stays 0-d)."""
-    return np.asarray(kernel(x.astype(np.float64)), dtype=np.float64).astype(x.dtype)
+    """Run a float64 kernel and round back to ``x``'s dtype (0-d stays 0-d); poles, NaN and
+    values beyond float32's range give inf/NaN as in PyTorch, without NumPy warnings."""
+    with np.errstate(all="ignore"):
+        return np.asarray(kernel(x.astype(np.float64)), dtype=np.float64).astype(x.dtype)
 
 
 def _of(prim: type, kernel, x: Any, *args: Any) -> Any:
@@ -93,35 +100,64 @@ def _of(prim: type, kernel, x: Any, *args: Any) -> Any:
     return x.apply(prim, *args) if on_graph(x) else _in64(kernel, x)
 
 
-class Lgamma(Primitive):
-    twice_differentiable = True
+def elementwise_special(name: str, kernel, derivative, module: str = __name__) -> type:
+    """A twice-differentiable primitive ``kernel(x)`` (a float64 kernel, rounded to ``x``'s
+    dtype) whose derivative is ``derivative(x, out)``: written on NumPy, it receives float64
+    arrays first order and float64 GraphArrays under create_graph (the saved input and the
+    output), where the primitives it reaches through ``_of`` are recorded too. ``module`` is
+    the defining module's name (the class's ``__module__``)."""
 
-    @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _in64(lgamma_np, x)
+        out = _in64(kernel, x)
+        ctx.save_for_backward(x, out)  # the very array returned: on the graph as the output
+        return out
 
-    @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * _of(Digamma, digamma_np, x)
+        x, out = ctx.saved_tensors
+        with np.errstate(all="ignore"):  # poles and overflow give inf/NaN, as PyTorch
+            d = derivative(x.astype(np.float64, copy=False), out.astype(np.float64, copy=False))
+            return (g * d).astype(g.dtype, copy=False)
+
+    body = {
+        "__module__": module,
+        "twice_differentiable": True,
+        "forward": staticmethod(forward),
+        "backward": staticmethod(backward),
+        "__doc__": f"The primitive of ``{name.lower()}`` (kernel ``{kernel.__name__}``).",
+    }
+    return type(name, (Primitive,), body)
 
 
-class Digamma(Primitive):
-    twice_differentiable = True
+def _erfc_np(x: np.ndarray) -> np.ndarray:
+    return _ERFC(x)  # math.erfc per element
 
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _in64(digamma_np, x)
 
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * _of(Polygamma, trigamma_np, x, 1)
+def _over_x(x, at0, r):
+    """``r / x``, ``at0`` at 0 (the Bessel derivatives' ``i1(x) / x``, 1/2 at 0)."""
+    return np.where(x == 0, at0, r / np.where(x == 0, 1, x))
+
+
+# name, kernel, derivative: the chain Lgamma -> Digamma -> Polygamma(1) -> Polygamma(2)...,
+# I0 -> I1 -> I0 (PyTorch's derivatives.yaml formulas).
+Lgamma = elementwise_special("Lgamma", lgamma_np, lambda x, o: _of(Digamma, digamma_np, x))
+Digamma = elementwise_special("Digamma", digamma_np, lambda x, o: _of(Polygamma, trigamma_np, x, 1))
+Erfinv = elementwise_special(
+    "Erfinv", erfinv_np, lambda x, o: (math.sqrt(math.pi) / 2) * np.exp(o * o)
+)
+Erfc = elementwise_special(
+    "Erfc", _erfc_np, lambda x, o: (-2 / math.sqrt(math.pi)) * np.exp(-x * x)
+)
+I0 = elementwise_special("I0", i0_np, lambda x, o: _of(I1, i1_np, x))
+I0e = elementwise_special("I0e", i0e_np, lambda x, o: _of(I1e, i1e_np, x) - np.sign(x) * o)
+I1 = elementwise_special("I1", i1_np, lambda x, o: _of(I0, i0_np, x) - _over_x(x, 0.5, o))
+I1e = elementwise_special(
+    "I1e", i1e_np, lambda x, o: _of(I0e, i0e_np, x) - np.sign(x) * o - _over_x(x, 0.5, o)
+)
 
 
 class Polygamma(Primitive):
+    """``polygamma(n, x)``; its derivative is ``polygamma(n + 1, x)``."""
+
     twice_differentiable = True
 
     @staticmethod
@@ -134,87 +170,8 @@ class Polygamma(Primitive):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         n = ctx.n + 1
-        return g * _of(Polygamma, lambda a: polygamma_np(n, a), x, n), None
-
-
-class Erfinv(Primitive):
-    twice_differentiable = True
-
-    @staticmethod
-    def forward(ctx, x):
-        out = _in64(erfinv_np, x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        with np.errstate(over="ignore"):
-            return g * (math.sqrt(math.pi) / 2) * np.exp(out * out)
-
-
-class I0(Primitive):
-    twice_differentiable = True
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _in64(i0_np, x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * _of(I1, i1_np, x)
-
-
-class I0e(Primitive):
-    twice_differentiable = True
-
-    @staticmethod
-    def forward(ctx, x):
-        out = _in64(i0e_np, x)
-        ctx.save_for_backward(x, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        return g * (_of(I1e, i1e_np, x) - np.sign(x) * out)
-
-
-class I1(Primitive):
-    twice_differentiable = True
-
-    @staticmethod
-    def forward(ctx, x):
-        out = _in64(i1_np, x)
-        ctx.save_for_backward(x, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
         with np.errstate(all="ignore"):
-            d = _of(I0, i0_np, x) - np.where(x == 0, 0.5, out / np.where(x == 0, 1, x))
-        return g * d
-
-
-class I1e(Primitive):
-    twice_differentiable = True
-
-    @staticmethod
-    def forward(ctx, x):
-        out = _in64(i1e_np, x)
-        ctx.save_for_backward(x, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        with np.errstate(all="ignore"):
-            ratio = np.where(x == 0, 0.5, out / np.where(x == 0, 1, x))
-            d = _of(I0e, i0e_np, x) - np.sign(x) * out - ratio
-        return g * d
+            return g * _of(Polygamma, lambda a: polygamma_np(n, a), x, n), None
 
 
 def lgamma(input: Tensor, *, out: Any = None) -> Tensor:
@@ -261,21 +218,6 @@ def i1(input: Tensor, *, out: Any = None) -> Tensor:
 def i1e(input: Tensor, *, out: Any = None) -> Tensor:
     """``i1(input) * exp(-|input|)`` elementwise."""
     return I1e.apply(_as_float(input))
-
-
-class Erfc(Primitive):
-    twice_differentiable = True
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        with np.errstate(all="ignore"):  # nan in, nan out
-            return np.asarray(_ERFC(x.astype(np.float64)), np.float64).astype(x.dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * (-2 / math.sqrt(math.pi)) * np.exp(-x * x)
 
 
 def erfc(input: Tensor, *, out: Any = None) -> Tensor:

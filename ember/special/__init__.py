@@ -3,7 +3,11 @@
 Error functions and their inverses, the normal distribution's CDF, log-CDF and quantile, log-gamma,
 digamma, polygamma and the Hurwitz zeta function, modified Bessel functions of order 0 and 1,
 ``xlogy``/``xlog1py``, ``entr``, ``sinc``, ``logit``/``expit`` and the softmax family; each
-differentiable where PyTorch's is. Integer inputs compute in the default float dtype.
+differentiable where PyTorch's is, twice where PyTorch's is. Integer inputs compute in the default
+float dtype. The functions torch also has at top level use the one primitive of
+``ember/ops/special_fn.py`` (``lgamma``, ``digamma``, ``polygamma``, ``erfinv``, ``erfc``, the
+Bessel functions, ``xlogy``) or ``ember/ops/pointwise.py`` (``sinc``, ``logit``); the others'
+primitives are in ``_ops.py``.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import numpy as np
 from .. import _dtype as D
 from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
+from ..ops import pointwise as _pw
 from ..ops import reduction as _red
 from ..ops import softmax as _nn
+from ..ops import special_fn as _sf
 from ..ops import unary as _un
 from ..ops._util import as_tensor_arg, float_dtype_for
 from ..ops.elementwise import cast
@@ -73,12 +79,12 @@ def _apply(prim: type, x: Tensor) -> Tensor:
 
 def gammaln(input: Tensor, *, out: Any = None) -> Tensor:
     """log|Gamma(x)|."""
-    return _apply(P.Lgamma, input)
+    return _apply(_sf.Lgamma, input)
 
 
 def digamma(input: Tensor, *, out: Any = None) -> Tensor:
     """The logarithmic derivative of Gamma: -inf at 0, NaN at negative integers."""
-    return _apply(P.Digamma, input)
+    return _apply(_sf.Digamma, input)
 
 
 psi = digamma
@@ -88,19 +94,13 @@ def polygamma(n: int, input: Tensor, *, out: Any = None) -> Tensor:
     """The ``n``-th derivative of digamma."""
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
-    return P.Polygamma.apply(_float(input), int(n))
+    return _sf.Polygamma.apply(_float(input), int(n))
 
 
 def multigammaln(input: Tensor, p: int, *, out: Any = None) -> Tensor:
     """The multivariate log-gamma of dimension ``p``:
     sum_j lgamma(x - j/2) + p (p - 1) / 4 log(pi)."""
-    if p < 1:
-        raise RuntimeError("p has to be greater than or equal to 1")
-    x = _float(input)
-    total = P.Lgamma.apply(x)
-    for j in range(1, p):
-        total = total + P.Lgamma.apply(x - j / 2)
-    return total + p * (p - 1) / 4 * math.log(math.pi)
+    return _sf.mvlgamma(_float(input), p)
 
 
 def erf(input: Tensor, *, out: Any = None) -> Tensor:
@@ -109,7 +109,7 @@ def erf(input: Tensor, *, out: Any = None) -> Tensor:
 
 def erfc(input: Tensor, *, out: Any = None) -> Tensor:
     """1 - erf(x), accurate where erf is close to 1."""
-    return _apply(P.Erfc, input)
+    return _apply(_sf.Erfc, input)
 
 
 def erfcx(input: Tensor, *, out: Any = None) -> Tensor:
@@ -119,7 +119,7 @@ def erfcx(input: Tensor, *, out: Any = None) -> Tensor:
 
 def erfinv(input: Tensor, *, out: Any = None) -> Tensor:
     """The inverse of erf on (-1, 1) (+-inf at +-1, NaN outside)."""
-    return _apply(P.Erfinv, input)
+    return _apply(_sf.Erfinv, input)
 
 
 def ndtr(input: Tensor, *, out: Any = None) -> Tensor:
@@ -139,27 +139,27 @@ def log_ndtr(input: Tensor, *, out: Any = None) -> Tensor:
 
 def i0(input: Tensor, *, out: Any = None) -> Tensor:
     """The modified Bessel function of the first kind, order 0."""
-    return _apply(P.I0, input)
+    return _apply(_sf.I0, input)
 
 
 def i0e(input: Tensor, *, out: Any = None) -> Tensor:
     """exp(-|x|) i0(x)."""
-    return _apply(P.I0e, input)
+    return _apply(_sf.I0e, input)
 
 
 def i1(input: Tensor, *, out: Any = None) -> Tensor:
     """The modified Bessel function of the first kind, order 1."""
-    return _apply(P.I1, input)
+    return _apply(_sf.I1, input)
 
 
 def i1e(input: Tensor, *, out: Any = None) -> Tensor:
     """exp(-|x|) i1(x)."""
-    return _apply(P.I1e, input)
+    return _apply(_sf.I1e, input)
 
 
 def sinc(input: Tensor, *, out: Any = None) -> Tensor:
     """The normalised sinc sin(pi x) / (pi x), 1 at 0."""
-    return _apply(P.Sinc, input)
+    return _apply(_pw.Sinc, input)
 
 
 def entr(input: Tensor, *, out: Any = None) -> Tensor:
@@ -169,7 +169,7 @@ def entr(input: Tensor, *, out: Any = None) -> Tensor:
 
 def logit(input: Tensor, eps: float | None = None, *, out: Any = None) -> Tensor:
     """log(x / (1 - x)), with x first clamped to [eps, 1 - eps] when ``eps`` is given."""
-    return P.Logit.apply(_float(input), None if eps is None else float(eps))
+    return _pw.Logit.apply(_float(input), None if eps is None else float(eps))
 
 
 def expit(input: Tensor, *, out: Any = None) -> Tensor:
@@ -226,7 +226,7 @@ def _pair(name: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 def xlogy(input: Any, other: Any, *, out: Any = None) -> Tensor:
     """x log(y), 0 where x is 0 (unless y is NaN)."""
-    return P.Xlogy.apply(*_pair("xlogy", input, other))
+    return _sf.Xlogy.apply(*_pair("xlogy", input, other))
 
 
 def xlog1py(input: Any, other: Any, *, out: Any = None) -> Tensor:

@@ -1,6 +1,7 @@
-"""NumPy kernels of special functions (float64 in, float64 out): log-gamma, digamma, Hurwitz
-zeta and polygamma, the inverse error functions, the scaled complementary error function, the
-normal distribution's log-CDF and quantile, and the modified Bessel functions of order 0 and 1.
+"""NumPy kernels of special functions (float64 in, float64 out): the inverse error functions,
+the scaled complementary error function, the normal distribution's log-CDF and quantile; and,
+shared with ember.ops.special_fn (one implementation each), log-gamma, digamma, the Hurwitz
+zeta and the scaled modified Bessel functions of order 0 and 1.
 
 Elementwise Python loops are avoided except for ``math.lgamma``/``math.erf``/``math.erfc``, which
 are exact and vectorised with ``np.frompyfunc``. NaN propagates; poles give what PyTorch gives.
@@ -9,7 +10,6 @@ are exact and vectorised with ``np.frompyfunc``. NaN propagates; poles give what
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 
@@ -17,29 +17,19 @@ from ..ops import _special_kernels as _SK
 from ..ops._erfc import _COEF as _ERFC_COEF
 from ..ops._erfc import _ZMAX
 
-# The kernels ember.ops.special_fn also uses: one implementation each (the more accurate one,
-# compared against torch in float64).
+# The kernels ember.ops.special_fn also uses: one implementation each.
 lgamma = _SK.lgamma_np
+zeta = _SK.zeta_np
 digamma = _SK.digamma_np
 erfinv = _SK.erfinv_np
 i0e = _SK.i0e_np
 i1e = _SK.i1e_np
 
 
-def polygamma(n: int, x: np.ndarray) -> np.ndarray:
-    """The n-th derivative of digamma. n >= 2 through this file's zeta, which (as PyTorch) also
-    answers for far-negative arguments that ember.ops' zeta refuses."""
-    if n <= 1:
-        return _SK.polygamma_np(n, np.asarray(x, dtype=np.float64))
-    sign = -1.0 if n % 2 == 0 else 1.0
-    return sign * math.factorial(n) * zeta(np.float64(n + 1), x)
-
-
 __all__ = [
     "lgamma",
     "digamma",
     "zeta",
-    "polygamma",
     "erf",
     "erfc",
     "erfinv",
@@ -67,63 +57,6 @@ def erf(x: np.ndarray) -> np.ndarray:
 
 def erfc(x: np.ndarray) -> np.ndarray:
     return _f64(_ERFC, x)
-
-
-# ---- digamma ---------------------------------------------------------------------------------
-# Bernoulli numbers B_2k, for the Euler-Maclaurin sum of zeta.
-_BERNOULLI = [
-    Fraction(1, 6),
-    Fraction(-1, 30),
-    Fraction(1, 42),
-    Fraction(-1, 30),
-    Fraction(5, 66),
-    Fraction(-691, 2730),
-    Fraction(7, 6),
-    Fraction(-3617, 510),
-    Fraction(43867, 798),
-    Fraction(-174611, 330),
-    Fraction(854513, 138),
-    Fraction(-236364091, 2730),
-]
-
-
-# ---- Hurwitz zeta and polygamma ----------------------------------------------------------------
-# Euler-Maclaurin coefficients (2k)! / B_2k, as in Cephes' zeta.
-_EM = [float(math.factorial(2 * k) / b) for k, b in enumerate(_BERNOULLI, 1)]
-
-
-def zeta(x: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Hurwitz zeta sum_k (k + q)^-x for x > 1 (Cephes' algorithm, as PyTorch)."""
-    x, q = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(q, np.float64))
-    with np.errstate(all="ignore"):
-        finite_q = np.where(np.isfinite(q), q, 9.0)
-        n_direct = max(9, int(np.ceil(9 - np.min(finite_q, initial=9.0))) + 1)
-        n_direct = min(n_direct, 10_000)  # far-negative q (integer x only) would not converge
-        a = q.copy()
-        s = np.power(a, -x)
-        for _ in range(n_direct):
-            a = a + 1.0
-            s = s + np.power(a, -x)
-        w = a
-        b = np.power(a, -x)
-        s = s + b * w / (x - 1.0) - 0.5 * b
-        fac = np.ones_like(x)
-        k = 0.0
-        for coef in _EM:
-            fac = fac * (x + k)
-            b = b / w
-            s = s + fac * b / coef
-            k += 1.0
-            fac = fac * (x + k)
-            b = b / w
-            k += 1.0
-        s = np.where(q == np.inf, np.nan, np.where(q == -np.inf, np.inf, s))
-        s = np.where(x == 1, np.inf, s)
-        s = np.where(x < 1, np.nan, s)
-        pole = (q <= 0) & (q == np.floor(q))
-        s = np.where(pole & (x >= 1), np.inf, s)
-        s = np.where((q <= 0) & ~pole & (x != np.floor(x)), np.nan, s)
-    return s
 
 
 # ---- inverse error functions -----------------------------------------------------------------

@@ -11,11 +11,11 @@ import numpy as np
 from .. import _dtype as D
 from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
-from ..ops._util import Primitive, as_tensor_arg, unbroadcast
+from ..ops._util import as_tensor_arg
 from ..ops.elementwise import cast
 from . import _bessel as B
-from . import _igamma as G
 from ._kernels import i0e, i1e
+from ._ops import Gammainc, Gammaincc
 from ._orthopoly import POLYNOMIALS
 
 __all__ = [
@@ -53,34 +53,6 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     if not dt.is_floating_point:
         dt = D.get_default_dtype()
     return cast(a, dt), cast(b, dt)
-
-
-class Gammainc(Primitive):
-    """P(a, x); Gammaincc (Q) shares it with ``lower = False``."""
-
-    lower = True
-    name = "igamma"
-
-    @classmethod
-    def forward(cls, ctx, a, x):
-        ctx.save_for_backward(a, x)
-        fn = G.gammainc if cls.lower else G.gammaincc
-        return fn(a, x).astype(np.result_type(a, x), copy=False)
-
-    @classmethod
-    def backward(cls, ctx, g):
-        a, x = ctx.saved_tensors
-        if ctx.needs_input_grad[0]:
-            raise NotImplementedError(f"the derivative for '{cls.name}: input' is not implemented.")
-        d = G.gammainc_dx(a.astype(np.float64), x.astype(np.float64))
-        with np.errstate(all="ignore"):
-            gx = (g * (d if cls.lower else -d)).astype(g.dtype, copy=False)
-        return None, unbroadcast(gx, x.shape)
-
-
-class Gammaincc(Gammainc):
-    lower = False
-    name = "igammac"
 
 
 def _tensors(name: str, input: Any, other: Any) -> tuple[Tensor, Tensor]:

@@ -1,7 +1,15 @@
-"""Differentiable primitives of ``ember.special`` over the kernels in ``_kernels.py``.
+"""The primitives only ``ember.special`` has: ``erfcx``, ``ndtr``, ``ndtri``, ``log_ndtr``,
+``entr``, ``xlog1py``, ``zeta`` and the incomplete gamma functions ``gammainc``/``gammaincc``.
+The functions ``torch`` also has at top level (``lgamma``, ``digamma``, ``polygamma``,
+``erfinv``, ``erfc``, the Bessel functions, ``xlogy``, ``sinc``, ``logit``) use the one primitive
+of ``ember/ops/special_fn.py`` / ``ember/ops/pointwise.py``.
 
-Kernels compute in float64; results are cast back to the input's floating dtype. Each backward
-is PyTorch's derivative formula (``derivatives.yaml``).
+Kernels compute in float64; results are rounded to the input's floating dtype. Each backward is
+PyTorch's derivative formula, written once on NumPy and twice differentiable
+(docs/architecture.md, "Higher-order gradients"): everything it reads is a saved input or
+output, and a derivative with no NumPy spelling is itself a primitive applied on the graph.
+PyTorch has no derivative of ``zeta`` in its first argument nor of ``gammainc``/``gammaincc``
+in theirs: asking for one raises NotImplementedError, as there.
 """
 
 from __future__ import annotations
@@ -10,29 +18,21 @@ import math
 
 import numpy as np
 
-from ..ops._util import Primitive, unbroadcast
+from ..ops._util import Primitive, on_graph, unbroadcast
+from ..ops.special_fn import Lgamma, elementwise_special
+from . import _igamma as G
 from . import _kernels as K
 
 __all__ = [
-    "Lgamma",
-    "Digamma",
-    "Polygamma",
-    "Erfc",
     "Erfcx",
-    "Erfinv",
     "Ndtr",
     "Ndtri",
     "LogNdtr",
-    "I0",
-    "I0e",
-    "I1",
-    "I1e",
-    "Sinc",
     "Entr",
-    "Logit",
-    "Xlogy",
     "Xlog1py",
     "Zeta",
+    "Gammainc",
+    "Gammaincc",
 ]
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -45,144 +45,62 @@ def _as(r: np.ndarray, like: np.ndarray) -> np.ndarray:
         return np.asarray(r, dtype=np.float64).astype(like.dtype, copy=False)
 
 
-def _unary(name: str, kernel, grad) -> type:
-    """A primitive ``kernel(x)`` whose backward is ``g * grad(x, out)`` (both float64)."""
-
-    def forward(ctx, x):
-        x64 = x.astype(np.float64)
-        with np.errstate(all="ignore"):
-            out = kernel(x64)
-        ctx.save_for_backward(x64, out)
-        return _as(out, x)
-
-    def backward(ctx, g):
-        x64, out = ctx.saved_tensors
-        with np.errstate(all="ignore"):
-            return _as(g * grad(x64, out), g)
-
-    return type(
-        name, (Primitive,), {"forward": staticmethod(forward), "backward": staticmethod(backward)}
-    )
+def _ndtr(x: np.ndarray) -> np.ndarray:
+    return 0.5 * K.erfc(-x / math.sqrt(2))
 
 
-def _i1(x):
-    return K.i1e(x) * np.exp(np.abs(x))
-
-
-def _i0(x):
-    return K.i0e(x) * np.exp(np.abs(x))
-
-
-def _where0(x, at0, r):
-    return np.where(x == 0, at0, r)
-
-
-Lgamma = _unary("Lgamma", K.lgamma, lambda x, o: K.digamma(x))
-Digamma = _unary("Digamma", K.digamma, lambda x, o: K.polygamma(1, x))
-Erfc = _unary("Erfc", K.erfc, lambda x, o: -2 / _SQRT_PI * np.exp(-x * x))
-Erfcx = _unary("Erfcx", K.erfcx, lambda x, o: 2 * x * o - 2 / _SQRT_PI)
-Erfinv = _unary("Erfinv", K.erfinv, lambda x, o: _SQRT_PI / 2 * np.exp(o * o))
-Ndtr = _unary(
-    "Ndtr",
-    lambda x: 0.5 * K.erfc(-x / math.sqrt(2)),
-    lambda x, o: np.exp(-0.5 * x * x) / _SQRT_2PI,
-)
-Ndtri = _unary("Ndtri", K.ndtri, lambda x, o: _SQRT_2PI * np.exp(0.5 * o * o))
-LogNdtr = _unary("LogNdtr", K.log_ndtr, lambda x, o: np.exp(-0.5 * x * x - o) / _SQRT_2PI)
-I0 = _unary("I0", _i0, lambda x, o: _i1(x))
-I0e = _unary("I0e", K.i0e, lambda x, o: K.i1e(x) - np.sign(x) * o)
-I1 = _unary("I1", _i1, lambda x, o: _where0(x, 0.5, _i0(x) - o / x))
-I1e = _unary("I1e", K.i1e, lambda x, o: _where0(x, 0.5, K.i0e(x) - o * (np.sign(x) + 1 / x)))
-
-
-def _sinc(x):
-    px = np.pi * x
-    return _where0(x, 1.0, np.sin(px) / px)
-
-
-Sinc = _unary("Sinc", _sinc, lambda x, o: _where0(x, 0.0, (np.cos(np.pi * x) - o) / x))
-
-
-def _entr(x):
+def _entr(x: np.ndarray) -> np.ndarray:
     r = np.where(x > 0, -x * np.log(np.where(x > 0, x, 1.0)), np.where(x == 0, 0.0, -np.inf))
     return np.where(np.isnan(x), x, r)
 
 
-Entr = _unary("Entr", _entr, lambda x, o: -(1 + np.log(x)))
+def _normal_pdf(x):
+    return np.exp(-0.5 * x * x) / _SQRT_2PI
 
 
-class Polygamma(Primitive):
-    @staticmethod
-    def forward(ctx, x, n):
-        x64 = x.astype(np.float64)
-        ctx.save_for_backward(x64)
-        ctx.n = n
-        return _as(K.polygamma(n, x64), x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x64,) = ctx.saved_tensors
-        return _as(g * K.polygamma(ctx.n + 1, x64), g), None
+def _elementwise(name: str, kernel, derivative) -> type:
+    """ops.special_fn's twice-differentiable elementwise primitive, defined in this module."""
+    return elementwise_special(name, kernel, derivative, module=__name__)
 
 
-class Logit(Primitive):
-    @staticmethod
-    def forward(ctx, x, eps):
-        x64 = x.astype(np.float64)
-        if eps is not None:
-            x64 = np.clip(x64, eps, 1 - eps)
-        ctx.save_for_backward(x.astype(np.float64))
-        ctx.eps = eps
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _as(np.log(x64 / (1 - x64)), x)
+# name, kernel, derivative (PyTorch's derivatives.yaml)
+Erfcx = _elementwise("Erfcx", K.erfcx, lambda x, o: 2 * x * o - 2 / _SQRT_PI)
+Ndtr = _elementwise("Ndtr", _ndtr, lambda x, o: _normal_pdf(x))
+Ndtri = _elementwise("Ndtri", K.ndtri, lambda x, o: _SQRT_2PI * np.exp(0.5 * o * o))
+LogNdtr = _elementwise("LogNdtr", K.log_ndtr, lambda x, o: np.exp(-0.5 * x * x - o) / _SQRT_2PI)
+Entr = _elementwise("Entr", _entr, lambda x, o: -(1 + np.log(x)))
+
+
+class Xlog1py(Primitive):
+    """``x * log1p(y)``, 0 where ``x`` is 0 (unless ``y`` is NaN)."""
+
+    twice_differentiable = True
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        eps = ctx.eps
-        with np.errstate(all="ignore"):
-            r = g / (x * (1 - x))
-        if eps is not None:  # clamped: no gradient outside [eps, 1 - eps]
-            r = np.where((x < eps) | (x > 1 - eps), 0.0, r)
-        return _as(r, g), None
-
-
-class Xlogy(Primitive):
-    """x * log(y), 0 where x == 0 (unless y is NaN)."""
-
-    log = staticmethod(np.log)
-    dlog_shift = 0.0
-
-    @classmethod
-    def _f(cls, x, y):
-        with np.errstate(all="ignore"):
-            r = x * cls.log(y)
-        return np.where((x == 0) & ~np.isnan(y), 0.0, r)
-
-    @classmethod
-    def forward(cls, ctx, x, y):
+    def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return cls._f(x, y).astype(np.result_type(x, y), copy=False)
+        with np.errstate(all="ignore"):
+            r = np.where((x == 0) & ~np.isnan(y), 0.0, x * np.log1p(y))
+        return r.astype(np.result_type(x, y), copy=False)
 
-    @classmethod
-    def backward(cls, ctx, g):
+    @staticmethod
+    def backward(ctx, g):
         x, y = ctx.saved_tensors
         nig = ctx.needs_input_grad
         gx = gy = None
         with np.errstate(all="ignore"):
-            if nig[0]:
-                gx = unbroadcast(g * cls._f((x != 0).astype(g.dtype), y), x.shape)
+            if nig[0]:  # PyTorch: g * xlog1py(x != 0, y)
+                gx = unbroadcast(g * np.where((x != 0) | np.isnan(y), np.log1p(y), 0.0), x.shape)
             if nig[1]:
-                gy = unbroadcast(g * x / (y + cls.dlog_shift), y.shape)
+                gy = unbroadcast(g * x / (y + 1.0), y.shape)
         return gx, gy
 
 
-class Xlog1py(Xlogy):
-    log = staticmethod(np.log1p)
-    dlog_shift = 1.0
-
-
 class Zeta(Primitive):
+    """The Hurwitz zeta function ``zeta(x, q)``: differentiable in ``q`` only (as PyTorch)."""
+
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx, x, q):
         ctx.save_for_backward(x, q)
@@ -195,5 +113,40 @@ class Zeta(Primitive):
         if ctx.needs_input_grad[0]:
             raise NotImplementedError("the derivative for 'zeta' is not implemented.")
         with np.errstate(all="ignore"):
-            gq = g * -x * K.zeta(x + 1.0, q)
-        return None, unbroadcast(_as(gq, g), q.shape)
+            # d/dq zeta(x, q) = -x zeta(x + 1, q): on the graph, zeta itself recorded.
+            shifted = (x + 1.0).apply(Zeta, q.t) if on_graph(q) else _as(K.zeta(x + 1.0, q), g)
+            return None, unbroadcast(g * -x * shifted, q.shape)
+
+
+class Gammainc(Primitive):
+    """The regularised lower incomplete gamma function ``P(a, x)``; ``Gammaincc`` (``Q = 1 -
+    P``) shares it with ``lower = False``. Differentiable in ``x`` only (as PyTorch)."""
+
+    twice_differentiable = True
+    lower = True
+    name = "igamma"
+
+    @classmethod
+    def forward(cls, ctx, a, x):
+        ctx.save_for_backward(a, x)
+        fn = G.gammainc if cls.lower else G.gammaincc
+        return fn(a, x).astype(np.result_type(a, x), copy=False)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, x = ctx.saved_tensors
+        if ctx.needs_input_grad[0]:
+            raise NotImplementedError(f"the derivative for '{cls.name}: input' is not implemented.")
+        a64, x64 = a.astype(np.float64, copy=False), x.astype(np.float64, copy=False)
+        with np.errstate(all="ignore"):
+            # The Gamma(a) density at x: x^(a-1) e^-x / Gamma(a) (PyTorch's formula, NaN at
+            # x = 0 for a = 1 as there).
+            lg = a64.apply(Lgamma) if on_graph(a64) else G.lgamma(a64)
+            dens = np.exp((a64 - 1.0) * np.log(x64) - x64 - lg)
+            gx = (g * (dens if cls.lower else -dens)).astype(g.dtype, copy=False)
+        return None, unbroadcast(gx, x.shape)
+
+
+class Gammaincc(Gammainc):
+    lower = False
+    name = "igammac"

@@ -15,7 +15,6 @@ import pytest
 import torch
 
 import ember
-from ember.ops import special_fn as SF
 from tests.ops._cases import Arr, d
 from tests.ops._gradcheck_nn import _mha, hooked_tanh
 from tests.parity import assert_close
@@ -316,15 +315,46 @@ row("polygamma", lambda m, x: (m.polygamma(1, x) * m.polygamma(2, x)).sum(), _po
 row("erfinv", lambda m, x: (m.erfinv(x) ** 2).sum(), _unit(2, 3))
 
 
-def _sf(m):
-    """The Bessel functions' home: ember.ops.special_fn (ember.special has its own, not yet
-    twice-differentiable primitives), torch.special."""
-    return SF if m is ember else m.special
-
-
-row("bessel_i0_i1", lambda m, x: (m.i0(x) * _sf(m).i1(x)).sum(), d(2, 3))
-row("bessel_i0e_i1e", lambda m, x: (_sf(m).i0e(x) * _sf(m).i1e(x)).sum(), d(2, 3))
+row("bessel_i0_i1", lambda m, x: (m.i0(x) * m.special.i1(x)).sum(), d(2, 3))
+row("bessel_i0e_i1e", lambda m, x: (m.special.i0e(x) * m.special.i1e(x)).sum(), d(2, 3))
 row("xlogy", lambda m, x, y: (m.xlogy(x, y) ** 2).sum(), d(2, 3), _pos(3))
+# ember.special's own primitives (the functions torch also has at top level share ops' ones).
+row(
+    "special_erfcx_ndtr_entr",
+    lambda m, x: (m.special.erfcx(x) * m.special.ndtr(x) + m.special.entr(x) ** 2).sum(),
+    _pos(2, 3),
+)
+row(
+    "special_ndtri_log_ndtr",
+    lambda m, x: (m.special.ndtri(x) ** 2 * m.special.log_ndtr(x * 8 - 6)).sum(),
+    d(2, 3, low=0.05, high=0.95),
+)
+row(
+    "special_xlog1py",
+    lambda m, x, y: (m.special.xlog1py(x, y) ** 2 * y).sum(),
+    d(2, 3),
+    d(3, low=-0.5, high=2),
+)
+row("special_zeta_q", lambda m, q: (m.special.zeta(3.5, q) ** 2 * q).sum(), _pos(2, 3))
+row(
+    "special_gammainc_x",
+    lambda m, x: (
+        m.special.gammainc(m.tensor([0.5, 2.0, 7.5], dtype=x.dtype), x * 4) ** 2
+        * m.special.gammaincc(m.tensor([1.5, 3.0, 0.7], dtype=x.dtype), x)
+    ).sum(),
+    _pos(2, 3),
+)
+
+
+def _special_shared(m, x):
+    """ember.special's functions that use ember.ops' primitives (torch's top-level ones)."""
+    sp = m.special
+    gamma = sp.gammaln(x) * sp.polygamma(2, x) + sp.multigammaln(x + 1, 3) ** 2
+    erf = sp.erfc(x) * sp.erfinv(x / 3) * sp.sinc(x) * sp.logit(x / 3)
+    return gamma.sum() + (erf**2).sum() + (sp.xlogy(x, x) * sp.digamma(x)).sum()
+
+
+row("special_shared", _special_shared, _pos(2, 3))
 row("logaddexp", lambda m, x, y: (m.logaddexp(x, y) * m.logaddexp2(y, x)).sum(), d(2, 3), d(3))
 row("hypot", lambda m, x, y: (m.hypot(x, y) ** 2 * x).sum(), d(2, 3), _pos(2, 3))
 row("copysign", lambda m, x, y: (m.copysign(x, y) ** 3).sum(), d(2, 3), d(2, 3))
