@@ -13,6 +13,7 @@ import itertools
 import numpy as np
 
 from .._scratch import scratch
+from . import _pool_tiles
 from ._parallel import copy_into, parallel_for
 from ._util import Primitive, on_graph
 
@@ -92,18 +93,10 @@ class MaxPoolNd(Primitive):
             if grad:
                 ctx.arg = arg
         else:
-            subs = [x_pad[_sub(off, dil, stride, out)] for off in _offsets(k)]
-            res = scratch.like(subs[0])  # x's memory layout
-
-            def run(a: int, b: int) -> None:  # one batch chunk
-                r = res[a:b]
-                np.copyto(r, subs[0][a:b])
-                for sub in subs[1:]:
-                    np.maximum(r, sub[a:b], out=r)
-
-            parallel_for(run, res.shape[0], res.size * len(subs))
+            layout = _pool_tiles.tiles(x, k, stride, pads, dil)
+            res = _sweep_max(x_pad, geo) if layout is None else _pool_tiles.max_forward(x, layout)
             if grad:
-                ctx.arg = None
+                ctx.arg, ctx.layout = None, layout
                 # A private copy: the caller may change the output in place (e.g. ReLU(inplace)).
                 ctx.res = scratch.like(res)
                 copy_into(ctx.res, res)
@@ -138,6 +131,10 @@ class MaxPoolNd(Primitive):
             # a full-size mask (an inf-inf NaN only sends us down the exact slow path).
             if np.isnan(res.sum()):
                 _, arg = _argmax_pass(x_pad, k, stride, dil, out)
+            elif ctx.layout is not None and ctx.layout[3]:
+                # (NCHW rows are short: the sub-grid passes below measured faster there.)
+                gx = _pool_tiles.max_backward(x_pad, res, g, ctx.layout)
+                return gx, None, None, None, None, None, None
         if arg is None:
             gx = _buffer(full, g.dtype, cl)
             _first_max_grad(gx, g, x_pad, res, geo, overlap, covered)
@@ -151,6 +148,22 @@ class MaxPoolNd(Primitive):
             else:
                 np.multiply(g, arg == i, out=dst)
         return gx[_interior(pads, xshape[2:])], None, None, None, None, None, None
+
+
+def _sweep_max(x_pad: np.ndarray, geo: tuple) -> np.ndarray:
+    """Window maxima as in-place ``np.maximum`` over the kernel offsets' sub-grids."""
+    k, stride, _, dil, out = geo
+    subs = [x_pad[_sub(off, dil, stride, out)] for off in _offsets(k)]
+    res = scratch.like(subs[0])  # x's memory layout
+
+    def run(a: int, b: int) -> None:  # one batch chunk
+        r = res[a:b]
+        np.copyto(r, subs[0][a:b])
+        for sub in subs[1:]:
+            np.maximum(r, sub[a:b], out=r)
+
+    parallel_for(run, res.shape[0], res.size * len(subs))
+    return res
 
 
 def _max_pool_on_graph(ctx, g, xshape: tuple, geo: tuple):
@@ -257,8 +270,11 @@ class AvgPoolNd(Primitive):
 
     @staticmethod
     def forward(ctx, x, k, stride, pads, out, div):
-        x_pad = _padded(x, pads, 0.0)
         dil = (1,) * len(k)
+        layout = _pool_tiles.tiles(x, k, stride, pads, dil) if div.ndim == 0 else None
+        # (The forward stays a sweep: it sums each window in PyTorch's order, bit for bit.)
+        ctx.meta = (x.shape, k, stride, pads, out, div, _channels_last(x), layout)
+        x_pad = _padded(x, pads, 0.0)
         res = None
         for off in _offsets(k):
             sub = x_pad[_sub(off, dil, stride, out)]
@@ -267,16 +283,17 @@ class AvgPoolNd(Primitive):
             else:
                 res += sub
         res /= div
-        ctx.meta = (x.shape, k, stride, pads, out, div, _channels_last(x))
         return res
 
     @staticmethod
     def backward(ctx, g):
-        xshape, k, stride, pads, out, div, cl = ctx.meta
+        xshape, k, stride, pads, out, div, cl, layout = ctx.meta
         if on_graph(g):
             from ._pool_graph import avg_pool_backward
 
             return avg_pool_backward(g, div, xshape, k, stride, pads), None, None, None, None, None
+        if layout is not None:
+            return _pool_tiles.avg_backward(g, xshape, layout, div), None, None, None, None, None
         gd = g / div
         full = (*xshape[:2], *(s + lo + hi for s, (lo, hi) in zip(xshape[2:], pads)))
         gx = _zeros(full, g.dtype, cl)
