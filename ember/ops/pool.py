@@ -131,8 +131,7 @@ class MaxPoolNd(Primitive):
             # a full-size mask (an inf-inf NaN only sends us down the exact slow path).
             if np.isnan(res.sum()):
                 _, arg = _argmax_pass(x_pad, k, stride, dil, out)
-            elif ctx.layout is not None and ctx.layout[3]:
-                # (NCHW rows are short: the sub-grid passes below measured faster there.)
+            elif ctx.layout is not None:
                 gx = _pool_tiles.max_backward(x_pad, res, g, ctx.layout)
                 return gx, None, None, None, None, None, None
         if arg is None:
