@@ -4,6 +4,7 @@ Window sweeps are loops over kernel offsets of strided sub-grids (never loops ov
 ``out = max(out, x[..., i::s, j::s])`` is 3-40x faster here than reducing a 6-D window view
 (docs/performance.md, item 5), and it keeps the input's memory layout (NHWC views stay
 NHWC). Max-pool gradients go to the first maximum of each window, as PyTorch's CPU kernels do.
+2x2 windows that tile the input exactly take the tiled kernels of ``_pool_tiles.py`` instead.
 """
 
 from __future__ import annotations

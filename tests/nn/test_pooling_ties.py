@@ -66,6 +66,14 @@ def test_tiled_max_pool_first_maximum_gets_the_gradient(shape, channels_last, va
 
 
 @pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "nhwc"])
+def test_tiled_max_pool_in_small_blocks(channels_last, monkeypatch):
+    # Blocks of one or a few window rows: every block boundary must keep windows whole.
+    monkeypatch.setattr(_pool_tiles, "_BLOCK_BYTES", 1000)
+    x = _layout(_small_ints((4, 6, 24, 24)), channels_last)
+    _compare(lambda t: F.max_pool2d(t, 2), lambda t: TF.max_pool2d(t, 2), x)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "nhwc"])
 def test_tiled_path_keeps_layout_and_runs(channels_last, monkeypatch):
     grads = []  # the input gradients the tiled backward returned
     real = _pool_tiles.max_backward
@@ -88,7 +96,7 @@ def test_tiled_max_pool_float64_and_unbatched():
 @pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "nhwc"])
 def test_tiled_max_pool_nan_and_infinities(channels_last):
     x = _small_ints((2, 3, 4, 6))
-    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan  # two NaNs in one window: the first one wins
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan  # two NaNs in one window: the last one wins
     x[0, 1, 2:4, 0:2] = np.inf  # four tied +inf
     x[1, 2, 0:2, 2:4] = -np.inf  # a window of -inf only
     x[1, 0, 2, 3] = -np.inf
