@@ -35,7 +35,7 @@ def _channels_last(x: np.ndarray) -> bool:
 
 def _padded(x: np.ndarray, pads: tuple, fill: float) -> np.ndarray:
     """``x (N, C, *S)`` padded with ``fill`` on the spatial dims, keeping x's memory layout."""
-    if not any(lo or hi for lo, hi in pads):
+    if not _has_padding(pads):
         return x
     n, c = x.shape[:2]
     full = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
@@ -45,6 +45,10 @@ def _padded(x: np.ndarray, pads: tuple, fill: float) -> np.ndarray:
         buf = np.full((n, c, *full), fill, x.dtype)
     buf[_interior(pads, x.shape[2:])] = x
     return buf
+
+
+def _has_padding(pads: tuple) -> bool:
+    return any(lo or hi for lo, hi in pads)
 
 
 def _interior(pads: tuple, size: tuple) -> tuple:
@@ -90,7 +94,7 @@ class MaxPoolNd(Primitive):
         geo = (k, stride, pads, dil, out)
         grad = bool(ctx.needs_input_grad)
         if return_indices:
-            res, arg = _argmax_pass(x_pad, k, stride, dil, out)
+            res, arg = _argmax(x_pad, geo)
             if grad:
                 ctx.arg = arg
         else:
@@ -128,13 +132,21 @@ class MaxPoolNd(Primitive):
             saved = ctx.saved_tensors
             x_pad = saved[0] if saved else ctx.x_pad
             res = ctx.res
-            # NaN windows: PyTorch sends the gradient to the NaN. One sum finds any NaN without
-            # a full-size mask (an inf-inf NaN only sends us down the exact slow path).
-            if np.isnan(res.sum()):
-                _, arg = _argmax_pass(x_pad, k, stride, dil, out)
-            elif ctx.layout is not None:
+            # NaN windows: PyTorch sends the gradient to the NaN; -inf windows with padding must
+            # not pick a pad. One sum finds either without a full-size mask (an inf-inf NaN only
+            # sends us down the exact slow path).
+            total = res.sum()
+            if np.isnan(total) or (total == -np.inf and _has_padding(pads)):
+                _, arg = _argmax(x_pad, geo)
+            elif ctx.layout is not None and np.isfinite(g.sum()):
                 gx = _pool_tiles.max_backward(x_pad, res, g, ctx.layout)
                 return gx, None, None, None, None, None, None
+        if not np.isfinite(g.sum()):
+            # inf/NaN gradients: the mask products below would turn 0 * inf into NaN elsewhere.
+            if arg is None:
+                _, arg = _argmax(x_pad, geo)
+            ind = _flat_indices(arg, k, stride, pads, dil, out, xshape[2:])
+            return scatter_planes(g, ind, xshape), None, None, None, None, None, None
         if arg is None:
             gx = _buffer(full, g.dtype, cl)
             _first_max_grad(gx, g, x_pad, res, geo, overlap, covered)
@@ -175,7 +187,7 @@ def _max_pool_on_graph(ctx, g, xshape: tuple, geo: tuple):
     if arg is None:
         saved = ctx.saved_tensors
         x_pad = saved[0].t._data if saved else ctx.x_pad  # (the saved input, as a plain array)
-        _, arg = _argmax_pass(x_pad, k, stride, dil, out)
+        _, arg = _argmax(x_pad, geo)
     return scatter_planes(g, _flat_indices(arg, k, stride, pads, dil, out, xshape[2:]), xshape)
 
 
@@ -214,18 +226,36 @@ def _buffer(shape: tuple, dtype, channels_last: bool) -> np.ndarray:
     return scratch.get(shape, dtype)
 
 
-def _argmax_pass(x_pad, k, stride, dil, out):
-    """Window maxima and the offset number of each window's first maximum (NaN wins)."""
+def _argmax(x_pad: np.ndarray, geo: tuple) -> tuple:
+    """Window maxima and each window's first-maximum offset number; with padding, a window of
+    -inf picks its first real element, never a pad."""
+    k, stride, pads, dil, out = geo
+    res, arg = _argmax_pass(x_pad, k, stride, dil, out)
+    if _has_padding(pads) and np.isneginf(res).any():
+        size = tuple(f - lo - hi for f, (lo, hi) in zip(x_pad.shape[2:], pads))
+        real = _padded(np.ones((1, 1, *size), np.bool_), pads, False)
+        res, arg = _argmax_pass(x_pad, k, stride, dil, out, real)
+    return res, arg
+
+
+def _argmax_pass(x_pad, k, stride, dil, out, real=None):
+    """Window maxima and the offset number of each window's first maximum (NaN wins); with
+    ``real`` (True off the padding, broadcasting over N and C) a real element beats a pad."""
     offs = list(_offsets(k))
-    res = arg = None
+    res = arg = seen = None
     for i, off in enumerate(offs):
-        sub = x_pad[_sub(off, dil, stride, out)]
+        sl = _sub(off, dil, stride, out)
+        sub = x_pad[sl]
         if res is None:
             res = sub.copy(order="K")
             arg = np.zeros(res.shape, np.uint8 if len(offs) < 256 else np.int64)
+            seen = None if real is None else real[sl]
             continue
         upd = sub > res  # strictly greater keeps the first maximum
         upd |= np.isnan(sub)
+        if real is not None:
+            upd |= real[sl] > seen  # the window's first real element (so far only pads)
+            seen = seen | real[sl]
         np.maximum(res, sub, out=res)
         # arg = i where upd (modular integer arithmetic; much faster than putmask/where)
         arg += upd * (np.asarray(i, arg.dtype) - arg)

@@ -173,3 +173,45 @@ def test_tiled_primitives_gradcheck():
         assert ember.autograd.gradgradcheck(
             lambda a: AvgPoolNd.apply(lay(a), (2, 2), (2, 2), pads, (2, 2), div) ** 2, (t,)
         )
+
+
+@pytest.mark.parametrize("indices", [False, True])
+@pytest.mark.parametrize("sd", [1, 2, 3])
+def test_padded_windows_of_minus_inf_pick_a_real_element(sd, indices):
+    # A window of -inf values overlapping the padding: PyTorch's maximum is its first real
+    # element (pads are never candidates), so the gradient must not vanish into the padding.
+    x = _small_ints((2, 2, *((6, 7, 5)[:sd])))
+    x[0] = -np.inf
+    x[1, 0, ..., :2] = -np.inf
+    e_fn, t_fn = getattr(F, f"max_pool{sd}d"), getattr(TF, f"max_pool{sd}d")
+    _compare(
+        lambda t: e_fn(t, 3, 2, 1, return_indices=indices),
+        lambda t: t_fn(t, 3, 2, 1, return_indices=indices),
+        x,
+        exact=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [dict(kernel_size=2), dict(kernel_size=3, stride=1), dict(kernel_size=3, stride=2, padding=1)],
+    ids=["tiled", "overlapping", "padded"],
+)
+@pytest.mark.parametrize("indices", [False, True])
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "nhwc"])
+def test_non_finite_upstream_gradient_stays_at_the_maxima(kw, indices, channels_last):
+    # 0 * inf is NaN: a mask product would spread an inf/NaN gradient over the whole window.
+    x = _layout(_small_ints((2, 3, 6, 8)), channels_last)
+    ex = ember.from_numpy(x).requires_grad_()
+    tx = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    ey, ty = (
+        F.max_pool2d(ex, return_indices=indices, **kw),
+        TF.max_pool2d(tx, return_indices=indices, **kw),
+    )
+    if indices:
+        ey, ty = ey[0], ty[0]
+    g = np.ones(tuple(ty.shape), np.float32)
+    g[0, 0, 0, 0], g[0, 1, 1, 1], g[1, 2, 0, 1] = np.inf, np.nan, -np.inf
+    ey.backward(ember.tensor(g))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_array_equal(ex.grad.numpy(), tx.grad.numpy())
