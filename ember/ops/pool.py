@@ -4,6 +4,7 @@ Window sweeps are loops over kernel offsets of strided sub-grids (never loops ov
 ``out = max(out, x[..., i::s, j::s])`` is 3-40x faster here than reducing a 6-D window view
 (docs/performance.md, item 5), and it keeps the input's memory layout (NHWC views stay
 NHWC). Max-pool gradients go to the first maximum of each window, as PyTorch's CPU kernels do.
+2x2 windows that tile the input exactly take the tiled kernels of ``_pool_tiles.py`` instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import itertools
 import numpy as np
 
 from .._scratch import scratch
+from . import _pool_tiles
 from ._parallel import copy_into, parallel_for
 from ._util import Primitive, on_graph
 
@@ -33,7 +35,7 @@ def _channels_last(x: np.ndarray) -> bool:
 
 def _padded(x: np.ndarray, pads: tuple, fill: float) -> np.ndarray:
     """``x (N, C, *S)`` padded with ``fill`` on the spatial dims, keeping x's memory layout."""
-    if not any(lo or hi for lo, hi in pads):
+    if not _has_padding(pads):
         return x
     n, c = x.shape[:2]
     full = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
@@ -43,6 +45,10 @@ def _padded(x: np.ndarray, pads: tuple, fill: float) -> np.ndarray:
         buf = np.full((n, c, *full), fill, x.dtype)
     buf[_interior(pads, x.shape[2:])] = x
     return buf
+
+
+def _has_padding(pads: tuple) -> bool:
+    return any(lo or hi for lo, hi in pads)
 
 
 def _interior(pads: tuple, size: tuple) -> tuple:
@@ -88,22 +94,14 @@ class MaxPoolNd(Primitive):
         geo = (k, stride, pads, dil, out)
         grad = bool(ctx.needs_input_grad)
         if return_indices:
-            res, arg = _argmax_pass(x_pad, k, stride, dil, out)
+            res, arg = _argmax(x_pad, geo)
             if grad:
                 ctx.arg = arg
         else:
-            subs = [x_pad[_sub(off, dil, stride, out)] for off in _offsets(k)]
-            res = scratch.like(subs[0])  # x's memory layout
-
-            def run(a: int, b: int) -> None:  # one batch chunk
-                r = res[a:b]
-                np.copyto(r, subs[0][a:b])
-                for sub in subs[1:]:
-                    np.maximum(r, sub[a:b], out=r)
-
-            parallel_for(run, res.shape[0], res.size * len(subs))
+            layout = _pool_tiles.tiles(x, k, stride, pads, dil)
+            res = _sweep_max(x_pad, geo) if layout is None else _pool_tiles.max_forward(x, layout)
             if grad:
-                ctx.arg = None
+                ctx.arg, ctx.layout = None, layout
                 # A private copy: the caller may change the output in place (e.g. ReLU(inplace)).
                 ctx.res = scratch.like(res)
                 copy_into(ctx.res, res)
@@ -134,10 +132,21 @@ class MaxPoolNd(Primitive):
             saved = ctx.saved_tensors
             x_pad = saved[0] if saved else ctx.x_pad
             res = ctx.res
-            # NaN windows: PyTorch sends the gradient to the NaN. One sum finds any NaN without
-            # a full-size mask (an inf-inf NaN only sends us down the exact slow path).
-            if np.isnan(res.sum()):
-                _, arg = _argmax_pass(x_pad, k, stride, dil, out)
+            # NaN windows: PyTorch sends the gradient to the NaN; -inf windows with padding must
+            # not pick a pad. One sum finds either without a full-size mask (an inf-inf NaN only
+            # sends us down the exact slow path).
+            total = res.sum()
+            if np.isnan(total) or (total == -np.inf and _has_padding(pads)):
+                _, arg = _argmax(x_pad, geo)
+            elif ctx.layout is not None and np.isfinite(g.sum()):
+                gx = _pool_tiles.max_backward(x_pad, res, g, ctx.layout)
+                return gx, None, None, None, None, None, None
+        if not np.isfinite(g.sum()):
+            # inf/NaN gradients: the mask products below would turn 0 * inf into NaN elsewhere.
+            if arg is None:
+                _, arg = _argmax(x_pad, geo)
+            ind = _flat_indices(arg, k, stride, pads, dil, out, xshape[2:])
+            return scatter_planes(g, ind, xshape), None, None, None, None, None, None
         if arg is None:
             gx = _buffer(full, g.dtype, cl)
             _first_max_grad(gx, g, x_pad, res, geo, overlap, covered)
@@ -153,6 +162,22 @@ class MaxPoolNd(Primitive):
         return gx[_interior(pads, xshape[2:])], None, None, None, None, None, None
 
 
+def _sweep_max(x_pad: np.ndarray, geo: tuple) -> np.ndarray:
+    """Window maxima as in-place ``np.maximum`` over the kernel offsets' sub-grids."""
+    k, stride, _, dil, out = geo
+    subs = [x_pad[_sub(off, dil, stride, out)] for off in _offsets(k)]
+    res = scratch.like(subs[0])  # x's memory layout
+
+    def run(a: int, b: int) -> None:  # one batch chunk
+        r = res[a:b]
+        np.copyto(r, subs[0][a:b])
+        for sub in subs[1:]:
+            np.maximum(r, sub[a:b], out=r)
+
+    parallel_for(run, res.shape[0], res.size * len(subs))
+    return res
+
+
 def _max_pool_on_graph(ctx, g, xshape: tuple, geo: tuple):
     """create_graph: the gradient scattered to each window's (first) maximum, recorded."""
     from ._pool_graph import scatter_planes
@@ -162,7 +187,7 @@ def _max_pool_on_graph(ctx, g, xshape: tuple, geo: tuple):
     if arg is None:
         saved = ctx.saved_tensors
         x_pad = saved[0].t._data if saved else ctx.x_pad  # (the saved input, as a plain array)
-        _, arg = _argmax_pass(x_pad, k, stride, dil, out)
+        _, arg = _argmax(x_pad, geo)
     return scatter_planes(g, _flat_indices(arg, k, stride, pads, dil, out, xshape[2:]), xshape)
 
 
@@ -201,18 +226,36 @@ def _buffer(shape: tuple, dtype, channels_last: bool) -> np.ndarray:
     return scratch.get(shape, dtype)
 
 
-def _argmax_pass(x_pad, k, stride, dil, out):
-    """Window maxima and the offset number of each window's first maximum (NaN wins)."""
+def _argmax(x_pad: np.ndarray, geo: tuple) -> tuple:
+    """Window maxima and each window's first-maximum offset number; with padding, a window of
+    -inf picks its first real element, never a pad."""
+    k, stride, pads, dil, out = geo
+    res, arg = _argmax_pass(x_pad, k, stride, dil, out)
+    if _has_padding(pads) and np.isneginf(res).any():
+        size = tuple(f - lo - hi for f, (lo, hi) in zip(x_pad.shape[2:], pads))
+        real = _padded(np.ones((1, 1, *size), np.bool_), pads, False)
+        res, arg = _argmax_pass(x_pad, k, stride, dil, out, real)
+    return res, arg
+
+
+def _argmax_pass(x_pad, k, stride, dil, out, real=None):
+    """Window maxima and the offset number of each window's first maximum (NaN wins); with
+    ``real`` (True off the padding, broadcasting over N and C) a real element beats a pad."""
     offs = list(_offsets(k))
-    res = arg = None
+    res = arg = seen = None
     for i, off in enumerate(offs):
-        sub = x_pad[_sub(off, dil, stride, out)]
+        sl = _sub(off, dil, stride, out)
+        sub = x_pad[sl]
         if res is None:
             res = sub.copy(order="K")
             arg = np.zeros(res.shape, np.uint8 if len(offs) < 256 else np.int64)
+            seen = None if real is None else real[sl]
             continue
         upd = sub > res  # strictly greater keeps the first maximum
         upd |= np.isnan(sub)
+        if real is not None:
+            upd |= real[sl] > seen  # the window's first real element (so far only pads)
+            seen = seen | real[sl]
         np.maximum(res, sub, out=res)
         # arg = i where upd (modular integer arithmetic; much faster than putmask/where)
         arg += upd * (np.asarray(i, arg.dtype) - arg)
@@ -257,8 +300,11 @@ class AvgPoolNd(Primitive):
 
     @staticmethod
     def forward(ctx, x, k, stride, pads, out, div):
-        x_pad = _padded(x, pads, 0.0)
         dil = (1,) * len(k)
+        layout = _pool_tiles.tiles(x, k, stride, pads, dil) if div.ndim == 0 else None
+        # (The forward stays a sweep: it sums each window in PyTorch's order, bit for bit.)
+        ctx.meta = (x.shape, k, stride, pads, out, div, _channels_last(x), layout)
+        x_pad = _padded(x, pads, 0.0)
         res = None
         for off in _offsets(k):
             sub = x_pad[_sub(off, dil, stride, out)]
@@ -267,16 +313,17 @@ class AvgPoolNd(Primitive):
             else:
                 res += sub
         res /= div
-        ctx.meta = (x.shape, k, stride, pads, out, div, _channels_last(x))
         return res
 
     @staticmethod
     def backward(ctx, g):
-        xshape, k, stride, pads, out, div, cl = ctx.meta
+        xshape, k, stride, pads, out, div, cl, layout = ctx.meta
         if on_graph(g):
             from ._pool_graph import avg_pool_backward
 
             return avg_pool_backward(g, div, xshape, k, stride, pads), None, None, None, None, None
+        if layout is not None:
+            return _pool_tiles.avg_backward(g, xshape, layout, div), None, None, None, None, None
         gd = g / div
         full = (*xshape[:2], *(s + lo + hi for s, (lo, hi) in zip(xshape[2:], pads)))
         gx = _zeros(full, g.dtype, cl)

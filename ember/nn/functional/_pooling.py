@@ -241,6 +241,8 @@ def _avg_pool(
                 input.shape[-sd + i], k[i], st[i], p[i], out[i], count_include_pad, dtype
             )
             div = np.multiply.outer(div, dv) if div.ndim else dv
+        if div.size and (div == div.flat[0]).all():
+            div = np.asarray(div.flat[0])  # one divisor everywhere: lets the tiled path run
     x = input if batched else input.unsqueeze(0)
     res = AvgPoolNd.apply(x, k, st, pads, out, div)
     return res if batched else res.squeeze(0)
