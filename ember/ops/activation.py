@@ -22,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from ._erfc import erfc, gaussian_tail_f32
+from ..autograd.function import NO_CTX
+from ._erfc import erfc, gelu_f32
 from ._util import Primitive, carrying, on_graph, unbroadcast
 from .unary import Erf, Sigmoid, Tanh, _sigmoid
+from .unary import _zeros_for as _zeros_like
 
 __all__ = [
     "LeakyRelu",
@@ -83,20 +85,21 @@ class LeakyRelu(Primitive):
     def forward(ctx, x, slope):
         ctx.save_for_backward(x)
         ctx.slope = slope
-        out = np.minimum(x, 0)
-        out *= slope
-        out += np.maximum(x, 0)
-        return out
+        # x where x > 0, else slope * x, in two passes: for slope <= 1 that is max(slope x, x),
+        # for slope > 1 min(slope x, x). NaN propagates and -0. stays -0. as in PyTorch.
+        out = x * slope
+        return (np.maximum if slope <= 1 else np.minimum)(out, x, out=out)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         slope = ctx.slope
-        d = (x > 0).astype(g.dtype)
-        d *= 1 - slope
-        d += slope  # 1 where x > 0, else slope
-        if on_graph(g):
+        if on_graph(x) or on_graph(g):
+            d = (x > 0).astype(g.dtype) * (1 - slope) + slope
             return _linked(g * d, x), None
+        d = np.greater(x, _zeros_like(x), out=np.empty(x.shape, g.dtype), casting="unsafe")
+        d *= 1 - slope
+        d += slope  # 1 where x > 0, else slope (NaN too, as PyTorch)
         d *= g
         return d, None
 
@@ -109,61 +112,68 @@ class Elu(Primitive):
 
     @staticmethod
     def forward(ctx, x, alpha, scale, input_scale):
-        neg = np.expm1(np.minimum(x, 0) * input_scale)
+        z = _zeros_like(x)
+        # zeros first: NumPy returns the second operand on ties, so -0. gives -0. as in PyTorch
+        neg = np.minimum(z, x)
+        neg *= input_scale
+        np.expm1(neg, out=neg)
         neg *= alpha * scale  # 0 where x > 0
         ctx.save_for_backward(x)
         ctx.coefs = (alpha * scale, scale, input_scale)
-        neg += np.maximum(x, 0) * scale
-        return neg.astype(x.dtype, copy=False)
+        pos = np.maximum(z, x)
+        pos *= scale
+        neg += pos
+        return neg
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         a_s, scale, in_s = ctx.coefs
         # d/dx alpha*scale*(exp(k x) - 1) = alpha*scale*k*exp(k x). Taken from exp itself, not
-        # from the forward's expm1 (+1 would cancel to 0 for x << 0). Where x > 0 that is the
-        # constant alpha*scale*k, which the mask term replaces by scale.
-        d = np.exp(np.minimum(x, 0) * in_s)
+        # from the forward's expm1 (+1 would cancel to 0 for x << 0). Elsewhere (x > 0, and NaN
+        # as in PyTorch, hence fmin) the derivative is scale: the mask term swaps one for other.
+        if on_graph(x):
+            d = np.exp(np.minimum(x, 0) * in_s) * (a_s * in_s)
+            pos = (x > 0).astype(d.dtype) * (scale - a_s * in_s)
+            return g * (d + pos), None, None, None
+        d = np.fmin(x, _zeros_like(x))
+        d *= in_s
+        np.exp(d, out=d)
         d *= a_s * in_s
-        pos = (x > 0).astype(d.dtype)
-        pos *= scale - a_s * in_s
-        d += pos
+        pos = np.less_equal(x, _zeros_like(x), out=np.empty(x.shape, d.dtype), casting="unsafe")
+        d -= scale
+        d *= pos
+        d += scale
         d *= g
         return d.astype(g.dtype, copy=False), None, None, None
 
 
 class Gelu(Primitive):
-    """``x * Phi(x)`` (exact, through erfc) or PyTorch's tanh approximation."""
+    """``x * Phi(x)`` (exact, through erfc) or PyTorch's tanh approximation.
+
+    The exact form saves its derivative ``Phi(x) + x phi(x)`` (the forward has every piece of
+    it), so that backward is one product."""
 
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, approximate):
+        ctx.approximate = approximate
         if approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (x + _GELU_C * x * x * x)
             t = np.tanh(inner)
             ctx.save_for_backward(x, t)
-            ctx.approximate = approximate
             return 0.5 * x * (1 + t)
-        # Phi(x) through the Gaussian tail Phi(-|x|) is accurate in both tails (1 + erf(x/sqrt 2)
-        # is not for x << 0).
         if x.dtype == np.float32:
-            # x * Phi(x) = max(x, 0) - |x| * Phi(-|x|), all in float32.
-            tail, scaled = gaussian_tail_f32(np.abs(x))
-            out = np.maximum(x, 0)
-            out -= scaled
-            pos = (x >= 0).astype(np.float32)
-            cdf = 1 - 2 * tail  # Phi(x) = tail below 0, 1 - tail from 0 on
-            cdf *= pos
-            cdf += tail
-            ctx.save_for_backward(x, cdf)
-            ctx.approximate = approximate
+            out, d = gelu_f32(x, ctx is not NO_CTX)
+            ctx.save_for_backward(x, d)
             return out
-        cdf64 = 0.5 * erfc(x.astype(np.float64) * -_SQRT_HALF, x.dtype)
-        ctx.save_for_backward(x, cdf64.astype(x.dtype))
-        ctx.approximate = approximate
-        # The product in float64: a float32 cdf below 1e-38 would already have lost digits.
-        return (x * cdf64).astype(x.dtype, copy=False)
+        # Phi(x) through the Gaussian tail, accurate in both tails (1 + erf(x/sqrt 2) is not
+        # for x << 0); the product in float64: a float32 cdf below 1e-38 would have lost digits.
+        cdf = 0.5 * erfc(x.astype(np.float64) * -_SQRT_HALF, x.dtype)
+        pdf = np.exp(-0.5 * np.square(x, dtype=np.float64)) * _INV_SQRT_2PI
+        ctx.save_for_backward(x, (cdf + x * pdf).astype(x.dtype, copy=False))
+        return (x * cdf).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -176,10 +186,10 @@ class Gelu(Primitive):
             )
             dinner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x)
             return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner), None
-        pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
-        if on_graph(x):  # the cdf's derivative (the pdf) through erf on the graph
-            aux = carrying(aux, (x * _SQRT_HALF).apply(Erf) * 0.5)
-        return g * (aux + x * pdf), None
+        if on_graph(x):  # the derivative recomputed on the graph (the cdf through erf)
+            pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+            aux = carrying(aux, (x * _SQRT_HALF).apply(Erf) * 0.5 + x * pdf)
+        return g * aux, None
 
 
 class Silu(Primitive):
@@ -196,7 +206,13 @@ class Silu(Primitive):
         x, s = ctx.saved_tensors
         if on_graph(x):
             s = _sig(x)
-        return g * (s * (1 + x * (1 - s)))
+            return g * (s * (1 + x * (1 - s)))
+        d = 1 - s  # s (1 + x (1 - s)), in place: one temporary
+        d *= x
+        d += 1
+        d *= s
+        d *= g
+        return d
 
 
 class Mish(Primitive):
@@ -217,15 +233,26 @@ class Mish(Primitive):
 
 
 class Softplus(Primitive):
-    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold`` (as PyTorch)."""
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold`` (as PyTorch).
+
+    The linear part is patched in only when some element is past the threshold (rare: a
+    data-dependent ``np.where`` costs several arithmetic passes)."""
 
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
-        bx = x * beta
-        lin = bx > threshold
-        out = np.where(lin, x, _softplus(bx) / beta).astype(x.dtype, copy=False)
+        bx = x if beta == 1 else x * beta
+        lin = np.greater(bx, threshold)
+        out = np.abs(bx)  # max(bx, 0) + log1p(exp(-|bx|)), in place
+        out *= -1
+        np.exp(out, out=out)
+        np.log1p(out, out=out)
+        out += np.maximum(_zeros_like(bx), bx)
+        if beta != 1:
+            out /= beta
+        if lin.any():
+            np.copyto(out, x, where=lin)
         ctx.save_for_backward(bx, lin, x)  # x: for create_graph (bx is an intermediate)
         ctx.beta = beta
         return out
@@ -234,8 +261,12 @@ class Softplus(Primitive):
     def backward(ctx, g):
         bx, lin, x = ctx.saved_tensors
         if on_graph(x):
-            bx = x * ctx.beta
-        return np.where(lin, g, g * _sig(bx)), None, None
+            return np.where(lin, g, g * _sig(x * ctx.beta)), None, None
+        gx = _sigmoid(bx)
+        gx *= g
+        if lin.any():
+            np.copyto(gx, g, where=lin)
+        return gx, None, None
 
 
 class Hardtanh(Primitive):
