@@ -140,10 +140,11 @@ class Elu(Primitive):
         d *= in_s
         np.exp(d, out=d)
         d *= a_s * in_s
-        pos = np.less_equal(x, _zeros_like(x), out=np.empty(x.shape, d.dtype), casting="unsafe")
-        d -= scale
-        d *= pos
-        d += scale
+        neg = np.less_equal(x, _zeros_like(x), out=np.empty(x.shape, d.dtype), casting="unsafe")
+        d *= neg
+        neg -= 1
+        neg *= -scale  # scale where not x <= 0, else 0: exact on both sides
+        d += neg
         d *= g
         return d.astype(g.dtype, copy=False), None, None, None
 
@@ -315,9 +316,17 @@ class Hardswish(Primitive):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         # 0 up to -3, x/3 + 1/2 strictly between -3 and 3, 1 from 3 on (PyTorch's sides)
-        d = x / 3 + 0.5
-        d *= (x > -3) & (x < 3)
-        d += x >= 3
+        if on_graph(x):
+            d = x / 3 + 0.5
+            d *= (x > -3) & (x < 3)
+            d += x >= 3
+            return d * g
+        # As PyTorch: 0 up to -3, x/3 + 1/2 strictly inside, else 1 (NaN and +inf too).
+        inner = (x > -3) & (x < 3)
+        d = np.where(inner, x, 0)
+        d /= 3
+        d += inner * 0.5
+        d += ~(x < 3)
         d *= g
         return d
 
@@ -329,7 +338,7 @@ class Threshold(Primitive):
 
     @staticmethod
     def forward(ctx, x, threshold, value):
-        keep = x > threshold
+        keep = ~(x <= threshold)  # NaN is kept, as in PyTorch
         ctx.save_for_backward(keep, x)  # x: for create_graph
         return np.where(keep, x, value).astype(x.dtype, copy=False)
 
@@ -397,14 +406,17 @@ class Softshrink(Primitive):
     def forward(ctx, x, lambd):
         ctx.save_for_backward(x)
         ctx.lambd = lambd
-        out = np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0))
+        # 0 inside [-lambd, lambd], else shifted towards 0; NaN stays NaN as in PyTorch
+        inside = (x >= -lambd) & (x <= lambd)
+        out = np.where(inside, 0, np.where(x > lambd, x - lambd, x + lambd))
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lambd = ctx.lambd
-        gx = np.where((x > lambd) | (x < -lambd), g, 0).astype(g.dtype, copy=False)
+        inside = (x >= -lambd) & (x <= lambd)  # NaN passes its gradient, as in PyTorch
+        gx = np.where(inside, 0, g).astype(g.dtype, copy=False)
         return (_linked(gx, x) if on_graph(x) else gx), None
 
 
@@ -413,7 +425,7 @@ class Hardshrink(Primitive):
 
     @staticmethod
     def forward(ctx, x, lambd):
-        keep = (x > lambd) | (x < -lambd)
+        keep = ~((x >= -lambd) & (x <= lambd))  # NaN is kept, as in PyTorch
         ctx.save_for_backward(keep, x)  # x: for create_graph
         return np.where(keep, x, 0).astype(x.dtype, copy=False)
 
