@@ -199,7 +199,7 @@ def test_gelu_float32_ulps():
     ulps = err / np.spacing(np.abs(exact[keep]).astype(np.float32)).astype(np.float64)
     xs = x64[keep]
     assert ulps[xs >= -3].max() <= 10
-    assert np.all(ulps <= 8 + xs * xs / 2)
+    assert np.all(ulps <= 10 + xs * xs / 2)
     # the derivative (saved by the forward): absolute error well below torch's float32 erf's
     assert np.abs(t.grad._data - dexact).max() < 5e-7
 
