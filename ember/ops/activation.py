@@ -132,7 +132,7 @@ class Elu(Primitive):
         # d/dx alpha*scale*(exp(k x) - 1) = alpha*scale*k*exp(k x). Taken from exp itself, not
         # from the forward's expm1 (+1 would cancel to 0 for x << 0). Elsewhere (x > 0, and NaN
         # as in PyTorch, hence fmin) the derivative is scale: the mask term swaps one for other.
-        if on_graph(x):
+        if on_graph(x) or on_graph(g):
             d = np.exp(np.minimum(x, 0) * in_s) * (a_s * in_s)
             pos = (x > 0).astype(d.dtype) * (scale - a_s * in_s)
             return g * (d + pos), None, None, None
@@ -205,7 +205,7 @@ class Silu(Primitive):
     @staticmethod
     def backward(ctx, g):
         x, s = ctx.saved_tensors
-        if on_graph(x):
+        if on_graph(x) or on_graph(g):
             s = _sig(x)
             return g * (s * (1 + x * (1 - s)))
         d = 1 - s  # s (1 + x (1 - s)), in place: one temporary
@@ -261,7 +261,7 @@ class Softplus(Primitive):
     @staticmethod
     def backward(ctx, g):
         bx, lin, x = ctx.saved_tensors
-        if on_graph(x):
+        if on_graph(x) or on_graph(g):
             return np.where(lin, g, g * _sig(x * ctx.beta)), None, None
         gx = _sigmoid(bx)
         gx *= g
@@ -310,22 +310,28 @@ class Hardswish(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x * np.clip(x + 3, 0, 6) / 6
+        out = x + 3
+        np.clip(out, 0, 6, out=out)
+        out *= x
+        out *= 1 / 6
+        return out
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         # 0 up to -3, x/3 + 1/2 strictly between -3 and 3, 1 from 3 on (PyTorch's sides)
-        if on_graph(x):
+        if on_graph(x) or on_graph(g):
             d = x / 3 + 0.5
             d *= (x > -3) & (x < 3)
             d += x >= 3
             return d * g
-        # As PyTorch: 0 up to -3, x/3 + 1/2 strictly inside, else 1 (NaN and +inf too).
-        inner = (x > -3) & (x < 3)
-        d = np.where(inner, x, 0)
-        d /= 3
-        d += inner * 0.5
+        # PyTorch's gradient at NaN and +inf is 1: fmin/fmax clip them (and -inf) to finite
+        # values first, which the masks then zero (NaN * 0 would stay NaN).
+        d = np.fmin(x, 3.0)
+        np.fmax(d, -3.0, out=d)
+        d *= 1 / 3
+        d += 0.5
+        d *= (x > -3) & (x < 3)
         d += ~(x < 3)
         d *= g
         return d

@@ -152,17 +152,28 @@ Square, _square = _unary("Square", np.square, lambda g, x, o: 2 * g * x, float_o
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function, accurate for all x: for x << 0 exp(-x) overflows to inf (warning
     silenced) and 1 / (1 + inf) is 0, the correctly rounded value."""
-    with np.errstate(over="ignore"):
-        e = np.exp(-x)
+    e = np.negative(x)
     if type(e) is not np.ndarray:  # a 0-d input: NumPy returned a scalar
-        return np.asarray(1 / (1 + e), dtype=x.dtype)
+        with np.errstate(over="ignore"):
+            return np.asarray(1 / (1 + np.exp(e)), dtype=x.dtype)
+    with np.errstate(over="ignore"):
+        np.exp(e, out=e)
     e += 1
     return np.reciprocal(e, out=e)
 
 
+def _sigmoid_backward(g, x, o):
+    if on_graph(o) or on_graph(g):
+        return g * o * (1 - o)
+    d = 1 - o  # g o (1 - o) with one temporary
+    d *= o
+    d *= g
+    return d
+
+
 # 1 / (1 + exp(-x)) with exp's overflow silenced (shared with the fused activations): several
 # times faster than selecting between two stable branches with np.where, and exact at the tails.
-Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid, lambda g, x, o: g * o * (1 - o), save="out")
+Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid, _sigmoid_backward, save="out")
 Abs, _abs = _unary("Abs", np.abs, lambda g, x, o: g * np.sign(x), float_only=False)
 
 
