@@ -83,6 +83,9 @@ def gelu_f32(x: np.ndarray, grad: bool) -> tuple:
     ``Phi(x)`` is ``Phi(-w)`` below 0 (no cancellation in the left tail) and ``1 - Phi(-w)`` from
     0 on; NaN propagates, ``-0.`` gives ``-0.``.
     """
+    if x.ndim == 0:  # (in-place ufuncs need arrays: NumPy turns 0-d results into scalars)
+        out, d = gelu_f32(x.reshape(1), grad)
+        return out.reshape(()), None if d is None else d.reshape(())
     w = np.abs(x)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         e = w * w

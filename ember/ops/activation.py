@@ -75,7 +75,14 @@ def _linked(res: Any, x: Any) -> Any:
 
 def _softplus(x: np.ndarray) -> np.ndarray:
     """``log(1 + exp(x))`` computed as ``max(x, 0) + log1p(exp(-|x|))``."""
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    if on_graph(x):
+        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    out = np.abs(x, out=np.empty_like(x))
+    out *= -1
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += np.maximum(_zeros_like(x), x)
+    return out
 
 
 class LeakyRelu(Primitive):
@@ -87,7 +94,7 @@ class LeakyRelu(Primitive):
         ctx.slope = slope
         # x where x > 0, else slope * x, in two passes: for slope <= 1 that is max(slope x, x),
         # for slope > 1 min(slope x, x). NaN propagates and -0. stays -0. as in PyTorch.
-        out = x * slope
+        out = np.multiply(x, slope, out=np.empty_like(x))  # (an array even when 0-d)
         return (np.maximum if slope <= 1 else np.minimum)(out, x, out=out)
 
     @staticmethod
@@ -114,7 +121,7 @@ class Elu(Primitive):
     def forward(ctx, x, alpha, scale, input_scale):
         z = _zeros_like(x)
         # zeros first: NumPy returns the second operand on ties, so -0. gives -0. as in PyTorch
-        neg = np.minimum(z, x)
+        neg = np.minimum(z, x, out=np.empty_like(x))
         neg *= input_scale
         np.expm1(neg, out=neg)
         neg *= alpha * scale  # 0 where x > 0
@@ -136,7 +143,7 @@ class Elu(Primitive):
             d = np.exp(np.minimum(x, 0) * in_s) * (a_s * in_s)
             pos = (x > 0).astype(d.dtype) * (scale - a_s * in_s)
             return g * (d + pos), None, None, None
-        d = np.fmin(x, _zeros_like(x))
+        d = np.fmin(x, _zeros_like(x), out=np.empty_like(x))
         d *= in_s
         np.exp(d, out=d)
         d *= a_s * in_s
@@ -245,7 +252,7 @@ class Softplus(Primitive):
     def forward(ctx, x, beta, threshold):
         bx = x if beta == 1 else x * beta
         lin = np.greater(bx, threshold)
-        out = np.abs(bx)  # max(bx, 0) + log1p(exp(-|bx|)), in place
+        out = np.abs(bx, out=np.empty_like(bx))  # max(bx, 0) + log1p(exp(-|bx|)), in place
         out *= -1
         np.exp(out, out=out)
         np.log1p(out, out=out)
@@ -310,7 +317,7 @@ class Hardswish(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        out = x + 3
+        out = np.add(x, 3, out=np.empty_like(x))
         np.clip(out, 0, 6, out=out)
         out *= x
         out *= 1 / 6
@@ -327,7 +334,7 @@ class Hardswish(Primitive):
             return d * g
         # PyTorch's gradient at NaN and +inf is 1: fmin/fmax clip them (and -inf) to finite
         # values first, which the masks then zero (NaN * 0 would stay NaN).
-        d = np.fmin(x, 3.0)
+        d = np.fmin(x, 3.0, out=np.empty_like(x))
         np.fmax(d, -3.0, out=d)
         d *= 1 / 3
         d += 0.5
@@ -380,7 +387,12 @@ class LogSigmoid(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+        out = np.abs(x, out=np.empty_like(x))  # min(x, 0) - log1p(exp(-|x|)), in place
+        out *= -1
+        np.exp(out, out=out)
+        np.log1p(out, out=out)
+        np.subtract(np.minimum(_zeros_like(x), x), out, out=out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -458,7 +470,8 @@ class Prelu(Primitive):
             wb = w.reshape((w.size,) + (1,) * (x.ndim - 2))
         ctx.save_for_backward(x, w)  # w itself, not its view: create_graph tracks inputs
         ctx.w_shape = w.shape
-        return np.maximum(x, 0) + np.minimum(x, 0) * wb
+        z = _zeros_like(x)  # zeros first: -0. stays -0. (NumPy returns the second on ties)
+        return np.maximum(z, x) + np.minimum(z, x) * wb
 
     @staticmethod
     def backward(ctx, g):

@@ -239,6 +239,13 @@ EDGE_CASES = [
     ("hardswish", F.hardswish, TF.hardswish, True),
     ("threshold", lambda x: F.threshold(x, 0.0, 2.0), lambda x: TF.threshold(x, 0.0, 2.0), True),
     ("hardshrink", F.hardshrink, TF.hardshrink, True),
+    ("logsigmoid", F.logsigmoid, TF.logsigmoid, True),
+    (
+        "prelu",
+        lambda x: F.prelu(x, ember.tensor([0.25], dtype=x.dtype)),
+        lambda x: TF.prelu(x, torch.tensor([0.25], dtype=x.dtype)),
+        True,
+    ),
 ]
 
 
@@ -557,3 +564,21 @@ def test_activations_in_sequential_train_like_torch():
     to.sum().backward()
     for (n, ep), (_, tp) in zip(em.named_parameters(), tm.named_parameters()):
         assert_close(ep.grad, tp.grad, rtol=1e-5, atol=1e-6, what=n)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", EDGE_CASES, ids=[c[0] for c in EDGE_CASES])
+def test_zero_dim(case, dtype):
+    """0-d inputs (the in-place kernels must not meet NumPy scalars), with and without grad."""
+    _, efn, tfn, _ = case
+    for v in (-0.7, 1.3, -0.0, 25.0):
+        x = np.array(v, dtype)
+        ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        ey, ty = efn(ex), tfn(tx)
+        ey.backward()
+        ty.backward()
+        assert ey.shape == () and ex.grad.shape == ()
+        assert_close(ey.detach(), ty.detach(), rtol=1e-5, atol=1e-6)
+        assert_close(ex.grad, tx.grad, rtol=1e-5, atol=1e-6)
+        with ember.no_grad():
+            assert_close(efn(ex), ty.detach(), rtol=1e-5, atol=1e-6)
