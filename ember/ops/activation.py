@@ -11,7 +11,7 @@ inside the bounds).
 
 Every primitive here is twice differentiable (docs/architecture.md, "Higher-order gradients"):
 under create_graph the same backward runs on GraphArrays. Intermediates a forward saved for
-speed (sigmoid, tanh, the Gaussian cdf) would be constants there, so the formulas recompute
+speed (sigmoid, tanh, GELU's derivative) would be constants there, so the formulas recompute
 them from the saved input when ``on_graph``; the first-order path is unchanged.
 """
 
@@ -138,7 +138,7 @@ class Elu(Primitive):
         a_s, scale, in_s = ctx.coefs
         # d/dx alpha*scale*(exp(k x) - 1) = alpha*scale*k*exp(k x). Taken from exp itself, not
         # from the forward's expm1 (+1 would cancel to 0 for x << 0). Elsewhere (x > 0, and NaN
-        # as in PyTorch, hence fmin) the derivative is scale: the mask term swaps one for other.
+        # as in PyTorch, hence fmin: exp stays finite there) the derivative is scale.
         if on_graph(x) or on_graph(g):
             d = np.exp(np.minimum(x, 0) * in_s) * (a_s * in_s)
             pos = (x > 0).astype(d.dtype) * (scale - a_s * in_s)
