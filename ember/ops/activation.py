@@ -11,7 +11,7 @@ inside the bounds).
 
 Every primitive here is twice differentiable (docs/architecture.md, "Higher-order gradients"):
 under create_graph the same backward runs on GraphArrays. Intermediates a forward saved for
-speed (sigmoid, tanh, the Gaussian cdf) would be constants there, so the formulas recompute
+speed (sigmoid, tanh, GELU's derivative) would be constants there, so the formulas recompute
 them from the saved input when ``on_graph``; the first-order path is unchanged.
 """
 
@@ -22,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from ._erfc import erfc, gaussian_tail_f32
+from ..autograd.function import NO_CTX
+from ._erfc import erfc, gelu_f32
 from ._util import Primitive, carrying, on_graph, unbroadcast
 from .unary import Erf, Sigmoid, Tanh, _sigmoid
+from .unary import _zeros_for as _zeros_like
 
 __all__ = [
     "LeakyRelu",
@@ -73,7 +75,14 @@ def _linked(res: Any, x: Any) -> Any:
 
 def _softplus(x: np.ndarray) -> np.ndarray:
     """``log(1 + exp(x))`` computed as ``max(x, 0) + log1p(exp(-|x|))``."""
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    if on_graph(x):
+        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    out = np.abs(x, out=np.empty_like(x))
+    out *= -1
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += np.maximum(_zeros_like(x), x)
+    return out
 
 
 class LeakyRelu(Primitive):
@@ -83,20 +92,21 @@ class LeakyRelu(Primitive):
     def forward(ctx, x, slope):
         ctx.save_for_backward(x)
         ctx.slope = slope
-        out = np.minimum(x, 0)
-        out *= slope
-        out += np.maximum(x, 0)
-        return out
+        # x where x > 0, else slope * x, in two passes: for slope <= 1 that is max(slope x, x),
+        # for slope > 1 min(slope x, x). NaN propagates and -0. stays -0. as in PyTorch.
+        out = np.multiply(x, slope, out=np.empty_like(x))  # (an array even when 0-d)
+        return (np.maximum if slope <= 1 else np.minimum)(out, x, out=out)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         slope = ctx.slope
-        d = (x > 0).astype(g.dtype)
-        d *= 1 - slope
-        d += slope  # 1 where x > 0, else slope
-        if on_graph(g):
+        if on_graph(x) or on_graph(g):
+            d = (x > 0).astype(g.dtype) * (1 - slope) + slope
             return _linked(g * d, x), None
+        d = np.greater(x, _zeros_like(x), out=np.empty(x.shape, g.dtype), casting="unsafe")
+        d *= 1 - slope
+        d += slope  # 1 where x > 0, else slope (NaN too, as PyTorch)
         d *= g
         return d, None
 
@@ -109,61 +119,69 @@ class Elu(Primitive):
 
     @staticmethod
     def forward(ctx, x, alpha, scale, input_scale):
-        neg = np.expm1(np.minimum(x, 0) * input_scale)
+        z = _zeros_like(x)
+        # zeros first: NumPy returns the second operand on ties, so -0. gives -0. as in PyTorch
+        neg = np.minimum(z, x, out=np.empty_like(x))
+        neg *= input_scale
+        np.expm1(neg, out=neg)
         neg *= alpha * scale  # 0 where x > 0
         ctx.save_for_backward(x)
         ctx.coefs = (alpha * scale, scale, input_scale)
-        neg += np.maximum(x, 0) * scale
-        return neg.astype(x.dtype, copy=False)
+        pos = np.maximum(z, x)
+        pos *= scale
+        neg += pos
+        return neg
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         a_s, scale, in_s = ctx.coefs
         # d/dx alpha*scale*(exp(k x) - 1) = alpha*scale*k*exp(k x). Taken from exp itself, not
-        # from the forward's expm1 (+1 would cancel to 0 for x << 0). Where x > 0 that is the
-        # constant alpha*scale*k, which the mask term replaces by scale.
-        d = np.exp(np.minimum(x, 0) * in_s)
+        # from the forward's expm1 (+1 would cancel to 0 for x << 0). Elsewhere (x > 0, and NaN
+        # as in PyTorch, hence fmin: exp stays finite there) the derivative is scale.
+        if on_graph(x) or on_graph(g):
+            d = np.exp(np.minimum(x, 0) * in_s) * (a_s * in_s)
+            pos = (x > 0).astype(d.dtype) * (scale - a_s * in_s)
+            return g * (d + pos), None, None, None
+        d = np.fmin(x, _zeros_like(x), out=np.empty_like(x))
+        d *= in_s
+        np.exp(d, out=d)
         d *= a_s * in_s
-        pos = (x > 0).astype(d.dtype)
-        pos *= scale - a_s * in_s
-        d += pos
+        neg = np.less_equal(x, _zeros_like(x), out=np.empty(x.shape, d.dtype), casting="unsafe")
+        d *= neg
+        neg -= 1
+        neg *= -scale  # scale where not x <= 0, else 0: exact on both sides
+        d += neg
         d *= g
         return d.astype(g.dtype, copy=False), None, None, None
 
 
 class Gelu(Primitive):
-    """``x * Phi(x)`` (exact, through erfc) or PyTorch's tanh approximation."""
+    """``x * Phi(x)`` (exact, through erfc) or PyTorch's tanh approximation.
+
+    The exact form saves its derivative ``Phi(x) + x phi(x)`` (the forward has every piece of
+    it), so that backward is one product."""
 
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, approximate):
+        ctx.approximate = approximate
         if approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (x + _GELU_C * x * x * x)
             t = np.tanh(inner)
             ctx.save_for_backward(x, t)
-            ctx.approximate = approximate
             return 0.5 * x * (1 + t)
-        # Phi(x) through the Gaussian tail Phi(-|x|) is accurate in both tails (1 + erf(x/sqrt 2)
-        # is not for x << 0).
         if x.dtype == np.float32:
-            # x * Phi(x) = max(x, 0) - |x| * Phi(-|x|), all in float32.
-            tail, scaled = gaussian_tail_f32(np.abs(x))
-            out = np.maximum(x, 0)
-            out -= scaled
-            pos = (x >= 0).astype(np.float32)
-            cdf = 1 - 2 * tail  # Phi(x) = tail below 0, 1 - tail from 0 on
-            cdf *= pos
-            cdf += tail
-            ctx.save_for_backward(x, cdf)
-            ctx.approximate = approximate
+            out, d = gelu_f32(x, ctx is not NO_CTX)
+            ctx.save_for_backward(x, d)
             return out
-        cdf64 = 0.5 * erfc(x.astype(np.float64) * -_SQRT_HALF, x.dtype)
-        ctx.save_for_backward(x, cdf64.astype(x.dtype))
-        ctx.approximate = approximate
-        # The product in float64: a float32 cdf below 1e-38 would already have lost digits.
-        return (x * cdf64).astype(x.dtype, copy=False)
+        # Phi(x) through the Gaussian tail, accurate in both tails (1 + erf(x/sqrt 2) is not
+        # for x << 0); the product in float64: a float32 cdf below 1e-38 would have lost digits.
+        cdf = 0.5 * erfc(x.astype(np.float64) * -_SQRT_HALF, x.dtype)
+        pdf = np.exp(-0.5 * np.square(x, dtype=np.float64)) * _INV_SQRT_2PI
+        ctx.save_for_backward(x, (cdf + x * pdf).astype(x.dtype, copy=False))
+        return (x * cdf).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -176,10 +194,10 @@ class Gelu(Primitive):
             )
             dinner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x)
             return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner), None
-        pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
-        if on_graph(x):  # the cdf's derivative (the pdf) through erf on the graph
-            aux = carrying(aux, (x * _SQRT_HALF).apply(Erf) * 0.5)
-        return g * (aux + x * pdf), None
+        if on_graph(x):  # the derivative recomputed on the graph (the cdf through erf)
+            pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+            aux = carrying(aux, (x * _SQRT_HALF).apply(Erf) * 0.5 + x * pdf)
+        return g * aux, None
 
 
 class Silu(Primitive):
@@ -194,9 +212,15 @@ class Silu(Primitive):
     @staticmethod
     def backward(ctx, g):
         x, s = ctx.saved_tensors
-        if on_graph(x):
+        if on_graph(x) or on_graph(g):
             s = _sig(x)
-        return g * (s * (1 + x * (1 - s)))
+            return g * (s * (1 + x * (1 - s)))
+        d = 1 - s  # s (1 + x (1 - s)), in place: one temporary
+        d *= x
+        d += 1
+        d *= s
+        d *= g
+        return d
 
 
 class Mish(Primitive):
@@ -217,15 +241,26 @@ class Mish(Primitive):
 
 
 class Softplus(Primitive):
-    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold`` (as PyTorch)."""
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold`` (as PyTorch).
+
+    The linear part is patched in only when some element is past the threshold (rare: a
+    data-dependent ``np.where`` costs several arithmetic passes)."""
 
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
-        bx = x * beta
-        lin = bx > threshold
-        out = np.where(lin, x, _softplus(bx) / beta).astype(x.dtype, copy=False)
+        bx = x if beta == 1 else x * beta
+        lin = np.greater(bx, threshold)
+        out = np.abs(bx, out=np.empty_like(bx))  # max(bx, 0) + log1p(exp(-|bx|)), in place
+        out *= -1
+        np.exp(out, out=out)
+        np.log1p(out, out=out)
+        out += np.maximum(_zeros_like(bx), bx)
+        if beta != 1:
+            out /= beta
+        if lin.any():
+            np.copyto(out, x, where=lin)
         ctx.save_for_backward(bx, lin, x)  # x: for create_graph (bx is an intermediate)
         ctx.beta = beta
         return out
@@ -233,9 +268,13 @@ class Softplus(Primitive):
     @staticmethod
     def backward(ctx, g):
         bx, lin, x = ctx.saved_tensors
-        if on_graph(x):
-            bx = x * ctx.beta
-        return np.where(lin, g, g * _sig(bx)), None, None
+        if on_graph(x) or on_graph(g):
+            return np.where(lin, g, g * _sig(x * ctx.beta)), None, None
+        gx = _sigmoid(bx)
+        gx *= g
+        if lin.any():
+            np.copyto(gx, g, where=lin)
+        return gx, None, None
 
 
 class Hardtanh(Primitive):
@@ -278,15 +317,29 @@ class Hardswish(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x * np.clip(x + 3, 0, 6) / 6
+        out = np.add(x, 3, out=np.empty_like(x))
+        np.clip(out, 0, 6, out=out)
+        out *= x
+        out *= 1 / 6
+        return out
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         # 0 up to -3, x/3 + 1/2 strictly between -3 and 3, 1 from 3 on (PyTorch's sides)
-        d = x / 3 + 0.5
+        if on_graph(x) or on_graph(g):
+            d = x / 3 + 0.5
+            d *= (x > -3) & (x < 3)
+            d += x >= 3
+            return d * g
+        # PyTorch's gradient at NaN and +inf is 1: fmin/fmax clip them (and -inf) to finite
+        # values first, which the masks then zero (NaN * 0 would stay NaN).
+        d = np.fmin(x, 3.0, out=np.empty_like(x))
+        np.fmax(d, -3.0, out=d)
+        d *= 1 / 3
+        d += 0.5
         d *= (x > -3) & (x < 3)
-        d += x >= 3
+        d += ~(x < 3)
         d *= g
         return d
 
@@ -298,7 +351,7 @@ class Threshold(Primitive):
 
     @staticmethod
     def forward(ctx, x, threshold, value):
-        keep = x > threshold
+        keep = ~(x <= threshold)  # NaN is kept, as in PyTorch
         ctx.save_for_backward(keep, x)  # x: for create_graph
         return np.where(keep, x, value).astype(x.dtype, copy=False)
 
@@ -334,7 +387,12 @@ class LogSigmoid(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+        out = np.abs(x, out=np.empty_like(x))  # min(x, 0) - log1p(exp(-|x|)), in place
+        out *= -1
+        np.exp(out, out=out)
+        np.log1p(out, out=out)
+        np.subtract(np.minimum(_zeros_like(x), x), out, out=out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -366,14 +424,17 @@ class Softshrink(Primitive):
     def forward(ctx, x, lambd):
         ctx.save_for_backward(x)
         ctx.lambd = lambd
-        out = np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0))
+        # 0 inside [-lambd, lambd], else shifted towards 0; NaN stays NaN as in PyTorch
+        inside = (x >= -lambd) & (x <= lambd)
+        out = np.where(inside, 0, np.where(x > lambd, x - lambd, x + lambd))
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lambd = ctx.lambd
-        gx = np.where((x > lambd) | (x < -lambd), g, 0).astype(g.dtype, copy=False)
+        inside = (x >= -lambd) & (x <= lambd)  # NaN passes its gradient, as in PyTorch
+        gx = np.where(inside, 0, g).astype(g.dtype, copy=False)
         return (_linked(gx, x) if on_graph(x) else gx), None
 
 
@@ -382,7 +443,7 @@ class Hardshrink(Primitive):
 
     @staticmethod
     def forward(ctx, x, lambd):
-        keep = (x > lambd) | (x < -lambd)
+        keep = ~((x >= -lambd) & (x <= lambd))  # NaN is kept, as in PyTorch
         ctx.save_for_backward(keep, x)  # x: for create_graph
         return np.where(keep, x, 0).astype(x.dtype, copy=False)
 
@@ -409,7 +470,8 @@ class Prelu(Primitive):
             wb = w.reshape((w.size,) + (1,) * (x.ndim - 2))
         ctx.save_for_backward(x, w)  # w itself, not its view: create_graph tracks inputs
         ctx.w_shape = w.shape
-        return np.maximum(x, 0) + np.minimum(x, 0) * wb
+        z = _zeros_like(x)  # zeros first: -0. stays -0. (NumPy returns the second on ties)
+        return np.maximum(z, x) + np.minimum(z, x) * wb
 
     @staticmethod
     def backward(ctx, g):

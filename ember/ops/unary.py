@@ -16,7 +16,7 @@ from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
 from ._kernels import refuse
-from ._parallel import binary_into, unary_into
+from ._parallel import MIN_WORK, binary_into, unary_into
 from ._util import Primitive, broadcast_error, grad_where, on_graph
 from .elementwise import cast
 
@@ -152,17 +152,28 @@ Square, _square = _unary("Square", np.square, lambda g, x, o: 2 * g * x, float_o
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function, accurate for all x: for x << 0 exp(-x) overflows to inf (warning
     silenced) and 1 / (1 + inf) is 0, the correctly rounded value."""
-    with np.errstate(over="ignore"):
-        e = np.exp(-x)
+    e = np.negative(x)
     if type(e) is not np.ndarray:  # a 0-d input: NumPy returned a scalar
-        return np.asarray(1 / (1 + e), dtype=x.dtype)
+        with np.errstate(over="ignore"):
+            return np.asarray(1 / (1 + np.exp(e)), dtype=x.dtype)
+    with np.errstate(over="ignore"):
+        np.exp(e, out=e)
     e += 1
     return np.reciprocal(e, out=e)
 
 
+def _sigmoid_backward(g, x, o):
+    if on_graph(o) or on_graph(g):
+        return g * o * (1 - o)
+    d = 1 - o  # g o (1 - o) with one temporary
+    d *= o
+    d *= g
+    return d
+
+
 # 1 / (1 + exp(-x)) with exp's overflow silenced (shared with the fused activations): several
 # times faster than selecting between two stable branches with np.where, and exact at the tails.
-Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid, lambda g, x, o: g * o * (1 - o), save="out")
+Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid, _sigmoid_backward, save="out")
 
 
 def _abs_grad(g: Any, x: Any, o: Any) -> Any:
@@ -229,20 +240,24 @@ def _zeros_for(x: np.ndarray) -> Any:
     return z[: x.size].reshape(x.shape)
 
 
+# max(0, x), zeros first: NumPy returns the second operand when both compare equal, so -0.
+# stays -0. as in PyTorch (which keeps x unless x < 0); NaN propagates.
 def _relu_fwd(x):
     if x.nbytes < SCRATCH_MIN_BYTES:
-        return np.maximum(x, _zeros_for(x), dtype=x.dtype)
+        return np.maximum(_zeros_for(x), x, dtype=x.dtype)
     # Big: a pooled output (no fresh pages to fault in every step) in x's memory layout, filled
     # in per-core chunks when very big (docs/performance.md, items 3 and 4).
     return unary_into(_max0, x, scratch.like(x))
 
 
 def _max0(x, out):
-    np.maximum(x, _zeros_for(x), out=out, dtype=x.dtype)
+    np.maximum(_zeros_for(x), x, out=out, dtype=x.dtype)
 
 
 def _relu_bwd(g, x, o):
-    if on_graph(o) or o.nbytes < SCRATCH_MIN_BYTES:
+    # A pooled gradient only when it is cut into per-core chunks: a pooled array is a view, which
+    # a leaf's .grad would have to copy (one more pass over fresh memory).
+    if on_graph(o) or o.size < MIN_WORK:
         return g * (o != 0)  # o >= 0 or NaN: a NaN output passes its gradient, as PyTorch's
     return binary_into(_mask_grad, g, o, scratch.like(o, np.result_type(g.dtype, np.bool_)))
 

@@ -104,7 +104,7 @@ def relu_(input: Tensor) -> Tensor:
     _check("relu_", input)
 
     def direct(d: np.ndarray) -> None:
-        np.maximum(d, 0, out=d)
+        np.maximum(U._zeros_for(d), d, out=d, dtype=d.dtype)  # zeros first: -0. stays -0.
 
     return apply_inplace(input, U.Relu, direct=direct)
 

@@ -92,7 +92,7 @@ def _linear(m: Module, x: np.ndarray) -> np.ndarray | None:
 
 def _relu_inplace(a: np.ndarray) -> None:
     if a.nbytes < SCRATCH_MIN_BYTES:
-        np.maximum(a, U._zeros_for(a), out=a, dtype=a.dtype)
+        np.maximum(U._zeros_for(a), a, out=a, dtype=a.dtype)  # zeros first: -0. stays -0.
     else:
         unary_into(U._max0, a, a)  # in per-core chunks, as the normal path fills its output
 
