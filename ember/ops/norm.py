@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._scratch import scratch
+from ._norm_layout import ChannelLayout
 from ._util import Primitive, carrying, on_graph
 
 __all__ = ["BatchNormTrain", "BatchNormEval", "LayerNorm", "GroupNorm", "RMSNorm"]
@@ -60,65 +60,64 @@ class BatchNormTrain(Primitive):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
-        x3 = _ncl(x)
-        n = x3.shape[0] * x3.shape[2]
+        lay = ChannelLayout(x)
+        x2 = lay.view(x)
+        nf = x.dtype.type(lay.rows * lay.width // max(x.shape[1], 1))
         # PyTorch accumulates these statistics in double. A plain float32 mean drifts visibly
         # when the mean is large next to the spread, so it is corrected by the mean of the
         # residuals (compensated two-pass): about as accurate, much cheaper than float64 sums.
-        mean = np.einsum("ncl->c", x3) / x.dtype.type(n)
-        # Big per-step arrays come from the scratch pool (no fresh pages to fault in each step).
-        xc = np.subtract(x3, mean[:, None], out=scratch.get(x3.shape, x3.dtype))
-        corr = np.einsum("ncl->c", xc) / x.dtype.type(n)
-        var = np.einsum("ncl,ncl->c", xc, xc) / x.dtype.type(n) - corr * corr
+        mean = lay.sum(x2) / nf
+        xc = np.subtract(x2, lay.expand(mean), out=lay.new(x.dtype))  # kept for backward
+        corr = lay.sum(xc) / nf
+        var = lay.dot(xc, xc) / nf - corr * corr
         np.maximum(var, 0, out=var)  # rounding must not make a constant channel's var < 0
         mean += corr
-        xc -= corr[:, None]
         invstd = 1.0 / np.sqrt(var + eps)
-        xhat = xc
-        xhat *= invstd[:, None]
-        y = scratch.get(x3.shape, x3.dtype)
-        if weight is not None:
-            np.multiply(xhat, weight[:, None], out=y)
-            if bias is not None:
-                y += bias[:, None]
-        elif bias is not None:
-            np.add(xhat, bias[:, None], out=y)
-        else:
-            np.copyto(y, xhat)
-        ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
-        ctx.meta = (x.shape, invstd, weight, eps)
-        return y.reshape(x.shape), mean, var
+        # y = xhat * w + b = xc * a + (b - corr * a), a = w * invstd: two passes.
+        a = invstd if weight is None else invstd * weight
+        shift = -corr * a if bias is None else bias - corr * a
+        y = np.multiply(xc, lay.expand(a), out=lay.new(x.dtype))
+        y += lay.expand(shift)
+        ctx.save_for_backward(xc, x, weight)  # x, weight: for create_graph
+        ctx.meta = (lay, invstd, corr, eps)
+        return lay.nd(y), mean, var
 
     @staticmethod
     def backward(ctx, g, _gm=None, _gv=None):
-        xhat, x, weight = ctx.saved_tensors
-        shape, invstd, _, eps = ctx.meta
-        g3 = _ncl(g)
+        xc, x, weight = ctx.saved_tensors
+        lay, invstd, corr, eps = ctx.meta
         if on_graph(g):
-            return _batch_norm_train_on_graph(ctx, g3, x, weight, xhat, invstd, eps)
-        n = g3.shape[0] * g3.shape[2]
-        gb = np.einsum("ncl->c", g3)
-        gw = np.einsum("ncl,ncl->c", g3, xhat)
+            return _batch_norm_train_on_graph(ctx, g, x, weight, xc, invstd, corr, eps)
+        g2 = lay.view(g)
+        nf = xc.dtype.type(lay.rows * lay.width // max(x.shape[1], 1))
+        gb = lay.sum(g2)
+        # sum(g * xhat) = invstd * (sum(g * xc) - corr * sum(g))
+        gw = (lay.dot(g2, xc) - corr * gb) * invstd
         nig = ctx.needs_input_grad
         gx = None
         if nig[0]:
             # d/dx of (x - mean) * invstd, with mean and invstd depending on x:
-            # invstd * w * (g - mean(g) - xhat * mean(g * xhat)).
-            scale = invstd if weight is None else invstd * weight
-            gx = np.subtract(g3, (gb / n)[:, None], out=scratch.get(g3.shape, xhat.dtype))
-            tmp = np.multiply(xhat, (gw / n)[:, None], out=scratch.get(g3.shape, xhat.dtype))
-            gx -= tmp
-            del tmp
-            gx *= scale[:, None]
-            gx = gx.reshape(shape)
+            # w * invstd * (g - mean(g) - xhat * mean(g * xhat)), as
+            # a * (g + xc * c2 + c3): one product, three in-place passes.
+            a = invstd if weight is None else invstd * weight
+            c2 = -invstd * gw / nf
+            c3 = -corr * c2 - gb / nf
+            gx = np.multiply(xc, lay.expand(c2), out=lay.new(xc.dtype))
+            gx += g2
+            gx += lay.expand(c3)
+            gx *= lay.expand(a)
+            gx = lay.nd(gx)
         gw_out = gw.astype(g.dtype, copy=False) if len(nig) > 1 and nig[1] else None
         gb_out = gb if len(nig) > 2 and nig[2] else None
         return gx, gw_out, gb_out, None
 
 
-def _batch_norm_train_on_graph(ctx, g3, x, weight, xhat, invstd, eps) -> tuple:
+def _batch_norm_train_on_graph(ctx, g, x, weight, xc, invstd, corr, eps) -> tuple:
     """BatchNormTrain's backward on the graph: the formula above, without scratch buffers."""
-    xhat, inv = _standardize_on_graph(_ncl(x), (0, 2), eps, xhat, invstd[:, None])
+    lay = ctx.meta[0]
+    xhat_v = _ncl(lay.nd((xc - lay.expand(corr)) * lay.expand(invstd)))
+    g3 = _ncl(g)
+    xhat, inv = _standardize_on_graph(_ncl(x), (0, 2), eps, xhat_v, invstd[:, None])
     n = g3.shape[0] * g3.shape[2]
     gb = g3.sum(axis=(0, 2))
     gw = _dot(g3, xhat, (0, 2))
@@ -135,41 +134,60 @@ def _batch_norm_train_on_graph(ctx, g3, x, weight, xhat, invstd, eps) -> tuple:
 class BatchNormEval(Primitive):
     """Batch norm with given statistics: ``forward(x, mean, var, weight, bias, eps)``.
 
-    An affine map per channel; gradients for ``x``, ``weight`` and ``bias``.
+    An affine map per channel (``y = x * a + b``, two passes); gradients for ``x``, ``weight``
+    and ``bias``.
     """
 
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, mean, var, weight, bias, eps):
-        x3 = _ncl(x)
+        lay = ChannelLayout(x)
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
         scale = invstd if weight is None else invstd * weight
         shift = -mean * scale
         if bias is not None:
             shift = shift + bias
-        y = x3 * scale[:, None] + shift[:, None]
+        y = np.multiply(lay.view(x), lay.expand(scale), out=lay.new(x.dtype))
+        y += lay.expand(shift.astype(x.dtype, copy=False))
         ctx.save_for_backward(x, weight)  # weight: for create_graph (scale is an intermediate)
-        ctx.meta = (mean, invstd, scale)
-        return y.reshape(x.shape).astype(x.dtype, copy=False)
+        ctx.meta = (lay, mean, invstd, scale)
+        return lay.nd(y)
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        mean, invstd, scale = ctx.meta
-        if on_graph(g) and weight is not None:
-            scale = carrying(scale, invstd * weight)
-        g3 = _ncl(g)
+        lay, mean, invstd, scale = ctx.meta
         nig = ctx.needs_input_grad
-        gx = gw = gb = None
+        if on_graph(g):
+            return _batch_norm_eval_on_graph(ctx, g, x, weight)
+        g2 = lay.view(g)
+        gx = gw = None
         if nig[0]:
-            gx = (g3 * scale[:, None]).reshape(x.shape)
+            gx = lay.nd(np.multiply(g2, lay.expand(scale), out=lay.new(g2.dtype)))
         if nig[3]:
-            xhat = (_ncl(x) - mean[:, None]) * invstd[:, None]
-            gw = _dot(g3, xhat, (0, 2))
-        if nig[4]:
-            gb = g3.sum(axis=(0, 2))
+            xc = np.subtract(lay.view(x), lay.expand(mean), out=lay.new(x.dtype))
+            gw = lay.dot(g2, xc) * invstd
+        gb = lay.sum(g2) if nig[4] else None
         return gx, None, None, gw, gb, None
+
+
+def _batch_norm_eval_on_graph(ctx, g, x, weight) -> tuple:
+    """BatchNormEval's backward on the graph."""
+    _, mean, invstd, scale = ctx.meta
+    if weight is not None:
+        scale = carrying(scale, invstd * weight)
+    g3 = _ncl(g)
+    nig = ctx.needs_input_grad
+    gx = gw = gb = None
+    if nig[0]:
+        gx = (g3 * scale[:, None]).reshape(x.shape)
+    if nig[3]:
+        xhat = (_ncl(x) - mean[:, None]) * invstd[:, None]
+        gw = _dot(g3, xhat, (0, 2))
+    if nig[4]:
+        gb = g3.sum(axis=(0, 2))
+    return gx, None, None, gw, gb, None
 
 
 def _norm_rows_backward(g2: np.ndarray, xhat: np.ndarray, invstd: np.ndarray) -> np.ndarray:
