@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._norm_layout import ChannelLayout
+from ._norm_rows import rows_backward, rows_forward
 from ._util import Primitive, carrying, on_graph
 
 __all__ = ["BatchNormTrain", "BatchNormEval", "LayerNorm", "GroupNorm", "RMSNorm"]
@@ -191,7 +192,8 @@ def _batch_norm_eval_on_graph(ctx, g, x, weight) -> tuple:
 
 
 def _norm_rows_backward(g2: np.ndarray, xhat: np.ndarray, invstd: np.ndarray) -> np.ndarray:
-    """Input gradient of row-wise standardisation given the gradient ``g2`` w.r.t. ``xhat``."""
+    """Input gradient of row-wise standardisation given the gradient ``g2`` w.r.t. ``xhat``
+    (the create_graph form, on GraphArrays; arrays take ``_norm_rows.rows_backward``)."""
     k = g2.shape[-1]
     m1 = g2.sum(axis=-1, keepdims=True) / k
     m2 = _dot(g2, xhat, (g2.ndim - 1,))[..., None] / k
@@ -209,20 +211,9 @@ class LayerNorm(Primitive):
     @staticmethod
     def forward(ctx, x, weight, bias, k, eps):
         inner = int(np.prod(x.shape[x.ndim - k :])) if k else 1
-        x2 = x.reshape(-1, inner)
-        mean = x2.mean(axis=1, keepdims=True)
-        xc = x2 - mean
-        var = (np.einsum("mk,mk->m", xc, xc) / inner)[:, None].astype(x.dtype, copy=False)
-        invstd = 1.0 / np.sqrt(var + eps)
-        xhat = xc
-        xhat *= invstd
-        y = xhat
-        if weight is not None:
-            y = xhat * weight.reshape(-1)
-        if bias is not None:
-            y = y + bias.reshape(-1)
-        if y is xhat:
-            y = xhat.copy()
+        w = None if weight is None else weight.reshape(-1)
+        b = None if bias is None else bias.reshape(-1)
+        y, xhat, invstd, _, _ = rows_forward(x.reshape(-1, inner), 1, w, b, eps)
         ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
         ctx.meta = (x.shape, invstd, bias, eps)
         return y.reshape(x.shape)
@@ -232,18 +223,35 @@ class LayerNorm(Primitive):
         xhat, x, weight = ctx.saved_tensors
         shape, invstd, bias, eps = ctx.meta
         if on_graph(g):
-            xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (1,), eps, xhat, invstd)
-        g2 = g.reshape(xhat.shape)
-        nig = ctx.needs_input_grad
-        gx = gw = gb = None
-        if nig[0]:
-            gxhat = g2 if weight is None else g2 * weight.reshape(-1)
-            gx = _norm_rows_backward(gxhat, xhat, invstd).reshape(shape)
-        if nig[1]:
-            gw = _dot(g2, xhat, (0,)).reshape(weight.shape)
-        if nig[2]:
-            gb = g2.sum(axis=0).reshape(bias.shape)
-        return gx, gw, gb, None, None
+            return _layer_norm_on_graph(ctx, g)
+        w = None if weight is None else weight.reshape(-1)
+        nig = tuple(ctx.needs_input_grad[:3])
+        gx, gw, gb = rows_backward(g.reshape(xhat.shape), xhat, invstd, 1, w, nig)
+        return (
+            None if gx is None else gx.reshape(shape),
+            None if gw is None else gw.reshape(weight.shape),
+            None if gb is None else gb.reshape(bias.shape),
+            None,
+            None,
+        )
+
+
+def _layer_norm_on_graph(ctx, g) -> tuple:
+    """LayerNorm's backward under create_graph: the same formulas on recorded ops."""
+    xhat, x, weight = ctx.saved_tensors
+    shape, invstd, bias, eps = ctx.meta
+    xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (1,), eps, xhat, invstd)
+    g2 = g.reshape(xhat.shape)
+    nig = ctx.needs_input_grad
+    gx = gw = gb = None
+    if nig[0]:
+        gxhat = g2 if weight is None else g2 * weight.reshape(-1)
+        gx = _norm_rows_backward(gxhat, xhat, invstd).reshape(shape)
+    if nig[1]:
+        gw = _dot(g2, xhat, (0,)).reshape(weight.shape)
+    if nig[2]:
+        gb = g2.sum(axis=0).reshape(bias.shape)
+    return gx, gw, gb, None, None
 
 
 class GroupNorm(Primitive):
@@ -251,7 +259,8 @@ class GroupNorm(Primitive):
 
     Returns ``(y, mean, var)``: the per-(sample, group) mean and biased variance, shaped
     (N, groups), are non-differentiable (instance norm uses them for running estimates).
-    ``weight``/``bias`` are per channel.
+    ``weight``/``bias`` are per channel, applied on (N, C * L) rows with each channel's value
+    repeated over its L positions (one long inner loop per sample, see ``_norm_layout``).
     """
 
     twice_differentiable = True
@@ -260,43 +269,58 @@ class GroupNorm(Primitive):
     @staticmethod
     def forward(ctx, x, weight, bias, groups, eps):
         n, c = x.shape[0], x.shape[1]
-        xg = x.reshape(n, groups, -1)
-        mean = xg.mean(axis=2, keepdims=True)
-        xc = xg - mean
-        var = (np.einsum("ngk,ngk->ng", xc, xc) / xg.shape[2])[..., None].astype(x.dtype)
-        invstd = 1.0 / np.sqrt(var + eps)
-        xhat = xc
-        xhat *= invstd
-        xhat_c = xhat.reshape(n, c, -1)
-        y = xhat_c
-        if weight is not None:
-            y = xhat_c * weight[:, None]
-        if bias is not None:
-            y = y + bias[:, None]
-        if y is xhat_c:
-            y = xhat_c.copy()
+        spatial = x.size // max(n * c, 1)
+        w_row = None if weight is None else np.repeat(weight, spatial)
+        b_row = None if bias is None else np.repeat(bias, spatial)
+        y, xhat2, invstd, mean, var = rows_forward(x.reshape(n, -1), groups, w_row, b_row, eps)
+        xhat = xhat2.reshape(n, groups, -1)
         ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
-        ctx.meta = (x.shape, invstd, bias, eps)
-        return y.reshape(x.shape), mean[..., 0], var[..., 0]
+        ctx.meta = (x.shape, invstd.reshape(n, groups, 1), bias, eps)
+        return y.reshape(x.shape), mean.reshape(n, groups), var.reshape(n, groups)
 
     @staticmethod
     def backward(ctx, g, _gm=None, _gv=None):
         xhat, x, weight = ctx.saved_tensors
         shape, invstd, bias, eps = ctx.meta
         if on_graph(g):
-            xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (2,), eps, xhat, invstd)
-        n, c = shape[0], shape[1]
-        g3 = g.reshape(n, c, -1)
-        nig = ctx.needs_input_grad
-        gx = gw = gb = None
-        if nig[0]:
-            gxhat = g3 if weight is None else g3 * weight[:, None]
-            gx = _norm_rows_backward(gxhat.reshape(xhat.shape), xhat, invstd).reshape(shape)
-        if nig[1]:
-            gw = _dot(g3, xhat.reshape(n, c, -1), (0, 2))
-        if nig[2]:
-            gb = g3.sum(axis=(0, 2))
-        return gx, gw, gb, None, None
+            return _group_norm_on_graph(ctx, g)
+        n, c, groups = shape[0], shape[1], xhat.shape[1]
+        spatial = xhat.size // max(n * c, 1)
+        w_row = None if weight is None else np.repeat(weight, spatial)
+        gx, gw, gb = rows_backward(
+            g.reshape(n, -1),
+            xhat.reshape(n, -1),
+            invstd.reshape(-1, 1),
+            groups,
+            w_row,
+            tuple(ctx.needs_input_grad[:3]),
+        )
+        return (
+            None if gx is None else gx.reshape(shape),
+            None if gw is None else gw.reshape(c, spatial).sum(axis=1),
+            None if gb is None else gb.reshape(c, spatial).sum(axis=1),
+            None,
+            None,
+        )
+
+
+def _group_norm_on_graph(ctx, g) -> tuple:
+    """GroupNorm's backward under create_graph: the same formulas on recorded ops."""
+    xhat, x, weight = ctx.saved_tensors
+    shape, invstd, bias, eps = ctx.meta
+    xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (2,), eps, xhat, invstd)
+    n, c = shape[0], shape[1]
+    g3 = g.reshape(n, c, -1)
+    nig = ctx.needs_input_grad
+    gx = gw = gb = None
+    if nig[0]:
+        gxhat = g3 if weight is None else g3 * weight[:, None]
+        gx = _norm_rows_backward(gxhat.reshape(xhat.shape), xhat, invstd).reshape(shape)
+    if nig[1]:
+        gw = _dot(g3, xhat.reshape(n, c, -1), (0, 2))
+    if nig[2]:
+        gb = g3.sum(axis=(0, 2))
+    return gx, gw, gb, None, None
 
 
 class RMSNorm(Primitive):

@@ -1,7 +1,8 @@
 """Batch norm on the memory layouts and sizes its wide-row passes (ember.ops._norm_layout) see:
 contiguous NC* with short and long rows, channels-last views (conv outputs), 2-D inputs, large
-means, eval mode with weight gradients, and create_graph — values, running statistics and every
-gradient against PyTorch."""
+means, eval mode with weight gradients, and create_graph; layer norm and group norm processed
+block by block (ember.ops._norm_rows) — values, running statistics and every gradient against
+PyTorch."""
 
 from __future__ import annotations
 
@@ -99,3 +100,61 @@ def test_batch_norm_double_backward_matches_torch(training, last):
     e, t = run(ember, EF), run(torch, TF)
     for i, (a, b) in enumerate(zip(e, t)):
         assert_close(a, b, rtol=1e-9, atol=1e-9, what=f"item {i}")
+
+
+# ---- layer norm and group norm, block by block (ember.ops._norm_rows) ------------------------
+ROW_CASES = [
+    ("ln", (7, 5, 12), (12,)),
+    ("ln", (3, 4, 6, 5), (6, 5)),
+    ("gn", (6, 8, 5, 3), 4),
+    ("gn", (5, 6, 7), 1),
+    ("gn", (4, 6, 7), 6),  # instance-norm-like: one channel per group
+]
+
+
+def _rows_run(lib, F, kind, shape, arg, affine, offset):
+    x = lib.tensor(rand_array(shape, np.float32, 0) + np.float32(offset), requires_grad=True)
+    wshape = arg if kind == "ln" else (shape[1],)
+    w = lib.tensor(rand_array(wshape, np.float32, 1, 0.5, 1.5), requires_grad=True)
+    b = lib.tensor(rand_array(wshape, np.float32, 2), requires_grad=True)
+    wb = (w, b) if affine else (None, None)
+    if kind == "ln":
+        y = F.layer_norm(x, arg, *wb)
+    else:
+        y = F.group_norm(x, arg, *wb)
+    y.backward(lib.tensor(rand_array(shape, np.float32, 5)))
+    return [y, x.grad] + ([w.grad, b.grad] if affine else [])
+
+
+@pytest.mark.parametrize("block", [8, 30, 1 << 16], ids=lambda b: f"block{b}")
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+@pytest.mark.parametrize("kind,shape,arg", ROW_CASES, ids=str)
+def test_layer_and_group_norm_blocks_match_torch(kind, shape, arg, affine, block, monkeypatch):
+    # Small BLOCK values make several blocks (and a ragged last one) out of small inputs.
+    from ember.ops import _norm_rows
+
+    monkeypatch.setattr(_norm_rows, "BLOCK", block)
+    e = _rows_run(ember, EF, kind, shape, arg, affine, 0.0)
+    t = _rows_run(torch, TF, kind, shape, arg, affine, 0.0)
+    for i, (a, b) in enumerate(zip(e, t)):
+        assert_close(a, b, rtol=1e-4, atol=1e-5, what=f"item {i}")
+
+
+@pytest.mark.parametrize("kind,shape,arg", ROW_CASES[:3], ids=str)
+def test_layer_and_group_norm_large_mean(kind, shape, arg):
+    # Values around 300 with unit spread: the two-pass statistics keep float32 accuracy.
+    e = _rows_run(ember, EF, kind, shape, arg, True, 300.0)
+    t = _rows_run(torch, TF, kind, shape, arg, True, 300.0)
+    for i, (a, b) in enumerate(zip(e, t)):
+        assert_close(a, b, rtol=1e-3, atol=1e-3, what=f"item {i}")
+
+
+def test_group_norm_statistics_for_instance_norm_running_stats():
+    # instance_norm's running estimates come from GroupNorm's per-(sample, group) mean and var.
+    x = rand_array((4, 3, 10), np.float32, 0) + np.float32(5)
+    rm_e, rv_e = ember.zeros(3), ember.ones(3)
+    rm_t, rv_t = torch.zeros(3), torch.ones(3)
+    EF.instance_norm(ember.tensor(x), rm_e, rv_e, momentum=0.5)
+    TF.instance_norm(torch.tensor(x), rm_t, rv_t, momentum=0.5)
+    assert_close(rm_e, rm_t, rtol=1e-5, atol=1e-5)
+    assert_close(rv_e, rv_t, rtol=1e-5, atol=1e-5)
