@@ -14,6 +14,8 @@ formulas run with ``_dot`` in place of the fast ``einsum``/scratch-buffer code.
 
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 
 from ._norm_layout import ChannelLayout
@@ -269,11 +271,12 @@ class GroupNorm(Primitive):
     @staticmethod
     def forward(ctx, x, weight, bias, groups, eps):
         n, c = x.shape[0], x.shape[1]
-        spatial = x.size // max(n * c, 1)
+        spatial = prod(x.shape[2:])
         w_row = None if weight is None else np.repeat(weight, spatial)
         b_row = None if bias is None else np.repeat(bias, spatial)
-        y, xhat2, invstd, mean, var = rows_forward(x.reshape(n, -1), groups, w_row, b_row, eps)
-        xhat = xhat2.reshape(n, groups, -1)
+        x2 = x.reshape(n, c * spatial)  # explicit sizes: an empty batch is valid input
+        y, xhat2, invstd, mean, var = rows_forward(x2, groups, w_row, b_row, eps)
+        xhat = xhat2.reshape(n, groups, c * spatial // groups)
         ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
         ctx.meta = (x.shape, invstd.reshape(n, groups, 1), bias, eps)
         return y.reshape(x.shape), mean.reshape(n, groups), var.reshape(n, groups)
@@ -285,11 +288,11 @@ class GroupNorm(Primitive):
         if on_graph(g):
             return _group_norm_on_graph(ctx, g)
         n, c, groups = shape[0], shape[1], xhat.shape[1]
-        spatial = xhat.size // max(n * c, 1)
+        spatial = prod(shape[2:])
         w_row = None if weight is None else np.repeat(weight, spatial)
         gx, gw, gb = rows_backward(
-            g.reshape(n, -1),
-            xhat.reshape(n, -1),
+            g.reshape(n, c * spatial),
+            xhat.reshape(n, c * spatial),
             invstd.reshape(-1, 1),
             groups,
             w_row,

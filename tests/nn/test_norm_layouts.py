@@ -158,3 +158,25 @@ def test_group_norm_statistics_for_instance_norm_running_stats():
     TF.instance_norm(torch.tensor(x), rm_t, rv_t, momentum=0.5)
     assert_close(rm_e, rm_t, rtol=1e-5, atol=1e-5)
     assert_close(rv_e, rv_t, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L, F, x: F.group_norm(x, 2, L.ones(4, requires_grad=True)),
+        lambda L, F, x: F.layer_norm(x, (3,)),
+        lambda L, F, x: F.batch_norm(x, None, None, training=True),
+        lambda L, F, x: F.instance_norm(x),
+    ],
+    ids=["group", "layer", "batch", "instance"],
+)
+def test_norms_of_an_empty_batch(call):
+    # A batch of zero samples is valid input: an empty output and empty/zero gradients.
+    res = []
+    for L, F in ((ember, EF), (torch, TF)):
+        x = L.zeros(0, 4, 3, requires_grad=True)
+        y = call(L, F, x)
+        y.sum().backward()
+        res.append((y, x.grad))
+    assert_close(res[0][0], res[1][0], what="output")
+    assert_close(res[0][1], res[1][1], what="grad")
