@@ -316,29 +316,38 @@ class GRULayer(Primitive):
     def backward(ctx, g_out, g_hn):
         gates, ghn, out, h0, w_hh = ctx.saved_tensors[:5]
         reverse, has_bias = ctx.meta
-        n, _, g3 = gates.shape
+        n, b, g3 = gates.shape
         hs = g3 // 3
         dgi = scratch.get(gates.shape, gates.dtype)
         dgh = scratch.get(gates.shape, gates.dtype)  # equals dgi except the n block, scaled by r
         dh = g_hn.copy()
+        # Per step, into preallocated rows (no temporaries):
+        #   dn = dh * (1 - z) * (1 - n^2),  dz = dh * (h_prev - n),  dr = dn * ghn,
+        #   [dr, dz] *= [r, z] * (1 - [r, z])  (one pass over the contiguous (B, 2H) block)
+        t1 = np.empty((b, hs), gates.dtype)
+        act = np.empty((b, 2 * hs), gates.dtype)
         for t in _steps(n, not reverse):
             dh += g_out[t]
             g = gates[t]
             r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
-            hp = _prev(out, h0, t, reverse)
             d = dgi[t]
             dr, dz, dn = d[:, :hs], d[:, hs : 2 * hs], d[:, 2 * hs :]
-            np.multiply(dh, 1 - z, out=dn)
-            dn *= 1 - nn * nn
-            np.subtract(hp, nn, out=dz)
+            np.multiply(nn, nn, out=t1)
+            np.subtract(1, t1, out=t1)
+            np.subtract(1, z, out=dn)
+            dn *= dh
+            dn *= t1
+            np.subtract(_prev(out, h0, t, reverse), nn, out=dz)
             dz *= dh
-            dz *= z * (1 - z)
             np.multiply(dn, ghn[t], out=dr)
-            dr *= r * (1 - r)
+            rz = g[:, : 2 * hs]
+            np.subtract(1, rz, out=act)
+            act *= rz
+            d[:, : 2 * hs] *= act
             e = dgh[t]
             e[:, : 2 * hs] = d[:, : 2 * hs]
             np.multiply(dn, r, out=e[:, 2 * hs :])
-            dh = dh * z
+            dh *= z
             dh += e @ w_hh
         nig = ctx.needs_input_grad
         dw = _prev_product(dgh, out, h0, reverse) if nig[2] else None
