@@ -14,9 +14,12 @@ formulas run with ``_dot`` in place of the fast ``einsum``/scratch-buffer code.
 
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 
-from .._scratch import scratch
+from ._norm_layout import ChannelLayout
+from ._norm_rows import rows_backward, rows_forward
 from ._util import Primitive, carrying, on_graph
 
 __all__ = ["BatchNormTrain", "BatchNormEval", "LayerNorm", "GroupNorm", "RMSNorm"]
@@ -60,65 +63,64 @@ class BatchNormTrain(Primitive):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
-        x3 = _ncl(x)
-        n = x3.shape[0] * x3.shape[2]
+        lay = ChannelLayout(x)
+        x2 = lay.view(x)
+        nf = x.dtype.type(lay.rows * lay.width // max(x.shape[1], 1))
         # PyTorch accumulates these statistics in double. A plain float32 mean drifts visibly
         # when the mean is large next to the spread, so it is corrected by the mean of the
         # residuals (compensated two-pass): about as accurate, much cheaper than float64 sums.
-        mean = np.einsum("ncl->c", x3) / x.dtype.type(n)
-        # Big per-step arrays come from the scratch pool (no fresh pages to fault in each step).
-        xc = np.subtract(x3, mean[:, None], out=scratch.get(x3.shape, x3.dtype))
-        corr = np.einsum("ncl->c", xc) / x.dtype.type(n)
-        var = np.einsum("ncl,ncl->c", xc, xc) / x.dtype.type(n) - corr * corr
+        mean = lay.sum(x2) / nf
+        xc = np.subtract(x2, lay.expand(mean), out=lay.new(x.dtype))  # kept for backward
+        corr = lay.sum(xc) / nf
+        var = lay.dot(xc, xc) / nf - corr * corr
         np.maximum(var, 0, out=var)  # rounding must not make a constant channel's var < 0
         mean += corr
-        xc -= corr[:, None]
         invstd = 1.0 / np.sqrt(var + eps)
-        xhat = xc
-        xhat *= invstd[:, None]
-        y = scratch.get(x3.shape, x3.dtype)
-        if weight is not None:
-            np.multiply(xhat, weight[:, None], out=y)
-            if bias is not None:
-                y += bias[:, None]
-        elif bias is not None:
-            np.add(xhat, bias[:, None], out=y)
-        else:
-            np.copyto(y, xhat)
-        ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
-        ctx.meta = (x.shape, invstd, weight, eps)
-        return y.reshape(x.shape), mean, var
+        # y = xhat * w + b = xc * a + (b - corr * a), a = w * invstd: two passes.
+        a = invstd if weight is None else invstd * weight
+        shift = -corr * a if bias is None else bias - corr * a
+        y = np.multiply(xc, lay.expand(a), out=lay.new(x.dtype))
+        y += lay.expand(shift)
+        ctx.save_for_backward(xc, x, weight)  # x, weight: for create_graph
+        ctx.meta = (lay, invstd, corr, eps)
+        return lay.nd(y), mean, var
 
     @staticmethod
     def backward(ctx, g, _gm=None, _gv=None):
-        xhat, x, weight = ctx.saved_tensors
-        shape, invstd, _, eps = ctx.meta
-        g3 = _ncl(g)
+        xc, x, weight = ctx.saved_tensors
+        lay, invstd, corr, eps = ctx.meta
         if on_graph(g):
-            return _batch_norm_train_on_graph(ctx, g3, x, weight, xhat, invstd, eps)
-        n = g3.shape[0] * g3.shape[2]
-        gb = np.einsum("ncl->c", g3)
-        gw = np.einsum("ncl,ncl->c", g3, xhat)
+            return _batch_norm_train_on_graph(ctx, g, x, weight, xc, invstd, corr, eps)
+        g2 = lay.view(g)
+        nf = xc.dtype.type(lay.rows * lay.width // max(x.shape[1], 1))
+        gb = lay.sum(g2)
+        # sum(g * xhat) = invstd * (sum(g * xc) - corr * sum(g))
+        gw = (lay.dot(g2, xc) - corr * gb) * invstd
         nig = ctx.needs_input_grad
         gx = None
         if nig[0]:
             # d/dx of (x - mean) * invstd, with mean and invstd depending on x:
-            # invstd * w * (g - mean(g) - xhat * mean(g * xhat)).
-            scale = invstd if weight is None else invstd * weight
-            gx = np.subtract(g3, (gb / n)[:, None], out=scratch.get(g3.shape, xhat.dtype))
-            tmp = np.multiply(xhat, (gw / n)[:, None], out=scratch.get(g3.shape, xhat.dtype))
-            gx -= tmp
-            del tmp
-            gx *= scale[:, None]
-            gx = gx.reshape(shape)
+            # w * invstd * (g - mean(g) - xhat * mean(g * xhat)), as
+            # a * (g + xc * c2 + c3): one product, three in-place passes.
+            a = invstd if weight is None else invstd * weight
+            c2 = -invstd * gw / nf
+            c3 = -corr * c2 - gb / nf
+            gx = np.multiply(xc, lay.expand(c2), out=lay.new(xc.dtype))
+            gx += g2
+            gx += lay.expand(c3)
+            gx *= lay.expand(a)
+            gx = lay.nd(gx)
         gw_out = gw.astype(g.dtype, copy=False) if len(nig) > 1 and nig[1] else None
         gb_out = gb if len(nig) > 2 and nig[2] else None
         return gx, gw_out, gb_out, None
 
 
-def _batch_norm_train_on_graph(ctx, g3, x, weight, xhat, invstd, eps) -> tuple:
+def _batch_norm_train_on_graph(ctx, g, x, weight, xc, invstd, corr, eps) -> tuple:
     """BatchNormTrain's backward on the graph: the formula above, without scratch buffers."""
-    xhat, inv = _standardize_on_graph(_ncl(x), (0, 2), eps, xhat, invstd[:, None])
+    lay = ctx.meta[0]
+    xhat_v = _ncl(lay.nd((xc - lay.expand(corr)) * lay.expand(invstd)))
+    g3 = _ncl(g)
+    xhat, inv = _standardize_on_graph(_ncl(x), (0, 2), eps, xhat_v, invstd[:, None])
     n = g3.shape[0] * g3.shape[2]
     gb = g3.sum(axis=(0, 2))
     gw = _dot(g3, xhat, (0, 2))
@@ -135,45 +137,65 @@ def _batch_norm_train_on_graph(ctx, g3, x, weight, xhat, invstd, eps) -> tuple:
 class BatchNormEval(Primitive):
     """Batch norm with given statistics: ``forward(x, mean, var, weight, bias, eps)``.
 
-    An affine map per channel; gradients for ``x``, ``weight`` and ``bias``.
+    An affine map per channel (``y = x * a + b``, two passes); gradients for ``x``, ``weight``
+    and ``bias``.
     """
 
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, mean, var, weight, bias, eps):
-        x3 = _ncl(x)
+        lay = ChannelLayout(x)
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
         scale = invstd if weight is None else invstd * weight
         shift = -mean * scale
         if bias is not None:
             shift = shift + bias
-        y = x3 * scale[:, None] + shift[:, None]
+        y = np.multiply(lay.view(x), lay.expand(scale), out=lay.new(x.dtype))
+        y += lay.expand(shift.astype(x.dtype, copy=False))
         ctx.save_for_backward(x, weight)  # weight: for create_graph (scale is an intermediate)
-        ctx.meta = (mean, invstd, scale)
-        return y.reshape(x.shape).astype(x.dtype, copy=False)
+        ctx.meta = (lay, mean, invstd, scale)
+        return lay.nd(y)
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        mean, invstd, scale = ctx.meta
-        if on_graph(g) and weight is not None:
-            scale = carrying(scale, invstd * weight)
-        g3 = _ncl(g)
+        lay, mean, invstd, scale = ctx.meta
         nig = ctx.needs_input_grad
-        gx = gw = gb = None
+        if on_graph(g):
+            return _batch_norm_eval_on_graph(ctx, g, x, weight)
+        g2 = lay.view(g)
+        gx = gw = None
         if nig[0]:
-            gx = (g3 * scale[:, None]).reshape(x.shape)
+            gx = lay.nd(np.multiply(g2, lay.expand(scale), out=lay.new(g2.dtype)))
         if nig[3]:
-            xhat = (_ncl(x) - mean[:, None]) * invstd[:, None]
-            gw = _dot(g3, xhat, (0, 2))
-        if nig[4]:
-            gb = g3.sum(axis=(0, 2))
+            xc = np.subtract(lay.view(x), lay.expand(mean), out=lay.new(x.dtype))
+            gw = lay.dot(g2, xc) * invstd
+        gb = lay.sum(g2) if nig[4] else None
         return gx, None, None, gw, gb, None
 
 
+def _batch_norm_eval_on_graph(ctx, g, x, weight) -> tuple:
+    """BatchNormEval's backward on the graph."""
+    _, mean, invstd, scale = ctx.meta
+    if weight is not None:
+        scale = carrying(scale, invstd * weight)
+    g3 = _ncl(g)
+    nig = ctx.needs_input_grad
+    gx = gw = gb = None
+    if nig[0]:
+        gx = (g3 * scale[:, None]).reshape(x.shape)
+    if nig[3]:
+        xhat = (_ncl(x) - mean[:, None]) * invstd[:, None]
+        gw = _dot(g3, xhat, (0, 2))
+    if nig[4]:
+        gb = g3.sum(axis=(0, 2))
+    return gx, None, None, gw, gb, None
+
+
 def _norm_rows_backward(g2: np.ndarray, xhat: np.ndarray, invstd: np.ndarray) -> np.ndarray:
-    """Input gradient of row-wise standardisation given the gradient ``g2`` w.r.t. ``xhat``."""
+    """Input gradient of row-wise standardisation given the gradient ``g2`` w.r.t. ``xhat``
+    (the create_graph form, on GraphArrays; arrays take ``_norm_rows.rows_backward``)."""
     k = g2.shape[-1]
     m1 = g2.sum(axis=-1, keepdims=True) / k
     m2 = _dot(g2, xhat, (g2.ndim - 1,))[..., None] / k
@@ -191,20 +213,9 @@ class LayerNorm(Primitive):
     @staticmethod
     def forward(ctx, x, weight, bias, k, eps):
         inner = int(np.prod(x.shape[x.ndim - k :])) if k else 1
-        x2 = x.reshape(-1, inner)
-        mean = x2.mean(axis=1, keepdims=True)
-        xc = x2 - mean
-        var = (np.einsum("mk,mk->m", xc, xc) / inner)[:, None].astype(x.dtype, copy=False)
-        invstd = 1.0 / np.sqrt(var + eps)
-        xhat = xc
-        xhat *= invstd
-        y = xhat
-        if weight is not None:
-            y = xhat * weight.reshape(-1)
-        if bias is not None:
-            y = y + bias.reshape(-1)
-        if y is xhat:
-            y = xhat.copy()
+        w = None if weight is None else weight.reshape(-1)
+        b = None if bias is None else bias.reshape(-1)
+        y, xhat, invstd, _, _ = rows_forward(x.reshape(-1, inner), 1, w, b, eps)
         ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
         ctx.meta = (x.shape, invstd, bias, eps)
         return y.reshape(x.shape)
@@ -214,18 +225,35 @@ class LayerNorm(Primitive):
         xhat, x, weight = ctx.saved_tensors
         shape, invstd, bias, eps = ctx.meta
         if on_graph(g):
-            xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (1,), eps, xhat, invstd)
-        g2 = g.reshape(xhat.shape)
-        nig = ctx.needs_input_grad
-        gx = gw = gb = None
-        if nig[0]:
-            gxhat = g2 if weight is None else g2 * weight.reshape(-1)
-            gx = _norm_rows_backward(gxhat, xhat, invstd).reshape(shape)
-        if nig[1]:
-            gw = _dot(g2, xhat, (0,)).reshape(weight.shape)
-        if nig[2]:
-            gb = g2.sum(axis=0).reshape(bias.shape)
-        return gx, gw, gb, None, None
+            return _layer_norm_on_graph(ctx, g)
+        w = None if weight is None else weight.reshape(-1)
+        nig = tuple(ctx.needs_input_grad[:3])
+        gx, gw, gb = rows_backward(g.reshape(xhat.shape), xhat, invstd, 1, w, nig)
+        return (
+            None if gx is None else gx.reshape(shape),
+            None if gw is None else gw.reshape(weight.shape),
+            None if gb is None else gb.reshape(bias.shape),
+            None,
+            None,
+        )
+
+
+def _layer_norm_on_graph(ctx, g) -> tuple:
+    """LayerNorm's backward under create_graph: the same formulas on recorded ops."""
+    xhat, x, weight = ctx.saved_tensors
+    shape, invstd, bias, eps = ctx.meta
+    xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (1,), eps, xhat, invstd)
+    g2 = g.reshape(xhat.shape)
+    nig = ctx.needs_input_grad
+    gx = gw = gb = None
+    if nig[0]:
+        gxhat = g2 if weight is None else g2 * weight.reshape(-1)
+        gx = _norm_rows_backward(gxhat, xhat, invstd).reshape(shape)
+    if nig[1]:
+        gw = _dot(g2, xhat, (0,)).reshape(weight.shape)
+    if nig[2]:
+        gb = g2.sum(axis=0).reshape(bias.shape)
+    return gx, gw, gb, None, None
 
 
 class GroupNorm(Primitive):
@@ -233,7 +261,8 @@ class GroupNorm(Primitive):
 
     Returns ``(y, mean, var)``: the per-(sample, group) mean and biased variance, shaped
     (N, groups), are non-differentiable (instance norm uses them for running estimates).
-    ``weight``/``bias`` are per channel.
+    ``weight``/``bias`` are per channel, applied on (N, C * L) rows with each channel's value
+    repeated over its L positions (one long inner loop per sample, see ``_norm_layout``).
     """
 
     twice_differentiable = True
@@ -242,43 +271,59 @@ class GroupNorm(Primitive):
     @staticmethod
     def forward(ctx, x, weight, bias, groups, eps):
         n, c = x.shape[0], x.shape[1]
-        xg = x.reshape(n, groups, -1)
-        mean = xg.mean(axis=2, keepdims=True)
-        xc = xg - mean
-        var = (np.einsum("ngk,ngk->ng", xc, xc) / xg.shape[2])[..., None].astype(x.dtype)
-        invstd = 1.0 / np.sqrt(var + eps)
-        xhat = xc
-        xhat *= invstd
-        xhat_c = xhat.reshape(n, c, -1)
-        y = xhat_c
-        if weight is not None:
-            y = xhat_c * weight[:, None]
-        if bias is not None:
-            y = y + bias[:, None]
-        if y is xhat_c:
-            y = xhat_c.copy()
+        spatial = prod(x.shape[2:])
+        w_row = None if weight is None else np.repeat(weight, spatial)
+        b_row = None if bias is None else np.repeat(bias, spatial)
+        x2 = x.reshape(n, c * spatial)  # explicit sizes: an empty batch is valid input
+        y, xhat2, invstd, mean, var = rows_forward(x2, groups, w_row, b_row, eps)
+        xhat = xhat2.reshape(n, groups, c * spatial // groups)
         ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
-        ctx.meta = (x.shape, invstd, bias, eps)
-        return y.reshape(x.shape), mean[..., 0], var[..., 0]
+        ctx.meta = (x.shape, invstd.reshape(n, groups, 1), bias, eps)
+        return y.reshape(x.shape), mean.reshape(n, groups), var.reshape(n, groups)
 
     @staticmethod
     def backward(ctx, g, _gm=None, _gv=None):
         xhat, x, weight = ctx.saved_tensors
         shape, invstd, bias, eps = ctx.meta
         if on_graph(g):
-            xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (2,), eps, xhat, invstd)
-        n, c = shape[0], shape[1]
-        g3 = g.reshape(n, c, -1)
-        nig = ctx.needs_input_grad
-        gx = gw = gb = None
-        if nig[0]:
-            gxhat = g3 if weight is None else g3 * weight[:, None]
-            gx = _norm_rows_backward(gxhat.reshape(xhat.shape), xhat, invstd).reshape(shape)
-        if nig[1]:
-            gw = _dot(g3, xhat.reshape(n, c, -1), (0, 2))
-        if nig[2]:
-            gb = g3.sum(axis=(0, 2))
-        return gx, gw, gb, None, None
+            return _group_norm_on_graph(ctx, g)
+        n, c, groups = shape[0], shape[1], xhat.shape[1]
+        spatial = prod(shape[2:])
+        w_row = None if weight is None else np.repeat(weight, spatial)
+        gx, gw, gb = rows_backward(
+            g.reshape(n, c * spatial),
+            xhat.reshape(n, c * spatial),
+            invstd.reshape(-1, 1),
+            groups,
+            w_row,
+            tuple(ctx.needs_input_grad[:3]),
+        )
+        return (
+            None if gx is None else gx.reshape(shape),
+            None if gw is None else gw.reshape(c, spatial).sum(axis=1),
+            None if gb is None else gb.reshape(c, spatial).sum(axis=1),
+            None,
+            None,
+        )
+
+
+def _group_norm_on_graph(ctx, g) -> tuple:
+    """GroupNorm's backward under create_graph: the same formulas on recorded ops."""
+    xhat, x, weight = ctx.saved_tensors
+    shape, invstd, bias, eps = ctx.meta
+    xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (2,), eps, xhat, invstd)
+    n, c = shape[0], shape[1]
+    g3 = g.reshape(n, c, -1)
+    nig = ctx.needs_input_grad
+    gx = gw = gb = None
+    if nig[0]:
+        gxhat = g3 if weight is None else g3 * weight[:, None]
+        gx = _norm_rows_backward(gxhat.reshape(xhat.shape), xhat, invstd).reshape(shape)
+    if nig[1]:
+        gw = _dot(g3, xhat.reshape(n, c, -1), (0, 2))
+    if nig[2]:
+        gb = g3.sum(axis=(0, 2))
+    return gx, gw, gb, None, None
 
 
 class RMSNorm(Primitive):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._runtime import single_threaded_blas
 from .._scratch import scratch
 from . import _rnn_graph as G
 from ._util import Primitive, ones_vector
@@ -34,6 +35,13 @@ def _sigmoid_(a: np.ndarray) -> None:
 # _WT_NOTE: the recurrent weight is transposed into a C-contiguous copy once per sequence: the
 # per-step product ``(B, P) @ (P, G)`` with a transposed (Fortran-order) view ran 1.5x slower in
 # OpenBLAS (32x128 @ 128x512: 74 us vs 50 us), and it runs once per time step.
+
+
+# _BLAS_NOTE: the time loops run OpenBLAS at one thread. Their per-step GEMM ((32, 128) @
+# (128, 512): 2M multiply-adds) is above OpenBLAS's own threading threshold, but two threads
+# gained little at best (29 against 31 us, the best of 1,500 products) and, whenever the other
+# core was busy, cost 6-20x in wall time (median 310-630 us against 190 us at load average 12):
+# its workers spin waiting for a core. The whole-sequence GEMMs outside the loops keep BLAS as is.
 
 
 # _POOL_NOTE: the per-sequence arrays (gate activations, cell states, outputs, gate gradients)
@@ -88,15 +96,16 @@ class RNNLayer(Primitive):
         pre = gi if b_hh is None else gi + b_hh
         w_t = np.ascontiguousarray(w_hh.T)  # see _WT_NOTE
         h = h0
-        for t in _steps(gi.shape[0], reverse):
-            a = out[t]
-            np.matmul(h, w_t, out=a)
-            a += pre[t]
-            if relu:
-                np.maximum(a, 0, out=a)
-            else:
-                np.tanh(a, out=a)
-            h = a
+        with single_threaded_blas():  # see _BLAS_NOTE
+            for t in _steps(gi.shape[0], reverse):
+                a = out[t]
+                np.matmul(h, w_t, out=a)
+                a += pre[t]
+                if relu:
+                    np.maximum(a, 0, out=a)
+                else:
+                    np.tanh(a, out=a)
+                h = a
         # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
         ctx.save_for_backward(out, h0, w_hh, gi, h0, w_hh, b_hh)
         ctx.meta = (relu, reverse, b_hh is not None)
@@ -108,16 +117,17 @@ class RNNLayer(Primitive):
         relu, reverse, has_bias = ctx.meta
         da = scratch.get(out.shape, out.dtype)
         dh = g_hn.copy()
-        for t in _steps(out.shape[0], not reverse):
-            dh += g_out[t]
-            d = da[t]
-            if relu:
-                np.multiply(dh, out[t] > 0, out=d)
-            else:
-                np.multiply(out[t], out[t], out=d)
-                np.subtract(1, d, out=d)
-                d *= dh
-            dh = d @ w_hh
+        with single_threaded_blas():  # see _BLAS_NOTE
+            for t in _steps(out.shape[0], not reverse):
+                dh += g_out[t]
+                d = da[t]
+                if relu:
+                    np.multiply(dh, out[t] > 0, out=d)
+                else:
+                    np.multiply(out[t], out[t], out=d)
+                    np.subtract(1, d, out=d)
+                    d *= dh
+                dh = d @ w_hh
         nig = ctx.needs_input_grad
         dw = _prev_product(da, out, h0, reverse) if nig[2] else None
         db = _bias_grad(da) if has_bias and nig[3] else None
@@ -143,49 +153,44 @@ class LSTMLayer(Primitive):
     def forward(ctx, gi, h0, c0, w_hh, b_hh, w_hr, reverse):
         n, b, g4 = gi.shape
         hs = g4 // 4
-        # `gates` starts as the pre-activations without the recurrent term and is overwritten
-        # with the activated gate values, which backward needs.
-        # The per-sequence arrays come from the scratch pool (see _POOL_NOTE).
-        gates = scratch.get(gi.shape, gi.dtype)
-        if b_hh is not None:
-            np.add(gi, b_hh, out=gates)
-        else:
-            np.copyto(gates, gi)
+        # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5: halving the i, f, o pre-activations up front
+        # (and the matching rows of W_hh; exact in binary floating point) makes every gate one
+        # tanh over the whole row followed by one per-column affine map: 4 array ops per step.
+        half, shift = _lstm_gate_rows(hs, gi.dtype)
+        # `gates` starts as the halved pre-activations without the recurrent term and is
+        # overwritten with the activated gate values, which backward needs. The per-sequence
+        # arrays come from the scratch pool (see _POOL_NOTE).
+        gates = np.multiply(gi, half, out=scratch.get(gi.shape, gi.dtype))
+        if b_hh is not None:  # nn.LSTM folds b_hh into the input projection's bias
+            gates += b_hh * half
         cs = scratch.get((n, b, hs), gi.dtype)
         tcs = scratch.get((n, b, hs), gi.dtype)
         proj = w_hr is not None
         out = scratch.get((n, b, w_hr.shape[0] if proj else hs), gi.dtype)
         hh = scratch.get((n, b, hs), gi.dtype) if proj else out
         rec = np.empty((b, g4), gi.dtype)
-        # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5: halving the i, f, o pre-activations up front
-        # (and the matching rows of W_hh; exact in binary floating point) makes every gate one
-        # tanh over the whole row followed by one per-column affine map: 4 array ops per step.
-        half = np.ones(g4, gi.dtype)
-        half[: 2 * hs] = 0.5
-        half[3 * hs :] = 0.5
-        shift = np.where(half == 0.5, half, 0).astype(gi.dtype)
-        gates *= half
         w_t = np.ascontiguousarray((w_hh * half[:, None]).T)  # see _WT_NOTE
         h, c = h0, c0
-        for t in _steps(n, reverse):
-            g = gates[t]
-            np.matmul(h, w_t, out=rec)
-            g += rec
-            np.tanh(g, out=g)
-            g *= half
-            g += shift
-            i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
-            c_new = cs[t]
-            np.multiply(f, c, out=c_new)
-            tmp = rec[:, :hs]
-            np.multiply(i, gg, out=tmp)
-            c_new += tmp
-            tc = tcs[t]
-            np.tanh(c_new, out=tc)
-            np.multiply(o, tc, out=hh[t])
-            if proj:
-                np.matmul(hh[t], w_hr.T, out=out[t])
-            h, c = out[t], c_new
+        with single_threaded_blas():  # see _BLAS_NOTE
+            for t in _steps(n, reverse):
+                g = gates[t]
+                np.matmul(h, w_t, out=rec)
+                g += rec
+                np.tanh(g, out=g)
+                g *= half
+                g += shift
+                i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
+                c_new = cs[t]
+                np.multiply(f, c, out=c_new)
+                tmp = rec[:, :hs]
+                np.multiply(i, gg, out=tmp)
+                c_new += tmp
+                tc = tcs[t]
+                np.tanh(c_new, out=tc)
+                np.multiply(o, tc, out=hh[t])
+                if proj:
+                    np.matmul(hh[t], w_hr.T, out=out[t])
+                h, c = out[t], c_new
         # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
         ctx.save_for_backward(
             gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr, gi, h0, c0, w_hh, b_hh, w_hr
@@ -197,50 +202,47 @@ class LSTMLayer(Primitive):
     def backward(ctx, g_out, g_hn, g_cn):
         gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr = ctx.saved_tensors[:9]
         reverse, has_bias = ctx.meta
-        n, _, g4 = gates.shape
+        n, b, g4 = gates.shape
         hs = g4 // 4
         proj = w_hr is not None
-        # Everything that does not depend on the incoming gradient is computed for all steps at
-        # once (a few large array ops instead of many per step): the gate gradients are then
-        # dgates[t] = [dc, dc, dc, dhh] * mult[t], and dc picks up dhh * o * (1 - tanh(c)^2).
-        i, f, gg, o = (gates[..., k * hs : (k + 1) * hs] for k in range(4))
-        c_prev = scratch.get(cs.shape, cs.dtype)
-        if reverse:
-            c_prev[:-1], c_prev[-1] = cs[1:], c0
-        else:
-            c_prev[1:], c_prev[0] = cs[:-1], c0
-        mult = scratch.get(gates.shape, gates.dtype)
-        tmp = scratch.get(cs.shape, cs.dtype)
-        for k, (a, b) in enumerate(((i, gg), (f, c_prev), (gg, i), (o, tcs))):
-            # mult[k] = b * a * (1 - a), except the cell input gate: i * (1 - gg * gg).
-            np.multiply(a, a, out=tmp)
-            if k == 2:
-                np.subtract(1, tmp, out=tmp)
-            else:
-                np.subtract(a, tmp, out=tmp)
-            np.multiply(b, tmp, out=mult[..., k * hs : (k + 1) * hs])
-        del c_prev
-        o_dtanh = np.multiply(tcs, tcs, out=tmp)
-        np.subtract(1, o_dtanh, out=o_dtanh)
-        o_dtanh *= o
-        mult3 = mult[..., : 3 * hs].reshape(n, -1, 3, hs)
+        # Per step, on (B, 4H) rows that stay in cache (a whole-sequence precomputation made
+        # a dozen passes over megabyte arrays):
+        #   dc += dh * o * (1 - tanh(c)^2)
+        #   dgates = [dc * g, dc * c_prev, dc * i, dh * tanh(c)] * act'
+        # where act' = a * (1 - a) for the sigmoid gates i, f, o and 1 - g^2 for g, computed
+        # as a * (alpha - a) + beta with alpha, beta rows that are 1, 0 except on g's columns.
+        alpha, beta = _lstm_derivative_rows(hs, gates.dtype)
         dgates = scratch.get(gates.shape, gates.dtype)
-        dg3 = dgates[..., : 3 * hs].reshape(n, -1, 3, hs)
         dout = np.empty_like(out) if proj else None
         dh = g_hn.copy()
         dc = g_cn.copy()
-        for t in _steps(n, not reverse):
-            dh += g_out[t]
-            if proj:
-                dout[t] = dh
-                dhh = dh @ w_hr
-            else:
-                dhh = dh
-            dc += dhh * o_dtanh[t]
-            np.multiply(mult3[t], dc[:, None, :], out=dg3[t])
-            np.multiply(dhh, mult[t, :, 3 * hs :], out=dgates[t, :, 3 * hs :])
-            dc *= f[t]
-            dh = dgates[t] @ w_hh
+        dho = np.empty((b, hs), gates.dtype)
+        act = np.empty((b, g4), gates.dtype)
+        with single_threaded_blas():  # see _BLAS_NOTE
+            for t in _steps(n, not reverse):
+                dh += g_out[t]
+                if proj:
+                    dout[t] = dh
+                    dhh = dh @ w_hr
+                else:
+                    dhh = dh
+                g, d, tc = gates[t], dgates[t], tcs[t]
+                i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
+                np.multiply(dhh, o, out=dho)
+                dc += dho
+                dho *= tc
+                dho *= tc
+                dc -= dho
+                np.multiply(dc, gg, out=d[:, :hs])
+                np.multiply(dc, _prev(cs, c0, t, reverse), out=d[:, hs : 2 * hs])
+                np.multiply(dc, i, out=d[:, 2 * hs : 3 * hs])
+                np.multiply(dhh, tc, out=d[:, 3 * hs :])
+                np.subtract(alpha, g, out=act)
+                act *= g
+                act += beta
+                d *= act
+                dc *= f
+                dh = d @ w_hh
         nig = ctx.needs_input_grad
         dw_hh = _prev_product(dgates, out, h0, reverse) if nig[3] else None
         db = _bias_grad(dgates) if has_bias and nig[4] else None
@@ -254,6 +256,26 @@ class LSTMLayer(Primitive):
     def _run_backward_graph(cls, ctx, grads):
         reverse = ctx.meta[0]
         return G.graph_backward(cls, ctx, grads, 6, lambda *a: G.lstm_steps(*a, reverse))
+
+
+def _lstm_gate_rows(hs: int, dtype: np.dtype) -> tuple:
+    """``(half, shift)`` rows over the 4H gate columns: 0.5, 0.5 on the sigmoid gates i, f, o
+    (``sigmoid(x) = 0.5 * tanh(x / 2) + 0.5``) and 1, 0 on the tanh gate g."""
+    half = np.full(4 * hs, 0.5, dtype)
+    half[2 * hs : 3 * hs] = 1
+    shift = np.full(4 * hs, 0.5, dtype)
+    shift[2 * hs : 3 * hs] = 0
+    return half, shift
+
+
+def _lstm_derivative_rows(hs: int, dtype: np.dtype) -> tuple:
+    """``(alpha, beta)`` with ``a * (alpha - a) + beta`` the derivative of each gate's activation
+    from its value: ``a * (1 - a)`` for the sigmoid gates, ``1 - a * a`` for the tanh gate g."""
+    alpha = np.ones(4 * hs, dtype)
+    alpha[2 * hs : 3 * hs] = 0
+    beta = np.zeros(4 * hs, dtype)
+    beta[2 * hs : 3 * hs] = 1
+    return alpha, beta
 
 
 class GRULayer(Primitive):
@@ -280,23 +302,24 @@ class GRULayer(Primitive):
         rec = np.empty((b, g3), gi.dtype)
         w_t = np.ascontiguousarray(w_hh.T)  # see _WT_NOTE
         h = h0
-        for t in _steps(n, reverse):
-            np.matmul(h, w_t, out=rec)
-            if b_hh is not None:
-                rec += b_hh
-            g = gates[t]
-            rz = g[:, : 2 * hs]
-            rz += rec[:, : 2 * hs]
-            _sigmoid_(rz)
-            r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
-            ghn[t] = rec[:, 2 * hs :]
-            nn += r * rec[:, 2 * hs :]
-            np.tanh(nn, out=nn)
-            h_new = out[t]
-            np.subtract(h, nn, out=h_new)
-            h_new *= z
-            h_new += nn
-            h = h_new
+        with single_threaded_blas():  # see _BLAS_NOTE
+            for t in _steps(n, reverse):
+                np.matmul(h, w_t, out=rec)
+                if b_hh is not None:
+                    rec += b_hh
+                g = gates[t]
+                rz = g[:, : 2 * hs]
+                rz += rec[:, : 2 * hs]
+                _sigmoid_(rz)
+                r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
+                ghn[t] = rec[:, 2 * hs :]
+                nn += r * rec[:, 2 * hs :]
+                np.tanh(nn, out=nn)
+                h_new = out[t]
+                np.subtract(h, nn, out=h_new)
+                h_new *= z
+                h_new += nn
+                h = h_new
         # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
         ctx.save_for_backward(gates, ghn, out, h0, w_hh, gi, h0, w_hh, b_hh)
         ctx.meta = (reverse, b_hh is not None)
@@ -306,30 +329,40 @@ class GRULayer(Primitive):
     def backward(ctx, g_out, g_hn):
         gates, ghn, out, h0, w_hh = ctx.saved_tensors[:5]
         reverse, has_bias = ctx.meta
-        n, _, g3 = gates.shape
+        n, b, g3 = gates.shape
         hs = g3 // 3
         dgi = scratch.get(gates.shape, gates.dtype)
         dgh = scratch.get(gates.shape, gates.dtype)  # equals dgi except the n block, scaled by r
         dh = g_hn.copy()
-        for t in _steps(n, not reverse):
-            dh += g_out[t]
-            g = gates[t]
-            r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
-            hp = _prev(out, h0, t, reverse)
-            d = dgi[t]
-            dr, dz, dn = d[:, :hs], d[:, hs : 2 * hs], d[:, 2 * hs :]
-            np.multiply(dh, 1 - z, out=dn)
-            dn *= 1 - nn * nn
-            np.subtract(hp, nn, out=dz)
-            dz *= dh
-            dz *= z * (1 - z)
-            np.multiply(dn, ghn[t], out=dr)
-            dr *= r * (1 - r)
-            e = dgh[t]
-            e[:, : 2 * hs] = d[:, : 2 * hs]
-            np.multiply(dn, r, out=e[:, 2 * hs :])
-            dh = dh * z
-            dh += e @ w_hh
+        # Per step, into preallocated rows (no temporaries):
+        #   dn = dh * (1 - z) * (1 - n^2),  dz = dh * (h_prev - n),  dr = dn * ghn,
+        #   [dr, dz] *= [r, z] * (1 - [r, z])  (one pass over the contiguous (B, 2H) block)
+        t1 = np.empty((b, hs), gates.dtype)
+        act = np.empty((b, 2 * hs), gates.dtype)
+        with single_threaded_blas():  # see _BLAS_NOTE
+            for t in _steps(n, not reverse):
+                dh += g_out[t]
+                g = gates[t]
+                r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
+                d = dgi[t]
+                dr, dz, dn = d[:, :hs], d[:, hs : 2 * hs], d[:, 2 * hs :]
+                np.multiply(nn, nn, out=t1)
+                np.subtract(1, t1, out=t1)
+                np.subtract(1, z, out=dn)
+                dn *= dh
+                dn *= t1
+                np.subtract(_prev(out, h0, t, reverse), nn, out=dz)
+                dz *= dh
+                np.multiply(dn, ghn[t], out=dr)
+                rz = g[:, : 2 * hs]
+                np.subtract(1, rz, out=act)
+                act *= rz
+                d[:, : 2 * hs] *= act
+                e = dgh[t]
+                e[:, : 2 * hs] = d[:, : 2 * hs]
+                np.multiply(dn, r, out=e[:, 2 * hs :])
+                dh *= z
+                dh += e @ w_hh
         nig = ctx.needs_input_grad
         dw = _prev_product(dgh, out, h0, reverse) if nig[2] else None
         db = _bias_grad(dgh) if has_bias and nig[3] else None

@@ -1,0 +1,88 @@
+"""Per-channel work on (N, C, *S) data as wide 2-D views, for batch norm.
+
+Batch norm's passes are "scale and shift every element by its channel's value" and "sum every
+channel". On an (N, C, L) view with a ``(C, 1)`` operand NumPy runs one short inner loop per
+(sample, channel) row, and the per-row overhead dominates for small L (measured on
+(32, 32, 256) float32: 80 us for a broadcast multiply against 22 us for the same work on
+(N, C * L) rows with the channel values expanded to one (C * L,) row). So the data is seen as
+``(rows, width)`` with ``width`` a whole number of channel patterns, per-channel vectors are
+expanded once to a ``(width,)`` row, and per-channel sums are column sums folded back to (C,).
+
+Two layouts: contiguous NC* (width = C * L, each channel's L values in a run) and channels-last
+(conv outputs are NCHW views of NHWC memory, see ember.ops.conv; 2-D inputs are the same case):
+width = R * C, R positions of all C channels. Neither view copies; an operand stored otherwise
+(an incoming gradient, say) is copied into the layout once.
+"""
+
+from __future__ import annotations
+
+from math import gcd, prod
+
+import numpy as np
+
+from .._scratch import scratch
+from .shape import _hidden_channels_last
+
+__all__ = ["ChannelLayout"]
+
+# Rows of a channels-last view hold about this many elements (a power-of-two count of positions).
+_LAST_WIDTH = 4096
+
+
+class ChannelLayout:
+    """The 2-D view scheme of one (N, C, *S) shape: ``view``, ``expand``, ``sum``/``dot``,
+    ``new`` (an output in the same layout) and ``nd`` (back to (N, C, *S))."""
+
+    __slots__ = ("shape", "last", "rows", "width", "reps")
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.shape = x.shape
+        n, c = x.shape[0], x.shape[1]
+        s = prod(x.shape[2:])
+        self.last = x.ndim == 2 or s == 1 or _hidden_channels_last(x)
+        if self.last:
+            m = n * s
+            pow2 = 1 << max(0, (_LAST_WIDTH // max(c, 1)).bit_length() - 1)
+            self.reps = gcd(m, pow2) if m else 1  # positions per row
+            self.width = self.reps * c
+        else:
+            self.reps = s  # values per channel in a row
+            self.width = c * s
+        self.rows = n * s * c // self.width if self.width else 0
+
+    def _nhwc_shape(self) -> tuple:
+        return (self.shape[0], *self.shape[2:], self.shape[1])
+
+    def view(self, a: np.ndarray) -> np.ndarray:
+        """``a`` (shaped like the input) as (rows, width); a copy only if stored otherwise."""
+        if self.last:
+            a = np.moveaxis(a, 1, -1)
+        return a.reshape(self.rows, self.width)
+
+    def nd(self, a2: np.ndarray) -> np.ndarray:
+        """A (rows, width) array back as (N, C, *S), viewing the same memory."""
+        if self.last:
+            return np.moveaxis(a2.reshape(self._nhwc_shape()), -1, 1)
+        return a2.reshape(self.shape)
+
+    def new(self, dtype: np.dtype) -> np.ndarray:
+        """An uninitialised (rows, width) scratch array (``nd`` of it has the input's layout)."""
+        return scratch.get((self.rows, self.width), dtype)
+
+    def expand(self, v: np.ndarray) -> np.ndarray:
+        """A per-channel (C,) vector as the matching (width,) row."""
+        return np.tile(v, self.reps) if self.last else np.repeat(v, self.reps)
+
+    def fold(self, cols: np.ndarray) -> np.ndarray:
+        """Column totals (width,) summed per channel to (C,)."""
+        if self.last:
+            return cols.reshape(self.reps, -1).sum(axis=0)
+        return cols.reshape(-1, self.reps).sum(axis=1)
+
+    def sum(self, a2: np.ndarray) -> np.ndarray:
+        """Per-channel sums of a (rows, width) array."""
+        return self.fold(np.einsum("mk->k", a2))
+
+    def dot(self, a2: np.ndarray, b2: np.ndarray) -> np.ndarray:
+        """Per-channel sums of ``a2 * b2``, without the product array."""
+        return self.fold(np.einsum("mk,mk->k", a2, b2))

@@ -1,0 +1,118 @@
+"""Layer norm and group norm on arrays, block by block: the first-order forward and backward of
+``ember.ops.norm.LayerNorm`` and ``GroupNorm`` (their create_graph formulas stay in norm.py).
+
+Both normalise groups of contiguous values. The input is seen as ``(samples, width)`` rows
+(layer norm: one row per normalised slice; group norm: one row per sample, ``width = C * L``),
+each row holding ``groups`` equal parts that are standardised separately, then scaled and
+shifted by a ``(width,)`` weight and bias row (group norm's per-channel values repeated over
+their L positions). A whole-array NumPy pass per step made these memory bound (measured
+(64, 128, 256) float32: a dozen passes over 8 MB each way), so the rows are processed in
+blocks of about ``BLOCK`` elements: every pass after the first read of a block hits the cache
+(measured on that input, one thread: forward 4.8 -> 3.5 ms, backward 6.7 -> 4.3 ms). The weight
+and bias gradients are summed per block and the partial sums added at the end. The blocks are
+independent and could run on ``parallel_for``'s threads; on the loaded 2-core machine this was
+measured on, two threads were slower in wall time than one, so they run in sequence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._scratch import scratch
+
+__all__ = ["rows_forward", "rows_backward"]
+
+# Elements per block: four block-sized arrays (input, output, gradient, temporary) fit in L2.
+BLOCK = 1 << 16
+
+
+def _step(width: int) -> int:
+    """Rows per block."""
+    return max(1, BLOCK // max(width, 1))
+
+
+def _each_block(fn, samples: int, width: int, dtype: np.dtype) -> None:
+    """Call ``fn(lo, hi, tmp)`` over blocks of ``_step(width)`` rows (``tmp``: a block-sized
+    array reused from block to block)."""
+    step = _step(width)
+
+    tmp = np.empty((min(step, samples), width), dtype)
+    for a in range(0, samples, step):
+        b = min(a + step, samples)
+        fn(a, b, tmp[: b - a])
+
+
+def rows_forward(x2: np.ndarray, groups: int, w_row, b_row, eps: float) -> tuple:
+    """Standardise each of the ``groups`` parts of every row of ``x2`` (samples, width), then
+    ``* w_row + b_row`` (either may be None). Returns ``(y2, xhat2, invstd, mean, var)``: the
+    two arrays shaped as ``x2`` (from the scratch pool), the statistics ``(samples * groups, 1)``.
+    """
+    s, width = x2.shape
+    k = width // groups if groups else 0
+    kf = x2.dtype.type(k)
+    y2 = scratch.get(x2.shape, x2.dtype)
+    xhat2 = scratch.get(x2.shape, x2.dtype)
+    stats = np.empty((3, s * groups, 1), x2.dtype)  # invstd, mean, var
+
+    def block(a: int, b: int, _tmp) -> None:
+        xb = x2[a:b].reshape(-1, k)
+        hb = xhat2[a:b].reshape(-1, k)
+        mean = np.add.reduce(xb, axis=1, keepdims=True) / kf
+        np.subtract(xb, mean, out=hb)
+        var = np.einsum("mk,mk->m", hb, hb)[:, None] / kf
+        inv = 1.0 / np.sqrt(var + eps)
+        hb *= inv
+        r = slice(a * groups, b * groups)
+        stats[0, r], stats[1, r], stats[2, r] = inv, mean, var
+        _affine(xhat2[a:b], w_row, b_row, y2[a:b])
+
+    _each_block(block, s, width, x2.dtype)
+    return y2, xhat2, stats[0], stats[1], stats[2]
+
+
+def _affine(h: np.ndarray, w_row, b_row, out: np.ndarray) -> None:
+    if w_row is not None:
+        np.multiply(h, w_row, out=out)
+        if b_row is not None:
+            out += b_row
+    elif b_row is not None:
+        np.add(h, b_row, out=out)
+    else:
+        np.copyto(out, h)
+
+
+def rows_backward(g2, xhat2, invstd, groups: int, w_row, need: tuple) -> tuple:
+    """Gradients of ``rows_forward`` given ``g2`` w.r.t. its output: ``(gx2, gw_row, gb_row)``
+    for the ``need`` flags (input, weight, bias); None where not needed.
+
+    Per part: ``gx = (gh - mean(gh) - xhat * mean(gh * xhat)) * invstd`` with ``gh = g * w``."""
+    s, width = g2.shape
+    k = width // groups if groups else 0
+    kf = g2.dtype.type(k)
+    gx2 = scratch.get(g2.shape, g2.dtype) if need[0] else None
+    step = _step(width)
+    nblocks = -(-s // step) if s else 0
+    partial = np.zeros((2, nblocks, width), g2.dtype)  # per-block weight and bias gradients
+
+    def block(a: int, b: int, tmp) -> None:
+        gb, hb = g2[a:b], xhat2[a:b]
+        if need[1]:
+            partial[0, a // step] = np.einsum("mk,mk->k", gb, hb)
+        if need[2]:
+            partial[1, a // step] = np.einsum("mk->k", gb)
+        if not need[0]:
+            return
+        gh = gb if w_row is None else np.multiply(gb, w_row, out=tmp)
+        gh, hp = gh.reshape(-1, k), hb.reshape(-1, k)
+        m1 = np.einsum("mk->m", gh)[:, None] / kf
+        m2 = np.einsum("mk,mk->m", gh, hp)[:, None] / kf
+        out = gx2[a:b].reshape(-1, k)
+        np.multiply(hp, m2, out=out)
+        np.subtract(gh, out, out=out)
+        out -= m1
+        out *= invstd[a * groups : b * groups]
+
+    _each_block(block, s, width, g2.dtype)
+    gw = partial[0].sum(axis=0) if need[1] else None
+    gbias = partial[1].sum(axis=0) if need[2] else None
+    return gx2, gw, gbias

@@ -1,0 +1,182 @@
+"""Batch norm on the memory layouts and sizes its wide-row passes (ember.ops._norm_layout) see:
+contiguous NC* with short and long rows, channels-last views (conv outputs), 2-D inputs, large
+means, eval mode with weight gradients, and create_graph; layer norm and group norm processed
+block by block (ember.ops._norm_rows) — values, running statistics and every gradient against
+PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import ember
+import ember.nn.functional as EF
+from tests.parity import assert_close, rand_array
+
+# (input shape, channels-last?, offset of the values)
+SHAPES = [
+    ((32, 8, 16, 16), False, 0.0),
+    ((4, 8, 16, 16), True, 0.0),  # channels-last: several positions per row
+    ((3, 5, 7, 3), True, 0.0),  # channels-last, odd position count: one position per row
+    ((2, 3, 4, 5, 6), True, 0.0),  # 3-D, channels-last
+    ((64, 24), False, 0.0),  # BatchNorm1d on (N, C)
+    ((6, 4, 50), False, 0.0),
+    ((16, 4, 8, 8), False, 1000.0),  # large mean next to the spread
+    ((16, 4, 8, 8), True, -500.0),
+]
+
+
+def _input(lib, arr: np.ndarray, last: bool):
+    """A leaf and the (N, C, *S) tensor fed to batch norm: a permuted view when channels-last."""
+    if last:
+        leaf = lib.tensor(np.ascontiguousarray(np.moveaxis(arr, 1, -1)), requires_grad=True)
+        return leaf, leaf.permute(0, -1, *range(1, arr.ndim - 1))
+    leaf = lib.tensor(arr, requires_grad=True)
+    return leaf, leaf
+
+
+def _run(lib, F, arr, last, training, affine, g, dt=np.float32):
+    leaf, x = _input(lib, arr.astype(dt), last)
+    c = arr.shape[1]
+    w = lib.tensor(rand_array((c,), dt, 1, 0.5, 1.5), requires_grad=True) if affine else None
+    b = lib.tensor(rand_array((c,), dt, 2), requires_grad=True) if affine else None
+    rm = lib.tensor(rand_array((c,), dt, 3, -0.5, 0.5) + arr.mean())
+    rv = lib.tensor(rand_array((c,), dt, 4, 0.5, 2.0))
+    y = F.batch_norm(x, rm, rv, w, b, training=training, momentum=0.2)
+    y.backward(lib.tensor(g.astype(dt)))
+    grads = [leaf.grad] + ([w.grad, b.grad] if affine else [])
+    return y, rm, rv, grads
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+@pytest.mark.parametrize("shape,last,offset", SHAPES, ids=str)
+def test_batch_norm_layouts_match_torch(shape, last, offset, training, affine):
+    arr = rand_array(shape, np.float32, 0) + np.float32(offset)
+    g = rand_array(shape, np.float32, 5)
+    e = _run(ember, EF, arr, last, training, affine, g)
+    # The reference is torch in float64: torch's own float32 channels-last kernel accumulates in
+    # float32 and is 100x less accurate than ember's on large means (2e-4 against 1e-6).
+    t = _run(torch, TF, arr, last, training, affine, g, np.float64)
+    assert e[0].dtype == ember.float32
+    # Eval is x * a + b as in PyTorch: a large mean cancels there in float32 (torch's too).
+    r = 2e-4 if offset and not training else 2e-5
+    tol = dict(rtol=r, atol=r, check_dtype=False)
+    assert_close(e[0], t[0], **tol, what="output")
+    assert_close(e[1], t[1], **tol, what="running_mean")
+    assert_close(e[2], t[2], **tol, what="running_var")
+    for i, (ge, gt) in enumerate(zip(e[3], t[3])):
+        # weight/bias gradients are sums over every position: compare relative to their size
+        scale = float(np.abs(gt.numpy()).max()) + 1.0
+        assert_close(ge, gt, rtol=r, atol=r * scale, check_dtype=False, what=f"grad {i}")
+
+
+def test_batch_norm_output_keeps_channels_last_layout():
+    # A conv output (channels-last memory) stays channels-last through batch norm.
+    _, x = _input(ember, rand_array((2, 8, 4, 4), np.float32, 0), True)
+    y = EF.batch_norm(x, None, None, training=True)
+    assert y._data.strides[1] == y._data.itemsize
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("last", [False, True], ids=["nchw", "channels_last"])
+def test_batch_norm_double_backward_matches_torch(training, last):
+    arr = rand_array((3, 4, 2, 5), np.float64, 0)
+
+    def run(lib, F):
+        leaf, x = _input(lib, arr, last)
+        w = lib.tensor(rand_array((4,), np.float64, 1, 0.5, 1.5), requires_grad=True)
+        b = lib.tensor(rand_array((4,), np.float64, 2), requires_grad=True)
+        rm = lib.tensor(rand_array((4,), np.float64, 3))
+        rv = lib.tensor(rand_array((4,), np.float64, 4, 0.5, 2.0))
+        y = F.batch_norm(x, rm, rv, w, b, training=training)
+        g = lib.tensor(rand_array(arr.shape, np.float64, 5))
+        gx, gw = lib.autograd.grad((y * y).sum(), (leaf, w), create_graph=True)
+        (gx * g.permute(0, 2, 3, 1) if last else gx * g).sum().backward(inputs=[leaf, w, b])
+        return gx, gw, leaf.grad, w.grad, b.grad
+
+    e, t = run(ember, EF), run(torch, TF)
+    for i, (a, b) in enumerate(zip(e, t)):
+        assert_close(a, b, rtol=1e-9, atol=1e-9, what=f"item {i}")
+
+
+# ---- layer norm and group norm, block by block (ember.ops._norm_rows) ------------------------
+ROW_CASES = [
+    ("ln", (7, 5, 12), (12,)),
+    ("ln", (3, 4, 6, 5), (6, 5)),
+    ("gn", (6, 8, 5, 3), 4),
+    ("gn", (5, 6, 7), 1),
+    ("gn", (4, 6, 7), 6),  # instance-norm-like: one channel per group
+]
+
+
+def _rows_run(lib, F, kind, shape, arg, affine, offset):
+    x = lib.tensor(rand_array(shape, np.float32, 0) + np.float32(offset), requires_grad=True)
+    wshape = arg if kind == "ln" else (shape[1],)
+    w = lib.tensor(rand_array(wshape, np.float32, 1, 0.5, 1.5), requires_grad=True)
+    b = lib.tensor(rand_array(wshape, np.float32, 2), requires_grad=True)
+    wb = (w, b) if affine else (None, None)
+    if kind == "ln":
+        y = F.layer_norm(x, arg, *wb)
+    else:
+        y = F.group_norm(x, arg, *wb)
+    y.backward(lib.tensor(rand_array(shape, np.float32, 5)))
+    return [y, x.grad] + ([w.grad, b.grad] if affine else [])
+
+
+@pytest.mark.parametrize("block", [8, 30, 1 << 16], ids=lambda b: f"block{b}")
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+@pytest.mark.parametrize("kind,shape,arg", ROW_CASES, ids=str)
+def test_layer_and_group_norm_blocks_match_torch(kind, shape, arg, affine, block, monkeypatch):
+    # Small BLOCK values make several blocks (and a ragged last one) out of small inputs.
+    from ember.ops import _norm_rows
+
+    monkeypatch.setattr(_norm_rows, "BLOCK", block)
+    e = _rows_run(ember, EF, kind, shape, arg, affine, 0.0)
+    t = _rows_run(torch, TF, kind, shape, arg, affine, 0.0)
+    for i, (a, b) in enumerate(zip(e, t)):
+        assert_close(a, b, rtol=1e-4, atol=1e-5, what=f"item {i}")
+
+
+@pytest.mark.parametrize("kind,shape,arg", ROW_CASES[:3], ids=str)
+def test_layer_and_group_norm_large_mean(kind, shape, arg):
+    # Values around 300 with unit spread: the two-pass statistics keep float32 accuracy.
+    e = _rows_run(ember, EF, kind, shape, arg, True, 300.0)
+    t = _rows_run(torch, TF, kind, shape, arg, True, 300.0)
+    for i, (a, b) in enumerate(zip(e, t)):
+        assert_close(a, b, rtol=1e-3, atol=1e-3, what=f"item {i}")
+
+
+def test_group_norm_statistics_for_instance_norm_running_stats():
+    # instance_norm's running estimates come from GroupNorm's per-(sample, group) mean and var.
+    x = rand_array((4, 3, 10), np.float32, 0) + np.float32(5)
+    rm_e, rv_e = ember.zeros(3), ember.ones(3)
+    rm_t, rv_t = torch.zeros(3), torch.ones(3)
+    EF.instance_norm(ember.tensor(x), rm_e, rv_e, momentum=0.5)
+    TF.instance_norm(torch.tensor(x), rm_t, rv_t, momentum=0.5)
+    assert_close(rm_e, rm_t, rtol=1e-5, atol=1e-5)
+    assert_close(rv_e, rv_t, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L, F, x: F.group_norm(x, 2, L.ones(4, requires_grad=True)),
+        lambda L, F, x: F.layer_norm(x, (3,)),
+        lambda L, F, x: F.batch_norm(x, None, None, training=True),
+        lambda L, F, x: F.instance_norm(x),
+    ],
+    ids=["group", "layer", "batch", "instance"],
+)
+def test_norms_of_an_empty_batch(call):
+    # A batch of zero samples is valid input: an empty output and empty/zero gradients.
+    res = []
+    for L, F in ((ember, EF), (torch, TF)):
+        x = L.zeros(0, 4, 3, requires_grad=True)
+        y = call(L, F, x)
+        y.sum().backward()
+        res.append((y, x.grad))
+    assert_close(res[0][0], res[1][0], what="output")
+    assert_close(res[0][1], res[1][1], what="grad")
