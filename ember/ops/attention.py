@@ -22,7 +22,7 @@ from .._scratch import scratch
 from ._util import Primitive, carrying, on_graph, unbroadcast
 from .softmax import Softmax
 
-__all__ = ["Attention", "AttentionWithWeights"]
+__all__ = ["Attention", "AttentionWithWeights", "SplitHeads"]
 
 
 def _scores_shape(q: np.ndarray, k: np.ndarray) -> tuple:
@@ -30,10 +30,12 @@ def _scores_shape(q: np.ndarray, k: np.ndarray) -> tuple:
 
 
 def _forward(ctx, q, k, v, mask, scale, keep, safe):
+    # The scale goes on q (L x E) rather than on the scores (L x S, usually the bigger array);
+    # the scaled copy is also contiguous, which BLAS prefers when q is a strided view.
+    qs = np.multiply(q, np.asarray(scale, q.dtype))
     # The (..., L, S) score matrix and its gradient are the big per-step arrays: they come from
     # the scratch pool (no fresh pages to fault in every step).
-    s = np.matmul(q, np.swapaxes(k, -1, -2), out=scratch.get(_scores_shape(q, k), q.dtype))
-    s *= np.asarray(scale, s.dtype)
+    s = np.matmul(qs, np.swapaxes(k, -1, -2), out=scratch.get(_scores_shape(q, k), q.dtype))
     if mask is not None:
         if np.broadcast_shapes(s.shape, mask.shape) == s.shape:
             s += mask
@@ -49,46 +51,50 @@ def _forward(ctx, q, k, v, mask, scale, keep, safe):
     den = p.sum(axis=-1, keepdims=True)
     if safe:
         den[den == 0] = 1
-    p /= den
+    p *= np.reciprocal(den, out=den)
     pd = p * keep if keep is not None else p
     out = np.matmul(pd, v)
-    ctx.save_for_backward(q, k, v, p, keep, mask)  # mask: for create_graph
-    ctx.meta = (scale, None if mask is None else mask.shape, safe)
+    ctx.save_for_backward(q, k, v, p, keep, mask, out)  # q, mask: for create_graph
+    ctx.meta = (scale, None if mask is None else mask.shape, safe, qs)
     return out, pd
 
 
 def _backward(ctx, g_out, g_w):
     if on_graph(g_out):
         return _backward_on_graph(ctx, g_out, g_w)
-    q, k, v, p, keep, _ = ctx.saved_tensors
-    scale, mask_shape, _ = ctx.meta
+    _, k, v, p, keep, _, out = ctx.saved_tensors
+    scale, mask_shape, _, qs = ctx.meta
     nig = ctx.needs_input_grad
     pd = p * keep if keep is not None else p
     dpd = np.matmul(g_out, np.swapaxes(v, -1, -2), out=scratch.get(p.shape, p.dtype))
-    if g_w is not None:
-        dpd += g_w
     dv = unbroadcast(np.matmul(np.swapaxes(pd, -1, -2), g_out), v.shape) if nig[2] else None
-    dp = dpd * keep if keep is not None else dpd
-    # softmax backward: ds = p * (dp - sum(dp * p))
-    ds = dp
-    tmp = np.multiply(dp, p, out=scratch.get(p.shape, p.dtype))
-    ds -= tmp.sum(axis=-1, keepdims=True)
-    del tmp
+    # softmax backward: ds = p * (dp - rowsum(dp * p)), dp = dpd * keep. Without a gradient on
+    # the weights, rowsum(dp * p) = rowsum(dpd * pd) = rowsum(g_out * out) (out = pd @ v): a
+    # pass over the small (L, Ev) arrays instead of two over the (L, S) scores.
+    if g_w is None:
+        rows = np.einsum("...i,...i->...", g_out, np.broadcast_to(out, g_out.shape))[..., None]
+    else:
+        dpd += g_w
+        rows = np.multiply(dpd, pd, out=scratch.get(p.shape, p.dtype)).sum(axis=-1, keepdims=True)
+    ds = dpd * keep if keep is not None else dpd
+    ds -= rows
     ds *= p
     dmask = unbroadcast(ds, mask_shape) if mask_shape is not None and nig[3] else None
     if dmask is not None and np.shares_memory(dmask, ds):
-        dmask = dmask.copy()  # ds is scaled in place below
-    ds *= np.asarray(scale, ds.dtype)
-    dq = unbroadcast(np.matmul(ds, k), q.shape) if nig[0] else None
-    dk = unbroadcast(np.matmul(np.swapaxes(ds, -1, -2), q), k.shape) if nig[1] else None
+        dmask = dmask.copy()  # ds's buffer goes back to the pool
+    dq = None
+    if nig[0]:
+        dq = unbroadcast(np.matmul(ds, k), qs.shape)
+        dq *= np.asarray(scale, dq.dtype)  # s = (q * scale) @ k.T
+    dk = unbroadcast(np.matmul(np.swapaxes(ds, -1, -2), qs), k.shape) if nig[1] else None
     return dq, dk, dv, dmask
 
 
 def _backward_on_graph(ctx, g_out, g_w):
     """create_graph: ``_backward``'s formula on GraphArrays, with the probabilities recomputed
     on the graph of q, k and the mask (rows that ``safe`` zeroed stay constant zeros)."""
-    q, k, v, p, keep, mask = ctx.saved_tensors
-    scale, mask_shape, safe = ctx.meta
+    q, k, v, p, keep, mask, _ = ctx.saved_tensors
+    scale, mask_shape, safe, _ = ctx.meta
     nig = ctx.needs_input_grad
     s = q @ np.swapaxes(k, -1, -2) * float(scale)
     if mask is not None:
@@ -145,3 +151,41 @@ class AttentionWithWeights(Primitive):
     @staticmethod
     def backward(ctx, g_out, g_w):
         return (*_backward(ctx, g_out, g_w), None, None, None)
+
+
+class SplitHeads(Primitive):
+    """``forward(x, parts, heads) -> parts views (N, heads, L, E / heads)`` of projections ``x``
+    ``(L, N, parts * E)`` (sequence first, as ``multi_head_attention_forward``).
+
+    The views need no copy (batched GEMMs take their strided rows as they are); the backward
+    writes each gradient once into its place of ``x``'s gradient, where slicing the projections
+    apart and reshaping them into heads would zero-fill and sum ``parts`` full-size gradients.
+    """
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, parts, heads):
+        n_l, n_b, width = x.shape
+        dim = width // (parts * heads)
+        ctx.meta = (x.shape, x.dtype, parts, heads)
+        y = x.reshape(n_l, n_b, parts, heads, dim).transpose(2, 1, 3, 0, 4)
+        return tuple(y[i] for i in range(parts))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        shape, dtype, parts, heads = ctx.meta
+        n_l, n_b, width = shape
+        dim = width // (parts * heads)
+        if any(on_graph(g) for g in grads):  # create_graph: the same layout, recorded
+            pieces = [
+                np.zeros((n_l, n_b, width // parts), dtype)
+                if g is None
+                else g.transpose(2, 0, 1, 3).reshape(n_l, n_b, width // parts)
+                for g in grads
+            ]
+            return np.concatenate(pieces, axis=-1), None, None
+        gx = np.empty((n_l, n_b, parts, heads, dim), dtype)
+        for i, g in enumerate(grads):
+            gx[:, :, i] = 0 if g is None else g.transpose(2, 0, 1, 3)
+        return gx.reshape(shape), None, None

@@ -198,6 +198,25 @@ MHA_CASES = [
     ({}, {}, (4, 3, 5), False, {"attn_mask": "float3d"}),
     ({}, {"is_causal": True}, (4, 3, 4), True, {"attn_mask": "causal"}),
     ({}, {"is_causal": True, "need_weights": False}, (4, 3, 4), True, {"attn_mask": "causal"}),
+    # Self-attention's one-GEMM projection split into heads without copies, with every mask.
+    (
+        {"batch_first": True},
+        {},
+        (4, 3, 4),
+        True,
+        {"attn_mask": "float3d", "key_padding_mask": "bool"},
+    ),
+    (
+        {"batch_first": True},
+        {"need_weights": False},
+        (4, 3, 4),
+        True,
+        {"key_padding_mask": "float"},
+    ),
+    ({}, {"average_attn_weights": False}, (4, 3, 4), True, {"attn_mask": "float"}),
+    ({"add_bias_kv": True}, {}, (4, 3, 4), True, {"key_padding_mask": "bool"}),
+    ({"add_zero_attn": True}, {"need_weights": False}, (4, 3, 4), True, {"attn_mask": "bool"}),
+    ({}, {}, (4, None, 4), True, {"attn_mask": "float3d"}),
     ({}, {}, (4, None, 5), False, {"key_padding_mask": "bool"}),
     ({}, {"need_weights": False}, (4, None, 4), True, {"attn_mask": "float3d"}),
     ({"dropout": 0.5}, {}, (4, 3, 5), False, {}),  # eval(): no dropout, equal to torch
