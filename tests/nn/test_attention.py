@@ -159,6 +159,33 @@ def test_gradcheck_attention(with_weights):
     assert gradcheck(lambda a, b, c: prim.apply(a, b, c, None, 0.5, None, True), (q, k1, v1))
 
 
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Every attention pass cut into per-core chunks along its first batch axis (3 threads)."""
+    from ember.ops import _parallel
+
+    before = ember.get_num_threads()
+    monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    ember.set_num_threads(3)
+    yield
+    ember.set_num_threads(before)
+
+
+@pytest.mark.parametrize("qs,ks,vs,kwargs,mask", SDPA_CASES)
+def test_sdpa_cut_into_chunks_matches_torch(split_everything, qs, ks, vs, kwargs, mask):
+    test_sdpa_matches_torch(qs, ks, vs, kwargs, mask)
+
+
+@pytest.mark.parametrize("with_weights", [False, True])
+def test_gradcheck_attention_cut_into_chunks(split_everything, with_weights):
+    test_gradcheck_attention(with_weights)
+    rng = np.random.default_rng(1)  # a per-batch mask and dropout multiplier, cut with the rows
+    q, k, v = _t64(rng, 4, 3, 2), _t64(rng, 4, 5, 2), _t64(rng, 4, 5, 3)
+    mask, keep = _t64(rng, 4, 3, 5), (rng.random((4, 3, 5)) > 0.3) / 0.7
+    prim = A.AttentionWithWeights if with_weights else A.Attention
+    assert gradcheck(lambda a, b, c, m: prim.apply(a, b, c, m, 0.6, keep, True), (q, k, v, mask))
+
+
 # ---- MultiheadAttention -------------------------------------------------------------------
 def _mha_pair(*args, **kwargs):
     e = ember.nn.MultiheadAttention(*args, **kwargs)
@@ -299,6 +326,13 @@ def test_mha_matches_torch(mod_kw, call_kw, dims, self_attn, masks):
     assert [n for n, _ in e.named_parameters()] == list(named_t)
     for n, p in e.named_parameters():
         assert_close(p.grad, named_t[n].grad, GRTOL, GATOL, what=f"grad of {n}")
+
+
+@pytest.mark.parametrize("mod_kw,call_kw,dims,self_attn,masks", MHA_CASES[-6:])
+def test_mha_cut_into_chunks_matches_torch(
+    split_everything, mod_kw, call_kw, dims, self_attn, masks
+):
+    test_mha_matches_torch(mod_kw, call_kw, dims, self_attn, masks)
 
 
 def test_mha_float_mask_gradient_matches_torch():
