@@ -82,16 +82,19 @@ def _forward(ctx, q, k, v, mask, scale, keep, safe):
     parallel_for(rows, n0, math.prod(shape))  # per-core chunks when big (GIL released)
     if q.ndim == k.ndim == v.ndim == 2 and (mask is None or mask.ndim <= 2):
         p, pd, out = p[0], pd[0], out[0]  # 2-D operands: the batch axis of one was ours
-    ctx.save_for_backward(q, k, v, p, keep, mask, out)  # q, mask: for create_graph
-    ctx.meta = (scale, None if mask is None else mask.shape, safe, qs)
+    ctx.save_for_backward(q, k, v, p, keep, mask)  # q, mask: for create_graph
+    # The backward's row sums read the output: a private copy (small: L x Ev), as the caller may
+    # write into the result in place (PyTorch allows that here, so no version check may object).
+    own = out.copy() if any(ctx.needs_input_grad) else None
+    ctx.meta = (scale, None if mask is None else mask.shape, safe, qs, own)
     return out, pd
 
 
 def _backward(ctx, g_out, g_w):
     if on_graph(g_out):
         return _backward_on_graph(ctx, g_out, g_w)
-    _, k, v, p, keep, _, out = ctx.saved_tensors
-    scale, mask_shape, _, qs = ctx.meta
+    _, k, v, p, keep, _ = ctx.saved_tensors
+    scale, mask_shape, _, qs, out = ctx.meta
     nig = ctx.needs_input_grad
     if p.ndim == 2:  # 2-D operands: a batch axis of one, as the forward
         p, out, g_out = p[None], out[None], g_out[None]
@@ -144,8 +147,8 @@ def _backward(ctx, g_out, g_w):
 def _backward_on_graph(ctx, g_out, g_w):
     """create_graph: ``_backward``'s formula on GraphArrays, with the probabilities recomputed
     on the graph of q, k and the mask (rows that ``safe`` zeroed stay constant zeros)."""
-    q, k, v, p, keep, mask, _ = ctx.saved_tensors
-    scale, mask_shape, safe, _ = ctx.meta
+    q, k, v, p, keep, mask = ctx.saved_tensors
+    scale, mask_shape, safe, _, _ = ctx.meta
     nig = ctx.needs_input_grad
     s = q @ np.swapaxes(k, -1, -2) * float(scale)
     if mask is not None:

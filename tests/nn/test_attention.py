@@ -560,3 +560,23 @@ def test_transformer_layer_dropout_and_errors():
     for lib in (ember, torch):
         with pytest.raises(RuntimeError, match="activation should be relu/gelu, not tanh"):
             lib.nn.TransformerEncoderLayer(8, 2, activation="tanh")
+
+
+@pytest.mark.parametrize("kw", [{}, {"is_causal": True}, {"mask": True}])
+def test_sdpa_output_written_in_place_then_backward_as_torch(kw):
+    # The backward reads its own copy of the output: an in-place write into the result is
+    # allowed (as in PyTorch) and does not change the gradients.
+    q = rand_array((2, 3, 4), seed=1)
+    grads = []
+    for lib, f in ((ember, F), (torch, TF)):
+        a = lib.tensor(q, requires_grad=True)
+        mask = _bool_mask((3, 3), 2)
+        mask[:, 0] = True  # every row attends somewhere
+        m = {"attn_mask": lib.tensor(mask)} if kw.get("mask") else {}
+        o = f.scaled_dot_product_attention(
+            a, a * 2, a * 3, is_causal=kw.get("is_causal", False), **m
+        )
+        o.mul_(2)
+        (o * o).sum().backward()
+        grads.append(a.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=GRTOL, atol=1e-4)  # |grad| up to ~200
