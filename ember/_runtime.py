@@ -2,12 +2,14 @@
 
 Floor 1 (imports nothing from ember). What lives here:
 
-- ``SETTINGS.threads``: how many threads ember's op pool cuts a big pass into (and how many the
-  BLAS library may use). ``set_num_threads`` changes both; ``get_num_threads`` reports it.
-  It starts at the number of cores this process may run on, as PyTorch's does.
+- ``SETTINGS.threads``: how many threads one op uses: ember's op pool cuts a big pass (a big
+  GEMM included) into that many chunks. ``set_num_threads`` changes it; ``get_num_threads``
+  reports it. It starts at the number of cores this process may run on, as PyTorch's does.
 - the op thread pool that runs the chunks of big passes (``ops/_parallel.py`` cuts them), made
   on first use and rebuilt at the new size when the thread count changes.
-- the BLAS thread control: NumPy's bundled OpenBLAS, found through ``ctypes`` on first use.
+- the BLAS thread policy: NumPy's bundled OpenBLAS, found through ``ctypes`` when ember is
+  imported, runs one thread per call; ember splits the big GEMMs over its own threads
+  (see "BLAS threads" below).
 - the switches PyTorch programs set and read back: the default device, float32 matmul precision,
   deterministic algorithms (ember's CPU ops are deterministic whatever they say, so these are
   recorded and reported, never acted on).
@@ -33,6 +35,7 @@ __all__ = [
     "op_pool",
     "blas_control",
     "single_threaded_blas",
+    "BLAS_POLICY",
     "status",
 ]
 
@@ -109,7 +112,8 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads for one op: ember's op pool and NumPy's BLAS both follow."""
+    """Use ``n`` threads for one op: ember's op pool cuts big passes and big GEMMs into ``n``
+    chunks (each GEMM chunk a one-thread BLAS call: see ``BLAS_POLICY``)."""
     import numbers
 
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
@@ -117,19 +121,20 @@ def set_num_threads(n: int) -> None:
     n = int(n)
     if n <= 0:
         raise RuntimeError("set_num_threads expects a positive integer")
-    global _blas_prev
-    with _blas_lock:
-        SETTINGS.threads = n
-        ctl = blas_control()
-        if ctl is not None:
-            if _blas_depth == 0:
-                ctl[0](n)
-            else:  # inside a single-threaded block: its end restores n
-                _blas_prev = n
+    SETTINGS.threads = n
     _drop_pool()
 
 
 # ---- BLAS threads --------------------------------------------------------------------------
+# The policy: NumPy's OpenBLAS runs ONE thread per call, process-wide, from `import ember` on, and
+# ember splits the GEMMs big enough to gain from two cores (ops/_parallel.py: MIN_GEMM
+# multiply-adds) into one-thread BLAS calls on its own op pool. OpenBLAS's workers busy-wait
+# for work for a while after every threaded call; on a loaded machine they fight the main thread
+# (and ember's pool) for the cores. Measured on 2 cores at load average 4-7 (docs/performance.md,
+# item 9): LSTM training 203 -> 55 ms, GRU 394 -> 73 ms, MultiheadAttention 156 -> 30 ms, LeNet
+# 209 -> 24 ms, a 512^3 matmul 65 -> 1.5 ms with OpenBLAS at one thread. ember's pool threads
+# sleep while they wait, so splitting big GEMMs itself keeps both cores for them without spinning.
+BLAS_POLICY = "one OpenBLAS thread per call; ember splits GEMMs of >= 2**24 multiply-adds"
 _SET_GET = (
     ("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
     ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
@@ -145,13 +150,17 @@ _blas_prev = 0
 def _find_blas() -> tuple | None:
     """``(set_num_threads, get_num_threads)`` of the OpenBLAS that NumPy ships, or None."""
     import ctypes
-    import glob
 
     import numpy as np
 
-    root = os.path.dirname(os.path.dirname(np.__file__))
-    paths = glob.glob(os.path.join(root, "numpy.libs", "*openblas*"))
-    paths += glob.glob(os.path.join(os.path.dirname(np.__file__), ".dylibs", "*openblas*"))
+    root = os.path.dirname(np.__file__)  # (os.listdir: importing glob costs ~0.5 ms at import)
+    paths = [
+        os.path.join(d, name)
+        for d in (os.path.join(os.path.dirname(root), "numpy.libs"), os.path.join(root, ".dylibs"))
+        if os.path.isdir(d)
+        for name in os.listdir(d)
+        if "openblas" in name
+    ]
     if len(paths) != 1:
         return None
     try:
@@ -175,6 +184,13 @@ def blas_control() -> tuple | None:
             if _blas is False:
                 _blas = _find_blas()
     return _blas  # type: ignore[return-value]
+
+
+def _apply_blas_policy() -> None:
+    """OpenBLAS at one thread (see the policy above); nothing without a recognised OpenBLAS."""
+    ctl = blas_control()
+    if ctl is not None:
+        ctl[0](1)
 
 
 @contextlib.contextmanager
@@ -212,6 +228,7 @@ def status() -> dict:
         "usable_cores": usable_cores(),
         "blas": "not looked up yet" if _blas is False else ("OpenBLAS" if ctl else "unknown"),
         "blas_threads": ctl[1]() if ctl else None,
+        "blas_policy": BLAS_POLICY if ctl else "BLAS left as found; GEMMs not split",
         "default_device": str(SETTINGS.default_device or "cpu"),
         "float32_matmul_precision": SETTINGS.matmul_precision,
         "deterministic_algorithms": SETTINGS.deterministic,
@@ -230,3 +247,8 @@ def status() -> dict:
     if "ember.serialization._allowlist" in mods:
         out["safe_globals"] = len(getattr(mods["ember.serialization._allowlist"], "_USER", ()))
     return out
+
+
+# Applied when ember is imported (~0.5 ms: NumPy has loaded its OpenBLAS already), before any
+# GEMM runs. A process that needs OpenBLAS's own threads back can call blas_control()[0](n).
+_apply_blas_policy()

@@ -11,6 +11,7 @@ from .. import _dtype as D
 from .._out import accepts_out, into
 from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor
+from . import _parallel as P
 from ._util import Primitive, on_graph, ones_vector, unbroadcast
 
 
@@ -70,6 +71,27 @@ def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
             ) from None
 
 
+def _gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` for 2-D arrays of one dtype (into ``out`` when given). NumPy's OpenBLAS runs one
+    thread per call (``ember/_runtime.py``), so a product of ``MIN_GEMM`` multiply-adds or more
+    is cut into per-core GEMMs on ember's pool: along the longer output side, or over the inner
+    dimension when that is the longest (weight gradients: a long batch, small matrices)."""
+    m, k = a.shape
+    n = b.shape[1]
+    if m * k * n < P.MIN_GEMM or on_graph(a) or on_graph(b):
+        return a @ b if out is None else np.matmul(a, b, out=out)
+    if k > 2 * max(m, n):
+        r = P.matmul_reduce(a[None], b[None])[0]
+        if out is None:
+            return r
+        out[...] = r
+        return out
+    if out is None:
+        out = np.empty((m, n), np.result_type(a, b))
+    P.matmul(a[None], b[None], out[None])
+    return out
+
+
 def _gemm_rows(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``x @ w`` for an N-D ``x`` and a 2-D ``w`` as one GEMM over the rows of all batch
     dimensions: NumPy's matmul broadcasts a 3-D ``x`` into one small GEMM per leading index
@@ -86,13 +108,13 @@ def _gemm_rows(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     # An inner size of 1 is an outer product: one multiply pass, 3-5x faster than BLAS's GEMM
     # with k=1 (a one-output layer's input gradient; measured (128, 1) @ (1, 64): 27-36 us vs
     # 7.5 us); each element is one product either way, so the values are the same.
-    product = np.multiply if x2.shape[-1] == 1 and not on_graph(x2) else np.matmul
     if on_graph(x2):
-        out = x2 @ w
-    elif rows * w.shape[-1] * x.dtype.itemsize < SCRATCH_MIN_BYTES:
+        return (x2 @ w).reshape(*lead, w.shape[-1]) if x.ndim > 2 else x2 @ w
+    product = np.multiply if x2.shape[-1] == 1 else _gemm
+    if rows * w.shape[-1] * x.dtype.itemsize < SCRATCH_MIN_BYTES:
         out = product(x2, w)
     else:
-        out = product(x2, w, out=scratch.get((rows, w.shape[-1]), x.dtype))
+        out = product(x2, w, scratch.get((rows, w.shape[-1]), x.dtype))
     return out.reshape(*lead, w.shape[-1]) if x.ndim > 2 else out
 
 
@@ -112,7 +134,7 @@ class Matmul(Primitive):
         nig = ctx.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:
             # The hot path (every Linear-like layer): plain transposes, no broadcasting to undo.
-            return (g @ b.T if nig[0] else None), (a.T @ g if nig[1] else None)
+            return (_gemm(g, b.T) if nig[0] else None), (_gemm(a.T, g) if nig[1] else None)
         ga = gb = None
         if a.ndim == 1 and b.ndim == 1:
             return (g * b if nig[0] else None), (g * a if nig[1] else None)
@@ -139,7 +161,7 @@ class Matmul(Primitive):
             if a.ndim > 2 and b.ndim == 2:
                 # Fold the batch into one big GEMM instead of summing per-batch products.
                 a2 = a.reshape(-1, a.shape[-1])
-                gb = a2.T @ g.reshape(-1, g.shape[-1])
+                gb = _gemm(a2.T, g.reshape(-1, g.shape[-1]))
             else:
                 gb = np.matmul(np.swapaxes(a, -1, -2), g)
                 if gb.shape != b.shape:
@@ -252,7 +274,7 @@ class Linear(Primitive):
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
         if nig[1]:
             x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-            gw = g2.T @ x2
+            gw = _gemm(g2.T, x2)
         if len(nig) > 2 and nig[2]:
             gb = ones_vector(g2.shape[0], g2.dtype) @ g2
         return gx, gw, gb

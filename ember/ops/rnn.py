@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._runtime import single_threaded_blas
 from .._scratch import scratch
 from . import _rnn_graph as G
 from ._util import Primitive, ones_vector
@@ -35,13 +34,6 @@ def _sigmoid_(a: np.ndarray) -> None:
 # _WT_NOTE: the recurrent weight is transposed into a C-contiguous copy once per sequence: the
 # per-step product ``(B, P) @ (P, G)`` with a transposed (Fortran-order) view ran 1.5x slower in
 # OpenBLAS (32x128 @ 128x512: 74 us vs 50 us), and it runs once per time step.
-
-
-# _BLAS_NOTE: the time loops run OpenBLAS at one thread. Their per-step GEMM ((32, 128) @
-# (128, 512): 2M multiply-adds) is above OpenBLAS's own threading threshold, but two threads
-# gained little at best (29 against 31 us, the best of 1,500 products) and, whenever the other
-# core was busy, cost 6-20x in wall time (median 310-630 us against 190 us at load average 12):
-# its workers spin waiting for a core. The whole-sequence GEMMs outside the loops keep BLAS as is.
 
 
 # _POOL_NOTE: the per-sequence arrays (gate activations, cell states, outputs, gate gradients)
@@ -96,16 +88,15 @@ class RNNLayer(Primitive):
         pre = gi if b_hh is None else gi + b_hh
         w_t = np.ascontiguousarray(w_hh.T)  # see _WT_NOTE
         h = h0
-        with single_threaded_blas():  # see _BLAS_NOTE
-            for t in _steps(gi.shape[0], reverse):
-                a = out[t]
-                np.matmul(h, w_t, out=a)
-                a += pre[t]
-                if relu:
-                    np.maximum(a, 0, out=a)
-                else:
-                    np.tanh(a, out=a)
-                h = a
+        for t in _steps(gi.shape[0], reverse):
+            a = out[t]
+            np.matmul(h, w_t, out=a)
+            a += pre[t]
+            if relu:
+                np.maximum(a, 0, out=a)
+            else:
+                np.tanh(a, out=a)
+            h = a
         # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
         ctx.save_for_backward(out, h0, w_hh, gi, h0, w_hh, b_hh)
         ctx.meta = (relu, reverse, b_hh is not None)
@@ -117,17 +108,16 @@ class RNNLayer(Primitive):
         relu, reverse, has_bias = ctx.meta
         da = scratch.get(out.shape, out.dtype)
         dh = g_hn.copy()
-        with single_threaded_blas():  # see _BLAS_NOTE
-            for t in _steps(out.shape[0], not reverse):
-                dh += g_out[t]
-                d = da[t]
-                if relu:
-                    np.multiply(dh, out[t] > 0, out=d)
-                else:
-                    np.multiply(out[t], out[t], out=d)
-                    np.subtract(1, d, out=d)
-                    d *= dh
-                dh = d @ w_hh
+        for t in _steps(out.shape[0], not reverse):
+            dh += g_out[t]
+            d = da[t]
+            if relu:
+                np.multiply(dh, out[t] > 0, out=d)
+            else:
+                np.multiply(out[t], out[t], out=d)
+                np.subtract(1, d, out=d)
+                d *= dh
+            dh = d @ w_hh
         nig = ctx.needs_input_grad
         dw = _prev_product(da, out, h0, reverse) if nig[2] else None
         db = _bias_grad(da) if has_bias and nig[3] else None
@@ -171,26 +161,25 @@ class LSTMLayer(Primitive):
         rec = np.empty((b, g4), gi.dtype)
         w_t = np.ascontiguousarray((w_hh * half[:, None]).T)  # see _WT_NOTE
         h, c = h0, c0
-        with single_threaded_blas():  # see _BLAS_NOTE
-            for t in _steps(n, reverse):
-                g = gates[t]
-                np.matmul(h, w_t, out=rec)
-                g += rec
-                np.tanh(g, out=g)
-                g *= half
-                g += shift
-                i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
-                c_new = cs[t]
-                np.multiply(f, c, out=c_new)
-                tmp = rec[:, :hs]
-                np.multiply(i, gg, out=tmp)
-                c_new += tmp
-                tc = tcs[t]
-                np.tanh(c_new, out=tc)
-                np.multiply(o, tc, out=hh[t])
-                if proj:
-                    np.matmul(hh[t], w_hr.T, out=out[t])
-                h, c = out[t], c_new
+        for t in _steps(n, reverse):
+            g = gates[t]
+            np.matmul(h, w_t, out=rec)
+            g += rec
+            np.tanh(g, out=g)
+            g *= half
+            g += shift
+            i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
+            c_new = cs[t]
+            np.multiply(f, c, out=c_new)
+            tmp = rec[:, :hs]
+            np.multiply(i, gg, out=tmp)
+            c_new += tmp
+            tc = tcs[t]
+            np.tanh(c_new, out=tc)
+            np.multiply(o, tc, out=hh[t])
+            if proj:
+                np.matmul(hh[t], w_hr.T, out=out[t])
+            h, c = out[t], c_new
         # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
         ctx.save_for_backward(
             gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr, gi, h0, c0, w_hh, b_hh, w_hr
@@ -218,31 +207,30 @@ class LSTMLayer(Primitive):
         dc = g_cn.copy()
         dho = np.empty((b, hs), gates.dtype)
         act = np.empty((b, g4), gates.dtype)
-        with single_threaded_blas():  # see _BLAS_NOTE
-            for t in _steps(n, not reverse):
-                dh += g_out[t]
-                if proj:
-                    dout[t] = dh
-                    dhh = dh @ w_hr
-                else:
-                    dhh = dh
-                g, d, tc = gates[t], dgates[t], tcs[t]
-                i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
-                np.multiply(dhh, o, out=dho)
-                dc += dho
-                dho *= tc
-                dho *= tc
-                dc -= dho
-                np.multiply(dc, gg, out=d[:, :hs])
-                np.multiply(dc, _prev(cs, c0, t, reverse), out=d[:, hs : 2 * hs])
-                np.multiply(dc, i, out=d[:, 2 * hs : 3 * hs])
-                np.multiply(dhh, tc, out=d[:, 3 * hs :])
-                np.subtract(alpha, g, out=act)
-                act *= g
-                act += beta
-                d *= act
-                dc *= f
-                dh = d @ w_hh
+        for t in _steps(n, not reverse):
+            dh += g_out[t]
+            if proj:
+                dout[t] = dh
+                dhh = dh @ w_hr
+            else:
+                dhh = dh
+            g, d, tc = gates[t], dgates[t], tcs[t]
+            i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
+            np.multiply(dhh, o, out=dho)
+            dc += dho
+            dho *= tc
+            dho *= tc
+            dc -= dho
+            np.multiply(dc, gg, out=d[:, :hs])
+            np.multiply(dc, _prev(cs, c0, t, reverse), out=d[:, hs : 2 * hs])
+            np.multiply(dc, i, out=d[:, 2 * hs : 3 * hs])
+            np.multiply(dhh, tc, out=d[:, 3 * hs :])
+            np.subtract(alpha, g, out=act)
+            act *= g
+            act += beta
+            d *= act
+            dc *= f
+            dh = d @ w_hh
         nig = ctx.needs_input_grad
         dw_hh = _prev_product(dgates, out, h0, reverse) if nig[3] else None
         db = _bias_grad(dgates) if has_bias and nig[4] else None
@@ -302,24 +290,23 @@ class GRULayer(Primitive):
         rec = np.empty((b, g3), gi.dtype)
         w_t = np.ascontiguousarray(w_hh.T)  # see _WT_NOTE
         h = h0
-        with single_threaded_blas():  # see _BLAS_NOTE
-            for t in _steps(n, reverse):
-                np.matmul(h, w_t, out=rec)
-                if b_hh is not None:
-                    rec += b_hh
-                g = gates[t]
-                rz = g[:, : 2 * hs]
-                rz += rec[:, : 2 * hs]
-                _sigmoid_(rz)
-                r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
-                ghn[t] = rec[:, 2 * hs :]
-                nn += r * rec[:, 2 * hs :]
-                np.tanh(nn, out=nn)
-                h_new = out[t]
-                np.subtract(h, nn, out=h_new)
-                h_new *= z
-                h_new += nn
-                h = h_new
+        for t in _steps(n, reverse):
+            np.matmul(h, w_t, out=rec)
+            if b_hh is not None:
+                rec += b_hh
+            g = gates[t]
+            rz = g[:, : 2 * hs]
+            rz += rec[:, : 2 * hs]
+            _sigmoid_(rz)
+            r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
+            ghn[t] = rec[:, 2 * hs :]
+            nn += r * rec[:, 2 * hs :]
+            np.tanh(nn, out=nn)
+            h_new = out[t]
+            np.subtract(h, nn, out=h_new)
+            h_new *= z
+            h_new += nn
+            h = h_new
         # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
         ctx.save_for_backward(gates, ghn, out, h0, w_hh, gi, h0, w_hh, b_hh)
         ctx.meta = (reverse, b_hh is not None)
@@ -339,30 +326,29 @@ class GRULayer(Primitive):
         #   [dr, dz] *= [r, z] * (1 - [r, z])  (one pass over the contiguous (B, 2H) block)
         t1 = np.empty((b, hs), gates.dtype)
         act = np.empty((b, 2 * hs), gates.dtype)
-        with single_threaded_blas():  # see _BLAS_NOTE
-            for t in _steps(n, not reverse):
-                dh += g_out[t]
-                g = gates[t]
-                r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
-                d = dgi[t]
-                dr, dz, dn = d[:, :hs], d[:, hs : 2 * hs], d[:, 2 * hs :]
-                np.multiply(nn, nn, out=t1)
-                np.subtract(1, t1, out=t1)
-                np.subtract(1, z, out=dn)
-                dn *= dh
-                dn *= t1
-                np.subtract(_prev(out, h0, t, reverse), nn, out=dz)
-                dz *= dh
-                np.multiply(dn, ghn[t], out=dr)
-                rz = g[:, : 2 * hs]
-                np.subtract(1, rz, out=act)
-                act *= rz
-                d[:, : 2 * hs] *= act
-                e = dgh[t]
-                e[:, : 2 * hs] = d[:, : 2 * hs]
-                np.multiply(dn, r, out=e[:, 2 * hs :])
-                dh *= z
-                dh += e @ w_hh
+        for t in _steps(n, not reverse):
+            dh += g_out[t]
+            g = gates[t]
+            r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
+            d = dgi[t]
+            dr, dz, dn = d[:, :hs], d[:, hs : 2 * hs], d[:, 2 * hs :]
+            np.multiply(nn, nn, out=t1)
+            np.subtract(1, t1, out=t1)
+            np.subtract(1, z, out=dn)
+            dn *= dh
+            dn *= t1
+            np.subtract(_prev(out, h0, t, reverse), nn, out=dz)
+            dz *= dh
+            np.multiply(dn, ghn[t], out=dr)
+            rz = g[:, : 2 * hs]
+            np.subtract(1, rz, out=act)
+            act *= rz
+            d[:, : 2 * hs] *= act
+            e = dgh[t]
+            e[:, : 2 * hs] = d[:, : 2 * hs]
+            np.multiply(dn, r, out=e[:, 2 * hs :])
+            dh *= z
+            dh += e @ w_hh
         nig = ctx.needs_input_grad
         dw = _prev_product(dgh, out, h0, reverse) if nig[2] else None
         db = _bias_grad(dgh) if has_bias and nig[3] else None

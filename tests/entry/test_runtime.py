@@ -1,5 +1,6 @@
-"""ember._runtime: set_num_threads/get_num_threads really change ember's and BLAS's threads;
-status() reports the process-wide state."""
+"""ember._runtime: set_num_threads/get_num_threads really change ember's threads (big GEMMs are
+split into that many one-thread BLAS calls, OpenBLAS itself stays at one thread); status() reports
+the process-wide state."""
 
 from __future__ import annotations
 
@@ -23,17 +24,57 @@ def test_default_thread_count_is_usable_cores_as_torch():
     assert ember.get_num_threads() == _runtime.usable_cores() == torch.get_num_threads()
 
 
-def test_set_num_threads_changes_ember_and_blas(restore_threads):
+def test_set_num_threads_changes_ember_threads_blas_stays_at_one(restore_threads):
     ember.set_num_threads(1)
     assert ember.get_num_threads() == 1
     assert _parallel.cores() == 1
-    ctl = _runtime.blas_control()
-    if ctl is not None:  # NumPy's bundled OpenBLAS follows
-        assert ctl[1]() == 1
     ember.set_num_threads(3)
     assert ember.get_num_threads() == 3
-    if ctl is not None:
-        assert ctl[1]() == 3
+    assert _parallel.cores() == 3
+    ctl = _runtime.blas_control()
+    if ctl is not None:  # the policy: OpenBLAS runs one thread per call whatever the count
+        assert ctl[1]() == 1
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_big_gemms_split_into_get_num_threads_one_thread_blas_calls(
+    restore_threads, monkeypatch, threads
+):
+    ctl = _runtime.blas_control()
+    if ctl is None:
+        pytest.skip("no recognised OpenBLAS: GEMMs are not split")
+    ember.set_num_threads(threads)
+    monkeypatch.setattr(_parallel, "MIN_GEMM", 0)  # split even this small product
+    chunks, blas_seen = [], []
+    real = _parallel.parallel_for
+
+    def spy(fn, n, work):
+        def run(lo, hi):
+            chunks.append((lo, hi))
+            blas_seen.append(ctl[1]())
+            fn(lo, hi)
+
+        real(run, n, work)
+
+    monkeypatch.setattr(_parallel, "parallel_for", spy)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((30, 8)), rng.standard_normal((8, 5))
+    ta, tb = ember.tensor(a, requires_grad=True), ember.tensor(b, requires_grad=True)
+    out = ember.matmul(ta, tb)
+    ra, rb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    ref = torch.matmul(ra, rb)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
+    if threads == 1:
+        assert chunks == []  # one thread: one plain BLAS call
+    else:
+        assert sorted(chunks[:threads]) == _parallel._bounds(30, threads)  # the forward
+        assert set(blas_seen) == {1}
+    g = rng.standard_normal((30, 5))
+    out.backward(ember.tensor(g))
+    ref.backward(torch.tensor(g))
+    np.testing.assert_allclose(ta.grad.numpy(), ra.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(tb.grad.numpy(), rb.grad.numpy(), rtol=1e-12)
+    assert ctl[1]() == 1
 
 
 def test_pool_rebuilt_at_the_new_size(restore_threads, monkeypatch):
@@ -50,16 +91,22 @@ def test_pool_rebuilt_at_the_new_size(restore_threads, monkeypatch):
     np.testing.assert_array_equal(out, -x)
 
 
-def test_set_num_threads_inside_a_single_threaded_blas_block(restore_threads):
+def test_single_threaded_blas_restores_the_thread_count_it_found(restore_threads):
     ctl = _runtime.blas_control()
     if ctl is None:  # no recognised OpenBLAS: the block says so and does nothing
         with _runtime.single_threaded_blas() as active:
             assert active is False
         return
-    with _runtime.single_threaded_blas():
-        ember.set_num_threads(2)
-        assert ctl[1]() == 1  # the block keeps BLAS at one thread...
-    assert ctl[1]() == 2  # ...and restores the new count when it ends
+    assert ctl[1]() == 1  # the policy, applied at import
+    try:
+        ctl[0](2)  # a program that gave OpenBLAS its threads back
+        with _runtime.single_threaded_blas():
+            ember.set_num_threads(3)
+            assert ctl[1]() == 1
+        assert ctl[1]() == 2  # restored; set_num_threads does not touch OpenBLAS
+    finally:
+        _runtime._apply_blas_policy()
+    assert ctl[1]() == 1
 
 
 @pytest.mark.parametrize("bad", [0, -1, "a", 1.5, True])
@@ -88,6 +135,9 @@ def test_status_reports_the_process_state():
     for key in ("threads", "usable_cores", "blas", "default_device", "default_dtype"):
         assert key in s
     assert s["threads"] == ember.get_num_threads()
+    if _runtime.blas_control() is not None:
+        assert s["blas_threads"] == 1
+        assert s["blas_policy"] == _runtime.BLAS_POLICY
     assert s["default_dtype"] == "ember.float32"
 
 

@@ -159,6 +159,33 @@ def test_gradcheck_attention(with_weights):
     assert gradcheck(lambda a, b, c: prim.apply(a, b, c, None, 0.5, None, True), (q, k1, v1))
 
 
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Every attention pass cut into per-core chunks along its first batch axis (3 threads)."""
+    from ember.ops import _parallel
+
+    before = ember.get_num_threads()
+    monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    ember.set_num_threads(3)
+    yield
+    ember.set_num_threads(before)
+
+
+@pytest.mark.parametrize("qs,ks,vs,kwargs,mask", SDPA_CASES)
+def test_sdpa_cut_into_chunks_matches_torch(split_everything, qs, ks, vs, kwargs, mask):
+    test_sdpa_matches_torch(qs, ks, vs, kwargs, mask)
+
+
+@pytest.mark.parametrize("with_weights", [False, True])
+def test_gradcheck_attention_cut_into_chunks(split_everything, with_weights):
+    test_gradcheck_attention(with_weights)
+    rng = np.random.default_rng(1)  # a per-batch mask and dropout multiplier, cut with the rows
+    q, k, v = _t64(rng, 4, 3, 2), _t64(rng, 4, 5, 2), _t64(rng, 4, 5, 3)
+    mask, keep = _t64(rng, 4, 3, 5), (rng.random((4, 3, 5)) > 0.3) / 0.7
+    prim = A.AttentionWithWeights if with_weights else A.Attention
+    assert gradcheck(lambda a, b, c, m: prim.apply(a, b, c, m, 0.6, keep, True), (q, k, v, mask))
+
+
 # ---- MultiheadAttention -------------------------------------------------------------------
 def _mha_pair(*args, **kwargs):
     e = ember.nn.MultiheadAttention(*args, **kwargs)
@@ -198,6 +225,25 @@ MHA_CASES = [
     ({}, {}, (4, 3, 5), False, {"attn_mask": "float3d"}),
     ({}, {"is_causal": True}, (4, 3, 4), True, {"attn_mask": "causal"}),
     ({}, {"is_causal": True, "need_weights": False}, (4, 3, 4), True, {"attn_mask": "causal"}),
+    # Self-attention's one-GEMM projection split into heads without copies, with every mask.
+    (
+        {"batch_first": True},
+        {},
+        (4, 3, 4),
+        True,
+        {"attn_mask": "float3d", "key_padding_mask": "bool"},
+    ),
+    (
+        {"batch_first": True},
+        {"need_weights": False},
+        (4, 3, 4),
+        True,
+        {"key_padding_mask": "float"},
+    ),
+    ({}, {"average_attn_weights": False}, (4, 3, 4), True, {"attn_mask": "float"}),
+    ({"add_bias_kv": True}, {}, (4, 3, 4), True, {"key_padding_mask": "bool"}),
+    ({"add_zero_attn": True}, {"need_weights": False}, (4, 3, 4), True, {"attn_mask": "bool"}),
+    ({}, {}, (4, None, 4), True, {"attn_mask": "float3d"}),
     ({}, {}, (4, None, 5), False, {"key_padding_mask": "bool"}),
     ({}, {"need_weights": False}, (4, None, 4), True, {"attn_mask": "float3d"}),
     ({"dropout": 0.5}, {}, (4, 3, 5), False, {}),  # eval(): no dropout, equal to torch
@@ -280,6 +326,13 @@ def test_mha_matches_torch(mod_kw, call_kw, dims, self_attn, masks):
     assert [n for n, _ in e.named_parameters()] == list(named_t)
     for n, p in e.named_parameters():
         assert_close(p.grad, named_t[n].grad, GRTOL, GATOL, what=f"grad of {n}")
+
+
+@pytest.mark.parametrize("mod_kw,call_kw,dims,self_attn,masks", MHA_CASES[-6:])
+def test_mha_cut_into_chunks_matches_torch(
+    split_everything, mod_kw, call_kw, dims, self_attn, masks
+):
+    test_mha_matches_torch(mod_kw, call_kw, dims, self_attn, masks)
 
 
 def test_mha_float_mask_gradient_matches_torch():
@@ -507,3 +560,23 @@ def test_transformer_layer_dropout_and_errors():
     for lib in (ember, torch):
         with pytest.raises(RuntimeError, match="activation should be relu/gelu, not tanh"):
             lib.nn.TransformerEncoderLayer(8, 2, activation="tanh")
+
+
+@pytest.mark.parametrize("kw", [{}, {"is_causal": True}, {"mask": True}])
+def test_sdpa_output_written_in_place_then_backward_as_torch(kw):
+    # The backward reads its own copy of the output: an in-place write into the result is
+    # allowed (as in PyTorch) and does not change the gradients.
+    q = rand_array((2, 3, 4), seed=1)
+    grads = []
+    for lib, f in ((ember, F), (torch, TF)):
+        a = lib.tensor(q, requires_grad=True)
+        mask = _bool_mask((3, 3), 2)
+        mask[:, 0] = True  # every row attends somewhere
+        m = {"attn_mask": lib.tensor(mask)} if kw.get("mask") else {}
+        o = f.scaled_dot_product_attention(
+            a, a * 2, a * 3, is_causal=kw.get("is_causal", False), **m
+        )
+        o.mul_(2)
+        (o * o).sum().backward()
+        grads.append(a.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=GRTOL, atol=1e-4)  # |grad| up to ~200

@@ -343,6 +343,14 @@ def add_attention_rows(gc) -> None:
         d(12, 4),
         d(4, 4),
     )
+    # Packed (L, N, 3 * E) projections into three (N, heads, L, E / heads) views, and one.
+    gc(At.SplitHeads, lambda x: tuple(h * h for h in At.SplitHeads.apply(x, 3, 2)), d(3, 2, 12))
+    gc(
+        At.SplitHeads,
+        lambda x: At.SplitHeads.apply(x, 1, 2)[0] ** 2,
+        d(3, 2, 4),
+        name="SplitHeadsOne",
+    )
 
 
 def hooked_tanh(m):

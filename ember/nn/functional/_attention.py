@@ -268,15 +268,18 @@ def _in_projection(
     query: Tensor,
     key: Tensor,
     value: Tensor,
-    w: tuple,
-    b: tuple,
+    w: tuple | None,
     packed: Tensor | None,
     packed_bias: Tensor | None,
 ) -> tuple:
-    """q, k, v projections. Self-attention with packed weights is one GEMM, as PyTorch."""
+    """q, k, v projections ``w`` (None: the three slices of ``packed``). Self-attention with
+    packed weights is one GEMM, as PyTorch."""
     if packed is not None and query is key and key is value:
         return J.chunk(L.linear(query, packed, packed_bias), 3, -1)
-    e = w[0].shape[0]
+    e = query.shape[-1]
+    if w is None:
+        w = tuple(_slice(packed, i * e, (i + 1) * e) for i in range(3))
+    b = tuple(_slice(packed_bias, i * e, (i + 1) * e) for i in range(3))
     if packed is not None and key is value:
         q = L.linear(query, w[0], b[0])
         kv = L.linear(key, _slice(packed, e, 3 * e), _slice(packed_bias, e, 3 * e))
@@ -340,34 +343,37 @@ def multi_head_attention_forward(
         raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
     separate = (q_proj_weight, k_proj_weight, v_proj_weight) if use_separate_proj_weight else None
     ws, packed = _projection_weights(key, value, in_proj_weight, separate, embed_dim)
-    bs = (
-        (None, None, None)
-        if in_proj_bias is None
-        else tuple(_slice(in_proj_bias, i * embed_dim, (i + 1) * embed_dim) for i in range(3))
-    )
-    q, k, v = _in_projection(query, key, value, ws, bs, packed, in_proj_bias)
     bh = bsz * num_heads
     attn_mask = _check_attn_mask(attn_mask, tgt_len, key.shape[0], bh)
-    k, v, attn_mask, key_padding_mask = _add_bias_kv(
-        k, v, bias_k, bias_v, static_k, static_v, attn_mask, key_padding_mask, bsz, embed_dim
-    )
-    q = S.transpose(S.reshape(q, (tgt_len, bh, head_dim)), 0, 1)
-    k = _heads(k, static_k, bh, head_dim, "static_k")
-    v = _heads(v, static_v, bh, head_dim, "static_v")
+    plain = bias_k is None and bias_v is None and static_k is None and static_v is None
+    if plain and packed is not None and query is key and key is value:
+        # Self-attention: one GEMM for the three projections, split into heads without copies.
+        qkv = L.linear(query, packed, in_proj_bias)
+        q, k, v = A.SplitHeads.apply(qkv, 3, num_heads)
+    else:
+        q, k, v = _in_projection(query, key, value, ws, packed, in_proj_bias)
+        k, v, attn_mask, key_padding_mask = _add_bias_kv(
+            k, v, bias_k, bias_v, static_k, static_v, attn_mask, key_padding_mask, bsz, embed_dim
+        )
+        (q,) = A.SplitHeads.apply(q, 1, num_heads)
+        k = _heads(k, static_k, bsz, num_heads, head_dim, "static_k")
+        v = _heads(v, static_v, bsz, num_heads, head_dim, "static_v")
     if add_zero_attn:
-        k = J.cat([k, _wrap(np.zeros((bh, 1, head_dim), k._data.dtype))], 1)
-        v = J.cat([v, _wrap(np.zeros((bh, 1, head_dim), v._data.dtype))], 1)
+        k = J.cat([k, _wrap(np.zeros((bsz, num_heads, 1, head_dim), k._data.dtype))], 2)
+        v = J.cat([v, _wrap(np.zeros((bsz, num_heads, 1, head_dim), v._data.dtype))], 2)
         attn_mask = _pad_last(attn_mask)
         key_padding_mask = _pad_last(key_padding_mask)
-    src_len = k.shape[1]
+    src_len = k.shape[2]
     if key_padding_mask is not None:
         attn_mask = _merge_key_padding(attn_mask, key_padding_mask, bsz, num_heads, src_len)
+    if attn_mask is not None and attn_mask.shape[0] == bh:  # per head: (N, heads, L, S)
+        attn_mask = S.reshape(attn_mask, (bsz, num_heads, *attn_mask.shape[1:]))
     if not training:
         dropout_p = 0.0
     out, weights = _attend(
         q, k, v, attn_mask, is_causal, need_weights, dropout_p, (tgt_len, src_len), head_dim
     )
-    out = S.reshape(S.transpose(out, 0, 1), (tgt_len * bsz, embed_dim))
+    out = S.reshape(S.permute(out, 2, 0, 1, 3), (tgt_len * bsz, embed_dim))
     out = S.reshape(L.linear(out, out_proj_weight, out_proj_bias), (tgt_len, bsz, embed_dim))
     if weights is not None:
         weights = S.reshape(weights, (bsz, num_heads, tgt_len, src_len))
@@ -419,8 +425,9 @@ def _projection_weights(
     separate: tuple | None,
     embed_dim: int,
 ) -> tuple:
-    """The three input projection weights, and the packed one (None when ``separate``, the
-    ``(q, k, v)`` weights given one by one with ``use_separate_proj_weight``)."""
+    """The three input projection weights given one by one with ``use_separate_proj_weight``
+    (else None: ``_in_projection`` slices them from the packed one), and the packed one (None
+    when ``separate``)."""
     if separate is not None:
         if tuple(key.shape[:2]) != tuple(value.shape[:2]):
             raise AssertionError(
@@ -437,8 +444,7 @@ def _projection_weights(
         raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
     if in_proj_weight is None:
         raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
-    e = embed_dim
-    return tuple(_slice(in_proj_weight, i * e, (i + 1) * e) for i in range(3)), in_proj_weight
+    return None, in_proj_weight
 
 
 def _check_attn_mask(attn_mask: Any, tgt_len: int, src_len: int, bh: int) -> Any:
@@ -518,7 +524,7 @@ def _attend(
     lens: tuple,
     head_dim: int,
 ) -> tuple:
-    """The fused attention node over ``(N * num_heads, L or S, head_dim)`` q, k, v: the output,
+    """The fused attention node over ``(N, num_heads, L or S, head_dim)`` q, k, v: the output,
     and the per-head weights when ``need_weights``."""
     tgt_len, src_len = lens
     mask: Any = attn_mask
@@ -527,20 +533,24 @@ def _attend(
             raise AssertionError("FIXME: is_causal not implemented for need_weights")
         mask = _neg_inf_where(~np.tri(tgt_len, src_len, dtype=bool), q._data.dtype)
     mshape = () if mask is None else np.shape(getattr(mask, "_data", mask))
-    bh = q.shape[0]
-    keep = _keep_mask(np.broadcast_shapes((bh, tgt_len, src_len), mshape), dropout_p, q._data.dtype)
+    scores = (*q.shape[:2], tgt_len, src_len)
+    keep = _keep_mask(np.broadcast_shapes(scores, mshape), dropout_p, q._data.dtype)
     scale = 1.0 / math.sqrt(head_dim)
     if need_weights:
         return A.AttentionWithWeights.apply(q, k, v, mask, scale, keep, False)
     return A.Attention.apply(q, k, v, mask, scale, keep, True), None
 
 
-def _heads(x: Tensor, static: Tensor | None, bh: int, head_dim: int, name: str) -> Tensor:
-    """``(S, N, E) -> (N * num_heads, S, head_dim)``, or the given static projection."""
+def _heads(
+    x: Tensor, static: Tensor | None, bsz: int, num_heads: int, head_dim: int, name: str
+) -> Tensor:
+    """``(S, N, E) -> (N, num_heads, S, head_dim)``, or the given static projection
+    ``(N * num_heads, S, head_dim)`` viewed so."""
     if static is None:
-        return S.transpose(S.reshape(x, (x.shape[0], bh, head_dim)), 0, 1)
+        return A.SplitHeads.apply(x, 1, num_heads)[0]
+    bh = bsz * num_heads
     if static.size(0) != bh:
         raise AssertionError(f"expecting {name}.size(0) of {bh}, but got {static.size(0)}")
     if static.size(2) != head_dim:
         raise AssertionError(f"expecting {name}.size(2) of {head_dim}, but got {static.size(2)}")
-    return static
+    return S.reshape(static, (bsz, num_heads, *static.shape[1:]))
