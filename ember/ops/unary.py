@@ -19,6 +19,7 @@ from ._kernels import refuse
 from ._parallel import binary_into, unary_into
 from ._util import Primitive, broadcast_error, grad_where, on_graph
 from .elementwise import cast
+from .unary_grads import sigmoid_grad, tanh_grad
 
 
 def _unary(name: str, fwd, bwd, save: str = "x", float_only: bool = True) -> tuple:
@@ -134,14 +135,8 @@ Sinh, sinh = _unary("Sinh", np.sinh, lambda g, x, o: g * np.cosh(x))
 Cosh, cosh = _unary("Cosh", np.cosh, lambda g, x, o: g * np.sinh(x))
 
 
-def _tanh_backward(g, x, o):
-    # g * (1 - o**2) as three array-array ops: Python scalars cost more than a whole tiny op.
-    t = g * o
-    t *= o
-    return g - t
-
-
-Tanh, tanh = _unary("Tanh", np.tanh, _tanh_backward, save="out")
+# (ops/unary_grads.py: one recorded op under create_graph, not three)
+Tanh, tanh = _unary("Tanh", np.tanh, lambda g, x, o: tanh_grad(g, o), save="out")
 Asinh, asinh = _unary("Asinh", np.arcsinh, lambda g, x, o: g / np.sqrt(x * x + 1))
 Acosh, acosh = _unary("Acosh", np.arccosh, lambda g, x, o: g / np.sqrt(x * x - 1))
 Atanh, atanh = _unary("Atanh", np.arctanh, lambda g, x, o: g / (1 - x * x))
@@ -162,7 +157,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 # 1 / (1 + exp(-x)) with exp's overflow silenced (shared with the fused activations): several
 # times faster than selecting between two stable branches with np.where, and exact at the tails.
-Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid, lambda g, x, o: g * o * (1 - o), save="out")
+Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid, lambda g, x, o: sigmoid_grad(g, o), save="out")
 
 
 def _abs_grad(g: Any, x: Any, o: Any) -> Any:
