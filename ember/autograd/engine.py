@@ -422,7 +422,7 @@ def _run_general(
     if all(g is None for g in gouts):
         in_grads = None  # nothing flows through this node
     else:
-        if n_out > 1 and (node._fn._raw or node._materialize):
+        if n_out > 1 and node._materialize:
             gouts = _materialize(node, gouts, graph)
         elif n_out == 1 and gouts[0] is None and not node._fn._raw and node._materialize:
             gouts = _materialize(node, gouts, graph)

@@ -216,11 +216,10 @@ class _FunctionMeta(type):
         # `node_name` lets a primitive print as PyTorch's node does (MulScalar -> MulBackward0).
         node_name = ns.get("node_name") or (name + "Backward" + ("0" if raw else ""))
         # Built-in primitives' nodes take the engine's fast path until a hook is added.
-        cls._Node = type(
-            node_name,
-            (BackwardNode,),
-            {"_fn": cls, "_fast": raw, "_bw": staticmethod(cls.backward)},
-        )
+        node_ns = {"_fn": cls, "_fast": raw, "_bw": staticmethod(cls.backward)}
+        if raw and not getattr(cls, "materialize_grads", True):
+            node_ns["_materialize"] = False  # its backward takes None for outputs without one
+        cls._Node = type(node_name, (BackwardNode,), node_ns)
 
 
 class Function(metaclass=_FunctionMeta):
@@ -490,6 +489,9 @@ class Primitive(Function):
     # For ops PyTorch cannot differentiate twice either: (exception type, PyTorch's message),
     # raised instead of ember's "cannot differentiate X twice" when that is tried.
     double_backward_error: tuple | None = None
+    # False for a primitive with several outputs whose backward takes None for the outputs
+    # that got no gradient (instead of arrays of zeros: no work on them).
+    materialize_grads = True
     # True for primitives whose backward follows PyTorch's convention for complex numbers
     # (gradient = dL/dRe + i dL/dIm); others refuse to record a graph with complex results.
     complex_grad = False

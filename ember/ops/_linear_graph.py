@@ -34,6 +34,9 @@ class LinearBackward(Primitive):
     (``gx``) is not wanted."""
 
     twice_differentiable = True
+    # An output without a gradient adds nothing to the derivatives: no zeros, no products
+    # with them (a PINN's d2u/dx2 differentiates only gx of its du/dx's LinearBackward nodes).
+    materialize_grads = False
 
     @staticmethod
     def forward(ctx, g, x, w, wanted):
