@@ -378,10 +378,23 @@ def _walk(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: boo
 
 def _walk_graph(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: bool) -> None:
     """create_graph: the walk of ``_walk`` with Tensors for gradients, every node through
-    ``_run_general`` (sums of gradients are recorded additions)."""
+    ``_run_general`` (sums of gradients are recorded additions); a built-in single-output
+    primitive without hooks skips the general path's checks, as in ``_walk``."""
+    fast_ok = sink.wanted_nodes is None and not ANOMALY.enabled
     while ready:
         node = ready.pop()
-        in_grads = _run_general(node, buffers, sink, retain_graph, graph=True)
+        if fast_ok and node._fast:
+            g = buffers.pop(node, None)
+            in_grads = None
+            if g is not None:
+                node._check_saved()
+                in_grads = node._fn._run_backward_graph(node, (g,))
+                if type(in_grads) is not tuple:
+                    in_grads = (in_grads,)
+            if not retain_graph and node._saved is not None:
+                node._release()
+        else:
+            in_grads = _run_general(node, buffers, sink, retain_graph, graph=True)
         for e, g in zip(node.next_edges, in_grads or (None,) * len(node.next_edges)):
             if type(e) is tuple:
                 child = e[0]
