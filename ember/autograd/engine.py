@@ -480,6 +480,8 @@ def _run_masked(
     if not any(mask):  # leads to no requested input: not run, its saved values kept (as torch)
         buffers.pop(node, None)
         return None
+    # Set on the node for the call (its formula reads ctx.needs_input_grad), then restored: one
+    # backward at a time per process, as grad mode itself (docs/architecture.md, runtime state).
     nig = node.needs_input_grad
     node.needs_input_grad = mask
     try:

@@ -680,6 +680,21 @@ def _refuse_complex(cls: type) -> None:
     )
 
 
+def _saved_leading_args(ctx: BackwardNode, saved: tuple, args: tuple) -> bool:
+    """The saved arrays are the first inputs' data in order (None for a None input, e.g.
+    ``LinearBackward``): record their versions without the search; False if not so."""
+    rec = []
+    for i, s in enumerate(saved):
+        a = args[i]
+        if s is None and a is None:
+            continue
+        if not isinstance(a, Tensor) or a._data is not s:
+            return False
+        rec.append((i, a._vc, a._vc[0], i))
+    ctx._saved_vc = tuple(rec) or None
+    return True
+
+
 def _record_versions(ctx: BackwardNode, saved: tuple, args: tuple, outs: Any) -> None:
     """Remember the version of every saved array that is a tensor's data, and whose data it is
     (``j`` for input ``j``, ``~k`` for output ``k``: create_graph turns it back into a tensor)."""
@@ -695,6 +710,8 @@ def _record_versions(ctx: BackwardNode, saved: tuple, args: tuple, outs: Any) ->
             va, vb = a._vc, b._vc
             ctx._saved_vc = ((0, va, va[0], 0), (1, vb, vb[0], 1))
             return
+    elif len(saved) <= len(args) and _saved_leading_args(ctx, saved, args):
+        return
     rec = []
     for i, s in enumerate(saved):
         if s is None:  # ctx.save_for_backward(None, ...) is allowed, as in PyTorch

@@ -272,7 +272,18 @@ _BINARY = {
 }
 
 
+# The common case of a formula, two float arrays of one dtype (``g * y``, ``g - t``): straight
+# to the primitive, past the public function's operand checks (nothing for them to do).
+_SAME_DTYPE = {np.add: E.Add, np.subtract: E.Sub, np.multiply: E.Mul, np.true_divide: E.Div}
+
+
 def _binary(ufunc: Any, a: Any, b: Any) -> Any:
+    if type(a) is GraphArray and type(b) is GraphArray:
+        prim = _SAME_DTYPE.get(ufunc)
+        ta, tb = a.t, b.t
+        dt = ta._data.dtype
+        if prim is not None and dt.kind == "f" and dt == tb._data.dtype:
+            return GraphArray(prim.apply(ta, tb))
     fn = _BINARY.get(ufunc)
     if fn is None:
         return NotImplemented

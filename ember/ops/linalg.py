@@ -248,10 +248,18 @@ class Linear(Primitive):
         nig = ctx.needs_input_grad
         wanted = (nig[0], nig[1], len(nig) > 2 and nig[2])
         if on_graph(g):  # create_graph: one recorded LinearBackward op (ops/_linear_graph.py)
-            from ._linear_graph import linear_grads_on_graph
-
-            return linear_grads_on_graph(g, x, w, wanted)
+            return _on_graph_grads()(g, x, w, wanted)
         return linear_grads(g, x, w, wanted)
+
+
+def _on_graph_grads() -> Any:
+    global _ON_GRAPH_GRADS
+    if _ON_GRAPH_GRADS is None:  # _linear_graph imports this module
+        from ._linear_graph import linear_grads_on_graph as _ON_GRAPH_GRADS
+    return _ON_GRAPH_GRADS
+
+
+_ON_GRAPH_GRADS: Any = None
 
 
 def linear_grads(g: np.ndarray, x: Any, w: Any, wanted: tuple) -> tuple:
