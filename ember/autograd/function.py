@@ -579,6 +579,13 @@ def _edges(args: tuple) -> tuple:
     return arrays, tuple(edges), tuple(nig)
 
 
+def _any_tensor(args: tuple, start: int) -> bool:
+    for k in range(start, len(args)):
+        if isinstance(args[k], Tensor):
+            return True
+    return False
+
+
 def _apply_graph(cls: type, args: tuple) -> Any:
     """Run ``cls.forward`` with a new node as ``ctx`` and connect its output(s) to the graph.
 
@@ -608,6 +615,12 @@ def _apply_graph(cls: type, args: tuple) -> Any:
         ctx.next_edges = (ea, eb)
         ctx.needs_input_grad = (ea is not None, eb is not None)
         out = cls.forward(ctx, a._data, b._data)
+    elif isinstance(args[0], Tensor) and args[0]._rg and not _any_tensor(args, 1):
+        # A tensor that requires grad and constants: reductions, shape ops (sum, reshape...).
+        a = args[0]
+        ctx.next_edges = (_edge(a),) + (None,) * (n - 1)
+        ctx.needs_input_grad = (True,) + (False,) * (n - 1)
+        out = cls.forward(ctx, a._data, *args[1:])
     else:
         arrays, ctx.next_edges, ctx.needs_input_grad = _edges(args)
         out = cls.forward(ctx, *arrays)

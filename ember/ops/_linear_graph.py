@@ -90,7 +90,10 @@ def _linear_grads(g: Any, x: Any, w: Any, wanted: tuple) -> tuple:
 
 def linear_grads_on_graph(g: Any, x: Any, w: Any, wanted: tuple) -> tuple:
     """create_graph: Linear's ``(gx, gw, gb)`` (None where not wanted) as the outputs of one
-    recorded ``LinearBackward`` op."""
+    recorded ``LinearBackward`` op. Only the operands the wanted gradients read are its inputs
+    (``gx`` reads ``w``, ``gw`` reads ``x``): no edge, so no later gradient, to the others."""
+    x = x if wanted[1] else None
+    w = w if wanted[0] else None
     outs = iter(LinearBackward.apply(_tensor(g), _tensor(x), _tensor(w), wanted))
     return tuple(GraphArray(next(outs)) if k else None for k in wanted)
 

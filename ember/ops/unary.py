@@ -19,7 +19,7 @@ from ._kernels import refuse
 from ._parallel import binary_into, unary_into
 from ._util import Primitive, broadcast_error, grad_where, on_graph
 from .elementwise import cast
-from .unary_grads import sigmoid_grad, tanh_grad
+from .unary_grads import sigmoid_grad, tanh_backward
 
 
 def _unary(name: str, fwd, bwd, save: str = "x", float_only: bool = True) -> tuple:
@@ -136,7 +136,7 @@ Cosh, cosh = _unary("Cosh", np.cosh, lambda g, x, o: g * np.sinh(x))
 
 
 # (ops/unary_grads.py: one recorded op under create_graph, not three)
-Tanh, tanh = _unary("Tanh", np.tanh, lambda g, x, o: tanh_grad(g, o), save="out")
+Tanh, tanh = _unary("Tanh", np.tanh, tanh_backward, save="out")
 Asinh, asinh = _unary("Asinh", np.arcsinh, lambda g, x, o: g / np.sqrt(x * x + 1))
 Acosh, acosh = _unary("Acosh", np.arccosh, lambda g, x, o: g / np.sqrt(x * x - 1))
 Atanh, atanh = _unary("Atanh", np.arctanh, lambda g, x, o: g / (1 - x * x))

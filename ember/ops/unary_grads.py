@@ -4,9 +4,8 @@
 Under ``create_graph=True`` tanh's formula ``g * (1 - y**2)`` written with array operations
 would record three ops; as one primitive it records one, and its own backward (the second
 derivative) is one more of the same plus a product. First order, ``Tanh`` and ``Sigmoid`` keep
-their array formulas (``tanh_grad`` / ``sigmoid_grad`` on arrays), computed exactly as these
-primitives' forwards do, so first derivatives under create_graph equal the first-order ones bit
-for bit.
+their array formulas, which these primitives' forwards run too: first derivatives under
+create_graph equal the first-order ones bit for bit.
 """
 
 from __future__ import annotations
@@ -17,16 +16,9 @@ import numpy as np
 
 from ._util import Primitive, _wrap, on_graph, unbroadcast
 
-__all__ = ["TanhBackward", "SigmoidBackward", "tanh_grad", "sigmoid_grad"]
+__all__ = ["TanhBackward", "SigmoidBackward", "tanh_grad", "tanh_backward", "sigmoid_grad"]
 
 _ARRAYS = (np.ndarray, np.generic)
-
-
-def _tanh_grad_array(g: Any, y: Any) -> Any:
-    # g * (1 - y**2) as three array-array ops: Python scalars cost more than a whole tiny op.
-    t = g * y
-    t *= y
-    return g - t
 
 
 def _sigmoid_grad_array(g: Any, y: Any) -> Any:
@@ -41,7 +33,14 @@ def _on_graph_call(prim: type, g: Any, y: Any) -> Any:
 def tanh_grad(g: Any, y: Any) -> Any:
     """``g * (1 - y**2)``: the gradient of ``y = tanh(x)`` for the output gradient ``g``
     (arrays, or GraphArrays under create_graph: then one recorded ``TanhBackward`` op)."""
+    return tanh_backward(g, None, y)
+
+
+def tanh_backward(g: Any, x: Any, y: Any) -> Any:
+    """``tanh_grad`` in the ``(g, input, output)`` form of ``unary._unary``'s formulas (one
+    call less on every tanh's first-order backward)."""
     if isinstance(g, _ARRAYS):  # first order (inline: this is every tanh's backward)
+        # g * (1 - y**2) as three array-array ops: Python scalars cost more than a tiny op.
         t = g * y
         t *= y
         return g - t
@@ -65,7 +64,7 @@ class TanhBackward(Primitive):
     @staticmethod
     def forward(ctx, g, y):
         ctx.save_for_backward(g, y)
-        return _tanh_grad_array(g, y)
+        return tanh_backward(g, None, y)  # (arrays here: the first-order formula)
 
     @staticmethod
     def backward(ctx, gg):
