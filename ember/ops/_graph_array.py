@@ -571,10 +571,14 @@ def _saved_tensor(node: Any, data: np.ndarray, src: int) -> Tensor:
 
 def run_formula(cls: type, node: Any, grads: tuple) -> tuple:
     """Run ``cls.backward`` on GraphArrays (create_graph): Tensors in, Tensors out."""
-    res = cls.backward(_GraphCtx(node), *(None if g is None else GraphArray(g) for g in grads))
+    if len(grads) == 1:  # the common case, without the generators
+        g = grads[0]
+        res = cls.backward(_GraphCtx(node), None if g is None else GraphArray(g))
+    else:
+        res = cls.backward(_GraphCtx(node), *(None if g is None else GraphArray(g) for g in grads))
     if type(res) is not tuple:
         res = (res,)
-    return tuple(_result(r) for r in res)
+    return tuple([r.t if type(r) is GraphArray else _result(r) for r in res])
 
 
 def _result(r: Any) -> Any:

@@ -737,6 +737,31 @@ def test_derivatives_to_any_order(order):
     assert results[0] == pytest.approx(results[1], rel=1e-10)
 
 
+CONSTANT_GRADIENTS = {
+    "mean": lambda m, x, c: x.mean(),
+    "sum_keepdim": lambda m, x, c: x.sum(0, keepdim=True).sum(),
+    "times_constant": lambda m, x, c: (x * c).sum(),
+    "divided_by_constant": lambda m, x, c: (x / c).mean(),
+    "square": lambda m, x, c: (x * x).sum(),  # saves x: its gradient is on the graph
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSTANT_GRADIENTS))
+def test_create_graph_gradients_of_constants_are_constants_like_torch(name):
+    # A formula that reads only constants (the root's gradient, inputs without grad) gives a
+    # constant under create_graph (computed on arrays, ops/_util._constant_result).
+    a = np.random.default_rng(2).uniform(0.5, 2, (2, 3))
+    res = []
+    for m in (ember, torch):
+        x = m.tensor(a, requires_grad=True)
+        (g,) = m.autograd.grad(
+            CONSTANT_GRADIENTS[name](m, x, m.tensor(a[::-1].copy())), x, create_graph=True
+        )
+        res.append(g)
+    assert res[0].requires_grad == res[1].requires_grad
+    assert_close(res[0].detach(), res[1].detach(), rtol=1e-12, atol=0)
+
+
 def test_mlp_input_derivatives_to_third_order():
     # A PINN's derivatives d^k u / dx^k through Linear, tanh and sigmoid layers: each order
     # differentiates the previous order's LinearBackward / TanhBackward / SigmoidBackward ops.
