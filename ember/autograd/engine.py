@@ -40,6 +40,8 @@ class _Sink:
     Other leaves take each gradient as it arrives."""
 
     wanted_nodes: dict | None = None  # {(node, output_nr): [input index]}: only CaptureSink
+    wanted_leaves: dict | None = None  # {id(leaf): [input index]}: only CaptureSink
+    prunable = False  # set by _count_dependencies: some edge leads to a leaf nobody wants
 
     def __init__(self) -> None:
         self.hooked: dict = {}  # id(leaf) -> (leaf, gradient summed so far)
@@ -258,11 +260,12 @@ def run_backward(
     STATE.enabled = create_graph
     try:
         deps = _count_dependencies(roots, sink)
+        masks = _prune(deps, sink) if sink.prunable else None
         buffers, ready = _seed(roots, grads, deps, sink)
         if create_graph:
-            _walk_graph(ready, buffers, deps, sink, retain_graph)
+            _walk_graph(ready, buffers, deps, sink, retain_graph, masks)
         else:
-            _walk(ready, buffers, deps, sink, retain_graph)
+            _walk(ready, buffers, deps, sink, retain_graph, masks)
         sink.flush()
         _run_callbacks(callbacks)  # still on the stack: a callback may queue more
     finally:
@@ -275,6 +278,8 @@ def _count_dependencies(roots: list, sink: _Sink) -> dict:
     (and roots) that reach a leaf with hooks are counted in ``sink.expect``."""
     deps: dict = {}
     stack = []
+    # autograd.grad: a leaf that requires grad but is not asked for makes pruning worthwhile
+    wanted = sink.wanted_leaves if sink.wanted_nodes is None else None
     for r in roots:
         fn = r._grad_fn
         if fn is None:
@@ -296,6 +301,8 @@ def _count_dependencies(roots: list, sink: _Sink) -> dict:
                 d = e.__dict__
                 if d.get("_hooks") or d.get("_post_acc_hooks"):
                     sink.count_use(e)
+                if wanted is not None and id(e) not in wanted:
+                    sink.prunable = True
     return deps
 
 
@@ -312,8 +319,11 @@ def _seed(roots: list, grads: list, deps: dict, sink: _Sink) -> tuple:
     return buffers, [fn for fn in starts if deps[fn] == 0]
 
 
-def _walk(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: bool) -> None:
-    """Run nodes as they become ready, passing their input gradients down the edges."""
+def _walk(
+    ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: bool, masks: Any = None
+) -> None:
+    """Run nodes as they become ready, passing their input gradients down the edges
+    (``masks``: see ``_prune``)."""
     # Anomaly mode sends every node through _run_general, which checks its gradients.
     fast_ok = sink.wanted_nodes is None and not ANOMALY.enabled
     leaf = sink.leaf
@@ -328,7 +338,9 @@ def _walk(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: boo
             buf = buffers.get(node)
             if buf is not None:
                 owned.discard(id(buf))
-        if fast_ok and node._fast:
+        if masks and node in masks:
+            in_grads = _run_masked(node, masks[node], buffers, sink, retain_graph, False)
+        elif fast_ok and node._fast:
             # Fast path: a built-in single-output primitive with no hooks.
             g = buffers.pop(node, None)
             if g is None:
@@ -376,12 +388,29 @@ def _walk(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: boo
                 sink.used(e)
 
 
-def _walk_graph(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: bool) -> None:
+def _walk_graph(
+    ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: bool, masks: Any = None
+) -> None:
     """create_graph: the walk of ``_walk`` with Tensors for gradients, every node through
-    ``_run_general`` (sums of gradients are recorded additions)."""
+    ``_run_general`` (sums of gradients are recorded additions); a built-in single-output
+    primitive without hooks skips the general path's checks, as in ``_walk``."""
+    fast_ok = sink.wanted_nodes is None and not ANOMALY.enabled
     while ready:
         node = ready.pop()
-        in_grads = _run_general(node, buffers, sink, retain_graph, graph=True)
+        if masks and node in masks:
+            in_grads = _run_masked(node, masks[node], buffers, sink, retain_graph, True)
+        elif fast_ok and node._fast:
+            g = buffers.pop(node, None)
+            in_grads = None
+            if g is not None:
+                node._check_saved()
+                in_grads = node._fn._run_backward_graph(node, (g,))
+                if type(in_grads) is not tuple:
+                    in_grads = (in_grads,)
+            if not retain_graph and node._saved is not None:
+                node._release()
+        else:
+            in_grads = _run_general(node, buffers, sink, retain_graph, graph=True)
         for e, g in zip(node.next_edges, in_grads or (None,) * len(node.next_edges)):
             if type(e) is tuple:
                 child = e[0]
@@ -396,6 +425,69 @@ def _walk_graph(ready: list, buffers: dict, deps: dict, sink: _Sink, retain_grap
                     sink.leaf(e, g)
                 elif id(e) in sink.expect:
                     sink.used(e)
+
+
+def _prune(deps: dict, sink: _Sink) -> dict:
+    """``autograd.grad``: which inputs of each built-in node lead to a requested input, as
+    PyTorch's engine works out before it runs. Returns ``{node: needs_input_grad}`` for the
+    nodes (primitives without hooks) where that is fewer than the inputs that require grad:
+    they compute only those gradients (under create_graph: record only those ops), and a
+    node that leads nowhere wanted does not run at all."""
+    wanted = sink.wanted_leaves
+    useful: set = set()
+    done: set = set()
+    masks: dict = {}
+    # Post-order over the DAG: a node is settled after all its children are.
+    stack = [(node, False) for node, n in deps.items() if n == 0]
+    while stack:
+        node, children_done = stack.pop()
+        if not children_done:
+            if node in done:
+                continue
+            done.add(node)
+            stack.append((node, True))
+            for e in node.next_edges:
+                if type(e) is tuple and e[0] not in done:
+                    stack.append((e[0], False))
+            continue
+        mask = tuple(
+            (e[0] in useful) if type(e) is tuple else (e is not None and id(e) in wanted)
+            for e in node.next_edges
+        )
+        if any(mask):
+            useful.add(node)
+        if mask != node.needs_input_grad and _prunable_node(node):
+            masks[node] = mask
+    return masks
+
+
+def _prunable_node(node: Any) -> bool:
+    """A built-in primitive's node with no hooks: its backward reads only
+    ``needs_input_grad`` to know what to compute."""
+    return (
+        node._fn._raw
+        and node._hooks is None
+        and node._pre_hooks is None
+        and node._out_hooks is None
+        and node._retain is None
+    )
+
+
+def _run_masked(
+    node: Any, mask: tuple, buffers: dict, sink: _Sink, retain_graph: bool, graph: bool
+) -> tuple | None:
+    """Run ``node`` computing only the gradients ``mask`` asks for (``_prune``)."""
+    if not any(mask):  # leads to no requested input: not run, its saved values kept (as torch)
+        buffers.pop(node, None)
+        return None
+    # Set on the node for the call (its formula reads ctx.needs_input_grad), then restored: one
+    # backward at a time per process, as grad mode itself (docs/architecture.md, runtime state).
+    nig = node.needs_input_grad
+    node.needs_input_grad = mask
+    try:
+        return _run_general(node, buffers, sink, retain_graph, graph)
+    finally:
+        node.needs_input_grad = nig
 
 
 def _run_general(
@@ -422,7 +514,7 @@ def _run_general(
     if all(g is None for g in gouts):
         in_grads = None  # nothing flows through this node
     else:
-        if n_out > 1 and (node._fn._raw or node._materialize):
+        if n_out > 1 and node._materialize:
             gouts = _materialize(node, gouts, graph)
         elif n_out == 1 and gouts[0] is None and not node._fn._raw and node._materialize:
             gouts = _materialize(node, gouts, graph)

@@ -216,11 +216,10 @@ class _FunctionMeta(type):
         # `node_name` lets a primitive print as PyTorch's node does (MulScalar -> MulBackward0).
         node_name = ns.get("node_name") or (name + "Backward" + ("0" if raw else ""))
         # Built-in primitives' nodes take the engine's fast path until a hook is added.
-        cls._Node = type(
-            node_name,
-            (BackwardNode,),
-            {"_fn": cls, "_fast": raw, "_bw": staticmethod(cls.backward)},
-        )
+        node_ns = {"_fn": cls, "_fast": raw, "_bw": staticmethod(cls.backward)}
+        if raw and not getattr(cls, "materialize_grads", True):
+            node_ns["_materialize"] = False  # its backward takes None for outputs without one
+        cls._Node = type(node_name, (BackwardNode,), node_ns)
 
 
 class Function(metaclass=_FunctionMeta):
@@ -490,6 +489,9 @@ class Primitive(Function):
     # For ops PyTorch cannot differentiate twice either: (exception type, PyTorch's message),
     # raised instead of ember's "cannot differentiate X twice" when that is tried.
     double_backward_error: tuple | None = None
+    # False for a primitive with several outputs whose backward takes None for the outputs
+    # that got no gradient (instead of arrays of zeros: no work on them).
+    materialize_grads = True
     # True for primitives whose backward follows PyTorch's convention for complex numbers
     # (gradient = dL/dRe + i dL/dIm); others refuse to record a graph with complex results.
     complex_grad = False
@@ -577,6 +579,13 @@ def _edges(args: tuple) -> tuple:
     return arrays, tuple(edges), tuple(nig)
 
 
+def _any_tensor(args: tuple, start: int) -> bool:
+    for k in range(start, len(args)):
+        if isinstance(args[k], Tensor):
+            return True
+    return False
+
+
 def _apply_graph(cls: type, args: tuple) -> Any:
     """Run ``cls.forward`` with a new node as ``ctx`` and connect its output(s) to the graph.
 
@@ -606,6 +615,12 @@ def _apply_graph(cls: type, args: tuple) -> Any:
         ctx.next_edges = (ea, eb)
         ctx.needs_input_grad = (ea is not None, eb is not None)
         out = cls.forward(ctx, a._data, b._data)
+    elif isinstance(args[0], Tensor) and args[0]._rg and not _any_tensor(args, 1):
+        # A tensor that requires grad and constants: reductions, shape ops (sum, reshape...).
+        a = args[0]
+        ctx.next_edges = (_edge(a),) + (None,) * (n - 1)
+        ctx.needs_input_grad = (True,) + (False,) * (n - 1)
+        out = cls.forward(ctx, a._data, *args[1:])
     else:
         arrays, ctx.next_edges, ctx.needs_input_grad = _edges(args)
         out = cls.forward(ctx, *arrays)
@@ -678,6 +693,21 @@ def _refuse_complex(cls: type) -> None:
     )
 
 
+def _saved_leading_args(ctx: BackwardNode, saved: tuple, args: tuple) -> bool:
+    """The saved arrays are the first inputs' data in order (None for a None input, e.g.
+    ``LinearBackward``): record their versions without the search; False if not so."""
+    rec = []
+    for i, s in enumerate(saved):
+        a = args[i]
+        if s is None and a is None:
+            continue
+        if not isinstance(a, Tensor) or a._data is not s:
+            return False
+        rec.append((i, a._vc, a._vc[0], i))
+    ctx._saved_vc = tuple(rec) or None
+    return True
+
+
 def _record_versions(ctx: BackwardNode, saved: tuple, args: tuple, outs: Any) -> None:
     """Remember the version of every saved array that is a tensor's data, and whose data it is
     (``j`` for input ``j``, ``~k`` for output ``k``: create_graph turns it back into a tensor)."""
@@ -693,6 +723,8 @@ def _record_versions(ctx: BackwardNode, saved: tuple, args: tuple, outs: Any) ->
             va, vb = a._vc, b._vc
             ctx._saved_vc = ((0, va, va[0], 0), (1, vb, vb[0], 1))
             return
+    elif len(saved) <= len(args) and _saved_leading_args(ctx, saved, args):
+        return
     rec = []
     for i, s in enumerate(saved):
         if s is None:  # ctx.save_for_backward(None, ...) is allowed, as in PyTorch

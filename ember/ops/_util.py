@@ -44,12 +44,35 @@ class Primitive(_function.Primitive):
         global _run_formula
         if not cls.twice_differentiable:
             return super()._run_backward_graph(ctx, grads)
+        if _constant_result(ctx, grads):
+            # Nothing the formula reads is on the graph (e.g. a loss's mean with the root's
+            # constant gradient): its result is a constant, computed on arrays.
+            res = cls.backward(ctx, *(None if g is None else g._data for g in grads))
+            res = res if type(res) is tuple else (res,)
+            return tuple(None if r is None else _wrap(np.asarray(r)) for r in res)
         if _run_formula is None:  # needs the op modules, which import this one
             from ._graph_array import run_formula as _run_formula
         return _run_formula(cls, ctx, grads)
 
 
 _run_formula: Any = None  # _graph_array.run_formula, imported on first use
+
+
+def _constant_result(ctx: Any, grads: tuple) -> bool:
+    """Under create_graph: whether a formula's result cannot depend on anything on the graph,
+    because the incoming gradients are constants and every saved tensor is an input that does
+    not require grad (a formula reads nothing else that depends on the inputs)."""
+    for g in grads:
+        if g is not None and g._rg:
+            return False
+    vcs = ctx._saved_vc
+    if vcs:
+        edges = ctx.next_edges
+        for entry in vcs:
+            src = entry[3]
+            if src is None or src < 0 or edges[src] is not None:
+                return False
+    return True
 
 
 _SCALARS = (int, float, bool, complex, np.number, np.bool_)

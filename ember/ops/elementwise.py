@@ -108,9 +108,10 @@ class Add(Primitive):
     @staticmethod
     def backward(ctx, g):
         sx, sy = ctx.shapes
+        nig = ctx.needs_input_grad
         return (
-            None if sx is None else unbroadcast(g, sx),
-            None if sy is None else unbroadcast(g, sy),
+            None if sx is None or not nig[0] else unbroadcast(g, sx),
+            None if sy is None or not nig[1] else unbroadcast(g, sy),
         )
 
 
@@ -126,9 +127,11 @@ class Sub(Primitive):
     @staticmethod
     def backward(ctx, g):
         sx, sy = ctx.shapes
+        nig = ctx.needs_input_grad
         return (
-            None if sx is None else unbroadcast(g, sx),
-            None if sy is None else unbroadcast(-g, sy),
+            None if sx is None or not nig[0] else unbroadcast(g, sx),
+            # (-g only when wanted: under create_graph it would be a recorded op)
+            None if sy is None or not nig[1] else unbroadcast(-g, sy),
         )
 
 
@@ -193,7 +196,10 @@ class Pow(Primitive):
         nig = ctx.needs_input_grad
         gx = gy = None
         if nig[0]:
-            if is_scalar(y):
+            if is_scalar(y) and y == 2:
+                # x ** 1 is x exactly: one product less (one recorded op less on the graph)
+                d = g * y * x
+            elif is_scalar(y):
                 d = g * y * np.power(x, y - 1) if y != 0 else np.zeros_like(g)
             else:
                 d = np.where(y == 0, 0.0, g * y * np.power(x, y - 1)).astype(g.dtype)

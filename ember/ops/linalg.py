@@ -268,16 +268,36 @@ class Linear(Primitive):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         nig = ctx.needs_input_grad
-        gx = gw = gb = None
-        if nig[0]:
-            gx = _gemm_rows(g, w)
-        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-        if nig[1]:
-            x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-            gw = _gemm(g2.T, x2)
-        if len(nig) > 2 and nig[2]:
-            gb = ones_vector(g2.shape[0], g2.dtype) @ g2
-        return gx, gw, gb
+        wanted = (nig[0], nig[1], len(nig) > 2 and nig[2])
+        if on_graph(g):  # create_graph: one recorded LinearBackward op (ops/_linear_graph.py)
+            return _on_graph_grads()(g, x, w, wanted)
+        return linear_grads(g, x, w, wanted)
+
+
+def _on_graph_grads() -> Any:
+    global _ON_GRAPH_GRADS
+    if _ON_GRAPH_GRADS is None:  # _linear_graph imports this module
+        from ._linear_graph import linear_grads_on_graph as _ON_GRAPH_GRADS
+    return _ON_GRAPH_GRADS
+
+
+_ON_GRAPH_GRADS: Any = None
+
+
+def linear_grads(g: np.ndarray, x: Any, w: Any, wanted: tuple) -> tuple:
+    """``(gx, gw, gb)`` of ``x @ w.T + b`` for the output gradient ``g`` (arrays); None where
+    ``wanted`` says no. ``x`` or ``w`` may be None when the gradient that reads it is not
+    wanted."""
+    gx = gw = gb = None
+    if wanted[0]:
+        gx = _gemm_rows(g, w)
+    g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+    if wanted[1]:
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        gw = _gemm(g2.T, x2)
+    if wanted[2]:
+        gb = ones_vector(g2.shape[0], g2.dtype) @ g2
+    return gx, gw, gb
 
 
 def linear_shape_error(x_shape: tuple, w_shape: tuple) -> RuntimeError:

@@ -19,6 +19,7 @@ from ._kernels import refuse
 from ._parallel import MIN_WORK, binary_into, unary_into
 from ._util import Primitive, broadcast_error, grad_where, on_graph
 from .elementwise import cast
+from .unary_grads import sigmoid_grad, tanh_backward
 
 
 def _unary(name: str, fwd, bwd, save: str = "x", float_only: bool = True) -> tuple:
@@ -134,14 +135,8 @@ Sinh, sinh = _unary("Sinh", np.sinh, lambda g, x, o: g * np.cosh(x))
 Cosh, cosh = _unary("Cosh", np.cosh, lambda g, x, o: g * np.sinh(x))
 
 
-def _tanh_backward(g, x, o):
-    # g * (1 - o**2) as three array-array ops: Python scalars cost more than a whole tiny op.
-    t = g * o
-    t *= o
-    return g - t
-
-
-Tanh, tanh = _unary("Tanh", np.tanh, _tanh_backward, save="out")
+# (ops/unary_grads.py: one recorded op under create_graph, not three)
+Tanh, tanh = _unary("Tanh", np.tanh, tanh_backward, save="out")
 Asinh, asinh = _unary("Asinh", np.arcsinh, lambda g, x, o: g / np.sqrt(x * x + 1))
 Acosh, acosh = _unary("Acosh", np.arccosh, lambda g, x, o: g / np.sqrt(x * x - 1))
 Atanh, atanh = _unary("Atanh", np.arctanh, lambda g, x, o: g / (1 - x * x))
@@ -162,18 +157,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.reciprocal(e, out=e)
 
 
-def _sigmoid_backward(g, x, o):
-    if on_graph(o) or on_graph(g):
-        return g * o * (1 - o)
-    d = 1 - o  # g o (1 - o) with one temporary
-    d *= o
-    d *= g
-    return d
-
-
 # 1 / (1 + exp(-x)) with exp's overflow silenced (shared with the fused activations): several
 # times faster than selecting between two stable branches with np.where, and exact at the tails.
-Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid, _sigmoid_backward, save="out")
+Sigmoid, sigmoid = _unary("Sigmoid", _sigmoid, lambda g, x, o: sigmoid_grad(g, o), save="out")
 
 
 def _abs_grad(g: Any, x: Any, o: Any) -> Any:

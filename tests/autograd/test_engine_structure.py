@@ -31,6 +31,11 @@ CALLS = {
     "left_constant": (ember.ops.elementwise.Mul, lambda: (_t(rg=False), _t())),
     "right_constant": (ember.ops.elementwise.Mul, lambda: (_second_output(), _t(rg=False))),
     "three_args": (ember.ops.elementwise.Where, lambda: (_t() > 0, _t(rg=False), _t())),
+    "tensor_and_constants": (ember.ops.reduction.Sum, lambda: (_nonleaf(), (0,), True, None)),
+    "tensor_later": (
+        ember.ops.indexing.IndexPut,
+        lambda: (_nonleaf(), (np.array([0]),), _t((3,)), False),
+    ),
 }
 
 

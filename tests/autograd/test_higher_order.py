@@ -85,6 +85,28 @@ row(
     d(3, 4),
     d(4),
 )
+_X = np.random.default_rng(7).uniform(-1, 1, (5, 4))  # a constant input (no gradient)
+
+
+def _mlp(m, w1, b1, w2, b2):
+    """A tanh/sigmoid MLP on a constant input: Linear's gradients (LinearBackward) with and
+    without the input gradient, TanhBackward and SigmoidBackward on the graph."""
+    F = m.nn.functional
+    h = F.linear(m.tensor(_X).to(w1.dtype), w1, b1).tanh()
+    return (F.linear(h, w2, b2).sigmoid() ** 2).mean()
+
+
+def _linear_const(m, b):
+    x = m.tensor(_X).to(b.dtype)
+    return m.nn.functional.linear(x, x[:3], b)
+
+
+row("mlp_tanh_sigmoid", _mlp, d(3, 4), d(3), d(2, 3), d(2))
+row(
+    "linear_bias_only",
+    lambda m, b: (_linear_const(m, b).tanh() ** 3).sum(),
+    d(3),
+)
 row("matmul_2d", lambda m, x, y: (x @ y).tanh().sum(), d(3, 4), d(4, 2))
 row("matmul_batch", lambda m, x, y: ((x @ y) ** 2).sum(), d(2, 3, 4), d(4, 2))
 row("matmul_vec", lambda m, x, y: ((x @ y) ** 2).sum() + (y @ y) ** 2, d(3, 4), d(4))
@@ -743,6 +765,50 @@ def test_derivatives_to_any_order(order):
             y = y.sum()
         results.append(y.item())
     assert results[0] == pytest.approx(results[1], rel=1e-10)
+
+
+CONSTANT_GRADIENTS = {
+    "mean": lambda m, x, c: x.mean(),
+    "sum_keepdim": lambda m, x, c: x.sum(0, keepdim=True).sum(),
+    "times_constant": lambda m, x, c: (x * c).sum(),
+    "divided_by_constant": lambda m, x, c: (x / c).mean(),
+    "square": lambda m, x, c: (x * x).sum(),  # saves x: its gradient is on the graph
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSTANT_GRADIENTS))
+def test_create_graph_gradients_of_constants_are_constants_like_torch(name):
+    # A formula that reads only constants (the root's gradient, inputs without grad) gives a
+    # constant under create_graph (computed on arrays, ops/_util._constant_result).
+    a = np.random.default_rng(2).uniform(0.5, 2, (2, 3))
+    res = []
+    for m in (ember, torch):
+        x = m.tensor(a, requires_grad=True)
+        (g,) = m.autograd.grad(
+            CONSTANT_GRADIENTS[name](m, x, m.tensor(a[::-1].copy())), x, create_graph=True
+        )
+        res.append(g)
+    assert res[0].requires_grad == res[1].requires_grad
+    assert_close(res[0].detach(), res[1].detach(), rtol=1e-12, atol=0)
+
+
+def test_mlp_input_derivatives_to_third_order():
+    # A PINN's derivatives d^k u / dx^k through Linear, tanh and sigmoid layers: each order
+    # differentiates the previous order's LinearBackward / TanhBackward / SigmoidBackward ops.
+    g = np.random.default_rng(3)
+    w1, b1, w2 = g.standard_normal((6, 1)), g.standard_normal(6), g.standard_normal((1, 6))
+    results = []
+    for m in (ember, torch):
+        x = m.tensor(np.linspace(-1, 1, 7).reshape(-1, 1), requires_grad=True)
+        F = m.nn.functional
+        u = F.linear(F.linear(x, m.tensor(w1), m.tensor(b1)).tanh().sigmoid(), m.tensor(w2))
+        ds = []
+        for _ in range(3):
+            (u,) = m.autograd.grad(u, x, m.ones_like(u), create_graph=True)
+            ds.append(u.detach().numpy())
+        results.append(ds)
+    for e, t in zip(*results):
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-12)
 
 
 def _accumulate(m):

@@ -18,6 +18,7 @@ import pytest
 import ember
 import ember.ops
 from ember.autograd.function import Primitive
+from ember.ops import _linear_graph as LG
 from ember.ops import elementwise as E
 from ember.ops import indexing as X
 from ember.ops import inplace as I
@@ -27,6 +28,7 @@ from ember.ops import reduction as R
 from ember.ops import shape as S
 from ember.ops import softmax as N
 from ember.ops import unary as U
+from ember.ops import unary_grads as UG
 from tests.ops import _gradcheck_nn as _nn
 from tests.ops import _gradcheck_surface as _surface
 from tests.ops._cases import Arr, d
@@ -108,6 +110,14 @@ gc(U.Atanh, lambda x: ember.atanh(x), _unit(2, 3))
 gc(U.Reciprocal, lambda x: x.reciprocal(), _pos(2, 3))
 gc(U.Square, lambda x: ember.square(x), d(2, 3))
 gc(U.Sigmoid, lambda x: x.sigmoid(), d(2, 3, low=-6, high=6))
+# The gradients of tanh and sigmoid as ops (what their backward records under create_graph).
+gc(UG.TanhBackward, lambda g, y: UG.TanhBackward.apply(g, y), d(2, 3), _unit(2, 3))
+gc(
+    UG.SigmoidBackward,
+    lambda g, y: UG.SigmoidBackward.apply(g, y),
+    d(2, 3),
+    _pos(2, 3, low=0.1, high=0.9),
+)
 gc(U.Sign, lambda x: x.sign(), d(2, 3))
 gc(U.Floor, lambda x: x.floor(), d(2, 3))
 gc(U.Ceil, lambda x: x.ceil(), d(2, 3))
@@ -146,6 +156,29 @@ gc(L.Matmul, lambda x, y: x @ y, d(2, 1, 2, 3), d(2, 3, 2), name="Matmul_broadca
 gc(L.Matmul, lambda x, y: x @ y, d(3), d(3), name="Matmul_dot")
 gc(L.Linear, lambda x, w, b: L.linear(x, w, b), d(2, 3), d(4, 3), d(4), name="Linear_bias")
 gc(L.Linear, lambda x, w: L.linear(x, w), d(2, 2, 3), d(2, 3), name="Linear_3d")
+# Linear's three gradients as one op (what its backward records under create_graph).
+gc(
+    LG.LinearBackward,
+    lambda g, x, w: LG.LinearBackward.apply(g, x, w, (True, True, True)),
+    d(2, 4),
+    d(2, 3),
+    d(4, 3),
+    name="LinearBackward_all",
+)
+gc(
+    LG.LinearBackward,
+    lambda g, x: LG.LinearBackward.apply(g, x, None, (False, True, True)),
+    d(2, 2, 4),
+    d(2, 2, 3),
+    name="LinearBackward_weight_bias_3d",
+)
+gc(
+    LG.LinearBackward,
+    lambda g, w: LG.LinearBackward.apply(g, None, w, (True, False, False)),
+    d(4),
+    d(4, 3),
+    name="LinearBackward_input_1d",
+)
 
 # ---- softmax -------------------------------------------------------------------------------
 gc(N.Softmax, lambda x: x.softmax(-1), d(2, 3))

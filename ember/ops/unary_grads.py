@@ -1,0 +1,98 @@
+"""The gradients of tanh and sigmoid as primitives of their own (PyTorch's ``tanh_backward`` and
+``sigmoid_backward``), for higher-order gradients.
+
+Under ``create_graph=True`` tanh's formula ``g * (1 - y**2)`` written with array operations
+would record three ops; as one primitive it records one, and its own backward (the second
+derivative) is one more of the same plus a product. First order, ``Tanh`` and ``Sigmoid`` keep
+their array formulas, which these primitives' forwards run too: first derivatives under
+create_graph equal the first-order ones bit for bit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._util import Primitive, _wrap, on_graph, unbroadcast
+
+__all__ = ["TanhBackward", "SigmoidBackward", "tanh_grad", "tanh_backward", "sigmoid_grad"]
+
+_ARRAYS = (np.ndarray, np.generic)
+
+
+def _sigmoid_grad_array(g: Any, y: Any) -> Any:
+    d = 1 - y  # g y (1 - y) with one temporary
+    d *= y
+    d *= g
+    return d
+
+
+def _on_graph_call(prim: type, g: Any, y: Any) -> Any:
+    """``prim`` applied to GraphArray ``g`` and ``y`` (a constant when a plain array)."""
+    return g.apply(prim, y.t if on_graph(y) else _wrap(y))
+
+
+def tanh_grad(g: Any, y: Any) -> Any:
+    """``g * (1 - y**2)``: the gradient of ``y = tanh(x)`` for the output gradient ``g``
+    (arrays, or GraphArrays under create_graph: then one recorded ``TanhBackward`` op)."""
+    return tanh_backward(g, None, y)
+
+
+def tanh_backward(g: Any, x: Any, y: Any) -> Any:
+    """``tanh_grad`` in the ``(g, input, output)`` form of ``unary._unary``'s formulas (one
+    call less on every tanh's first-order backward)."""
+    if isinstance(g, _ARRAYS):  # first order (inline: this is every tanh's backward)
+        # g * (1 - y**2) as three array-array ops: Python scalars cost more than a tiny op.
+        t = g * y
+        t *= y
+        return g - t
+    return _on_graph_call(TanhBackward, g, y)
+
+
+def sigmoid_grad(g: Any, y: Any) -> Any:
+    """``g * y * (1 - y)``: the gradient of ``y = sigmoid(x)`` (one recorded
+    ``SigmoidBackward`` op under create_graph)."""
+    if on_graph(g):
+        return _on_graph_call(SigmoidBackward, g, y)
+    return _sigmoid_grad_array(g, y)
+
+
+class TanhBackward(Primitive):
+    """``tanh_backward(g, y) = g * (1 - y**2)``; its derivatives: ``tanh_backward(gg, y)``
+    for ``g`` and ``-2 gg g y`` for ``y``."""
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(g, y)
+        return tanh_backward(g, None, y)  # (arrays here: the first-order formula)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, y = ctx.saved_tensors
+        nig = ctx.needs_input_grad
+        dg = unbroadcast(tanh_grad(gg, y), g.shape) if nig[0] else None
+        dy = unbroadcast(-2 * (gg * g * y), y.shape) if nig[1] else None
+        return dg, dy
+
+
+class SigmoidBackward(Primitive):
+    """``sigmoid_backward(g, y) = g * y * (1 - y)``; its derivatives:
+    ``sigmoid_backward(gg, y)`` for ``g`` and ``gg g (1 - 2y)`` for ``y``."""
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(g, y)
+        return _sigmoid_grad_array(g, y)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, y = ctx.saved_tensors
+        nig = ctx.needs_input_grad
+        dg = unbroadcast(sigmoid_grad(gg, y), g.shape) if nig[0] else None
+        dy = unbroadcast(gg * g * (1 - 2 * y), y.shape) if nig[1] else None
+        return dg, dy
