@@ -106,8 +106,10 @@ class Mean(Primitive):
     def backward(ctx, g):
         shape, axes, keepdim = ctx.meta
         n = _count(shape, axes)
-        g = g / g.dtype.type(n) if n else g
-        return _expand_back(g, shape, axes, keepdim), None, None
+        # Expand, then divide (as PyTorch): the gradient is a fresh array the caller may write
+        # into, not a read-only broadcast view (the same values either way).
+        g = _expand_back(g, shape, axes, keepdim)
+        return (g / g.dtype.type(n) if n else g), None, None
 
 
 @accepts_out

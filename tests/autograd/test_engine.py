@@ -199,3 +199,21 @@ def test_backward_through_parameter_and_module_style_reuse():
         x.sum().backward()
         res.append(w.grad)
     assert_close(res[0], res[1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("reduce", ["mean", "sum", "mean_dim", "sum_dim"])
+def test_a_reductions_gradient_is_writable_as_torchs(reduce):
+    """mean's gradient is a fresh tensor (expand, then divide), sum's an expanded view that
+    refuses in-place writes: as in PyTorch."""
+    outcomes = []
+    for lib in (torch, ember):
+        x = lib.ones(2, 3, requires_grad=True)
+        name, _, dim = reduce.partition("_")
+        y = getattr(x, name)(1) if dim else getattr(x, name)()
+        (g,) = lib.autograd.grad(y.sum(), x)
+        try:
+            g.add_(1)
+            outcomes.append(("ok", g.tolist()))
+        except RuntimeError as e:
+            outcomes.append(("error", str(e)[:60]))
+    assert outcomes[0] == outcomes[1]
