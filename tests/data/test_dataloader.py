@@ -235,3 +235,28 @@ def test_iterable_dataset_option_errors_and_frozen_attributes():
         loader.batch_size = 3
     loader.num_workers = 1  # allowed, as in torch
     assert len(list(loader)) == 2
+
+
+def _iter_warnings(loader):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        batches = list(loader)
+    return [str(w.message) for w in caught], batches
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{"pin_memory": True}, {"pin_memory": False}, {"pin_memory": True, "pin_memory_device": "cpu"}],
+    ids=["pin", "no-pin", "pin-device"],
+)
+def test_pin_memory_warns_as_torch_without_accelerator(kw):
+    e, t = _loaders(batch_size=4, **kw)
+    e_msgs, e_batches = _iter_warnings(e)
+    t_msgs, t_batches = _iter_warnings(t)
+    assert e_msgs == t_msgs
+    assert len(e_msgs) == kw["pin_memory"] + bool(kw.get("pin_memory_device"))
+    assert len(e_batches) == len(t_batches) == 3
+    for eb, tb in zip(e_batches, t_batches):
+        _same(eb, tb)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -154,6 +155,8 @@ class DataLoader:
         return len(self._index_sampler)
 
     def __iter__(self) -> _LoaderIter:
+        if self.pin_memory:
+            _warn_pin_memory(self.pin_memory_device)
         if self._is_iterable:
             batches = self._iterable_batches()
         else:
@@ -270,6 +273,22 @@ class DataLoader:
             return future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
             raise RuntimeError(f"DataLoader timed out after {timeout} seconds") from None
+
+
+def _warn_pin_memory(device: str) -> None:
+    """PyTorch's warnings when an iterator starts with ``pin_memory=True`` on a machine without
+    an accelerator (ember never has one): pinning is skipped, as in PyTorch on such a machine."""
+    if device:
+        warnings.warn(
+            "pin_memory_device is deprecated, the current accelerator will be used as the "
+            f"device,ignore pin_memory_device='{device}'.",
+            stacklevel=3,
+        )
+    warnings.warn(
+        "'pin_memory' argument is set as true but no accelerator is found, "
+        "then device pinned memory won't be used.",
+        stacklevel=3,
+    )
 
 
 class _LoaderIter:
