@@ -18,6 +18,7 @@ The sink says what happens at the leaves: ``AccumulateSink`` adds into ``.grad``
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -182,7 +183,7 @@ def _accumulate(t: Any, g: Any, seen: set) -> None:
         # The stored array must be owned by this leaf alone: later in-place ops on .grad (zero_,
         # clip_grad_norm_) must not reach another tensor's gradient; and laid out as PyTorch's
         # gradient layout contract says (_obeys_layout).
-        if g.base is not None or id(g) in seen or not g.flags.writeable:
+        if (g.base is not None and not _sole_view(g)) or id(g) in seen or not g.flags.writeable:
             g = _copy_laid_out(g, data)
         elif g.strides != data.strides and not _obeys_layout(g, data):  # strides: the fast path
             g = _copy_laid_out(g, data)
@@ -195,6 +196,22 @@ def _accumulate(t: Any, g: Any, seen: set) -> None:
         else:  # keep .grad's layout (NumPy's order="K" may follow g's layout instead)
             cur._data = np.add(c, g, out=np.empty_like(c))
         cur._vc[0] += 1
+
+
+def _sole_view(g: np.ndarray) -> bool:
+    """Whether ``g`` is a whole view (a reshape) of an array nothing else refers to, as the
+    weight gradients of conv, grouped matmuls and norms are: it may become ``.grad`` without a
+    copy, since no other array shares its memory. A view of a pooled buffer (``ember._scratch``:
+    the pool refers to it), of a saved array or of part of a bigger one is copied."""
+    b = g.base
+    # 3 references: g's base, the local b and getrefcount's argument (other views refer to the
+    # same base: NumPy points every view at the array owning the memory).
+    return (
+        type(b) is np.ndarray
+        and b.flags.owndata
+        and b.nbytes == g.nbytes
+        and sys.getrefcount(b) == 3
+    )
 
 
 # ---- the gradient layout contract ---------------------------------------------------------------

@@ -95,3 +95,70 @@ def test_grad_owns_its_memory():
     a.grad.zero_()
     assert b.grad.numpy().tolist() == [[1.0] * 4] * 3
     assert a.grad.stride() == a.stride()
+
+
+# ---- which incoming gradients .grad keeps without a copy ---------------------------------------
+class _Returns(ember.autograd.Function):
+    """Identity forward; backward hands back what ``make(g)`` builds (to test the engine)."""
+
+    @staticmethod
+    def forward(ctx, x, make):
+        ctx.make = make
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.make(g), None
+
+
+def _grad_of(make, shape=(64, 1024)):
+    x = ember.zeros(shape, requires_grad=True)
+    _Returns.apply(x, make).sum().backward()
+    return x.grad
+
+
+def test_grad_copies_a_view_of_a_pooled_buffer():
+    from ember._scratch import scratch
+
+    held = []
+
+    def pooled(g):
+        buf = scratch.get(tuple(g.shape), np.float32)  # 256 KB: a view of a pool buffer
+        buf[...] = 2.0
+        held.append(buf)
+        return ember.from_numpy(buf)
+
+    grad = _grad_of(pooled)
+    held[0][...] = 7.0  # the pool hands the buffer out again; .grad must not change
+    assert not np.shares_memory(grad.numpy(), held[0])
+    assert (grad.numpy() == 2.0).all()
+
+
+def test_grad_copies_a_view_of_an_array_kept_elsewhere():
+    kept = []
+
+    def saved_view(g):
+        whole = ember.full((g.numel(),), 3.0)
+        kept.append(whole)
+        return whole.view(g.shape)
+
+    grad = _grad_of(saved_view)
+    kept[0].fill_(5.0)
+    assert (grad.numpy() == 3.0).all()
+
+
+def test_grad_keeps_a_whole_view_of_a_fresh_array():
+    """A gradient computed fresh and reshaped (conv and matmul weight gradients) shares memory
+    with nothing else: it becomes .grad without a copy."""
+    ptrs = []
+
+    def fresh_view(g):
+        v = ember.full((1, g.numel()), 4.0).view(g.shape)
+        ptrs.append(v.data_ptr())
+        return v
+
+    grad = _grad_of(fresh_view)
+    assert grad.data_ptr() == ptrs[0] and (grad.numpy() == 4.0).all()
+    # A part of a bigger fresh array is copied (keeping it would hold the whole array).
+    part = _grad_of(lambda g: ember.full((2, *g.shape), 4.0)[0])
+    assert part.numpy().base is None
