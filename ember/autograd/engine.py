@@ -18,6 +18,7 @@ The sink says what happens at the leaves: ``AccumulateSink`` adds into ``.grad``
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -182,19 +183,77 @@ def _accumulate(t: Any, g: Any, seen: set) -> None:
     cur = t._grad
     if cur is None:
         # The stored array must be owned by this leaf alone: later in-place ops on .grad (zero_,
-        # clip_grad_norm_) must not reach another tensor's gradient.
-        if g.base is not None or id(g) in seen or not g.flags.writeable:
-            g = g.copy()
+        # clip_grad_norm_) must not reach another tensor's gradient; and laid out as PyTorch's
+        # gradient layout contract says (_obeys_layout).
+        if (g.base is not None and not _sole_view(g)) or id(g) in seen or not g.flags.writeable:
+            g = _copy_laid_out(g, data)
+        elif g.strides != data.strides and not _obeys_layout(g, data):  # strides: the fast path
+            g = _copy_laid_out(g, data)
         seen.add(id(g))
         t._grad = _wrap(g)
     else:
-        cur._data = np.asarray(cur._data + g)  # asarray: 0-d sums come back as NumPy scalars
+        c = cur._data
+        if c.flags.c_contiguous:
+            cur._data = np.asarray(c + g)  # asarray: 0-d sums come back as NumPy scalars
+        else:  # keep .grad's layout (NumPy's order="K" may follow g's layout instead)
+            cur._data = np.add(c, g, out=np.empty_like(c))
         cur._vc[0] += 1
 
 
+def _sole_view(g: np.ndarray) -> bool:
+    """Whether ``g`` is a whole view (a reshape) of an array nothing else refers to, as the
+    weight gradients of conv, grouped matmuls and norms are: it may become ``.grad`` without a
+    copy, since no other array shares its memory. A view of a pooled buffer (``ember._scratch``:
+    the pool refers to it), of a saved array or of part of a bigger one is copied."""
+    b = g.base
+    # 3 references: g's base, the local b and getrefcount's argument (other views refer to the
+    # same base: NumPy points every view at the array owning the memory).
+    return (
+        type(b) is np.ndarray
+        and b.flags.owndata
+        and b.nbytes == g.nbytes
+        and sys.getrefcount(b) == 3
+    )
+
+
+# ---- the gradient layout contract ---------------------------------------------------------------
+# As PyTorch's AccumulateGrad: the .grad of a dense (non-overlapping, gap-free) leaf has the
+# leaf's strides, so a channels-last or transposed parameter gets a gradient laid out as itself
+# and optimizer updates run over matching memory; the .grad of any other leaf is C-contiguous.
+def _is_dense(a: np.ndarray) -> bool:
+    """Whether ``a`` covers its memory exactly once in some order of its axes (positive strides)."""
+    expected = a.itemsize
+    for stride, n in sorted((s, n) for s, n in zip(a.strides, a.shape) if n != 1):
+        if stride != expected:
+            return False
+        expected *= n
+    return True
+
+
+def _obeys_layout(g: np.ndarray, data: np.ndarray) -> bool:
+    """Whether ``g`` may be ``data``'s .grad as it is laid out: strided as ``data`` on every dim
+    of size > 1 (a size-1 dim's stride says nothing about memory order) when ``data`` is dense,
+    else C-contiguous."""
+    if not _is_dense(data):
+        return g.flags.c_contiguous
+    return all(
+        gs == ds if n != 1 else gs != 0 for gs, ds, n in zip(g.strides, data.strides, data.shape)
+    )
+
+
+def _copy_laid_out(g: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """A fresh copy of ``g`` with the strides ``data``'s .grad must have (see above)."""
+    if data.flags.c_contiguous or not _is_dense(data):
+        return g.copy()  # C order
+    out = np.lib.stride_tricks.as_strided(np.empty(data.size, data.dtype), data.shape, data.strides)
+    np.copyto(out, g)
+    return out
+
+
 def _accumulate_graph(t: Any, g: Any) -> None:
-    """create_graph: ``.grad`` becomes a gradient with a graph, a copy of ``g`` the first time,
-    else ``.grad + g`` out of place (a new tensor), as PyTorch does."""
+    """create_graph: ``.grad`` becomes a gradient with a graph, a copy of ``g`` the first time
+    (laid out as the leaf, as in ``_accumulate``), else ``.grad + g`` out of place (a new
+    tensor), as PyTorch does."""
     shape = t._data.shape
     if g.shape != shape:
         if g.numel() == t._data.size:
@@ -203,7 +262,15 @@ def _accumulate_graph(t: Any, g: Any) -> None:
             g = g.expand(shape) if g.ndim <= len(shape) else g.sum(0)
     if g.dtype != t.dtype:
         g = g.to(t.dtype)
-    t._grad = g.clone() if t._grad is None else t._grad + g
+    if t._grad is not None:
+        t._grad = t._grad + g
+        return
+    data = t._data
+    if data.flags.c_contiguous or not _is_dense(data):
+        t._grad = g.clone()
+    else:  # the leaf's layout (see _obeys_layout): a C-order copy in its memory order
+        order = sorted(range(data.ndim), key=lambda i: -data.strides[i])
+        t._grad = g.permute(order).clone().permute(np.argsort(order).tolist())
 
 
 def _run_tensor_hooks(hooks: dict, g: Any) -> Any:

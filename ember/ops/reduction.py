@@ -12,6 +12,7 @@ from .. import _dtype as D
 from .._dtype_names import type_name
 from .._out import accepts_out
 from .._tensor import Tensor, _wrap
+from ._spatial_mean import trailing_mean
 from ._util import Primitive, dims_of, on_graph, wrap_dim
 from .elementwise import cast
 
@@ -136,6 +137,10 @@ def _mean(x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
     """``x.mean``, NaN over nothing as PyTorch (NumPy warns "Mean of empty slice" from its own
     module, which ember's warning filter cannot reach)."""
     n = _count(x.shape, axes)
+    if axes and axes == tuple(range(x.ndim - len(axes), x.ndim)):  # e.g. x.mean((2, 3))
+        res = trailing_mean(x, len(axes))
+        if res is not None:
+            return res.reshape(x.shape[: -len(axes)] + (1,) * len(axes)) if keepdim else res
     total = np.add.reduce(x, axis=axes, keepdims=keepdim, dtype=_ACC.get(x.dtype))
     if n == 0:
         return np.asarray(np.full_like(total, np.nan, dtype=x.dtype))
