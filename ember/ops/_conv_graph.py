@@ -24,7 +24,16 @@ def conv_backward(ctx: Any, g: Any, x: Any, w: Any) -> tuple:
     """``ConvNd``'s gradients: ``gx = fold(W^T g)``, ``gw = sum_n g unfold(x)^T``, ``gb``."""
     from .conv import Fold, Unfold
 
-    xshape, wshape, stride, pads, dil, groups, out, _ = ctx.meta
+    geo = ctx.geo
+    xshape, wshape, stride, dil, groups, out = (
+        x.shape,
+        w.shape,
+        geo.stride,
+        geo.dilation,
+        geo.groups,
+        geo.out,
+    )
+    pads = geo.pads
     nig = ctx.needs_input_grad
     n, c = xshape[:2]
     k, kk = wshape[2:], _prod(wshape[2:])
@@ -53,7 +62,8 @@ def conv_transpose_backward(ctx: Any, g: Any, x: Any, w: Any) -> tuple:
     ``gcols = unfold(pad(g))``, ``gx = W gcols`` and ``gw = sum_n x gcols^T``."""
     from .conv import Unfold
 
-    wshape, stride, padding, dil, groups, full = ctx.meta
+    geo, (wshape, full) = ctx.geo, ctx.meta
+    stride, padding, dil, groups = geo.stride, geo.lo, geo.dilation, geo.groups
     nig = ctx.needs_input_grad
     n, cin = x.shape[:2]
     k, kk = wshape[2:], _prod(wshape[2:])
