@@ -37,7 +37,6 @@ __all__ = [
     "single_threaded_blas",
     "gemm_shares",
     "matmul",
-    "matmul_reduce",
 ]
 
 # Elements below which a pass runs as one plain call. Measured on 2 cores: a float32 ufunc pass
@@ -208,23 +207,3 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     with single_threaded_blas():
         parallel_for(run, size, 1 << 62)
     return out
-
-
-def matmul_reduce(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for ``(G, M, K) @ (G, K, N)`` with a long inner ``K`` (weight gradients): big
-    products sum per-core partial GEMMs over chunks of K (single-threaded BLAS each)."""
-    g, m, k = a.shape
-    n = b.shape[-1]
-    if not _split_gemm(m, k, n):
-        return np.matmul(a[0], b[0])[None] if g == 1 else np.matmul(a, b)
-    parts: dict = {}
-
-    def run(lo: int, hi: int) -> None:
-        parts[lo] = np.matmul(a[..., lo:hi], b[:, lo:hi])
-
-    with single_threaded_blas():
-        parallel_for(run, k, 1 << 62)
-    first, *rest = (parts[lo] for lo in sorted(parts))
-    for p in rest:
-        first += p
-    return first

@@ -66,9 +66,12 @@ class ConvNd(Primitive):
             from ._conv_graph import conv_backward
 
             return conv_backward(ctx, g, x, w)
-        geo = ctx.geo
-        gx, gw = (_backward_cl if geo.channels_last else _backward_km)(ctx, g, x.shape, w.shape)
-        gb = _bias_grad(_rows(g)) if ctx.needs_input_grad[2] else None
+        nig, rows = ctx.needs_input_grad, _rows(g)
+        gx = gw = None
+        if nig[0] or nig[1]:
+            path = _backward_cl if ctx.geo.channels_last else _backward_km
+            gx, gw = path(ctx, g, rows, x.shape, w.shape)
+        gb = _bias_grad(rows) if nig[2] else None
         return gx, gw, gb, None, None, None, None
 
 
@@ -94,17 +97,16 @@ def _forward_cl(ctx, x, w, b, geo: ConvGeometry):
     gemm_shares(run, n, n * p * (geo.taps * c // geo.groups + oc))
     if ctx.needs_input_grad:
         # The padded input, not the columns: 9x less memory for a 3x3 kernel.
-        ctx.save_for_backward(x, w, x_pad, wm)
+        ctx.save_for_backward(x, w, x_pad if ctx.needs_input_grad[1] else None, wm)
     return np.moveaxis(rows.reshape(n, *geo.out, oc), -1, 1)
 
 
-def _backward_cl(ctx, g, xshape: tuple, wshape: tuple) -> tuple:
+def _backward_cl(ctx, g, rows, xshape: tuple, wshape: tuple) -> tuple:
     """Per tile: rebuild the columns, ``gW += cols^T @ g``, then ``cols = g @ W^T`` (same
-    buffer) summed back onto the input gradient (col2im)."""
+    buffer) summed back onto the input gradient (col2im). ``rows``: ``g`` as ``(N*P, OC)``."""
     x_pad, wm = ctx.saved_tensors[2:]
     geo, nig = ctx.geo, ctx.needs_input_grad
     (n, c), p = xshape[:2], geo.positions
-    rows = _rows(g)
     gx = scratch.get((n, *geo.size, c), g.dtype) if nig[0] else None
     parts: dict = {}
     tile = _tile(geo, c, g.dtype.itemsize)
@@ -113,9 +115,11 @@ def _backward_cl(ctx, g, xshape: tuple, wshape: tuple) -> tuple:
         acc = np.zeros(wm.shape, g.dtype)
         for a in range(lo, hi, tile):
             z = min(a + tile, hi)
-            cols = im2col_cl(x_pad[a:z], geo)
             if nig[1]:
+                cols = im2col_cl(x_pad[a:z], geo)
                 acc += _gemm_tn(cols, rows[a * p : z * p], geo.groups)
+            else:  # (only a buffer for the input gradient's columns)
+                cols = scratch.get((geo.groups, (z - a) * p, wm.shape[1]), g.dtype)
             if nig[0]:
                 _gemm_nt_into(rows[a * p : z * p], wm, cols)
                 col2im_cl(cols, geo, z - a, c, gx[a:z])
@@ -172,17 +176,16 @@ def _forward_km(ctx, x, w, b, geo: ConvGeometry):
 
     gemm_shares(run, n, cols.size + rows.size)
     if ctx.needs_input_grad:
-        ctx.save_for_backward(x, w, cols, wm)
+        ctx.save_for_backward(x, w, cols if ctx.needs_input_grad[1] else None, wm)
     return np.moveaxis(rows.reshape(n, *geo.out, oc), -1, 1)
 
 
-def _backward_km(ctx, g, xshape: tuple, wshape: tuple) -> tuple:
+def _backward_km(ctx, g, rows, xshape: tuple, wshape: tuple) -> tuple:
     """Per share: ``gW += cols @ g`` and the input gradient of its images, computed batch-last
     (``(C, *size, n)`` memory: the col2im adds then run over ``OW*n`` contiguous floats)."""
     cols, wm = ctx.saved_tensors[2:]
     geo, nig = ctx.geo, ctx.needs_input_grad
     (n, c), p, oc = xshape[:2], geo.positions, g.shape[1]
-    rows = _rows(g)
     gx = np.empty(xshape, g.dtype) if nig[0] else None
     parts: dict = {}
 
@@ -198,7 +201,7 @@ def _backward_km(ctx, g, xshape: tuple, wshape: tuple) -> tuple:
             gcols = np.matmul(wm.transpose(0, 2, 1), gt)  # (G, Cg*K, P*n)
             np.copyto(gx[lo:hi], col2im_km(gcols, geo, hi - lo, c))
 
-    gemm_shares(run, n, 2 * (cols.size + rows.size))
+    gemm_shares(run, n, 2 * rows.shape[0] * (wm.shape[2] + oc))
     gw = None
     if nig[1]:
         gw = np.ascontiguousarray(_sum(parts).transpose(0, 2, 1)).reshape(wshape)
