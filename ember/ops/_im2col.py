@@ -22,6 +22,7 @@ of columns onto the image (positions that fall into the padding are dropped, see
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -126,8 +127,10 @@ def unfold(x: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     return win.reshape(n, c * geo.taps, geo.positions)  # the copy
 
 
+@functools.lru_cache(maxsize=256)
 def _offset_plan(geo: ConvGeometry) -> tuple:
-    """How each kernel offset's columns land on the unpadded image.
+    """How each kernel offset's columns land on the unpadded image (cached per geometry: a
+    tiled backward asks once per tile).
 
     Output position ``o`` of offset ``j`` hits image position ``o*stride + j*dil - lo``; hits
     in the padding are dropped. Returns ``[(offset, out_slices, image_slices)]`` and the index
@@ -154,7 +157,7 @@ def _offset_plan(geo: ConvGeometry) -> tuple:
             if whole and cover is None:
                 cover = len(plan)
             plan.append((off, tuple(src), tuple(dst)))
-    return plan, cover
+    return tuple(plan), cover
 
 
 def _add_windows(img: np.ndarray, cols_at, geo: ConvGeometry, lead: int, axis: int) -> None:

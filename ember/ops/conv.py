@@ -289,7 +289,9 @@ class ConvTransposeNd(Primitive):
         )
         size = tuple(f - 2 * p for f, p in zip(full, padding))
         hi = tuple(f - p - s for f, p, s in zip(full, padding, size))
-        geo = ConvGeometry(k, stride, padding, hi, dil, groups, size, x.shape[2:])
+        geo = ConvGeometry(
+            k, tuple(stride), tuple(padding), hi, tuple(dil), groups, size, x.shape[2:]
+        )
         # (Cin, OCg, *k) -> (G, Cin_g, prod(k)*OCg) so that rows @ it gives channels-last columns.
         wg = w.reshape(groups, cin // groups, ocg, *k)
         wt = np.ascontiguousarray(np.moveaxis(wg, 2, -1)).reshape(groups, cin // groups, -1)
@@ -338,7 +340,9 @@ def _ungrouped(out: np.ndarray) -> np.ndarray:
 
 
 def _unfold_geometry(size, k, stride, pads, dil, out) -> ConvGeometry:
-    return ConvGeometry(k, stride, pads, pads, dil, 1, tuple(size), out, False)
+    return ConvGeometry(
+        *map(tuple, (k, stride, pads, pads, dil)), 1, tuple(size), tuple(out), False
+    )
 
 
 class Unfold(Primitive):
