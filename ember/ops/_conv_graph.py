@@ -24,7 +24,9 @@ def conv_backward(ctx: Any, g: Any, x: Any, w: Any) -> tuple:
     """``ConvNd``'s gradients: ``gx = fold(W^T g)``, ``gw = sum_n g unfold(x)^T``, ``gb``."""
     from .conv import Fold, Unfold
 
-    xshape, wshape, stride, pads, dil, groups, out, _ = ctx.meta
+    geo = ctx.geo
+    xshape, wshape, groups, out = x.shape, w.shape, geo.groups, geo.out
+    stride, dil, pads = geo.stride, geo.dilation, geo.pads
     nig = ctx.needs_input_grad
     n, c = xshape[:2]
     k, kk = wshape[2:], _prod(wshape[2:])
@@ -35,16 +37,15 @@ def conv_backward(ctx: Any, g: Any, x: Any, w: Any) -> tuple:
     if nig[2]:
         gb = g.sum(axis=(0, *range(2, g.ndim)))
     if nig[1]:
-        x_pad = np.pad(x, [(0, 0), (0, 0), *pads]) if any(lo or hi for lo, hi in pads) else x
+        x_pad = np.pad(x, [(0, 0), (0, 0), *pads]) if geo.has_padding else x
         cols = x_pad.apply(Unfold, k, stride, zeros, dil, out).reshape(n, groups, cg * kk, -1)
         gw = (g4 @ cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(wshape)
     if nig[0]:
         wm = w.reshape(groups, ocg, cg * kk).transpose(0, 2, 1)
         gcols = (wm @ g4).reshape(n, c * kk, -1)
-        padded = tuple(s + lo + hi for s, (lo, hi) in zip(xshape[2:], pads))
-        gxp = gcols.apply(Fold, c, padded, k, stride, zeros, dil, out)
+        gxp = gcols.apply(Fold, c, geo.padded, k, stride, zeros, dil, out)
         crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(xshape[2:], pads))
-        gx = gxp[(slice(None), slice(None), *crop)] if any(lo or hi for lo, hi in pads) else gxp
+        gx = gxp[(slice(None), slice(None), *crop)] if geo.has_padding else gxp
     return gx, gw, gb, None, None, None, None
 
 
@@ -53,7 +54,8 @@ def conv_transpose_backward(ctx: Any, g: Any, x: Any, w: Any) -> tuple:
     ``gcols = unfold(pad(g))``, ``gx = W gcols`` and ``gw = sum_n x gcols^T``."""
     from .conv import Unfold
 
-    wshape, stride, padding, dil, groups, full = ctx.meta
+    geo, (wshape, full) = ctx.geo, ctx.meta
+    stride, padding, dil, groups = geo.stride, geo.lo, geo.dilation, geo.groups
     nig = ctx.needs_input_grad
     n, cin = x.shape[:2]
     k, kk = wshape[2:], _prod(wshape[2:])

@@ -20,7 +20,6 @@ submit independent chunks and wait for their own.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -36,7 +35,7 @@ __all__ = [
     "unary_into",
     "binary_into",
     "single_threaded_blas",
-    "blas_for",
+    "gemm_shares",
     "matmul",
     "matmul_reduce",
 ]
@@ -145,24 +144,35 @@ def binary_into(f: Callable, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> n
     return out
 
 
-# ---- BLAS: one thread per Python thread while ember splits a big GEMM --------------------------
+# ---- BLAS: ember splits the big GEMMs over its own threads --------------------------------------
 # OpenBLAS's worker threads spin on the other core for ~0.1-0.2 s after every threaded GEMM, so
 # a NumPy pass cut into per-core chunks right after a GEMM gains nothing (measured: a col2im pass
-# 7.4 ms in 2 chunks when the workers sleep, 19-21 ms right after a GEMM, 17 ms unsplit). While
-# ember splits a big GEMM across its own threads, OpenBLAS runs one thread per caller (set through
-# NumPy's bundled OpenBLAS with ctypes, restored afterwards); its workers then go to sleep and the
-# other core is free for the chunked passes. Without a recognised OpenBLAS, GEMMs stay whole.
+# 7.4 ms in 2 chunks when the workers sleep, 19-21 ms right after a GEMM, 17 ms unsplit). So
+# `import ember` runs NumPy's OpenBLAS at one thread (ember/_runtime.py, docs/performance.md
+# item 9), and a big GEMM is cut into per-core one-thread GEMMs here. The splits still hold
+# `single_threaded_blas()` around their work: a program that gave OpenBLAS its threads back
+# does not get two kinds of threads fighting inside one op. Without a recognised OpenBLAS,
+# GEMMs stay whole.
 # Multiply-adds from which a GEMM is split across threads (OpenBLAS itself threads from 2**18).
 MIN_GEMM = 1 << 24
 
 
-def blas_for(macs: int) -> contextlib.AbstractContextManager:
-    """``single_threaded_blas()`` around an op whose GEMMs (``macs`` multiply-adds) ember splits
-    itself: then none of the op's BLAS calls (a bias-gradient GEMV included) wakes OpenBLAS's
-    spinning workers. Small ops keep BLAS as is."""
-    if macs < MIN_GEMM or SETTINGS.threads < 2 or getattr(_in_task, "active", False):
-        return contextlib.nullcontext()
-    return single_threaded_blas()
+def gemm_shares(fn: Callable[[int, int], None], n: int, work: int) -> None:
+    """``fn(lo, hi)`` over per-core shares of ``[0, n)`` (images of a batch), where every share
+    runs its own GEMMs: split when the pass is big (``work`` elements, as ``parallel_for``) and
+    BLAS threads can be controlled, then with single-threaded BLAS so that the shares do not
+    compete with OpenBLAS's own workers (see above). Otherwise one plain call."""
+    if (
+        work < MIN_WORK
+        or n < 2
+        or SETTINGS.threads < 2
+        or getattr(_in_task, "active", False)
+        or blas_control() is None
+    ):
+        fn(0, n)
+        return
+    with single_threaded_blas():
+        parallel_for(fn, n, 1 << 62)
 
 
 def _split_gemm(m: int, k: int, n: int) -> bool:

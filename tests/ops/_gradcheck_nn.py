@@ -206,6 +206,14 @@ def add_conv_rows(gc) -> None:
         name="Conv2dChannelsLast",
     )
     gc(
+        C.ConvNd,
+        lambda x, w, b: F.conv2d(x, w, b, 2, (1, 2), (2, 1), 2) ** 2,
+        d(2, 32, 4, 3),
+        d(4, 16, 2, 2),
+        d(4),
+        name="Conv2dChannelsLastGroupsStrided",
+    )
+    gc(
         C.ConvTransposeNd,
         lambda x, w, b: F.conv_transpose1d(x, w, b, 2, 1, 1, 2) ** 2,
         d(2, 4, 3),

@@ -1,0 +1,114 @@
+"""The convolution's execution paths vs torch: channels-last columns built a tile of images at a
+time, K-major columns, and both run over the batch in per-core shares (values and every
+gradient). Small shapes are pushed onto the tiled and split paths by lowering the thresholds;
+one realistic shape reaches them by the shipped rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import ember
+import ember.nn.functional as F
+from ember import _runtime
+from ember.ops import _parallel
+from ember.ops import conv as conv_ops
+from ember.ops._conv_geometry import ConvGeometry
+
+# (input shape, weight shape, kwargs): channels-last layout (>= 16 channels per group)
+TILED = [
+    ((5, 16, 9, 11), (8, 16, 3, 3), dict(padding=1)),
+    ((4, 32, 11, 9), (12, 16, 3, 2), dict(stride=2, dilation=(2, 1), padding=(1, 2), groups=2)),
+    ((3, 48, 7, 13), (6, 16, 3, 5), dict(stride=(1, 2), groups=3)),
+    ((5, 16, 8, 9), (4, 16, 4, 3), dict(padding="same", dilation=2)),
+    ((3, 20, 17), (7, 20, 4), dict(stride=3, padding=2)),
+    ((2, 16, 5, 6, 4), (3, 16, 2, 3, 2), dict(padding=1, stride=(2, 1, 1))),
+]
+# K-major layout (few channels per group)
+KMAJOR = [
+    ((6, 1, 13, 12), (5, 1, 5, 5), {}),
+    ((5, 6, 12, 12), (16, 6, 5, 5), dict(padding=1)),
+    ((7, 6, 10, 9), (6, 2, 3, 2), dict(stride=2, dilation=(1, 2), groups=3)),
+    ((4, 3, 9), (4, 3, 3), dict(padding="same")),
+]
+CONV = {3: TF.conv1d, 4: TF.conv2d, 5: TF.conv3d}
+ECONV = {3: F.conv1d, 4: F.conv2d, 5: F.conv3d}
+
+
+@pytest.fixture
+def shares(monkeypatch):
+    """Every convolution split into two per-core shares and one image per tile; yields the
+    number of images each split ran over (to check that the split happened)."""
+    monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    monkeypatch.setattr(conv_ops, "TILE_ROWS", 1)
+    splits: list = []
+    plain = _parallel.parallel_for
+
+    def spy(fn, n, work):
+        splits.append(n)
+        plain(fn, n, work)
+
+    monkeypatch.setattr(_parallel, "parallel_for", spy)
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        yield splits
+    finally:
+        ember.set_num_threads(before)
+
+
+def _compare(xshape, wshape, kw, needs=(True, True, True)) -> None:
+    """Forward and the input, weight and bias gradients (those in ``needs``) against torch."""
+    rng = np.random.default_rng(len(xshape) + wshape[0])
+    x = rng.standard_normal(xshape)
+    w = rng.standard_normal(wshape) / np.sqrt(np.prod(wshape[1:]))
+    b = rng.standard_normal(wshape[0])
+    results = []
+    for lib, conv in ((ember, ECONV[len(wshape)]), (torch, CONV[len(wshape)])):
+        xt, wt, bt = (lib.tensor(a, requires_grad=r) for a, r in zip((x, w, b), needs))
+        y = conv(xt, wt, bt, **kw)
+        gy = np.random.default_rng(7).standard_normal(tuple(y.shape))
+        (y * lib.tensor(gy)).sum().backward()
+        grads = [t.grad.numpy() for t, r in zip((xt, wt, bt), needs) if r]
+        results.append([y.detach().numpy(), *grads])
+    for e, t in zip(*results):
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("xshape, wshape, kw", TILED + KMAJOR)
+def test_split_and_tiled_paths_match_torch(shares, xshape, wshape, kw):
+    _compare(xshape, wshape, kw)
+    if _runtime.blas_control() is not None:  # (without BLAS control GEMMs are never split)
+        assert xshape[0] in shares
+
+
+@pytest.mark.parametrize("needs", [(True, False, False), (False, True, True), (True, True, False)])
+@pytest.mark.parametrize("xshape, wshape, kw", [TILED[1], KMAJOR[2]])
+def test_split_paths_with_some_gradients(shares, xshape, wshape, kw, needs):
+    _compare(xshape, wshape, kw, needs)
+
+
+def test_shipped_rule_tiles_a_wide_layer():
+    """A 32-channel 32x32 layer: the shipped rule builds one image's columns at a time."""
+    xshape, wshape = (3, 32, 32, 32), (8, 32, 3, 3)
+    geo = ConvGeometry.of_conv((32, 32), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, 32)
+    assert geo.channels_last and conv_ops._tile(geo, 32, 8) == 1
+    _compare(xshape, wshape, dict(padding=1))
+
+
+def test_tiled_path_saves_the_padded_input_not_the_columns():
+    x = ember.randn(2, 16, 6, 6, requires_grad=True)
+    w = ember.randn(4, 16, 3, 3, requires_grad=True)
+    y = F.conv2d(x, w, padding=1)
+    saved = y.grad_fn._saved  # (x, w, padded channels-last input, weight matrix)
+    assert saved[2].shape == (2, 8, 8, 16)
+
+
+def test_float32_tiled_and_split_paths_match_torch(shares):
+    x = np.random.default_rng(0).standard_normal((4, 32, 10, 10)).astype(np.float32)
+    w = (np.random.default_rng(1).standard_normal((16, 32, 3, 3)) / 17).astype(np.float32)
+    ey = F.conv2d(ember.tensor(x), ember.tensor(w), padding=1, stride=2)
+    ty = TF.conv2d(torch.tensor(x), torch.tensor(w), padding=1, stride=2)
+    np.testing.assert_allclose(ey.numpy(), ty.numpy(), rtol=1e-5, atol=1e-5)
