@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from .._scratch import scratch
 from ..autograd.function import NO_CTX
+from . import _bitmask as bits
 from ._erfc import erfc, gelu_f32
 from ._util import Primitive, carrying, on_graph, unbroadcast
 from .unary import Erf, Sigmoid, Tanh, _sigmoid
@@ -296,70 +298,95 @@ class Hardtanh(Primitive):
         return (_linked(gx, x) if on_graph(x) else gx), None, None
 
 
+def _hardsigmoid(x: np.ndarray, sixth: np.ndarray | None = None) -> np.ndarray:
+    """``clip(x / 6, -1/2, 1/2) + 1/2`` (that is ``clip(x / 6 + 1/2, 0, 1)``) in three passes,
+    into a pooled array; ``clip(x / 6, -1/2, 1/2)`` is left in ``sixth`` if given."""
+    out = scratch.like(x)
+    t = np.multiply(x, 1 / 6, out=out if sixth is None else sixth)
+    np.clip(t, -0.5, 0.5, out=t)
+    return np.add(t, 0.5, out=out)
+
+
 class Hardsigmoid(Primitive):
     # PyTorch has no double backward for hardsigmoid (it raises): neither has ember.
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+        if x.ndim == 0:
+            return np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+        return _hardsigmoid(x)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        gx = g * ((x > -3) & (x < 3))
+        gx = g * ((x > -3) & (x < 3))  # bool masks: a quarter of a float pass's memory traffic
         gx *= 1 / 6
         return gx
 
 
 class Hardswish(Primitive):
+    """``x * hardsigmoid(x)``; the forward saves the derivative (it has both pieces of it):
+    ``hardsigmoid(x) + x / 6`` strictly between -3 and 3, else ``hardsigmoid(x)`` (0 or 1)."""
+
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        out = np.add(x, 3, out=np.empty_like(x))
-        np.clip(out, 0, 6, out=out)
-        out *= x
-        out *= 1 / 6
-        return out
+        if x.ndim == 0 or ctx is NO_CTX:
+            ctx.save_for_backward(x, None)
+            out = np.add(x, 3.0, out=np.empty_like(x))
+            np.clip(out, 0, 6, out=out)
+            out *= x
+            out *= 1 / 6
+            return out
+        w = scratch.like(x)
+        hs = _hardsigmoid(x, sixth=w)
+        # w = clip(x / 6, -1/2, 1/2) is finite unless x is NaN, so the bool mask multiplies
+        # it to 0 outside (-3, 3) (x / 6 itself would give inf * 0 = NaN at infinities).
+        w *= (x > -3) & (x < 3)
+        w += hs  # NaN at NaN: PyTorch's vectorised loop too (its scalar loop gives 1)
+        ctx.save_for_backward(x, w)
+        hs *= x
+        return hs
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        x, d = ctx.saved_tensors
         # 0 up to -3, x/3 + 1/2 strictly between -3 and 3, 1 from 3 on (PyTorch's sides)
-        if on_graph(x) or on_graph(g):
+        if on_graph(x) or on_graph(g) or d is None:
             d = x / 3 + 0.5
             d *= (x > -3) & (x < 3)
-            d += x >= 3
+            d += ~(x < 3) if not on_graph(x) else x >= 3
             return d * g
-        # PyTorch's gradient at NaN and +inf is 1: fmin/fmax clip them (and -inf) to finite
-        # values first, which the masks then zero (NaN * 0 would stay NaN).
-        d = np.fmin(x, 3.0, out=np.empty_like(x))
-        np.fmax(d, -3.0, out=d)
-        d *= 1 / 3
-        d += 0.5
-        d *= (x > -3) & (x < 3)
-        d += ~(x < 3)
-        d *= g
-        return d
+        return d * g
 
 
 class Threshold(Primitive):
-    """``x`` where ``x > threshold``, else ``value``."""
+    """``x`` where ``x > threshold``, else ``value``.
+
+    Floating inputs select through bit masks (``ops/_bitmask.py``): a data-dependent
+    ``np.where`` costs ~40 passes."""
 
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, threshold, value):
-        keep = ~(x <= threshold)  # NaN is kept, as in PyTorch
-        ctx.save_for_backward(keep, x)  # x: for create_graph
-        return np.where(keep, x, value).astype(x.dtype, copy=False)
+        drop = np.less_equal(x, threshold, out=np.empty(x.shape, bool))  # NaN is kept (torch)
+        if x.dtype.kind != "f":
+            ctx.save_for_backward(~drop, x)
+            return np.where(drop, value, x).astype(x.dtype, copy=False)
+        mask = bits.bit_mask(drop, x.dtype, invert=True)
+        ctx.save_for_backward(mask, x)  # x: for create_graph
+        return bits.select(mask, x, value, scratch.like(x))
 
     @staticmethod
     def backward(ctx, g):
         keep, x = ctx.saved_tensors
-        gx = g * keep
-        return (_linked(gx, x) if on_graph(x) else gx), None, None
+        if on_graph(x) or on_graph(g):
+            return _linked(g * (keep != 0), x), None, None
+        if keep.dtype == bool or g.dtype.itemsize != keep.dtype.itemsize:
+            return g * keep.astype(bool, copy=False), None, None
+        return bits.keep(g, keep), None, None  # 0 where dropped, even for a NaN gradient
 
 
 class Softsign(Primitive):
