@@ -5,16 +5,11 @@ element: on a random sign pattern it costs ~40 arithmetic passes. A mask of all-
 bits in an integer of the values' width selects with one vectorised ``bitwise_and`` instead, and
 unlike a multiplied 0/1 mask it is exact for every value: NaN and infinities are dropped, not
 turned into NaN (``inf * 0``), and kept values keep their bits (the sign of a zero too).
-
-Masks and the other temporaries come from the scratch pool: a fresh 256 KB array costs about a
-pass in page faults.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from .._scratch import scratch
 
 
 def bits_of(a: np.ndarray) -> np.ndarray:
@@ -23,21 +18,13 @@ def bits_of(a: np.ndarray) -> np.ndarray:
 
 
 def bit_mask(cond: np.ndarray, like: np.dtype, invert: bool = False) -> np.ndarray:
-    """An integer array as wide as ``like``'s elements (pooled): all bits set where ``cond``
+    """An integer array as wide as ``like``'s elements: all bits set where ``cond``
     (where not ``cond`` if ``invert``), else 0. One pass either way: ``-c`` or ``c - 1`` on the
     bool's byte."""
-    out = scratch.get(cond.shape, np.dtype(f"i{np.dtype(like).itemsize}"))
+    out = np.empty(cond.shape, np.dtype(f"i{np.dtype(like).itemsize}"))
     if invert:
         return np.add(cond.view(np.int8), -1, out=out, casting="unsafe")
     return np.negative(cond.view(np.int8), out=out, casting="unsafe")
-
-
-def inside(x: np.ndarray, bound: float) -> np.ndarray:
-    """:func:`bit_mask` of ``|x| < bound`` (false at NaN), in three passes."""
-    a = np.abs(x, out=scratch.get(x.shape, x.dtype))
-    cond = np.less(a, bound, out=np.empty(x.shape, bool))
-    del a  # back to the pool before the mask takes its own buffer
-    return bit_mask(cond, x.dtype)
 
 
 def keep(a: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from .._scratch import scratch
 from ..autograd.function import NO_CTX
 from . import _bitmask as bits
 from ._erfc import erfc, gelu_f32
@@ -299,9 +298,9 @@ class Hardtanh(Primitive):
 
 
 def _hardsigmoid(x: np.ndarray, sixth: np.ndarray | None = None) -> np.ndarray:
-    """``clip(x / 6, -1/2, 1/2) + 1/2`` (that is ``clip(x / 6 + 1/2, 0, 1)``) in three passes,
-    into a pooled array; ``clip(x / 6, -1/2, 1/2)`` is left in ``sixth`` if given."""
-    out = scratch.like(x)
+    """``clip(x / 6, -1/2, 1/2) + 1/2`` (that is ``clip(x / 6 + 1/2, 0, 1)``) in three passes;
+    ``clip(x / 6, -1/2, 1/2)`` is left in ``sixth`` if given."""
+    out = np.empty_like(x)
     t = np.multiply(x, 1 / 6, out=out if sixth is None else sixth)
     np.clip(t, -0.5, 0.5, out=t)
     return np.add(t, 0.5, out=out)
@@ -339,7 +338,7 @@ class Hardswish(Primitive):
             out *= x
             out *= 1 / 6
             return out
-        w = scratch.like(x)
+        w = np.empty_like(x)
         hs = _hardsigmoid(x, sixth=w)
         # w = clip(x / 6, -1/2, 1/2) is finite unless x is NaN, so the bool mask multiplies
         # it to 0 outside (-3, 3) (x / 6 itself would give inf * 0 = NaN at infinities).
@@ -377,7 +376,7 @@ class Threshold(Primitive):
             return np.where(drop, value, x).astype(x.dtype, copy=False)
         mask = bits.bit_mask(drop, x.dtype, invert=True)
         ctx.save_for_backward(mask, x)  # x: for create_graph
-        return bits.select(mask, x, value, scratch.like(x))
+        return bits.select(mask, x, value, np.empty_like(x))
 
     @staticmethod
     def backward(ctx, g):
