@@ -293,8 +293,12 @@ class Hardtanh(Primitive):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
-        gx = g * ((x > lo) & (x < hi))
-        return (_linked(gx, x) if on_graph(x) else gx), None, None
+        if on_graph(x) or on_graph(g):
+            gx = g * ((x > lo) & (x < hi))
+            return (_linked(gx, x) if on_graph(x) else gx), None, None
+        gx = ((x > lo) & (x < hi)).astype(g.dtype)  # (g * bool casts in buffers: slower)
+        gx *= g
+        return gx, None, None
 
 
 def _hardsigmoid(x: np.ndarray, sixth: np.ndarray | None = None) -> np.ndarray:
@@ -318,7 +322,8 @@ class Hardsigmoid(Primitive):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        gx = g * ((x > -3) & (x < 3))  # bool masks: a quarter of a float pass's memory traffic
+        gx = ((x > -3) & (x < 3)).astype(g.dtype)  # (g * bool casts in buffers: slower)
+        gx *= g
         gx *= 1 / 6
         return gx
 
@@ -342,7 +347,7 @@ class Hardswish(Primitive):
         hs = _hardsigmoid(x, sixth=w)
         # w = clip(x / 6, -1/2, 1/2) is finite unless x is NaN, so the bool mask multiplies
         # it to 0 outside (-3, 3) (x / 6 itself would give inf * 0 = NaN at infinities).
-        w *= (x > -3) & (x < 3)
+        w *= ((x > -3) & (x < 3)).astype(w.dtype)  # (w * bool casts in buffers: slower)
         w += hs  # NaN at NaN: PyTorch's vectorised loop too (its scalar loop gives 1)
         ctx.save_for_backward(x, w)
         hs *= x
