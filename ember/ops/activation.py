@@ -518,6 +518,13 @@ class Prelu(Primitive):
         return gx, gw
 
 
+def _halves(x: Any, axis: int) -> tuple:
+    """The two halves of ``x`` along ``axis`` as views (np.split costs ~4 us of Python)."""
+    h = x.shape[axis] // 2
+    pre = (slice(None),) * axis
+    return x[pre + (slice(None, h),)], x[pre + (slice(h, None),)]
+
+
 class Glu(Primitive):
     """``a * sigmoid(b)`` where ``a, b`` are the two halves of ``x`` along ``axis``."""
 
@@ -525,7 +532,7 @@ class Glu(Primitive):
 
     @staticmethod
     def forward(ctx, x, axis):
-        a, b = np.split(x, 2, axis=axis)
+        a, b = _halves(x, axis)
         s = _sigmoid(b)
         ctx.save_for_backward(a, s, x)  # x: for create_graph (a, s are intermediates)
         ctx.axis = axis
@@ -535,10 +542,15 @@ class Glu(Primitive):
     def backward(ctx, g):
         a, s, x = ctx.saved_tensors
         if on_graph(x):
-            a, b = np.split(x, 2, axis=ctx.axis)
+            a, b = _halves(x, ctx.axis)
             s = _sig(b)
         ga = g * s
-        gb = ga * a * (1 - s)
+        if on_graph(ga):
+            gb = ga * a * (1 - s)
+        else:
+            gb = np.subtract(1.0, s, out=np.empty_like(ga))  # in place: one temporary
+            gb *= ga
+            gb *= a
         return np.concatenate([ga, gb], axis=ctx.axis), None
 
 
