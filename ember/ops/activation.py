@@ -448,6 +448,15 @@ class Tanhshrink(Primitive):
         return g * (t * t)
 
 
+def _inside(x: np.ndarray, lambd: float) -> np.ndarray:
+    """``-lambd <= x <= lambd`` as a bool array (also for a 0-d ``x``); false at NaN."""
+    if on_graph(x):
+        return (x >= -lambd) & (x <= lambd)
+    inside = np.greater_equal(x, -lambd, out=np.empty(x.shape, bool))
+    inside &= x <= lambd
+    return inside
+
+
 class Softshrink(Primitive):
     twice_differentiable = True
 
@@ -455,34 +464,41 @@ class Softshrink(Primitive):
     def forward(ctx, x, lambd):
         ctx.save_for_backward(x)
         ctx.lambd = lambd
-        # 0 inside [-lambd, lambd], else shifted towards 0; NaN stays NaN as in PyTorch
-        inside = (x >= -lambd) & (x <= lambd)
-        out = np.where(inside, 0, np.where(x > lambd, x - lambd, x + lambd))
-        return out.astype(x.dtype, copy=False)
+        # x - clip(x, -lambd, lambd): 0 inside [-lambd, lambd] (x - x, +0 as PyTorch's
+        # vectorised loop), else x -/+ lambd; NaN stays NaN. Two passes, no data-dependent
+        # select.
+        out = np.clip(x, -lambd, lambd, out=np.empty_like(x))
+        return np.subtract(x, out, out=out)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lambd = ctx.lambd
-        inside = (x >= -lambd) & (x <= lambd)  # NaN passes its gradient, as in PyTorch
-        gx = np.where(inside, 0, g).astype(g.dtype, copy=False)
-        return (_linked(gx, x) if on_graph(x) else gx), None
+        inside = _inside(x, lambd)  # NaN passes its gradient, as in PyTorch
+        if on_graph(x) or on_graph(g) or g.dtype != x.dtype:
+            gx = np.where(inside, 0, g).astype(g.dtype, copy=False)
+            return (_linked(gx, x) if on_graph(x) else gx), None
+        return bits.keep(g, bits.bit_mask(inside, g.dtype, invert=True)), None
 
 
 class Hardshrink(Primitive):
+    """``x`` where ``|x| > lambd`` (and at NaN), else 0: selected through bit masks."""
+
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, lambd):
-        keep = ~((x >= -lambd) & (x <= lambd))  # NaN is kept, as in PyTorch
+        keep = bits.bit_mask(_inside(x, lambd), x.dtype, invert=True)
         ctx.save_for_backward(keep, x)  # x: for create_graph
-        return np.where(keep, x, 0).astype(x.dtype, copy=False)
+        return bits.keep(x, keep)
 
     @staticmethod
     def backward(ctx, g):
         keep, x = ctx.saved_tensors
-        gx = np.where(keep, g, 0).astype(g.dtype, copy=False)
-        return (_linked(gx, x) if on_graph(x) else gx), None
+        if on_graph(x) or on_graph(g) or g.dtype != x.dtype:
+            gx = np.where(keep != 0, g, 0).astype(g.dtype, copy=False)
+            return (_linked(gx, x) if on_graph(x) else gx), None
+        return bits.keep(g, keep), None
 
 
 class Prelu(Primitive):
