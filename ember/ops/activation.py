@@ -4,7 +4,8 @@ Composed from exp/log/where these would cost 3-8 nodes and as many temporaries p
 they cost one, and the stable forms (softplus, log-sigmoid, GELU through erfc, ELU through
 expm1) neither overflow nor lose precision for large |x|. Hot paths avoid ``np.where`` on
 data-dependent masks (it branches per element: ~20x slower than arithmetic on a random sign
-pattern) and blend with ``max``/``min`` or a multiplied mask instead. Scalars (slopes, bounds)
+pattern) and blend with ``max``/``min``, a multiplied mask or an integer bit mask
+(``ops/_bitmask.py``: exact at NaN and infinities) instead. Scalars (slopes, bounds)
 are passed as Python floats so NumPy keeps the input's dtype. Kinks follow PyTorch's side
 conventions (e.g. ReLU-like ops give gradient 0 at exactly 0, hardtanh passes it only strictly
 inside the bounds).
