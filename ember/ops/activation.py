@@ -124,13 +124,15 @@ class Elu(Primitive):
         z = _zeros_like(x)
         # zeros first: NumPy returns the second operand on ties, so -0. gives -0. as in PyTorch
         neg = np.minimum(z, x, out=np.empty_like(x))
-        neg *= input_scale
+        if input_scale != 1:  # (1 for ELU and SELU: a pass saved)
+            neg *= input_scale
         np.expm1(neg, out=neg)
         neg *= alpha * scale  # 0 where x > 0
         ctx.save_for_backward(x)
         ctx.coefs = (alpha * scale, scale, input_scale)
         pos = np.maximum(z, x)
-        pos *= scale
+        if scale != 1:
+            pos *= scale
         neg += pos
         return neg
 
@@ -146,9 +148,14 @@ class Elu(Primitive):
             pos = (x > 0).astype(d.dtype) * (scale - a_s * in_s)
             return g * (d + pos), None, None, None
         d = np.fmin(x, _zeros_like(x), out=np.empty_like(x))
-        d *= in_s
+        if in_s != 1:
+            d *= in_s
         np.exp(d, out=d)
-        d *= a_s * in_s
+        if a_s * in_s != 1:
+            d *= a_s * in_s
+        if a_s * in_s == scale:  # ELU(alpha=1), CELU: exp(0) * coefficient is already scale
+            d *= g
+            return d.astype(g.dtype, copy=False), None, None, None
         neg = np.less_equal(x, _zeros_like(x), out=np.empty(x.shape, d.dtype), casting="unsafe")
         d *= neg
         neg -= 1
