@@ -436,7 +436,15 @@ class LogSigmoid(Primitive):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * _sig(-x)
+        if on_graph(x) or on_graph(g) or x.ndim == 0:
+            return g * _sig(-x)
+        # g * sigmoid(-x) as g / (1 + exp(x)) (no two negations): exp overflows to inf for
+        # x >> 0 and g / inf is 0, the correctly rounded value (inf / inf: NaN, as inf * 0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            d = np.exp(x, out=np.empty(x.shape, np.result_type(x, g)))
+            d += 1
+            np.divide(g, d, out=d)
+        return d
 
 
 class Tanhshrink(Primitive):
