@@ -4,7 +4,8 @@ Composed from exp/log/where these would cost 3-8 nodes and as many temporaries p
 they cost one, and the stable forms (softplus, log-sigmoid, GELU through erfc, ELU through
 expm1) neither overflow nor lose precision for large |x|. Hot paths avoid ``np.where`` on
 data-dependent masks (it branches per element: ~20x slower than arithmetic on a random sign
-pattern) and blend with ``max``/``min`` or a multiplied mask instead. Scalars (slopes, bounds)
+pattern) and blend with ``max``/``min``, a multiplied mask or an integer bit mask
+(``ops/_bitmask.py``: exact at NaN and infinities) instead. Scalars (slopes, bounds)
 are passed as Python floats so NumPy keeps the input's dtype. Kinks follow PyTorch's side
 conventions (e.g. ReLU-like ops give gradient 0 at exactly 0, hardtanh passes it only strictly
 inside the bounds).
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import NO_CTX
+from . import _bitmask as bits
 from ._erfc import erfc, gelu_f32
 from ._util import Primitive, carrying, on_graph, unbroadcast
 from .unary import Erf, Sigmoid, Tanh, _sigmoid
@@ -122,13 +124,15 @@ class Elu(Primitive):
         z = _zeros_like(x)
         # zeros first: NumPy returns the second operand on ties, so -0. gives -0. as in PyTorch
         neg = np.minimum(z, x, out=np.empty_like(x))
-        neg *= input_scale
+        if input_scale != 1:  # (1 for ELU and SELU: a pass saved)
+            neg *= input_scale
         np.expm1(neg, out=neg)
         neg *= alpha * scale  # 0 where x > 0
         ctx.save_for_backward(x)
         ctx.coefs = (alpha * scale, scale, input_scale)
         pos = np.maximum(z, x)
-        pos *= scale
+        if scale != 1:
+            pos *= scale
         neg += pos
         return neg
 
@@ -144,9 +148,14 @@ class Elu(Primitive):
             pos = (x > 0).astype(d.dtype) * (scale - a_s * in_s)
             return g * (d + pos), None, None, None
         d = np.fmin(x, _zeros_like(x), out=np.empty_like(x))
-        d *= in_s
+        if in_s != 1:
+            d *= in_s
         np.exp(d, out=d)
-        d *= a_s * in_s
+        if a_s * in_s != 1:
+            d *= a_s * in_s
+        if a_s * in_s == scale:  # ELU(alpha=1), CELU: exp(0) * coefficient is already scale
+            d *= g
+            return d.astype(g.dtype, copy=False), None, None, None
         neg = np.less_equal(x, _zeros_like(x), out=np.empty(x.shape, d.dtype), casting="unsafe")
         d *= neg
         neg -= 1
@@ -292,8 +301,21 @@ class Hardtanh(Primitive):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
-        gx = g * ((x > lo) & (x < hi))
-        return (_linked(gx, x) if on_graph(x) else gx), None, None
+        if on_graph(x) or on_graph(g):
+            gx = g * ((x > lo) & (x < hi))
+            return (_linked(gx, x) if on_graph(x) else gx), None, None
+        gx = ((x > lo) & (x < hi)).astype(g.dtype)  # (g * bool casts in buffers: slower)
+        gx *= g
+        return gx, None, None
+
+
+def _hardsigmoid(x: np.ndarray, sixth: np.ndarray | None = None) -> np.ndarray:
+    """``clip(x / 6, -1/2, 1/2) + 1/2`` (that is ``clip(x / 6 + 1/2, 0, 1)``) in three passes;
+    ``clip(x / 6, -1/2, 1/2)`` is left in ``sixth`` if given."""
+    out = np.empty_like(x)
+    t = np.multiply(x, 1 / 6, out=out if sixth is None else sixth)
+    np.clip(t, -0.5, 0.5, out=t)
+    return np.add(t, 0.5, out=out)
 
 
 class Hardsigmoid(Primitive):
@@ -301,65 +323,82 @@ class Hardsigmoid(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+        if x.ndim == 0:
+            return np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+        return _hardsigmoid(x)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        gx = g * ((x > -3) & (x < 3))
+        gx = ((x > -3) & (x < 3)).astype(g.dtype)  # (g * bool casts in buffers: slower)
+        gx *= g
         gx *= 1 / 6
         return gx
 
 
 class Hardswish(Primitive):
+    """``x * hardsigmoid(x)``; the forward saves the derivative (it has both pieces of it):
+    ``hardsigmoid(x) + x / 6`` strictly between -3 and 3, else ``hardsigmoid(x)`` (0 or 1)."""
+
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        out = np.add(x, 3, out=np.empty_like(x))
-        np.clip(out, 0, 6, out=out)
-        out *= x
-        out *= 1 / 6
-        return out
+        if x.ndim == 0 or ctx is NO_CTX:
+            ctx.save_for_backward(x, None)
+            out = np.add(x, 3.0, out=np.empty_like(x))
+            np.clip(out, 0, 6, out=out)
+            out *= x
+            out *= 1 / 6
+            return out
+        w = np.empty_like(x)
+        hs = _hardsigmoid(x, sixth=w)
+        # w = clip(x / 6, -1/2, 1/2) is finite unless x is NaN, so the bool mask multiplies
+        # it to 0 outside (-3, 3) (x / 6 itself would give inf * 0 = NaN at infinities).
+        w *= ((x > -3) & (x < 3)).astype(w.dtype)  # (w * bool casts in buffers: slower)
+        w += hs  # NaN at NaN: PyTorch's vectorised loop too (its scalar loop gives 1)
+        ctx.save_for_backward(x, w)
+        hs *= x
+        return hs
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        x, d = ctx.saved_tensors
         # 0 up to -3, x/3 + 1/2 strictly between -3 and 3, 1 from 3 on (PyTorch's sides)
-        if on_graph(x) or on_graph(g):
+        if on_graph(x) or on_graph(g) or d is None:
             d = x / 3 + 0.5
             d *= (x > -3) & (x < 3)
-            d += x >= 3
+            d += ~(x < 3) if not on_graph(x) else x >= 3
             return d * g
-        # PyTorch's gradient at NaN and +inf is 1: fmin/fmax clip them (and -inf) to finite
-        # values first, which the masks then zero (NaN * 0 would stay NaN).
-        d = np.fmin(x, 3.0, out=np.empty_like(x))
-        np.fmax(d, -3.0, out=d)
-        d *= 1 / 3
-        d += 0.5
-        d *= (x > -3) & (x < 3)
-        d += ~(x < 3)
-        d *= g
-        return d
+        return d * g
 
 
 class Threshold(Primitive):
-    """``x`` where ``x > threshold``, else ``value``."""
+    """``x`` where ``x > threshold``, else ``value``.
+
+    Floating inputs select through bit masks (``ops/_bitmask.py``): a data-dependent
+    ``np.where`` costs ~40 passes."""
 
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, threshold, value):
-        keep = ~(x <= threshold)  # NaN is kept, as in PyTorch
-        ctx.save_for_backward(keep, x)  # x: for create_graph
-        return np.where(keep, x, value).astype(x.dtype, copy=False)
+        drop = np.less_equal(x, threshold, out=np.empty(x.shape, bool))  # NaN is kept (torch)
+        if x.dtype.kind != "f":
+            ctx.save_for_backward(~drop, x)
+            return np.where(drop, value, x).astype(x.dtype, copy=False)
+        mask = bits.bit_mask(drop, x.dtype, invert=True)
+        ctx.save_for_backward(mask, x)  # x: for create_graph
+        return bits.select(mask, x, value, np.empty_like(x))
 
     @staticmethod
     def backward(ctx, g):
         keep, x = ctx.saved_tensors
-        gx = g * keep
-        return (_linked(gx, x) if on_graph(x) else gx), None, None
+        if on_graph(x) or on_graph(g):
+            return _linked(g * (keep != 0), x), None, None
+        if keep.dtype == bool or g.dtype.itemsize != keep.dtype.itemsize:
+            return g * keep.astype(bool, copy=False), None, None
+        return bits.keep(g, keep), None, None  # 0 where dropped, even for a NaN gradient
 
 
 class Softsign(Primitive):
@@ -397,7 +436,15 @@ class LogSigmoid(Primitive):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * _sig(-x)
+        if on_graph(x) or on_graph(g) or x.ndim == 0:
+            return g * _sig(-x)
+        # g * sigmoid(-x) as g / (1 + exp(x)) (no two negations): exp overflows to inf for
+        # x >> 0 and g / inf is 0, the correctly rounded value (inf / inf: NaN, as inf * 0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            d = np.exp(x, out=np.empty(x.shape, np.result_type(x, g)))
+            d += 1
+            np.divide(g, d, out=d)
+        return d
 
 
 class Tanhshrink(Primitive):
@@ -417,6 +464,15 @@ class Tanhshrink(Primitive):
         return g * (t * t)
 
 
+def _inside(x: np.ndarray, lambd: float) -> np.ndarray:
+    """``-lambd <= x <= lambd`` as a bool array (also for a 0-d ``x``); false at NaN."""
+    if on_graph(x):
+        return (x >= -lambd) & (x <= lambd)
+    inside = np.greater_equal(x, -lambd, out=np.empty(x.shape, bool))
+    inside &= x <= lambd
+    return inside
+
+
 class Softshrink(Primitive):
     twice_differentiable = True
 
@@ -424,34 +480,41 @@ class Softshrink(Primitive):
     def forward(ctx, x, lambd):
         ctx.save_for_backward(x)
         ctx.lambd = lambd
-        # 0 inside [-lambd, lambd], else shifted towards 0; NaN stays NaN as in PyTorch
-        inside = (x >= -lambd) & (x <= lambd)
-        out = np.where(inside, 0, np.where(x > lambd, x - lambd, x + lambd))
-        return out.astype(x.dtype, copy=False)
+        # x - clip(x, -lambd, lambd): 0 inside [-lambd, lambd] (x - x, +0 as PyTorch's
+        # vectorised loop), else x -/+ lambd; NaN stays NaN. Two passes, no data-dependent
+        # select.
+        out = np.clip(x, -lambd, lambd, out=np.empty_like(x))
+        return np.subtract(x, out, out=out)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lambd = ctx.lambd
-        inside = (x >= -lambd) & (x <= lambd)  # NaN passes its gradient, as in PyTorch
-        gx = np.where(inside, 0, g).astype(g.dtype, copy=False)
-        return (_linked(gx, x) if on_graph(x) else gx), None
+        inside = _inside(x, lambd)  # NaN passes its gradient, as in PyTorch
+        if on_graph(x) or on_graph(g) or g.dtype != x.dtype:
+            gx = np.where(inside, 0, g).astype(g.dtype, copy=False)
+            return (_linked(gx, x) if on_graph(x) else gx), None
+        return bits.keep(g, bits.bit_mask(inside, g.dtype, invert=True)), None
 
 
 class Hardshrink(Primitive):
+    """``x`` where ``|x| > lambd`` (and at NaN), else 0: selected through bit masks."""
+
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x, lambd):
-        keep = ~((x >= -lambd) & (x <= lambd))  # NaN is kept, as in PyTorch
+        keep = bits.bit_mask(_inside(x, lambd), x.dtype, invert=True)
         ctx.save_for_backward(keep, x)  # x: for create_graph
-        return np.where(keep, x, 0).astype(x.dtype, copy=False)
+        return bits.keep(x, keep)
 
     @staticmethod
     def backward(ctx, g):
         keep, x = ctx.saved_tensors
-        gx = np.where(keep, g, 0).astype(g.dtype, copy=False)
-        return (_linked(gx, x) if on_graph(x) else gx), None
+        if on_graph(x) or on_graph(g) or g.dtype != x.dtype:
+            gx = np.where(keep != 0, g, 0).astype(g.dtype, copy=False)
+            return (_linked(gx, x) if on_graph(x) else gx), None
+        return bits.keep(g, keep), None
 
 
 class Prelu(Primitive):
@@ -487,6 +550,13 @@ class Prelu(Primitive):
         return gx, gw
 
 
+def _halves(x: Any, axis: int) -> tuple:
+    """The two halves of ``x`` along ``axis`` as views (np.split costs ~4 us of Python)."""
+    h = x.shape[axis] // 2
+    pre = (slice(None),) * axis
+    return x[pre + (slice(None, h),)], x[pre + (slice(h, None),)]
+
+
 class Glu(Primitive):
     """``a * sigmoid(b)`` where ``a, b`` are the two halves of ``x`` along ``axis``."""
 
@@ -494,7 +564,7 @@ class Glu(Primitive):
 
     @staticmethod
     def forward(ctx, x, axis):
-        a, b = np.split(x, 2, axis=axis)
+        a, b = _halves(x, axis)
         s = _sigmoid(b)
         ctx.save_for_backward(a, s, x)  # x: for create_graph (a, s are intermediates)
         ctx.axis = axis
@@ -504,10 +574,15 @@ class Glu(Primitive):
     def backward(ctx, g):
         a, s, x = ctx.saved_tensors
         if on_graph(x):
-            a, b = np.split(x, 2, axis=ctx.axis)
+            a, b = _halves(x, ctx.axis)
             s = _sig(b)
         ga = g * s
-        gb = ga * a * (1 - s)
+        if on_graph(ga):
+            gb = ga * a * (1 - s)
+        else:
+            gb = np.subtract(1.0, s, out=np.empty_like(ga))  # in place: one temporary
+            gb *= ga
+            gb *= a
         return np.concatenate([ga, gb], axis=ctx.axis), None
 
 
