@@ -8,8 +8,9 @@ Floor 1 (imports nothing from ember). What lives here:
 - the op thread pool that runs the chunks of big passes (``ops/_parallel.py`` cuts them), made
   on first use and rebuilt at the new size when the thread count changes.
 - the BLAS thread policy: NumPy's bundled OpenBLAS, found through ``ctypes`` when ember is
-  imported, runs one thread per call; ember splits the big GEMMs over its own threads
-  (see "BLAS threads" below).
+  imported, runs one thread per call while other processes use the machine and
+  ``get_num_threads()`` while it is otherwise idle; ember splits the big GEMMs over its own
+  threads (see "BLAS threads" below).
 - the switches PyTorch programs set and read back: the default device, float32 matmul precision,
   deterministic algorithms (ember's CPU ops are deterministic whatever they say, so these are
   recorded and reported, never acted on).
@@ -35,6 +36,7 @@ __all__ = [
     "op_pool",
     "blas_control",
     "single_threaded_blas",
+    "follow_the_load",
     "BLAS_POLICY",
     "status",
 ]
@@ -126,15 +128,20 @@ def set_num_threads(n: int) -> None:
 
 
 # ---- BLAS threads --------------------------------------------------------------------------
-# The policy: NumPy's OpenBLAS runs ONE thread per call, process-wide, from `import ember` on, and
-# ember splits the GEMMs big enough to gain from two cores (ops/_parallel.py: MIN_GEMM
-# multiply-adds) into one-thread BLAS calls on its own op pool. OpenBLAS's workers busy-wait
-# for work for a while after every threaded call; on a loaded machine they fight the main thread
-# (and ember's pool) for the cores. Measured on 2 cores at load average 4-7 (docs/performance.md,
-# item 9): LSTM training 203 -> 55 ms, GRU 394 -> 73 ms, MultiheadAttention 156 -> 30 ms, LeNet
-# 209 -> 24 ms, a 512^3 matmul 65 -> 1.5 ms with OpenBLAS at one thread. ember's pool threads
-# sleep while they wait, so splitting big GEMMs itself keeps both cores for them without spinning.
-BLAS_POLICY = "one OpenBLAS thread per call; ember splits GEMMs of >= 2**24 multiply-adds"
+# The policy: NumPy's OpenBLAS gets the cores other processes leave idle. It runs ONE thread per
+# call from `import ember` on, and up to `get_num_threads()` while the rest of the machine is
+# idle (`follow_the_load`, looked at twice a second from the GEMM helper); ember splits the GEMMs
+# big enough to gain from two cores (ops/_parallel.py: MIN_GEMM multiply-adds) into one-thread
+# BLAS calls on its own op pool. OpenBLAS's workers busy-wait for a while after every threaded
+# call; while other processes want the cores they fight the main thread (and ember's pool) for
+# them. Measured on 2 cores (docs/performance.md, item 9): at load average 4-7 one thread made
+# LSTM training 203 -> 55 ms, GRU 394 -> 73 ms, MultiheadAttention 156 -> 30 ms, LeNet 209 -> 24
+# ms; on the idle machine two threads made the MLP 784-256-256-10 b64 step 1.8x -> 1.3x of
+# PyTorch's time (its GEMMs are below MIN_GEMM). ember's pool threads sleep while they wait.
+BLAS_POLICY = (
+    "OpenBLAS threads: get_num_threads() while other processes use < 25% of the machine, else 1; "
+    "ember splits GEMMs of >= 2**24 multiply-adds"
+)
 _SET_GET = (
     ("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
     ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
@@ -187,10 +194,61 @@ def blas_control() -> tuple | None:
 
 
 def _apply_blas_policy() -> None:
-    """OpenBLAS at one thread (see the policy above); nothing without a recognised OpenBLAS."""
+    """OpenBLAS at one thread until ``follow_the_load`` has seen the machine idle (see the
+    policy above); nothing without a recognised OpenBLAS."""
     ctl = blas_control()
     if ctl is not None:
         ctl[0](1)
+    _Load.threads, _Load.t = 1, 0.0
+
+
+# Other processes' share of the machine from which OpenBLAS is kept at one thread, and how often
+# (seconds) follow_the_load looks at it.
+OTHERS_BUSY = 0.25
+_LOOK_EVERY = 0.5
+
+
+class _Load:
+    """The last look at the machine: time, this process's CPU time, all processes' CPU time, and
+    the OpenBLAS thread count set then."""
+
+    t = 0.0
+    own = 0.0
+    machine = float("nan")
+    threads = 1
+
+
+def _machine_cpu_seconds() -> float:
+    """CPU seconds all processes have used since boot (``/proc/stat``; NaN elsewhere)."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return float("nan")
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
+
+
+def follow_the_load() -> None:
+    """Set OpenBLAS's threads to ``get_num_threads()`` when other processes used less than
+    ``OTHERS_BUSY`` of the machine since the last look, else to one. Called before threaded-size
+    GEMMs; looks at most every ``_LOOK_EVERY`` s (a ``/proc/stat`` read, ~20 us) and never inside
+    a ``single_threaded_blas`` block. Without ``/proc/stat`` OpenBLAS stays at one thread."""
+    import time
+
+    now = time.monotonic()
+    if now - _Load.t < _LOOK_EVERY or _blas_depth:
+        return
+    own, machine = time.process_time(), _machine_cpu_seconds()
+    wall = now - _Load.t
+    others = (machine - _Load.machine - (own - _Load.own)) / (wall * usable_cores())
+    _Load.t, _Load.own, _Load.machine = now, own, machine
+    want = SETTINGS.threads if others < OTHERS_BUSY else 1  # (NaN: not measured -> 1)
+    ctl = blas_control()
+    if want != _Load.threads and ctl is not None:
+        with _blas_lock:
+            if not _blas_depth:
+                ctl[0](want)
+                _Load.threads = want
 
 
 @contextlib.contextmanager

@@ -148,8 +148,9 @@ def binary_into(f: Callable, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> n
 # OpenBLAS's worker threads spin on the other core for ~0.1-0.2 s after every threaded GEMM, so
 # a NumPy pass cut into per-core chunks right after a GEMM gains nothing (measured: a col2im pass
 # 7.4 ms in 2 chunks when the workers sleep, 19-21 ms right after a GEMM, 17 ms unsplit). So
-# `import ember` runs NumPy's OpenBLAS at one thread (ember/_runtime.py, docs/performance.md
-# item 9), and a big GEMM is cut into per-core one-thread GEMMs here. The splits still hold
+# ember runs NumPy's OpenBLAS at one thread while other processes use the machine
+# (ember/_runtime.py, docs/performance.md item 9), and a big GEMM is cut into per-core
+# one-thread GEMMs here. The splits still hold
 # `single_threaded_blas()` around their work: a program that gave OpenBLAS its threads back
 # does not get two kinds of threads fighting inside one op. Without a recognised OpenBLAS,
 # GEMMs stay whole.

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._out import accepts_out, into
+from .._runtime import follow_the_load
 from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor
 from . import _parallel as P
@@ -71,14 +72,22 @@ def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
             ) from None
 
 
+# Multiply-adds from which NumPy's OpenBLAS runs a GEMM on more than one thread.
+_BLAS_THREADS_FROM = 1 << 18
+
+
 def _gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``a @ b`` for 2-D arrays of one dtype (into ``out`` when given). NumPy's OpenBLAS runs one
-    thread per call (``ember/_runtime.py``), so a product of ``MIN_GEMM`` multiply-adds or more
-    is cut into per-core GEMMs on ember's pool: along the longer output side, or over the inner
-    dimension when that is the longest (weight gradients: a long batch, small matrices)."""
+    """``a @ b`` for 2-D arrays of one dtype (into ``out`` when given). A product of
+    ``MIN_GEMM`` multiply-adds or more is cut into per-core one-thread GEMMs on ember's pool:
+    along the longer output side, or over the inner dimension when that is the longest (weight
+    gradients: a long batch, small matrices). Smaller ones big enough for OpenBLAS to thread
+    first let the BLAS policy follow the machine's load (``ember/_runtime.py``)."""
     m, k = a.shape
     n = b.shape[1]
-    if m * k * n < P.MIN_GEMM or on_graph(a) or on_graph(b):
+    macs = m * k * n
+    if macs < P.MIN_GEMM or on_graph(a) or on_graph(b):
+        if macs >= _BLAS_THREADS_FROM:
+            follow_the_load()
         return a @ b if out is None else np.matmul(a, b, out=out)
     if k > 2 * max(m, n):
         r = P.matmul_reduce(a[None], b[None])[0]

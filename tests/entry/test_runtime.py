@@ -1,6 +1,6 @@
 """ember._runtime: set_num_threads/get_num_threads really change ember's threads (big GEMMs are
-split into that many one-thread BLAS calls, OpenBLAS itself stays at one thread); status() reports
-the process-wide state."""
+split into that many one-thread BLAS calls; OpenBLAS gets that many threads only while other
+processes leave the machine idle); status() reports the process-wide state."""
 
 from __future__ import annotations
 
@@ -24,16 +24,59 @@ def test_default_thread_count_is_usable_cores_as_torch():
     assert ember.get_num_threads() == _runtime.usable_cores() == torch.get_num_threads()
 
 
-def test_set_num_threads_changes_ember_threads_blas_stays_at_one(restore_threads):
+def test_set_num_threads_changes_ember_threads(restore_threads):
     ember.set_num_threads(1)
     assert ember.get_num_threads() == 1
     assert _parallel.cores() == 1
     ember.set_num_threads(3)
     assert ember.get_num_threads() == 3
     assert _parallel.cores() == 3
+
+
+def _look_after(monkeypatch, others_cpu_seconds: float) -> None:
+    """Make the next follow_the_load see 1 s of wall time in which other processes used
+    ``others_cpu_seconds`` of CPU."""
+    import time
+
+    monkeypatch.setattr(_runtime, "_machine_cpu_seconds", lambda: 100.0 + others_cpu_seconds)
+    _runtime._Load.t = time.monotonic() - 1.0
+    _runtime._Load.own = time.process_time()
+    _runtime._Load.machine = 100.0
+
+
+@pytest.mark.parametrize(("others", "expected"), [(0.0, 3), (0.2, 3), (1.0, 1), (2.0, 1)])
+def test_openblas_threads_follow_the_load(monkeypatch, restore_threads, others, expected):
     ctl = _runtime.blas_control()
-    if ctl is not None:  # the policy: OpenBLAS runs one thread per call whatever the count
+    if ctl is None:
+        pytest.skip("no recognised OpenBLAS: BLAS threads are left as found")
+    ember.set_num_threads(3)
+    try:
+        _look_after(monkeypatch, others * _runtime.usable_cores())
+        _runtime.follow_the_load()
+        assert ctl[1]() == expected
+        assert _runtime.status()["blas_threads"] == expected
+        # Never inside a single-threaded block: the block's restore would be clobbered.
+        _look_after(monkeypatch, 0.0)
+        with _runtime.single_threaded_blas():
+            _runtime.follow_the_load()
+            assert ctl[1]() == 1
+    finally:
+        _runtime._apply_blas_policy()
+    assert ctl[1]() == 1
+
+
+def test_openblas_stays_at_one_thread_without_proc_stat(monkeypatch, restore_threads):
+    ctl = _runtime.blas_control()
+    if ctl is None:
+        pytest.skip("no recognised OpenBLAS: BLAS threads are left as found")
+    ember.set_num_threads(2)
+    try:
+        _look_after(monkeypatch, 0.0)
+        monkeypatch.setattr(_runtime, "_machine_cpu_seconds", lambda: float("nan"))
+        _runtime.follow_the_load()
         assert ctl[1]() == 1
+    finally:
+        _runtime._apply_blas_policy()
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
@@ -97,7 +140,8 @@ def test_single_threaded_blas_restores_the_thread_count_it_found(restore_threads
         with _runtime.single_threaded_blas() as active:
             assert active is False
         return
-    assert ctl[1]() == 1  # the policy, applied at import
+    _runtime._apply_blas_policy()
+    assert ctl[1]() == 1  # the policy until the machine is seen idle
     try:
         ctl[0](2)  # a program that gave OpenBLAS its threads back
         with _runtime.single_threaded_blas():
@@ -136,7 +180,7 @@ def test_status_reports_the_process_state():
         assert key in s
     assert s["threads"] == ember.get_num_threads()
     if _runtime.blas_control() is not None:
-        assert s["blas_threads"] == 1
+        assert s["blas_threads"] in (1, ember.get_num_threads())
         assert s["blas_policy"] == _runtime.BLAS_POLICY
     assert s["default_dtype"] == "ember.float32"
 
