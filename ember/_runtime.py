@@ -37,6 +37,7 @@ __all__ = [
     "blas_control",
     "single_threaded_blas",
     "follow_the_load",
+    "pool_in_use",
     "BLAS_POLICY",
     "status",
 ]
@@ -139,7 +140,8 @@ def set_num_threads(n: int) -> None:
 # ms; on the idle machine two threads made the MLP 784-256-256-10 b64 step 1.8x -> 1.3x of
 # PyTorch's time (its GEMMs are below MIN_GEMM). ember's pool threads sleep while they wait.
 BLAS_POLICY = (
-    "OpenBLAS threads: get_num_threads() while other processes use < 25% of the machine, else 1; "
+    "OpenBLAS threads: get_num_threads() while other processes use < 25% of the machine and "
+    "ember's pool splits no pass, else 1; "
     "ember splits GEMMs of >= 2**24 multiply-adds"
 )
 _SET_GET = (
@@ -216,6 +218,7 @@ class _Load:
     own = 0.0
     machine = float("nan")
     threads = 1
+    pool_used = -1e9  # when ember's op pool last ran a split pass (time.monotonic())
 
 
 def _machine_cpu_seconds() -> float:
@@ -242,13 +245,30 @@ def follow_the_load() -> None:
     wall = now - _Load.t
     others = (machine - _Load.machine - (own - _Load.own)) / (wall * usable_cores())
     _Load.t, _Load.own, _Load.machine = now, own, machine
-    want = SETTINGS.threads if others < OTHERS_BUSY else 1  # (NaN: not measured -> 1)
+    # (NaN: not measured -> 1.) Nor while ember's own pool splits passes: a step that mixes
+    # GEMMs with split NumPy passes (convolutions) ran 54 -> 97 ms with two OpenBLAS threads.
+    idle = others < OTHERS_BUSY and now - _Load.pool_used > _LOOK_EVERY
+    want = SETTINGS.threads if idle else 1
     ctl = blas_control()
     if want != _Load.threads and ctl is not None:
         with _blas_lock:
             if not _blas_depth:
                 ctl[0](want)
                 _Load.threads = want
+
+
+def pool_in_use() -> None:
+    """ember's op pool is about to run a split pass: OpenBLAS back to one thread (its spinning
+    workers would compete with the chunks) until ``follow_the_load`` sees the pool idle."""
+    import time
+
+    _Load.pool_used = time.monotonic()
+    if _Load.threads != 1:
+        ctl = blas_control()
+        with _blas_lock:
+            if ctl is not None and not _blas_depth:
+                ctl[0](1)
+                _Load.threads = 1
 
 
 @contextlib.contextmanager

@@ -24,7 +24,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._runtime import IN_TASK, SETTINGS, blas_control, op_pool, single_threaded_blas
+from .._runtime import (
+    IN_TASK,
+    SETTINGS,
+    blas_control,
+    op_pool,
+    pool_in_use,
+    single_threaded_blas,
+)
 
 __all__ = [
     "MIN_WORK",
@@ -75,6 +82,7 @@ def parallel_for(fn: Callable[[int, int], None], n: int, work: int) -> None:
         fn(0, n)
         return
     (lo0, hi0), *rest = _bounds(n, SETTINGS.threads)
+    pool_in_use()  # (OpenBLAS back to one thread: its spinning workers would slow the chunks)
     pool = op_pool()
     futures = [pool.submit(fn, lo, hi) for lo, hi in rest]
     try:
@@ -161,19 +169,21 @@ MIN_GEMM = 1 << 24
 def gemm_shares(fn: Callable[[int, int], None], n: int, work: int) -> None:
     """``fn(lo, hi)`` over per-core shares of ``[0, n)`` (images of a batch), where every share
     runs its own GEMMs: split when the pass is big (``work`` elements, as ``parallel_for``) and
-    BLAS threads can be controlled, then with single-threaded BLAS so that the shares do not
-    compete with OpenBLAS's own workers (see above). Otherwise one plain call."""
-    if (
-        work < MIN_WORK
-        or n < 2
-        or SETTINGS.threads < 2
-        or getattr(_in_task, "active", False)
-        or blas_control() is None
-    ):
-        fn(0, n)
-        return
+    BLAS threads can be controlled, otherwise one call. Always with single-threaded BLAS: a
+    convolution's GEMMs alternate with NumPy passes that ember splits across the cores, which
+    OpenBLAS's spinning workers would slow (see above; measured on the idle machine, the conv
+    stack 3-32-64-128 step took 97 ms with OpenBLAS at two threads there, 54 ms at one)."""
     with single_threaded_blas():
-        parallel_for(fn, n, 1 << 62)
+        if (
+            work < MIN_WORK
+            or n < 2
+            or SETTINGS.threads < 2
+            or getattr(_in_task, "active", False)
+            or blas_control() is None
+        ):
+            fn(0, n)
+        else:
+            parallel_for(fn, n, 1 << 62)
 
 
 def _split_gemm(m: int, k: int, n: int) -> bool:

@@ -50,6 +50,7 @@ def test_openblas_threads_follow_the_load(monkeypatch, restore_threads, others, 
     if ctl is None:
         pytest.skip("no recognised OpenBLAS: BLAS threads are left as found")
     ember.set_num_threads(3)
+    monkeypatch.setattr(_runtime._Load, "pool_used", -1e9)  # ember's pool idle
     try:
         _look_after(monkeypatch, others * _runtime.usable_cores())
         _runtime.follow_the_load()
@@ -217,3 +218,25 @@ def test_load_state_dict_in_progress_is_context_local():
             m.bias, ember.full((2,), v)
         )
     assert _state._PENDING.get() == ()
+
+
+def test_openblas_back_to_one_thread_while_embers_pool_splits_passes(monkeypatch, restore_threads):
+    # A split NumPy pass drops OpenBLAS to one thread at once, and the next look keeps it there
+    # (its spinning workers would slow the chunks), even on an idle machine.
+    ctl = _runtime.blas_control()
+    if ctl is None:
+        pytest.skip("no recognised OpenBLAS: BLAS threads are left as found")
+    ember.set_num_threads(2)
+    try:
+        _look_after(monkeypatch, 0.0)
+        _runtime._Load.pool_used = -1e9
+        _runtime.follow_the_load()
+        assert ctl[1]() == 2
+        x = np.ones(_parallel.MIN_WORK * 2, np.float32)
+        _parallel.unary_into(np.negative, x, np.empty_like(x))  # a split pass
+        assert ctl[1]() == 1
+        _look_after(monkeypatch, 0.0)
+        _runtime.follow_the_load()
+        assert ctl[1]() == 1
+    finally:
+        _runtime._apply_blas_policy()
