@@ -47,15 +47,6 @@ _global_parameter_registration_hooks: OrderedDict = OrderedDict()
 _global_is_full_backward_hook: list = [None]
 
 
-def _any_global_call_hook() -> bool:
-    return bool(
-        _global_forward_pre_hooks
-        or _global_forward_hooks
-        or _global_backward_pre_hooks
-        or _global_backward_hooks
-    )
-
-
 def register_module_forward_pre_hook(hook: Callable[..., Any]) -> RemovableHandle:
     """Register ``hook(module, args)`` to run before every module's ``forward``."""
     handle = RemovableHandle(_global_forward_pre_hooks)
