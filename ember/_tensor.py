@@ -169,7 +169,12 @@ class Tensor:
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim)]
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
-        return bool(self._data.flags.c_contiguous)
+        """Whether the data is laid out in ``memory_format`` (C-contiguous by default)."""
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        from ._memory_format import check_format, is_contiguous_as
+
+        return is_contiguous_as(self._data, check_format(memory_format, "is_contiguous"))
 
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
@@ -399,13 +404,13 @@ class Tensor:
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """Convert dtype and/or device: ``to(dtype)``, ``to(device)``, ``to(other)``,
-        ``to(device, dtype)``; returns self when nothing changes."""
+        ``to(device, dtype)``, each with ``memory_format=``; returns self when nothing changes."""
         _, dtype, copy = parse_to(args, kwargs)
-        if dtype is None or dtype.np == self._data.dtype:
-            return self.clone() if copy else self
-        from .ops import elementwise
+        same = dtype is None or dtype.np == self._data.dtype
+        from ._memory_format import preserve_format, to_format
 
-        return elementwise.cast(self, dtype)
+        fmt = kwargs.get("memory_format") or preserve_format
+        return to_format(self, None if same else dtype, copy, fmt)
 
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
         """The legacy type name (``'torch.FloatTensor'``), or a cast to ``dtype``."""
@@ -582,7 +587,11 @@ def parse_to(args: tuple, kwargs: dict, allow_copy: bool = True) -> tuple:
     dev = kwargs.pop("device", None)
     copy = kwargs.pop("copy", False) if allow_copy else False
     kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
+    fmt = kwargs.pop("memory_format", None)
+    if fmt is not None:
+        from ._memory_format import check_to_format
+
+        check_to_format(fmt)
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
     for a in args:
