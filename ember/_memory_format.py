@@ -82,6 +82,19 @@ def is_contiguous_as(a: np.ndarray, fmt: memory_format) -> bool:
     return True
 
 
+def has_c_strides(a: np.ndarray) -> bool:
+    """C-contiguous with the C strides on size-1 dimensions too: a plain copy keeps the layout
+    exactly (the common case, which needs none of the rules below)."""
+    if not a.flags.c_contiguous:
+        return False
+    step = a.itemsize
+    for n, s in zip(reversed(a.shape), reversed(a.strides)):
+        if s != step:
+            return False
+        step *= n if n > 1 else 1
+    return True
+
+
 def format_strides(shape: tuple[int, ...], fmt: memory_format) -> tuple[int, ...]:
     """The strides PyTorch gives a fresh tensor of ``shape`` in ``fmt`` (not preserve)."""
     out = [0] * len(shape)
@@ -193,6 +206,9 @@ def empty_strided(shape: tuple[int, ...], strides: tuple[int, ...], dtype: Any) 
 
 def copy_as(a: np.ndarray, strides: tuple[int, ...]) -> np.ndarray:
     """A copy of ``a`` laid out with the given element strides."""
+    out = a.copy(order="K")  # NumPy keeps a dense array's stride order: usually the target
+    if element_strides(out) == strides:
+        return out
     out = empty_strided(a.shape, strides, a.dtype)
     np.copyto(out, a)
     return out

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as D
+from . import _memory_format as MF
 from ._backend import cpu, device
 
 __all__ = ["Tensor", "Size"]
@@ -172,9 +173,7 @@ class Tensor:
         """Whether the data is laid out in ``memory_format`` (C-contiguous by default)."""
         if memory_format is None:
             return bool(self._data.flags.c_contiguous)
-        from ._memory_format import check_format, is_contiguous_as
-
-        return is_contiguous_as(self._data, check_format(memory_format, "is_contiguous"))
+        return MF.is_contiguous_as(self._data, MF.check_format(memory_format, "is_contiguous"))
 
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
@@ -407,10 +406,15 @@ class Tensor:
         ``to(device, dtype)``, each with ``memory_format=``; returns self when nothing changes."""
         _, dtype, copy = parse_to(args, kwargs)
         same = dtype is None or dtype.np == self._data.dtype
-        from ._memory_format import preserve_format, to_format
+        fmt = kwargs.get("memory_format")
+        if fmt is None and (same and not copy or MF.has_c_strides(self._data)):
+            # The common cases, without the stride rules' cost: a C-order cast stays C-order.
+            if same:
+                return self.clone() if copy else self
+            from .ops import elementwise
 
-        fmt = kwargs.get("memory_format") or preserve_format
-        return to_format(self, None if same else dtype, copy, fmt)
+            return elementwise.cast(self, dtype)
+        return MF.to_format(self, None if same else dtype, copy, fmt or MF.preserve_format)
 
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
         """The legacy type name (``'torch.FloatTensor'``), or a cast to ``dtype``."""
@@ -589,9 +593,7 @@ def parse_to(args: tuple, kwargs: dict, allow_copy: bool = True) -> tuple:
     kwargs.pop("non_blocking", None)
     fmt = kwargs.pop("memory_format", None)
     if fmt is not None:
-        from ._memory_format import check_to_format
-
-        check_to_format(fmt)
+        MF.check_to_format(fmt)
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
     for a in args:

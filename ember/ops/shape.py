@@ -552,6 +552,8 @@ class Clone(Primitive):
 def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
     """A copy of ``input`` that stays in the graph, laid out in ``memory_format`` (by default
     ``preserve_format``: a dense input's own layout)."""
+    if memory_format is None and MF.has_c_strides(input._data):
+        return Clone.apply(input)  # the common case, without the stride rules' cost
     fmt = MF.preserve_format if memory_format is None else memory_format
     MF.check_rank(MF.check_format(fmt, "clone"), input.ndim)
     return Clone.apply(input, MF.target_strides(input._data, fmt))

@@ -209,3 +209,32 @@ def test_module_to_channels_last_matches_torch():
     out_e = em(ember.tensor(x).to(memory_format=ember.channels_last))
     out_t = tm(torch.tensor(x).to(memory_format=torch.channels_last))
     np.testing.assert_allclose(out_e.detach().numpy(), out_t.detach().numpy(), rtol=1e-6, atol=1e-8)
+
+
+def test_preserve_format_on_random_layouts_matches_torch():
+    """Permuted, sliced and expanded views of 1-D to 5-D tensors: clone, empty_like and to(dtype)
+    keep (or densify) the layout exactly as torch does, size-1 and zero strides included."""
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _ in range(300):
+        nd = int(rng.integers(1, 6))
+        shape = tuple(int(v) for v in rng.integers(1, 4, nd))
+        base = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+        perm = rng.permutation(nd).tolist()
+        e, t = ember.tensor(base).permute(*perm), torch.tensor(base).permute(*perm)
+        if rng.random() < 0.5:
+            sl = [slice(None)] * nd
+            sl[int(rng.integers(0, nd))] = slice(None, None, 2)
+            e, t = e[tuple(sl)], t[tuple(sl)]
+        d = int(rng.integers(0, nd))
+        if rng.random() < 0.3 and t.shape[d] == 1:
+            size = list(t.shape)
+            size[d] = 3
+            e, t = e.expand(*size), t.expand(*size)
+        if e.stride() != t.stride():
+            continue  # an expanded size-1 dimension: NumPy's broadcast strides differ already
+        checked += 1
+        _same(e.clone(), t.clone())
+        _same(e.to(ember.float64), t.to(torch.float64))
+        assert ember.empty_like(e).stride() == torch.empty_like(t).stride()
+    assert checked > 250
