@@ -258,8 +258,17 @@ def empty(
     layout: Any = None,
     pin_memory: bool = False,
 ) -> Tensor:
-    """An uninitialised tensor (ember fills it with zeros, so it is never garbage)."""
-    return _new(np.zeros, size, dtype, device, requires_grad)
+    """An uninitialised tensor (ember fills it with zeros, so it is never garbage), laid out in
+    ``memory_format`` (C order by default)."""
+    t = _new(np.zeros, size, dtype, device, requires_grad)
+    if memory_format is None:
+        return t
+    fmt = MF.check_format(memory_format, "empty")
+    if fmt is MF.preserve_format:
+        raise RuntimeError("unsupported memory format Preserve")
+    MF.check_rank(fmt, t.ndim)
+    t._data = MF.copy_as(t._data, MF.format_strides(t._data.shape, fmt))
+    return t
 
 
 def _fill_dtype(fill_value: Any) -> D.dtype:

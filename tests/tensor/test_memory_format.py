@@ -238,3 +238,12 @@ def test_preserve_format_on_random_layouts_matches_torch():
         _same(e.to(ember.float64), t.to(torch.float64))
         assert ember.empty_like(e).stride() == torch.empty_like(t).stride()
     assert checked > 250
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("shape", [(2, 3), (2, 3, 4, 5), (2, 3, 2, 4, 3)])
+def test_empty_with_memory_format_matches_torch(shape, fmt):
+    e, t = ember.zeros(shape), torch.zeros(shape)  # only the shape is read
+    _check(lambda x, f, lib: lib.empty(*x.shape, memory_format=f), e, t, fmt, values=False)
+    with pytest.raises(TypeError, match=r"empty\(\): argument 'memory_format' must be"):
+        ember.empty(shape, memory_format=3)
