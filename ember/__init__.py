@@ -70,6 +70,13 @@ from ._legacy import (
     LongTensor,
     ShortTensor,
 )
+from ._memory_format import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
 from ._printing import set_printoptions
 from ._random import (
     Generator,

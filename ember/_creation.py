@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as D
+from . import _memory_format as MF
 from ._backend import device as _device
 from ._errors import allocate, quiet_numpy
 from ._out import accepts_out
@@ -257,8 +258,17 @@ def empty(
     layout: Any = None,
     pin_memory: bool = False,
 ) -> Tensor:
-    """An uninitialised tensor (ember fills it with zeros, so it is never garbage)."""
-    return _new(np.zeros, size, dtype, device, requires_grad)
+    """An uninitialised tensor (ember fills it with zeros, so it is never garbage), laid out in
+    ``memory_format`` (C order by default)."""
+    t = _new(np.zeros, size, dtype, device, requires_grad)
+    if memory_format is None:
+        return t
+    fmt = MF.check_format(memory_format, "empty")
+    if fmt is MF.preserve_format:
+        raise RuntimeError("unsupported memory format Preserve")
+    MF.check_rank(fmt, t.ndim)
+    t._data = MF.copy_as(t._data, MF.format_strides(t._data.shape, fmt))
+    return t
 
 
 def _fill_dtype(fill_value: Any) -> D.dtype:
@@ -303,11 +313,28 @@ def _check_fill(fill_value: Any) -> None:
     )
 
 
-def _new_like(maker: Any, input: Tensor, dtype: D.dtype | None, requires_grad: bool) -> Tensor:
+def _new_like(
+    maker: Any,
+    input: Tensor,
+    dtype: D.dtype | None,
+    requires_grad: bool,
+    fmt: Any = None,
+    fn: str = "empty_like",
+) -> Tensor:
     """zeros_like & co.: ``maker(shape, numpy dtype)`` with ``input``'s shape (and dtype unless
-    ``dtype`` is given) as a leaf tensor."""
+    ``dtype`` is given) as a leaf tensor, laid out in ``fmt`` (default: input's own layout)."""
     dt = dtype.np if dtype is not None else input._data.dtype
-    return _leaf(allocate(maker, input._data.shape, dt), requires_grad)
+    a = allocate(maker, input._data.shape, dt)
+    return _leaf(relayout(a, input, fmt, fn), requires_grad)
+
+
+def relayout(a: np.ndarray, input: Tensor, fmt: Any, fn: str = "empty_like") -> np.ndarray:
+    """``a`` (a fresh C-contiguous array shaped as ``input``) laid out as ``memory_format=fmt``
+    asks for a ``*_like`` of ``input``: PyTorch's preserve_format keeps a dense input's layout."""
+    fmt = MF.preserve_format if fmt is None else MF.check_format(fmt, fn)
+    MF.check_rank(fmt, input.ndim)
+    strides = MF.target_strides(input._data, fmt)
+    return a if MF.element_strides(a) == strides else MF.copy_as(a, strides)
 
 
 def zeros_like(
@@ -319,7 +346,7 @@ def zeros_like(
     memory_format: Any = None,
     layout: Any = None,
 ) -> Tensor:
-    return _new_like(np.zeros, input, dtype, requires_grad)
+    return _new_like(np.zeros, input, dtype, requires_grad, memory_format, "zeros_like")
 
 
 def ones_like(
@@ -331,7 +358,7 @@ def ones_like(
     memory_format: Any = None,
     layout: Any = None,
 ) -> Tensor:
-    return _new_like(np.ones, input, dtype, requires_grad)
+    return _new_like(np.ones, input, dtype, requires_grad, memory_format, "ones_like")
 
 
 def empty_like(
@@ -343,7 +370,7 @@ def empty_like(
     memory_format: Any = None,
     layout: Any = None,
 ) -> Tensor:
-    return _new_like(np.zeros, input, dtype, requires_grad)
+    return _new_like(np.zeros, input, dtype, requires_grad, memory_format)
 
 
 def full_like(
@@ -358,7 +385,12 @@ def full_like(
 ) -> Tensor:
     _check_fill(fill_value)
     return _new_like(
-        lambda shape, dtype: np.full(shape, fill_value, dtype), input, dtype, requires_grad
+        lambda shape, dtype: np.full(shape, fill_value, dtype),
+        input,
+        dtype,
+        requires_grad,
+        memory_format,
+        "full_like",
     )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _dtype as D
 from . import _random_checks as RC
-from ._creation import _check_device, _leaf, _size
+from ._creation import _check_device, _leaf, _size, relayout
 from ._dtype_names import type_name
 from ._out import accepts_out
 from ._random import Generator, rng
@@ -158,13 +158,9 @@ def rand_like(
     memory_format: Any = None,
     layout: Any = None,
 ) -> Tensor:
-    return rand(
-        input.shape,
-        dtype=dtype or input.dtype,
-        generator=generator,
-        requires_grad=requires_grad,
-        device=device,
-    )
+    out = rand(input.shape, dtype=dtype or input.dtype, generator=generator, device=device)
+    out._data = relayout(out._data, input, memory_format, "rand_like")
+    return out.requires_grad_(requires_grad)
 
 
 def randn_like(
@@ -177,13 +173,9 @@ def randn_like(
     memory_format: Any = None,
     layout: Any = None,
 ) -> Tensor:
-    return randn(
-        input.shape,
-        dtype=dtype or input.dtype,
-        generator=generator,
-        requires_grad=requires_grad,
-        device=device,
-    )
+    out = randn(input.shape, dtype=dtype or input.dtype, generator=generator, device=device)
+    out._data = relayout(out._data, input, memory_format, "randn_like")
+    return out.requires_grad_(requires_grad)
 
 
 def randint_like(

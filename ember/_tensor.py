@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as D
+from . import _memory_format as MF
 from ._backend import cpu, device
 
 __all__ = ["Tensor", "Size"]
@@ -169,7 +170,10 @@ class Tensor:
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim)]
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
-        return bool(self._data.flags.c_contiguous)
+        """Whether the data is laid out in ``memory_format`` (C-contiguous by default)."""
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        return MF.is_contiguous_as(self._data, MF.check_format(memory_format, "is_contiguous"))
 
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
@@ -399,13 +403,18 @@ class Tensor:
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """Convert dtype and/or device: ``to(dtype)``, ``to(device)``, ``to(other)``,
-        ``to(device, dtype)``; returns self when nothing changes."""
+        ``to(device, dtype)``, each with ``memory_format=``; returns self when nothing changes."""
         _, dtype, copy = parse_to(args, kwargs)
-        if dtype is None or dtype.np == self._data.dtype:
-            return self.clone() if copy else self
-        from .ops import elementwise
+        same = dtype is None or dtype.np == self._data.dtype
+        fmt = kwargs.get("memory_format")
+        if fmt is None and (same and not copy or MF.has_c_strides(self._data)):
+            # The common cases, without the stride rules' cost: a C-order cast stays C-order.
+            if same:
+                return self.clone() if copy else self
+            from .ops import elementwise
 
-        return elementwise.cast(self, dtype)
+            return elementwise.cast(self, dtype)
+        return MF.to_format(self, None if same else dtype, copy, fmt or MF.preserve_format)
 
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
         """The legacy type name (``'torch.FloatTensor'``), or a cast to ``dtype``."""
@@ -582,7 +591,9 @@ def parse_to(args: tuple, kwargs: dict, allow_copy: bool = True) -> tuple:
     dev = kwargs.pop("device", None)
     copy = kwargs.pop("copy", False) if allow_copy else False
     kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
+    fmt = kwargs.pop("memory_format", None)
+    if fmt is not None:
+        MF.check_to_format(fmt)
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
     for a in args:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .._memory_format import contiguous_format
 from .._scratch import scratch
 from .anomaly_mode import ANOMALY, run_checked
 from .function import BackwardNode, Tensor, _wrap
@@ -266,11 +267,12 @@ def _accumulate_graph(t: Any, g: Any) -> None:
         t._grad = t._grad + g
         return
     data = t._data
+    c_order = contiguous_format  # clone's default (preserve_format) would keep g's layout
     if data.flags.c_contiguous or not _is_dense(data):
-        t._grad = g.clone()
+        t._grad = g.clone(memory_format=c_order)
     else:  # the leaf's layout (see _obeys_layout): a C-order copy in its memory order
         order = sorted(range(data.ndim), key=lambda i: -data.strides[i])
-        t._grad = g.permute(order).clone().permute(np.argsort(order).tolist())
+        t._grad = g.permute(order).clone(memory_format=c_order).permute(np.argsort(order).tolist())
 
 
 def _run_tensor_hooks(hooks: dict, g: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .. import _memory_format as MF
 from .._tensor import Size, Tensor, _size_args, _wrap
 from ._util import Primitive, broadcast_error, dims_of, type_name, wrap_dim
 
@@ -535,27 +536,43 @@ def constant_pad(input: Tensor, pad: Any, value: float = 0.0) -> Tensor:
 
 
 class Clone(Primitive):
+    """A copy laid out with the given element strides (``None``: a C-contiguous one)."""
+
     twice_differentiable = True
 
     @staticmethod
-    def forward(ctx, x):
-        return x.copy()
+    def forward(ctx, x, strides=None):
+        return x.copy() if strides is None else MF.copy_as(x, strides)
 
     @staticmethod
     def backward(ctx, g):
-        return g
+        return g, None
 
 
 def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
-    """A copy of ``input`` that stays in the graph."""
-    return Clone.apply(input)
+    """A copy of ``input`` that stays in the graph, laid out in ``memory_format`` (by default
+    ``preserve_format``: a dense input's own layout)."""
+    if memory_format is None and MF.has_c_strides(input._data):
+        return Clone.apply(input)  # the common case, without the stride rules' cost
+    fmt = MF.preserve_format if memory_format is None else memory_format
+    MF.check_rank(MF.check_format(fmt, "clone"), input.ndim)
+    return Clone.apply(input, MF.target_strides(input._data, fmt))
 
 
 def contiguous(input: Tensor, memory_format: Any = None) -> Tensor:
-    """``input`` itself if C-contiguous, else a contiguous copy."""
-    if input._data.flags.c_contiguous:
+    """``input`` itself if laid out in ``memory_format`` (C-contiguous by default), else a copy
+    in that layout."""
+    if memory_format is None:
+        if input._data.flags.c_contiguous:
+            return input
+        return Clone.apply(input)
+    fmt = MF.check_format(memory_format, "contiguous")
+    if MF.is_contiguous_as(input._data, fmt):
         return input
-    return Clone.apply(input)
+    if fmt is MF.preserve_format:
+        raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
+    MF.check_rank(fmt, input.ndim)
+    return Clone.apply(input, MF.format_strides(input.shape, fmt))
 
 
 def expand_copy(input: Tensor, *sizes: Any) -> Tensor:

@@ -43,16 +43,22 @@ class ConversionsMixin:
         """Convert floating parameters and buffers in place: ``to(dtype)``, ``to(device)``,
         ``to(tensor)``, ``to(device, dtype)``; returns self. Integer buffers keep their dtype."""
         _, dtype, _ = parse_to(args, kwargs, allow_copy=False)
-        if dtype is not None:
-            if not (dtype.is_floating_point or dtype.is_complex):
-                raise TypeError(
-                    "nn.Module.to only accepts floating point or complex dtypes, but got "
-                    f"desired dtype={dtype}"
-                )
-            return self._apply(
-                lambda t: t.to(dtype) if (t.is_floating_point() or t.is_complex()) else t
+        fmt = kwargs.get("memory_format")
+        if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
+            raise TypeError(
+                "nn.Module.to only accepts floating point or complex dtypes, but got "
+                f"desired dtype={dtype}"
             )
-        return self
+        if dtype is None and fmt is None:
+            return self
+
+        def convert(t: Tensor) -> Tensor:
+            dt = dtype if (t.is_floating_point() or t.is_complex()) else None
+            if fmt is not None and t.ndim in (4, 5):
+                return t.to(dtype=dt, memory_format=fmt)  # as PyTorch: 4-D and 5-D only
+            return t.to(dtype=dt)
+
+        return self._apply(convert)
 
     def _cast_floating(self, dt: D.dtype) -> Any:
         return self._apply(lambda t: t.to(dt) if t.is_floating_point() else t)
