@@ -395,7 +395,10 @@ class Tensor:
         return a.copy() if copy else a
 
     def cpu(self, memory_format: Any = None) -> Tensor:
-        return self
+        """This tensor (ember's tensors live on the CPU), in ``memory_format`` when given."""
+        if memory_format is None:
+            return self
+        return self.to(memory_format=memory_format)
 
     def cuda(self, *args: Any, **kwargs: Any) -> Tensor:
         device("cuda")  # raises the clear "no cuda device" error

@@ -247,3 +247,16 @@ def test_empty_with_memory_format_matches_torch(shape, fmt):
     _check(lambda x, f, lib: lib.empty(*x.shape, memory_format=f), e, t, fmt, values=False)
     with pytest.raises(TypeError, match=r"empty\(\): argument 'memory_format' must be"):
         ember.empty(shape, memory_format=3)
+
+
+@pytest.mark.parametrize("fmt", ["preserve_format", "contiguous_format", "channels_last"])
+@pytest.mark.parametrize("start", ["contiguous_format", "channels_last"])
+def test_cpu_takes_memory_format_as_torch(fmt, start):
+    got = []
+    for lib in (torch, ember):
+        x = lib.arange(120.0).reshape(2, 3, 4, 5).contiguous(memory_format=getattr(lib, start))
+        y = x.cpu(memory_format=getattr(lib, fmt))
+        got.append((y is x, tuple(y.stride()), y.tolist()))
+    assert got[0] == got[1]
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last format"):
+        ember.arange(3.0).cpu(memory_format=ember.channels_last)
