@@ -59,6 +59,8 @@ def test_grad_strides_match_torch(leaf, loss):
         _check(xe, xt)
 
 
+# (backward(create_graph=True) warns about the reference cycle in both libraries.)
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
 @pytest.mark.parametrize("leaf", ["channels_last", "transposed", "strided"])
 def test_grad_strides_under_create_graph(leaf):
     xe, xt = _leaf(ember, leaf), _leaf(torch, leaf)

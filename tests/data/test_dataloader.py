@@ -144,6 +144,7 @@ def test_iterable_dataset_matches_torch(kw):
         _same(a, b)
 
 
+@pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true")  # (tested elsewhere)
 @pytest.mark.parametrize("workers", [1, 3])
 def test_worker_threads_give_the_same_batches_in_order(workers):
     seen = []
