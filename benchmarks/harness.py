@@ -31,6 +31,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ember._runtime import machine_cpu_seconds  # the same /proc/stat reading as ember's
+
 __all__ = ["Case", "run_case", "print_table", "load_average", "busy"]
 
 
@@ -105,18 +107,6 @@ def busy(load: float) -> bool:
 
 # Share of the machine (all cores) that other processes may use before a row is flagged.
 OTHERS_BUSY = 0.25
-
-
-def machine_cpu_seconds() -> float:
-    """CPU seconds all processes have used since boot (``/proc/stat``; NaN elsewhere)."""
-    try:
-        with open("/proc/stat") as f:
-            fields = f.readline().split()[1:]
-    except OSError:
-        return float("nan")
-    ticks = [int(v) for v in fields[:8]]
-    used = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
-    return used / os.sysconf("SC_CLK_TCK")
 
 
 def row_busy(r: Result) -> bool:

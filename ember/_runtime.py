@@ -37,6 +37,7 @@ __all__ = [
     "blas_control",
     "single_threaded_blas",
     "follow_the_load",
+    "machine_cpu_seconds",
     "pool_in_use",
     "BLAS_POLICY",
     "status",
@@ -221,7 +222,7 @@ class _Load:
     pool_used = -1e9  # when ember's op pool last ran a split pass (time.monotonic())
 
 
-def _machine_cpu_seconds() -> float:
+def machine_cpu_seconds() -> float:
     """CPU seconds all processes have used since boot (``/proc/stat``; NaN elsewhere)."""
     try:
         with open("/proc/stat") as f:
@@ -241,7 +242,7 @@ def follow_the_load() -> None:
     now = time.monotonic()
     if now - _Load.t < _LOOK_EVERY or _blas_depth:
         return
-    own, machine = time.process_time(), _machine_cpu_seconds()
+    own, machine = time.process_time(), machine_cpu_seconds()
     wall = now - _Load.t
     others = (machine - _Load.machine - (own - _Load.own)) / (wall * usable_cores())
     _Load.t, _Load.own, _Load.machine = now, own, machine

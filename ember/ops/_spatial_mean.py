@@ -13,6 +13,8 @@ from math import prod
 
 import numpy as np
 
+from ._util import ones_vector
+
 __all__ = ["trailing_mean"]
 
 _BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -31,7 +33,7 @@ def trailing_mean(x: np.ndarray, k: int) -> np.ndarray | None:
     s = prod(x.shape[-k:])
     if s > _MAX_ROW:
         return None
-    ones = np.ones(s, x.dtype)
+    ones = ones_vector(s, x.dtype)
     try:
         total = np.reshape(x, (-1, s), copy=False) @ ones
     except ValueError:

@@ -14,6 +14,17 @@ from ember.ops import _parallel
 
 
 @pytest.fixture
+def openblas(restore_threads):
+    """NumPy's OpenBLAS thread control (the test is skipped without a recognised OpenBLAS:
+    ember then leaves BLAS threads as found); ember's policy is restored afterwards."""
+    ctl = _runtime.blas_control()
+    if ctl is None:
+        pytest.skip("no recognised OpenBLAS: BLAS threads are left as found")
+    yield ctl
+    _runtime._apply_blas_policy()
+
+
+@pytest.fixture
 def restore_threads():
     before = ember.get_num_threads()
     yield
@@ -38,46 +49,37 @@ def _look_after(monkeypatch, others_cpu_seconds: float) -> None:
     ``others_cpu_seconds`` of CPU."""
     import time
 
-    monkeypatch.setattr(_runtime, "_machine_cpu_seconds", lambda: 100.0 + others_cpu_seconds)
+    monkeypatch.setattr(_runtime, "machine_cpu_seconds", lambda: 100.0 + others_cpu_seconds)
     _runtime._Load.t = time.monotonic() - 1.0
     _runtime._Load.own = time.process_time()
     _runtime._Load.machine = 100.0
 
 
 @pytest.mark.parametrize(("others", "expected"), [(0.0, 3), (0.2, 3), (1.0, 1), (2.0, 1)])
-def test_openblas_threads_follow_the_load(monkeypatch, restore_threads, others, expected):
-    ctl = _runtime.blas_control()
-    if ctl is None:
-        pytest.skip("no recognised OpenBLAS: BLAS threads are left as found")
+def test_openblas_threads_follow_the_load(monkeypatch, openblas, others, expected):
+    ctl = openblas
     ember.set_num_threads(3)
     monkeypatch.setattr(_runtime._Load, "pool_used", -1e9)  # ember's pool idle
-    try:
-        _look_after(monkeypatch, others * _runtime.usable_cores())
+    _look_after(monkeypatch, others * _runtime.usable_cores())
+    _runtime.follow_the_load()
+    assert ctl[1]() == expected
+    assert _runtime.status()["blas_threads"] == expected
+    # Never inside a single-threaded block: the block's restore would be clobbered.
+    _look_after(monkeypatch, 0.0)
+    with _runtime.single_threaded_blas():
         _runtime.follow_the_load()
-        assert ctl[1]() == expected
-        assert _runtime.status()["blas_threads"] == expected
-        # Never inside a single-threaded block: the block's restore would be clobbered.
-        _look_after(monkeypatch, 0.0)
-        with _runtime.single_threaded_blas():
-            _runtime.follow_the_load()
-            assert ctl[1]() == 1
-    finally:
-        _runtime._apply_blas_policy()
+        assert ctl[1]() == 1
+    _runtime._apply_blas_policy()
     assert ctl[1]() == 1
 
 
-def test_openblas_stays_at_one_thread_without_proc_stat(monkeypatch, restore_threads):
-    ctl = _runtime.blas_control()
-    if ctl is None:
-        pytest.skip("no recognised OpenBLAS: BLAS threads are left as found")
+def test_openblas_stays_at_one_thread_without_proc_stat(monkeypatch, openblas):
+    ctl = openblas
     ember.set_num_threads(2)
-    try:
-        _look_after(monkeypatch, 0.0)
-        monkeypatch.setattr(_runtime, "_machine_cpu_seconds", lambda: float("nan"))
-        _runtime.follow_the_load()
-        assert ctl[1]() == 1
-    finally:
-        _runtime._apply_blas_policy()
+    _look_after(monkeypatch, 0.0)
+    monkeypatch.setattr(_runtime, "machine_cpu_seconds", lambda: float("nan"))
+    _runtime.follow_the_load()
+    assert ctl[1]() == 1
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
@@ -220,23 +222,18 @@ def test_load_state_dict_in_progress_is_context_local():
     assert _state._PENDING.get() == ()
 
 
-def test_openblas_back_to_one_thread_while_embers_pool_splits_passes(monkeypatch, restore_threads):
+def test_openblas_back_to_one_thread_while_embers_pool_splits_passes(monkeypatch, openblas):
     # A split NumPy pass drops OpenBLAS to one thread at once, and the next look keeps it there
     # (its spinning workers would slow the chunks), even on an idle machine.
-    ctl = _runtime.blas_control()
-    if ctl is None:
-        pytest.skip("no recognised OpenBLAS: BLAS threads are left as found")
+    ctl = openblas
     ember.set_num_threads(2)
-    try:
-        _look_after(monkeypatch, 0.0)
-        _runtime._Load.pool_used = -1e9
-        _runtime.follow_the_load()
-        assert ctl[1]() == 2
-        x = np.ones(_parallel.MIN_WORK * 2, np.float32)
-        _parallel.unary_into(np.negative, x, np.empty_like(x))  # a split pass
-        assert ctl[1]() == 1
-        _look_after(monkeypatch, 0.0)
-        _runtime.follow_the_load()
-        assert ctl[1]() == 1
-    finally:
-        _runtime._apply_blas_policy()
+    _look_after(monkeypatch, 0.0)
+    monkeypatch.setattr(_runtime._Load, "pool_used", -1e9)
+    _runtime.follow_the_load()
+    assert ctl[1]() == 2
+    x = np.ones(_parallel.MIN_WORK * 2, np.float32)
+    _parallel.unary_into(np.negative, x, np.empty_like(x))  # a split pass
+    assert ctl[1]() == 1
+    _look_after(monkeypatch, 0.0)
+    _runtime.follow_the_load()
+    assert ctl[1]() == 1
