@@ -426,6 +426,7 @@ for _home, _names in {
     "set_autocast_dtype is_autocast_cache_enabled set_autocast_cache_enabled "
     "clear_autocast_cache",
     "._compile": "compile",
+    "._type_info": "finfo iinfo",
     "._devices": "get_device_module",
     ".func._vmap": "vmap",  # torch.vmap is torch.func.vmap
     ".serialization": "save load",

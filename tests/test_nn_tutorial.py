@@ -85,7 +85,7 @@ def test_point3_parameter_list_and_dict():
 def test_point3_parameter_list_rejects_other_types_at_registration():
     """The tutorial: anything but Parameters is reported at registration (ember raises
     TypeError; PyTorch 2.x would store it unregistered, see docs/differences.md)."""
-    with pytest.raises(TypeError, match="element 1 must be a Tensor or Parameter, got int"):
+    with pytest.raises(TypeError, match="element 1 must be a Tensor, Parameter or Module, got int"):
         ember.nn.ParameterList([ember.nn.Parameter(ember.randn(2)), 5])
 
 

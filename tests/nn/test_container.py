@@ -372,7 +372,7 @@ def test_parameterlist_rejects_non_tensors(op, where):
     with pytest.raises(TypeError) as err:
         op(ember)
     assert where in str(err.value)
-    assert "must be a Tensor or Parameter, got" in str(err.value)
+    assert "must be a Tensor, Parameter or Module, got" in str(err.value)
 
 
 @pytest.mark.parametrize(
@@ -499,3 +499,28 @@ def test_container_deprecated():
     with pytest.warns(FutureWarning):
         c = nn.Container(a=nn.Module())
     assert list(c._modules) == ["a"]
+
+
+def _nested_containers(lib):
+    inner = lib.nn.ParameterList([lib.nn.Parameter(lib.ones(3))])
+    plist = lib.nn.ParameterList([lib.nn.Parameter(lib.ones(2)), inner, lib.nn.Linear(2, 2)])
+    pdict = lib.nn.ParameterDict({"b": lib.ones(2), "c": lib.nn.Linear(1, 1)})
+    return plist, pdict
+
+
+def test_parameter_containers_register_module_elements_as_torch():
+    """A Module element (a nested ParameterList, say) is a registered submodule, as in torch."""
+    ours, theirs = _nested_containers(ember), _nested_containers(torch)
+    for e, t in zip(ours, theirs):
+        assert [n for n, _ in e.named_parameters()] == [n for n, _ in t.named_parameters()]
+        assert list(e.state_dict()) == list(t.state_dict())
+        assert norm(repr(e)) == norm(repr(t))
+    for lib, (plist, _) in (("ember", ours), ("torch", theirs)):
+        assert type(plist[1][0]).__name__ == "Parameter", lib
+    # replacing a module element with a tensor unregisters the module
+    ours[0][1] = ember.ones(1)
+    theirs[0][1] = torch.ones(1)
+    assert [n for n, _ in ours[0].named_parameters()] == [
+        n for n, _ in theirs[0].named_parameters()
+    ]
+    assert norm(repr(ours[0][1:3])) == norm(repr(theirs[0][1:3]))

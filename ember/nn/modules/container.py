@@ -7,7 +7,7 @@ import operator
 import warnings
 from collections import OrderedDict
 from collections import abc as cabc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import chain, islice
 from typing import Any
 
@@ -383,20 +383,24 @@ class ModuleDict(Module):
                 self[key] = module
 
 
-def _as_parameter(where: str, value: Any) -> Parameter:
-    """A Parameter for a container element: a tensor is wrapped, anything else is rejected
-    (the rule of the torch.nn tutorial ember grew from; PyTorch 2.x would store it unregistered)."""
-    if isinstance(value, Parameter):
+def _as_element(where: str, value: Any) -> Parameter | Module:
+    """A ParameterList/ParameterDict element: a tensor is wrapped into a Parameter and a Module
+    (a nested ParameterList, say) is registered as a submodule, as PyTorch does; anything else
+    is rejected (the rule of the torch.nn tutorial ember grew from; PyTorch 2.x would store it
+    unregistered)."""
+    if isinstance(value, (Parameter, Module)):
         return value
     if isinstance(value, Tensor):
         return Parameter(value)
-    raise TypeError(f"{where} must be a Tensor or Parameter, got {type(value).__name__}")
+    raise TypeError(f"{where} must be a Tensor, Parameter or Module, got {type(value).__name__}")
 
 
-def _param_line(key: Any, p: Any, dtype_text: str) -> str:
+def _param_line(key: Any, p: Any, dtype_text: Callable[[Tensor], str]) -> str:
+    if isinstance(p, Module):  # a nested container: its own repr follows as a child
+        return f"  ({key}): Object of type: {type(p).__name__}"
     size = "x".join(str(s) for s in p.size())
     kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-    return f"  ({key}): {kind} containing: [{dtype_text} of size {size}]"
+    return f"  ({key}): {kind} containing: [{dtype_text(p)} of size {size}]"
 
 
 class ParameterList(Module):
@@ -436,7 +440,7 @@ class ParameterList(Module):
 
     def __setitem__(self, idx: int, param: Any) -> None:
         key = self._get_abs_string_index(idx)
-        setattr(self, key, _as_parameter(f"ParameterList element {key}", param))
+        setattr(self, key, _as_element(f"ParameterList element {key}", param))
 
     def __len__(self) -> int:
         return self._size
@@ -453,7 +457,7 @@ class ParameterList(Module):
     def append(self, value: Any) -> ParameterList:
         """Add ``value`` (a Parameter, or a tensor to wrap) at the end; returns self."""
         idx = len(self)
-        param = _as_parameter(f"ParameterList element {idx}", value)
+        param = _as_element(f"ParameterList element {idx}", value)
         self._size += 1
         setattr(self, str(idx), param)
         return self
@@ -470,7 +474,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(_param_line(k, p, str(p.dtype)) for k, p in enumerate(self))
+        return "\n".join(_param_line(k, p, lambda t: str(t.dtype)) for k, p in enumerate(self))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("ParameterList should not be called.")
@@ -511,7 +515,7 @@ class ParameterDict(Module):
 
     def __setitem__(self, key: str, value: Any) -> None:
         attr = self._key_to_attr(key)
-        param = _as_parameter(f"ParameterDict value for key '{key}'", value)
+        param = _as_element(f"ParameterDict value for key '{key}'", value)
         self._keys[key] = None
         setattr(self, attr, param)
 
@@ -598,7 +602,7 @@ class ParameterDict(Module):
                 self[key] = p
 
     def extra_repr(self) -> str:
-        return "\n".join(_param_line(k, p, p.type()) for k, p in self.items())
+        return "\n".join(_param_line(k, p, Tensor.type) for k, p in self.items())
 
     def __call__(self, input: Any) -> Any:
         raise RuntimeError("ParameterDict should not be called.")
