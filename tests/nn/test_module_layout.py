@@ -68,7 +68,7 @@ def test_public_classes_are_ember_nn_classes(file: str) -> None:
 @pytest.mark.parametrize("file", FILES)
 def test_private_base_classes_exist(file: str) -> None:
     mod = importlib.import_module(f"ember.nn.modules.{file}")
-    skip = {"_ConvTransposeMixin", "_LazyConvXdMixin", "_IncompatibleKeys", "_WrappedHook"}
+    skip = {"_ConvTransposeMixin", "_LazyConvXdMixin", "_WrappedHook"}
     for n in _torch_classes(file, private=True):
         if n not in skip:
             assert inspect.isclass(getattr(mod, n)), f"ember.nn.modules.{file}.{n}"
@@ -79,12 +79,14 @@ def test_the_imports_real_programs_write() -> None:
     from ember.nn.modules.batchnorm import BatchNorm2d, _BatchNorm
     from ember.nn.modules.conv import LazyConv2d
     from ember.nn.modules.loss import CTCLoss
-    from ember.nn.modules.module import Module
+    from ember.nn.modules.module import Module, _IncompatibleKeys
 
     assert MultiheadAttention is ember.nn.MultiheadAttention
     assert _BatchNorm is norm._BatchNorm and issubclass(BatchNorm2d, _BatchNorm)
     assert LazyConv2d is ember.nn.LazyConv2d and CTCLoss is ember.nn.CTCLoss
     assert Module is ember.nn.Module
+    result = ember.nn.Linear(1, 1).load_state_dict(ember.nn.Linear(1, 1).state_dict())
+    assert isinstance(result, _IncompatibleKeys)
 
 
 def test_absent_classes_are_really_absent() -> None:

@@ -30,7 +30,7 @@ from ._hooks import (
     register_module_module_registration_hook,
     register_module_parameter_registration_hook,
 )
-from ._state import StateDictMixin
+from ._state import StateDictMixin, _IncompatibleKeys  # noqa: F401 - torch.nn.modules.module has it
 
 __all__ = [
     "Module",
