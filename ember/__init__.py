@@ -69,6 +69,7 @@ from ._legacy import (
     IntTensor,
     LongTensor,
     ShortTensor,
+    set_default_tensor_type,
 )
 from ._memory_format import (
     channels_last,
@@ -358,6 +359,13 @@ cfloat = complex64
 cdouble = complex128
 
 __version__ = "0.1.0"
+
+# PyTorch's math constants (torch.pi & co. are plain Python floats; newaxis is None, as NumPy's).
+import math as _math  # noqa: E402 - ``float`` is ember.float here
+
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
+newaxis = None
+del _math
 
 # Complex numbers (ember/_complex.py); the torch.* matrix functions (det, inverse, svd...) load
 # with ember.linalg on first use (__getattr__ below).

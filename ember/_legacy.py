@@ -3,6 +3,7 @@ and the ``'torch.FloatTensor'`` names that ``Tensor.type()`` reports and accepts
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from . import _dtype as D
@@ -18,6 +19,7 @@ __all__ = [
     "CharTensor",
     "ByteTensor",
     "BoolTensor",
+    "set_default_tensor_type",
 ]
 
 LEGACY_NAMES = {
@@ -74,3 +76,39 @@ ShortTensor = _legacy_class("ShortTensor", D.int16)
 CharTensor = _legacy_class("CharTensor", D.int8)
 ByteTensor = _legacy_class("ByteTensor", D.uint8)
 BoolTensor = _legacy_class("BoolTensor", D.bool)
+
+
+_FLOAT_ONLY = "only floating-point types are supported as the default type"
+_warned = [False]
+
+
+def set_default_tensor_type(t: type | str) -> None:
+    """Set the default floating-point dtype from a legacy type (``ember.DoubleTensor`` or
+    ``'torch.DoubleTensor'``). Deprecated since PyTorch 2.1 (it warns once, as PyTorch):
+    use :func:`ember.set_default_dtype`."""
+    if isinstance(t, str):
+        if t.startswith("torch.cuda."):
+            raise TypeError(f"type {t} not available. Torch not compiled with CUDA enabled.")
+        if "." not in t:  # PyTorch imports the text before the last dot as a module
+            raise ModuleNotFoundError(f"No module named '{t}'")
+        try:
+            dt = parse_type(t)
+        except ValueError:
+            dt = None
+        if dt is None or dt.is_complex:  # PyTorch has no torch.ComplexFloatTensor class
+            raise AttributeError(f"module 'torch' has no attribute '{t.rsplit('.', 1)[-1]}'")
+    elif isinstance(t, type) and hasattr(t, "_legacy_dtype"):
+        dt = t._legacy_dtype
+    else:
+        raise TypeError(f"invalid type object: {_FLOAT_ONLY}")
+    if not dt.is_floating_point:
+        raise TypeError(_FLOAT_ONLY)
+    if not _warned[0]:
+        _warned[0] = True
+        warnings.warn(
+            "torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+            "torch.set_default_dtype() and torch.set_default_device() as alternatives.",
+            UserWarning,
+            stacklevel=2,
+        )
+    D.set_default_dtype(dt)

@@ -196,6 +196,14 @@ class Tensor:
 
         return is_shared(self)
 
+    def is_pinned(self, device: Any = None) -> bool:
+        """False: pinned (page-locked) memory belongs to an accelerator ember does not have."""
+        return False
+
+    def pin_memory(self, device: Any = None) -> Tensor:
+        """Raises as PyTorch's CPU build does: there is no accelerator to pin memory for."""
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+
     def storage_offset(self) -> int:
         base = self._data
         while base.base is not None and isinstance(base.base, np.ndarray):
