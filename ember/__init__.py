@@ -358,10 +358,10 @@ short = int16
 cfloat = complex64
 cdouble = complex128
 
-__version__ = "0.1.0"
-
 # PyTorch's math constants (torch.pi & co. are plain Python floats; newaxis is None, as NumPy's).
 import math as _math  # noqa: E402 - ``float`` is ember.float here
+
+from .version import __version__  # noqa: E402 - "2.13.0+ember.0.1.0", compares as a version
 
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 newaxis = None
