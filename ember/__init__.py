@@ -417,7 +417,7 @@ _NN_ATEN_FORMS = (  # torch.dropout, torch.layer_norm...: nn functions with ATen
 # Everything below loads on first use, so `import ember` stays fast (see __getattr__).
 # Subpackages and entry-point modules:
 _SUBMODULES = frozenset(
-    "nn optim utils serialization linalg fft special func distributed distributions compiler "
+    "nn optim utils serialization linalg fft special func distributed distributions compiler _C "
     "multiprocessing onnx cuda backends accelerator mps cpu xpu version amp jit testing "
     "random".split()
 )

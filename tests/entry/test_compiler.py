@@ -39,3 +39,9 @@ def test_set_stance_as_context_manager_and_decorator():
     with ember.compiler.set_stance("force_eager"):
         assert _double(3) == 6
     assert ember.compiler.set_stance("eager_on_recompile")(_double)(4) == 8
+
+
+def test_private_c_hooks_libraries_call():
+    # torchmetrics & co. call these at construction; both are no-ops answering as torch's
+    assert ember._C._log_api_usage_once("x.y") is torch._C._log_api_usage_once("x.y") is None
+    assert ember._C._get_tracing_state() is torch._C._get_tracing_state() is None
