@@ -159,13 +159,24 @@ def test_lbfgs_trajectory_and_closure_calls(kwargs):
 
 @pytest.mark.parametrize("kwargs", LBFGS_CONFIGS[:3], ids=str)
 def test_lbfgs_float32_trajectory(kwargs):
+    """float32 against the float64 trajectory (which matches torch's to 1e-6 above): L-BFGS
+    amplifies rounding, so two float32 runs drift apart by BLAS and CPU (1.8e-3 between ember
+    and torch on one AMD machine, ember the closer to float64). ember's drift must stay within
+    1e-3, or within torch's own float32 drift where that is larger."""
     e = _LbfgsRun(ember, kwargs, _lbfgs_initial(np.float32))
     t = _LbfgsRun(torch, kwargs, _lbfgs_initial(np.float32))
+    exact = _LbfgsRun(torch, kwargs, _lbfgs_initial())
     for _ in range(STEPS):
         e.step()
         t.step()
+        exact.step()
     assert e.calls == t.calls
-    _close(e, t, "float32", rtol=1e-3, atol=1e-3)
+    assert all(v.dtype == np.float32 for v in e.values())
+
+    def drift(run):
+        return max(np.abs(a - b).max() for a, b in zip(run.values(), exact.values()))
+
+    assert drift(e) <= max(1e-3, drift(t))
 
 
 @pytest.mark.parametrize("kwargs", LBFGS_CONFIGS[1:], ids=str)
