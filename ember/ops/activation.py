@@ -210,25 +210,33 @@ class Gelu(Primitive):
 
 
 class Silu(Primitive):
+    """``x * sigmoid(x)``, computed as PyTorch's kernel does: ``x / (1 + exp(-x))``.
+
+    The forward keeps ``t = 1 + exp(-x)`` (four passes, no sigmoid array); backward is
+    ``g * s * (1 + x (1 - s))`` with ``s = 1 / t``, i.e. ``g * (1 + x - x / t) / t``."""
+
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x):
-        s = _sigmoid(x)
-        ctx.save_for_backward(x, s)
-        return x * s
+        t = np.negative(x, out=np.empty_like(x))  # (out=: a 0-d input stays an array)
+        with np.errstate(over="ignore"):  # exp(-x) = inf for x << 0: x / inf = 0 (PyTorch's)
+            np.exp(t, out=t)
+        t += 1
+        ctx.save_for_backward(x, t)
+        return np.divide(x, t, out=np.empty_like(x))
 
     @staticmethod
     def backward(ctx, g):
-        x, s = ctx.saved_tensors
+        x, t = ctx.saved_tensors
         if on_graph(x) or on_graph(g):
             s = _sig(x)
             return g * (s * (1 + x * (1 - s)))
-        d = 1 - s  # s (1 + x (1 - s)), in place: one temporary
-        d *= x
+        d = np.divide(x, t, out=np.empty(x.shape, np.result_type(x, g)))  # in place: 5 passes
+        np.subtract(x, d, out=d)
         d += 1
-        d *= s
         d *= g
+        d /= t
         return d
 
 
@@ -250,10 +258,14 @@ class Mish(Primitive):
 
 
 class Softplus(Primitive):
-    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold`` (as PyTorch).
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``: PyTorch's kernel.
 
-    The linear part is patched in only when some element is past the threshold (rare: a
-    data-dependent ``np.where`` costs several arithmetic passes)."""
+    ``log1p(exp(z))`` is accurate for every ``z`` up to the threshold (for ``z << 0`` it is
+    ``exp(z)`` itself; ``exp`` overflows only past 88, where PyTorch's float32 kernel gives inf
+    too), so the forward is three passes. It keeps ``e = exp(beta x)``: the derivative is
+    ``sigmoid(beta x) = e / (1 + e)``, three passes in backward. The linear part is patched in
+    only when some element is past the threshold (rare: a data-dependent select costs several
+    arithmetic passes)."""
 
     twice_differentiable = True
 
@@ -261,26 +273,27 @@ class Softplus(Primitive):
     def forward(ctx, x, beta, threshold):
         bx = x if beta == 1 else x * beta
         lin = np.greater(bx, threshold)
-        out = np.abs(bx, out=np.empty_like(bx))  # max(bx, 0) + log1p(exp(-|bx|)), in place
-        out *= -1
-        np.exp(out, out=out)
-        np.log1p(out, out=out)
-        out += np.maximum(_zeros_like(bx), bx)
+        with np.errstate(over="ignore"):
+            e = np.exp(bx, out=np.empty_like(bx))  # (out=: a 0-d input stays an array)
+        out = np.log1p(e, out=np.empty_like(e))
         if beta != 1:
             out /= beta
         if lin.any():
             np.copyto(out, x, where=lin)
-        ctx.save_for_backward(bx, lin, x)  # x: for create_graph (bx is an intermediate)
+        ctx.save_for_backward(e, lin, x)  # x: for create_graph (e is an intermediate)
         ctx.beta = beta
         return out
 
     @staticmethod
     def backward(ctx, g):
-        bx, lin, x = ctx.saved_tensors
+        e, lin, x = ctx.saved_tensors
         if on_graph(x) or on_graph(g):
             return np.where(lin, g, g * _sig(x * ctx.beta)), None, None
-        gx = _sigmoid(bx)
-        gx *= g
+        # g * e / (1 + e); e = inf (past the threshold, or PyTorch's NaN beyond exp's range)
+        gx = np.add(e, 1.0, out=np.empty(e.shape, np.result_type(e, g)))
+        with np.errstate(invalid="ignore"):
+            np.divide(g, gx, out=gx)
+            gx *= e
         if lin.any():
             np.copyto(gx, g, where=lin)
         return gx, None, None
