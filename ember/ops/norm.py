@@ -72,8 +72,7 @@ class BatchNormTrain(Primitive):
         # per channel: mean, var, corr (see _bn_forward_block), invstd
         stats = np.empty((4, c), x.dtype)
         lay.for_channel_blocks(
-            lambda lo, hi: _bn_forward_block(lay, x2, xc, y, stats, weight, bias, eps, nf, lo, hi),
-            passes=6,
+            lambda lo, hi: _bn_forward_block(lay, x2, xc, y, stats, weight, bias, eps, nf, lo, hi)
         )
         mean, var, corr, invstd = stats
         ctx.save_for_backward(xc, x, weight)  # x, weight: for create_graph
@@ -91,8 +90,7 @@ class BatchNormTrain(Primitive):
         gx = lay.new(xc.dtype) if nig[0] else None
         sums = np.empty((2, x.shape[1]), xc.dtype)  # gw, gb per channel
         lay.for_channel_blocks(
-            lambda lo, hi: _bn_backward_block(lay, g2, xc, gx, sums, ctx.meta, weight, lo, hi),
-            passes=6 if nig[0] else 2,
+            lambda lo, hi: _bn_backward_block(lay, g2, xc, gx, sums, ctx.meta, weight, lo, hi)
         )
         gw, gb = sums
         gw_out = gw.astype(g.dtype, copy=False) if len(nig) > 1 and nig[1] else None
