@@ -36,6 +36,9 @@ __all__ = ["ChannelLayout"]
 # Rows of a channels-last view hold about this many elements (a power-of-two count of positions).
 _LAST_WIDTH = 4096
 _BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# BLAS sums a run in a few running totals, whose rounding grows with the run (see
+# ops/_spatial_mean.py): longer runs of one channel keep NumPy's reductions.
+_MAX_RUN = 1 << 16
 
 
 class ChannelLayout:
@@ -92,7 +95,7 @@ class ChannelLayout:
 
     def _runs(self, a2: np.ndarray) -> np.ndarray | None:
         """An NC* (rows, k * L) part as (rows, k, L) runs, when BLAS can reduce it; else None."""
-        if self.last or a2.size == 0 or a2.dtype not in _BLAS_DTYPES:
+        if self.last or a2.size == 0 or a2.dtype not in _BLAS_DTYPES or self.reps > _MAX_RUN:
             return None
         return a2.reshape(self.rows, -1, self.reps)
 
