@@ -17,7 +17,8 @@ Sums are BLAS products with a ones vector (a GEMV reads the data once at memory 
 twice as fast as NumPy's column reduction here) and products summed per channel are ``vecdot``
 over runs of L in the NC* layout. In that layout a block of channels is a block of columns, and
 every per-channel quantity of a block depends on its columns alone, so batch norm runs each
-direction as one task per block of channels on ember's pool (``for_channel_blocks``).
+direction of a big input as one task per block of channels on ember's pool
+(``for_channel_blocks``).
 """
 
 from __future__ import annotations
