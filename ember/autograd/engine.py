@@ -194,7 +194,11 @@ def _accumulate(t: Any, g: Any, seen: set) -> None:
         t._grad = _wrap(g)
     else:
         c = cur._data
-        if c.flags.c_contiguous:
+        if c.flags.writeable:
+            # In place, as PyTorch's AccumulateGrad outside grad mode (a held .grad sees the
+            # sum); no fresh array to fault in per backward.
+            np.add(c, g, out=c)
+        elif c.flags.c_contiguous:
             cur._data = np.asarray(c + g)  # asarray: 0-d sums come back as NumPy scalars
         else:  # keep .grad's layout (NumPy's order="K" may follow g's layout instead)
             cur._data = np.add(c, g, out=np.empty_like(c))

@@ -165,6 +165,34 @@ class Elu(Primitive):
         return d.astype(g.dtype, copy=False), None, None, None
 
 
+def _gelu_tanh_t(x: np.ndarray) -> np.ndarray:
+    """``tanh(k (x + c x**3))`` of PyTorch's tanh GELU as ``tanh(x (k + k c x**2))``: five
+    passes in place (the constants folded: one multiply fewer than the textbook form)."""
+    t = np.multiply(x, x, out=np.empty_like(x))  # (out=: a 0-d input stays an array)
+    t *= _SQRT_2_OVER_PI * _GELU_C
+    t += _SQRT_2_OVER_PI
+    t *= x
+    return np.tanh(t, out=t)
+
+
+def _gelu_tanh_grad(x: np.ndarray, t: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``g * (0.5 (1 + t) + 0.5 x (1 - t**2) k (1 + 3 c x**2))`` in eleven in-place passes
+    (the textbook form takes fourteen, each with its own temporary)."""
+    dt = np.result_type(x, t, g)
+    d = np.multiply(x, x, out=np.empty(x.shape, dt))  # 0.5 x k (1 + 3 c x^2)
+    d *= 1.5 * _SQRT_2_OVER_PI * _GELU_C
+    d += 0.5 * _SQRT_2_OVER_PI
+    d *= x
+    u = np.multiply(t, t, out=np.empty(t.shape, dt))  # 1 - t^2
+    np.subtract(1.0, u, out=u)
+    d *= u
+    np.multiply(t, 0.5, out=u)  # + 0.5 (1 + t)
+    d += u
+    d += 0.5
+    d *= g
+    return d
+
+
 class Gelu(Primitive):
     """``x * Phi(x)`` (exact, through erfc) or PyTorch's tanh approximation.
 
@@ -177,10 +205,12 @@ class Gelu(Primitive):
     def forward(ctx, x, approximate):
         ctx.approximate = approximate
         if approximate == "tanh":
-            inner = _SQRT_2_OVER_PI * (x + _GELU_C * x * x * x)
-            t = np.tanh(inner)
+            t = _gelu_tanh_t(x)
             ctx.save_for_backward(x, t)
-            return 0.5 * x * (1 + t)
+            out = np.add(t, 1.0, out=np.empty_like(t))
+            out *= x
+            out *= 0.5
+            return out
         if x.dtype == np.float32:
             out, d = gelu_f32(x, ctx is not NO_CTX)
             ctx.save_for_backward(x, d)
@@ -201,8 +231,10 @@ class Gelu(Primitive):
                 if not on_graph(x)
                 else carrying(aux, np.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x * x * x)))
             )
-            dinner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x)
-            return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner), None
+            if on_graph(x) or on_graph(g):
+                dinner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x)
+                return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner), None
+            return _gelu_tanh_grad(x, t, g), None
         if on_graph(x):  # the derivative recomputed on the graph (the cdf through erf)
             pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
             aux = carrying(aux, (x * _SQRT_HALF).apply(Erf) * 0.5 + x * pdf)
@@ -210,25 +242,33 @@ class Gelu(Primitive):
 
 
 class Silu(Primitive):
+    """``x * sigmoid(x)``, computed as PyTorch's kernel does: ``x / (1 + exp(-x))``.
+
+    The forward keeps ``t = 1 + exp(-x)`` (four passes, no sigmoid array); backward is
+    ``g * s * (1 + x (1 - s))`` with ``s = 1 / t``, i.e. ``g * (1 + x - x / t) / t``."""
+
     twice_differentiable = True
 
     @staticmethod
     def forward(ctx, x):
-        s = _sigmoid(x)
-        ctx.save_for_backward(x, s)
-        return x * s
+        t = np.negative(x, out=np.empty_like(x))  # (out=: a 0-d input stays an array)
+        with np.errstate(over="ignore"):  # exp(-x) = inf for x << 0: x / inf = 0 (PyTorch's)
+            np.exp(t, out=t)
+        t += 1
+        ctx.save_for_backward(x, t)
+        return np.divide(x, t, out=np.empty_like(x))
 
     @staticmethod
     def backward(ctx, g):
-        x, s = ctx.saved_tensors
+        x, t = ctx.saved_tensors
         if on_graph(x) or on_graph(g):
             s = _sig(x)
             return g * (s * (1 + x * (1 - s)))
-        d = 1 - s  # s (1 + x (1 - s)), in place: one temporary
-        d *= x
+        d = np.divide(x, t, out=np.empty(x.shape, np.result_type(x, g)))  # in place: 5 passes
+        np.subtract(x, d, out=d)
         d += 1
-        d *= s
         d *= g
+        d /= t
         return d
 
 
@@ -250,10 +290,14 @@ class Mish(Primitive):
 
 
 class Softplus(Primitive):
-    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold`` (as PyTorch).
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``: PyTorch's kernel.
 
-    The linear part is patched in only when some element is past the threshold (rare: a
-    data-dependent ``np.where`` costs several arithmetic passes)."""
+    ``log1p(exp(z))`` is accurate for every ``z`` up to the threshold (for ``z << 0`` it is
+    ``exp(z)`` itself; ``exp`` overflows only past 88, where PyTorch's float32 kernel gives inf
+    too), so the forward is three passes. It keeps ``e = exp(beta x)``: the derivative is
+    ``sigmoid(beta x) = e / (1 + e)``, three passes in backward. The linear part is patched in
+    only when some element is past the threshold (rare: a data-dependent select costs several
+    arithmetic passes)."""
 
     twice_differentiable = True
 
@@ -261,26 +305,27 @@ class Softplus(Primitive):
     def forward(ctx, x, beta, threshold):
         bx = x if beta == 1 else x * beta
         lin = np.greater(bx, threshold)
-        out = np.abs(bx, out=np.empty_like(bx))  # max(bx, 0) + log1p(exp(-|bx|)), in place
-        out *= -1
-        np.exp(out, out=out)
-        np.log1p(out, out=out)
-        out += np.maximum(_zeros_like(bx), bx)
+        with np.errstate(over="ignore"):
+            e = np.exp(bx, out=np.empty_like(bx))  # (out=: a 0-d input stays an array)
+        out = np.log1p(e, out=np.empty_like(e))
         if beta != 1:
             out /= beta
         if lin.any():
             np.copyto(out, x, where=lin)
-        ctx.save_for_backward(bx, lin, x)  # x: for create_graph (bx is an intermediate)
+        ctx.save_for_backward(e, lin, x)  # x: for create_graph (e is an intermediate)
         ctx.beta = beta
         return out
 
     @staticmethod
     def backward(ctx, g):
-        bx, lin, x = ctx.saved_tensors
+        e, lin, x = ctx.saved_tensors
         if on_graph(x) or on_graph(g):
             return np.where(lin, g, g * _sig(x * ctx.beta)), None, None
-        gx = _sigmoid(bx)
-        gx *= g
+        # g * e / (1 + e); e = inf (past the threshold, or PyTorch's NaN beyond exp's range)
+        gx = np.add(e, 1.0, out=np.empty(e.shape, np.result_type(e, g)))
+        with np.errstate(invalid="ignore"):
+            np.divide(g, gx, out=gx)
+            gx *= e
         if lin.any():
             np.copyto(gx, g, where=lin)
         return gx, None, None

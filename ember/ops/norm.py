@@ -65,22 +65,16 @@ class BatchNormTrain(Primitive):
     def forward(ctx, x, weight, bias, eps):
         lay = ChannelLayout(x)
         x2 = lay.view(x)
-        nf = x.dtype.type(lay.rows * lay.width // max(x.shape[1], 1))
-        # PyTorch accumulates these statistics in double. A plain float32 mean drifts visibly
-        # when the mean is large next to the spread, so it is corrected by the mean of the
-        # residuals (compensated two-pass): about as accurate, much cheaper than float64 sums.
-        mean = lay.sum(x2) / nf
-        xc = np.subtract(x2, lay.expand(mean), out=lay.new(x.dtype))  # kept for backward
-        corr = lay.sum(xc) / nf
-        var = lay.dot(xc, xc) / nf - corr * corr
-        np.maximum(var, 0, out=var)  # rounding must not make a constant channel's var < 0
-        mean += corr
-        invstd = 1.0 / np.sqrt(var + eps)
-        # y = xhat * w + b = xc * a + (b - corr * a), a = w * invstd: two passes.
-        a = invstd if weight is None else invstd * weight
-        shift = -corr * a if bias is None else bias - corr * a
-        y = np.multiply(xc, lay.expand(a), out=lay.new(x.dtype))
-        y += lay.expand(shift)
+        c = x.shape[1]
+        nf = x.dtype.type(lay.rows * lay.width // max(c, 1))
+        xc = lay.new(x.dtype)  # x - mean, kept for backward
+        y = lay.new(x.dtype)
+        # per channel: mean, var, corr (see _bn_forward_block), invstd
+        stats = np.empty((4, c), x.dtype)
+        lay.for_channel_blocks(
+            lambda lo, hi: _bn_forward_block(lay, x2, xc, y, stats, weight, bias, eps, nf, lo, hi)
+        )
+        mean, var, corr, invstd = stats
         ctx.save_for_backward(xc, x, weight)  # x, weight: for create_graph
         ctx.meta = (lay, invstd, corr, eps)
         return lay.nd(y), mean, var
@@ -92,27 +86,63 @@ class BatchNormTrain(Primitive):
         if on_graph(g):
             return _batch_norm_train_on_graph(ctx, g, x, weight, xc, invstd, corr, eps)
         g2 = lay.view(g)
-        nf = xc.dtype.type(lay.rows * lay.width // max(x.shape[1], 1))
-        gb = lay.sum(g2)
-        # sum(g * xhat) = invstd * (sum(g * xc) - corr * sum(g))
-        gw = (lay.dot(g2, xc) - corr * gb) * invstd
         nig = ctx.needs_input_grad
-        gx = None
-        if nig[0]:
-            # d/dx of (x - mean) * invstd, with mean and invstd depending on x:
-            # w * invstd * (g - mean(g) - xhat * mean(g * xhat)), as
-            # a * (g + xc * c2 + c3): one product, three in-place passes.
-            a = invstd if weight is None else invstd * weight
-            c2 = -invstd * gw / nf
-            c3 = -corr * c2 - gb / nf
-            gx = np.multiply(xc, lay.expand(c2), out=lay.new(xc.dtype))
-            gx += g2
-            gx += lay.expand(c3)
-            gx *= lay.expand(a)
-            gx = lay.nd(gx)
+        gx = lay.new(xc.dtype) if nig[0] else None
+        sums = np.empty((2, x.shape[1]), xc.dtype)  # gw, gb per channel
+        lay.for_channel_blocks(
+            lambda lo, hi: _bn_backward_block(lay, g2, xc, gx, sums, ctx.meta, weight, lo, hi)
+        )
+        gw, gb = sums
         gw_out = gw.astype(g.dtype, copy=False) if len(nig) > 1 and nig[1] else None
         gb_out = gb if len(nig) > 2 and nig[2] else None
-        return gx, gw_out, gb_out, None
+        return None if gx is None else lay.nd(gx), gw_out, gb_out, None
+
+
+def _bn_forward_block(lay, x2, xc, y, stats, weight, bias, eps, nf, lo, hi) -> None:
+    """BatchNormTrain's forward for channels ``lo:hi``: fills their columns of ``xc`` and ``y``
+    and their ``stats`` (mean, var, corr, invstd). Six passes over the block."""
+    xb, xcb, yb = lay.part(x2, lo, hi), lay.part(xc, lo, hi), lay.part(y, lo, hi)
+    # PyTorch accumulates these statistics in double. A plain float32 mean drifts visibly
+    # when the mean is large next to the spread, so it is corrected by the mean of the
+    # residuals (compensated two-pass): about as accurate, much cheaper than float64 sums.
+    mean = lay.sum(xb) / nf
+    np.subtract(xb, lay.expand(mean), out=xcb)
+    corr = lay.sum(xcb) / nf
+    var = lay.dot(xcb, xcb) / nf - corr * corr
+    np.maximum(var, 0, out=var)  # rounding must not make a constant channel's var < 0
+    mean += corr
+    invstd = 1.0 / np.sqrt(var + eps)
+    # y = xhat * w + b = xc * a + (b - corr * a), a = w * invstd: two passes.
+    a = invstd if weight is None else invstd * weight[lo:hi]
+    shift = -corr * a if bias is None else bias[lo:hi] - corr * a
+    np.multiply(xcb, lay.expand(a), out=yb)
+    yb += lay.expand(shift)
+    stats[:, lo:hi] = mean, var, corr, invstd
+
+
+def _bn_backward_block(lay, g2, xc, gx, sums, meta, weight, lo, hi) -> None:
+    """BatchNormTrain's backward for channels ``lo:hi``: their weight and bias gradients into
+    ``sums`` and, when ``gx`` is given, their columns of the input gradient."""
+    _, invstd, corr, _ = meta
+    invstd, corr = invstd[lo:hi], corr[lo:hi]
+    gb2, xcb = lay.part(g2, lo, hi), lay.part(xc, lo, hi)
+    nf = xc.dtype.type(lay.rows * lay.width // max(lay.shape[1], 1))
+    gb = lay.sum(gb2)
+    # sum(g * xhat) = invstd * (sum(g * xc) - corr * sum(g))
+    gw = (lay.dot(gb2, xcb) - corr * gb) * invstd
+    sums[:, lo:hi] = gw, gb
+    if gx is None:
+        return
+    # d/dx of (x - mean) * invstd, with mean and invstd depending on x:
+    # w * invstd * (g - mean(g) - xhat * mean(g * xhat)), as
+    # a * (g + xc * c2 + c3): one product, three in-place passes.
+    a = invstd if weight is None else invstd * weight[lo:hi]
+    c2 = -invstd * gw / nf
+    c3 = -corr * c2 - gb / nf
+    gxb = np.multiply(xcb, lay.expand(c2), out=lay.part(gx, lo, hi))
+    gxb += gb2
+    gxb += lay.expand(c3)
+    gxb *= lay.expand(a)
 
 
 def _batch_norm_train_on_graph(ctx, g, x, weight, xc, invstd, corr, eps) -> tuple:

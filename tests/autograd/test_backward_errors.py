@@ -166,6 +166,21 @@ def test_gradient_accumulates_across_backwards_and_zeroing():
         assert x.grad.tolist() == [1.0, 1.0]
 
 
+def test_gradient_accumulates_in_place_like_torch():
+    # Outside create_graph a second backward adds into the existing .grad (PyTorch's
+    # AccumulateGrad: a view taken of .grad before sees the sum; the upstream stays untouched).
+    res = []
+    for m in (ember, torch):
+        x = m.tensor([[1.0, -1.0], [2.0, 0.5]], requires_grad=True)
+        up = m.tensor([[1.0, 2.0], [3.0, 4.0]])
+        (x * 2).backward(up)
+        held = x.grad
+        view = held[1]
+        (x * x).backward(up)
+        res.append((held is x.grad, view.tolist(), x.grad.tolist(), up.tolist()))
+    assert res[0] == res[1]
+
+
 def test_grad_is_not_aliased_with_upstream():
     """The upstream gradient passed to backward never becomes a leaf's .grad in place."""
     x = ember.ones(3, requires_grad=True)

@@ -162,6 +162,22 @@ def test_extreme_values(name, efn, tfn, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softplus_past_exp_range_with_a_large_threshold(dtype):
+    """softplus is log1p(exp(beta x)) up to the threshold, as PyTorch's kernel: with a threshold
+    beyond exp's range the float32 value is inf and its gradient NaN there, as torch's."""
+    x = np.array([-100.0, -1.0, 0.0, 50.0, 100.0, 150.0, 1000.0], dtype)
+    with np.errstate(over="raise", invalid="raise"):
+        check_op(
+            lambda t: F.softplus(t, threshold=120.0), lambda t: TF.softplus(t, threshold=120.0), x
+        )
+        check_op(
+            lambda t: F.softplus(t, beta=0.5, threshold=800.0),
+            lambda t: TF.softplus(t, beta=0.5, threshold=800.0),
+            x,
+        )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gelu_accuracy(dtype):
     """GELU = x * erfc(-x / sqrt 2) / 2, accurate everywhere including the far negative tail
     where 1 + erf(x / sqrt 2) cancels (see docs/differences.md)."""

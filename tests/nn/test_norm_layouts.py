@@ -180,3 +180,32 @@ def test_norms_of_an_empty_batch(call):
         res.append((y, x.grad))
     assert_close(res[0][0], res[1][0], what="output")
     assert_close(res[0][1], res[1][1], what="grad")
+
+
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+def test_batch_norm_channel_blocks_on_two_threads(affine, monkeypatch):
+    # Training batch norm on an NC* input runs each direction as one task per block of channels
+    # (ember.ops._norm_layout.for_channel_blocks); forced here on a small input with a ragged
+    # split (5 channels over 2 threads), values and every gradient against PyTorch.
+    from ember.ops import _norm_layout, _parallel
+
+    monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    blocks: list = []
+
+    def spy(fn, n, work):
+        blocks.append(n)
+        _parallel.parallel_for(fn, n, work)
+
+    monkeypatch.setattr(_norm_layout, "parallel_for", spy)
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        arr = rand_array((6, 5, 4, 3), np.float32, 0) + np.float32(3)
+        g = rand_array(arr.shape, np.float32, 5)
+        e = _run(ember, EF, arr, False, True, affine, g)
+    finally:
+        ember.set_num_threads(before)
+    t = _run(torch, TF, arr, False, True, affine, g, np.float64)
+    assert blocks == [5, 5]  # forward and backward, each split over the 5 channels
+    for i, (a, b) in enumerate(zip([e[0], e[1], e[2], *e[3]], [t[0], t[1], t[2], *t[3]])):
+        assert_close(a, b, rtol=2e-5, atol=2e-5, check_dtype=False, what=f"item {i}")
