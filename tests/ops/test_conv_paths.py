@@ -43,6 +43,7 @@ def shares(monkeypatch):
     number of images each split ran over (to check that the split happened)."""
     monkeypatch.setattr(_parallel, "MIN_WORK", 0)
     monkeypatch.setattr(conv_ops, "TILE_ROWS", 1)
+    monkeypatch.setattr(conv_ops, "KM_TILE_BYTES", 1)
     splits: list = []
     plain = _parallel.parallel_for
 
@@ -59,10 +60,13 @@ def shares(monkeypatch):
         ember.set_num_threads(before)
 
 
-def _compare(xshape, wshape, kw, needs=(True, True, True)) -> None:
-    """Forward and the input, weight and bias gradients (those in ``needs``) against torch."""
+def _compare(xshape, wshape, kw, needs=(True, True, True), channels_last=False) -> None:
+    """Forward and the input, weight and bias gradients (those in ``needs``) against torch;
+    ember's input is channels-last in memory if ``channels_last``."""
     rng = np.random.default_rng(len(xshape) + wshape[0])
     x = rng.standard_normal(xshape)
+    if channels_last:
+        x = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
     w = rng.standard_normal(wshape) / np.sqrt(np.prod(wshape[1:]))
     b = rng.standard_normal(wshape[0])
     results = []
@@ -112,3 +116,37 @@ def test_float32_tiled_and_split_paths_match_torch(shares):
     ey = F.conv2d(ember.tensor(x), ember.tensor(w), padding=1, stride=2)
     ty = TF.conv2d(torch.tensor(x), torch.tensor(w), padding=1, stride=2)
     np.testing.assert_allclose(ey.numpy(), ty.numpy(), rtol=1e-5, atol=1e-5)
+
+
+# Few channels per group on a channels-last input whose kernel rows of channels are long runs
+# (kW * Cg >= conv.CL_RUN_MIN): channels-last columns, saved whole.
+FEW_CL = [
+    ((5, 6, 12, 12), (16, 6, 5, 5), dict(padding=1)),
+    ((4, 8, 9, 10), (6, 4, 3, 5), dict(groups=2, stride=(2, 1), dilation=(1, 2), padding=(2, 1))),
+    ((4, 6, 20), (5, 6, 3), dict(padding=1)),
+    ((2, 4, 5, 6, 7), (3, 4, 2, 2, 4), dict(padding=1, stride=(1, 2, 1))),
+]
+
+
+@pytest.mark.parametrize("xshape, wshape, kw", FEW_CL)
+def test_few_channel_channels_last_columns_match_torch(shares, xshape, wshape, kw):
+    x = ember.randn(*xshape).permute(0, *range(2, len(xshape)), 1).contiguous()
+    y = ECONV[len(wshape)](x.movedim(-1, 1), ember.randn(*wshape, requires_grad=True), **kw)
+    assert y.grad_fn.cl_cols  # (the node is the op's ctx)
+    _compare(xshape, wshape, kw, channels_last=True)
+    _compare(xshape, wshape, kw, needs=(False, True, False), channels_last=True)
+
+
+@pytest.mark.parametrize("xshape, wshape, kw", KMAJOR)
+def test_few_channel_layouts_chosen_by_the_input(xshape, wshape, kw):
+    """Channels-last input: channels-last columns where a kernel row of channels is long;
+    NCHW input: K-major columns. Both match torch (unsplit, whole tiles)."""
+    _compare(xshape, wshape, kw, channels_last=True)
+    x = np.zeros(xshape)
+    one, sd = (1,) * (len(xshape) - 2), len(xshape) - 2
+    groups = xshape[1] // wshape[1]
+    geo = ConvGeometry.of_conv(xshape[2:], wshape[2:], one, ((0, 0),) * sd, one, groups, xshape[1])
+    cl = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
+    expect = wshape[1] > 1 and wshape[1] * wshape[-1] >= conv_ops.CL_RUN_MIN
+    assert conv_ops._few_cl(cl, geo) == expect
+    assert not conv_ops._few_cl(x, geo)
