@@ -150,3 +150,22 @@ def test_few_channel_layouts_chosen_by_the_input(xshape, wshape, kw):
     expect = wshape[1] > 1 and wshape[1] * wshape[-1] >= conv_ops.CL_RUN_MIN
     assert conv_ops._few_cl(cl, geo) == expect
     assert not conv_ops._few_cl(x, geo)
+
+
+@pytest.mark.parametrize("batched", [1, 10**9])
+@pytest.mark.parametrize("xshape, wshape, kw", KMAJOR + FEW_CL)
+def test_few_channel_input_gradient_both_ways(monkeypatch, batched, xshape, wshape, kw):
+    """The input gradient's columns from per-position GEMMs on the gradient rows (``batched``
+    images and more) or from a batch-last copy of the gradient; either input layout."""
+    monkeypatch.setattr(conv_ops, "BATCHED_MIN_IMAGES", batched)
+    _compare(xshape, wshape, kw)
+    _compare(xshape, wshape, kw, needs=(True, False, False), channels_last=True)
+
+
+def test_few_channel_input_gradient_keeps_the_input_layout():
+    x = ember.randn(4, 10, 10, 6).permute(0, 3, 1, 2).requires_grad_()
+    F.conv2d(x, ember.randn(16, 6, 5, 5)).sum().backward()
+    assert x.grad.permute(0, 2, 3, 1).is_contiguous()
+    y = ember.randn(4, 6, 10, 10, requires_grad=True)
+    F.conv2d(y, ember.randn(16, 6, 5, 5)).sum().backward()
+    assert y.grad.is_contiguous()
