@@ -32,6 +32,8 @@ KMAJOR = [
     ((5, 6, 12, 12), (16, 6, 5, 5), dict(padding=1)),
     ((7, 6, 10, 9), (6, 2, 3, 2), dict(stride=2, dilation=(1, 2), groups=3)),
     ((4, 3, 9), (4, 3, 3), dict(padding="same")),
+    ((3, 4, 11, 13), (6, 2, 3, 2), dict(dilation=(2, 3), padding=(1, 2), groups=2)),
+    ((2, 2, 5, 6, 7), (3, 2, 2, 3, 2), dict(padding=1)),
 ]
 CONV = {3: TF.conv1d, 4: TF.conv2d, 5: TF.conv3d}
 ECONV = {3: F.conv1d, 4: F.conv2d, 5: F.conv3d}
@@ -169,3 +171,22 @@ def test_few_channel_input_gradient_keeps_the_input_layout():
     y = ember.randn(4, 6, 10, 10, requires_grad=True)
     F.conv2d(y, ember.randn(16, 6, 5, 5)).sum().backward()
     assert y.grad.is_contiguous()
+
+
+def test_strided_view_is_as_strided():
+    """im2col's cheap window views equal NumPy's ``as_strided`` on any base, are read-only
+    unless asked, and keep their base alive (the scratch pool counts references)."""
+    from numpy.lib.stride_tricks import as_strided
+
+    from ember.ops._im2col import strided_view
+
+    base = np.arange(2 * 6 * 7, dtype=np.float32).reshape(2, 6, 7)
+    for a in (base, base[:, ::2], base[1:]):
+        shape, st = (2, 2, 3, 3), (a.strides[0], a.strides[1], a.strides[1], a.strides[2])
+        v = strided_view(a, shape, st)
+        np.testing.assert_array_equal(v, as_strided(a, shape, st))
+        assert not v.flags.writeable
+        assert v.base is not None
+    w = strided_view(base, (2, 3), (base.strides[0], base.strides[2]), writeable=True)
+    w[1, 2] = -1
+    assert base[1, 0, 2] == -1
