@@ -10,8 +10,10 @@ Design (measured, see docs/performance.md, "Convolution paths"):
 - Many channels per group (channels-last columns): each share builds and consumes its columns a
   few images at a time (``_tile``), so the column matrix stays in cache and is never
   whole; the padded input is saved and its columns rebuilt in backward.
-- Few channels per group (K-major columns): the whole column matrix is built once and saved for
-  the weight gradient; tiling lost there (short GEMMs).
+- Few channels per group: the whole column matrix is built once and saved for the weight
+  gradient (rebuilding tiles lost there: short GEMMs). Channels-last columns when the input is
+  channels-last with long kernel rows of channels, else K-major columns, copied and multiplied
+  in cache-sized tiles; the input gradient is formed batch-last (``_batch_last_cols``).
 - Big per-step arrays come from a pool (``_scratch``): reused memory instead of fresh pages.
 """
 
