@@ -39,6 +39,10 @@ _BLOCK_BYTES = 1 << 20
 _LONG_ROW_BYTES = 256
 # From this many channels (NHWC) ties are resolved on quarter-size window views.
 _QUARTER_MIN_CHANNELS = 32
+# Max-pool's backward makes about this many whole-input passes (widening, comparing, the tie
+# passes, the product): its work for the split rule, so that e.g. LeNet's first pool
+# (64x6x24x24, ~0.5 ms on one core) runs in per-core chunks.
+_BACKWARD_PASSES = 8
 
 
 def tiles(x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dil: tuple) -> tuple | None:
@@ -141,7 +145,7 @@ def max_backward(x: np.ndarray, res: np.ndarray, g: np.ndarray, layout: tuple) -
         np.copyto(gx[a:b], hit)
         gx[a:b] *= _widen(g_m[a:b])
 
-    parallel_for(_in_blocks(block, x.nbytes // m), m, x.size)
+    parallel_for(_in_blocks(block, x.nbytes // m), m, x.size * _BACKWARD_PASSES)
     return _as_nchw(gx, x.shape, cl)
 
 

@@ -10,8 +10,10 @@ Design (measured, see docs/performance.md, "Convolution paths"):
 - Many channels per group (channels-last columns): each share builds and consumes its columns a
   few images at a time (``_tile``), so the column matrix stays in cache and is never
   whole; the padded input is saved and its columns rebuilt in backward.
-- Few channels per group (K-major columns): the whole column matrix is built once and saved for
-  the weight gradient; tiling lost there (short GEMMs).
+- Few channels per group: the whole column matrix is built once and saved for the weight
+  gradient (rebuilding tiles lost there: short GEMMs). Channels-last columns when the input is
+  channels-last with long kernel rows of channels, else K-major columns, copied and multiplied
+  in cache-sized tiles; the input gradient is formed batch-last (``_batch_last_cols``).
 - Big per-step arrays come from a pool (``_scratch``): reused memory instead of fresh pages.
 """
 
@@ -155,57 +157,150 @@ def _weight_from_matrix(gwm: np.ndarray, wshape: tuple, groups: int) -> np.ndarr
     return np.ascontiguousarray(g.transpose(order)).reshape(wshape)
 
 
-# ---- K-major columns (few channels): whole columns, saved ---------------------------------------
+# ---- few channels: whole columns, saved ------------------------------------------------------
+# Few channels per group: the whole column matrix is built once (each share filling its images'
+# slice) and saved for the weight gradient. Its layout follows the input's memory: channels-last
+# columns when the input is channels-last and a kernel row of channels (``kW*Cg`` contiguous
+# floats, e.g. LeNet's 6->16 5x5: 30) is long enough to copy as runs, else K-major columns (runs
+# of an output row). Measured, one core, LeNet's 6->16 5x5 on 12x12 at batch 64, channels-last
+# input: im2col 193 us channels-last vs 623 us K-major, GEMM 292 vs 357 us.
+CL_RUN_MIN = 16
+# K-major GEMMs run a tile of about KM_TILE_BYTES of columns at a time, so that they read the
+# columns just copied from cache: tall-skinny GEMMs with a few output channels are memory bound
+# (LeNet's 1->6 5x5 on 28x28 at batch 64: 527 us for the whole (36864, 25) @ (25, 6), 290 us in
+# 4-image tiles). That layer's forward, one core, tiles of 64 KB to whole: 1171, 898, 773, 641
+# (512 KB: 8 images), 902, 905 us; forward and weight gradient 1901, 1339, 1169, 1068, 1512,
+# 1591 us.
+KM_TILE_BYTES = 512 << 10
+
+
+def _few_cl(x: np.ndarray, geo: ConvGeometry) -> bool:
+    """Whether a few-channel convolution of ``x`` builds channels-last columns (see above)."""
+    cg = x.shape[1] // geo.groups
+    return cg > 1 and cg * geo.k[-1] >= CL_RUN_MIN and np.moveaxis(x, 1, -1).flags.c_contiguous
 
 
 def _forward_km(ctx, x, w, b, geo: ConvGeometry):
-    """Rows ``(N*P, OC)`` = columns^T ``(N*P, Cg*K)`` @ weights^T ``(Cg*K, OCg)`` per group; each
-    share fills its images' slice of the column matrix."""
+    """Rows ``(N*P, OC)`` = columns ``(N*P, Cg*K)`` @ weights ``(Cg*K, OCg)`` per group; each
+    share fills its images' slice of the (saved) column matrix and multiplies it tile by tile."""
     n, oc, p = x.shape[0], w.shape[0], geo.positions
-    x_pad = pad_channels_first(x, geo)
-    wm = w.reshape(geo.groups, oc // geo.groups, -1)  # (G, OCg, Cg*K), a view
-    cols = scratch.get((geo.groups, wm.shape[2], n * p), x.dtype)
     rows = scratch.get((n * p, oc), x.dtype)
+    ctx.cl_cols = _few_cl(x, geo)
+    if ctx.cl_cols:
+        x_pad = pad_channels_last(np.moveaxis(x, 1, -1), geo)
+        wm = _weight_matrix(w, geo.groups)  # (G, K*Cg, OCg)
+        cols = scratch.get((geo.groups, n * p, wm.shape[1]), x.dtype)
 
-    def run(lo: int, hi: int) -> None:
-        mine = cols[:, :, lo * p : hi * p]
-        im2col_km(x_pad[lo:hi], geo, mine)
-        _gemm_into(mine.transpose(0, 2, 1), wm.transpose(0, 2, 1), rows[lo * p : hi * p])
+        def run(lo: int, hi: int) -> None:
+            im2col_cl(x_pad[lo:hi], geo, cols[:, lo * p : hi * p])
+            _gemm_into(cols[:, lo * p : hi * p], wm, rows[lo * p : hi * p])
+    else:
+        x_pad = pad_channels_first(x, geo)
+        wm = w.reshape(geo.groups, oc // geo.groups, -1).transpose(0, 2, 1)  # (G, Cg*K, OCg)
+        cols = scratch.get((geo.groups, wm.shape[1], n * p), x.dtype)
+        tile = _km_tile(geo, wm.shape[1], x.dtype.itemsize)
+
+        def run(lo: int, hi: int) -> None:
+            for a in range(lo, hi, tile):
+                mine = cols[:, :, a * p : min(a + tile, hi) * p]
+                im2col_km(x_pad[a : a + mine.shape[2] // p], geo, mine)
+                _gemm_into(mine.transpose(0, 2, 1), wm, rows[a * p : a * p + mine.shape[2]])
+
+    def run_bias(lo: int, hi: int) -> None:
+        run(lo, hi)
         if b is not None:
             _add_bias(rows[lo * p : hi * p], b, p)
 
-    gemm_shares(run, n, cols.size + rows.size)
+    gemm_shares(run_bias, n, cols.size + rows.size)
     if ctx.needs_input_grad:
-        ctx.save_for_backward(x, w, cols if ctx.needs_input_grad[1] else None, wm)
+        ctx.save_for_backward(x, w, cols if ctx.needs_input_grad[1] else None, None)
     return np.moveaxis(rows.reshape(n, *geo.out, oc), -1, 1)
 
 
+def _km_tile(geo: ConvGeometry, k: int, itemsize: int) -> int:
+    """Images per tile of K-major columns (see ``KM_TILE_BYTES``)."""
+    return max(1, KM_TILE_BYTES // max(geo.positions * k * itemsize, 1))
+
+
 def _backward_km(ctx, g, rows, xshape: tuple, wshape: tuple) -> tuple:
-    """Per share: ``gW += cols @ g`` and the input gradient of its images, computed batch-last
-    (``(C, *size, n)`` memory: the col2im adds then run over ``OW*n`` contiguous floats)."""
-    cols, wm = ctx.saved_tensors[2:]
+    """Per share: ``gW += cols @ g`` (in the columns' layout) and the input gradient of its
+    images, computed batch-last (``(C, *size, n)`` memory: the col2im adds then run over
+    ``OW*n`` contiguous floats)."""
+    cols, w = ctx.saved_tensors[2], ctx.saved_tensors[1]
     geo, nig = ctx.geo, ctx.needs_input_grad
     (n, c), p, oc = xshape[:2], geo.positions, g.shape[1]
-    gx = np.empty(xshape, g.dtype) if nig[0] else None
+    cl = ctx.cl_cols  # channels-last columns (G, N*P, K*Cg), else K-major (G, Cg*K, N*P)
+    wm = w.reshape(geo.groups, oc // geo.groups, -1)  # (G, OCg, Cg*K), a view
+    gx = _empty_like_layout(ctx.saved_tensors[0], g.dtype) if nig[0] else None
     parts: dict = {}
 
     def run(lo: int, hi: int) -> None:
         if nig[1]:
-            parts[lo] = np.matmul(
-                cols[:, :, lo * p : hi * p], _grouped(rows[lo * p : hi * p], geo.groups)
-            )
+            mine = rows[lo * p : hi * p]
+            if cl:
+                parts[lo] = _gemm_tn(cols[:, lo * p : hi * p], mine, geo.groups)
+            else:
+                parts[lo] = _gemm_km(cols, mine, lo, hi, geo)
         if nig[0]:
-            gt = scratch.get((oc, *geo.out, hi - lo), g.dtype)  # this share's g, batch-last
-            np.copyto(gt, np.moveaxis(g[lo:hi], 0, -1))
-            gt = gt.reshape(geo.groups, oc // geo.groups, -1)
-            gcols = np.matmul(wm.transpose(0, 2, 1), gt)  # (G, Cg*K, P*n)
+            gcols = _batch_last_cols(rows, wm, lo, hi, geo)
             np.copyto(gx[lo:hi], col2im_km(gcols, geo, hi - lo, c))
 
     gemm_shares(run, n, 2 * rows.shape[0] * (wm.shape[2] + oc))
     gw = None
     if nig[1]:
-        gw = np.ascontiguousarray(_sum(parts).transpose(0, 2, 1)).reshape(wshape)
+        if cl:
+            gw = _weight_from_matrix(_sum(parts), wshape, geo.groups)
+        else:
+            gw = np.ascontiguousarray(_sum(parts).transpose(0, 2, 1)).reshape(wshape)
     return gx, gw
+
+
+# From this many images per share the input gradient's batch-last columns come from one small
+# GEMM per output position on the gradient rows as they are; fewer images: a batch-last copy of
+# the gradient, then one GEMM. LeNet's 6->16 5x5 at batch 64 (one core): 455 vs 225 + 487 us.
+BATCHED_MIN_IMAGES = 16
+
+
+def _batch_last_cols(rows: np.ndarray, wm: np.ndarray, lo: int, hi: int, geo: ConvGeometry):
+    """The input gradient's K-major, batch-last columns ``(G, Cg*K, P*n)`` of images
+    ``lo:hi``: ``W^T @ g`` per group, from the channels-last gradient rows ``(N*P, OC)``."""
+    p, groups = geo.positions, geo.groups
+    ocg, k = wm.shape[1], wm.shape[2]
+    mine = rows[lo * p : hi * p].reshape(hi - lo, p, groups, ocg)
+    if hi - lo >= BATCHED_MIN_IMAGES:
+        out = scratch.get((groups, k, p, hi - lo), rows.dtype)
+        # (G, P, OCg, n) @ per position, written as (G, P, Cg*K, n) into (G, Cg*K, P, n).
+        np.matmul(
+            wm.transpose(0, 2, 1)[:, None],
+            mine.transpose(2, 1, 3, 0),
+            out=out.transpose(0, 2, 1, 3),
+        )
+        return out.reshape(groups, k, -1)
+    gt = scratch.get((groups, ocg, p, hi - lo), rows.dtype)  # this share's g, batch-last
+    np.copyto(gt, mine.transpose(2, 3, 1, 0))
+    return np.matmul(wm.transpose(0, 2, 1), gt.reshape(groups, ocg, -1))
+
+
+def _empty_like_layout(x: np.ndarray, dtype) -> np.ndarray:
+    """An uninitialised array shaped as ``x (N, C, *S)``, channels-last in memory when ``x`` is
+    (a gradient in its input's layout spares the next op a layout copy)."""
+    xl = np.moveaxis(x, 1, -1)
+    if x.shape[1] > 1 and xl.flags.c_contiguous:
+        return np.moveaxis(np.empty(xl.shape, dtype), -1, 1)
+    return np.empty(x.shape, dtype)
+
+
+def _gemm_km(cols: np.ndarray, rows: np.ndarray, lo: int, hi: int, geo: ConvGeometry):
+    """``cols[:, :, images lo:hi] @ rows`` per group (``(G, Cg*K, OCg)``), a tile at a time."""
+    p = geo.positions
+    tile = _km_tile(geo, cols.shape[1], cols.dtype.itemsize)
+    acc = np.zeros((geo.groups, cols.shape[1], rows.shape[1] // geo.groups), cols.dtype)
+    for a in range(lo, hi, tile):
+        z = min(a + tile, hi)
+        acc += np.matmul(
+            cols[:, :, a * p : z * p], _grouped(rows[(a - lo) * p : (z - lo) * p], geo.groups)
+        )
+    return acc
 
 
 # ---- GEMM and row helpers --------------------------------------------------------------------

@@ -237,7 +237,28 @@ def _relu_fwd(x):
 
 
 def _max0(x, out):
-    np.maximum(_zeros_for(x), x, out=out, dtype=x.dtype)
+    same = x.strides == out.strides and x.dtype == out.dtype
+    xf, of = (_memory_flat(x), _memory_flat(out)) if same else (None, None)
+    if xf is None or of is None or x.nbytes <= _ZEROS_MAX_BYTES:
+        np.maximum(_zeros_for(x), x, out=out, dtype=x.dtype)
+        return
+    # Big: blocks of the cached zeros array's size, so that it stays in cache (LeNet's first
+    # ReLU, 64x6x24x24 channels-last float32: 101 us with a scalar 0, 40 us in 512 KB blocks).
+    step = _ZEROS_MAX_BYTES // x.itemsize
+    zeros = _zeros_for(xf[:step])
+    for a in range(0, xf.size, step):
+        b = min(a + step, xf.size)
+        np.maximum(zeros[: b - a], xf[a:b], out=of[a:b], dtype=x.dtype)
+
+
+def _memory_flat(a: np.ndarray) -> np.ndarray | None:
+    """``a``'s elements as a flat view in memory order (C order or any axis permutation of a
+    dense block, e.g. a channels-last view), or None when ``a`` is not dense."""
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
+    t = a.transpose(order)
+    return t.reshape(-1) if t.flags.c_contiguous else None
 
 
 def _relu_bwd(g, x, o):

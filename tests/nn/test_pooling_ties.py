@@ -215,3 +215,26 @@ def test_non_finite_upstream_gradient_stays_at_the_maxima(kw, indices, channels_
     ey.backward(ember.tensor(g))
     ty.backward(torch.tensor(g))
     np.testing.assert_array_equal(ex.grad.numpy(), tx.grad.numpy())
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "nhwc"])
+def test_tiled_max_pool_backward_split_at_lenet_size(channels_last, monkeypatch):
+    # LeNet's first pool: its backward (several passes over the input) runs in per-core chunks.
+    from ember.ops import _parallel
+
+    works: list = []
+    real = _parallel.parallel_for
+
+    def spy(fn, n, work):
+        works.append(work)
+        real(fn, n, work)
+
+    monkeypatch.setattr(_pool_tiles, "parallel_for", spy)
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        x = _layout(_relu_like((64, 6, 24, 24)), channels_last)
+        _compare(lambda t: F.max_pool2d(t, 2), lambda t: TF.max_pool2d(t, 2), x)
+    finally:
+        ember.set_num_threads(before)
+    assert max(works) >= _parallel.MIN_WORK

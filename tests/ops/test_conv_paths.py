@@ -32,6 +32,8 @@ KMAJOR = [
     ((5, 6, 12, 12), (16, 6, 5, 5), dict(padding=1)),
     ((7, 6, 10, 9), (6, 2, 3, 2), dict(stride=2, dilation=(1, 2), groups=3)),
     ((4, 3, 9), (4, 3, 3), dict(padding="same")),
+    ((3, 4, 11, 13), (6, 2, 3, 2), dict(dilation=(2, 3), padding=(1, 2), groups=2)),
+    ((2, 2, 5, 6, 7), (3, 2, 2, 3, 2), dict(padding=1)),
 ]
 CONV = {3: TF.conv1d, 4: TF.conv2d, 5: TF.conv3d}
 ECONV = {3: F.conv1d, 4: F.conv2d, 5: F.conv3d}
@@ -43,6 +45,7 @@ def shares(monkeypatch):
     number of images each split ran over (to check that the split happened)."""
     monkeypatch.setattr(_parallel, "MIN_WORK", 0)
     monkeypatch.setattr(conv_ops, "TILE_ROWS", 1)
+    monkeypatch.setattr(conv_ops, "KM_TILE_BYTES", 1)
     splits: list = []
     plain = _parallel.parallel_for
 
@@ -59,10 +62,13 @@ def shares(monkeypatch):
         ember.set_num_threads(before)
 
 
-def _compare(xshape, wshape, kw, needs=(True, True, True)) -> None:
-    """Forward and the input, weight and bias gradients (those in ``needs``) against torch."""
+def _compare(xshape, wshape, kw, needs=(True, True, True), channels_last=False) -> None:
+    """Forward and the input, weight and bias gradients (those in ``needs``) against torch;
+    ember's input is channels-last in memory if ``channels_last``."""
     rng = np.random.default_rng(len(xshape) + wshape[0])
     x = rng.standard_normal(xshape)
+    if channels_last:
+        x = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
     w = rng.standard_normal(wshape) / np.sqrt(np.prod(wshape[1:]))
     b = rng.standard_normal(wshape[0])
     results = []
@@ -112,3 +118,76 @@ def test_float32_tiled_and_split_paths_match_torch(shares):
     ey = F.conv2d(ember.tensor(x), ember.tensor(w), padding=1, stride=2)
     ty = TF.conv2d(torch.tensor(x), torch.tensor(w), padding=1, stride=2)
     np.testing.assert_allclose(ey.numpy(), ty.numpy(), rtol=1e-5, atol=1e-5)
+
+
+# Few channels per group on a channels-last input whose kernel rows of channels are long runs
+# (kW * Cg >= conv.CL_RUN_MIN): channels-last columns, saved whole.
+FEW_CL = [
+    ((5, 6, 12, 12), (16, 6, 5, 5), dict(padding=1)),
+    ((4, 8, 9, 10), (6, 4, 3, 5), dict(groups=2, stride=(2, 1), dilation=(1, 2), padding=(2, 1))),
+    ((4, 6, 20), (5, 6, 3), dict(padding=1)),
+    ((2, 4, 5, 6, 7), (3, 4, 2, 2, 4), dict(padding=1, stride=(1, 2, 1))),
+]
+
+
+@pytest.mark.parametrize("xshape, wshape, kw", FEW_CL)
+def test_few_channel_channels_last_columns_match_torch(shares, xshape, wshape, kw):
+    x = ember.randn(*xshape).permute(0, *range(2, len(xshape)), 1).contiguous()
+    y = ECONV[len(wshape)](x.movedim(-1, 1), ember.randn(*wshape, requires_grad=True), **kw)
+    assert y.grad_fn.cl_cols  # (the node is the op's ctx)
+    _compare(xshape, wshape, kw, channels_last=True)
+    _compare(xshape, wshape, kw, needs=(False, True, False), channels_last=True)
+
+
+@pytest.mark.parametrize("xshape, wshape, kw", KMAJOR)
+def test_few_channel_layouts_chosen_by_the_input(xshape, wshape, kw):
+    """Channels-last input: channels-last columns where a kernel row of channels is long;
+    NCHW input: K-major columns. Both match torch (unsplit, whole tiles)."""
+    _compare(xshape, wshape, kw, channels_last=True)
+    x = np.zeros(xshape)
+    one, sd = (1,) * (len(xshape) - 2), len(xshape) - 2
+    groups = xshape[1] // wshape[1]
+    geo = ConvGeometry.of_conv(xshape[2:], wshape[2:], one, ((0, 0),) * sd, one, groups, xshape[1])
+    cl = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
+    expect = wshape[1] > 1 and wshape[1] * wshape[-1] >= conv_ops.CL_RUN_MIN
+    assert conv_ops._few_cl(cl, geo) == expect
+    assert not conv_ops._few_cl(x, geo)
+
+
+@pytest.mark.parametrize("batched", [1, 10**9])
+@pytest.mark.parametrize("xshape, wshape, kw", KMAJOR + FEW_CL)
+def test_few_channel_input_gradient_both_ways(monkeypatch, batched, xshape, wshape, kw):
+    """The input gradient's columns from per-position GEMMs on the gradient rows (``batched``
+    images and more) or from a batch-last copy of the gradient; either input layout."""
+    monkeypatch.setattr(conv_ops, "BATCHED_MIN_IMAGES", batched)
+    _compare(xshape, wshape, kw)
+    _compare(xshape, wshape, kw, needs=(True, False, False), channels_last=True)
+
+
+def test_few_channel_input_gradient_keeps_the_input_layout():
+    x = ember.randn(4, 10, 10, 6).permute(0, 3, 1, 2).requires_grad_()
+    F.conv2d(x, ember.randn(16, 6, 5, 5)).sum().backward()
+    assert x.grad.permute(0, 2, 3, 1).is_contiguous()
+    y = ember.randn(4, 6, 10, 10, requires_grad=True)
+    F.conv2d(y, ember.randn(16, 6, 5, 5)).sum().backward()
+    assert y.grad.is_contiguous()
+
+
+def test_strided_view_is_as_strided():
+    """im2col's cheap window views equal NumPy's ``as_strided`` on any base, are read-only
+    unless asked, and keep their base alive (the scratch pool counts references)."""
+    from numpy.lib.stride_tricks import as_strided
+
+    from ember.ops._im2col import strided_view
+
+    base = np.arange(2 * 6 * 7, dtype=np.float32).reshape(2, 6, 7)
+    for a in (base, base[:, ::2], base[1:]):
+        shape = (a.shape[0], a.shape[1] - 2, 3, 3)
+        st = (a.strides[0], a.strides[1], a.strides[1], a.strides[2])
+        v = strided_view(a, shape, st)
+        np.testing.assert_array_equal(v, as_strided(a, shape, st))
+        assert not v.flags.writeable
+        assert v.base is not None
+    w = strided_view(base, (2, 3), (base.strides[0], base.strides[2]), writeable=True)
+    w[1, 2] = -1
+    assert base[1, 0, 2] == -1

@@ -44,3 +44,19 @@ def test_relu_shared_zeros_stay_zero():
     ember.nn.functional.relu(x, inplace=True)
     np.testing.assert_array_equal(ember.relu(ember.tensor([-5.0, -6.0, -7.0])).numpy(), 0.0)
     np.testing.assert_array_equal(x.numpy(), [0.0, 2.0, 0.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_big_channels_last_in_blocks(dtype):
+    # Big dense inputs run in blocks of the zeros operand's size, in memory order (here a
+    # channels-last view): the values, -0., NaN and the layout are torch's.
+    g = np.random.default_rng(2)
+    mem = g.standard_normal((64, 24, 24, 6)).astype(dtype)
+    mem.flat[::101] = -0.0
+    mem.flat[3::97] = np.nan
+    x = np.moveaxis(mem, -1, 1)
+    got = ember.relu(ember.tensor(x)).numpy()
+    want = torch.relu(torch.from_numpy(x)).numpy()
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    assert ember.relu(ember.tensor(x)).permute(0, 2, 3, 1).is_contiguous()
