@@ -430,7 +430,8 @@ def _get_cache_or_reload(
     _download_zipball(owner, name, ref, zip_path)
     with zipfile.ZipFile(zip_path) as archive:
         # GitHub's zipball holds one folder named after owner, repository and commit
-        extracted = os.path.join(hub_dir, archive.infolist()[0].filename)
+        top = archive.infolist()[0].filename.split("/")[0]
+        extracted = os.path.join(hub_dir, top)
         _remove(extracted)
         _safe_extract(archive, hub_dir)
     _remove(zip_path)
