@@ -166,7 +166,7 @@ def _safe_extract(archive: zipfile.ZipFile, folder: str) -> None:
     root = Path(folder).resolve()
     for member in archive.infolist():
         name = os.path.normpath(member.filename)
-        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        if name.startswith(("/", "\\")) or (name[1:2] == ":" and name[0].isalpha()):
             raise ValueError(f"Archive entry has absolute path: {member.filename}")
         if ".." in re.split(r"[/\\]", name):
             raise ValueError(f"Archive entry contains directory traversal: {member.filename}")
@@ -395,7 +395,7 @@ def _download_zipball(owner: str, name: str, ref: str, zip_path: str) -> None:
             "Torchhub will now assume that it's a branch. You can disambiguate tags and branches "
             "by explicitly passing refs/heads/branch_name or refs/tags/tag_name as the ref. That "
             "might require using skip_validation=True.",
-            stacklevel=4,
+            stacklevel=5,  # the caller of load/list/help
         )
         url = f"https://github.com/{owner}/{name}/zipball/refs/heads/{ref}"
         download_url_to_file(url, zip_path, progress=False)

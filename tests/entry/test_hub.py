@@ -15,7 +15,7 @@ import sys
 import urllib.request
 import zipfile
 from pathlib import Path
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 
 import numpy as np
 import pytest
@@ -293,7 +293,10 @@ def test_a_zip_escaping_its_folder_is_refused(tmp_path):
     with zipfile.ZipFile(src, "w") as z:
         z.writestr("../evil.pth", b"x")
     for hub in _each_hub_in(tmp_path):
-        with pytest.raises(ValueError, match="directory traversal: ../evil.pth"):
+        with (
+            pytest.warns(FutureWarning, match="old format"),
+            pytest.raises(ValueError, match="directory traversal: ../evil.pth"),
+        ):
             hub.load_state_dict_from_url(src.as_uri(), progress=False)
     assert not (tmp_path / "evil.pth").exists()
 
@@ -480,9 +483,11 @@ def test_answering_yes_trusts_and_pytorch_owners_are_trusted(tmp_path, monkeypat
 # --- GitHub repositories: the download, served from local files ------------------------------
 
 
-def _fake_github(tmp_path: Path, monkeypatch, branches: list[dict]) -> list[str]:
+def _fake_github(
+    tmp_path: Path, monkeypatch, branches: list[dict], ambiguous: bool = False
+) -> list[str]:
     """Serve GitHub's API and a zipball of a hubconf repository from local files; return the
-    list of URLs asked for."""
+    list of URLs asked for. ``ambiguous``: the ref names a tag and a branch (HTTP 300)."""
     repo = _write_repo(tmp_path / "upstream")
     zipball = tmp_path / "served" / "zipball.zip"
     zipball.parent.mkdir()
@@ -501,7 +506,12 @@ def _fake_github(tmp_path: Path, monkeypatch, branches: list[dict]) -> list[str]
             served = "branches.json"
         elif url.startswith("https://api.github.com/repos/alice/models/"):
             served = "empty.json"
-        elif url == "https://github.com/alice/models/zipball/dev":
+        elif url == "https://github.com/alice/models/zipball/dev" and ambiguous:
+            raise HTTPError(url, 300, "Multiple Choices", {}, None)
+        elif url in (
+            "https://github.com/alice/models/zipball/dev",
+            "https://github.com/alice/models/zipball/refs/heads/dev",
+        ):
             served = "zipball.zip"
         else:
             raise URLError(f"unexpected {url}")
@@ -545,3 +555,20 @@ def test_a_ref_not_in_the_repository_is_refused_as_torch(tmp_path, monkeypatch):
         errors.append(str(e.value))
     assert errors[0] == errors[1]
     assert errors[0].startswith("Cannot find dev in https://github.com/alice/models.")
+
+
+def test_an_ambiguous_ref_is_taken_as_the_branch(tmp_path, monkeypatch):
+    asked = _fake_github(tmp_path, monkeypatch, [], ambiguous=True)
+    for hub in _each_hub_in(tmp_path):
+        with pytest.warns(UserWarning, match="The ref dev is ambiguous") as caught:
+            assert (
+                hub.load("alice/models:dev", "scaled", 2, skip_validation=True, trust_repo=True)
+                == 6
+            )
+        if hub is ember.hub:  # ember's warning points at the caller (PyTorch's at its hub.py)
+            assert caught[0].filename == __file__
+        sys.modules.pop("hub_test_sibling", None)
+    assert asked == 2 * [
+        "https://github.com/alice/models/zipball/dev",
+        "https://github.com/alice/models/zipball/refs/heads/dev",
+    ]
