@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import hashlib
 import importlib.util
 import json
@@ -107,7 +108,7 @@ def _open_partial(dst: str) -> IO[bytes]:
             return open(f"{dst}.{uuid.uuid4().hex}.partial", "xb")  # noqa: SIM115 - closed by caller
         except FileExistsError:
             continue
-    raise FileExistsError(17, "No usable temporary file name found")
+    raise FileExistsError(errno.EEXIST, "No usable temporary file name found")
 
 
 def _copy_response(response: Any, f: IO[bytes], sha256: Any, progress: bool) -> None:
