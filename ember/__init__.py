@@ -419,7 +419,7 @@ _NN_ATEN_FORMS = (  # torch.dropout, torch.layer_norm...: nn functions with ATen
 _SUBMODULES = frozenset(
     "nn optim utils serialization linalg fft special func distributed distributions compiler _C "
     "multiprocessing onnx cuda backends accelerator mps cpu xpu version amp jit testing "
-    "random".split()
+    "random hub".split()
 )
 # Names, each with the module that defines it:
 _HOMES = {name: f".ops.{mod}" for mod, names in _SURFACE.items() for name in names.split()}

@@ -17,4 +17,4 @@ def test_entry_points_block_runs(i, capsys):
 
 
 def test_page_has_blocks():
-    assert len(BLOCKS) == 5
+    assert len(BLOCKS) == 6
