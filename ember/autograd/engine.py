@@ -44,6 +44,7 @@ class _Sink:
     wanted_nodes: dict | None = None  # {(node, output_nr): [input index]}: only CaptureSink
     wanted_leaves: dict | None = None  # {id(leaf): [input index]}: only CaptureSink
     prunable = False  # set by _count_dependencies: some edge leads to a leaf nobody wants
+    plain = False  # leaves without hooks take each gradient into .grad (see AccumulateSink)
 
     def __init__(self) -> None:
         self.hooked: dict = {}  # id(leaf) -> (leaf, gradient summed so far)
@@ -114,6 +115,8 @@ class AccumulateSink(_Sink):
         # array already stored as some leaf's .grad.
         self.seen = {id(g) for g in grads}
         self.only = None if inputs is None else {id(t) for t in inputs}
+        # First order into every leaf: _walk hands a leaf without hooks straight to _accumulate.
+        self.plain = not create_graph and inputs is None
 
     def wants(self, t: Any) -> bool:
         return self.only is None or id(t) in self.only
@@ -396,6 +399,7 @@ def _walk(
     # Anomaly mode sends every node through _run_general, which checks its gradients.
     fast_ok = sink.wanted_nodes is None and not ANOMALY.enabled
     leaf = sink.leaf
+    seen = sink.seen if sink.plain else None  # leaves without hooks: straight to _accumulate
     expect = sink.expect  # hooked leaves still waiting for uses (empty: nothing to count)
     # Ids of the gradient sums this walk made and only `buffers` holds: later gradients for the
     # same node are added into them in place. A sum is handed over (and no longer owned) when its
@@ -415,7 +419,8 @@ def _walk(
             if g is None:
                 in_grads = None
             else:
-                if node._saved_vc is not None or node._freed:
+                # (ctx.saved_tensors checks the versions of what the formula reads)
+                if node._freed:
                     node._check_saved()
                 in_grads = node._bw(node, g)
                 if type(in_grads) is not tuple:
@@ -452,6 +457,11 @@ def _walk(
                 if d == 0:
                     ready.append(child)
             elif g is not None:
+                if seen is not None:
+                    d = e.__dict__
+                    if not (d.get("_hooks") or d.get("_post_acc_hooks")):
+                        _accumulate(e, g, seen)
+                        continue
                 leaf(e, g)
             elif expect and id(e) in expect:
                 sink.used(e)
