@@ -520,7 +520,7 @@ def _run_fast_graph(node: Any, g: Any, mask: Any, retain_graph: bool) -> tuple |
         return None
     in_grads = None
     if g is not None:
-        if node._saved_vc is not None or node._freed:
+        if node._freed:  # (ctx.saved_tensors checks the versions of what the formula reads)
             node._check_saved()
         if mask is None:
             in_grads = node._fn._run_backward_graph(node, (g,))
