@@ -625,14 +625,15 @@ def _run_general(
             r = h(to_t(gouts))
             if r is not None:
                 gouts = from_t(_check_hook_result(h, r, n_out))
-    if all(g is None for g in gouts):
+    if _all_none(gouts):
         in_grads = None  # nothing flows through this node
     else:
         if n_out > 1 and node._materialize:
             gouts = _materialize(node, gouts, graph)
         elif n_out == 1 and gouts[0] is None and not node._fn._raw and node._materialize:
             gouts = _materialize(node, gouts, graph)
-        node._check_saved()
+        if node._saved_vc is not None or node._freed:
+            node._check_saved()
         if ANOMALY.enabled:
             in_grads = run_checked(node, gouts, graph)
         elif graph:
@@ -650,6 +651,13 @@ def _run_general(
     if not retain_graph:
         node._release()
     return in_grads
+
+
+def _all_none(gs: tuple) -> bool:
+    for g in gs:
+        if g is not None:
+            return False
+    return True
 
 
 def _check_hook_result(hook: Any, r: Any, expected: int) -> Any:
