@@ -331,6 +331,11 @@ def _new_like(
 def relayout(a: np.ndarray, input: Tensor, fmt: Any, fn: str = "empty_like") -> np.ndarray:
     """``a`` (a fresh C-contiguous array shaped as ``input``) laid out as ``memory_format=fmt``
     asks for a ``*_like`` of ``input``: PyTorch's preserve_format keeps a dense input's layout."""
+    src = input._data
+    if fmt is None and a.strides == src.strides and a.itemsize == src.itemsize and src.size:
+        # preserve_format of an input strided as the fresh C-ordered array: that array as it
+        # is (the common case, without the stride arithmetic below)
+        return a
     fmt = MF.preserve_format if fmt is None else MF.check_format(fmt, fn)
     MF.check_rank(fmt, input.ndim)
     strides = MF.target_strides(input._data, fmt)

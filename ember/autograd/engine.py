@@ -44,6 +44,7 @@ class _Sink:
     wanted_nodes: dict | None = None  # {(node, output_nr): [input index]}: only CaptureSink
     wanted_leaves: dict | None = None  # {id(leaf): [input index]}: only CaptureSink
     prunable = False  # set by _count_dependencies: some edge leads to a leaf nobody wants
+    plain = False  # leaves without hooks take each gradient into .grad (see AccumulateSink)
 
     def __init__(self) -> None:
         self.hooked: dict = {}  # id(leaf) -> (leaf, gradient summed so far)
@@ -114,6 +115,8 @@ class AccumulateSink(_Sink):
         # array already stored as some leaf's .grad.
         self.seen = {id(g) for g in grads}
         self.only = None if inputs is None else {id(t) for t in inputs}
+        # First order into every leaf: _walk hands a leaf without hooks straight to _accumulate.
+        self.plain = not create_graph and inputs is None
 
     def wants(self, t: Any) -> bool:
         return self.only is None or id(t) in self.only
@@ -400,6 +403,7 @@ def _walk(
     # Anomaly mode sends every node through _run_general, which checks its gradients.
     fast_ok = sink.wanted_nodes is None and not ANOMALY.enabled
     leaf = sink.leaf
+    seen = sink.seen if sink.plain else None  # leaves without hooks: straight to _accumulate
     expect = sink.expect  # hooked leaves still waiting for uses (empty: nothing to count)
     # Ids of the gradient sums this walk made and only `buffers` holds: later gradients for the
     # same node are added into them in place. A sum is handed over (and no longer owned) when its
@@ -419,7 +423,8 @@ def _walk(
             if g is None:
                 in_grads = None
             else:
-                if node._saved_vc is not None or node._freed:
+                # (ctx.saved_tensors checks the versions of what the formula reads)
+                if node._freed:
                     node._check_saved()
                 in_grads = node._bw(node, g)
                 if type(in_grads) is not tuple:
@@ -456,6 +461,11 @@ def _walk(
                 if d == 0:
                     ready.append(child)
             elif g is not None:
+                if seen is not None:
+                    d = e.__dict__
+                    if not (d.get("_hooks") or d.get("_post_acc_hooks")):
+                        _accumulate(e, g, seen)
+                        continue
                 leaf(e, g)
             elif expect and id(e) in expect:
                 sink.used(e)
@@ -464,40 +474,72 @@ def _walk(
 def _walk_graph(
     ready: list, buffers: dict, deps: dict, sink: _Sink, retain_graph: bool, masks: Any = None
 ) -> None:
-    """create_graph: the walk of ``_walk`` with Tensors for gradients, every node through
-    ``_run_general`` (sums of gradients are recorded additions); a built-in single-output
-    primitive without hooks skips the general path's checks, as in ``_walk``."""
+    """create_graph: the walk of ``_walk`` with Tensors for gradients (sums of gradients are
+    recorded additions). A built-in single-output primitive without hooks skips the general
+    path, pruned or not (its formula reads the narrower ``needs_input_grad`` of ``_prune``);
+    everything else goes through ``_run_masked`` / ``_run_general``."""
     fast_ok = sink.wanted_nodes is None and not ANOMALY.enabled
+    masks = masks or _NO_MASKS
+    leaf = sink.leaf
+    expect = sink.expect
     while ready:
         node = ready.pop()
-        if masks and node in masks:
+        if fast_ok and node._fast:
+            in_grads = _run_fast_graph(node, buffers.pop(node, None), masks.get(node), retain_graph)
+        elif node in masks:
             in_grads = _run_masked(node, masks[node], buffers, sink, retain_graph, True)
-        elif fast_ok and node._fast:
-            g = buffers.pop(node, None)
-            in_grads = None
-            if g is not None:
-                node._check_saved()
-                in_grads = node._fn._run_backward_graph(node, (g,))
-                if type(in_grads) is not tuple:
-                    in_grads = (in_grads,)
-            if not retain_graph and node._saved is not None:
-                node._release()
         else:
             in_grads = _run_general(node, buffers, sink, retain_graph, graph=True)
-        for e, g in zip(node.next_edges, in_grads or (None,) * len(node.next_edges)):
+        edges = node.next_edges
+        for e, g in zip(edges, in_grads or (None,) * len(edges)):
+            if e is None:
+                continue
             if type(e) is tuple:
                 child = e[0]
                 if g is not None:
-                    _add_to_buffer(buffers, child, e[1], g)
+                    if child._n_out == 1:
+                        prev = buffers.get(child)
+                        buffers[child] = g if prev is None else prev + g
+                    else:
+                        _add_to_buffer(buffers, child, e[1], g)
                 d = deps[child] - 1
                 deps[child] = d
                 if d == 0:
                     ready.append(child)
-            elif e is not None:
-                if g is not None:
-                    sink.leaf(e, g)
-                elif id(e) in sink.expect:
-                    sink.used(e)
+            elif g is not None:
+                leaf(e, g)
+            elif expect and id(e) in expect:
+                sink.used(e)
+
+
+_NO_MASKS: dict = {}
+
+
+def _run_fast_graph(node: Any, g: Any, mask: Any, retain_graph: bool) -> tuple | None:
+    """create_graph: a built-in single-output primitive without hooks on its output gradient
+    ``g`` (a Tensor or None), computing only the input gradients ``mask`` asks for (None: all
+    that require grad). A node whose mask asks for none does not run and keeps its saved
+    values, as in ``_run_masked``."""
+    if mask is not None and True not in mask:
+        return None
+    in_grads = None
+    if g is not None:
+        if node._freed:  # (ctx.saved_tensors checks the versions of what the formula reads)
+            node._check_saved()
+        if mask is None:
+            in_grads = node._fn._run_backward_graph(node, (g,))
+        else:  # set for the call, then restored (see _run_masked)
+            nig = node.needs_input_grad
+            node.needs_input_grad = mask
+            try:
+                in_grads = node._fn._run_backward_graph(node, (g,))
+            finally:
+                node.needs_input_grad = nig
+        if type(in_grads) is not tuple:
+            in_grads = (in_grads,)
+    if not retain_graph and node._saved is not None:
+        node._release()
+    return in_grads
 
 
 def _prune(deps: dict, sink: _Sink) -> dict:
@@ -507,27 +549,30 @@ def _prune(deps: dict, sink: _Sink) -> dict:
     they compute only those gradients (under create_graph: record only those ops), and a
     node that leads nowhere wanted does not run at all."""
     wanted = sink.wanted_leaves
+    # Kahn's order over the counts: each node after all its consumers (one pass over the edges).
+    left = dict(deps)
+    order = [node for node, n in deps.items() if n == 0]
+    i = 0
+    while i < len(order):
+        for e in order[i].next_edges:
+            if type(e) is tuple:
+                child = e[0]
+                n = left[child] - 1
+                left[child] = n
+                if n == 0:
+                    order.append(child)
+        i += 1
+    # Backwards through that order, a node is settled after all its children are.
     useful: set = set()
-    done: set = set()
     masks: dict = {}
-    # Post-order over the DAG: a node is settled after all its children are.
-    stack = [(node, False) for node, n in deps.items() if n == 0]
-    while stack:
-        node, children_done = stack.pop()
-        if not children_done:
-            if node in done:
-                continue
-            done.add(node)
-            stack.append((node, True))
-            for e in node.next_edges:
-                if type(e) is tuple and e[0] not in done:
-                    stack.append((e[0], False))
-            continue
+    for node in reversed(order):
         mask = tuple(
-            (e[0] in useful) if type(e) is tuple else (e is not None and id(e) in wanted)
-            for e in node.next_edges
+            [
+                (e[0] in useful) if type(e) is tuple else (e is not None and id(e) in wanted)
+                for e in node.next_edges
+            ]
         )
-        if any(mask):
+        if True in mask:
             useful.add(node)
         if mask != node.needs_input_grad and _prunable_node(node):
             masks[node] = mask
@@ -584,14 +629,15 @@ def _run_general(
             r = h(to_t(gouts))
             if r is not None:
                 gouts = from_t(_check_hook_result(h, r, n_out))
-    if all(g is None for g in gouts):
+    if _all_none(gouts):
         in_grads = None  # nothing flows through this node
     else:
         if n_out > 1 and node._materialize:
             gouts = _materialize(node, gouts, graph)
         elif n_out == 1 and gouts[0] is None and not node._fn._raw and node._materialize:
             gouts = _materialize(node, gouts, graph)
-        node._check_saved()
+        if node._saved_vc is not None or node._freed:
+            node._check_saved()
         if ANOMALY.enabled:
             in_grads = run_checked(node, gouts, graph)
         elif graph:
@@ -609,6 +655,13 @@ def _run_general(
     if not retain_graph:
         node._release()
     return in_grads
+
+
+def _all_none(gs: tuple) -> bool:
+    for g in gs:
+        if g is not None:
+            return False
+    return True
 
 
 def _check_hook_result(hook: Any, r: Any, expected: int) -> Any:

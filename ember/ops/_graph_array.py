@@ -529,12 +529,14 @@ _FUNCTIONS = {
 class _GraphCtx:
     """The ``ctx`` a formula sees under create_graph: ``saved_tensors`` gives GraphArrays for
     the saved inputs and outputs (connected to the graph where the originals were); every other
-    field is the node's own."""
+    field is the node's own (``needs_input_grad``, which every formula reads, copied into a slot:
+    no ``__getattr__`` call)."""
 
-    __slots__ = ("_node",)
+    __slots__ = ("_node", "needs_input_grad")
 
     def __init__(self, node: Any) -> None:
         self._node = node
+        self.needs_input_grad = node.needs_input_grad
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._node, name)
@@ -542,8 +544,12 @@ class _GraphCtx:
     @property
     def saved_tensors(self) -> tuple:
         node = self._node
-        saved = list(node.saved_tensors)
-        for i, _, _, src in node._saved_vc or ():
+        saved = node.saved_tensors  # (raises if freed or modified in place)
+        vcs = node._saved_vc
+        if not vcs:
+            return saved
+        saved = list(saved)
+        for i, _, _, src in vcs:
             saved[i] = GraphArray(_saved_tensor(node, saved[i], src))
         return tuple(saved)
 
@@ -577,7 +583,7 @@ def run_formula(cls: type, node: Any, grads: tuple) -> tuple:
     else:
         res = cls.backward(_GraphCtx(node), *(None if g is None else GraphArray(g) for g in grads))
     if type(res) is not tuple:
-        res = (res,)
+        return (res.t if type(res) is GraphArray else _result(res),)
     return tuple([r.t if type(r) is GraphArray else _result(r) for r in res])
 
 

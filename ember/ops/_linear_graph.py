@@ -30,8 +30,8 @@ __all__ = ["LinearBackward", "linear_grads_on_graph"]
 
 class LinearBackward(Primitive):
     """``(gx, gw, gb)`` of a Linear for the output gradient ``g``: the outputs that ``wanted``
-    (a tuple of three bools) asks for, in that order. ``x`` (``w``) may be None when ``gw``
-    (``gx``) is not wanted."""
+    (a tuple of three bools) asks for, in that order (one output: not a tuple). ``x`` (``w``)
+    may be None when ``gw`` (``gx``) is not wanted."""
 
     twice_differentiable = True
     # An output without a gradient adds nothing to the derivatives: no zeros, no products
@@ -42,7 +42,10 @@ class LinearBackward(Primitive):
     def forward(ctx, g, x, w, wanted):
         ctx.save_for_backward(g, x, w)
         ctx.wanted = wanted
-        return tuple(r for r in linear_grads(g, x, w, wanted) if r is not None)
+        outs = [r for r in linear_grads(g, x, w, wanted) if r is not None]
+        # One output as itself, not a 1-tuple: a single-output node takes the engine's fast
+        # path (a PINN's du/dx wants only gx of each layer).
+        return outs[0] if len(outs) == 1 else tuple(outs)
 
     @staticmethod
     def backward(ctx, *grads):
@@ -94,8 +97,11 @@ def linear_grads_on_graph(g: Any, x: Any, w: Any, wanted: tuple) -> tuple:
     (``gx`` reads ``w``, ``gw`` reads ``x``): no edge, so no later gradient, to the others."""
     x = x if wanted[1] else None
     w = w if wanted[0] else None
-    outs = iter(LinearBackward.apply(_tensor(g), _tensor(x), _tensor(w), wanted))
-    return tuple(GraphArray(next(outs)) if k else None for k in wanted)
+    out = LinearBackward.apply(_tensor(g), _tensor(x), _tensor(w), wanted)
+    if type(out) is not tuple:
+        return tuple([GraphArray(out) if k else None for k in wanted])
+    outs = iter(out)
+    return tuple([GraphArray(next(outs)) if k else None for k in wanted])
 
 
 def _any_on_graph(*operands: Any) -> bool:

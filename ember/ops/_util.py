@@ -44,7 +44,8 @@ class Primitive(_function.Primitive):
         global _run_formula
         if not cls.twice_differentiable:
             return super()._run_backward_graph(ctx, grads)
-        if _constant_result(ctx, grads):
+        g0 = grads[0]  # (on the graph, the usual case: the result is not a constant)
+        if (g0 is None or not g0._rg) and _constant_result(ctx, grads):
             # Nothing the formula reads is on the graph (e.g. a loss's mean with the root's
             # constant gradient): its result is a constant, computed on arrays.
             res = cls.backward(ctx, *(None if g is None else g._data for g in grads))

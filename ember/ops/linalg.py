@@ -108,23 +108,28 @@ def _gemm_rows(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     0.58 ms when ``x`` is a transposed view, which the reshape copies once).
 
     A big result is written into a pooled buffer (no fresh pages to fault in every step)."""
-    if x.ndim < 2:
+    nd = x.ndim
+    if nd == 2:  # the common case, without the reshapes
+        x2 = x
+        rows = x.shape[0]
+    elif nd < 2:
         return x @ w
-    lead = x.shape[:-1]
-    rows = math.prod(lead)
-    x2 = x.reshape(rows, x.shape[-1]) if x.ndim > 2 else x
+    else:
+        rows = math.prod(x.shape[:-1])
+        x2 = x.reshape(rows, x.shape[-1])
     # (Callers have checked that both operands share one dtype.) Small results skip the pool.
     # An inner size of 1 is an outer product: one multiply pass, 3-5x faster than BLAS's GEMM
     # with k=1 (a one-output layer's input gradient; measured (128, 1) @ (1, 64): 27-36 us vs
     # 7.5 us); each element is one product either way, so the values are the same.
     if on_graph(x2):
-        return (x2 @ w).reshape(*lead, w.shape[-1]) if x.ndim > 2 else x2 @ w
-    product = np.multiply if x2.shape[-1] == 1 else _gemm
-    if rows * w.shape[-1] * x.dtype.itemsize < SCRATCH_MIN_BYTES:
-        out = product(x2, w)
+        out = x2 @ w
     else:
-        out = product(x2, w, scratch.get((rows, w.shape[-1]), x.dtype))
-    return out.reshape(*lead, w.shape[-1]) if x.ndim > 2 else out
+        product = np.multiply if x2.shape[1] == 1 else _gemm
+        if rows * w.shape[-1] * x2.itemsize < SCRATCH_MIN_BYTES:
+            out = product(x2, w)
+        else:
+            out = product(x2, w, scratch.get((rows, w.shape[-1]), x2.dtype))
+    return out if nd == 2 else out.reshape(*x.shape[:-1], w.shape[-1])
 
 
 class Matmul(Primitive):

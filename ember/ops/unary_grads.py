@@ -16,7 +16,15 @@ import numpy as np
 
 from ._util import Primitive, _wrap, on_graph, unbroadcast
 
-__all__ = ["TanhBackward", "SigmoidBackward", "tanh_grad", "tanh_backward", "sigmoid_grad"]
+__all__ = [
+    "TanhBackward",
+    "SigmoidBackward",
+    "ScaledProduct",
+    "tanh_grad",
+    "tanh_backward",
+    "sigmoid_grad",
+    "scaled_product",
+]
 
 _ARRAYS = (np.ndarray, np.generic)
 
@@ -74,7 +82,7 @@ class TanhBackward(Primitive):
         g, y = ctx.saved_tensors
         nig = ctx.needs_input_grad
         dg = unbroadcast(tanh_grad(gg, y), g.shape) if nig[0] else None
-        dy = unbroadcast(-2 * (gg * g * y), y.shape) if nig[1] else None
+        dy = unbroadcast(scaled_product(gg, g, y, -2), y.shape) if nig[1] else None
         return dg, dy
 
 
@@ -96,3 +104,43 @@ class SigmoidBackward(Primitive):
         dg = unbroadcast(sigmoid_grad(gg, y), g.shape) if nig[0] else None
         dy = unbroadcast(gg * g * (1 - 2 * y), y.shape) if nig[1] else None
         return dg, dy
+
+
+def scaled_product(a: Any, b: Any, d: Any, c: float) -> Any:
+    """``c * a * b * d`` (``c`` a Python number): arrays, or one recorded ``ScaledProduct`` op
+    when any operand is a GraphArray (tanh's second derivative ``-2 gg g y`` would record three
+    products)."""
+    if isinstance(a, _ARRAYS) and isinstance(b, _ARRAYS) and isinstance(d, _ARRAYS):
+        return _scaled_product_array(a, b, d, c)
+    on = [x for x in (a, b, d) if on_graph(x)]
+    t = [x.t if on_graph(x) else _wrap(x) for x in (a, b, d)]
+    return type(on[0])(ScaledProduct.apply(t[0], t[1], t[2], c))  # a GraphArray
+
+
+def _scaled_product_array(a: Any, b: Any, d: Any, c: float) -> Any:
+    t = a * b  # ((a b) d) c, one temporary: what -2 * (gg * g * y) computed, bit for bit
+    t = np.multiply(t, d, out=t) if t.shape == np.broadcast_shapes(t.shape, d.shape) else t * d
+    t *= c
+    return t
+
+
+class ScaledProduct(Primitive):
+    """``c * a * b * d`` for three tensors and a number: one op for tanh's second derivative;
+    its derivatives are ScaledProducts again (``c h b d`` for ``a``, and so on)."""
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx, a, b, d, c):
+        ctx.save_for_backward(a, b, d)
+        ctx.c = c
+        return _scaled_product_array(a, b, d, c)
+
+    @staticmethod
+    def backward(ctx, h):
+        a, b, d = ctx.saved_tensors
+        nig, c = ctx.needs_input_grad, ctx.c
+        ga = unbroadcast(scaled_product(h, b, d, c), a.shape) if nig[0] else None
+        gb = unbroadcast(scaled_product(h, a, d, c), b.shape) if nig[1] else None
+        gd = unbroadcast(scaled_product(h, a, b, c), d.shape) if nig[2] else None
+        return ga, gb, gd, None

@@ -811,6 +811,27 @@ def test_mlp_input_derivatives_to_third_order():
         np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-12)
 
 
+def test_tanh_mlp_input_derivatives_to_fourth_order():
+    # Each order differentiates the previous one's TanhBackward and ScaledProduct ops (tanh's
+    # second derivative -2 gg g y is one ScaledProduct, whose derivatives are ScaledProducts).
+    g = np.random.default_rng(4)
+    w1, b1 = g.standard_normal((5, 1)), g.standard_normal(5)
+    w2, w3 = g.standard_normal((4, 5)), g.standard_normal((1, 4))
+    results = []
+    for m in (ember, torch):
+        x = m.tensor(np.linspace(-1, 1, 6).reshape(-1, 1), requires_grad=True)
+        F = m.nn.functional
+        h = F.linear(F.linear(x, m.tensor(w1), m.tensor(b1)).tanh(), m.tensor(w2)).tanh()
+        u = F.linear(h, m.tensor(w3))
+        ds = []
+        for _ in range(4):
+            (u,) = m.autograd.grad(u, x, m.ones_like(u), create_graph=True)
+            ds.append(u.detach().numpy())
+        results.append(ds)
+    for e, t in zip(*results):
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-12)
+
+
 def _accumulate(m):
     x = m.tensor([1.0, 2.0], requires_grad=True)
     (x**3).sum().backward(create_graph=True)

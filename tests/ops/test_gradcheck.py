@@ -118,6 +118,22 @@ gc(
     d(2, 3),
     _pos(2, 3, low=0.1, high=0.9),
 )
+# tanh's second derivative for y, -2 gg g y, as one op (and its own derivatives).
+gc(
+    UG.ScaledProduct,
+    lambda a, b, c: UG.ScaledProduct.apply(a, b, c, -2),
+    d(2, 3),
+    d(2, 3),
+    d(2, 3),
+)
+gc(
+    UG.ScaledProduct,
+    lambda a, b, c: UG.ScaledProduct.apply(a, b, c, 0.5),
+    d(2, 3),
+    d(3),
+    d(2, 1),
+    name="ScaledProduct_broadcast",
+)
 gc(U.Sign, lambda x: x.sign(), d(2, 3))
 gc(U.Floor, lambda x: x.floor(), d(2, 3))
 gc(U.Ceil, lambda x: x.ceil(), d(2, 3))
