@@ -12,6 +12,8 @@ import pytest
 import torch
 
 import ember
+from ember._runtime import blas_control
+from ember.ops import _parallel
 from tests.nn.test_rnn import _backward_all, _compare_param_grads, _leaf, _pair
 from tests.parity import assert_close
 
@@ -25,9 +27,48 @@ CONFIGS = [
 ]
 
 
+@pytest.fixture
+def shares(monkeypatch):
+    """Every sequence run in two per-core shares of the batch; yields the batch sizes split."""
+    monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    splits: list = []
+    plain = _parallel.parallel_for
+
+    def spy(fn, n, work):
+        splits.append(n)
+        plain(fn, n, work)
+
+    monkeypatch.setattr(_parallel, "parallel_for", spy)
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        yield splits
+    finally:
+        ember.set_num_threads(before)
+
+
 @pytest.mark.parametrize("name,kwargs", CONFIGS, ids=str)
 def test_fused_layers_at_size_match_torch(name, kwargs):
-    seq, batch, in_size, hidden = 12, 8, 10, 32
+    _run_and_compare(name, kwargs, 8)
+
+
+SHARED = [
+    ("LSTM", {"num_layers": 2, "bidirectional": True}),
+    ("LSTM", {"num_layers": 2, "proj_size": 7, "batch_first": True}),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", SHARED, ids=str)
+def test_layers_in_batch_shares_match_torch(name, kwargs, shares):
+    # An odd batch: the two shares have different sizes (4 and 5 rows).
+    _run_and_compare(name, kwargs, 9)
+    if blas_control() is not None:  # (without it, gemm_shares keeps one call)
+        assert 9 in shares
+
+
+def _run_and_compare(name: str, kwargs: dict, batch: int) -> None:
+    """Outputs, final states and every gradient of one configuration against torch."""
+    seq, in_size, hidden = 12, 10, 32
     e, t = _pair(name, in_size, hidden, **kwargs)
     rng = np.random.default_rng(1)
     shape = (batch, seq, in_size) if kwargs.get("batch_first") else (seq, batch, in_size)
