@@ -4,8 +4,9 @@ The caller computes the input projection of every time step in one GEMM
 (``gi = x @ W_ih.T + b_ih``, shape ``(T, B, G)``) and hands it over; the node then loops over
 time with one ``(B, P) @ (P, G)`` product per step and writes activations in place. Backward is
 hand-written backpropagation through time: the per-step loop computes the gate gradients into one
-``(T, B, G)`` array, and the weight gradients are then a single GEMM over all steps (never one
-small product per step). Gate order follows PyTorch: ``i, f, g, o`` for LSTM, ``r, z, n`` for GRU.
+``(T, B, G)`` array, and the weight gradients are GEMMs over many steps at once (never one small
+product per step): chunk by chunk on ember's op pool while the loop goes on (``_rnn_grads``).
+Gate order follows PyTorch: ``i, f, g, o`` for LSTM, ``r, z, n`` for GRU.
 
 Every layer takes ``reverse``: the backward direction of a bidirectional layer runs from the last
 step to the first but stores its outputs in the original time order, so no flips are needed.
@@ -17,8 +18,9 @@ import numpy as np
 
 from .._scratch import scratch
 from . import _rnn_graph as G
-from ._parallel import gemm_shares, matmul_reduce
-from ._util import Primitive, ones_vector
+from ._parallel import single_threaded_blas
+from ._rnn_grads import StepGrads
+from ._util import Primitive
 
 __all__ = ["RNNLayer", "LSTMLayer", "GRULayer"]
 
@@ -37,14 +39,6 @@ def _sigmoid_(a: np.ndarray) -> None:
 # OpenBLAS (32x128 @ 128x512: 74 us vs 50 us), and it runs once per time step.
 
 
-# _SHARES_NOTE: a recurrence is a chain of small steps ((B, 4H) rows: one (B, P) @ (P, 4H) GEMM
-# and a dozen ufuncs of a few microseconds each), far too small to split step by step (a thread
-# hand-off costs tens of microseconds). But batch rows are independent in the recurrence: each
-# core runs the whole time loop on its own share of the batch (its own GEMMs, single-threaded
-# BLAS, its own rows of every per-sequence array), with no synchronisation until the end.
-# `gemm_shares` keeps short sequences and small batches in one call.
-
-
 # _POOL_NOTE: the per-sequence arrays (gate activations, cell states, outputs, gate gradients)
 # are megabytes each; taking them from the scratch pool instead of fresh allocations saves the
 # page faults of every step (measured: LSTM(64, 128, 2 layers), T=50, batch 32, ~5,000 minor
@@ -53,25 +47,6 @@ def _sigmoid_(a: np.ndarray) -> None:
 
 def _steps(n: int, reverse: bool) -> range:
     return range(n - 1, -1, -1) if reverse else range(n)
-
-
-def _prev_product(dg: np.ndarray, seq: np.ndarray, first: np.ndarray, reverse: bool) -> np.ndarray:
-    """``sum_t dg[t].T @ prev[t]`` where ``prev[t]`` is the state before step ``t``: ``first``
-    for the first step processed, else the neighbouring entry of ``seq``. Two GEMMs, no copy."""
-    n, g = dg.shape[0], dg.shape[-1]
-    head = n - 1 if reverse else 0
-    res = dg[head].T @ first
-    if n > 1:
-        p = seq.shape[-1]
-        a, b = (dg[:-1], seq[1:]) if reverse else (dg[1:], seq[:-1])
-        # Split over the cores by ember (OpenBLAS runs one thread while the op pool is busy).
-        res += matmul_reduce(a.reshape(1, -1, g).transpose(0, 2, 1), b.reshape(1, -1, p))[0]
-    return res
-
-
-def _bias_grad(dg: np.ndarray) -> np.ndarray:
-    g2 = dg.reshape(-1, dg.shape[-1])
-    return ones_vector(g2.shape[0], g2.dtype) @ g2
 
 
 def _prev(seq: np.ndarray, first: np.ndarray, t: int, reverse: bool) -> np.ndarray:
@@ -116,19 +91,21 @@ class RNNLayer(Primitive):
         relu, reverse, has_bias = ctx.meta
         da = scratch.get(out.shape, out.dtype)
         dh = g_hn.copy()
-        for t in _steps(out.shape[0], not reverse):
-            dh += g_out[t]
-            d = da[t]
-            if relu:
-                np.multiply(dh, out[t] > 0, out=d)
-            else:
-                np.multiply(out[t], out[t], out=d)
-                np.subtract(1, d, out=d)
-                d *= dh
-            dh = d @ w_hh
         nig = ctx.needs_input_grad
-        dw = _prev_product(da, out, h0, reverse) if nig[2] else None
-        db = _bias_grad(da) if has_bias and nig[3] else None
+        sums = StepGrads(da, out, h0, reverse, nig[2], has_bias and nig[3])
+        with single_threaded_blas():  # the pool's chunks run beside the loop (see _rnn_grads)
+            for t in _steps(out.shape[0], not reverse):
+                dh += g_out[t]
+                d = da[t]
+                if relu:
+                    np.multiply(dh, out[t] > 0, out=d)
+                else:
+                    np.multiply(out[t], out[t], out=d)
+                    np.subtract(1, d, out=d)
+                    d *= dh
+                dh = d @ w_hh
+                sums.done(t)
+            dw, db = sums.finish()
         return da, dh, dw, db, None, None
 
     @classmethod
@@ -143,9 +120,6 @@ class LSTMLayer(Primitive):
     ``forward(gi (T,B,4H), h0 (B,P), c0 (B,H), w_hh (4H,P), b_hh (4H,) | None,
     w_hr (P,H) | None, reverse)`` returns ``(output (T,B,P), h_n (B,P), c_n (B,H))`` where ``P`` is
     the projection size (``H`` without projection).
-
-    The batch rows never meet in the recurrence, so both directions of time run in per-core
-    shares of the batch (see _SHARES_NOTE).
     """
 
     twice_differentiable = True  # by recomputation, see _rnn_graph
@@ -161,52 +135,42 @@ class LSTMLayer(Primitive):
         # `gates` starts as the halved pre-activations without the recurrent term and is
         # overwritten with the activated gate values, which backward needs. The per-sequence
         # arrays come from the scratch pool (see _POOL_NOTE).
-        gates = scratch.get(gi.shape, gi.dtype)
-        bias = None if b_hh is None else b_hh * half  # nn.LSTM folds b_hh into the projection
+        gates = np.multiply(gi, half, out=scratch.get(gi.shape, gi.dtype))
+        if b_hh is not None:  # nn.LSTM folds b_hh into the input projection's bias
+            gates += b_hh * half
         cs = scratch.get((n, b, hs), gi.dtype)
         tcs = scratch.get((n, b, hs), gi.dtype)
         proj = w_hr is not None
         out = scratch.get((n, b, w_hr.shape[0] if proj else hs), gi.dtype)
         hh = scratch.get((n, b, hs), gi.dtype) if proj else out
+        rec = np.empty((b, g4), gi.dtype)
         w_t = np.ascontiguousarray((w_hh * half[:, None]).T)  # see _WT_NOTE
-        w_rt = w_hr.T if proj else None
-
-        def rows(lo: int, hi: int) -> None:
-            g_all = gates[:, lo:hi]
-            np.multiply(gi[:, lo:hi], half, out=g_all)
-            if bias is not None:
-                g_all += bias
-            rec = np.empty((hi - lo, g4), gi.dtype)
-            h, c = h0[lo:hi], c0[lo:hi]
-            for t in _steps(n, reverse):
-                g = gates[t, lo:hi]
-                np.matmul(h, w_t, out=rec)
-                g += rec
-                np.tanh(g, out=g)
-                g *= half
-                g += shift
-                i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
-                c_new = cs[t, lo:hi]
-                np.multiply(f, c, out=c_new)
-                tmp = rec[:, :hs]
-                np.multiply(i, gg, out=tmp)
-                c_new += tmp
-                tc = tcs[t, lo:hi]
-                np.tanh(c_new, out=tc)
-                np.multiply(o, tc, out=hh[t, lo:hi])
-                if proj:
-                    np.matmul(hh[t, lo:hi], w_rt, out=out[t, lo:hi])
-                h, c = out[t, lo:hi], c_new
-
-        gemm_shares(rows, b, gi.size)
-        last = 0 if reverse else n - 1
-        h_n, c_n = (out[last], cs[last]) if n else (h0, c0)
+        h, c = h0, c0
+        for t in _steps(n, reverse):
+            g = gates[t]
+            np.matmul(h, w_t, out=rec)
+            g += rec
+            np.tanh(g, out=g)
+            g *= half
+            g += shift
+            i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
+            c_new = cs[t]
+            np.multiply(f, c, out=c_new)
+            tmp = rec[:, :hs]
+            np.multiply(i, gg, out=tmp)
+            c_new += tmp
+            tc = tcs[t]
+            np.tanh(c_new, out=tc)
+            np.multiply(o, tc, out=hh[t])
+            if proj:
+                np.matmul(hh[t], w_hr.T, out=out[t])
+            h, c = out[t], c_new
         # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
         ctx.save_for_backward(
             gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr, gi, h0, c0, w_hh, b_hh, w_hr
         )
         ctx.meta = (reverse, b_hh is not None)
-        return out, h_n.copy(), c_n.copy()
+        return out, h.copy(), c.copy()
 
     @staticmethod
     def backward(ctx, g_out, g_hn, g_cn):
@@ -224,29 +188,29 @@ class LSTMLayer(Primitive):
         alpha, beta = _lstm_derivative_rows(hs, gates.dtype)
         dgates = scratch.get(gates.shape, gates.dtype)
         dout = np.empty_like(out) if proj else None
-        dh_all = g_hn.copy()  # becomes the gradient of h0, share by share
-        dc_all = g_cn.copy()
-
-        def rows(lo: int, hi: int) -> None:
-            dh, dc = dh_all[lo:hi], dc_all[lo:hi]
-            dho = np.empty((hi - lo, hs), gates.dtype)
-            act = np.empty((hi - lo, g4), gates.dtype)
-            dhh = np.empty((hi - lo, hs), gates.dtype) if proj else dh
+        dh = g_hn.copy()
+        dc = g_cn.copy()
+        dho = np.empty((b, hs), gates.dtype)
+        act = np.empty((b, g4), gates.dtype)
+        nig = ctx.needs_input_grad
+        sums = StepGrads(dgates, out, h0, reverse, nig[3], has_bias and nig[4])
+        with single_threaded_blas():  # the pool's chunks run beside the loop (see _rnn_grads)
             for t in _steps(n, not reverse):
-                dh += g_out[t, lo:hi]
+                dh += g_out[t]
                 if proj:
-                    dout[t, lo:hi] = dh
-                    np.matmul(dh, w_hr, out=dhh)
-                g, d, tc = gates[t, lo:hi], dgates[t, lo:hi], tcs[t, lo:hi]
+                    dout[t] = dh
+                    dhh = dh @ w_hr
+                else:
+                    dhh = dh
+                g, d, tc = gates[t], dgates[t], tcs[t]
                 i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
                 np.multiply(dhh, o, out=dho)
                 dc += dho
                 dho *= tc
                 dho *= tc
                 dc -= dho
-                c_prev = _prev(cs, c0, t, reverse)[lo:hi]
                 np.multiply(dc, gg, out=d[:, :hs])
-                np.multiply(dc, c_prev, out=d[:, hs : 2 * hs])
+                np.multiply(dc, _prev(cs, c0, t, reverse), out=d[:, hs : 2 * hs])
                 np.multiply(dc, i, out=d[:, 2 * hs : 3 * hs])
                 np.multiply(dhh, tc, out=d[:, 3 * hs :])
                 np.subtract(alpha, g, out=act)
@@ -254,17 +218,14 @@ class LSTMLayer(Primitive):
                 act += beta
                 d *= act
                 dc *= f
-                np.matmul(d, w_hh, out=dh)
-
-        gemm_shares(rows, b, gates.size)
-        nig = ctx.needs_input_grad
-        dw_hh = _prev_product(dgates, out, h0, reverse) if nig[3] else None
-        db = _bias_grad(dgates) if has_bias and nig[4] else None
+                dh = d @ w_hh
+                sums.done(t)
+            dw_hh, db = sums.finish()
         dw_hr = None
         if proj and nig[5]:
             p = out.shape[-1]
             dw_hr = dout.reshape(-1, p).T @ hh.reshape(-1, hs)
-        return dgates, dh_all, dc_all, dw_hh, db, dw_hr, None
+        return dgates, dh, dc, dw_hh, db, dw_hr, None
 
     @classmethod
     def _run_backward_graph(cls, ctx, grads):
@@ -352,32 +313,34 @@ class GRULayer(Primitive):
         #   [dr, dz] *= [r, z] * (1 - [r, z])  (one pass over the contiguous (B, 2H) block)
         t1 = np.empty((b, hs), gates.dtype)
         act = np.empty((b, 2 * hs), gates.dtype)
-        for t in _steps(n, not reverse):
-            dh += g_out[t]
-            g = gates[t]
-            r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
-            d = dgi[t]
-            dr, dz, dn = d[:, :hs], d[:, hs : 2 * hs], d[:, 2 * hs :]
-            np.multiply(nn, nn, out=t1)
-            np.subtract(1, t1, out=t1)
-            np.subtract(1, z, out=dn)
-            dn *= dh
-            dn *= t1
-            np.subtract(_prev(out, h0, t, reverse), nn, out=dz)
-            dz *= dh
-            np.multiply(dn, ghn[t], out=dr)
-            rz = g[:, : 2 * hs]
-            np.subtract(1, rz, out=act)
-            act *= rz
-            d[:, : 2 * hs] *= act
-            e = dgh[t]
-            e[:, : 2 * hs] = d[:, : 2 * hs]
-            np.multiply(dn, r, out=e[:, 2 * hs :])
-            dh *= z
-            dh += e @ w_hh
         nig = ctx.needs_input_grad
-        dw = _prev_product(dgh, out, h0, reverse) if nig[2] else None
-        db = _bias_grad(dgh) if has_bias and nig[3] else None
+        sums = StepGrads(dgh, out, h0, reverse, nig[2], has_bias and nig[3])
+        with single_threaded_blas():  # the pool's chunks run beside the loop (see _rnn_grads)
+            for t in _steps(n, not reverse):
+                dh += g_out[t]
+                g = gates[t]
+                r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
+                d = dgi[t]
+                dr, dz, dn = d[:, :hs], d[:, hs : 2 * hs], d[:, 2 * hs :]
+                np.multiply(nn, nn, out=t1)
+                np.subtract(1, t1, out=t1)
+                np.subtract(1, z, out=dn)
+                dn *= dh
+                dn *= t1
+                np.subtract(_prev(out, h0, t, reverse), nn, out=dz)
+                dz *= dh
+                np.multiply(dn, ghn[t], out=dr)
+                rz = g[:, : 2 * hs]
+                np.subtract(1, rz, out=act)
+                act *= rz
+                d[:, : 2 * hs] *= act
+                e = dgh[t]
+                e[:, : 2 * hs] = d[:, : 2 * hs]
+                np.multiply(dn, r, out=e[:, 2 * hs :])
+                dh *= z
+                dh += e @ w_hh
+                sums.done(t)
+            dw, db = sums.finish()
         return dgi, dh, dw, db, None
 
     @classmethod

@@ -13,7 +13,7 @@ import torch
 
 import ember
 from ember._runtime import blas_control
-from ember.ops import _parallel
+from ember.ops import _rnn_grads
 from tests.nn.test_rnn import _backward_all, _compare_param_grads, _leaf, _pair
 from tests.parity import assert_close
 
@@ -28,21 +28,23 @@ CONFIGS = [
 
 
 @pytest.fixture
-def shares(monkeypatch):
-    """Every sequence run in two per-core shares of the batch; yields the batch sizes split."""
-    monkeypatch.setattr(_parallel, "MIN_WORK", 0)
-    splits: list = []
-    plain = _parallel.parallel_for
+def chunks(monkeypatch):
+    """Every backward hands its weight gradients to the op pool chunk by chunk (two threads,
+    no size threshold); yields the list of chunks submitted (to check that it happened)."""
+    monkeypatch.setattr(_rnn_grads, "MIN_WORK", 0)
+    submitted: list = []
+    pool = _rnn_grads.op_pool
 
-    def spy(fn, n, work):
-        splits.append(n)
-        plain(fn, n, work)
+    class Spy:
+        def submit(self, fn, a, b):
+            submitted.append((a, b))
+            return pool().submit(fn, a, b)
 
-    monkeypatch.setattr(_parallel, "parallel_for", spy)
+    monkeypatch.setattr(_rnn_grads, "op_pool", Spy)
     before = ember.get_num_threads()
     ember.set_num_threads(2)
     try:
-        yield splits
+        yield submitted
     finally:
         ember.set_num_threads(before)
 
@@ -52,23 +54,26 @@ def test_fused_layers_at_size_match_torch(name, kwargs):
     _run_and_compare(name, kwargs, 8)
 
 
-SHARED = [
+OVERLAPPED = [
     ("LSTM", {"num_layers": 2, "bidirectional": True}),
     ("LSTM", {"num_layers": 2, "proj_size": 7, "batch_first": True}),
+    ("GRU", {"bidirectional": True}),
+    ("RNN", {"bidirectional": True}),
+    ("RNN", {"nonlinearity": "relu", "bias": False}),
 ]
 
 
-@pytest.mark.parametrize("name,kwargs", SHARED, ids=str)
-def test_layers_in_batch_shares_match_torch(name, kwargs, shares):
-    # An odd batch: the two shares have different sizes (4 and 5 rows).
-    _run_and_compare(name, kwargs, 9)
-    if blas_control() is not None:  # (without it, gemm_shares keeps one call)
-        assert 9 in shares
+@pytest.mark.parametrize("name,kwargs", OVERLAPPED, ids=str)
+def test_weight_grads_overlapped_with_the_loop_match_torch(name, kwargs, chunks):
+    # 13 steps: chunks of 4 steps, the last one shorter and left to the end of the loop.
+    _run_and_compare(name, kwargs, 8, seq=13)
+    if blas_control() is not None:  # (without it the sums stay whole-sequence GEMMs)
+        assert len(chunks) >= 3
 
 
-def _run_and_compare(name: str, kwargs: dict, batch: int) -> None:
+def _run_and_compare(name: str, kwargs: dict, batch: int, seq: int = 12) -> None:
     """Outputs, final states and every gradient of one configuration against torch."""
-    seq, in_size, hidden = 12, 10, 32
+    in_size, hidden = 10, 32
     e, t = _pair(name, in_size, hidden, **kwargs)
     rng = np.random.default_rng(1)
     shape = (batch, seq, in_size) if kwargs.get("batch_first") else (seq, batch, in_size)

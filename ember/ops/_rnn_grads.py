@@ -1,0 +1,125 @@
+"""Weight and bias gradients of the fused recurrent layers, overlapped with their time loop.
+
+The backward through time is a chain of small steps that runs on one core (its GEMMs are too
+small to split, and two Python loops on two threads contend for the GIL at every NumPy call:
+measured, an LSTM whose batch was split between two threads ran 1.3x slower). The recurrent
+weight gradient ``sum_t dg[t].T @ h_{t-1}`` and the bias gradient ``sum_t ones @ dg[t]`` need
+only finished steps, so :class:`StepGrads` hands each finished chunk of steps to ember's op pool
+as one GEMM (held GIL-free by BLAS for ~0.3 ms) while the loop goes on; what is left at the end
+is the last chunk and the sum of the partial results. Without a second core (or for short
+sequences) it makes the same two whole-sequence GEMMs as before, after the loop.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+from .._runtime import IN_TASK, SETTINGS, blas_control, op_pool, pool_in_use
+from ._parallel import MIN_WORK, matmul_reduce
+from ._util import ones_vector
+
+__all__ = ["StepGrads"]
+
+# Steps per chunk handed to the pool: a sixth of the sequence (the last chunk's GEMM runs after
+# the loop, unhidden), at least 4 steps (each chunk costs a thread hand-off, ~20-50 us).
+_CHUNKS = 6
+_MIN_CHUNK = 4
+
+
+def _overlap(work: int, n: int) -> bool:
+    """Whether to overlap: a second core, controllable BLAS, a long and big enough sequence,
+    and not already inside a pool task (a task never waits on the pool)."""
+    return (
+        SETTINGS.threads > 1
+        and n >= 2 * _MIN_CHUNK
+        and work >= MIN_WORK
+        and blas_control() is not None
+        and not getattr(IN_TASK, "active", False)
+    )
+
+
+class StepGrads:
+    """``(sum_t dg[t].T @ prev[t], sum_t ones @ dg[t])`` over a backward time loop.
+
+    ``prev[t]`` is the state before step ``t``: ``first`` for the first step of the forward
+    order (``head``), else the neighbouring entry of ``seq``. Call :meth:`done` after each step
+    of the loop (which runs in the opposite order of the forward), then :meth:`finish`.
+    ``want_w``/``want_b`` say which of the two results are needed (the other is None).
+    The loop must run with single-threaded BLAS while chunks may be running (see
+    ``overlapping``): OpenBLAS's thread count is process-wide.
+    """
+
+    def __init__(self, dg, seq, first, reverse: bool, want_w: bool, want_b: bool) -> None:
+        self.dg, self.seq, self.first, self.reverse = dg, seq, first, reverse
+        self.want_w, self.want_b = want_w, want_b
+        n = dg.shape[0]
+        self.head = n - 1 if reverse else 0
+        self.overlapping = (want_w or want_b) and _overlap(dg.size, n)
+        self.chunk = max(_MIN_CHUNK, -(-n // _CHUNKS))
+        # Finished steps not yet handed over: [lo, hi). The loop runs from n-1 down (forward
+        # layer) or from 0 up (reverse layer), so the range grows at one end.
+        self.lo = self.hi = 0 if reverse else n
+        self.futures: list[Future] = []
+        if self.overlapping:
+            pool_in_use()
+
+    def done(self, t: int) -> None:
+        """Step ``t`` is finished: ``dg[t]`` holds its final value."""
+        if not self.overlapping:
+            return
+        if self.reverse:
+            self.hi = t + 1
+        else:
+            self.lo = t
+        if self.hi - self.lo >= self.chunk:
+            self.futures.append(op_pool().submit(self._partial, self.lo, self.hi))
+            self.lo = self.hi = t + 1 if self.reverse else t
+
+    def _partial(self, a: int, b: int) -> tuple:
+        """The two sums over steps ``[a, b)``, the head step's weight term excepted."""
+        g = self.dg.shape[-1]
+        dg = self.dg[a:b].reshape(-1, g)
+        dw = db = None
+        if self.want_w:
+            lo, hi = max(a, 1), b  # the steps with a predecessor in `seq`...
+            if self.reverse:
+                lo, hi = a, min(b, self.dg.shape[0] - 1)  # ...or a successor, for reverse
+            if hi > lo:
+                prev = self.seq[lo + 1 : hi + 1] if self.reverse else self.seq[lo - 1 : hi - 1]
+                p = self.seq.shape[-1]
+                dw = self.dg[lo:hi].reshape(-1, g).T @ prev.reshape(-1, p)
+        if self.want_b:
+            db = ones_vector(dg.shape[0], dg.dtype) @ dg
+        return dw, db
+
+    def finish(self) -> tuple:
+        """``(dw, db)``: waits for the pool's chunks and adds the rest."""
+        if not self.overlapping:
+            return self._whole()
+        parts = [f.result() for f in self.futures]
+        if self.hi > self.lo:
+            parts.append(self._partial(self.lo, self.hi))
+        dw = self.dg[self.head].T @ self.first if self.want_w else None
+        db = None
+        for pw, pb in parts:
+            if pw is not None:
+                dw += pw
+            if pb is not None:
+                db = pb if db is None else db + pb
+        return dw, db
+
+    def _whole(self) -> tuple:
+        """Both sums as whole-sequence GEMMs (ember splits the big one across cores)."""
+        dg, n, g = self.dg, self.dg.shape[0], self.dg.shape[-1]
+        dw = db = None
+        if self.want_w:
+            dw = dg[self.head].T @ self.first
+            if n > 1:
+                p = self.seq.shape[-1]
+                a, b = (dg[:-1], self.seq[1:]) if self.reverse else (dg[1:], self.seq[:-1])
+                a3 = a.reshape(1, -1, g).transpose(0, 2, 1)
+                dw += matmul_reduce(a3, b.reshape(1, -1, p))[0]
+        if self.want_b:
+            g2 = dg.reshape(-1, g)
+            db = ones_vector(g2.shape[0], g2.dtype) @ g2
+        return dw, db
