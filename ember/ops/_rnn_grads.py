@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
+import numpy as np
+
 from .._runtime import IN_TASK, SETTINGS, blas_control, op_pool, pool_in_use
-from ._parallel import MIN_WORK, matmul_reduce
+from ._parallel import MIN_WORK, matmul, matmul_reduce
 from ._util import ones_vector
 
 __all__ = ["StepGrads"]
@@ -49,12 +51,21 @@ class StepGrads:
     ``overlapping``): OpenBLAS's thread count is process-wide.
     """
 
-    def __init__(self, dg, seq, first, reverse: bool, want_w: bool, want_b: bool) -> None:
+    def __init__(
+        self, dg, seq, first, reverse: bool, want_w: bool, want_b: bool, inputs: tuple = ()
+    ) -> None:
         self.dg, self.seq, self.first, self.reverse = dg, seq, first, reverse
         self.want_w, self.want_b = want_w, want_b
+        # inputs: (x (T,B,I) C-contiguous or None, w_ih (G,I) or None) of a layer that makes
+        # its own input projection: also the gradients of x (dg @ w_ih) and w_ih (dg.T @ x).
+        self.x, self.w_ih = inputs if inputs else (None, None)
         n = dg.shape[0]
+        self.dx = None
+        if self.w_ih is not None:
+            self.dx = np.empty(dg.shape[:-1] + self.w_ih.shape[-1:], dg.dtype)
         self.head = n - 1 if reverse else 0
-        self.overlapping = (want_w or want_b) and _overlap(dg.size, n)
+        wanted = want_w or want_b or self.x is not None or self.w_ih is not None
+        self.overlapping = wanted and _overlap(dg.size, n)
         self.chunk = max(_MIN_CHUNK, -(-n // _CHUNKS))
         # Finished steps not yet handed over: [lo, hi). The loop runs from n-1 down (forward
         # layer) or from 0 up (reverse layer), so the range grows at one end.
@@ -90,23 +101,39 @@ class StepGrads:
                 dw = self.dg[lo:hi].reshape(-1, g).T @ prev.reshape(-1, p)
         if self.want_b:
             db = ones_vector(dg.shape[0], dg.dtype) @ dg
-        return dw, db
+        dwi = None
+        if self.w_ih is not None:
+            np.matmul(dg, self.w_ih, out=self.dx[a:b].reshape(dg.shape[0], -1))
+        if self.x is not None:
+            dwi = dg.T @ self.x[a:b].reshape(dg.shape[0], -1)
+        return dw, db, dwi
 
     def finish(self) -> tuple:
-        """``(dw, db)``: waits for the pool's chunks and adds the rest."""
+        """``(dw, db, dx, dw_ih)`` (the last two None without ``inputs``): waits for the pool's
+        chunks and adds the rest."""
         if not self.overlapping:
-            return self._whole()
+            return self._whole() + self._whole_inputs()
         parts = [f.result() for f in self.futures]
         if self.hi > self.lo:
             parts.append(self._partial(self.lo, self.hi))
         dw = self.dg[self.head].T @ self.first if self.want_w else None
-        db = None
-        for pw, pb in parts:
-            if pw is not None:
-                dw += pw
-            if pb is not None:
-                db = pb if db is None else db + pb
-        return dw, db
+        sums = [dw, None, None]
+        for part in parts:
+            for j in (0, 1, 2):
+                if part[j] is not None:
+                    sums[j] = part[j] if sums[j] is None else sums[j] + part[j]
+        return sums[0], sums[1], self.dx, sums[2]
+
+    def _whole_inputs(self) -> tuple:
+        """``(dx, dw_ih)`` as whole-sequence GEMMs (split across cores by ember)."""
+        g = self.dg.shape[-1]
+        dg = self.dg.reshape(1, -1, g)
+        dwi = None
+        if self.w_ih is not None:
+            matmul(dg, self.w_ih[None], self.dx.reshape(dg.shape[:2] + (-1,)))
+        if self.x is not None:
+            dwi = matmul_reduce(dg.transpose(0, 2, 1), self.x.reshape(1, dg.shape[1], -1))[0]
+        return self.dx, dwi
 
     def _whole(self) -> tuple:
         """Both sums as whole-sequence GEMMs (ember splits the big one across cores)."""

@@ -21,8 +21,9 @@ from . import _rnn_graph as G
 from ._parallel import single_threaded_blas
 from ._rnn_grads import StepGrads
 from ._util import Primitive
+from .linalg import _gemm_rows
 
-__all__ = ["RNNLayer", "LSTMLayer", "GRULayer"]
+__all__ = ["RNNLayer", "LSTMLayer", "LSTMInputLayer", "GRULayer"]
 
 
 def _sigmoid_(a: np.ndarray) -> None:
@@ -105,7 +106,7 @@ class RNNLayer(Primitive):
                     d *= dh
                 dh = d @ w_hh
                 sums.done(t)
-            dw, db = sums.finish()
+            dw, db = sums.finish()[:2]
         return da, dh, dw, db, None, None
 
     @classmethod
@@ -126,111 +127,176 @@ class LSTMLayer(Primitive):
 
     @staticmethod
     def forward(ctx, gi, h0, c0, w_hh, b_hh, w_hr, reverse):
-        n, b, g4 = gi.shape
-        hs = g4 // 4
-        # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5: halving the i, f, o pre-activations up front
-        # (and the matching rows of W_hh; exact in binary floating point) makes every gate one
-        # tanh over the whole row followed by one per-column affine map: 4 array ops per step.
-        half, shift = _lstm_gate_rows(hs, gi.dtype)
-        # `gates` starts as the halved pre-activations without the recurrent term and is
-        # overwritten with the activated gate values, which backward needs. The per-sequence
-        # arrays come from the scratch pool (see _POOL_NOTE).
-        gates = np.multiply(gi, half, out=scratch.get(gi.shape, gi.dtype))
-        if b_hh is not None:  # nn.LSTM folds b_hh into the input projection's bias
-            gates += b_hh * half
-        cs = scratch.get((n, b, hs), gi.dtype)
-        tcs = scratch.get((n, b, hs), gi.dtype)
-        proj = w_hr is not None
-        out = scratch.get((n, b, w_hr.shape[0] if proj else hs), gi.dtype)
-        hh = scratch.get((n, b, hs), gi.dtype) if proj else out
-        rec = np.empty((b, g4), gi.dtype)
-        w_t = np.ascontiguousarray((w_hh * half[:, None]).T)  # see _WT_NOTE
-        h, c = h0, c0
-        for t in _steps(n, reverse):
-            g = gates[t]
-            np.matmul(h, w_t, out=rec)
-            g += rec
-            np.tanh(g, out=g)
-            g *= half
-            g += shift
-            i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
-            c_new = cs[t]
-            np.multiply(f, c, out=c_new)
-            tmp = rec[:, :hs]
-            np.multiply(i, gg, out=tmp)
-            c_new += tmp
-            tc = tcs[t]
-            np.tanh(c_new, out=tc)
-            np.multiply(o, tc, out=hh[t])
-            if proj:
-                np.matmul(hh[t], w_hr.T, out=out[t])
-            h, c = out[t], c_new
+        res, arrays = _lstm_run(gi, h0, c0, w_hh, b_hh, w_hr, reverse)
         # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
-        ctx.save_for_backward(
-            gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr, gi, h0, c0, w_hh, b_hh, w_hr
-        )
+        ctx.save_for_backward(*arrays, gi, h0, c0, w_hh, b_hh, w_hr)
         ctx.meta = (reverse, b_hh is not None)
-        return out, h.copy(), c.copy()
+        return res
 
     @staticmethod
     def backward(ctx, g_out, g_hn, g_cn):
-        gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr = ctx.saved_tensors[:9]
         reverse, has_bias = ctx.meta
-        n, b, g4 = gates.shape
-        hs = g4 // 4
-        proj = w_hr is not None
-        # Per step, on (B, 4H) rows that stay in cache (a whole-sequence precomputation made
-        # a dozen passes over megabyte arrays):
-        #   dc += dh * o * (1 - tanh(c)^2)
-        #   dgates = [dc * g, dc * c_prev, dc * i, dh * tanh(c)] * act'
-        # where act' = a * (1 - a) for the sigmoid gates i, f, o and 1 - g^2 for g, computed
-        # as a * (alpha - a) + beta with alpha, beta rows that are 1, 0 except on g's columns.
-        alpha, beta = _lstm_derivative_rows(hs, gates.dtype)
-        dgates = scratch.get(gates.shape, gates.dtype)
-        dout = np.empty_like(out) if proj else None
-        dh = g_hn.copy()
-        dc = g_cn.copy()
-        dho = np.empty((b, hs), gates.dtype)
-        act = np.empty((b, g4), gates.dtype)
         nig = ctx.needs_input_grad
-        sums = StepGrads(dgates, out, h0, reverse, nig[3], has_bias and nig[4])
-        with single_threaded_blas():  # the pool's chunks run beside the loop (see _rnn_grads)
-            for t in _steps(n, not reverse):
-                dh += g_out[t]
-                if proj:
-                    dout[t] = dh
-                    dhh = dh @ w_hr
-                else:
-                    dhh = dh
-                g, d, tc = gates[t], dgates[t], tcs[t]
-                i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
-                np.multiply(dhh, o, out=dho)
-                dc += dho
-                dho *= tc
-                dho *= tc
-                dc -= dho
-                np.multiply(dc, gg, out=d[:, :hs])
-                np.multiply(dc, _prev(cs, c0, t, reverse), out=d[:, hs : 2 * hs])
-                np.multiply(dc, i, out=d[:, 2 * hs : 3 * hs])
-                np.multiply(dhh, tc, out=d[:, 3 * hs :])
-                np.subtract(alpha, g, out=act)
-                act *= g
-                act += beta
-                d *= act
-                dc *= f
-                dh = d @ w_hh
-                sums.done(t)
-            dw_hh, db = sums.finish()
-        dw_hr = None
-        if proj and nig[5]:
-            p = out.shape[-1]
-            dw_hr = dout.reshape(-1, p).T @ hh.reshape(-1, hs)
-        return dgates, dh, dc, dw_hh, db, dw_hr, None
+        saved = ctx.saved_tensors
+
+        def sums(dgates, out, h0):
+            return StepGrads(dgates, out, h0, reverse, nig[3], has_bias and nig[4])
+
+        dgates, dh, dc, res, dw_hr = _lstm_bptt(saved, reverse, g_out, g_hn, g_cn, sums, nig[5])
+        return dgates, dh, dc, res[0], res[1], dw_hr, None
 
     @classmethod
     def _run_backward_graph(cls, ctx, grads):
         reverse = ctx.meta[0]
         return G.graph_backward(cls, ctx, grads, 6, lambda *a: G.lstm_steps(*a, reverse))
+
+
+class LSTMInputLayer(Primitive):
+    """:class:`LSTMLayer` with its input projection in the same node (what ``nn.LSTM`` runs):
+    ``forward(x (T,B,I), w_ih (4H,I), b (4H,) | None, h0, c0, w_hh, w_hr | None, reverse)``,
+    where ``b`` is the sum of both biases. Its backward computes the gradients of ``x`` and
+    ``w_ih`` chunk by chunk beside the time loop with the recurrent ones (``_rnn_grads``)
+    instead of after it: on two cores the loop hides these GEMMs."""
+
+    twice_differentiable = True  # by recomputation, see _rnn_graph
+
+    @staticmethod
+    def forward(ctx, x, w_ih, b, h0, c0, w_hh, w_hr, reverse):
+        xc = np.ascontiguousarray(x)  # (a batch_first input is a transposed view)
+        gi = _gemm_rows(xc, w_ih.T)
+        if b is not None:
+            gi += b
+        res, arrays = _lstm_run(gi, h0, c0, w_hh, None, w_hr, reverse)
+        # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
+        ctx.save_for_backward(*arrays, xc, x, w_ih, b, h0, c0, w_hh, w_hr)
+        ctx.meta = (reverse, b is not None)
+        return res
+
+    @staticmethod
+    def backward(ctx, g_out, g_hn, g_cn):
+        reverse, has_bias = ctx.meta
+        nig = ctx.needs_input_grad
+        saved = ctx.saved_tensors
+        xc, w_ih = saved[9], saved[11]
+        inputs = (xc if nig[1] else None, w_ih if nig[0] else None)
+
+        def sums(dgates, out, h0):
+            return StepGrads(dgates, out, h0, reverse, nig[5], has_bias and nig[2], inputs)
+
+        _, dh, dc, res, dw_hr = _lstm_bptt(saved, reverse, g_out, g_hn, g_cn, sums, nig[6])
+        dw_hh, db, dx, dw_ih = res
+        return dx, dw_ih, db, dh, dc, dw_hh, dw_hr, None
+
+    @classmethod
+    def _run_backward_graph(cls, ctx, grads):
+        reverse = ctx.meta[0]
+
+        def recompute(x, w_ih, b, h0, c0, w_hh, w_hr):
+            gi = x @ w_ih.T if b is None else x @ w_ih.T + b
+            return G.lstm_steps(gi, h0, c0, w_hh, None, w_hr, reverse)
+
+        return G.graph_backward(cls, ctx, grads, 7, recompute)
+
+
+def _lstm_run(gi, h0, c0, w_hh, b_hh, w_hr, reverse) -> tuple:
+    """The LSTM forward over a sequence: ``((output, h_n, c_n), arrays)`` where ``arrays`` are
+    the 9 arrays backward reads (gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr)."""
+    n, b, g4 = gi.shape
+    hs = g4 // 4
+    # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5: halving the i, f, o pre-activations up front
+    # (and the matching rows of W_hh; exact in binary floating point) makes every gate one
+    # tanh over the whole row followed by one per-column affine map: 4 array ops per step.
+    half, shift = _lstm_gate_rows(hs, gi.dtype)
+    # `gates` starts as the halved pre-activations without the recurrent term and is
+    # overwritten with the activated gate values, which backward needs. The per-sequence
+    # arrays come from the scratch pool (see _POOL_NOTE).
+    gates = np.multiply(gi, half, out=scratch.get(gi.shape, gi.dtype))
+    if b_hh is not None:  # nn.LSTM folds b_hh into the input projection's bias
+        gates += b_hh * half
+    cs = scratch.get((n, b, hs), gi.dtype)
+    tcs = scratch.get((n, b, hs), gi.dtype)
+    proj = w_hr is not None
+    out = scratch.get((n, b, w_hr.shape[0] if proj else hs), gi.dtype)
+    hh = scratch.get((n, b, hs), gi.dtype) if proj else out
+    rec = np.empty((b, g4), gi.dtype)
+    w_t = np.ascontiguousarray((w_hh * half[:, None]).T)  # see _WT_NOTE
+    h, c = h0, c0
+    for t in _steps(n, reverse):
+        g = gates[t]
+        np.matmul(h, w_t, out=rec)
+        g += rec
+        np.tanh(g, out=g)
+        g *= half
+        g += shift
+        i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
+        c_new = cs[t]
+        np.multiply(f, c, out=c_new)
+        tmp = rec[:, :hs]
+        np.multiply(i, gg, out=tmp)
+        c_new += tmp
+        tc = tcs[t]
+        np.tanh(c_new, out=tc)
+        np.multiply(o, tc, out=hh[t])
+        if proj:
+            np.matmul(hh[t], w_hr.T, out=out[t])
+        h, c = out[t], c_new
+    return (out, h.copy(), c.copy()), (gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr)
+
+
+def _lstm_bptt(saved, reverse, g_out, g_hn, g_cn, make_sums, want_hr) -> tuple:
+    """Backpropagation through time of an LSTM layer from its saved arrays: returns
+    ``(dgates, dh0, dc0, sums.finish(), dw_hr)`` where ``make_sums(dgates, out, h0)`` gives the
+    :class:`StepGrads` that collects the weight gradients beside the loop."""
+    gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr = saved[:9]
+    n, b, g4 = gates.shape
+    hs = g4 // 4
+    proj = w_hr is not None
+    # Per step, on (B, 4H) rows that stay in cache (a whole-sequence precomputation made
+    # a dozen passes over megabyte arrays):
+    #   dc += dh * o * (1 - tanh(c)^2)
+    #   dgates = [dc * g, dc * c_prev, dc * i, dh * tanh(c)] * act'
+    # where act' = a * (1 - a) for the sigmoid gates i, f, o and 1 - g^2 for g, computed
+    # as a * (alpha - a) + beta with alpha, beta rows that are 1, 0 except on g's columns.
+    alpha, beta = _lstm_derivative_rows(hs, gates.dtype)
+    dgates = scratch.get(gates.shape, gates.dtype)
+    dout = np.empty_like(out) if proj else None
+    dh = g_hn.copy()
+    dc = g_cn.copy()
+    dho = np.empty((b, hs), gates.dtype)
+    act = np.empty((b, g4), gates.dtype)
+    sums = make_sums(dgates, out, h0)
+    with single_threaded_blas():  # the pool's chunks run beside the loop (see _rnn_grads)
+        for t in _steps(n, not reverse):
+            dh += g_out[t]
+            if proj:
+                dout[t] = dh
+                dhh = dh @ w_hr
+            else:
+                dhh = dh
+            g, d, tc = gates[t], dgates[t], tcs[t]
+            i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
+            np.multiply(dhh, o, out=dho)
+            dc += dho
+            dho *= tc
+            dho *= tc
+            dc -= dho
+            np.multiply(dc, gg, out=d[:, :hs])
+            np.multiply(dc, _prev(cs, c0, t, reverse), out=d[:, hs : 2 * hs])
+            np.multiply(dc, i, out=d[:, 2 * hs : 3 * hs])
+            np.multiply(dhh, tc, out=d[:, 3 * hs :])
+            np.subtract(alpha, g, out=act)
+            act *= g
+            act += beta
+            d *= act
+            dc *= f
+            dh = d @ w_hh
+            sums.done(t)
+        res = sums.finish()
+    dw_hr = None
+    if proj and want_hr:
+        p = out.shape[-1]
+        dw_hr = dout.reshape(-1, p).T @ hh.reshape(-1, hs)
+    return dgates, dh, dc, res, dw_hr
 
 
 def _lstm_gate_rows(hs: int, dtype: np.dtype) -> tuple:
@@ -340,7 +406,7 @@ class GRULayer(Primitive):
                 dh *= z
                 dh += e @ w_hh
                 sums.done(t)
-            dw, db = sums.finish()
+            dw, db = sums.finish()[:2]
         return dgi, dh, dw, db, None
 
     @classmethod

@@ -43,14 +43,15 @@ def run_layer(
     Returns ``(output, h_n)``, or ``(output, h_n, c_n)`` for ``mode == 'LSTM'``.
     """
     w_ih, w_hh, b_ih, b_hh, w_hr = weights
+    if mode == "LSTM":  # the projection in the layer's node (its gradients beside the loop)
+        b = b_ih if b_hh is None else (b_hh if b_ih is None else b_ih + b_hh)
+        return R.LSTMInputLayer.apply(x, w_ih, b, h0, c0, w_hh, w_hr, reverse)
     if mode != "GRU" and b_ih is not None and b_hh is not None:
         # Both biases add to every pre-activation (GRU's b_hn does not: it sits inside the
         # reset product): adding their sum in the projection GEMM saves the layer a pass over
         # the (T, B, G) pre-activations, and each bias still gets the sum of the gate gradients.
         b_ih, b_hh = b_ih + b_hh, None
     gi = _project(x, w_ih, b_ih)
-    if mode == "LSTM":
-        return R.LSTMLayer.apply(gi, h0, c0, w_hh, b_hh, w_hr, reverse)
     if mode == "GRU":
         return R.GRULayer.apply(gi, h0, w_hh, b_hh, reverse)
     return R.RNNLayer.apply(gi, h0, w_hh, b_hh, mode == "RNN_RELU", reverse)
