@@ -12,6 +12,8 @@ sequences) it makes the same two whole-sequence GEMMs as before, after the loop.
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from concurrent.futures import Future
 
 import numpy as np
@@ -70,7 +72,13 @@ class StepGrads:
         # Finished steps not yet handed over: [lo, hi). The loop runs from n-1 down (forward
         # layer) or from 0 up (reverse layer), so the range grows at one end.
         self.lo = self.hi = 0 if reverse else n
-        self.futures: list[Future] = []
+        # Handed-over chunks wait in `pending`; one pool task at a time (`_drain`) works through
+        # them, so the loop keeps a core of its own; finish() shares out what is left.
+        self.pending: deque = deque()
+        self.lock = threading.Lock()
+        self.draining = False
+        self.runners: list[Future] = []
+        self.parts: dict = {}  # range start -> partial sums (added in order: deterministic)
         if self.overlapping:
             pool_in_use()
 
@@ -83,8 +91,22 @@ class StepGrads:
         else:
             self.lo = t
         if self.hi - self.lo >= self.chunk:
-            self.futures.append(op_pool().submit(self._partial, self.lo, self.hi))
+            with self.lock:
+                self.pending.append((self.lo, self.hi))
+                start, self.draining = not self.draining, True
+            if start:
+                self.runners.append(op_pool().submit(self._drain))
             self.lo = self.hi = t + 1 if self.reverse else t
+
+    def _drain(self) -> None:
+        """Compute handed-over chunks until none is left (on the pool, or in finish())."""
+        while True:
+            with self.lock:
+                if not self.pending:
+                    self.draining = False
+                    return
+                a, b = self.pending.popleft()
+            self.parts[a] = self._partial(a, b)
 
     def _partial(self, a: int, b: int) -> tuple:
         """The two sums over steps ``[a, b)``, the head step's weight term excepted."""
@@ -113,9 +135,18 @@ class StepGrads:
         chunks and adds the rest."""
         if not self.overlapping:
             return self._whole() + self._whole_inputs()
-        parts = [f.result() for f in self.futures]
         if self.hi > self.lo:
-            parts.append(self._partial(self.lo, self.hi))
+            with self.lock:
+                self.pending.append((self.lo, self.hi))
+        while True:  # this thread takes chunks too, until none is left to start
+            with self.lock:
+                if not self.pending:
+                    break
+                a, b = self.pending.popleft()
+            self.parts[a] = self._partial(a, b)
+        for f in self.runners:
+            f.result()  # (the chunk in flight; raises what a chunk raised)
+        parts = [self.parts[a] for a in sorted(self.parts)]
         dw = self.dg[self.head].T @ self.first if self.want_w else None
         sums = [dw, None, None]
         for part in parts:
@@ -150,3 +181,62 @@ class StepGrads:
             g2 = dg.reshape(-1, g)
             db = ones_vector(g2.shape[0], g2.dtype) @ g2
         return dw, db
+
+
+class StepInputs:
+    """The input projection of a forward time loop, ``gates[t] = x[t] @ w_t + bias``, computed
+    chunk by chunk on ember's op pool ahead of the loop (the mirror of :class:`StepGrads`).
+
+    The first chunk is computed at once, the others by one pool task in the loop's order; call
+    :meth:`wait` before each step. Without a second core (or for short sequences) it is one
+    whole-sequence GEMM. The loop must run with single-threaded BLAS (see :class:`StepGrads`).
+    """
+
+    def __init__(self, gates, x, w_t, bias, reverse: bool) -> None:
+        self.gates, self.x, self.w_t, self.bias = gates, x, w_t, bias
+        n = gates.shape[0]
+        self.overlapping = _overlap(gates.size, n)
+        self.events: dict = {}
+        self.error: BaseException | None = None
+        if not self.overlapping:
+            self._fill(0, n, whole=True)
+            return
+        c = max(_MIN_CHUNK, -(-n // _CHUNKS))
+        ranges = [(a, min(a + c, n)) for a in range(0, n, c)]
+        if reverse:
+            ranges.reverse()
+        # The step each range starts with in the loop's order -> set once its rows are ready.
+        later = [(a, b, b - 1 if reverse else a) for a, b in ranges[1:]]
+        self.events = {key: threading.Event() for _, _, key in later}
+        pool_in_use()
+        self._fill(*ranges[0])
+        self.task = op_pool().submit(self._run, later)
+
+    def _fill(self, a: int, b: int, whole: bool = False) -> None:
+        g = self.gates.shape[-1]
+        g2 = self.gates[a:b].reshape(-1, g)
+        x2 = self.x[a:b].reshape(g2.shape[0], -1)
+        if whole:  # (ember splits a big GEMM across the cores)
+            matmul(x2[None], self.w_t[None], g2[None])
+        else:
+            np.matmul(x2, self.w_t, out=g2)
+        if self.bias is not None:
+            g2 += self.bias
+
+    def _run(self, ranges: list) -> None:
+        try:
+            for a, b, key in ranges:
+                self._fill(a, b)
+                self.events[key].set()
+        except BaseException as e:  # the loop must not wait forever: wake it to raise
+            self.error = e
+            for ev in self.events.values():
+                ev.set()
+
+    def wait(self, t: int) -> None:
+        """Before step ``t``: wait until ``gates[t]`` holds its projection."""
+        ev = self.events.get(t)
+        if ev is not None:
+            ev.wait()
+            if self.error is not None:
+                raise self.error

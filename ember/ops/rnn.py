@@ -19,9 +19,8 @@ import numpy as np
 from .._scratch import scratch
 from . import _rnn_graph as G
 from ._parallel import single_threaded_blas
-from ._rnn_grads import StepGrads
+from ._rnn_grads import StepGrads, StepInputs
 from ._util import Primitive
-from .linalg import _gemm_rows
 
 __all__ = ["RNNLayer", "LSTMLayer", "LSTMInputLayer", "GRULayer"]
 
@@ -127,7 +126,14 @@ class LSTMLayer(Primitive):
 
     @staticmethod
     def forward(ctx, gi, h0, c0, w_hh, b_hh, w_hr, reverse):
-        res, arrays = _lstm_run(gi, h0, c0, w_hh, b_hh, w_hr, reverse)
+        # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5: halving the i, f, o pre-activations up front
+        # (and the matching rows of W_hh; exact in binary floating point) makes every gate one
+        # tanh over the whole row followed by one per-column affine map: 4 array ops per step.
+        half = _lstm_gate_rows(gi.shape[-1] // 4, gi.dtype)[0]
+        gates = np.multiply(gi, half, out=scratch.get(gi.shape, gi.dtype))
+        if b_hh is not None:  # (nn.LSTM folds b_hh into the input projection's bias)
+            gates += b_hh * half
+        res, arrays = _lstm_run(gates, h0, c0, w_hh, w_hr, reverse)
         # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
         ctx.save_for_backward(*arrays, gi, h0, c0, w_hh, b_hh, w_hr)
         ctx.meta = (reverse, b_hh is not None)
@@ -163,10 +169,12 @@ class LSTMInputLayer(Primitive):
     @staticmethod
     def forward(ctx, x, w_ih, b, h0, c0, w_hh, w_hr, reverse):
         xc = np.ascontiguousarray(x)  # (a batch_first input is a transposed view)
-        gi = _gemm_rows(xc, w_ih.T)
-        if b is not None:
-            gi += b
-        res, arrays = _lstm_run(gi, h0, c0, w_hh, None, w_hr, reverse)
+        g4 = w_ih.shape[0]
+        half = _lstm_gate_rows(g4 // 4, x.dtype)[0]  # (see LSTMLayer.forward)
+        w_t = np.ascontiguousarray((w_ih * half[:, None]).T)  # see _WT_NOTE
+        gates = scratch.get(x.shape[:2] + (g4,), x.dtype)
+        inputs = StepInputs(gates, xc, w_t, None if b is None else b * half, reverse)
+        res, arrays = _lstm_run(gates, h0, c0, w_hh, w_hr, reverse, inputs)
         # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
         ctx.save_for_backward(*arrays, xc, x, w_ih, b, h0, c0, w_hh, w_hr)
         ctx.meta = (reverse, b is not None)
@@ -198,48 +206,48 @@ class LSTMInputLayer(Primitive):
         return G.graph_backward(cls, ctx, grads, 7, recompute)
 
 
-def _lstm_run(gi, h0, c0, w_hh, b_hh, w_hr, reverse) -> tuple:
+def _lstm_run(gates, h0, c0, w_hh, w_hr, reverse, inputs=None) -> tuple:
     """The LSTM forward over a sequence: ``((output, h_n, c_n), arrays)`` where ``arrays`` are
-    the 9 arrays backward reads (gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr)."""
-    n, b, g4 = gi.shape
+    the 9 arrays backward reads (gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr).
+
+    ``gates`` (T, B, 4H) holds the halved pre-activations without the recurrent term (see
+    :func:`_lstm_gate_rows`), or receives them step by step from ``inputs`` (a
+    :class:`StepInputs`); it is overwritten with the activated gate values, which backward
+    needs."""
+    n, b, g4 = gates.shape
     hs = g4 // 4
-    # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5: halving the i, f, o pre-activations up front
-    # (and the matching rows of W_hh; exact in binary floating point) makes every gate one
-    # tanh over the whole row followed by one per-column affine map: 4 array ops per step.
-    half, shift = _lstm_gate_rows(hs, gi.dtype)
-    # `gates` starts as the halved pre-activations without the recurrent term and is
-    # overwritten with the activated gate values, which backward needs. The per-sequence
-    # arrays come from the scratch pool (see _POOL_NOTE).
-    gates = np.multiply(gi, half, out=scratch.get(gi.shape, gi.dtype))
-    if b_hh is not None:  # nn.LSTM folds b_hh into the input projection's bias
-        gates += b_hh * half
-    cs = scratch.get((n, b, hs), gi.dtype)
-    tcs = scratch.get((n, b, hs), gi.dtype)
+    half, shift = _lstm_gate_rows(hs, gates.dtype)
+    # The per-sequence arrays come from the scratch pool (see _POOL_NOTE).
+    cs = scratch.get((n, b, hs), gates.dtype)
+    tcs = scratch.get((n, b, hs), gates.dtype)
     proj = w_hr is not None
-    out = scratch.get((n, b, w_hr.shape[0] if proj else hs), gi.dtype)
-    hh = scratch.get((n, b, hs), gi.dtype) if proj else out
-    rec = np.empty((b, g4), gi.dtype)
+    out = scratch.get((n, b, w_hr.shape[0] if proj else hs), gates.dtype)
+    hh = scratch.get((n, b, hs), gates.dtype) if proj else out
+    rec = np.empty((b, g4), gates.dtype)
     w_t = np.ascontiguousarray((w_hh * half[:, None]).T)  # see _WT_NOTE
     h, c = h0, c0
-    for t in _steps(n, reverse):
-        g = gates[t]
-        np.matmul(h, w_t, out=rec)
-        g += rec
-        np.tanh(g, out=g)
-        g *= half
-        g += shift
-        i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
-        c_new = cs[t]
-        np.multiply(f, c, out=c_new)
-        tmp = rec[:, :hs]
-        np.multiply(i, gg, out=tmp)
-        c_new += tmp
-        tc = tcs[t]
-        np.tanh(c_new, out=tc)
-        np.multiply(o, tc, out=hh[t])
-        if proj:
-            np.matmul(hh[t], w_hr.T, out=out[t])
-        h, c = out[t], c_new
+    with single_threaded_blas():  # (the pool may be filling `gates`: see _rnn_grads)
+        for t in _steps(n, reverse):
+            if inputs is not None:
+                inputs.wait(t)
+            g = gates[t]
+            np.matmul(h, w_t, out=rec)
+            g += rec
+            np.tanh(g, out=g)
+            g *= half
+            g += shift
+            i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
+            c_new = cs[t]
+            np.multiply(f, c, out=c_new)
+            tmp = rec[:, :hs]
+            np.multiply(i, gg, out=tmp)
+            c_new += tmp
+            tc = tcs[t]
+            np.tanh(c_new, out=tc)
+            np.multiply(o, tc, out=hh[t])
+            if proj:
+                np.matmul(hh[t], w_hr.T, out=out[t])
+            h, c = out[t], c_new
     return (out, h.copy(), c.copy()), (gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr)
 
 

@@ -29,22 +29,29 @@ CONFIGS = [
 
 @pytest.fixture
 def chunks(monkeypatch):
-    """Every backward hands its weight gradients to the op pool chunk by chunk (two threads,
-    no size threshold); yields the list of chunks submitted (to check that it happened)."""
+    """Every backward computes its weight gradients chunk by chunk beside the loop, and an
+    LSTM's forward its input projection (two threads, no size threshold); yields the step
+    ranges computed (to check that it happened)."""
     monkeypatch.setattr(_rnn_grads, "MIN_WORK", 0)
-    submitted: list = []
-    pool = _rnn_grads.op_pool
+    ranges: list = []
+    plain = _rnn_grads.StepGrads._partial
 
-    class Spy:
-        def submit(self, fn, a, b):
-            submitted.append((a, b))
-            return pool().submit(fn, a, b)
+    def spy(self, a, b):
+        ranges.append((a, b))
+        return plain(self, a, b)
 
-    monkeypatch.setattr(_rnn_grads, "op_pool", Spy)
+    monkeypatch.setattr(_rnn_grads.StepGrads, "_partial", spy)
+    fill = _rnn_grads.StepInputs._fill
+
+    def spy_fill(self, a, b, whole=False):
+        ranges.append(("inputs", a, b))
+        return fill(self, a, b, whole)
+
+    monkeypatch.setattr(_rnn_grads.StepInputs, "_fill", spy_fill)
     before = ember.get_num_threads()
     ember.set_num_threads(2)
     try:
-        yield submitted
+        yield ranges
     finally:
         ember.set_num_threads(before)
 
@@ -64,11 +71,15 @@ OVERLAPPED = [
 
 
 @pytest.mark.parametrize("name,kwargs", OVERLAPPED, ids=str)
-def test_weight_grads_overlapped_with_the_loop_match_torch(name, kwargs, chunks):
+def test_work_overlapped_with_the_loop_matches_torch(name, kwargs, chunks):
     # 13 steps: chunks of 4 steps, the last one shorter and left to the end of the loop.
     _run_and_compare(name, kwargs, 8, seq=13)
     if blas_control() is not None:  # (without it the sums stay whole-sequence GEMMs)
-        assert len(chunks) >= 3
+        grads = [r for r in chunks if r[0] != "inputs"]
+        assert len(grads) >= 3 and all(b - a <= 4 for a, b in grads)
+        if name == "LSTM":  # (its input projection too, ahead of the forward loop)
+            inputs = [r for r in chunks if r[0] == "inputs"]
+            assert len(inputs) >= 3 and all(b - a <= 4 for _, a, b in inputs)
 
 
 def _run_and_compare(name: str, kwargs: dict, batch: int, seq: int = 12) -> None:
