@@ -1,13 +1,18 @@
-"""Weight and bias gradients of the fused recurrent layers, overlapped with their time loop.
+"""The fused recurrent layers' big GEMMs, overlapped with their time loop on ember's op pool.
 
-The backward through time is a chain of small steps that runs on one core (its GEMMs are too
-small to split, and two Python loops on two threads contend for the GIL at every NumPy call:
-measured, an LSTM whose batch was split between two threads ran 1.3x slower). The recurrent
-weight gradient ``sum_t dg[t].T @ h_{t-1}`` and the bias gradient ``sum_t ones @ dg[t]`` need
-only finished steps, so :class:`StepGrads` hands each finished chunk of steps to ember's op pool
-as one GEMM (held GIL-free by BLAS for ~0.3 ms) while the loop goes on; what is left at the end
-is the last chunk and the sum of the partial results. Without a second core (or for short
-sequences) it makes the same two whole-sequence GEMMs as before, after the loop.
+A time loop is a chain of small steps on one core (its GEMMs are too small to split, and two
+Python loops on two threads contend for the GIL at every NumPy call: measured, an LSTM whose
+batch was split between two threads ran 1.2-1.3x slower). The GEMMs over the whole sequence
+only need some of its steps, so one pool task runs them chunk by chunk beside the loop, each a
+BLAS call that holds no GIL for ~0.3-1 ms:
+
+- :class:`StepGrads` (backward): the recurrent weight gradient ``sum_t dg[t].T @ h_{t-1}``,
+  the bias gradient ``sum_t ones @ dg[t]`` and, for a layer with its input projection, the
+  input and ``W_ih`` gradients, from each finished chunk of gate gradients;
+- :class:`StepInputs` (forward): the input projection ``x[t] @ W_ih.T + b``, ahead of the loop.
+
+Without a second core (or for short sequences) each is one whole-sequence GEMM, as before.
+See docs/performance.md ("Recurrent layers keep the second core busy").
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from concurrent.futures import Future
 import numpy as np
 
 from .._runtime import IN_TASK, SETTINGS, blas_control, op_pool, pool_in_use
+from .._scratch import scratch
 from ._parallel import MIN_WORK, matmul, matmul_reduce
 from ._util import ones_vector
 
-__all__ = ["StepGrads"]
+__all__ = ["StepGrads", "StepInputs"]
 
 # Steps per chunk handed to the pool: a sixth of the sequence (the last chunk's GEMM runs after
 # the loop, unhidden), at least 4 steps (each chunk costs a thread hand-off, ~20-50 us).
@@ -43,12 +49,13 @@ def _overlap(work: int, n: int) -> bool:
 
 
 class StepGrads:
-    """``(sum_t dg[t].T @ prev[t], sum_t ones @ dg[t])`` over a backward time loop.
+    """``(sum_t dg[t].T @ prev[t], sum_t ones @ dg[t])`` over a backward time loop (and the
+    input projection's gradients when given ``inputs``).
 
     ``prev[t]`` is the state before step ``t``: ``first`` for the first step of the forward
     order (``head``), else the neighbouring entry of ``seq``. Call :meth:`done` after each step
     of the loop (which runs in the opposite order of the forward), then :meth:`finish`.
-    ``want_w``/``want_b`` say which of the two results are needed (the other is None).
+    ``want_w``/``want_b`` say which of the two sums are needed (the other is None).
     The loop must run with single-threaded BLAS while chunks may be running (see
     ``overlapping``): OpenBLAS's thread count is process-wide.
     """
@@ -64,7 +71,7 @@ class StepGrads:
         n = dg.shape[0]
         self.dx = None
         if self.w_ih is not None:
-            self.dx = np.empty(dg.shape[:-1] + self.w_ih.shape[-1:], dg.dtype)
+            self.dx = scratch.get(dg.shape[:-1] + self.w_ih.shape[-1:], dg.dtype)
         self.head = n - 1 if reverse else 0
         wanted = want_w or want_b or self.x is not None or self.w_ih is not None
         self.overlapping = wanted and _overlap(dg.size, n)
