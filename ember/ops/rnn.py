@@ -1,7 +1,8 @@
 """Fused recurrent layers: one graph node runs a whole sequence of one RNN/LSTM/GRU direction.
 
 The caller computes the input projection of every time step in one GEMM
-(``gi = x @ W_ih.T + b_ih``, shape ``(T, B, G)``) and hands it over; the node then loops over
+(``gi = x @ W_ih.T + b_ih``, shape ``(T, B, G)``) and hands it over (``LSTMInputLayer``, which
+``nn.LSTM`` runs, makes it itself, chunk by chunk beside its loop); the node then loops over
 time with one ``(B, P) @ (P, G)`` product per step and writes activations in place. Backward is
 hand-written backpropagation through time: the per-step loop computes the gate gradients into one
 ``(T, B, G)`` array, and the weight gradients are GEMMs over many steps at once (never one small

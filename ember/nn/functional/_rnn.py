@@ -3,7 +3,8 @@
 PyTorch exposes no public ``F.*`` recurrent function (its modules call ``torch._VF``); these
 private helpers play that role. Per layer and direction the input projection of all time steps
 is one GEMM (``F.linear`` on ``(T * B, I)``), then one fused node (``ember.ops.rnn``) runs the
-recurrence.
+recurrence; an LSTM layer is one node with its projection inside (``LSTMInputLayer``: it
+overlaps the projection and its gradients with the time loop).
 """
 
 from __future__ import annotations
