@@ -1,11 +1,13 @@
 """Fused recurrent layers: one graph node runs a whole sequence of one RNN/LSTM/GRU direction.
 
 The caller computes the input projection of every time step in one GEMM
-(``gi = x @ W_ih.T + b_ih``, shape ``(T, B, G)``) and hands it over; the node then loops over
+(``gi = x @ W_ih.T + b_ih``, shape ``(T, B, G)``) and hands it over (``LSTMInputLayer``, which
+``nn.LSTM`` runs, makes it itself, chunk by chunk beside its loop); the node then loops over
 time with one ``(B, P) @ (P, G)`` product per step and writes activations in place. Backward is
 hand-written backpropagation through time: the per-step loop computes the gate gradients into one
-``(T, B, G)`` array, and the weight gradients are then a single GEMM over all steps (never one
-small product per step). Gate order follows PyTorch: ``i, f, g, o`` for LSTM, ``r, z, n`` for GRU.
+``(T, B, G)`` array, and the weight gradients are GEMMs over many steps at once (never one small
+product per step): chunk by chunk on ember's op pool while the loop goes on (``_rnn_grads``).
+Gate order follows PyTorch: ``i, f, g, o`` for LSTM, ``r, z, n`` for GRU.
 
 Every layer takes ``reverse``: the backward direction of a bidirectional layer runs from the last
 step to the first but stores its outputs in the original time order, so no flips are needed.
@@ -17,9 +19,11 @@ import numpy as np
 
 from .._scratch import scratch
 from . import _rnn_graph as G
-from ._util import Primitive, ones_vector
+from ._parallel import single_threaded_blas
+from ._rnn_grads import StepGrads, StepInputs
+from ._util import Primitive
 
-__all__ = ["RNNLayer", "LSTMLayer", "GRULayer"]
+__all__ = ["RNNLayer", "LSTMLayer", "LSTMInputLayer", "GRULayer"]
 
 
 def _sigmoid_(a: np.ndarray) -> None:
@@ -44,26 +48,6 @@ def _sigmoid_(a: np.ndarray) -> None:
 
 def _steps(n: int, reverse: bool) -> range:
     return range(n - 1, -1, -1) if reverse else range(n)
-
-
-def _prev_product(dg: np.ndarray, seq: np.ndarray, first: np.ndarray, reverse: bool) -> np.ndarray:
-    """``sum_t dg[t].T @ prev[t]`` where ``prev[t]`` is the state before step ``t``: ``first``
-    for the first step processed, else the neighbouring entry of ``seq``. Two GEMMs, no copy."""
-    n, g = dg.shape[0], dg.shape[-1]
-    head = n - 1 if reverse else 0
-    res = dg[head].T @ first
-    if n > 1:
-        p = seq.shape[-1]
-        if reverse:
-            res += dg[:-1].reshape(-1, g).T @ seq[1:].reshape(-1, p)
-        else:
-            res += dg[1:].reshape(-1, g).T @ seq[:-1].reshape(-1, p)
-    return res
-
-
-def _bias_grad(dg: np.ndarray) -> np.ndarray:
-    g2 = dg.reshape(-1, dg.shape[-1])
-    return ones_vector(g2.shape[0], g2.dtype) @ g2
 
 
 def _prev(seq: np.ndarray, first: np.ndarray, t: int, reverse: bool) -> np.ndarray:
@@ -108,19 +92,21 @@ class RNNLayer(Primitive):
         relu, reverse, has_bias = ctx.meta
         da = scratch.get(out.shape, out.dtype)
         dh = g_hn.copy()
-        for t in _steps(out.shape[0], not reverse):
-            dh += g_out[t]
-            d = da[t]
-            if relu:
-                np.multiply(dh, out[t] > 0, out=d)
-            else:
-                np.multiply(out[t], out[t], out=d)
-                np.subtract(1, d, out=d)
-                d *= dh
-            dh = d @ w_hh
         nig = ctx.needs_input_grad
-        dw = _prev_product(da, out, h0, reverse) if nig[2] else None
-        db = _bias_grad(da) if has_bias and nig[3] else None
+        sums = StepGrads(da, out, h0, reverse, nig[2], has_bias and nig[3])
+        with single_threaded_blas():  # the pool's chunks run beside the loop (see _rnn_grads)
+            for t in _steps(out.shape[0], not reverse):
+                dh += g_out[t]
+                d = da[t]
+                if relu:
+                    np.multiply(dh, out[t] > 0, out=d)
+                else:
+                    np.multiply(out[t], out[t], out=d)
+                    np.subtract(1, d, out=d)
+                    d *= dh
+                dh = d @ w_hh
+                sums.done(t)
+            dw, db = sums.finish()[:2]
         return da, dh, dw, db, None, None
 
     @classmethod
@@ -141,27 +127,110 @@ class LSTMLayer(Primitive):
 
     @staticmethod
     def forward(ctx, gi, h0, c0, w_hh, b_hh, w_hr, reverse):
-        n, b, g4 = gi.shape
-        hs = g4 // 4
         # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5: halving the i, f, o pre-activations up front
         # (and the matching rows of W_hh; exact in binary floating point) makes every gate one
         # tanh over the whole row followed by one per-column affine map: 4 array ops per step.
-        half, shift = _lstm_gate_rows(hs, gi.dtype)
-        # `gates` starts as the halved pre-activations without the recurrent term and is
-        # overwritten with the activated gate values, which backward needs. The per-sequence
-        # arrays come from the scratch pool (see _POOL_NOTE).
+        half = _lstm_gate_rows(gi.shape[-1] // 4, gi.dtype)[0]
         gates = np.multiply(gi, half, out=scratch.get(gi.shape, gi.dtype))
-        if b_hh is not None:  # nn.LSTM folds b_hh into the input projection's bias
+        if b_hh is not None:  # (nn.LSTM folds b_hh into the input projection's bias)
             gates += b_hh * half
-        cs = scratch.get((n, b, hs), gi.dtype)
-        tcs = scratch.get((n, b, hs), gi.dtype)
-        proj = w_hr is not None
-        out = scratch.get((n, b, w_hr.shape[0] if proj else hs), gi.dtype)
-        hh = scratch.get((n, b, hs), gi.dtype) if proj else out
-        rec = np.empty((b, g4), gi.dtype)
-        w_t = np.ascontiguousarray((w_hh * half[:, None]).T)  # see _WT_NOTE
-        h, c = h0, c0
+        res, arrays = _lstm_run(gates, h0, c0, w_hh, w_hr, reverse)
+        # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
+        ctx.save_for_backward(*arrays, gi, h0, c0, w_hh, b_hh, w_hr)
+        ctx.meta = (reverse, b_hh is not None)
+        return res
+
+    @staticmethod
+    def backward(ctx, g_out, g_hn, g_cn):
+        reverse, has_bias = ctx.meta
+        nig = ctx.needs_input_grad
+        saved = ctx.saved_tensors
+
+        def sums(dgates, out, h0):
+            return StepGrads(dgates, out, h0, reverse, nig[3], has_bias and nig[4])
+
+        dgates, dh, dc, res, dw_hr = _lstm_bptt(saved, reverse, g_out, g_hn, g_cn, sums, nig[5])
+        return dgates, dh, dc, res[0], res[1], dw_hr, None
+
+    @classmethod
+    def _run_backward_graph(cls, ctx, grads):
+        reverse = ctx.meta[0]
+        return G.graph_backward(cls, ctx, grads, 6, lambda *a: G.lstm_steps(*a, reverse))
+
+
+class LSTMInputLayer(Primitive):
+    """:class:`LSTMLayer` with its input projection in the same node (what ``nn.LSTM`` runs):
+    ``forward(x (T,B,I), w_ih (4H,I), b (4H,) | None, h0, c0, w_hh, w_hr | None, reverse)``,
+    where ``b`` is the sum of both biases. Its backward computes the gradients of ``x`` and
+    ``w_ih`` chunk by chunk beside the time loop with the recurrent ones (``_rnn_grads``)
+    instead of after it: on two cores the loop hides these GEMMs."""
+
+    twice_differentiable = True  # by recomputation, see _rnn_graph
+
+    @staticmethod
+    def forward(ctx, x, w_ih, b, h0, c0, w_hh, w_hr, reverse):
+        xc = np.ascontiguousarray(x)  # (a batch_first input is a transposed view)
+        g4 = w_ih.shape[0]
+        half = _lstm_gate_rows(g4 // 4, x.dtype)[0]  # (see LSTMLayer.forward)
+        w_t = np.ascontiguousarray((w_ih * half[:, None]).T)  # see _WT_NOTE
+        gates = scratch.get(x.shape[:2] + (g4,), x.dtype)
+        inputs = StepInputs(gates, xc, w_t, None if b is None else b * half, reverse)
+        res, arrays = _lstm_run(gates, h0, c0, w_hh, w_hr, reverse, inputs)
+        # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
+        ctx.save_for_backward(*arrays, xc, x, w_ih, b, h0, c0, w_hh, w_hr)
+        ctx.meta = (reverse, b is not None)
+        return res
+
+    @staticmethod
+    def backward(ctx, g_out, g_hn, g_cn):
+        reverse, has_bias = ctx.meta
+        nig = ctx.needs_input_grad
+        saved = ctx.saved_tensors
+        xc, w_ih = saved[9], saved[11]
+        inputs = (xc if nig[1] else None, w_ih if nig[0] else None)
+
+        def sums(dgates, out, h0):
+            return StepGrads(dgates, out, h0, reverse, nig[5], has_bias and nig[2], inputs)
+
+        _, dh, dc, res, dw_hr = _lstm_bptt(saved, reverse, g_out, g_hn, g_cn, sums, nig[6])
+        dw_hh, db, dx, dw_ih = res
+        return dx, dw_ih, db, dh, dc, dw_hh, dw_hr, None
+
+    @classmethod
+    def _run_backward_graph(cls, ctx, grads):
+        reverse = ctx.meta[0]
+
+        def recompute(x, w_ih, b, h0, c0, w_hh, w_hr):
+            gi = x @ w_ih.T if b is None else x @ w_ih.T + b
+            return G.lstm_steps(gi, h0, c0, w_hh, None, w_hr, reverse)
+
+        return G.graph_backward(cls, ctx, grads, 7, recompute)
+
+
+def _lstm_run(gates, h0, c0, w_hh, w_hr, reverse, inputs=None) -> tuple:
+    """The LSTM forward over a sequence: ``((output, h_n, c_n), arrays)`` where ``arrays`` are
+    the 9 arrays backward reads (gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr).
+
+    ``gates`` (T, B, 4H) holds the halved pre-activations without the recurrent term (see
+    :func:`_lstm_gate_rows`), or receives them step by step from ``inputs`` (a
+    :class:`StepInputs`); it is overwritten with the activated gate values, which backward
+    needs."""
+    n, b, g4 = gates.shape
+    hs = g4 // 4
+    half, shift = _lstm_gate_rows(hs, gates.dtype)
+    # The per-sequence arrays come from the scratch pool (see _POOL_NOTE).
+    cs = scratch.get((n, b, hs), gates.dtype)
+    tcs = scratch.get((n, b, hs), gates.dtype)
+    proj = w_hr is not None
+    out = scratch.get((n, b, w_hr.shape[0] if proj else hs), gates.dtype)
+    hh = scratch.get((n, b, hs), gates.dtype) if proj else out
+    rec = np.empty((b, g4), gates.dtype)
+    w_t = np.ascontiguousarray((w_hh * half[:, None]).T)  # see _WT_NOTE
+    h, c = h0, c0
+    with single_threaded_blas():  # (the pool may be filling `gates`: see _rnn_grads)
         for t in _steps(n, reverse):
+            if inputs is not None:
+                inputs.wait(t)
             g = gates[t]
             np.matmul(h, w_t, out=rec)
             g += rec
@@ -180,33 +249,32 @@ class LSTMLayer(Primitive):
             if proj:
                 np.matmul(hh[t], w_hr.T, out=out[t])
             h, c = out[t], c_new
-        # The inputs come last: only the create_graph backward reads them (see _rnn_graph).
-        ctx.save_for_backward(
-            gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr, gi, h0, c0, w_hh, b_hh, w_hr
-        )
-        ctx.meta = (reverse, b_hh is not None)
-        return out, h.copy(), c.copy()
+    return (out, h.copy(), c.copy()), (gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr)
 
-    @staticmethod
-    def backward(ctx, g_out, g_hn, g_cn):
-        gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr = ctx.saved_tensors[:9]
-        reverse, has_bias = ctx.meta
-        n, b, g4 = gates.shape
-        hs = g4 // 4
-        proj = w_hr is not None
-        # Per step, on (B, 4H) rows that stay in cache (a whole-sequence precomputation made
-        # a dozen passes over megabyte arrays):
-        #   dc += dh * o * (1 - tanh(c)^2)
-        #   dgates = [dc * g, dc * c_prev, dc * i, dh * tanh(c)] * act'
-        # where act' = a * (1 - a) for the sigmoid gates i, f, o and 1 - g^2 for g, computed
-        # as a * (alpha - a) + beta with alpha, beta rows that are 1, 0 except on g's columns.
-        alpha, beta = _lstm_derivative_rows(hs, gates.dtype)
-        dgates = scratch.get(gates.shape, gates.dtype)
-        dout = np.empty_like(out) if proj else None
-        dh = g_hn.copy()
-        dc = g_cn.copy()
-        dho = np.empty((b, hs), gates.dtype)
-        act = np.empty((b, g4), gates.dtype)
+
+def _lstm_bptt(saved, reverse, g_out, g_hn, g_cn, make_sums, want_hr) -> tuple:
+    """Backpropagation through time of an LSTM layer from its saved arrays: returns
+    ``(dgates, dh0, dc0, sums.finish(), dw_hr)`` where ``make_sums(dgates, out, h0)`` gives the
+    :class:`StepGrads` that collects the weight gradients beside the loop."""
+    gates, cs, tcs, out, hh, h0, c0, w_hh, w_hr = saved[:9]
+    n, b, g4 = gates.shape
+    hs = g4 // 4
+    proj = w_hr is not None
+    # Per step, on (B, 4H) rows that stay in cache (a whole-sequence precomputation made
+    # a dozen passes over megabyte arrays):
+    #   dc += dh * o * (1 - tanh(c)^2)
+    #   dgates = [dc * g, dc * c_prev, dc * i, dh * tanh(c)] * act'
+    # where act' = a * (1 - a) for the sigmoid gates i, f, o and 1 - g^2 for g, computed
+    # as a * (alpha - a) + beta with alpha, beta rows that are 1, 0 except on g's columns.
+    alpha, beta = _lstm_derivative_rows(hs, gates.dtype)
+    dgates = scratch.get(gates.shape, gates.dtype)
+    dout = np.empty_like(out) if proj else None
+    dh = g_hn.copy()
+    dc = g_cn.copy()
+    dho = np.empty((b, hs), gates.dtype)
+    act = np.empty((b, g4), gates.dtype)
+    sums = make_sums(dgates, out, h0)
+    with single_threaded_blas():  # the pool's chunks run beside the loop (see _rnn_grads)
         for t in _steps(n, not reverse):
             dh += g_out[t]
             if proj:
@@ -231,19 +299,13 @@ class LSTMLayer(Primitive):
             d *= act
             dc *= f
             dh = d @ w_hh
-        nig = ctx.needs_input_grad
-        dw_hh = _prev_product(dgates, out, h0, reverse) if nig[3] else None
-        db = _bias_grad(dgates) if has_bias and nig[4] else None
-        dw_hr = None
-        if proj and nig[5]:
-            p = out.shape[-1]
-            dw_hr = dout.reshape(-1, p).T @ hh.reshape(-1, hs)
-        return dgates, dh, dc, dw_hh, db, dw_hr, None
-
-    @classmethod
-    def _run_backward_graph(cls, ctx, grads):
-        reverse = ctx.meta[0]
-        return G.graph_backward(cls, ctx, grads, 6, lambda *a: G.lstm_steps(*a, reverse))
+            sums.done(t)
+        res = sums.finish()
+    dw_hr = None
+    if proj and want_hr:
+        p = out.shape[-1]
+        dw_hr = dout.reshape(-1, p).T @ hh.reshape(-1, hs)
+    return dgates, dh, dc, res, dw_hr
 
 
 def _lstm_gate_rows(hs: int, dtype: np.dtype) -> tuple:
@@ -326,32 +388,34 @@ class GRULayer(Primitive):
         #   [dr, dz] *= [r, z] * (1 - [r, z])  (one pass over the contiguous (B, 2H) block)
         t1 = np.empty((b, hs), gates.dtype)
         act = np.empty((b, 2 * hs), gates.dtype)
-        for t in _steps(n, not reverse):
-            dh += g_out[t]
-            g = gates[t]
-            r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
-            d = dgi[t]
-            dr, dz, dn = d[:, :hs], d[:, hs : 2 * hs], d[:, 2 * hs :]
-            np.multiply(nn, nn, out=t1)
-            np.subtract(1, t1, out=t1)
-            np.subtract(1, z, out=dn)
-            dn *= dh
-            dn *= t1
-            np.subtract(_prev(out, h0, t, reverse), nn, out=dz)
-            dz *= dh
-            np.multiply(dn, ghn[t], out=dr)
-            rz = g[:, : 2 * hs]
-            np.subtract(1, rz, out=act)
-            act *= rz
-            d[:, : 2 * hs] *= act
-            e = dgh[t]
-            e[:, : 2 * hs] = d[:, : 2 * hs]
-            np.multiply(dn, r, out=e[:, 2 * hs :])
-            dh *= z
-            dh += e @ w_hh
         nig = ctx.needs_input_grad
-        dw = _prev_product(dgh, out, h0, reverse) if nig[2] else None
-        db = _bias_grad(dgh) if has_bias and nig[3] else None
+        sums = StepGrads(dgh, out, h0, reverse, nig[2], has_bias and nig[3])
+        with single_threaded_blas():  # the pool's chunks run beside the loop (see _rnn_grads)
+            for t in _steps(n, not reverse):
+                dh += g_out[t]
+                g = gates[t]
+                r, z, nn = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs :]
+                d = dgi[t]
+                dr, dz, dn = d[:, :hs], d[:, hs : 2 * hs], d[:, 2 * hs :]
+                np.multiply(nn, nn, out=t1)
+                np.subtract(1, t1, out=t1)
+                np.subtract(1, z, out=dn)
+                dn *= dh
+                dn *= t1
+                np.subtract(_prev(out, h0, t, reverse), nn, out=dz)
+                dz *= dh
+                np.multiply(dn, ghn[t], out=dr)
+                rz = g[:, : 2 * hs]
+                np.subtract(1, rz, out=act)
+                act *= rz
+                d[:, : 2 * hs] *= act
+                e = dgh[t]
+                e[:, : 2 * hs] = d[:, : 2 * hs]
+                np.multiply(dn, r, out=e[:, 2 * hs :])
+                dh *= z
+                dh += e @ w_hh
+                sums.done(t)
+            dw, db = sums.finish()[:2]
         return dgi, dh, dw, db, None
 
     @classmethod

@@ -149,7 +149,7 @@ def _nn_calls():
         "BatchNormTrain": lambda: F.batch_norm(t(4, 3), None, None, training=True),
         "CrossEntropy": lambda: F.cross_entropy(t(3, 4), ember.tensor([0, 3, 1])),
         "Embedding": lambda: F.embedding(ember.tensor([1, 0, 2]), t(3, 2)) ** 2,
-        "LSTMLayer": lambda: lstm(t(2, 1, 3))[0],
+        "LSTMInputLayer": lambda: lstm(t(2, 1, 3))[0],
         "Attention": lambda: F.scaled_dot_product_attention(t(1, 2, 3), t(1, 2, 3), t(1, 2, 3)),
         "Interpolate": lambda: F.interpolate(t(1, 1, 3), scale_factor=2, mode="linear") ** 2,
         "Bilinear": lambda: F.bilinear(t(2, 3), t(2, 2), t(4, 3, 2)),

@@ -12,6 +12,8 @@ import pytest
 import torch
 
 import ember
+from ember._runtime import blas_control
+from ember.ops import _rnn_grads
 from tests.nn.test_rnn import _backward_all, _compare_param_grads, _leaf, _pair
 from tests.parity import assert_close
 
@@ -25,9 +27,64 @@ CONFIGS = [
 ]
 
 
+@pytest.fixture
+def chunks(monkeypatch):
+    """Every backward computes its weight gradients chunk by chunk beside the loop, and an
+    LSTM's forward its input projection (two threads, no size threshold); yields the step
+    ranges computed (to check that it happened)."""
+    monkeypatch.setattr(_rnn_grads, "MIN_WORK", 0)
+    ranges: list = []
+    plain = _rnn_grads.StepGrads._partial
+
+    def spy(self, a, b):
+        ranges.append((a, b))
+        return plain(self, a, b)
+
+    monkeypatch.setattr(_rnn_grads.StepGrads, "_partial", spy)
+    fill = _rnn_grads.StepInputs._fill
+
+    def spy_fill(self, a, b, whole=False):
+        ranges.append(("inputs", a, b))
+        return fill(self, a, b, whole)
+
+    monkeypatch.setattr(_rnn_grads.StepInputs, "_fill", spy_fill)
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        yield ranges
+    finally:
+        ember.set_num_threads(before)
+
+
 @pytest.mark.parametrize("name,kwargs", CONFIGS, ids=str)
 def test_fused_layers_at_size_match_torch(name, kwargs):
-    seq, batch, in_size, hidden = 12, 8, 10, 32
+    _run_and_compare(name, kwargs, 8)
+
+
+OVERLAPPED = [
+    ("LSTM", {"num_layers": 2, "bidirectional": True}),
+    ("LSTM", {"num_layers": 2, "proj_size": 7, "batch_first": True}),
+    ("GRU", {"bidirectional": True}),
+    ("RNN", {"bidirectional": True}),
+    ("RNN", {"nonlinearity": "relu", "bias": False}),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", OVERLAPPED, ids=str)
+def test_work_overlapped_with_the_loop_matches_torch(name, kwargs, chunks):
+    # 13 steps: chunks of 4 steps, the last one shorter and left to the end of the loop.
+    _run_and_compare(name, kwargs, 8, seq=13)
+    if blas_control() is not None:  # (without it the sums stay whole-sequence GEMMs)
+        grads = [r for r in chunks if r[0] != "inputs"]
+        assert len(grads) >= 3 and all(b - a <= 4 for a, b in grads)
+        if name == "LSTM":  # (its input projection too, ahead of the forward loop)
+            inputs = [r for r in chunks if r[0] == "inputs"]
+            assert len(inputs) >= 3 and all(b - a <= 4 for _, a, b in inputs)
+
+
+def _run_and_compare(name: str, kwargs: dict, batch: int, seq: int = 12) -> None:
+    """Outputs, final states and every gradient of one configuration against torch."""
+    in_size, hidden = 10, 32
     e, t = _pair(name, in_size, hidden, **kwargs)
     rng = np.random.default_rng(1)
     shape = (batch, seq, in_size) if kwargs.get("batch_first") else (seq, batch, in_size)

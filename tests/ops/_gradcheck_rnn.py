@@ -1,12 +1,13 @@
 """Gradcheck rows of the fused recurrent layers (``ember.ops.rnn``): T=3, batch 2, hidden 3,
-forward and reverse direction, with and without biases (and the LSTM projection)."""
+forward and reverse direction, with and without biases (and the LSTM projection); the LSTM
+with its input projection in the node (input size 2) too."""
 
 from __future__ import annotations
 
 from ember.ops import rnn as R
 from tests.ops._cases import d
 
-T, B, H, P = 3, 2, 3, 2
+T, B, H, P, I = 3, 2, 3, 2, 2
 
 
 def add_rnn_rows(gc) -> None:
@@ -42,6 +43,32 @@ def add_rnn_rows(gc) -> None:
             d(4 * H, P),
             d(P, H),
             name=f"LSTMLayerProj{tag}",
+        )
+        gc(
+            R.LSTMInputLayer,
+            lambda x, wi, b, h0, c0, w, rev=rev: R.LSTMInputLayer.apply(
+                x, wi, b, h0, c0, w, None, rev
+            ),
+            d(T, B, I),
+            d(4 * H, I),
+            d(4 * H),
+            d(B, H),
+            d(B, H),
+            d(4 * H, H),
+            name=f"LSTMInputLayer{tag}",
+        )
+        gc(
+            R.LSTMInputLayer,
+            lambda x, wi, h0, c0, w, wr, rev=rev: R.LSTMInputLayer.apply(
+                x, wi, None, h0, c0, w, wr, rev
+            ),
+            d(T, B, I),
+            d(4 * H, I),
+            d(B, P),
+            d(B, H),
+            d(4 * H, P),
+            d(P, H),
+            name=f"LSTMInputLayerProj{tag}",
         )
         gc(
             R.GRULayer,

@@ -3,7 +3,8 @@
 PyTorch exposes no public ``F.*`` recurrent function (its modules call ``torch._VF``); these
 private helpers play that role. Per layer and direction the input projection of all time steps
 is one GEMM (``F.linear`` on ``(T * B, I)``), then one fused node (``ember.ops.rnn``) runs the
-recurrence.
+recurrence; an LSTM layer is one node with its projection inside (``LSTMInputLayer``: it
+overlaps the projection and its gradients with the time loop).
 """
 
 from __future__ import annotations
@@ -43,14 +44,15 @@ def run_layer(
     Returns ``(output, h_n)``, or ``(output, h_n, c_n)`` for ``mode == 'LSTM'``.
     """
     w_ih, w_hh, b_ih, b_hh, w_hr = weights
+    if mode == "LSTM":  # the projection in the layer's node (its gradients beside the loop)
+        b = b_ih if b_hh is None else (b_hh if b_ih is None else b_ih + b_hh)
+        return R.LSTMInputLayer.apply(x, w_ih, b, h0, c0, w_hh, w_hr, reverse)
     if mode != "GRU" and b_ih is not None and b_hh is not None:
         # Both biases add to every pre-activation (GRU's b_hn does not: it sits inside the
         # reset product): adding their sum in the projection GEMM saves the layer a pass over
         # the (T, B, G) pre-activations, and each bias still gets the sum of the gate gradients.
         b_ih, b_hh = b_ih + b_hh, None
     gi = _project(x, w_ih, b_ih)
-    if mode == "LSTM":
-        return R.LSTMLayer.apply(gi, h0, c0, w_hh, b_hh, w_hr, reverse)
     if mode == "GRU":
         return R.GRULayer.apply(gi, h0, w_hh, b_hh, reverse)
     return R.RNNLayer.apply(gi, h0, w_hh, b_hh, mode == "RNN_RELU", reverse)
