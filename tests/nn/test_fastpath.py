@@ -297,3 +297,18 @@ def test_uninitialised_module_error_as_torch():
     with pytest.raises(AttributeError) as got:
         make(ember)(1)
     assert str(got.value) == str(want.value)
+
+
+def test_one_row_through_a_layer_big_enough_to_split():
+    # 4096 x 4096 multiply-adds per row: the normal path's GEMM is cut into per-core products
+    # (ops/_parallel.py, MIN_GEMM); the fast path runs that same GEMM, not its own matmul.
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        seq = nn.Sequential(nn.Linear(4096, 4096), nn.ReLU()).eval()
+        x = ember.randn(1, 4096)
+        with ember.no_grad():
+            fast, slow = seq(x), _by_hand(seq, x)
+    finally:
+        ember.set_num_threads(before)
+    np.testing.assert_array_equal(fast.numpy(), slow.numpy())

@@ -25,8 +25,8 @@ from ..._tensor import Tensor, _wrap
 from ...autograd.function import NO_CTX
 from ...autograd.grad_mode import STATE
 from ...ops import unary as U
-from ...ops._parallel import unary_into
-from ...ops.linalg import _gemm_rows
+from ...ops._parallel import MIN_GEMM, unary_into
+from ...ops.linalg import _BLAS_THREADS_FROM, _gemm_rows
 from . import _hooks as H
 from .activation import ReLU, Sigmoid, Tanh
 from .dropout import Dropout
@@ -85,9 +85,10 @@ def _linear(params: dict, x: np.ndarray) -> np.ndarray | None:
     bd = b._data
     if bd.shape != ws[:1] or bd.dtype != dt:
         return None
-    # What ops.linalg.Linear.forward computes, step for step (a small 2-D input: _gemm_rows's first
-    # case, inlined).
-    if len(xs) != 2 or xs[0] * ws[0] * dt.itemsize >= SCRATCH_MIN_BYTES:
+    # What ops.linalg.Linear.forward computes, step for step: _gemm_rows, whose plain `x @ w`
+    # for a small 2-D input (below the sizes where _gemm splits the product or sets BLAS threads)
+    # is inlined.
+    if len(xs) != 2 or xs[0] * ws[0] * ws[1] >= _INLINE_MACS:
         out = _gemm_rows(x, wd.T)
         out += bd
         return out
@@ -118,6 +119,9 @@ def _relu_inplace(a: np.ndarray) -> None:
 
 
 _ZEROS = U._zeros  # the shared read-only zeros of ops.unary, by dtype
+# Multiply-adds below which _gemm_rows is one plain matmul (no scratch output: 2**18 * 4 bytes
+# is SCRATCH_MIN_BYTES of float32 at one column; no split, no BLAS thread policy).
+_INLINE_MACS = min(_BLAS_THREADS_FROM, MIN_GEMM)
 
 
 # Activations applied to a float array the chain owns: the primitive their normal path runs.
