@@ -88,6 +88,7 @@ def test_same_as_calling_each_layer(seed, mode, grad):
     slow = _run(seq, x2, grad, by_hand=True)
     assert type(fast) is type(slow)
     assert fast.dtype == slow.dtype and fast.shape == slow.shape
+    assert fast.stride() == slow.stride() and fast.is_contiguous()
     np.testing.assert_array_equal(fast.detach().numpy(), slow.detach().numpy())
     np.testing.assert_array_equal(x1.numpy(), x2.numpy())  # an in-place ReLU first: both changed
     assert fast.requires_grad == slow.requires_grad

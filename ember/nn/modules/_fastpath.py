@@ -67,10 +67,11 @@ def _plain(d: dict) -> bool:
         return False
 
 
-def _linear(params: dict, x: np.ndarray) -> np.ndarray | None:
-    """``Linear``'s fused forward on ``x`` (a new array) with the layer's ``params``, or None
-    when the normal path must run: a weight or bias that would record a graph, or anything its
-    fast branch does not take."""
+def _linear(params: dict, x: np.ndarray, one: bool) -> tuple | None:
+    """``Linear``'s fused forward on ``x`` with the layer's ``params``: ``(out, one)``, ``out`` a
+    new array; or None when the normal path must run (a weight or bias that would record a
+    graph, or anything its fast branch does not take). ``one``: ``x`` is the row of a one-row
+    input, 1-D (see :func:`run`); so is ``out`` while the returned ``one`` is True."""
     w, b = params.get("weight"), params.get("bias")
     if not isinstance(w, Tensor) or (b is not None and not isinstance(b, Tensor)):
         return None
@@ -80,42 +81,36 @@ def _linear(params: dict, x: np.ndarray) -> np.ndarray | None:
     dt, ws, xs = wd.dtype, wd.shape, x.shape
     if len(ws) != 2 or not xs or xs[-1] != ws[1] or x.dtype != dt:
         return None
-    if b is None:
-        return _gemm_rows(x, wd.T)
-    bd = b._data
-    if bd.shape != ws[:1] or bd.dtype != dt:
-        return None
+    bd = None
+    if b is not None:
+        bd = b._data
+        if bd.shape != ws[:1] or bd.dtype != dt:
+            return None
     # What ops.linalg.Linear.forward computes, step for step: _gemm_rows, whose plain `x @ w`
     # for a small 2-D input (below the sizes where _gemm splits the product or sets BLAS threads)
-    # is inlined.
-    if len(xs) != 2 or xs[0] * ws[0] * ws[1] >= _INLINE_MACS:
-        out = _gemm_rows(x, wd.T)
-        out += bd
-        return out
-    out = x @ wd.T
-    if xs[0] == 1:
-        # One row: the bias added to a 1-D view. Same-shape operands take NumPy's trivial loop;
-        # a (1, n) array with an (n,) operand sets up a broadcasting iterator (~2.5 against ~1
-        # us for 256 floats).
-        row = out[0]
-        row += bd
+    # is inlined; a row's product is the same BLAS call whether the row is 1-D or (1, k).
+    rows = 1 if one else xs[0] if len(xs) == 2 else -1
+    if rows < 0 or rows * ws[0] * ws[1] >= _INLINE_MACS:
+        out = _gemm_rows(x.reshape(1, -1) if one else x, wd.T)
+        one = False
     else:
+        out = x @ wd.T
+    if bd is not None:
         out += bd
-    return out
+    return out, one
 
 
 def _relu_inplace(a: np.ndarray) -> None:
     if a.nbytes >= SCRATCH_MIN_BYTES:
         unary_into(U._max0, a, a)  # in per-core chunks, as the normal path fills its output
         return
-    # max(zeros, a) as the normal path's kernel (zeros first: -0. stays -0.); a one-row ``a`` as
-    # a row, against a slice of the shared zeros (no _zeros_for reshape).
-    r = a[0] if a.ndim == 2 and a.shape[0] == 1 else a  # one row: 1-D (see _linear)
-    z = _ZEROS.get(r.dtype)
-    if r.ndim == 1 and z is not None and z.size >= r.size:
-        np.maximum(z[: r.size], r, out=r)
+    # max(zeros, a) as the normal path's kernel (zeros first: -0. stays -0.); a row against a
+    # slice of the shared zeros (no _zeros_for reshape).
+    z = _ZEROS.get(a.dtype)
+    if a.ndim == 1 and z is not None and z.size >= a.size:
+        np.maximum(z[: a.size], a, out=a)
     else:
-        np.maximum(U._zeros_for(r), r, out=r)
+        np.maximum(U._zeros_for(a), a, out=a)
 
 
 _ZEROS = U._zeros  # the shared read-only zeros of ops.unary, by dtype
@@ -148,15 +143,21 @@ def run(modules: Any, input: Tensor) -> Any:
     docstring). Call only when :func:`applies` holds."""
     t: Any = input  # the current value as a Tensor (None while it lives only as an array)
     a: np.ndarray | None = None  # the current value as an array this chain made and owns
+    one = False  # a is 1-D, the row of a (1, n) value
     for i, m in enumerate(modules):
         kind = type(m)
         if kind in _KNOWN:
             d = m.__dict__
             if _plain(d):
                 if kind is Linear:
-                    out = _linear(d["_parameters"], t._data if a is None else a)
-                    if out is not None:
-                        a, t = out, None
+                    x = t._data if a is None else a
+                    # A (1, k) value runs as its row: ufuncs take NumPy's trivial loop on
+                    # operands of one shape, where a (1, n) array with an (n,) bias or zeros
+                    # sets up a broadcasting iterator (bias += on 256 floats: ~1 against ~2.5 us).
+                    row = one or (x.ndim == 2 and x.shape[0] == 1)
+                    res = _linear(d["_parameters"], x if one or not row else x[0], row)
+                    if res is not None:
+                        (a, one), t = res, None
                         continue
                 elif a is not None:
                     if kind is ReLU:
@@ -170,7 +171,8 @@ def run(modules: Any, input: Tensor) -> Any:
                     elif _is_noop(kind, d):
                         continue
         if a is not None:
-            t, a = _wrap(a), None
+            t, a = _wrap(a.reshape(1, -1) if one else a), None
+            one = False
         t = m(t)
         if type(t) is not Tensor or (STATE.enabled and t._rg):
             # A graph is being recorded, or the value is no longer a plain Tensor: the rest of
@@ -178,4 +180,6 @@ def run(modules: Any, input: Tensor) -> Any:
             for rest in list(modules)[i + 1 :]:
                 t = rest(t)
             return t
-    return _wrap(a) if a is not None else t
+    if a is None:
+        return t
+    return _wrap(a.reshape(1, -1) if one else a)
