@@ -45,23 +45,61 @@ def _part(a, lo: int, hi: int, nd: int, n0: int):
     return a[lo:hi]
 
 
+def _empty_as(like, shape: tuple, dtype):
+    """An empty array of ``shape`` whose leading axes are laid out in ``like``'s memory order (the
+    last axis innermost); C order when ``like`` has another rank. Multi-head attention's q, k and
+    v are views of the packed projections, ``(L, N, heads, E)`` in memory: its output and
+    gradients laid out so are views of ``(L * N, E)`` rows for the projections' GEMMs, where C
+    order would cost a transposing copy each way."""
+    nd = len(shape)
+    if like.ndim != nd or nd < 3:
+        return np.empty(shape, dtype)
+    perm = sorted(range(nd - 1), key=lambda i: -abs(like.strides[i])) + [nd - 1]
+    return np.empty(tuple(shape[i] for i in perm), dtype).transpose(np.argsort(perm))
+
+
+def _packed(q, k, v):
+    """The shape ``(L, N, 3, heads, E / heads)`` of the packed projections q, k and v are views of
+    (``SplitHeads`` of one self-attention projection), or None: their gradients can then be
+    written into one array of that shape, which ``SplitHeads`` passes on without a copy."""
+    if q.ndim != 4 or not (q.shape == k.shape == v.shape and q.strides == k.strides == v.strides):
+        return None
+    n_b, heads, n_l, dim = q.shape
+    sz = q.itemsize
+    e = heads * dim * sz
+    if q.dtype != k.dtype or q.dtype != v.dtype or q.strides != (3 * e, dim * sz, n_b * 3 * e, sz):
+        return None
+    at = q.__array_interface__["data"][0]
+    if k.__array_interface__["data"][0] != at + e or v.__array_interface__["data"][0] != at + 2 * e:
+        return None
+    return (n_l, n_b, 3, heads, dim)
+
+
 def _forward(ctx, q, k, v, mask, scale, keep, safe):
     batch = _batch_shape(q, k, v, mask)
     shape = (*batch, q.shape[-2], k.shape[-2])
+    nd, n0 = len(shape), shape[0]
     # The scale goes on q (L x E) rather than on the scores (L x S, usually the bigger array);
-    # the scaled copy is also contiguous, which BLAS prefers when q is a strided view.
-    qs = np.multiply(q, np.asarray(scale, q.dtype))
+    # the scaled copy is also dense, which BLAS prefers when q is a strided view. It is made
+    # chunk by chunk below when q has the scores' first batch axis.
+    sc = np.asarray(scale, q.dtype)
+    split_q = q.ndim == nd and q.shape[0] == n0
+    qs = np.empty_like(q) if split_q else np.multiply(q, sc)
     qb = np.broadcast_to(qs, (*batch, *qs.shape[-2:]))
     # The (..., L, S) score matrix and its gradient are the big per-step arrays: they come from
     # the scratch pool (no fresh pages to fault in every step).
     p = scratch.get(shape, q.dtype)
-    out = np.empty((*batch, q.shape[-2], v.shape[-1]), q.dtype)
+    out = _empty_as(q, (*batch, q.shape[-2], v.shape[-1]), q.dtype)
     pd = p if keep is None else np.empty(shape, q.dtype)
-    nd, n0 = len(shape), shape[0]
     kp = None if keep is None else np.broadcast_to(keep, shape)
+    # The backward's row sums read the output: a private copy (small: L x Ev), as the caller may
+    # write into the result in place (PyTorch allows that here, so no version check may object).
+    own = np.empty_like(out) if any(ctx.needs_input_grad) else None
 
     def rows(lo: int, hi: int) -> None:  # softmax(q k^T * scale + mask) @ v over rows lo:hi
         pc = p[lo:hi]
+        if split_q:
+            np.multiply(q[lo:hi], sc, out=qs[lo:hi])
         np.matmul(qb[lo:hi], np.swapaxes(_part(k, lo, hi, nd, n0), -1, -2), out=pc)
         if mask is not None:
             pc += _part(mask, lo, hi, nd, n0)
@@ -78,14 +116,14 @@ def _forward(ctx, q, k, v, mask, scale, keep, safe):
         if kp is not None:
             np.multiply(pc, kp[lo:hi], out=pd[lo:hi])
         np.matmul(pd[lo:hi], _part(v, lo, hi, nd, n0), out=out[lo:hi])
+        if own is not None:
+            own[lo:hi] = out[lo:hi]
 
     parallel_for(rows, n0, math.prod(shape))  # per-core chunks when big (GIL released)
     if q.ndim == k.ndim == v.ndim == 2 and (mask is None or mask.ndim <= 2):
         p, pd, out = p[0], pd[0], out[0]  # 2-D operands: the batch axis of one was ours
+        own = None if own is None else own[0]
     ctx.save_for_backward(q, k, v, p, keep, mask)  # q, mask: for create_graph
-    # The backward's row sums read the output: a private copy (small: L x Ev), as the caller may
-    # write into the result in place (PyTorch allows that here, so no version check may object).
-    own = out.copy() if any(ctx.needs_input_grad) else None
     ctx.meta = (scale, None if mask is None else mask.shape, safe, qs, own)
     return out, pd
 
@@ -93,7 +131,7 @@ def _forward(ctx, q, k, v, mask, scale, keep, safe):
 def _backward(ctx, g_out, g_w):
     if on_graph(g_out):
         return _backward_on_graph(ctx, g_out, g_w)
-    _, k, v, p, keep, _ = ctx.saved_tensors
+    q, k, v, p, keep, _ = ctx.saved_tensors
     scale, mask_shape, _, qs, out = ctx.meta
     nig = ctx.needs_input_grad
     if p.ndim == 2:  # 2-D operands: a batch axis of one, as the forward
@@ -105,9 +143,7 @@ def _backward(ctx, g_out, g_w):
     kp = None if keep is None else np.broadcast_to(keep, shape)
     pd = p * kp if kp is not None else p
     ds = scratch.get(shape, p.dtype)  # dP, then the scores' gradient, in place
-    dq = np.empty(qb.shape, p.dtype) if nig[0] else None
-    dk = np.empty((*batch, *k.shape[-2:]), p.dtype) if nig[1] else None
-    dv = np.empty((*batch, *v.shape[-2:]), p.dtype) if nig[2] else None
+    dq, dk, dv = _grad_arrays(q, k, v, batch, nig, p.dtype)
 
     def rows(lo: int, hi: int) -> None:
         g, pdc, dsc = g_out[lo:hi], pd[lo:hi], ds[lo:hi]
@@ -142,6 +178,19 @@ def _backward(ctx, g_out, g_w):
         None if dv is None else unbroadcast(dv, v.shape),
         dmask,
     )
+
+
+def _grad_arrays(q, k, v, batch: tuple, nig, dtype) -> list:
+    """Empty gradients for q, k and v (None where not needed), each laid out as its input; the
+    three views of one packed array when q, k and v are views of one (see ``_packed``)."""
+    packed = _packed(q, k, v) if all(nig[:3]) else None
+    if packed is not None:
+        g = np.empty(packed, dtype)
+        return [g[:, :, i].transpose(1, 2, 0, 3) for i in range(3)]
+    return [
+        _empty_as(a, (*batch, *a.shape[-2:]), dtype) if wanted else None
+        for a, wanted in zip((q, k, v), nig)
+    ]
 
 
 def _backward_on_graph(ctx, g_out, g_w):
@@ -239,7 +288,33 @@ class SplitHeads(Primitive):
                 for g in grads
             ]
             return np.concatenate(pieces, axis=-1), None, None
+        packed = _packed_base(grads, (n_l, n_b, parts, heads, dim))
+        if packed is not None:  # the gradients were written into their places (Attention)
+            return packed.reshape(shape), None, None
         gx = np.empty((n_l, n_b, parts, heads, dim), dtype)
         for i, g in enumerate(grads):
             gx[:, :, i] = 0 if g is None else g.transpose(2, 0, 1, 3)
         return gx.reshape(shape), None, None
+
+
+def _packed_base(grads: tuple, shape: tuple):
+    """The C-contiguous array of ``shape`` ``(L, N, parts, heads, dim)`` whose ``[:, :, i]`` part,
+    seen as ``(N, heads, L, dim)``, is ``grads[i]`` for every i (the attention backward writes
+    them so: ``_grad_arrays``), or None."""
+    base = getattr(grads[0], "base", None)
+    if (
+        type(base) is not np.ndarray
+        or base.shape != shape
+        or not base.flags.c_contiguous
+        or any(type(g) is not np.ndarray or g.base is not base for g in grads)
+    ):
+        return None
+    for i, g in enumerate(grads):
+        want = base[:, :, i].transpose(1, 2, 0, 3)
+        if (
+            g.shape != want.shape
+            or g.strides != want.strides
+            or g.__array_interface__["data"][0] != want.__array_interface__["data"][0]
+        ):
+            return None
+    return base

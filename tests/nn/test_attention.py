@@ -582,3 +582,80 @@ def test_sdpa_output_written_in_place_then_backward_as_torch(kw):
         (o * o).sum().backward()
         grads.append(a.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=GRTOL, atol=1e-4)  # |grad| up to ~200
+
+
+# ---- packed projections: q, k, v as views of one (L, N, 3 * E) array ------------------------
+def _packed_views(lib, qkv, heads):
+    """q, k, v ``(N, heads, L, E / heads)`` as views of the projections ``qkv (L, N, 3 * E)``."""
+    n_l, n_b, width = qkv.shape
+    parts = qkv.reshape(n_l, n_b, 3, heads, width // (3 * heads)).permute(2, 1, 3, 0, 4)
+    return parts[0], parts[1], parts[2]
+
+
+@pytest.mark.parametrize("chunks", [False, True])
+def test_sdpa_on_packed_views_matches_torch(chunks, monkeypatch):
+    # Views laid out as multi-head attention's packed projections: the output and gradients
+    # are written in that layout (one array for the three gradients); values as PyTorch's.
+    if chunks:
+        from ember.ops import _parallel
+
+        monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    data = rand_array((5, 3, 3 * 8), seed=3)
+    w_out = rand_array((3, 2, 5, 4), seed=4)
+    results = []
+    for lib, f in ((ember, F), (torch, TF)):
+        qkv = lib.tensor(data, requires_grad=True)
+        out = f.scaled_dot_product_attention(*_packed_views(lib, qkv, 2), is_causal=True)
+        (out * lib.tensor(w_out)).sum().backward()
+        results.append((out.detach().numpy(), qkv.grad.numpy()))
+    assert_close(results[0][0], results[1][0], RTOL, ATOL)
+    assert_close(results[0][1], results[1][1], GRTOL, GATOL)
+
+
+def test_gradcheck_attention_on_packed_views():
+    x = _t64(np.random.default_rng(5), 4, 2, 3 * 6)
+
+    def f(a):
+        return F.scaled_dot_product_attention(*_packed_views(ember, a, 2))
+
+    assert gradcheck(f, (x,))
+    assert gradcheck(lambda a: A.SplitHeads.apply(a, 3, 3)[1] * 2, (x,))
+
+
+def test_mha_self_attention_gradients_land_in_place(monkeypatch):
+    # Self-attention's q, k, v gradients are written into one packed array, which SplitHeads
+    # passes on without a copy; the parameter and input gradients are PyTorch's.
+    seen = []
+    real = A._packed_base
+    monkeypatch.setattr(A, "_packed_base", lambda g, s: seen.append(real(g, s)) or seen[-1])
+    mods = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        mods.append(lib.nn.MultiheadAttention(8, 2, batch_first=True))
+    copy_weights(*mods)
+    data = rand_array((3, 5, 8), seed=6)
+    grads = []
+    for lib, m in zip((ember, torch), mods):
+        x = lib.tensor(data, requires_grad=True)
+        out = m(x, x, x, need_weights=False)[0]
+        (out * out).sum().backward()
+        grads.append([x.grad.numpy()] + [p.grad.numpy() for p in m.parameters()])
+    assert len(seen) == 1 and seen[0] is not None
+    for a, b in zip(*grads):
+        assert_close(a, b, GRTOL, GATOL)
+
+
+def test_split_heads_gradient_changed_by_a_hook():
+    # A hook that replaces q's gradient: the packed array no longer holds it, so SplitHeads
+    # assembles the projections' gradient from the three it receives.
+    data = rand_array((4, 2, 3 * 6), seed=7)
+    grads = []
+    for lib, f in ((ember, F), (torch, TF)):
+        qkv = lib.tensor(data, requires_grad=True)
+        q, k, v = _packed_views(lib, qkv, 2)
+        if lib is ember:
+            q, k, v = A.SplitHeads.apply(qkv, 3, 2)
+        q.register_hook(lambda g: g * 3)
+        f.scaled_dot_product_attention(q, k, v).pow(2).sum().backward()
+        grads.append(qkv.grad.numpy())
+    assert_close(grads[0], grads[1], GRTOL, GATOL)

@@ -88,6 +88,7 @@ def test_same_as_calling_each_layer(seed, mode, grad):
     slow = _run(seq, x2, grad, by_hand=True)
     assert type(fast) is type(slow)
     assert fast.dtype == slow.dtype and fast.shape == slow.shape
+    assert fast.stride() == slow.stride() and fast.is_contiguous()
     np.testing.assert_array_equal(fast.detach().numpy(), slow.detach().numpy())
     np.testing.assert_array_equal(x1.numpy(), x2.numpy())  # an in-place ReLU first: both changed
     assert fast.requires_grad == slow.requires_grad
@@ -227,3 +228,88 @@ def test_fast_path_taken_only_without_hooks_and_graph(monkeypatch):
         seq(x)  # grad mode on and parameters requiring grad: a graph is recorded
     seq.requires_grad_(False)
     seq(x)  # grad mode on, but nothing requires grad: no graph, the fast path
+
+
+@pytest.mark.parametrize("shape", [(1, 5), (5,), (3, 5)])
+def test_signed_zeros_nan_and_inf_as_on_the_normal_path(shape):
+    # One-row outputs take 1-D views for the bias and ReLU: NaN, infinities and the signs of
+    # zeros must come out as from the normal path and PyTorch (ReLU keeps NaN).
+    seq = nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 6), nn.ReLU()).eval()
+    seq_t = torch.nn.Sequential(
+        torch.nn.Linear(5, 6), torch.nn.ReLU(), torch.nn.Linear(6, 6), torch.nn.ReLU()
+    ).eval()
+    with ember.no_grad():
+        seq[2].weight.zero_()
+        seq[2].weight[1, 0] = float("nan")
+        seq[2].weight[2, 1] = float("inf")
+        seq[2].bias.copy_(ember.tensor([-0.0, 0.0, -1.0, 2.0, -0.0, -3.0]))
+    seq_t.load_state_dict(
+        {k: torch.from_numpy(v.numpy().copy()) for k, v in seq.state_dict().items()}
+    )
+    x = ember.tensor(np.random.default_rng(1).standard_normal(shape).astype(np.float32))
+    with ember.no_grad():
+        fast = seq(x).numpy()
+        slow = _by_hand(seq, x).numpy()
+    with torch.no_grad():
+        want = seq_t(torch.from_numpy(x.numpy().copy())).numpy()
+    assert fast.shape == slow.shape == want.shape
+    np.testing.assert_array_equal(fast.view(np.int32), slow.view(np.int32))  # bit for bit
+    np.testing.assert_array_equal(np.signbit(fast), np.signbit(want))
+    np.testing.assert_array_equal(fast, want)
+
+
+def test_dropout_and_hooks_read_from_the_instance_dict():
+    # The fast path reads each layer's state from its instance dict: changes made there through
+    # attributes (eval/train, p, a hook added by hand) are seen at once.
+    seq = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.Linear(4, 2))
+    x = ember.randn(1, 4)
+    with ember.no_grad():
+        seq.eval()
+        ref = _by_hand(seq, x)
+        np.testing.assert_array_equal(seq(x).numpy(), ref.numpy())
+        seq.train()
+        ember.manual_seed(3)
+        fast = seq(x)
+        ember.manual_seed(3)
+        np.testing.assert_array_equal(fast.numpy(), _by_hand(seq, x).numpy())
+        seq.eval()
+        seq[1].p = 1.0
+        np.testing.assert_array_equal(seq(x).numpy(), ref.numpy())  # eval: p is not used
+        calls = []
+        seq[0]._forward_hooks[99] = lambda m, a, o: calls.append(1)
+        seq(x)
+        assert calls == [1]
+
+
+def test_uninitialised_module_error_as_torch():
+    # A Module subclass whose __init__ skips Module.__init__: the call fails as in PyTorch.
+    def make(lib):
+        class M(lib.nn.Module):
+            def __init__(self):
+                pass
+
+            def forward(self, x):
+                return x
+
+        return M()
+
+    with pytest.raises(AttributeError) as want:
+        make(torch)(1)
+    with pytest.raises(AttributeError) as got:
+        make(ember)(1)
+    assert str(got.value) == str(want.value)
+
+
+def test_one_row_through_a_layer_big_enough_to_split():
+    # 4096 x 4096 multiply-adds per row: the normal path's GEMM is cut into per-core products
+    # (ops/_parallel.py, MIN_GEMM); the fast path runs that same GEMM, not its own matmul.
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        seq = nn.Sequential(nn.Linear(4096, 4096), nn.ReLU()).eval()
+        x = ember.randn(1, 4096)
+        with ember.no_grad():
+            fast, slow = seq(x), _by_hand(seq, x)
+    finally:
+        ember.set_num_threads(before)
+    np.testing.assert_array_equal(fast.numpy(), slow.numpy())

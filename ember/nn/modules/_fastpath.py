@@ -25,13 +25,12 @@ from ..._tensor import Tensor, _wrap
 from ...autograd.function import NO_CTX
 from ...autograd.grad_mode import STATE
 from ...ops import unary as U
-from ...ops._parallel import unary_into
-from ...ops.linalg import _gemm_rows
+from ...ops._parallel import MIN_GEMM, unary_into
+from ...ops.linalg import _BLAS_THREADS_FROM, _gemm_rows
 from . import _hooks as H
 from .activation import ReLU, Sigmoid, Tanh
 from .dropout import Dropout
 from .linear import Identity, Linear
-from .module import Module
 
 __all__ = ["applies", "run"]
 
@@ -51,68 +50,92 @@ def applies(input: Any) -> bool:
     )
 
 
-def _plain(m: Module) -> bool:
-    """No hooks of its own and the class's own ``forward`` (not one set on the instance)."""
-    return not (
-        m._forward_pre_hooks
-        or m._forward_hooks
-        or m._backward_hooks
-        or m._backward_pre_hooks
-        or "forward" in m.__dict__
-    )
+def _plain(d: dict) -> bool:
+    """No hooks of its own and the class's own ``forward`` (not one set on the instance), from
+    the module's instance dict (Module defines ``__getattr__``, which makes CPython's attribute
+    reads on modules ~3x slower than dict lookups). A dict without the hook entries (a module
+    whose ``Module.__init__`` never ran) is not plain: the normal call reports it."""
+    try:
+        return not (
+            d["_forward_pre_hooks"]
+            or d["_forward_hooks"]
+            or d["_backward_hooks"]
+            or d["_backward_pre_hooks"]
+            or "forward" in d
+        )
+    except KeyError:
+        return False
 
 
-def _linear(m: Module, x: np.ndarray) -> np.ndarray | None:
-    """``Linear``'s fused forward on ``x`` (a new array), or None when the normal path must run:
-    a weight or bias that would record a graph, or anything its fast branch does not take."""
-    params = m._parameters
+def _linear(params: dict, x: np.ndarray, one: bool) -> tuple | None:
+    """``Linear``'s fused forward on ``x`` with the layer's ``params``: ``(out, one)``, ``out`` a
+    new array; or None when the normal path must run (a weight or bias that would record a
+    graph, or anything its fast branch does not take). ``one``: ``x`` is the row of a one-row
+    input, 1-D (see :func:`run`); so is ``out`` while the returned ``one`` is True."""
     w, b = params.get("weight"), params.get("bias")
     if not isinstance(w, Tensor) or (b is not None and not isinstance(b, Tensor)):
         return None
     if STATE.enabled and (w._rg or (b is not None and b._rg)):
         return None
     wd = w._data
-    dt = wd.dtype
-    if wd.ndim != 2 or x.ndim == 0 or x.shape[-1] != wd.shape[1] or x.dtype != dt:
+    dt, ws, xs = wd.dtype, wd.shape, x.shape
+    if len(ws) != 2 or not xs or xs[-1] != ws[1] or x.dtype != dt:
         return None
-    if b is None:
-        return _gemm_rows(x, wd.T)
-    bd = b._data
-    if bd.shape != (wd.shape[0],) or bd.dtype != dt:
-        return None
-    # What ops.linalg.Linear.forward computes, step for step (a small 2-D input: _gemm_rows's first
-    # case, inlined).
-    if x.ndim == 2 and x.shape[0] * wd.shape[0] * dt.itemsize < SCRATCH_MIN_BYTES:
-        out = x @ wd.T
+    bd = None
+    if b is not None:
+        bd = b._data
+        if bd.shape != ws[:1] or bd.dtype != dt:
+            return None
+    # What ops.linalg.Linear.forward computes, step for step: _gemm_rows, whose plain `x @ w`
+    # for a small 2-D input (below the sizes where _gemm splits the product or sets BLAS threads)
+    # is inlined; a row's product is the same BLAS call whether the row is 1-D or (1, k).
+    rows = 1 if one else xs[0] if len(xs) == 2 else -1
+    if rows < 0 or rows * ws[0] * ws[1] >= _INLINE_MACS:
+        out = _gemm_rows(x.reshape(1, -1) if one else x, wd.T)
+        one = False
     else:
-        out = _gemm_rows(x, wd.T)
-    out += bd
-    return out
+        out = x @ wd.T
+    if bd is not None:
+        out += bd
+    return out, one
 
 
 def _relu_inplace(a: np.ndarray) -> None:
-    if a.nbytes < SCRATCH_MIN_BYTES:
-        np.maximum(U._zeros_for(a), a, out=a, dtype=a.dtype)  # zeros first: -0. stays -0.
-    else:
+    if a.nbytes >= SCRATCH_MIN_BYTES:
         unary_into(U._max0, a, a)  # in per-core chunks, as the normal path fills its output
+        return
+    # max(zeros, a) as the normal path's kernel (zeros first: -0. stays -0.); a row against a
+    # slice of the shared zeros (no _zeros_for reshape).
+    z = _ZEROS.get(a.dtype)
+    if a.ndim == 1 and z is not None and z.size >= a.size:
+        np.maximum(z[: a.size], a, out=a)
+    else:
+        np.maximum(U._zeros_for(a), a, out=a)
+
+
+_ZEROS = U._zeros  # the shared read-only zeros of ops.unary, by dtype
+# Multiply-adds below which _gemm_rows is one plain matmul (no scratch output: 2**18 * 4 bytes
+# is SCRATCH_MIN_BYTES of float32 at one column; no split, no BLAS thread policy).
+_INLINE_MACS = min(_BLAS_THREADS_FROM, MIN_GEMM)
 
 
 # Activations applied to a float array the chain owns: the primitive their normal path runs.
-_ACTIVATIONS: dict[type, Any] = {ReLU: U.Relu, Tanh: U.Tanh, Sigmoid: U.Sigmoid}
+_ACTIVATIONS: dict[type, Any] = {Tanh: U.Tanh, Sigmoid: U.Sigmoid}
+# The layers run here (when plain): everything else is called normally.
+_KNOWN = frozenset((Linear, ReLU, Tanh, Sigmoid, Identity, Dropout))
 
 
-def _activation(m: Module, a: np.ndarray) -> np.ndarray:
-    prim = _ACTIVATIONS[type(m)]
-    if prim is U.Relu:
-        _relu_inplace(a)  # max(a, 0) written over a Linear output nobody else holds
-        return a
-    return prim.forward(NO_CTX, a)
-
-
-def _is_noop(m: Module) -> bool:
+def _is_noop(kind: type, d: dict) -> bool:
     """``Identity``, and ``Dropout`` in eval mode with a valid ``p``: the input as is."""
-    t = type(m)
-    return t is Identity or (t is Dropout and not m.training and 0.0 <= m.p <= 1.0)
+    if kind is Identity:
+        return True
+    p = d.get("p")
+    return (
+        kind is Dropout
+        and d.get("training") is False
+        and isinstance(p, (int, float))
+        and 0.0 <= p <= 1.0
+    )
 
 
 def run(modules: Any, input: Tensor) -> Any:
@@ -120,21 +143,36 @@ def run(modules: Any, input: Tensor) -> Any:
     docstring). Call only when :func:`applies` holds."""
     t: Any = input  # the current value as a Tensor (None while it lives only as an array)
     a: np.ndarray | None = None  # the current value as an array this chain made and owns
+    one = False  # a is 1-D, the row of a (1, n) value
     for i, m in enumerate(modules):
         kind = type(m)
-        if kind is Linear and _plain(m):
-            out = _linear(m, t._data if a is None else a)
-            if out is not None:
-                a, t = out, None
-                continue
-        elif a is not None and _plain(m):
-            if kind in _ACTIVATIONS and a.dtype.kind == "f":
-                a = _activation(m, a)
-                continue
-            if _is_noop(m):
-                continue
+        if kind in _KNOWN:
+            d = m.__dict__
+            if _plain(d):
+                if kind is Linear:
+                    x = t._data if a is None else a
+                    # A (1, k) value runs as its row: ufuncs take NumPy's trivial loop on
+                    # operands of one shape, where a (1, n) array with an (n,) bias or zeros
+                    # sets up a broadcasting iterator (bias += on 256 floats: ~1 against ~2.5 us).
+                    row = one or (x.ndim == 2 and x.shape[0] == 1)
+                    res = _linear(d["_parameters"], x if one or not row else x[0], row)
+                    if res is not None:
+                        (a, one), t = res, None
+                        continue
+                elif a is not None:
+                    if kind is ReLU:
+                        if a.dtype.kind == "f":
+                            _relu_inplace(a)  # over a Linear output nobody else holds
+                            continue
+                    elif kind in _ACTIVATIONS:
+                        if a.dtype.kind == "f":
+                            a = _ACTIVATIONS[kind].forward(NO_CTX, a)
+                            continue
+                    elif _is_noop(kind, d):
+                        continue
         if a is not None:
-            t, a = _wrap(a), None
+            t, a = _wrap(a.reshape(1, -1) if one else a), None
+            one = False
         t = m(t)
         if type(t) is not Tensor or (STATE.enabled and t._rg):
             # A graph is being recorded, or the value is no longer a plain Tensor: the rest of
@@ -142,4 +180,6 @@ def run(modules: Any, input: Tensor) -> Any:
             for rest in list(modules)[i + 1 :]:
                 t = rest(t)
             return t
-    return _wrap(a) if a is not None else t
+    if a is None:
+        return t
+    return _wrap(a.reshape(1, -1) if one else a)
