@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._util import ones_vector
+
 
 def bits_of(a: np.ndarray) -> np.ndarray:
     """``a``'s elements reinterpreted as signed integers of the same width (a view)."""
@@ -45,4 +47,22 @@ def select(mask: np.ndarray, a: np.ndarray, b: float, out: np.ndarray) -> np.nda
     np.bitwise_xor(bits_of(a), bb, out=ob)
     ob &= mask
     ob ^= bb
+    return out
+
+
+def where_or_zero(g: np.ndarray, cond: np.ndarray) -> np.ndarray:
+    """``where(cond, g, 0)`` as a new array of ``g``'s dtype (``g`` broadcast to ``cond``): a
+    gradient let through a mask. Multiplying by the 0/1 mask is one fast pass, but an inf or NaN
+    of ``g`` times 0 is NaN where PyTorch's select gives 0; so the product is checked (one BLAS
+    dot when contiguous) and redone by selection only when it is not all finite (rare)."""
+    out = np.array(cond, dtype=g.dtype)  # (g * bool casts in buffers: slower)
+    np.multiply(out, g, out=out)
+    flat = out.reshape(-1) if out.flags.c_contiguous else None
+    if flat is not None and flat.size:
+        finite = np.isfinite(np.dot(flat, ones_vector(flat.size, out.dtype)))
+    else:
+        finite = bool(np.isfinite(out).all())
+    if not finite:
+        out.fill(0)
+        np.copyto(out, g, where=cond)
     return out

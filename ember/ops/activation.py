@@ -349,9 +349,7 @@ class Hardtanh(Primitive):
         if on_graph(x) or on_graph(g):
             gx = g * ((x > lo) & (x < hi))
             return (_linked(gx, x) if on_graph(x) else gx), None, None
-        gx = ((x > lo) & (x < hi)).astype(g.dtype)  # (g * bool casts in buffers: slower)
-        gx *= g
-        return gx, None, None
+        return bits.where_or_zero(g, (x > lo) & (x < hi)), None, None
 
 
 def _hardsigmoid(x: np.ndarray, sixth: np.ndarray | None = None) -> np.ndarray:
@@ -375,8 +373,7 @@ class Hardsigmoid(Primitive):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        gx = ((x > -3) & (x < 3)).astype(g.dtype)  # (g * bool casts in buffers: slower)
-        gx *= g
+        gx = bits.where_or_zero(g, (x > -3) & (x < 3))
         gx *= 1 / 6
         return gx
 

@@ -12,6 +12,7 @@ from .. import _dtype as D
 from .._dtype_names import type_name
 from .._out import accepts_out
 from .._tensor import Tensor, _wrap
+from ._bitmask import where_or_zero
 from ._spatial_mean import trailing_mean
 from ._util import Primitive, dims_of, on_graph, wrap_dim
 from .elementwise import cast
@@ -354,16 +355,18 @@ def prod(
 
 
 class Amax(Primitive):
-    """max/min over several dims; ties share the gradient evenly (PyTorch's amax rule)."""
+    """max/min over several dims; ties share the gradient evenly (PyTorch's amax rule). With
+    ``select`` (``max()``/``min()`` of everything) the gradient is selected into the ties, so an
+    inf or NaN gradient leaves 0 elsewhere; amax multiplies by the mask (NaN there), as PyTorch."""
 
     twice_differentiable = True
 
     @staticmethod
-    def forward(ctx, x, axes, keepdim, is_max):
+    def forward(ctx, x, axes, keepdim, is_max, select=False):
         out = np.asarray(
             x.max(axis=axes, keepdims=True) if is_max else x.min(axis=axes, keepdims=True)
         )
-        ctx.meta = (axes, keepdim)
+        ctx.meta = (axes, keepdim, select)
         res = _squeeze(out, axes, keepdim)
         ctx.save_for_backward(x, res)  # the output itself (create_graph goes through it)
         return res
@@ -371,14 +374,18 @@ class Amax(Primitive):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        axes, keepdim = ctx.meta
+        axes, keepdim, select = ctx.meta
         out = _unsqueeze(out, axes, keepdim, x.ndim)
         mask = x == out
         if x.dtype.kind == "f":
             mask |= np.isnan(x) & np.isnan(out)  # a NaN maximum: the NaNs share the gradient
         cnt = mask.sum(axis=axes, keepdims=True)
         g = _unsqueeze(g, axes, keepdim, x.ndim)
-        return (g * mask / cnt).astype(g.dtype, copy=False), None, None, None
+        if select and not on_graph(g):
+            gx = where_or_zero(np.broadcast_to(g, mask.shape), mask) / cnt
+        else:
+            gx = g * mask / cnt
+        return gx.astype(g.dtype, copy=False), None, None, None, None
 
 
 def _reduce_dims_or_all(dim: Any, ndim: int) -> tuple:
@@ -466,7 +473,7 @@ def _max_min(input: Tensor, dim: Any, keepdim: bool, is_max: bool, name: str) ->
         return maximum(input, dim) if is_max else minimum(input, dim)
     if dim is None:
         _check_nonempty(input, name, (), True)
-        return Amax.apply(input, tuple(range(input.ndim)), False, is_max)
+        return Amax.apply(input, tuple(range(input.ndim)), False, is_max, True)
     axis = wrap_dim(dim, input.ndim)
     if input.ndim == 0:
         return values_indices[name](input.clone(), _wrap(np.asarray(0, np.int64)))

@@ -195,13 +195,33 @@ class Interpolate(Primitive):
         else:
             for i, m in enumerate(mats):
                 y = _apply_along(y, m, x.ndim - nd + i)
-        ctx.mats = mats
+        ctx.mats, ctx.gathers = mats, gathers
         return y
 
     @staticmethod
     def backward(ctx, g):
         mats = ctx.mats
         nd = len(mats)
+        if ctx.gathers is not None and not on_graph(g):
+            # Nearest: sums of the copies (an inf gradient stays inf: a 0/1 matrix would make
+            # inf * 0 = NaN where PyTorch's sum gives inf).
+            for i, (ix, m) in enumerate(zip(ctx.gathers, mats)):
+                g = _sum_copies(g, ix, m.shape[1], g.ndim - nd + i)
+            return g, None, None
         for i, m in enumerate(mats):
             g = _apply_along(g, m.T, g.ndim - nd + i)
         return g, None, None
+
+
+def _sum_copies(g: np.ndarray, index: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """The gradient of ``take(x, index, axis)`` for a non-decreasing ``index`` (nearest's):
+    each run of equal sources summed by ``add.reduceat``; sources never read get 0."""
+    starts = np.flatnonzero(np.diff(index, prepend=-1))
+    sums = np.add.reduceat(g, starts, axis=axis)
+    shape = list(g.shape)
+    shape[axis] = size
+    out = np.zeros(shape, g.dtype)
+    where = [slice(None)] * g.ndim
+    where[axis] = index[starts]
+    out[tuple(where)] = sums
+    return out

@@ -15,7 +15,8 @@ import numpy as np
 from .. import _dtype as D
 from .._out import accepts_out_in
 from .._tensor import Tensor, _wrap
-from ._util import Primitive, dims_of, type_name, wrap_dim
+from ._bitmask import where_or_zero
+from ._util import Primitive, dims_of, on_graph, type_name, wrap_dim
 from .elementwise import add, cast, div, mul, sub
 from .indexing import gather
 from .reduction import sum as _sum
@@ -95,7 +96,11 @@ class EvenlyShared(Primitive):
     @staticmethod
     def backward(ctx, g):
         same, n = ctx.meta
-        return (same * (g / n)).astype(g.dtype, copy=False), None
+        if on_graph(g):
+            return same * (g / n), None
+        # selected, not multiplied: an inf or NaN gradient leaves 0 elsewhere, as PyTorch's
+        gx = where_or_zero(np.broadcast_to(g / n, same.shape), same)
+        return gx.astype(g.dtype, copy=False), None
 
 
 def _median_all(input: Tensor, ignore_nan: bool) -> Tensor:

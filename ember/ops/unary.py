@@ -15,6 +15,7 @@ from .._out import accepts_out, into
 from .._scratch import SCRATCH_MIN_BYTES, scratch
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
+from ._bitmask import where_or_zero
 from ._kernels import refuse
 from ._parallel import MIN_WORK, binary_into, unary_into
 from ._util import Primitive, broadcast_error, grad_where, on_graph
@@ -264,15 +265,17 @@ def _memory_flat(a: np.ndarray) -> np.ndarray | None:
 def _relu_bwd(g, x, o):
     # A pooled gradient only when it is cut into per-core chunks: a pooled array is a view, which
     # a leaf's .grad would have to copy (one more pass over fresh memory).
-    if on_graph(o) or o.size < MIN_WORK:
+    if on_graph(o) or on_graph(g):
         return g * (o != 0)  # o >= 0 or NaN: a NaN output passes its gradient, as PyTorch's
+    if o.size < MIN_WORK:
+        return where_or_zero(g, o != 0)  # (an inf or NaN gradient stops at 0, as PyTorch's)
     return binary_into(_mask_grad, g, o, scratch.like(o, np.result_type(g.dtype, np.bool_)))
 
 
 def _mask_grad(g, o, out):
     # ``o`` is relu's output (>= 0, or NaN): ``o != 0`` is ``~(o <= 0)`` in one pass, so a NaN
     # output passes its gradient as in PyTorch's threshold_backward.
-    np.multiply(g, o != 0, out=out)
+    np.copyto(out, where_or_zero(g, o != 0))
 
 
 Relu, _relu = _unary("Relu", _relu_fwd, _relu_bwd, save="out", float_only=False)

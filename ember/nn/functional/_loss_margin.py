@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ... import _dtype as D
+from ..._creation import zeros_like
 from ...autograd.grad_mode import STATE, no_grad
 from ...ops.elementwise import cast, minimum, where
 from ...ops.loss import CosineSimilarity, LogSigmoid
@@ -190,7 +191,7 @@ def hinge_embedding_loss(
     tensor(0.5500)
     """
     reduction = reduction_of(reduction, size_average, reduce)
-    zeros = input * 0.0
+    zeros = zeros_like(input)  # not input * 0: no NaN from an inf input or gradient, as torch
     clamp = (margin - input).clamp_min(0)
     loss = where(target != 1, clamp, zeros) + where(target != -1, input, zeros)
     return _reduce(loss, reduction)
