@@ -13,14 +13,13 @@ from typing import Any
 
 __all__ = ["TorchVersion", "internal_version"]
 
-_PEP440 = re.compile(
+_PEP440 = (
     r"v?(?P<release>\d+(?:\.\d+)*)"
     r"(?:[-_.]?(?P<pre_l>a|b|c|rc|alpha|beta|pre|preview)[-_.]?(?P<pre_n>\d*))?"
     r"(?:(?:-(?P<post_n1>\d+))|(?:[-_.]?(?:post|rev|r)[-_.]?(?P<post_n2>\d*)))?"
     r"(?:[-_.]?dev[-_.]?(?P<dev_n>\d*))?"
-    r"(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?",
-    re.IGNORECASE,
-)
+    r"(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?"
+)  # compiled on the first comparison (re caches it), not at ``import ember``
 _PRE = {"a": "a", "alpha": "a", "b": "b", "beta": "b"}
 _PRE.update(dict.fromkeys(["c", "rc", "pre", "preview"], "rc"))
 _INF, _NEG_INF = (1,), (-1,)  # sort after / before any (letter, number) pair
@@ -28,7 +27,7 @@ _INF, _NEG_INF = (1,), (-1,)  # sort after / before any (letter, number) pair
 
 def _key(text: str) -> tuple:
     """PEP 440's sort key: release (trailing zeros dropped), pre, post, dev, local."""
-    m = _PEP440.fullmatch(text.strip())
+    m = re.fullmatch(_PEP440, text.strip(), re.IGNORECASE)
     if m is None:
         raise ValueError(f"Invalid version: '{text}'")
     release = tuple(int(p) for p in m["release"].split("."))
