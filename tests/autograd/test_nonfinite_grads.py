@@ -11,6 +11,8 @@ import ember
 VALS = [-2.0, -0.5, 0.0, 0.5, 2.0, 7.0]
 
 OPS = {
+    "tanh": lambda m, x: x.tanh(),
+    "sigmoid": lambda m, x: x.sigmoid(),
     "relu": lambda m, x: m.nn.functional.relu(x),
     "relu6": lambda m, x: m.nn.functional.relu6(x),
     "hardtanh": lambda m, x: m.nn.functional.hardtanh(x),
