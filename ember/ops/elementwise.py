@@ -831,16 +831,38 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     # intermediate overflows where the result is finite.
     if isinstance(weight, Tensor) and weight.dtype._kind < D._FLOAT:
         weight = cast(weight, input.dtype)  # (1 - weight must not wrap around in uint8)
-    diff = sub(end, input)
-    if is_scalar(weight):
-        if abs(weight) < 0.5:
-            return add(input, mul(diff, weight))
-        return sub(end, mul(diff, 1 - weight))
-    from .compare import lt
-    from .unary import abs as abs_
+    try:
+        return Lerp.apply(input, end, weight)
+    except ValueError as e:
+        raise (broadcast_error(input, end, weight) or e) from None
 
-    small = lt(abs_(weight), 0.5)
-    return where(small, add(input, mul(weight, diff)), sub(end, mul(diff, rsub(weight, 1))))
+
+class Lerp(Primitive):
+    """``lerp(x, end, w)`` from the nearer end (PyTorch's formula: ``w`` 1 gives ``end``
+    exactly, no intermediate overflow where the result is finite). Its gradients are PyTorch's
+    ``g (1 - w)``, ``g w`` and ``g (end - x)``: the composition ``x + w (end - x)`` would give
+    ``g - g w``, NaN for an infinite ``g``."""
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, end, w):
+        if isinstance(w, np.ndarray) and w.dtype != x.dtype:
+            w = w.astype(x.dtype)  # a 0-d weight of another float dtype computes in x's
+        ctx.save_for_backward(x, end, w)
+        diff = end - x
+        near_x = x + w * diff
+        near_end = end - diff * (1 - w)
+        return np.where(np.abs(w) < 0.5, near_x, near_end).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, end, w = ctx.saved_tensors
+        nig = ctx.needs_input_grad
+        gx = unbroadcast(g * (1 - w), np.shape(x)) if nig[0] else None
+        gend = unbroadcast(g * w, np.shape(end)) if nig[1] else None
+        gw = unbroadcast(g * (end - x), np.shape(w)) if nig[2] else None
+        return gx, gend, gw
 
 
 def _c10(dt: D.dtype) -> str:

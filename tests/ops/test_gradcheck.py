@@ -152,6 +152,8 @@ gc(
     name="Clamp_tensor",
 )
 gc(E.Where, lambda x, y: ember.where(MASK, x, y), d(2, 3), d(3))
+gc(E.Lerp, lambda x, y, w: ember.lerp(x, y, w), d(2, 3), d(3), d(2, 1))
+gc(E.Lerp, lambda x, y: ember.lerp(x, y, 0.75), d(2, 3), d(2, 3), name="Lerp_scalar_weight")
 
 # ---- in-place ------------------------------------------------------------------------------
 
