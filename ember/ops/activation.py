@@ -587,7 +587,11 @@ class Prelu(Primitive):
         if nig[0]:
             gx = g * ((x > 0) * (1 - wb) + wb)  # 1 where x > 0, else the slope
         if nig[1]:
-            gw = unbroadcast(np.minimum(x, 0) * g, wb.shape).reshape(ctx.w_shape)
+            if on_graph(x) or on_graph(g):
+                xg = np.minimum(x, 0) * g
+            else:  # selected, as PyTorch: an inf gradient at x > 0 adds 0, not inf * 0 = NaN
+                xg = bits.where_or_zero(x * g, x <= 0)
+            gw = unbroadcast(xg, wb.shape).reshape(ctx.w_shape)
             gw = gw.astype(wb.dtype, copy=False)
         return gx, gw
 

@@ -13,6 +13,7 @@ VALS = [-2.0, -0.5, 0.0, 0.5, 2.0, 7.0]
 OPS = {
     "tanh": lambda m, x: x.tanh(),
     "sigmoid": lambda m, x: x.sigmoid(),
+    "prelu_weight": lambda m, x: m.nn.functional.prelu(m.tensor(VALS), x[:1]),
     "lerp_scalar": lambda m, x: m.lerp(x, m.zeros(6), 0.3),
     "lerp_far": lambda m, x: m.lerp(x, m.ones(6), 0.8),
     "lerp_tensor": lambda m, x: m.lerp(m.zeros(6), x, m.full((6,), 0.6)),
