@@ -18,6 +18,7 @@ from . import _pool_tiles
 from ._parallel import copy_into, parallel_for
 from ._spatial_mean import trailing_mean
 from ._util import Primitive, on_graph
+from .resample import apply_along
 
 __all__ = [
     "MaxPoolNd",
@@ -349,13 +350,6 @@ def _avg_matrix(size: int, out: int, dtype) -> np.ndarray:
     return (inside / (end - start)[:, None]).astype(dtype)
 
 
-def _apply_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
-    """``mat (O, S)`` applied along ``axis`` of ``y``: one matmul per spatial dim."""
-    if axis == y.ndim - 1:
-        return np.matmul(y, mat.T)
-    return np.moveaxis(np.matmul(mat, np.moveaxis(y, axis, -2)), -2, axis)
-
-
 class AdaptiveAvgPoolNd(Primitive):
     """Adaptive average pooling as one averaging matrix per spatial dim (separable and exact:
     every adaptive window is a product of per-dim intervals)."""
@@ -374,7 +368,7 @@ class AdaptiveAvgPoolNd(Primitive):
         mats = [_avg_matrix(s, o, x.dtype) for s, o in zip(x.shape[2:], out)]
         y = x
         for d, m in enumerate(mats):
-            y = _apply_along(y, m, 2 + d)
+            y = apply_along(y, m, 2 + d)
         ctx.meta = (x.shape, mats, False)
         return y
 
@@ -390,7 +384,7 @@ class AdaptiveAvgPoolNd(Primitive):
             gx[...] = g / g.dtype.type(np.prod(xshape[2:]))
             return gx, None
         for d, m in enumerate(mats):
-            g = _apply_along(g, m.T, 2 + d)
+            g = apply_along(g, m.T, 2 + d)
         return g, None
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import Primitive, on_graph
+from ._util import Primitive, on_graph, ones_vector
 
 __all__ = [
     "IndexPad",
@@ -18,6 +18,7 @@ __all__ = [
     "linear_matrix",
     "cubic_matrix",
     "nearest_matrix",
+    "apply_along",
 ]
 
 
@@ -168,10 +169,33 @@ def cubic_matrix(
     return m
 
 
-def _apply_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
+def apply_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
+    """``mat (O, S)`` applied along ``axis`` of ``y``: one matmul per spatial dim (the
+    separable interpolations and adaptive average pooling). A matmul multiplies by every weight,
+    zeros too, so an inf in ``y`` would give inf * 0 = NaN outside its window; a result that is
+    not all finite is redone over each row's nonzero weights only (rare: one check per call)."""
+    out = _matmul_along(y, mat, axis)
+    if on_graph(out) or _all_finite(out):
+        return out
+    ym = np.moveaxis(y, axis, -1)
+    exact = np.empty(ym.shape[:-1] + (mat.shape[0],), out.dtype)
+    for o, row in enumerate(mat):
+        cols = np.flatnonzero(row)
+        exact[..., o] = ym[..., cols] @ row[cols]
+    return np.moveaxis(exact, -1, axis)
+
+
+def _matmul_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
     if axis == y.ndim - 1:
         return np.matmul(y, mat.T)
     return np.moveaxis(np.matmul(mat, np.moveaxis(y, axis, -2)), -2, axis)
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    if a.flags.c_contiguous and a.size:  # one BLAS dot (an overflow only takes the slow path)
+        flat = a.reshape(-1)
+        return bool(np.isfinite(np.dot(flat, ones_vector(flat.size, flat.dtype))))
+    return bool(np.isfinite(a).all())
 
 
 class Interpolate(Primitive):
@@ -194,7 +218,7 @@ class Interpolate(Primitive):
                 y = np.take(y, ix, axis=x.ndim - nd + i)
         else:
             for i, m in enumerate(mats):
-                y = _apply_along(y, m, x.ndim - nd + i)
+                y = apply_along(y, m, x.ndim - nd + i)
         ctx.mats, ctx.gathers = mats, gathers
         return y
 
@@ -209,7 +233,7 @@ class Interpolate(Primitive):
                 g = _sum_copies(g, ix, m.shape[1], g.ndim - nd + i)
             return g, None, None
         for i, m in enumerate(mats):
-            g = _apply_along(g, m.T, g.ndim - nd + i)
+            g = apply_along(g, m.T, g.ndim - nd + i)
         return g, None, None
 
 

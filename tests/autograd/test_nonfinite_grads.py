@@ -13,6 +13,14 @@ VALS = [-2.0, -0.5, 0.0, 0.5, 2.0, 7.0]
 OPS = {
     "tanh": lambda m, x: x.tanh(),
     "sigmoid": lambda m, x: x.sigmoid(),
+    "adaptive_avg": lambda m, x: (
+        m.nn.functional.adaptive_avg_pool1d(x.reshape(1, 1, 6), 4).repeat(1, 1, 2).reshape(8)[:6]
+    ),
+    "interp_linear": lambda m, x: (
+        m.nn.functional.interpolate(x.reshape(1, 1, 6), size=4, mode="linear")
+        .repeat(1, 1, 2)
+        .reshape(8)[:6]
+    ),
     "prelu_weight": lambda m, x: m.nn.functional.prelu(m.tensor(VALS), x[:1]),
     "lerp_scalar": lambda m, x: m.lerp(x, m.zeros(6), 0.3),
     "lerp_far": lambda m, x: m.lerp(x, m.ones(6), 0.8),
@@ -119,3 +127,23 @@ def test_relu_large_and_small_inputs_stop_inf_gradients(shape):
         m.nn.functional.relu(x).backward(m.tensor(g_np))
         out.append(x.grad.numpy())
     np.testing.assert_array_equal(*out)
+
+
+WINDOWED = {
+    "adaptive_avg_pool1d": lambda F, x: F.adaptive_avg_pool1d(x[0], 3),
+    "adaptive_avg_pool2d": lambda F, x: F.adaptive_avg_pool2d(x, (4, 3)),
+    "linear": lambda F, x: F.interpolate(x[0], size=4, mode="linear"),
+    "bilinear": lambda F, x: F.interpolate(x, size=(4, 5), mode="bilinear"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WINDOWED))
+def test_an_inf_input_stays_in_its_windows_as_torch(name):
+    """Pooling and interpolation run as matrix products, where inf * 0 = NaN would spread an
+    inf input over every output; the result must be torch's (inf only where its window is)."""
+    x_np = np.arange(42.0, dtype=np.float32).reshape(1, 1, 6, 7)
+    x_np[0, 0, 1, 2] = np.inf
+    x_np[0, 0, 4, 5] = -np.inf
+    ours = WINDOWED[name](ember.nn.functional, ember.tensor(x_np)).numpy()
+    theirs = WINDOWED[name](torch.nn.functional, torch.tensor(x_np)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
