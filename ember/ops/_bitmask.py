@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import ones_vector
+from ._util import all_finite
 
 
 def bits_of(a: np.ndarray) -> np.ndarray:
@@ -50,19 +50,17 @@ def select(mask: np.ndarray, a: np.ndarray, b: float, out: np.ndarray) -> np.nda
     return out
 
 
-def where_or_zero(g: np.ndarray, cond: np.ndarray) -> np.ndarray:
-    """``where(cond, g, 0)`` as a new array of ``g``'s dtype (``g`` broadcast to ``cond``): a
-    gradient let through a mask. Multiplying by the 0/1 mask is one fast pass, but an inf or NaN
-    of ``g`` times 0 is NaN where PyTorch's select gives 0; so the product is checked (one BLAS
-    dot when contiguous) and redone by selection only when it is not all finite (rare)."""
-    out = np.array(cond, dtype=g.dtype)  # (g * bool casts in buffers: slower)
-    np.multiply(out, g, out=out)
-    flat = out.reshape(-1) if out.flags.c_contiguous else None
-    if flat is not None and flat.size:
-        finite = np.isfinite(np.dot(flat, ones_vector(flat.size, out.dtype)))
+def where_or_zero(g: np.ndarray, cond: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``where(cond, g, 0)`` in ``g``'s dtype (``g`` broadcast to ``cond``), into ``out`` or a
+    new array: a gradient let through a mask. Multiplying by the 0/1 mask is one fast pass, but
+    an inf or NaN of ``g`` times 0 is NaN where PyTorch's select gives 0; so the product is
+    checked (one BLAS dot when contiguous) and redone by selection only when not all finite."""
+    if out is None:
+        out = np.array(cond, dtype=g.dtype)  # (g * bool casts in buffers: slower)
     else:
-        finite = bool(np.isfinite(out).all())
-    if not finite:
+        np.copyto(out, cond)
+    np.multiply(out, g, out=out)
+    if not all_finite(out):
         out.fill(0)
         np.copyto(out, g, where=cond)
     return out

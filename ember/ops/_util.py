@@ -209,3 +209,12 @@ def ones_vector(n: int, dtype: np.dtype) -> np.ndarray:
             _ONES.clear()
         _ONES[key] = o
     return o
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """Whether every element of ``a`` is finite: one BLAS dot with a ones vector when ``a`` is
+    contiguous (an overflowing sum only reports False: callers then take their exact path)."""
+    if a.flags.c_contiguous and a.size:
+        flat = a.reshape(-1)
+        return bool(np.isfinite(np.dot(flat, ones_vector(flat.size, flat.dtype))))
+    return bool(np.isfinite(a).all())

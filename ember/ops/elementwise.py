@@ -851,9 +851,11 @@ class Lerp(Primitive):
             w = w.astype(x.dtype)  # a 0-d weight of another float dtype computes in x's
         ctx.save_for_backward(x, end, w)
         diff = end - x
-        near_x = x + w * diff
-        near_end = end - diff * (1 - w)
-        return np.where(np.abs(w) < 0.5, near_x, near_end).astype(x.dtype, copy=False)
+        if np.ndim(w) == 0:  # one weight: only its branch (NaN takes the second, as np.where)
+            out = x + w * diff if abs(w) < 0.5 else end - diff * (1 - w)
+        else:
+            out = np.where(np.abs(w) < 0.5, x + w * diff, end - diff * (1 - w))
+        return np.asarray(out).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

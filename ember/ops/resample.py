@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import Primitive, on_graph, ones_vector
+from ._util import Primitive, all_finite, on_graph
 
 __all__ = [
     "IndexPad",
@@ -175,7 +175,7 @@ def apply_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
     zeros too, so an inf in ``y`` would give inf * 0 = NaN outside its window; a result that is
     not all finite is redone over each row's nonzero weights only (rare: one check per call)."""
     out = _matmul_along(y, mat, axis)
-    if on_graph(out) or _all_finite(out):
+    if on_graph(out) or all_finite(out):
         return out
     ym = np.moveaxis(y, axis, -1)
     exact = np.empty(ym.shape[:-1] + (mat.shape[0],), out.dtype)
@@ -189,13 +189,6 @@ def _matmul_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
     if axis == y.ndim - 1:
         return np.matmul(y, mat.T)
     return np.moveaxis(np.matmul(mat, np.moveaxis(y, axis, -2)), -2, axis)
-
-
-def _all_finite(a: np.ndarray) -> bool:
-    if a.flags.c_contiguous and a.size:  # one BLAS dot (an overflow only takes the slow path)
-        flat = a.reshape(-1)
-        return bool(np.isfinite(np.dot(flat, ones_vector(flat.size, flat.dtype))))
-    return bool(np.isfinite(a).all())
 
 
 class Interpolate(Primitive):

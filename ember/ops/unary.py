@@ -275,7 +275,7 @@ def _relu_bwd(g, x, o):
 def _mask_grad(g, o, out):
     # ``o`` is relu's output (>= 0, or NaN): ``o != 0`` is ``~(o <= 0)`` in one pass, so a NaN
     # output passes its gradient as in PyTorch's threshold_backward.
-    np.copyto(out, where_or_zero(g, o != 0))
+    where_or_zero(g, o != 0, out)
 
 
 Relu, _relu = _unary("Relu", _relu_fwd, _relu_bwd, save="out", float_only=False)
