@@ -98,7 +98,7 @@ CASES = [
         lambda: _make("torch", _lenet, 64, (1, 28, 28), True),
         inner=3,
         rounds=15,
-        target=1.5,
+        target=1.2,
     ),
     Case(
         "conv: stack 3-32-64-128 b32 3x32x32, fwd+CE+bwd",
@@ -106,6 +106,6 @@ CASES = [
         lambda: _make("torch", _stack, 32, (3, 32, 32), False),
         inner=1,
         rounds=15,
-        target=1.5,
+        target=1.1,
     ),
 ]

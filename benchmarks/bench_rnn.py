@@ -57,6 +57,7 @@ CASES = [
         lambda: _make("ember", _lstm, (32, 50, 64), _first),
         lambda: _make("torch", _lstm, (32, 50, 64), _first),
         rounds=10,
+        target=1.3,
     ),
     Case(
         "rnn: GRU(64,128,bidirectional) T50 b32, fwd+bwd",
@@ -69,5 +70,6 @@ CASES = [
         lambda: _make("ember", _mha, (16, 64, 128), _self_attn),
         lambda: _make("torch", _mha, (16, 64, 128), _self_attn),
         rounds=10,
+        target=1.1,
     ),
 ]
