@@ -659,3 +659,126 @@ def test_split_heads_gradient_changed_by_a_hook():
         f.scaled_dot_product_attention(q, k, v).pow(2).sum().backward()
         grads.append(qkv.grad.numpy())
     assert_close(grads[0], grads[1], GRTOL, GATOL)
+
+
+# ---- the softmax's shift (ops/attention._shift) ---------------------------------------------
+def test_softmax_shift_choice():
+    s = np.array([[-5.0, 5.0], [1.0, 2.0]], np.float32)
+    assert A._shift(s, (0.0, 0.0)) == 0.0  # within [-SPAN, HIGH]: no shift
+    assert A._shift(s + 60, (0.0, 0.0)) == 65.0  # narrow but high: the maximum
+    assert A._shift(s * 10, (0.0, 0.0)) is None  # wider than SPAN: row by row
+    assert A._shift(s, (-70.0, 20.0)) is None  # the mask widens it
+    assert A._shift(s, None) is None
+    for bad in (np.nan, np.inf, -np.inf):
+        assert A._shift(np.array([0.0, bad], np.float32), (0.0, 0.0)) is None
+    inf = np.inf
+    assert A._finite_range(None) == (0.0, 0.0)
+    assert A._finite_range(np.array([0.0, -inf])) == (0.0, 0.0)  # a boolean mask
+    assert A._finite_range(np.array([-inf, -inf])) == (0.0, 0.0)
+    assert A._finite_range(np.array([-1e4, 0.5, -inf])) == (-1e4, 0.5)
+    assert A._finite_range(np.array([0.0, np.nan])) is None
+    assert A._finite_range(np.array([0.0, inf])) is None
+
+
+def _scores_case(name, dtype):
+    """q, k, v (batch 2, L 5, S 6, E 8) and a mask whose scores take the shift path ``name``."""
+    rng = np.random.default_rng(3)
+    q = rng.uniform(-1, 1, (2, 5, 8))
+    k = rng.uniform(-1, 1, (2, 6, 8))
+    v = rng.uniform(-2, 2, (2, 6, 3))
+    mask = None
+    if name == "high":  # scores ~ 8 * 3 * 3 = 72: one shift by the maximum
+        q, k = q + 3, k + 3
+    elif name == "wide":  # one row ~90 above the others (exp of the others would be subnormal)
+        q[0, 2] = 12 + q[0, 2]
+        k = k + 1
+    elif name == "high_bool_mask":  # -inf entries (one row fully masked) with the high scores
+        q, k = q + 3, k + 3
+        mask = rng.random((2, 5, 6)) > 0.4
+        mask[1, 3] = False
+    elif name == "big_negative_mask":  # -1e4 as "masked": the row-wise shift
+        mask = np.where(rng.random((5, 6)) > 0.4, 0.0, -1e4)
+        mask[:, 0] = 0.0
+    elif name == "float_mask":
+        mask = rng.uniform(10, 60, (5, 6))  # up to ~65: one shift by the maximum
+    cast = [a.astype(dtype) for a in (q, k, v)]
+    if mask is not None and mask.dtype != np.bool_:
+        mask = mask.astype(dtype)
+    return (*cast, mask)
+
+
+SHIFT_CASES = ["small", "high", "wide", "high_bool_mask", "big_negative_mask", "float_mask"]
+SHIFT_PATH = {  # the shift the first chunk takes: 0.0 none, None row by row, else one value
+    "small": 0.0,
+    "high": "max",
+    "wide": None,
+    "high_bool_mask": "max",
+    "big_negative_mask": None,
+    "float_mask": "max",
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", SHIFT_CASES)
+def test_sdpa_each_softmax_shift_matches_torch(name, dtype):
+    q, k, v, mask = _scores_case(name, dtype)
+    s = q @ np.swapaxes(k, -1, -2)  # scale 1 below
+    bounds = A._finite_range(None if mask is None else _float_mask(mask, dtype))
+    want = SHIFT_PATH[name]
+    got = A._shift(s, bounds)
+    assert got == want if want != "max" else (got is not None and got > 0)
+    tol = {"rtol": 1e-4, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-12}
+    grad_tol = {"grad_rtol": tol["rtol"] * 10, "grad_atol": tol["atol"] * 10}
+    args = (q, k, v) if mask is None else (q, k, v, mask)
+    check_op(
+        lambda *a: F.scaled_dot_product_attention(*a[:3], attn_mask=_at(a), scale=1.0),
+        lambda *a: TF.scaled_dot_product_attention(*a[:3], attn_mask=_at(a), scale=1.0),
+        *args, **tol, **grad_tol,
+    )  # fmt: skip
+
+
+def _at(a):
+    return a[3] if len(a) > 3 else None
+
+
+def _float_mask(mask, dtype):
+    if mask.dtype == np.bool_:
+        return np.where(mask, 0.0, -np.inf).astype(dtype)
+    return mask
+
+
+@pytest.mark.parametrize("name", SHIFT_CASES)
+def test_attention_weights_each_softmax_shift_match_torch(name):
+    # The weights variant (plain softmax: fully masked rows are NaN, as PyTorch's MHA) against
+    # PyTorch's composition, in float64.
+    q, k, v, mask = _scores_case(name, np.float64)
+    m = None if mask is None else _float_mask(mask, np.float64)
+
+    def ours(a, b, c):
+        return A.AttentionWithWeights.apply(a, b, c, m, 1.0, None, False)
+
+    def theirs(a, b, c):
+        s = a @ b.transpose(-1, -2) + (0 if m is None else torch.tensor(m))
+        p = torch.softmax(s, -1)
+        return p @ c, p
+
+    check_op(ours, theirs, q, k, v, rtol=1e-10, atol=1e-12, grad_rtol=1e-9, grad_atol=1e-11)
+
+
+def test_sdpa_inf_and_nan_scores_as_torch():
+    q, k, v, _ = _scores_case("small", np.float32)
+    q[0, 1, 2] = np.inf
+    q[1, 0, 0] = np.nan
+    for lib, fn in ((ember, F), (torch, TF)):
+        out = fn.scaled_dot_product_attention(*(lib.tensor(a) for a in (q, k, v)))
+        if lib is ember:
+            ours = out.numpy()
+        else:
+            np.testing.assert_array_equal(np.isnan(ours), np.isnan(out.numpy()))
+            ok = ~np.isnan(ours)
+            np.testing.assert_allclose(ours[ok], out.numpy()[ok], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", SHIFT_CASES)
+def test_sdpa_each_softmax_shift_cut_into_chunks(split_everything, name):
+    test_sdpa_each_softmax_shift_matches_torch(name, np.float32)
