@@ -7,6 +7,7 @@ from __future__ import annotations
 import ember
 import ember.nn.functional as F
 from ember.nn.modules import _hooks as Hk
+from ember.ops import _mha_block as Mb
 from ember.ops import activation as A
 from ember.ops import attention as At
 from ember.ops import bilinear as B
@@ -350,6 +351,24 @@ def add_attention_rows(gc) -> None:
         d(3, 2, 4),
         d(12, 4),
         d(4, 4),
+    )
+    # Batch-first self-attention as one node (x, in/out projections with and without biases).
+    gc(
+        Mb.SelfAttentionBlock,
+        lambda x, wi, bi, wo, bo: Mb.SelfAttentionBlock.apply(x, wi, bi, wo, bo, 2) ** 2,
+        d(2, 3, 4),
+        d(12, 4),
+        d(12),
+        d(4, 4),
+        d(4),
+    )
+    gc(
+        Mb.SelfAttentionBlock,
+        lambda x, wi, wo: Mb.SelfAttentionBlock.apply(x, wi, None, wo, None, 1).sin(),
+        d(2, 3, 4),
+        d(12, 4),
+        d(4, 4),
+        name="SelfAttentionBlockNoBias",
     )
     # Packed (L, N, 3 * E) projections into three (N, heads, L, E / heads) views, and one.
     gc(At.SplitHeads, lambda x: tuple(h * h for h in At.SplitHeads.apply(x, 3, 2)), d(3, 2, 12))

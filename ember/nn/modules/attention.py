@@ -13,9 +13,12 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..._creation import empty
 from ..._tensor import Tensor
 from ...ops import shape as S
+from ...ops._mha_block import SelfAttentionBlock
 from .. import init
 from ..functional import _attention as FA
 from ..functional._activation import gelu, relu
@@ -149,6 +152,16 @@ class MultiheadAttention(Module):
         is_causal: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
         """Attend ``query`` to ``key``/``value``; see the class docstring for shapes."""
+        if (
+            query is key
+            and key is value
+            and not need_weights
+            and key_padding_mask is None
+            and attn_mask is None
+            and not is_causal
+            and self._fused_self_attention(query)
+        ):
+            return self._self_attention_block(query), None
         is_batched = query.dim() == 3
         key_padding_mask = FA._canonical_mask(
             key_padding_mask,
@@ -197,6 +210,36 @@ class MultiheadAttention(Module):
         if self.batch_first and is_batched:
             out = S.transpose(out, 1, 0)
         return out, weights
+
+    def _fused_self_attention(self, x: Tensor) -> bool:
+        """Whether ``x`` attends to itself through ``ops._mha_block`` (batch-first, packed
+        projections, no extra keys, no dropout, float32/float64 throughout): one node whose
+        work runs per core over the batch (fewer pool hand-offs and passes on one core)."""
+        if not (self.batch_first and x.dim() == 3 and self._qkv_same_embed_dim):
+            return False
+        if self.bias_k is not None or self.bias_v is not None or self.add_zero_attn:
+            return False
+        if self.dropout > 0 and self.training:
+            return False
+        n_b, n_l, e = x.shape
+        if e != self.embed_dim or n_b == 0 or n_l == 0 or e % self.num_heads:
+            return False
+        dt = x._data.dtype
+        params = (self.in_proj_weight, self.in_proj_bias, self.out_proj.weight, self.out_proj.bias)
+        return dt in _FUSED_DTYPES and all(p is None or p._data.dtype == dt for p in params)
+
+    def _self_attention_block(self, x: Tensor) -> Tensor:
+        return SelfAttentionBlock.apply(
+            x,
+            self.in_proj_weight,
+            self.in_proj_bias,
+            self.out_proj.weight,
+            self.out_proj.bias,
+            self.num_heads,
+        )
+
+
+_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 # ---- Transformer layers ---------------------------------------------------------------------
