@@ -1,8 +1,8 @@
-"""Batch-first self-attention as one node: in-projection, attention and out-projection run per
-core over the batch's halves, forward and backward.
+"""Self-attention as one node: in-projection, attention and out-projection run per core over
+the batch's halves, forward and backward.
 
-``nn.MultiheadAttention(batch_first=True)(x, x, x, need_weights=False)`` without masks or
-dropout otherwise runs as a chain of nodes (in-projection, split heads, attention, out-projection)
+``nn.MultiheadAttention(...)(x, x, x, need_weights=False)`` without masks or dropout otherwise
+runs as a chain of nodes (in-projection, split heads, attention, out-projection)
 each cut into per-core chunks on its own: six pool hand-offs a training step, and a pool
 hand-off costs ~90 us of wall time on this VM (measured: an empty two-chunk ``parallel_for``,
 Firecracker, 2 vCPUs), with the bias adds, the batch-first transposes and their copies left
@@ -11,6 +11,8 @@ each core runs the whole chain on its share of the batch: one hand-off forward, 
 (where each core also sums its share of the weight gradients; the two partial sums are added at
 the end, in a fixed order). The q rows of the in-projection are scaled by ``1 / sqrt(head_dim)``
 inside the GEMM (its weight and bias scaled once per call: 3E x E / 3 elements).
+A sequence-first ``(L, N, E)`` input is copied chunk by chunk into batch-major rows (each
+core its share); the result is the ``(L, N, E)`` view of batch-major rows.
 
 Twice differentiable: under create_graph the backward recomputes the block on the graph.
 """
@@ -46,11 +48,26 @@ def _heads(a: np.ndarray, parts: int, heads: int) -> np.ndarray:
     return a.reshape(n_b, n_l, parts, heads, d).transpose(2, 0, 3, 1, 4)
 
 
-def _forward(ctx, x, w_in, b_in, w_out, b_out, heads: int):
-    n_b, n_l, e = x.shape
+def _batch_major(a: np.ndarray, seq_first: bool) -> tuple:
+    """``(a as (N, L, E), whether its chunks need a contiguous copy)``."""
+    ab = a.transpose(1, 0, 2) if seq_first else a
+    return ab, not ab.flags.c_contiguous
+
+
+def _rows_of(ab: np.ndarray, copy: bool, buf: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Batch elements ``lo:hi`` of ``ab`` as ``(rows, E)`` (copied into ``buf`` if strided)."""
+    if copy:
+        buf[lo:hi] = ab[lo:hi]
+        ab = buf
+    return ab[lo:hi].reshape(-1, ab.shape[-1])
+
+
+def _forward(ctx, x, w_in, b_in, w_out, b_out, heads: int, seq_first: bool):
+    xb, copy_x = _batch_major(x, seq_first)
+    n_b, n_l, e = xb.shape
     dt = x.dtype
     scale = np.asarray(1.0 / math.sqrt(e // heads), dt)
-    xc = np.ascontiguousarray(x)
+    xc = np.empty(xb.shape, dt) if copy_x else xb  # (filled chunk by chunk)
     w_s = w_in.copy()  # q's rows scaled: the scores (q * scale) @ k.T need no extra pass
     w_s[:e] *= scale
     b_s = None
@@ -67,7 +84,7 @@ def _forward(ctx, x, w_in, b_in, w_out, b_out, heads: int):
 
     def rows(lo: int, hi: int) -> None:
         qr = qkv[lo:hi].reshape(-1, 3 * e)
-        np.matmul(xc[lo:hi].reshape(-1, e), w_s.T, out=qr)
+        np.matmul(_rows_of(xb, copy_x, xc, lo, hi), w_s.T, out=qr)
         if b_s is not None:
             qr += b_s
         pc = p[lo:hi]
@@ -88,20 +105,21 @@ def _forward(ctx, x, w_in, b_in, w_out, b_out, heads: int):
     with single_threaded_blas():
         P.parallel_for(rows, n_b, _work(n_b, n_l, e, heads))
     ctx.save_for_backward(x, w_in, b_in, w_out, b_out)
-    ctx.meta = (xc, qkv, p, att, heads)
-    return out
+    ctx.meta = (xc, qkv, p, att, heads, seq_first)
+    return out.transpose(1, 0, 2) if seq_first else out
 
 
 def _backward(ctx, g):
     if on_graph(g):
         return _backward_on_graph(ctx, g)
     x, w_in, b_in, w_out, b_out = ctx.saved_tensors
-    xc, qkv, p, att, heads = ctx.meta
+    xc, qkv, p, att, heads, seq_first = ctx.meta
     nig = ctx.needs_input_grad
-    n_b, n_l, e = x.shape
+    n_b, n_l, e = xc.shape
     dt = p.dtype
     scale = np.asarray(1.0 / math.sqrt(e // heads), dt)
-    gc = np.ascontiguousarray(g)
+    gb, copy_g = _batch_major(g, seq_first)
+    gc = np.empty(gb.shape, dt) if copy_g else gb
     qs, k, v = _heads(qkv, 3, heads)
     o = _heads(att, 1, heads)[0]
     g_att = np.empty((n_b, n_l, e), dt)
@@ -113,7 +131,7 @@ def _backward(ctx, g):
     parts: dict = {}
 
     def rows(lo: int, hi: int) -> None:
-        g2 = gc[lo:hi].reshape(-1, e)
+        g2 = _rows_of(gb, copy_g, gc, lo, hi)
         ones = ones_vector(g2.shape[0], dt)
         np.matmul(g2, w_out, out=g_att[lo:hi].reshape(-1, e))
         gwo = g2.T @ att[lo:hi].reshape(-1, e) if nig[3] else None
@@ -138,7 +156,9 @@ def _backward(ctx, g):
     with single_threaded_blas():
         P.parallel_for(rows, n_b, _work(n_b, n_l, e, heads))
     sums = _add_parts([parts[lo] for lo in sorted(parts)])
-    return gx, *sums, None
+    if gx is not None and seq_first:
+        gx = gx.transpose(1, 0, 2)
+    return gx, *sums, None, None
 
 
 def _add_parts(parts: list) -> list:
@@ -155,8 +175,10 @@ def _backward_on_graph(ctx, g):
     """create_graph: the block recomputed on the graph of its inputs, then the same formulas;
     the probabilities carry the forward's values (``carrying``)."""
     x, w_in, b_in, w_out, b_out = ctx.saved_tensors
-    _, _, p_val, _, heads = ctx.meta
+    _, _, p_val, _, heads, seq_first = ctx.meta
     nig = ctx.needs_input_grad
+    if seq_first:
+        x, g = x.transpose(1, 0, 2), g.transpose(1, 0, 2)
     n_b, n_l, e = x.shape
     scale = 1.0 / math.sqrt(e // heads)
     qkv = x @ w_in.T
@@ -179,21 +201,25 @@ def _backward_on_graph(ctx, g):
         [t.transpose(0, 2, 1, 3).reshape(n_b * n_l, e) for t in (dq, dk, dv)], axis=-1
     )
     gx = (gqkv @ w_in).reshape(n_b, n_l, e) if nig[0] else None
+    if gx is not None and seq_first:
+        gx = gx.transpose(1, 0, 2)
     gwi = gqkv.T @ x.reshape(n_b * n_l, e) if nig[1] else None
     gbi = gqkv.sum(axis=0) if nig[2] else None
-    return gx, gwi, gbi, gwo, gbo, None
+    return gx, gwi, gbi, gwo, gbo, None, None
 
 
 class SelfAttentionBlock(Primitive):
-    """``forward(x, w_in, b_in | None, w_out, b_out | None, heads) -> out``: batch-first
-    ``(N, L, E)`` multi-head self-attention without masks or dropout, as
-    ``nn.MultiheadAttention(E, heads, batch_first=True)(x, x, x, need_weights=False)[0]``."""
+    """``forward(x, w_in, b_in | None, w_out, b_out | None, heads, seq_first) -> out``:
+    multi-head self-attention of ``x`` ``(N, L, E)`` (``(L, N, E)`` when ``seq_first``, the
+    result too) without masks or dropout, as
+    ``nn.MultiheadAttention(E, heads, batch_first=not seq_first)(x, x, x,
+    need_weights=False)[0]``."""
 
     twice_differentiable = True
 
     @staticmethod
-    def forward(ctx, x, w_in, b_in, w_out, b_out, heads):
-        return _forward(ctx, x, w_in, b_in, w_out, b_out, heads)
+    def forward(ctx, x, w_in, b_in, w_out, b_out, heads, seq_first):
+        return _forward(ctx, x, w_in, b_in, w_out, b_out, heads, seq_first)
 
     @staticmethod
     def backward(ctx, g):

@@ -631,8 +631,10 @@ def test_mha_self_attention_gradients_land_in_place(monkeypatch):
     mods = []
     for lib in (ember, torch):
         lib.manual_seed(0)
-        mods.append(lib.nn.MultiheadAttention(8, 2))  # (batch-first: one fused node)
+        mods.append(lib.nn.MultiheadAttention(8, 2, batch_first=True))
     copy_weights(*mods)
+    # (the chain of nodes, not ops/_mha_block's single node)
+    monkeypatch.setattr(type(mods[0]), "_fused_self_attention", lambda self, x: False)
     data = rand_array((3, 5, 8), seed=6)
     grads = []
     for lib, m in zip((ember, torch), mods):
@@ -799,9 +801,10 @@ def block_calls(monkeypatch):
 def _self_attention_vs_torch(data, dtype=np.float32, rtol=RTOL, atol=ATOL, **mod_kw):
     """Forward and every gradient (input, parameters) of ``m(x, x, x, need_weights=False)``."""
     mods = []
+    mod_kw.setdefault("batch_first", True)
     for lib in (ember, torch):
         lib.manual_seed(0)
-        mods.append(lib.nn.MultiheadAttention(batch_first=True, **mod_kw))
+        mods.append(lib.nn.MultiheadAttention(**mod_kw))
     mods[0].to(getattr(ember, np.dtype(dtype).name))
     mods[1].to(getattr(torch, np.dtype(dtype).name))
     copy_weights(*mods)
@@ -820,23 +823,27 @@ def _self_attention_vs_torch(data, dtype=np.float32, rtol=RTOL, atol=ATOL, **mod
         assert_close(a, b, *tol, what=f"result {i}")
 
 
+@pytest.mark.parametrize("batch_first", [True, False])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_self_attention_block_matches_torch(block_calls, bias, dtype):
+def test_self_attention_block_matches_torch(block_calls, bias, dtype, batch_first):
     tol = (RTOL, ATOL) if dtype == np.float32 else (1e-10, 1e-12)
     data = rand_array((3, 5, 8), seed=11)
-    _self_attention_vs_torch(data, dtype, *tol, embed_dim=8, num_heads=2, bias=bias)
+    kw = {"embed_dim": 8, "num_heads": 2, "bias": bias, "batch_first": batch_first}
+    _self_attention_vs_torch(data, dtype, *tol, **kw)
     assert block_calls == [1]
 
 
-def test_self_attention_block_cut_into_chunks_matches_torch(block_calls, monkeypatch):
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_self_attention_block_cut_into_chunks_matches_torch(block_calls, monkeypatch, batch_first):
     from ember.ops import _parallel
 
     monkeypatch.setattr(_parallel, "MIN_GEMM", 0)
     before = ember.get_num_threads()
     ember.set_num_threads(3)
     try:
-        _self_attention_vs_torch(rand_array((5, 4, 12), seed=12), embed_dim=12, num_heads=3)
+        data = rand_array((5, 4, 12), seed=12)
+        _self_attention_vs_torch(data, embed_dim=12, num_heads=3, batch_first=batch_first)
     finally:
         ember.set_num_threads(before)
     assert block_calls == [1]
@@ -850,11 +857,12 @@ def test_self_attention_block_large_scores_match_torch(block_calls, scale):
     assert block_calls == [1]
 
 
-def test_self_attention_block_strided_input_and_no_input_grad(block_calls):
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_self_attention_block_strided_input_and_no_input_grad(block_calls, batch_first):
     mods = []
     for lib in (ember, torch):
         lib.manual_seed(0)
-        mods.append(lib.nn.MultiheadAttention(8, 4, batch_first=True))
+        mods.append(lib.nn.MultiheadAttention(8, 4, batch_first=batch_first))
     copy_weights(*mods)
     data = rand_array((5, 3, 8), seed=14)
     outs = []
@@ -868,12 +876,13 @@ def test_self_attention_block_strided_input_and_no_input_grad(block_calls):
     assert block_calls == [1]
 
 
-def test_self_attention_block_double_backward_matches_torch(block_calls):
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_self_attention_block_double_backward_matches_torch(block_calls, batch_first):
     data = rand_array((2, 3, 4), np.float64, seed=15)
     mods = []
     for lib in (ember, torch):
         lib.manual_seed(0)
-        mods.append(lib.nn.MultiheadAttention(4, 2, batch_first=True).double())
+        mods.append(lib.nn.MultiheadAttention(4, 2, batch_first=batch_first).double())
     copy_weights(*mods)
     res = []
     for lib, m in zip((ember, torch), mods):

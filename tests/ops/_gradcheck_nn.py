@@ -355,7 +355,7 @@ def add_attention_rows(gc) -> None:
     # Batch-first self-attention as one node (x, in/out projections with and without biases).
     gc(
         Mb.SelfAttentionBlock,
-        lambda x, wi, bi, wo, bo: Mb.SelfAttentionBlock.apply(x, wi, bi, wo, bo, 2) ** 2,
+        lambda x, wi, bi, wo, bo: Mb.SelfAttentionBlock.apply(x, wi, bi, wo, bo, 2, False) ** 2,
         d(2, 3, 4),
         d(12, 4),
         d(12),
@@ -364,7 +364,7 @@ def add_attention_rows(gc) -> None:
     )
     gc(
         Mb.SelfAttentionBlock,
-        lambda x, wi, wo: Mb.SelfAttentionBlock.apply(x, wi, None, wo, None, 1).sin(),
+        lambda x, wi, wo: Mb.SelfAttentionBlock.apply(x, wi, None, wo, None, 1, True).sin(),
         d(2, 3, 4),
         d(12, 4),
         d(4, 4),

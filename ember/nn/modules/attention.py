@@ -212,16 +212,18 @@ class MultiheadAttention(Module):
         return out, weights
 
     def _fused_self_attention(self, x: Tensor) -> bool:
-        """Whether ``x`` attends to itself through ``ops._mha_block`` (batch-first, packed
+        """Whether ``x`` attends to itself through ``ops._mha_block`` (batched, packed
         projections, no extra keys, no dropout, float32/float64 throughout): one node whose
         work runs per core over the batch (fewer pool hand-offs and passes on one core)."""
-        if not (self.batch_first and x.dim() == 3 and self._qkv_same_embed_dim):
+        if not (x.dim() == 3 and self._qkv_same_embed_dim):
             return False
         if self.bias_k is not None or self.bias_v is not None or self.add_zero_attn:
             return False
         if self.dropout > 0 and self.training:
             return False
         n_b, n_l, e = x.shape
+        if not self.batch_first:
+            n_b, n_l = n_l, n_b
         if e != self.embed_dim or n_b == 0 or n_l == 0 or e % self.num_heads:
             return False
         dt = x._data.dtype
@@ -236,6 +238,7 @@ class MultiheadAttention(Module):
             self.out_proj.weight,
             self.out_proj.bias,
             self.num_heads,
+            not self.batch_first,
         )
 
 
