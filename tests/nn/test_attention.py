@@ -902,13 +902,12 @@ def test_self_attention_block_double_backward_matches_torch(block_calls, batch_f
 @pytest.mark.parametrize(
     "mod_kw,call_kw",
     [
-        ({"dropout": 0.5}, {}),  # training with dropout
         ({"add_bias_kv": True}, {}),
         ({"add_zero_attn": True}, {}),
         ({"kdim": 6, "vdim": 6}, {}),
         ({}, {"need_weights": True}),
-        ({}, {"attn_mask": "bool"}),
-        ({}, {"key_padding_mask": "bool"}),
+        ({}, {"is_causal": True, "attn_mask": "bool"}),
+        ({}, {"attn_mask": "grad"}),  # a float mask that requires grad
     ],
 )
 def test_self_attention_block_only_where_it_applies(block_calls, mod_kw, call_kw):
@@ -916,17 +915,93 @@ def test_self_attention_block_only_where_it_applies(block_calls, mod_kw, call_kw
     x = ember.tensor(rand_array((2, 3, 8), seed=16))
     kw = dict(call_kw)
     kw.setdefault("need_weights", False)
-    if kw.pop("attn_mask", None):
+    if kw.get("attn_mask") == "bool":
         kw["attn_mask"] = ember.tensor(np.triu(np.ones((3, 3), bool), 1))
-    if kw.pop("key_padding_mask", None):
-        kw["key_padding_mask"] = ember.tensor(np.array([[False, True, False]] * 2))
+    elif kw.get("attn_mask") == "grad":
+        kw["attn_mask"] = ember.tensor(rand_array((3, 3), seed=18), requires_grad=True)
     if "kdim" in mod_kw:
         k = ember.tensor(rand_array((2, 3, 6), seed=17))
         m(x, k, k, **kw)
     else:
         m(x, x, x, **kw)
     assert block_calls == []
-    m.eval()  # (dropout: none in eval mode, so the block applies again)
-    if mod_kw == {"dropout": 0.5}:
-        m(x, x, x, need_weights=False)
-        assert block_calls == [1]
+
+
+def _block_masks(kind, N, L, seed):
+    rng = np.random.default_rng(seed)
+    kpm = attn = None
+    if "kpm_bool" in kind:
+        kpm = rng.random((N, L)) < 0.3
+        kpm[:, 0] = False
+        if "dead" in kind:
+            kpm[1] = True  # batch element 1 has no key left: zeros, as PyTorch
+    if "kpm_float" in kind:
+        kpm = rng.standard_normal((N, L)).astype(np.float32)
+    if "attn_bool" in kind:
+        attn = np.triu(np.ones((L, L), bool), 1)
+    if "attn_float3d" in kind:
+        attn = rng.standard_normal((N * 2, L, L)).astype(np.float32)
+    return kpm, attn
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize(
+    "kind",
+    ["kpm_bool", "kpm_float", "attn_bool", "attn_float3d", "kpm_bool+attn_bool", "kpm_bool_dead"],
+)
+def test_self_attention_block_masks_match_torch(block_calls, kind, batch_first):
+    N, L = 3, 5
+    kpm, attn = _block_masks(kind, N, L, seed=19)
+    mods = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        mods.append(lib.nn.MultiheadAttention(8, 2, batch_first=batch_first))
+    copy_weights(*mods)
+    data = rand_array((N, L, 8) if batch_first else (L, N, 8), seed=20)
+    up = np.random.default_rng(21).standard_normal(data.shape).astype(np.float32)
+    res = []
+    for lib, m in zip((ember, torch), mods):
+        x = lib.tensor(data, requires_grad=True)
+        kw = {"need_weights": False}
+        if kpm is not None:
+            kw["key_padding_mask"] = lib.tensor(kpm)
+        if attn is not None:
+            kw["attn_mask"] = lib.tensor(attn)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (torch's nested-tensor fast path notes)
+            out = m(x, x, x, **kw)[0]
+        out.backward(lib.tensor(up))
+        res.append(
+            [out.detach().numpy(), x.grad.numpy()] + [p.grad.numpy() for p in m.parameters()]
+        )
+    for i, (a, b) in enumerate(zip(*res)):
+        assert_close(a, b, RTOL if i == 0 else GRTOL, ATOL if i == 0 else GATOL, what=str(i))
+    if "dead" in kind:
+        rows = res[0][0][1] if batch_first else res[0][0][:, 1]
+        assert np.all(rows == np.asarray(mods[1].out_proj.bias.detach().numpy()))
+    assert block_calls == [1]
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_self_attention_block_dropout_as_the_chain_of_nodes(block_calls, monkeypatch, batch_first):
+    # Training with dropout: the same keep mask (ember's generator, drawn the same way) as the
+    # chain of nodes, so the same output and gradients.
+    m = ember.nn.MultiheadAttention(8, 2, dropout=0.4, batch_first=batch_first)
+    data = rand_array((3, 5, 8), seed=22)
+    n_b, n_l = (3, 5) if batch_first else (5, 3)
+    kpm = ember.tensor(np.array([[False] * (n_l - 1) + [True]] * n_b))
+    res = []
+    for fused in (True, False):
+        if not fused:
+            monkeypatch.setattr(type(m), "_fused_self_attention", lambda self, x: False)
+        m.zero_grad()
+        x = ember.tensor(data, requires_grad=True)
+        ember.manual_seed(5)
+        out = m(x, x, x, need_weights=False, key_padding_mask=kpm)[0]
+        (out * out).sum().backward()
+        res.append(
+            [out.detach().numpy(), x.grad.numpy()] + [p.grad.numpy() for p in m.parameters()]
+        )
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert block_calls == [1]
