@@ -750,7 +750,12 @@ def test_float32_second_derivatives_keep_float32_like_torch(fn, specs):
     _, _, th = _run(torch, fn, arrays, vs)
     for e, t in zip(eh, th):
         if t is not None:
-            assert_close(e, t, rtol=1e-3, atol=1e-4)  # dtype included
+            # atol also scales with the result: float32 rounding in either library is relative
+            # to the largest terms (multi-head attention's Hessian-vector products reach ~340 and
+            # both libraries are ~1.5e-3 off float64 there, so a small entry may differ by more
+            # than 1e-4 while ember is as close to float64 as PyTorch).
+            scale = float(t.detach().abs().max()) if t.numel() else 0.0
+            assert_close(e, t, rtol=1e-3, atol=1e-4 + 1e-5 * scale)  # dtype included
 
 
 @pytest.mark.parametrize("order", [3, 4])

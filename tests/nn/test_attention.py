@@ -633,6 +633,8 @@ def test_mha_self_attention_gradients_land_in_place(monkeypatch):
         lib.manual_seed(0)
         mods.append(lib.nn.MultiheadAttention(8, 2, batch_first=True))
     copy_weights(*mods)
+    # (the chain of nodes, not ops/_mha_block's single node)
+    monkeypatch.setattr(type(mods[0]), "_fused_self_attention", lambda self, x: False)
     data = rand_array((3, 5, 8), seed=6)
     grads = []
     for lib, m in zip((ember, torch), mods):
@@ -659,3 +661,347 @@ def test_split_heads_gradient_changed_by_a_hook():
         f.scaled_dot_product_attention(q, k, v).pow(2).sum().backward()
         grads.append(qkv.grad.numpy())
     assert_close(grads[0], grads[1], GRTOL, GATOL)
+
+
+# ---- the softmax's shift (ops/attention._shift) ---------------------------------------------
+def test_softmax_shift_choice():
+    s = np.array([[-5.0, 5.0], [1.0, 2.0]], np.float32)
+    assert A._shift(s, (0.0, 0.0)) == 0.0  # within [-SPAN, HIGH]: no shift
+    assert A._shift(s + 60, (0.0, 0.0)) == 65.0  # narrow but high: the maximum
+    assert A._shift(s * 10, (0.0, 0.0)) is None  # wider than SPAN: row by row
+    assert A._shift(s, (-70.0, 20.0)) is None  # the mask widens it
+    assert A._shift(s, None) is None
+    for bad in (np.nan, np.inf, -np.inf):
+        assert A._shift(np.array([0.0, bad], np.float32), (0.0, 0.0)) is None
+    inf = np.inf
+    assert A._finite_range(None) == (0.0, 0.0)
+    assert A._finite_range(np.array([0.0, -inf])) == (0.0, 0.0)  # a boolean mask
+    assert A._finite_range(np.array([-inf, -inf])) == (0.0, 0.0)
+    assert A._finite_range(np.array([-1e4, 0.5, -inf])) == (-1e4, 0.5)
+    assert A._finite_range(np.array([0.0, np.nan])) is None
+    assert A._finite_range(np.array([0.0, inf])) is None
+
+
+def _scores_case(name, dtype):
+    """q, k, v (batch 2, L 5, S 6, E 8) and a mask whose scores take the shift path ``name``."""
+    rng = np.random.default_rng(3)
+    q = rng.uniform(-1, 1, (2, 5, 8))
+    k = rng.uniform(-1, 1, (2, 6, 8))
+    v = rng.uniform(-2, 2, (2, 6, 3))
+    mask = None
+    if name == "high":  # scores ~ 8 * 3 * 3 = 72: one shift by the maximum
+        q, k = q + 3, k + 3
+    elif name == "wide":  # one row ~90 above the others (exp of the others would be subnormal)
+        q[0, 2] = 12 + q[0, 2]
+        k = k + 1
+    elif name == "high_bool_mask":  # -inf entries (one row fully masked) with the high scores
+        q, k = q + 3, k + 3
+        mask = rng.random((2, 5, 6)) > 0.4
+        mask[1, 3] = False
+    elif name == "big_negative_mask":  # -1e4 as "masked": the row-wise shift
+        mask = np.where(rng.random((5, 6)) > 0.4, 0.0, -1e4)
+        mask[:, 0] = 0.0
+    elif name == "float_mask":
+        mask = rng.uniform(10, 60, (5, 6))  # up to ~65: one shift by the maximum
+    cast = [a.astype(dtype) for a in (q, k, v)]
+    if mask is not None and mask.dtype != np.bool_:
+        mask = mask.astype(dtype)
+    return (*cast, mask)
+
+
+SHIFT_CASES = ["small", "high", "wide", "high_bool_mask", "big_negative_mask", "float_mask"]
+SHIFT_PATH = {  # the shift the first chunk takes: 0.0 none, None row by row, else one value
+    "small": 0.0,
+    "high": "max",
+    "wide": None,
+    "high_bool_mask": "max",
+    "big_negative_mask": None,
+    "float_mask": "max",
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", SHIFT_CASES)
+def test_sdpa_each_softmax_shift_matches_torch(name, dtype):
+    q, k, v, mask = _scores_case(name, dtype)
+    s = q @ np.swapaxes(k, -1, -2)  # scale 1 below
+    bounds = A._finite_range(None if mask is None else _float_mask(mask, dtype))
+    want = SHIFT_PATH[name]
+    got = A._shift(s, bounds)
+    assert got == want if want != "max" else (got is not None and got > 0)
+    tol = {"rtol": 1e-4, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-12}
+    grad_tol = {"grad_rtol": tol["rtol"] * 10, "grad_atol": tol["atol"] * 10}
+    args = (q, k, v) if mask is None else (q, k, v, mask)
+    check_op(
+        lambda *a: F.scaled_dot_product_attention(*a[:3], attn_mask=_at(a), scale=1.0),
+        lambda *a: TF.scaled_dot_product_attention(*a[:3], attn_mask=_at(a), scale=1.0),
+        *args, **tol, **grad_tol,
+    )  # fmt: skip
+
+
+def _at(a):
+    return a[3] if len(a) > 3 else None
+
+
+def _float_mask(mask, dtype):
+    if mask.dtype == np.bool_:
+        return np.where(mask, 0.0, -np.inf).astype(dtype)
+    return mask
+
+
+@pytest.mark.parametrize("name", SHIFT_CASES)
+def test_attention_weights_each_softmax_shift_match_torch(name):
+    # The weights variant (plain softmax: fully masked rows are NaN, as PyTorch's MHA) against
+    # PyTorch's composition, in float64.
+    q, k, v, mask = _scores_case(name, np.float64)
+    m = None if mask is None else _float_mask(mask, np.float64)
+
+    def ours(a, b, c):
+        return A.AttentionWithWeights.apply(a, b, c, m, 1.0, None, False)
+
+    def theirs(a, b, c):
+        s = a @ b.transpose(-1, -2) + (0 if m is None else torch.tensor(m))
+        p = torch.softmax(s, -1)
+        return p @ c, p
+
+    check_op(ours, theirs, q, k, v, rtol=1e-10, atol=1e-12, grad_rtol=1e-9, grad_atol=1e-11)
+
+
+def test_sdpa_inf_and_nan_scores_as_torch():
+    q, k, v, _ = _scores_case("small", np.float32)
+    q[0, 1, 2] = np.inf
+    q[1, 0, 0] = np.nan
+    for lib, fn in ((ember, F), (torch, TF)):
+        out = fn.scaled_dot_product_attention(*(lib.tensor(a) for a in (q, k, v)))
+        if lib is ember:
+            ours = out.numpy()
+        else:
+            np.testing.assert_array_equal(np.isnan(ours), np.isnan(out.numpy()))
+            ok = ~np.isnan(ours)
+            np.testing.assert_allclose(ours[ok], out.numpy()[ok], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", SHIFT_CASES)
+def test_sdpa_each_softmax_shift_cut_into_chunks(split_everything, name):
+    test_sdpa_each_softmax_shift_matches_torch(name, np.float32)
+
+
+# ---- batch-first self-attention as one node (ops/_mha_block.py) -----------------------------
+@pytest.fixture
+def block_calls(monkeypatch):
+    """Counts the fused block's forward calls."""
+    from ember.ops import _mha_block as Mb
+
+    calls = []
+    real = Mb._forward
+    monkeypatch.setattr(Mb, "_forward", lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def _self_attention_vs_torch(data, dtype=np.float32, rtol=RTOL, atol=ATOL, **mod_kw):
+    """Forward and every gradient (input, parameters) of ``m(x, x, x, need_weights=False)``."""
+    mods = []
+    mod_kw.setdefault("batch_first", True)
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        mods.append(lib.nn.MultiheadAttention(**mod_kw))
+    mods[0].to(getattr(ember, np.dtype(dtype).name))
+    mods[1].to(getattr(torch, np.dtype(dtype).name))
+    copy_weights(*mods)
+    up = np.random.default_rng(9).standard_normal(data.shape).astype(dtype)
+    res = []
+    for lib, m in zip((ember, torch), mods):
+        x = lib.tensor(data.astype(dtype), requires_grad=True)
+        out, w = m(x, x, x, need_weights=False)
+        assert w is None
+        out.backward(lib.tensor(up))
+        res.append(
+            [out.detach().numpy(), x.grad.numpy()] + [p.grad.numpy() for p in m.parameters()]
+        )
+    for i, (a, b) in enumerate(zip(*res)):
+        tol = (rtol, atol) if i == 0 else (rtol * 10, atol * 10)
+        assert_close(a, b, *tol, what=f"result {i}")
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_self_attention_block_matches_torch(block_calls, bias, dtype, batch_first):
+    tol = (RTOL, ATOL) if dtype == np.float32 else (1e-10, 1e-12)
+    data = rand_array((3, 5, 8), seed=11)
+    kw = {"embed_dim": 8, "num_heads": 2, "bias": bias, "batch_first": batch_first}
+    _self_attention_vs_torch(data, dtype, *tol, **kw)
+    assert block_calls == [1]
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_self_attention_block_cut_into_chunks_matches_torch(block_calls, monkeypatch, batch_first):
+    from ember.ops import _parallel
+
+    monkeypatch.setattr(_parallel, "MIN_GEMM", 0)
+    before = ember.get_num_threads()
+    ember.set_num_threads(3)
+    try:
+        data = rand_array((5, 4, 12), seed=12)
+        _self_attention_vs_torch(data, embed_dim=12, num_heads=3, batch_first=batch_first)
+    finally:
+        ember.set_num_threads(before)
+    assert block_calls == [1]
+
+
+@pytest.mark.parametrize("scale", [10.0, 40.0])
+def test_self_attention_block_large_scores_match_torch(block_calls, scale):
+    # Scores far apart (the row-wise shift) and large: float64, where rounding stays small.
+    data = rand_array((2, 6, 8), np.float64, seed=13) * scale
+    _self_attention_vs_torch(data, np.float64, 1e-9, 1e-9, embed_dim=8, num_heads=2)
+    assert block_calls == [1]
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_self_attention_block_strided_input_and_no_input_grad(block_calls, batch_first):
+    mods = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        mods.append(lib.nn.MultiheadAttention(8, 4, batch_first=batch_first))
+    copy_weights(*mods)
+    data = rand_array((5, 3, 8), seed=14)
+    outs = []
+    for lib, m in zip((ember, torch), mods):
+        x = lib.tensor(data).transpose(0, 1)  # (3, 5, 8), not contiguous
+        out = m(x, x, x, need_weights=False)[0]
+        out.pow(2).sum().backward()
+        outs.append([out.detach().numpy()] + [p.grad.numpy() for p in m.parameters()])
+    for a, b in zip(*outs):
+        assert_close(a, b, GRTOL, GATOL)
+    assert block_calls == [1]
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_self_attention_block_double_backward_matches_torch(block_calls, batch_first):
+    data = rand_array((2, 3, 4), np.float64, seed=15)
+    mods = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        mods.append(lib.nn.MultiheadAttention(4, 2, batch_first=batch_first).double())
+    copy_weights(*mods)
+    res = []
+    for lib, m in zip((ember, torch), mods):
+        x = lib.tensor(data, requires_grad=True)
+        # (PyTorch's need_weights=False path, flash attention, has no double backward: its
+        # need_weights=True path computes the same output with plain softmax.)
+        out = m(x, x, x, need_weights=lib is torch)[0]
+        params = [x, *m.parameters()]
+        gs = lib.autograd.grad(out.pow(2).sum(), params, create_graph=True)
+        hs = lib.autograd.grad(sum(g.sin().sum() for g in gs), params)
+        res.append([g.detach().numpy() for g in gs] + [h.numpy() for h in hs])
+    for a, b in zip(*res):
+        assert_close(a, b, 1e-9, 1e-10)
+    assert block_calls == [1]
+
+
+@pytest.mark.parametrize(
+    "mod_kw,call_kw",
+    [
+        ({"add_bias_kv": True}, {}),
+        ({"add_zero_attn": True}, {}),
+        ({"kdim": 6, "vdim": 6}, {}),
+        ({}, {"need_weights": True}),
+        ({}, {"is_causal": True, "attn_mask": "bool"}),
+        ({}, {"attn_mask": "grad"}),  # a float mask that requires grad
+    ],
+)
+def test_self_attention_block_only_where_it_applies(block_calls, mod_kw, call_kw):
+    m = ember.nn.MultiheadAttention(8, 2, batch_first=True, **mod_kw)
+    x = ember.tensor(rand_array((2, 3, 8), seed=16))
+    kw = dict(call_kw)
+    kw.setdefault("need_weights", False)
+    if kw.get("attn_mask") == "bool":
+        kw["attn_mask"] = ember.tensor(np.triu(np.ones((3, 3), bool), 1))
+    elif kw.get("attn_mask") == "grad":
+        kw["attn_mask"] = ember.tensor(rand_array((3, 3), seed=18), requires_grad=True)
+    if "kdim" in mod_kw:
+        k = ember.tensor(rand_array((2, 3, 6), seed=17))
+        m(x, k, k, **kw)
+    else:
+        m(x, x, x, **kw)
+    assert block_calls == []
+
+
+def _block_masks(kind, N, L, seed):
+    rng = np.random.default_rng(seed)
+    kpm = attn = None
+    if "kpm_bool" in kind:
+        kpm = rng.random((N, L)) < 0.3
+        kpm[:, 0] = False
+        if "dead" in kind:
+            kpm[1] = True  # batch element 1 has no key left: zeros, as PyTorch
+    if "kpm_float" in kind:
+        kpm = rng.standard_normal((N, L)).astype(np.float32)
+    if "attn_bool" in kind:
+        attn = np.triu(np.ones((L, L), bool), 1)
+    if "attn_float3d" in kind:
+        attn = rng.standard_normal((N * 2, L, L)).astype(np.float32)
+    return kpm, attn
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize(
+    "kind",
+    ["kpm_bool", "kpm_float", "attn_bool", "attn_float3d", "kpm_bool+attn_bool", "kpm_bool_dead"],
+)
+def test_self_attention_block_masks_match_torch(block_calls, kind, batch_first):
+    N, L = 3, 5
+    kpm, attn = _block_masks(kind, N, L, seed=19)
+    mods = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        mods.append(lib.nn.MultiheadAttention(8, 2, batch_first=batch_first))
+    copy_weights(*mods)
+    data = rand_array((N, L, 8) if batch_first else (L, N, 8), seed=20)
+    up = np.random.default_rng(21).standard_normal(data.shape).astype(np.float32)
+    res = []
+    for lib, m in zip((ember, torch), mods):
+        x = lib.tensor(data, requires_grad=True)
+        kw = {"need_weights": False}
+        if kpm is not None:
+            kw["key_padding_mask"] = lib.tensor(kpm)
+        if attn is not None:
+            kw["attn_mask"] = lib.tensor(attn)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (torch's nested-tensor fast path notes)
+            out = m(x, x, x, **kw)[0]
+        out.backward(lib.tensor(up))
+        res.append(
+            [out.detach().numpy(), x.grad.numpy()] + [p.grad.numpy() for p in m.parameters()]
+        )
+    for i, (a, b) in enumerate(zip(*res)):
+        assert_close(a, b, RTOL if i == 0 else GRTOL, ATOL if i == 0 else GATOL, what=str(i))
+    if "dead" in kind:
+        rows = res[0][0][1] if batch_first else res[0][0][:, 1]
+        assert np.all(rows == np.asarray(mods[1].out_proj.bias.detach().numpy()))
+    assert block_calls == [1]
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_self_attention_block_dropout_as_the_chain_of_nodes(block_calls, monkeypatch, batch_first):
+    # Training with dropout: the same keep mask (ember's generator, drawn the same way) as the
+    # chain of nodes, so the same output and gradients.
+    m = ember.nn.MultiheadAttention(8, 2, dropout=0.4, batch_first=batch_first)
+    data = rand_array((3, 5, 8), seed=22)
+    n_b, n_l = (3, 5) if batch_first else (5, 3)
+    kpm = ember.tensor(np.array([[False] * (n_l - 1) + [True]] * n_b))
+    res = []
+    for fused in (True, False):
+        if not fused:
+            monkeypatch.setattr(type(m), "_fused_self_attention", lambda self, x: False)
+        m.zero_grad()
+        x = ember.tensor(data, requires_grad=True)
+        ember.manual_seed(5)
+        out = m(x, x, x, need_weights=False, key_padding_mask=kpm)[0]
+        (out * out).sum().backward()
+        res.append(
+            [out.detach().numpy(), x.grad.numpy()] + [p.grad.numpy() for p in m.parameters()]
+        )
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert block_calls == [1]

@@ -4,9 +4,12 @@ them too (tests/autograd/test_gradgradcheck.py). Inputs stay away from the kinks
 
 from __future__ import annotations
 
+import numpy as np
+
 import ember
 import ember.nn.functional as F
 from ember.nn.modules import _hooks as Hk
+from ember.ops import _mha_block as Mb
 from ember.ops import activation as A
 from ember.ops import attention as At
 from ember.ops import bilinear as B
@@ -317,6 +320,13 @@ def _mha(m, x, w_in, w_out):
     return out, wts
 
 
+# A key padding mask (a fully masked row for batch 1) and a dropout multiplier for the block.
+_MK = (
+    np.array([[0, 0, -np.inf], [-np.inf] * 3], np.float64).reshape(2, 1, 1, 3) * np.ones((3, 1)),
+    (np.random.default_rng(3).random((2, 2, 3, 3)) > 0.3) / 0.7,
+)
+
+
 def add_attention_rows(gc) -> None:
     """Scaled dot-product attention (plain, with a learned additive mask, causal) and
     multi-head attention returning its weights."""
@@ -350,6 +360,36 @@ def add_attention_rows(gc) -> None:
         d(3, 2, 4),
         d(12, 4),
         d(4, 4),
+    )
+    # Batch-first self-attention as one node (x, in/out projections with and without biases).
+    gc(
+        Mb.SelfAttentionBlock,
+        lambda x, wi, bi, wo, bo: (
+            Mb.SelfAttentionBlock.apply(x, wi, bi, wo, bo, 2, False, None, None) ** 2
+        ),
+        d(2, 3, 4),
+        d(12, 4),
+        d(12),
+        d(4, 4),
+        d(4),
+    )
+    gc(
+        Mb.SelfAttentionBlock,
+        lambda x, wi, wo: Mb.SelfAttentionBlock.apply(
+            x, wi, None, wo, None, 1, True, None, None
+        ).sin(),
+        d(2, 3, 4),
+        d(12, 4),
+        d(4, 4),
+        name="SelfAttentionBlockNoBias",
+    )
+    gc(
+        Mb.SelfAttentionBlock,
+        lambda x, wi, wo: Mb.SelfAttentionBlock.apply(x, wi, None, wo, None, 2, False, *_MK) ** 2,
+        d(2, 3, 4),
+        d(12, 4),
+        d(4, 4),
+        name="SelfAttentionBlockMaskDropout",
     )
     # Packed (L, N, 3 * E) projections into three (N, heads, L, E / heads) views, and one.
     gc(At.SplitHeads, lambda x: tuple(h * h for h in At.SplitHeads.apply(x, 3, 2)), d(3, 2, 12))

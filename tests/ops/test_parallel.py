@@ -12,7 +12,7 @@ import torch
 import ember
 import ember.nn.functional as F
 from ember.ops import _parallel as P
-from tests.parity import assert_close
+from tests.parity import assert_close, check_op
 
 
 @pytest.fixture
@@ -169,3 +169,31 @@ def test_blas_threads_restored_after_scoped_regions():
             assert ctl[1]() == 1
         assert ctl[1]() == 1
     assert ctl[1]() == before
+
+
+@pytest.mark.parametrize("shape", [(40, 7), (3, 9, 7)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_gradients_side_by_side_match_torch(monkeypatch, shape, bias):
+    # Two threads: the input and weight gradients as two whole GEMMs, one per core.
+    from ember.ops import linalg as LA
+
+    monkeypatch.setattr(P, "MIN_GEMM", 0)
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        used = []
+        real = LA._grads_side_by_side
+        monkeypatch.setattr(LA, "_grads_side_by_side", lambda *a: used.append(1) or real(*a))
+        rng = np.random.default_rng(5)
+        x = rng.standard_normal(shape).astype(np.float32)
+        w = rng.standard_normal((5, 7)).astype(np.float32)
+        b = rng.standard_normal(5).astype(np.float32) if bias else None
+        ins = [x, w] + ([b] if bias else [])
+        check_op(
+            lambda *a: ember.nn.functional.linear(*a),
+            lambda *a: torch.nn.functional.linear(*a),
+            *ins, rtol=1e-5, atol=1e-5,
+        )  # fmt: skip
+        assert used == ([1] if P.blas_control() is not None else [])
+    finally:
+        ember.set_num_threads(before)

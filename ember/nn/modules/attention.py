@@ -13,9 +13,12 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..._creation import empty
 from ..._tensor import Tensor
 from ...ops import shape as S
+from ...ops._mha_block import SelfAttentionBlock
 from .. import init
 from ..functional import _attention as FA
 from ..functional._activation import gelu, relu
@@ -158,6 +161,10 @@ class MultiheadAttention(Module):
             query.dtype,
         )
         attn_mask = FA._canonical_mask(attn_mask, "attn_mask", None, "", query.dtype, False)
+        if query is key and key is value and not need_weights and not is_causal:
+            out = self._self_attention_block(query, key_padding_mask, attn_mask)
+            if out is not None:
+                return out, None
         if self.batch_first and is_batched:
             # Keep `query is key is value` visible: self-attention takes the one-GEMM projection.
             if key is value:
@@ -197,6 +204,75 @@ class MultiheadAttention(Module):
         if self.batch_first and is_batched:
             out = S.transpose(out, 1, 0)
         return out, weights
+
+    def _fused_self_attention(self, x: Tensor) -> bool:
+        """Whether ``x`` attends to itself through ``ops._mha_block`` (batched, packed
+        projections, no extra keys, float32/float64 throughout): one node whose
+        work runs per core over the batch (fewer pool hand-offs and passes on one core)."""
+        if not (x.dim() == 3 and self._qkv_same_embed_dim):
+            return False
+        if self.bias_k is not None or self.bias_v is not None or self.add_zero_attn:
+            return False
+        n_b, n_l, e = x.shape
+        if not self.batch_first:
+            n_b, n_l = n_l, n_b
+        if e != self.embed_dim or n_b == 0 or n_l == 0 or e % self.num_heads:
+            return False
+        dt = x._data.dtype
+        params = (self.in_proj_weight, self.in_proj_bias, self.out_proj.weight, self.out_proj.bias)
+        return dt in _FUSED_DTYPES and all(p is None or p._data.dtype == dt for p in params)
+
+    def _self_attention_block(self, x: Tensor, kpm: Any, attn_mask: Any) -> Tensor | None:
+        """``x`` attending to itself as one node (``ops._mha_block``), or None where that does
+        not apply (the chain of nodes then runs, with its checks and errors)."""
+        if not self._fused_self_attention(x):
+            return None
+        mask = _block_mask(x, kpm, attn_mask, self.num_heads, self.batch_first)
+        if mask is False:
+            return None
+        n_b, n_l = (x.shape[0], x.shape[1]) if self.batch_first else (x.shape[1], x.shape[0])
+        keep = None
+        if self.training and self.dropout > 0:
+            keep = FA._keep_mask((n_b, self.num_heads, n_l, n_l), self.dropout, x._data.dtype)
+        return SelfAttentionBlock.apply(
+            x,
+            self.in_proj_weight,
+            self.in_proj_bias,
+            self.out_proj.weight,
+            self.out_proj.bias,
+            self.num_heads,
+            not self.batch_first,
+            mask,
+            keep,
+        )
+
+
+def _block_mask(x: Tensor, kpm: Any, attn_mask: Any, heads: int, batch_first: bool) -> Any:
+    """The additive ``(N | 1, heads | 1, L, L)`` mask of the self-attention block from the
+    canonical (float) masks: None without masks, False where the block does not take them (a
+    mask that requires grad, another dtype, or a shape the chain of nodes rejects)."""
+    n_b, n_l = (x.shape[0], x.shape[1]) if batch_first else (x.shape[1], x.shape[0])
+    mask = None
+    for m in (kpm, attn_mask):
+        if m is not None and (m.requires_grad or m._data.dtype != x._data.dtype):
+            return False
+    if kpm is not None:
+        if tuple(kpm.shape) != (n_b, n_l):
+            return False
+        mask = kpm._data.reshape(n_b, 1, 1, n_l)
+    if attn_mask is not None:
+        a = attn_mask._data
+        if a.shape == (n_l, n_l):
+            a = a[None, None]
+        elif a.shape == (n_b * heads, n_l, n_l):
+            a = a.reshape(n_b, heads, n_l, n_l)
+        else:
+            return False
+        mask = a if mask is None else mask + a
+    return mask
+
+
+_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 # ---- Transformer layers ---------------------------------------------------------------------
