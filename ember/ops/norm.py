@@ -170,11 +170,36 @@ def _bn_backward_block(lay, g2, x2, gx, want_gx, sums, meta, weight, lo, hi) -> 
     # w * invstd * (g - mean(g) - xhat * mean(g * xhat)), as a * (g + xc * c2 + c3):
     # one product (in place when gx already holds xc), three in-place passes.
     c2 = -invstd * gw / nf
-    c3 = -shift * c2 - gb / nf
-    np.multiply(xcb, lay.expand(c2), out=gxb)
-    gxb += gb2
-    gxb += lay.expand(c3)
-    gxb *= lay.expand(invstd if weight is None else invstd * weight[lo:hi])
+    c3 = lay.expand(-shift * c2 - gb / nf)
+    c2 = lay.expand(c2)
+    a = lay.expand(invstd if weight is None else invstd * weight[lo:hi])
+    for r in _last_rows_first(gxb):
+        gr = gxb[r]
+        np.multiply(xcb[r], c2, out=gr)
+        gr += gb2[r]
+        gr += c3
+        gr *= a
+
+
+# Rows per block of the input gradient's passes: about this many bytes.
+_BLOCK_BYTES = 256 << 10
+
+
+def _last_rows_first(a2: np.ndarray) -> list:
+    """Slices of ``a2``'s rows in blocks of about ``_BLOCK_BYTES``, the last block first.
+
+    x, g and the input gradient (1 MB each on (32, 32, 16, 16) float32) do not fit in L2
+    (2 MB) together. Block by block, a block's four passes find it in cache; last rows first,
+    the first blocks also find x and g still cached by the reductions that just read them in
+    order. Measured (forward + backward, one thread): (32, 32, 16, 16) 496 -> 464 us,
+    channels-last 642 -> 598 us, (32, 64, 32, 32) 4760 -> 4500 us; blocks of 128 KB or 512 KB
+    about the same; first rows first 475 us; the forward's two passes gained nothing so. A
+    block of columns (channels split over threads) is streamed whole: blocking its rows took
+    (32, 64, 32, 32) on two threads from 2.8 to 3.1-3.2 ms."""
+    if not a2.flags.c_contiguous:
+        return [slice(None)]
+    step = max(1, _BLOCK_BYTES // max(1, a2.shape[1] * a2.itemsize))
+    return [slice(r, r + step) for r in range(0, a2.shape[0], step)][::-1]
 
 
 def _batch_norm_train_on_graph(ctx, g, x, weight, invstd, eps) -> tuple:
