@@ -14,6 +14,7 @@ formulas run with ``_dot`` in place of the fast ``einsum``/scratch-buffer code.
 
 from __future__ import annotations
 
+import functools
 from math import prod
 
 import numpy as np
@@ -114,6 +115,20 @@ _ONE_PASS_RATIO = 4.0
 _ONE_PASS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def _quiet(fn):
+    """``fn`` without NumPy's floating-point warnings: inf and NaN inputs give NaN per channel
+    (inf - inf), as in PyTorch, and are not an error (inside the function: errstate is per
+    thread, and the blocks may run on the pool)."""
+
+    @functools.wraps(fn)
+    def quiet(*args):
+        with np.errstate(invalid="ignore", over="ignore"):
+            return fn(*args)
+
+    return quiet
+
+
+@_quiet
 def _bn_forward_block(lay, x2, y, stats, centred, weight, bias, eps, nf, lo, hi) -> None:
     """BatchNormTrain's forward for channels ``lo:hi``: fills their columns of ``y`` and their
     ``stats`` (mean, var, invstd, centre, corr) and ``centred`` flags."""
@@ -139,15 +154,34 @@ def _bn_forward_block(lay, x2, y, stats, centred, weight, bias, eps, nf, lo, hi)
     var = lay.dot(xcb, xcb) / nf - corr * corr
     np.maximum(var, 0, out=var)  # rounding must not make a constant channel's var < 0
     invstd = 1.0 / np.sqrt(var + eps)
+    if not np.isfinite(var).all() and np.isfinite(xb).all():
+        mean, corr, var, invstd = _float64_statistics(lay, xb, eps)
+        np.subtract(xb, lay.expand(mean), out=xcb)
     # y = xhat * w + b = xc * a + (b - corr * a), a = w * invstd: two in-place passes.
     a = invstd if weight is None else invstd * weight[lo:hi]
     shift = -corr * a if bias is None else bias[lo:hi] - corr * a
     yb *= lay.expand(a)
     yb += lay.expand(shift)
-    stats[:, lo:hi] = mean + corr, var, invstd, mean, corr
+    # (an inf input makes corr NaN: the mean stays inf, as in PyTorch)
+    stats[:, lo:hi] = mean + np.where(np.isfinite(corr), corr, 0), var, invstd, mean, corr
     centred[lo:hi] = True
 
 
+def _float64_statistics(lay, xb: np.ndarray, eps: float) -> tuple:
+    """``(centre, corr, var, invstd)`` of finite values whose squares overflow float32 (|x|
+    beyond ~1e19): computed in float64, as PyTorch accumulates them (float32 gave NaN)."""
+    x64 = xb.astype(np.float64)
+    n = float(lay.rows * lay.width // max(lay.shape[1], 1))
+    mean = lay.sum(x64) / n
+    xc = np.subtract(x64, lay.expand(mean), out=x64)
+    var = lay.dot(xc, xc) / n
+    centre, var = mean.astype(xb.dtype), var.astype(xb.dtype)
+    corr = (mean - centre).astype(xb.dtype)
+    # From the rounded var, as PyTorch: a var beyond float32 (inf) gives invstd 0.
+    return centre, corr, var, 1.0 / np.sqrt(var + xb.dtype.type(eps))
+
+
+@_quiet
 def _bn_backward_block(lay, g2, x2, gx, want_gx, sums, meta, weight, lo, hi) -> None:
     """BatchNormTrain's backward for channels ``lo:hi``: their weight and bias gradients into
     ``sums`` and, when ``want_gx``, their columns of the input gradient ``gx`` (which is also

@@ -329,3 +329,25 @@ def test_batch_norm_train_bfloat16():
     for i, (a, b) in enumerate(zip(*res)):
         scale = float(b.abs().max())
         assert_close(a, b, rtol=2e-2, atol=2e-2 * scale, check_dtype=False, what=f"item {i}")
+
+
+@pytest.mark.parametrize("last", [False, True], ids=["nchw", "channels_last"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan, 1e30, 3e19, -1e25], ids=str)
+def test_batch_norm_train_non_finite_and_huge_values(value, last):
+    # One channel holds inf/NaN (NaN over that channel, as in PyTorch, without NumPy warnings)
+    # or finite values whose squares overflow float32: their statistics are taken in float64,
+    # as PyTorch accumulates them (a var beyond float32 is inf, invstd 0: y = bias, as torch).
+    arr = rand_array((4, 3, 5, 1), np.float32, 0)
+    arr[1, 1, 2], arr[2, 1, 3] = value, np.float32(value / 3)
+    up = rand_array(arr.shape, np.float32, 5)
+    res = []
+    for lib, F in ((ember, EF), (torch, TF)):
+        leaf, x = _input(lib, arr, last)
+        w = lib.tensor(np.array([1.0, 0.7, 1.3], np.float32), requires_grad=True)
+        b = lib.tensor(np.array([0.5, 1.0, -1.0], np.float32), requires_grad=True)
+        rm, rv = lib.zeros(3), lib.ones(3)
+        y = F.batch_norm(x, rm, rv, w, b, training=True)
+        y.backward(lib.tensor(up))
+        res.append([y, leaf.grad, w.grad, b.grad, rm, rv])
+    for i, (a, b) in enumerate(zip(*res)):
+        assert_close(a, b, rtol=2e-5, atol=2e-5, what=f"item {i}")  # NaN == NaN here
