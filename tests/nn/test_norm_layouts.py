@@ -338,7 +338,7 @@ def test_batch_norm_train_non_finite_and_huge_values(value, last):
     # or finite values whose squares overflow float32: their statistics are taken in float64,
     # as PyTorch accumulates them (a var beyond float32 is inf, invstd 0: y = bias, as torch).
     arr = rand_array((4, 3, 5, 1), np.float32, 0)
-    arr[1, 1, 2], arr[2, 1, 3] = value, np.float32(value / 3)
+    arr[1, 1, 2] = value
     up = rand_array(arr.shape, np.float32, 5)
     res = []
     for lib, F in ((ember, EF), (torch, TF)):
