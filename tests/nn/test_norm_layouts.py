@@ -80,10 +80,12 @@ def test_batch_norm_output_keeps_channels_last_layout():
     assert y._data.strides[1] == y._data.itemsize
 
 
+@pytest.mark.parametrize("offset", [0.0, 10.0], ids=["one_pass", "centred"])
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("last", [False, True], ids=["nchw", "channels_last"])
-def test_batch_norm_double_backward_matches_torch(training, last):
-    arr = rand_array((3, 4, 2, 5), np.float64, 0)
+def test_batch_norm_double_backward_matches_torch(training, last, offset):
+    # offset 10: the training statistics are centred first (mean 8.7 standard deviations)
+    arr = rand_array((3, 4, 2, 5), np.float64, 0) + offset
 
     def run(lib, F):
         leaf, x = _input(lib, arr, last)
@@ -209,3 +211,143 @@ def test_batch_norm_channel_blocks_on_two_threads(affine, monkeypatch):
     assert blocks == [5, 5]  # forward and backward, each split over the 5 channels
     for i, (a, b) in enumerate(zip([e[0], e[1], e[2], *e[3]], [t[0], t[1], t[2], *t[3]])):
         assert_close(a, b, rtol=2e-5, atol=2e-5, check_dtype=False, what=f"item {i}")
+
+
+# ---- training statistics: one pass, or centred first (ember.ops.norm._bn_forward_block) -------
+def _bn_forms(monkeypatch, form: str) -> None:
+    """Force every channel into one form: the one-pass statistics (E[x^2] - mean^2, then
+    y = x * a + shift) or the centred two-pass ones (x - mean first)."""
+    from ember.ops import norm
+
+    monkeypatch.setattr(norm, "_ONE_PASS_RATIO", np.inf if form == "one_pass" else 0.0)
+
+
+def _centred_flags(arr: np.ndarray) -> np.ndarray:
+    """Which channels BatchNormTrain's forward centred first (read from its saved state)."""
+    from ember.ops.norm import BatchNormTrain
+
+    class Ctx:
+        def save_for_backward(self, *a):
+            pass
+
+    ctx = Ctx()
+    BatchNormTrain.forward(ctx, arr, None, None, 1e-5)
+    return ctx.meta[4]
+
+
+@pytest.mark.parametrize("form", ["one_pass", "centred"])
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+@pytest.mark.parametrize("shape,last,offset", [s for s in SHAPES if not s[2]], ids=str)
+def test_batch_norm_train_forms_match_torch(shape, last, offset, affine, form, monkeypatch):
+    _bn_forms(monkeypatch, form)
+    arr = rand_array(shape, np.float32, 0)
+    g = rand_array(shape, np.float32, 5)
+    e = _run(ember, EF, arr, last, True, affine, g)
+    t = _run(torch, TF, arr, last, True, affine, g, np.float64)
+    for i, (a, b) in enumerate(zip([e[0], e[1], e[2], *e[3]], [t[0], t[1], t[2], *t[3]])):
+        scale = float(np.abs(b.detach().numpy()).max()) + 1.0 if i > 3 else 1.0
+        assert_close(a, b, rtol=2e-5, atol=2e-5 * scale, check_dtype=False, what=f"item {i}")
+
+
+@pytest.mark.parametrize(
+    "low,high,centred", [(0.0, 1.0, False), (-1.0, 3.0, False), (1.0, 2.0, True), (99, 101, True)]
+)
+def test_batch_norm_train_statistics_accuracy(low, high, centred):
+    # Values uniform in [0, 1] (mean 1.7 standard deviations) take the one-pass statistics, [1, 2]
+    # (5.2) and [99, 101] are centred first; all as accurate as float32 allows next to torch in
+    # float64 (measured worst: 2e-6 one-pass at 2 standard deviations, 2e-7 centred).
+    shape = (32, 8, 16, 16)
+    arr = rand_array(shape, np.float32, 0, low, high)
+    assert (_centred_flags(arr) == centred).all()
+    g = rand_array(shape, np.float32, 5)
+    e = _run(ember, EF, arr, False, True, True, g)
+    t = _run(torch, TF, arr, False, True, True, g, np.float64)
+    for i, (a, b) in enumerate(zip([e[0], e[1], e[2], *e[3]], [t[0], t[1], t[2], *t[3]])):
+        scale = float(np.abs(b.detach().numpy()).max())
+        assert_close(a, b, rtol=3e-6, atol=3e-6 * scale, check_dtype=False, what=f"item {i}")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_batch_norm_train_mixed_forms(threads, monkeypatch):
+    # Channel 3 is constant (var 0, mean 2) and channel 4 has a large mean: both centred first.
+    # On one thread their block is every channel (all centred); split over two threads
+    # (channels 0:3 and 3:5) the first block takes the one-pass form (with an all-zero channel
+    # 2: mean 0, var 0) and the second the centred one.
+    from ember.ops import _parallel
+
+    monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    before = ember.get_num_threads()
+    arr = rand_array((6, 5, 4, 3), np.float32, 0)
+    arr[:, 2], arr[:, 3] = 0.0, 2.0
+    arr[:, 4] += np.float32(50.0)
+    g = rand_array(arr.shape, np.float32, 5)
+    ember.set_num_threads(threads)
+    try:
+        flags = _centred_flags(arr)
+        e = _run(ember, EF, arr, False, True, True, g)
+    finally:
+        ember.set_num_threads(before)
+    assert flags.tolist() == ([False] * 3 + [True] * 2 if threads == 2 else [True] * 5)
+    t = _run(torch, TF, arr, False, True, True, g, np.float64)
+    for i, (a, b) in enumerate(zip([e[0], e[1], e[2], *e[3]], [t[0], t[1], t[2], *t[3]])):
+        scale = float(np.abs(b.detach().numpy()).max()) + 1.0
+        assert_close(a, b, rtol=2e-5, atol=2e-5 * scale, check_dtype=False, what=f"item {i}")
+
+
+@pytest.mark.parametrize("form", ["one_pass", "centred"])
+@pytest.mark.parametrize("last", [False, True], ids=["nchw", "channels_last"])
+def test_batch_norm_train_weight_gradients_only(form, last, monkeypatch):
+    # The input needs no gradient: the backward computes the weight and bias gradients only.
+    _bn_forms(monkeypatch, form)
+    arr = rand_array((8, 4, 6, 5), np.float32, 0, 0.5, 2.5)
+    res = []
+    for lib, F in ((ember, EF), (torch, TF)):
+        x = lib.tensor(arr.astype(np.float64 if lib is torch else np.float32))
+        if last:
+            x = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+        w = lib.tensor(rand_array((4,), x.numpy().dtype, 1, 0.5, 1.5), requires_grad=True)
+        b = lib.tensor(rand_array((4,), x.numpy().dtype, 2), requires_grad=True)
+        y = F.batch_norm(x, None, None, w, b, training=True)
+        y.backward(lib.tensor(rand_array(arr.shape, x.numpy().dtype, 5)))
+        res.append((y, w.grad, b.grad))
+    for i, (a, b) in enumerate(zip(*res)):
+        assert_close(a, b, rtol=2e-5, atol=2e-5, check_dtype=False, what=f"item {i}")
+
+
+def test_batch_norm_train_bfloat16():
+    # bfloat16 keeps the centred statistics (no BLAS sums in that dtype).
+    arr = rand_array((8, 4, 5, 5), np.float32, 0, 1.0, 3.0)
+    up = rand_array(arr.shape, np.float32, 5)
+    res = []
+    for lib, F, dt in ((ember, EF, ember.bfloat16), (torch, TF, torch.float64)):
+        x = lib.tensor(arr).to(dt).requires_grad_()
+        w = lib.tensor(rand_array((4,), np.float32, 1, 0.5, 1.5)).to(dt).requires_grad_()
+        y = F.batch_norm(x, None, None, w, None, training=True)
+        y.backward(lib.tensor(up).to(dt))
+        res.append([t.detach().float() for t in (y, x.grad, w.grad)])
+    assert y.dtype == torch.float64 and res[0][0].dtype == ember.float32
+    for i, (a, b) in enumerate(zip(*res)):
+        scale = float(b.abs().max())
+        assert_close(a, b, rtol=2e-2, atol=2e-2 * scale, check_dtype=False, what=f"item {i}")
+
+
+@pytest.mark.parametrize("last", [False, True], ids=["nchw", "channels_last"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan, 1e30, 3e19, -1e25], ids=str)
+def test_batch_norm_train_non_finite_and_huge_values(value, last):
+    # One channel holds inf/NaN (NaN over that channel, as in PyTorch, without NumPy warnings)
+    # or finite values whose squares overflow float32: their statistics are taken in float64,
+    # as PyTorch accumulates them (a var beyond float32 is inf, invstd 0: y = bias, as torch).
+    arr = rand_array((4, 3, 5, 1), np.float32, 0)
+    arr[1, 1, 2] = value
+    up = rand_array(arr.shape, np.float32, 5)
+    res = []
+    for lib, F in ((ember, EF), (torch, TF)):
+        leaf, x = _input(lib, arr, last)
+        w = lib.tensor(np.array([1.0, 0.7, 1.3], np.float32), requires_grad=True)
+        b = lib.tensor(np.array([0.5, 1.0, -1.0], np.float32), requires_grad=True)
+        rm, rv = lib.zeros(3), lib.ones(3)
+        y = F.batch_norm(x, rm, rv, w, b, training=True)
+        y.backward(lib.tensor(up))
+        res.append([y, leaf.grad, w.grad, b.grad, rm, rv])
+    for i, (a, b) in enumerate(zip(*res)):
+        assert_close(a, b, rtol=2e-5, atol=2e-5, what=f"item {i}")  # NaN == NaN here
