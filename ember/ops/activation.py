@@ -260,11 +260,8 @@ class Gelu(Primitive):
 class Silu(Primitive):
     """``x * sigmoid(x)``, computed as PyTorch's kernel does: ``x / (1 + exp(-x))``.
 
-    The forward keeps ``t = 1 + exp(-x)`` (four passes, no sigmoid array) and, when a backward
-    may follow, ``a = 1 + x - y`` from its output ``y = x / t`` (two passes); backward is
-    ``g * s * (1 + x (1 - s))`` with ``s = 1 / t``, i.e. ``g * a / t``: two passes. Eight in
-    all where the backward used to recompute ``x / t`` (nine; the output itself is not kept:
-    PyTorch lets it be modified in place before backward)."""
+    The forward keeps ``t = 1 + exp(-x)`` (four passes, no sigmoid array); backward is
+    ``g * s * (1 + x (1 - s))`` with ``s = 1 / t``, i.e. ``g * (1 + x - x / t) / t``."""
 
     twice_differentiable = True
 
@@ -274,25 +271,16 @@ class Silu(Primitive):
         with np.errstate(over="ignore"):  # exp(-x) = inf for x << 0: x / inf = 0 (PyTorch's)
             np.exp(t, out=t)
         t += 1
-        y = np.divide(x, t, out=np.empty_like(x))
-        if ctx is not NO_CTX:
-            a = np.subtract(x, y, out=np.empty_like(x))
-            a += 1
-            ctx.save_for_backward(x, t, a)
-        return y
+        ctx.save_for_backward(x, t)
+        return np.divide(x, t, out=np.empty_like(x))
 
     @staticmethod
     def backward(ctx, g):
-        x, t, a = ctx.saved_tensors
+        x, t = ctx.saved_tensors
         if on_graph(x) or on_graph(g):
             s = _sig(x)
             return g * (s * (1 + x * (1 - s)))
-        if g.dtype == a.dtype:
-            d = np.multiply(a, g, out=np.empty(np.broadcast_shapes(a.shape, g.shape), g.dtype))
-            d /= t
-            return d
-        # A wider gradient: x / t in its dtype (in place: five passes)
-        d = np.divide(x, t, out=np.empty(x.shape, np.result_type(x, g)))
+        d = np.divide(x, t, out=np.empty(x.shape, np.result_type(x, g)))  # in place: 5 passes
         np.subtract(x, d, out=d)
         d += 1
         d *= g

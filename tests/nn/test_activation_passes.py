@@ -1,6 +1,7 @@
 """The activations' fewer-pass kernels (issue 17) against torch at the benchmark's size and on
 edge values: relu's bit-mask gradient and unpooled output, leaky ReLU's mask, ELU's one-pass
-blend for 0 < alpha <= 1, SiLU's kept ``1 + x - y`` and GELU's ``|[x >= 0] - q|``."""
+blend for 0 < alpha <= 1 and its kept ``min(x, 0)``, GELU's ``|[x >= 0] - q|`` (SiLU:
+unchanged kernels, checked at the same size and with its output modified in place)."""
 
 from __future__ import annotations
 
@@ -138,7 +139,7 @@ def test_elu_one_pass_blend(alpha, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_silu_kept_factor(dtype):
+def test_silu_at_the_benchmark_size(dtype):
     x, g = _x_and_g((64, 1024), dtype, seed=3)
     y, yt, gx, gt = _fwd_bwd(F.silu, TF.silu, x, g)
     # (near the derivative's zero at x = -1.28 both cancel: absolute tolerance there)
@@ -150,7 +151,7 @@ def test_silu_kept_factor(dtype):
 
 
 def test_silu_output_modified_in_place_before_backward():
-    # The backward reads the forward's private 1 + x - y, not the output: torch allows an
+    # The backward must not read the output (a kept y would save a divide): torch allows an
     # in-place change of the output before backward, and so does ember.
     v = [-3.0, -0.5, 0.0, 0.5, 2.0]
     xe = ember.tensor(v, requires_grad=True)
@@ -173,7 +174,7 @@ def test_silu_output_modified_in_place_before_backward():
     np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-5)
 
 
-def test_silu_without_grad_keeps_nothing():
+def test_silu_without_grad():
     with ember.no_grad():
         y = F.silu(ember.tensor([-1.0, 0.0, 1.0]))
     want = TF.silu(torch.tensor([-1.0, 0.0, 1.0])).numpy()
