@@ -206,3 +206,33 @@ def test_gelu_benchmark_batch_matches_torch():
     nan = np.isnan(gt)
     np.testing.assert_array_equal(np.isnan(gx), nan)
     np.testing.assert_allclose(gx[~nan], gt[~nan], rtol=1e-5, atol=5e-6)
+
+
+@pytest.mark.parametrize(
+    "name, efn, tfn",
+    [
+        ("relu", F.relu, TF.relu),
+        ("leaky_relu", F.leaky_relu, TF.leaky_relu),
+        ("elu", F.elu, TF.elu),
+        ("elu_05", lambda t: F.elu(t, 0.5), lambda t: TF.elu(t, 0.5)),
+        ("selu", F.selu, TF.selu),
+        ("gelu", F.gelu, TF.gelu),
+    ],
+)
+def test_bfloat16_as_torch(name, efn, tfn):
+    pytest.importorskip("ml_dtypes")
+    x = np.random.default_rng(6).standard_normal(4096).astype(np.float32) * 3
+    x[:4] = [0.0, -0.0, 1e-30, -1e-30]
+    xe = ember.tensor(x).to(ember.bfloat16).requires_grad_()
+    xt = torch.tensor(x).to(torch.bfloat16).requires_grad_()
+    ye, yt = efn(xe), tfn(xt)
+    assert ye.dtype == ember.bfloat16
+    ye.float().sum().backward()
+    yt.float().sum().backward()
+    got = (ye.float().detach().numpy(), xe.grad.float().numpy())
+    want = (yt.float().detach().numpy(), xt.grad.float().numpy())
+    for a, b in zip(got, want):
+        if name == "gelu":  # (torch's 1 + erf cancels in the left tail, docs/differences.md)
+            np.testing.assert_allclose(a, b, rtol=8e-3, atol=1e-4)
+        else:
+            _assert_same_bits_or_nan(a, b)
