@@ -63,7 +63,7 @@ def where_or_zero(g: np.ndarray, cond: np.ndarray, out: np.ndarray | None = None
     c = np.asarray(cond)
     if g.dtype.kind == "f" and c.dtype == np.bool_ and (out is None or out.dtype == g.dtype):
         if out is None:
-            out = np.empty(c.shape, g.dtype)
+            out = np.empty_like(c, dtype=g.dtype)  # (in the mask's layout, as np.array gave)
         ob = bits_of(out)
         np.negative(c.view(np.int8), out=ob, casting="unsafe")  # 0 or -1: all bits set
         np.bitwise_and(ob, bits_of(g), out=ob)

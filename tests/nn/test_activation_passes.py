@@ -74,6 +74,8 @@ def test_relu_unpooled_output_keeps_a_channels_last_layout():
     ye.backward(ember.tensor(g))
     yt.backward(torch.tensor(g))
     _assert_same_bits_or_nan(xe.grad.numpy(), xt.grad.numpy())
+    # the gradient is selected in the mask's (the output's) layout: no copy into x's layout
+    assert xe.grad.permute(0, 2, 3, 1).is_contiguous()
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
