@@ -94,13 +94,13 @@ def test_big_gemms_split_into_get_num_threads_one_thread_blas_calls(
     chunks, blas_seen = [], []
     real = _parallel.parallel_for
 
-    def spy(fn, n, work):
+    def spy(fn, n, work, *site, **kw):
         def run(lo, hi):
             chunks.append((lo, hi))
             blas_seen.append(ctl[1]())
             fn(lo, hi)
 
-        real(run, n, work)
+        real(run, n, work, *site, **kw)
 
     monkeypatch.setattr(_parallel, "parallel_for", spy)
     rng = np.random.default_rng(0)
@@ -125,6 +125,7 @@ def test_big_gemms_split_into_get_num_threads_one_thread_blas_calls(
 
 def test_pool_rebuilt_at_the_new_size(restore_threads, monkeypatch):
     monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    monkeypatch.setattr(_parallel, "SPLIT", True)
     ember.set_num_threads(3)
     seen = []
     _parallel.parallel_for(lambda lo, hi: seen.append((lo, hi)), 9, 1 << 30)
@@ -232,6 +233,7 @@ def test_openblas_back_to_one_thread_while_embers_pool_splits_passes(monkeypatch
     _runtime.follow_the_load()
     assert ctl[1]() == 2
     x = np.ones(_parallel.MIN_WORK * 2, np.float32)
+    monkeypatch.setattr(_parallel, "SPLIT", True)
     _parallel.unary_into(np.negative, x, np.empty_like(x))  # a split pass
     assert ctl[1]() == 1
     _look_after(monkeypatch, 0.0)
