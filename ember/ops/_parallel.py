@@ -91,14 +91,17 @@ def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
 # way (the first 2*TRIALS calls alternate), the calling thread's CPU time for a call run in it
 # (a call preempted by other processes would count their time: on the loaded machine wall
 # times of a 1.4 ms call ranged 1.3-9.5 ms and flipped the choice every few dozen calls) and
-# the wall time for a split one (what the caller waited). Once decided, an exploring call runs
-# the other way after EXPLORE calls, then after twice as many each time the choice holds (up to
-# EXPLORE_MAX), so the choice follows the machine's load at a small cost. Splitting must win by
-# MARGIN: it spends more CPU time (the hand-off) for the same result.
+# the wall time for a split one (what the caller waited). Once decided, one call runs the
+# other way EXPLORE_S seconds later, then twice as long after each time the choice holds (up to
+# EXPLORE_MAX_S), so the choice follows the machine's load at a small cost: an exploring split
+# of LeNet's layers cost 0.1-4 ms (OpenBLAS's workers, back to two threads while the pool is
+# idle, spinning on the other core), so exploring every 32-1024 calls instead cost ~0.2 ms a
+# 5 ms step over the first thousand steps. Splitting must win by MARGIN: it spends more CPU
+# time (the hand-off) for the same result.
 TRIALS = 3
 WINDOW = 5
-EXPLORE = 32
-EXPLORE_MAX = 1024
+EXPLORE_S = 0.5
+EXPLORE_MAX_S = 16.0
 MARGIN = 0.9
 # None: each site measures; True / False: always / never concurrently (tests force the split).
 SPLIT: bool | None = None
@@ -118,23 +121,23 @@ class _Site:
         self.here: list[float] = []
         self.split: list[float] = []
         self.use_split = False
-        self.gap = EXPLORE  # calls until the exploring call after next
-        self.next = 0  # the call that explores next (after the trials)
+        self.gap = EXPLORE_S  # seconds from the next exploring call to the one after
+        self.next = 0.0  # when the next exploring call runs (after the trials)
 
-    def choose(self) -> bool:
-        """Whether this call runs its chunks concurrently."""
+    def choose(self, now: float) -> bool:
+        """Whether this call (at time ``now``, seconds) runs its chunks concurrently."""
         c = self.calls
         self.calls = c + 1
         if len(self.here) < TRIALS or len(self.split) < TRIALS:
-            self.next = c + EXPLORE
+            self.next = now + EXPLORE_S
             return c % 2 == 1  # trials: in this thread first, then alternating
-        if c < self.next:
+        if now < self.next:
             return self.use_split
-        self.next = c + self.gap
-        self.gap = min(2 * self.gap, EXPLORE_MAX)
+        self.next = now + self.gap
+        self.gap = min(2 * self.gap, EXPLORE_MAX_S)
         return not self.use_split
 
-    def record(self, split: bool, seconds: float) -> None:
+    def record(self, split: bool, seconds: float, now: float) -> None:
         times = self.split if split else self.here
         times.append(seconds)
         if len(times) > WINDOW:
@@ -142,7 +145,7 @@ class _Site:
         if len(self.here) >= TRIALS and len(self.split) >= TRIALS:
             use = _median(self.split) < MARGIN * _median(self.here)
             if use != self.use_split:  # the machine changed: look again soon
-                self.use_split, self.gap, self.next = use, EXPLORE, self.calls + EXPLORE
+                self.use_split, self.gap, self.next = use, EXPLORE_S, now + EXPLORE_S
 
 
 def _median(v: list[float]) -> float:
@@ -193,14 +196,15 @@ def parallel_for(
         _run_split(fn, bounds)
         return
     st = _site((fn.__code__ if site is None else site, n, work, len(bounds)))
-    if st.choose():
-        t0 = _wall()
+    t0 = _wall()
+    if st.choose(t0):
         _run_split(fn, bounds)
-        st.record(True, _wall() - t0)
+        t1 = _wall()
+        st.record(True, t1 - t0, t1)
     else:
-        t0 = _cpu()
+        c0 = _cpu()
         _run_here(fn, bounds, whole)
-        st.record(False, _cpu() - t0)
+        st.record(False, _cpu() - c0, _wall())
 
 
 def blocks(n: int, work: int) -> list[tuple[int, int]]:
