@@ -88,7 +88,9 @@ def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
 # MIN_WORK a pass is always cut into the same per-core chunks (so results never depend on the
 # choice), and the chunks run either in the calling thread or concurrently on the pool,
 # whichever measured faster for that site and shape: the median of its last WINDOW calls each
-# way (the first 2*TRIALS calls alternate), the calling thread's CPU time for a call run in it
+# way (after WARMUP calls in the calling thread, untimed: LeNet's first calls ran 1.5-2x slower,
+# which made the first trials favour whichever way ran later; then 2*TRIALS calls alternate),
+# the calling thread's CPU time for a call run in it
 # (a call preempted by other processes would count their time: on the loaded machine wall
 # times of a 1.4 ms call ranged 1.3-9.5 ms and flipped the choice every few dozen calls) and
 # the wall time for a split one (what the caller waited). Once decided, one call runs the
@@ -99,12 +101,14 @@ def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
 # 5 ms step over the first thousand steps; and from a 0.5 s gap, the conv stack (15 sites that
 # split, each exploring call 1-11 ms slower) ran ~3% slower over its first seconds than always
 # split. Splitting must win by MARGIN: it spends more CPU time (the hand-off) for the same
-# result.
+# result, and costs the measured call does not show (the next op reads what the other core
+# wrote; LeNet's 6->16 conv backward measured 10% faster split, yet the step ran slower).
+WARMUP = 3  # first calls, run in this thread and not timed: they fault in fresh pages
 TRIALS = 3
 WINDOW = 5
 EXPLORE_S = 2.0
 EXPLORE_MAX_S = 32.0
-MARGIN = 0.9
+MARGIN = 0.8
 # None: each site measures; True / False: always / never concurrently (tests force the split).
 SPLIT: bool | None = None
 _MAX_SITES = 4096  # distinct (site, shape) keys kept; the table is cleared beyond that
@@ -128,8 +132,8 @@ class _Site:
 
     def choose(self, now: float) -> bool:
         """Whether this call (at time ``now``, seconds) runs its chunks concurrently."""
-        c = self.calls
-        self.calls = c + 1
+        c = self.calls - WARMUP
+        self.calls += 1
         if len(self.here) < TRIALS or len(self.split) < TRIALS:
             self.next = now + EXPLORE_S
             return c % 2 == 1  # trials: in this thread first, then alternating
@@ -197,6 +201,11 @@ def parallel_for(
         fn(0, n)
         return
     bounds = _bounds(n, SETTINGS.threads)
+    # OpenBLAS back to one thread for a while, whichever way this pass runs: its workers spin on
+    # the other core after every threaded GEMM and slow a big pass run in this thread too (on
+    # the idle Xeon LeNet's 6->16 conv forward took 770 us of CPU beside them, 510 us without;
+    # the split way, which set OpenBLAS to one thread, looked 1.5x faster than it was).
+    pool_in_use()
     if getattr(_in_task, "active", False) or SPLIT is False:
         _run_here(fn, bounds, whole)
         return
@@ -204,6 +213,10 @@ def parallel_for(
         _run_split(fn, bounds)
         return
     st = _site((fn.__code__ if site is None else site, n, work, len(bounds)))
+    if st.calls < WARMUP:
+        st.calls += 1
+        _run_here(fn, bounds, whole)
+        return
     t0 = _wall()
     if st.choose(t0):
         _run_split(fn, bounds)
@@ -239,7 +252,6 @@ def _run_split(fn: Callable[[int, int], None], bounds: list[tuple[int, int]]) ->
     hand-off's overhead instead of the whole wait: split calls of LeNet's conv backward took
     up to 50 ms on the loaded machine without this)."""
     (lo0, hi0), *rest = bounds
-    pool_in_use()  # (OpenBLAS back to one thread: its spinning workers would slow the chunks)
     pool = op_pool()
     futures = [pool.submit(fn, lo, hi) for lo, hi in rest]
     errors: list = []

@@ -223,9 +223,11 @@ def test_load_state_dict_in_progress_is_context_local():
     assert _state._PENDING.get() == ()
 
 
-def test_openblas_back_to_one_thread_while_embers_pool_splits_passes(monkeypatch, openblas):
-    # A split NumPy pass drops OpenBLAS to one thread at once, and the next look keeps it there
-    # (its spinning workers would slow the chunks), even on an idle machine.
+@pytest.mark.parametrize("split", [True, False], ids=["split", "in-thread"])
+def test_openblas_back_to_one_thread_while_embers_pool_splits_passes(monkeypatch, openblas, split):
+    # A big NumPy pass cut into chunks (split, or run in the calling thread) drops OpenBLAS to
+    # one thread at once, and the next look keeps it there (its spinning workers would slow the
+    # chunks), even on an idle machine.
     ctl = openblas
     ember.set_num_threads(2)
     _look_after(monkeypatch, 0.0)
@@ -233,8 +235,8 @@ def test_openblas_back_to_one_thread_while_embers_pool_splits_passes(monkeypatch
     _runtime.follow_the_load()
     assert ctl[1]() == 2
     x = np.ones(_parallel.MIN_WORK * 2, np.float32)
-    monkeypatch.setattr(_parallel, "SPLIT", True)
-    _parallel.unary_into(np.negative, x, np.empty_like(x))  # a split pass
+    monkeypatch.setattr(_parallel, "SPLIT", split)
+    _parallel.unary_into(np.negative, x, np.empty_like(x))  # a big pass
     assert ctl[1]() == 1
     _look_after(monkeypatch, 0.0)
     _runtime.follow_the_load()
