@@ -210,6 +210,8 @@ def _conv_job(xshape, wshape, channels_last=False, **kw):
         ((64, 6, 12, 12), (16, 6, 5, 5), True, {}),  # LeNet's second (channels-last columns)
         ((33, 6, 12, 12), (16, 6, 5, 5), True, {}),  # ragged shares (17 + 16 images)
         ((31, 3, 9, 9), (4, 3, 3, 3), False, {"padding": 1}),  # shares of 16 + 15 images
+        ((20, 3, 9, 9), (4, 3, 3, 3), False, {"padding": 1}),  # 10 + 10: batch-last copies
+        ((21, 6, 12, 12), (16, 6, 5, 5), True, {"stride": 2}),  # 11 + 10, channels-last
         ((5, 32, 8, 8), (16, 32, 3, 3), False, {"padding": 1}),  # many channels: tiled
     ],
 )
