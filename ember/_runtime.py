@@ -142,7 +142,7 @@ def set_num_threads(n: int) -> None:
 # PyTorch's time (its GEMMs are below MIN_GEMM). ember's pool threads sleep while they wait.
 BLAS_POLICY = (
     "OpenBLAS threads: get_num_threads() while other processes use < 25% of the machine and "
-    "ember's pool splits no pass, else 1; "
+    "ember cuts no big pass into chunks, else 1; "
     "ember splits GEMMs of >= 2**24 multiply-adds"
 )
 _SET_GET = (
@@ -246,7 +246,7 @@ def follow_the_load() -> None:
     wall = now - _Load.t
     others = (machine - _Load.machine - (own - _Load.own)) / (wall * usable_cores())
     _Load.t, _Load.own, _Load.machine = now, own, machine
-    # (NaN: not measured -> 1.) Nor while ember's own pool splits passes: a step that mixes
+    # (NaN: not measured -> 1.) Nor while ember cuts big passes into chunks: a step that mixes
     # GEMMs with split NumPy passes (convolutions) ran 54 -> 97 ms with two OpenBLAS threads.
     idle = others < OTHERS_BUSY and now - _Load.pool_used > _LOOK_EVERY
     want = SETTINGS.threads if idle else 1
@@ -259,8 +259,9 @@ def follow_the_load() -> None:
 
 
 def pool_in_use() -> None:
-    """ember's op pool is about to run a split pass: OpenBLAS back to one thread (its spinning
-    workers would compete with the chunks) until ``follow_the_load`` sees the pool idle."""
+    """ember is about to run a big pass cut into per-thread chunks (on its op pool or in the
+    calling thread): OpenBLAS back to one thread (its spinning workers would compete with the
+    chunks) until ``follow_the_load`` sees no such pass for a while."""
     import time
 
     _Load.pool_used = time.monotonic()

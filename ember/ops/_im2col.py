@@ -74,7 +74,7 @@ def pad_channels_last(xl: np.ndarray, geo: ConvGeometry) -> np.ndarray:
         x_pad[a:b].fill(0)
         x_pad[a:b][inner] = xl[a:b]
 
-    parallel_for(run, xl.shape[0], x_pad.size)
+    parallel_for(run, xl.shape[0], x_pad.size, whole=True)  # (copies)
     return x_pad
 
 
@@ -195,7 +195,7 @@ def _add_windows(img: np.ndarray, cols_at, geo: ConvGeometry, lead: int, axis: i
             if i != cover:
                 img[(*cut, *dst)] += cols_at(off)[(*cut, *src)]
 
-    parallel_for(run, img.shape[axis], img.size * 2)
+    parallel_for(run, img.shape[axis], img.size * 2, whole=True)  # (per element, fixed order)
 
 
 def col2im_cl(

@@ -124,7 +124,7 @@ def max_forward(x: np.ndarray, layout: tuple) -> np.ndarray:
         rows = np.maximum(x5[a:b, 0], x5[a:b, 1])  # (b-a, Wo, 2, c): the two window rows
         np.maximum(rows[:, :, 0], rows[:, :, 1], out=res[a:b])
 
-    parallel_for(_in_blocks(block, x.nbytes // m), m, x.size)
+    parallel_for(_in_blocks(block, x.nbytes // m), m, x.size, block.__code__, whole=True)
     return _as_nchw(res, _pooled_shape(x.shape), cl)
 
 
@@ -145,7 +145,13 @@ def max_backward(x: np.ndarray, res: np.ndarray, g: np.ndarray, layout: tuple) -
         np.copyto(gx[a:b], hit)
         gx[a:b] *= _widen(g_m[a:b])
 
-    parallel_for(_in_blocks(block, x.nbytes // m), m, x.size * _BACKWARD_PASSES)
+    parallel_for(
+        _in_blocks(block, x.nbytes // m),
+        m,
+        x.size * _BACKWARD_PASSES,
+        block.__code__,
+        whole=True,  # (per window)
+    )
     return _as_nchw(gx, x.shape, cl)
 
 

@@ -176,7 +176,7 @@ def _sweep_max(x_pad: np.ndarray, geo: tuple) -> np.ndarray:
         for sub in subs[1:]:
             np.maximum(r, sub[a:b], out=r)
 
-    parallel_for(run, res.shape[0], res.size * len(subs))
+    parallel_for(run, res.shape[0], res.size * len(subs), whole=True)  # (elementwise)
     return res
 
 
@@ -218,7 +218,7 @@ def _first_max_grad(gx, g, x_pad, res, geo, overlap: bool, covered: bool) -> Non
             if i + 1 < len(sls):
                 rem -= part  # exact: subtracts either 0 or all of it
 
-    parallel_for(run, gx.shape[0], gx.size + res.size * len(sls))
+    parallel_for(run, gx.shape[0], gx.size + res.size * len(sls), whole=True)  # (per element)
 
 
 def _buffer(shape: tuple, dtype, channels_last: bool) -> np.ndarray:

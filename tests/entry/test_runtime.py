@@ -94,13 +94,13 @@ def test_big_gemms_split_into_get_num_threads_one_thread_blas_calls(
     chunks, blas_seen = [], []
     real = _parallel.parallel_for
 
-    def spy(fn, n, work):
+    def spy(fn, n, work, *site, **kw):
         def run(lo, hi):
             chunks.append((lo, hi))
             blas_seen.append(ctl[1]())
             fn(lo, hi)
 
-        real(run, n, work)
+        real(run, n, work, *site, **kw)
 
     monkeypatch.setattr(_parallel, "parallel_for", spy)
     rng = np.random.default_rng(0)
@@ -125,6 +125,7 @@ def test_big_gemms_split_into_get_num_threads_one_thread_blas_calls(
 
 def test_pool_rebuilt_at_the_new_size(restore_threads, monkeypatch):
     monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    monkeypatch.setattr(_parallel, "SPLIT", True)
     ember.set_num_threads(3)
     seen = []
     _parallel.parallel_for(lambda lo, hi: seen.append((lo, hi)), 9, 1 << 30)
@@ -222,9 +223,11 @@ def test_load_state_dict_in_progress_is_context_local():
     assert _state._PENDING.get() == ()
 
 
-def test_openblas_back_to_one_thread_while_embers_pool_splits_passes(monkeypatch, openblas):
-    # A split NumPy pass drops OpenBLAS to one thread at once, and the next look keeps it there
-    # (its spinning workers would slow the chunks), even on an idle machine.
+@pytest.mark.parametrize("split", [True, False], ids=["split", "in-thread"])
+def test_openblas_back_to_one_thread_while_embers_pool_splits_passes(monkeypatch, openblas, split):
+    # A big NumPy pass cut into chunks (split, or run in the calling thread) drops OpenBLAS to
+    # one thread at once, and the next look keeps it there (its spinning workers would slow the
+    # chunks), even on an idle machine.
     ctl = openblas
     ember.set_num_threads(2)
     _look_after(monkeypatch, 0.0)
@@ -232,7 +235,8 @@ def test_openblas_back_to_one_thread_while_embers_pool_splits_passes(monkeypatch
     _runtime.follow_the_load()
     assert ctl[1]() == 2
     x = np.ones(_parallel.MIN_WORK * 2, np.float32)
-    _parallel.unary_into(np.negative, x, np.empty_like(x))  # a split pass
+    monkeypatch.setattr(_parallel, "SPLIT", split)
+    _parallel.unary_into(np.negative, x, np.empty_like(x))  # a big pass
     assert ctl[1]() == 1
     _look_after(monkeypatch, 0.0)
     _runtime.follow_the_load()

@@ -166,6 +166,7 @@ def split_everything(monkeypatch):
 
     before = ember.get_num_threads()
     monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    monkeypatch.setattr(_parallel, "SPLIT", True)
     ember.set_num_threads(3)
     yield
     ember.set_num_threads(before)
@@ -600,6 +601,7 @@ def test_sdpa_on_packed_views_matches_torch(chunks, monkeypatch):
         from ember.ops import _parallel
 
         monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+        monkeypatch.setattr(_parallel, "SPLIT", True)
     data = rand_array((5, 3, 3 * 8), seed=3)
     w_out = rand_array((3, 2, 5, 4), seed=4)
     results = []

@@ -192,6 +192,7 @@ def test_batch_norm_channel_blocks_on_two_threads(affine, monkeypatch):
     from ember.ops import _norm_layout, _parallel
 
     monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    monkeypatch.setattr(_parallel, "SPLIT", True)
     blocks: list = []
 
     def spy(fn, n, work):

@@ -225,9 +225,9 @@ def test_tiled_max_pool_backward_split_at_lenet_size(channels_last, monkeypatch)
     works: list = []
     real = _parallel.parallel_for
 
-    def spy(fn, n, work):
+    def spy(fn, n, work, *site, **kw):
         works.append(work)
-        real(fn, n, work)
+        real(fn, n, work, *site, **kw)
 
     monkeypatch.setattr(_pool_tiles, "parallel_for", spy)
     before = ember.get_num_threads()

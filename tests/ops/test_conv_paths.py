@@ -44,14 +44,15 @@ def shares(monkeypatch):
     """Every convolution split into two per-core shares and one image per tile; yields the
     number of images each split ran over (to check that the split happened)."""
     monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    monkeypatch.setattr(_parallel, "SPLIT", True)
     monkeypatch.setattr(conv_ops, "TILE_ROWS", 1)
     monkeypatch.setattr(conv_ops, "KM_TILE_BYTES", 1)
     splits: list = []
     plain = _parallel.parallel_for
 
-    def spy(fn, n, work):
+    def spy(fn, n, work, *site, **kw):
         splits.append(n)
-        plain(fn, n, work)
+        plain(fn, n, work, *site, **kw)
 
     monkeypatch.setattr(_parallel, "parallel_for", spy)
     before = ember.get_num_threads()
