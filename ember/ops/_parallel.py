@@ -103,6 +103,11 @@ def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
 # split. Splitting must win by MARGIN: it spends more CPU time (the hand-off) for the same
 # result, and costs the measured call does not show (the next op reads what the other core
 # wrote; LeNet's 6->16 conv backward measured 10% faster split, yet the step ran slower).
+# A site whose calls take this long in one thread always splits once measured: a hand-off costs
+# at most ~0.15 ms here, and the choice between the ways flipped with noise there (the fused
+# self-attention backward, ~5 ms in one thread: split 3.1-3.3 ms in one process, 4.7-5.1 ms in
+# the window of another, while always splitting ran the whole step 5.0-5.3 ms against 6.0-7.0).
+ALWAYS_SPLIT_S = 2e-3
 WARMUP = 3  # first calls, run in this thread and not timed: they fault in fresh pages
 TRIALS = 3
 WINDOW = 5
@@ -155,7 +160,11 @@ class _Site:
                 else MARGIN * seconds <= _median(self.split)
             ):  # an exploring call won: explore again at once (the median takes 3 to turn)
                 self.gap, self.next = EXPLORE_S, now
-            use = _median(self.split) < MARGIN * _median(self.here)
+            here = _median(self.here)
+            if here >= ALWAYS_SPLIT_S:  # big enough: split from now on, no more exploring
+                self.use_split, self.next = True, float("inf")
+                return
+            use = _median(self.split) < MARGIN * here
             if use != self.use_split:  # the machine changed: look again soon
                 self.use_split, self.gap, self.next = use, EXPLORE_S, now + EXPLORE_S
 

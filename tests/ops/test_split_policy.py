@@ -62,6 +62,19 @@ def test_split_must_win_by_the_margin():
     assert site.use_split is True
 
 
+def test_a_site_slow_in_one_thread_always_splits_once_measured():
+    # Even when the split trials measured slower: a hand-off is small next to such calls, and
+    # the comparison of the two ways was noise there.
+    site = _fresh()
+    here = 2 * P.ALWAYS_SPLIT_S
+    modes = _drive(site, here=here, split=1.5 * here, calls=2 * P.TRIALS + 4000)
+    assert site.use_split is True
+    assert modes[2 * P.TRIALS :] == [True] * 4000  # no exploring calls in thread any more
+    site = _fresh()  # below the bound the measured choice holds
+    _drive(site, here=P.ALWAYS_SPLIT_S / 2, split=P.ALWAYS_SPLIT_S, calls=2 * P.TRIALS)
+    assert site.use_split is False
+
+
 def test_exploring_calls_back_off_while_the_choice_holds():
     # One call every 5 ms for 200 s: exploring calls after 2, 4, 8, ... then every 32 s.
     site = _fresh()
