@@ -3,6 +3,7 @@ compare shapes, dtypes, values and the gradient of every input."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "LayerCase",
     "layer_case",
     "check_layer",
+    "num_threads",
 ]
 
 
@@ -263,3 +265,14 @@ def _check_layer_step(em, tm, x, rtol, atol, grtol, gatol, seed) -> None:
         assert_close(b, tb[name], rtol, atol, what=f"buffer {name}")
     em.zero_grad()
     tm.zero_grad()
+
+
+@contextlib.contextmanager
+def num_threads(n: int):
+    """``ember.set_num_threads(n)`` inside the block, the previous count restored after."""
+    before = ember.get_num_threads()
+    ember.set_num_threads(n)
+    try:
+        yield
+    finally:
+        ember.set_num_threads(before)

@@ -15,7 +15,7 @@ import ember
 import ember.nn.functional as F
 from ember.autograd import gradcheck
 from ember.ops import attention as A
-from tests.parity import assert_close, check_op, copy_weights, rand_array
+from tests.parity import assert_close, check_op, copy_weights, num_threads, rand_array
 
 RTOL, ATOL = 1e-5, 1e-5
 GRTOL, GATOL = 1e-4, 2e-5
@@ -841,13 +841,9 @@ def test_self_attention_block_cut_into_chunks_matches_torch(block_calls, monkeyp
     from ember.ops import _parallel
 
     monkeypatch.setattr(_parallel, "MIN_GEMM", 0)
-    before = ember.get_num_threads()
-    ember.set_num_threads(3)
-    try:
+    with num_threads(3):
         data = rand_array((5, 4, 12), seed=12)
         _self_attention_vs_torch(data, embed_dim=12, num_heads=3, batch_first=batch_first)
-    finally:
-        ember.set_num_threads(before)
     assert block_calls == [1]
 
 

@@ -12,7 +12,7 @@ import torch
 import ember
 import ember.nn.functional as F
 from ember.ops import _parallel as P
-from tests.parity import assert_close, check_op
+from tests.parity import assert_close, check_op, num_threads
 
 
 @pytest.fixture
@@ -178,9 +178,7 @@ def test_linear_gradients_side_by_side_match_torch(monkeypatch, shape, bias):
     from ember.ops import linalg as LA
 
     monkeypatch.setattr(P, "MIN_GEMM", 0)
-    before = ember.get_num_threads()
-    ember.set_num_threads(2)
-    try:
+    with num_threads(2):
         used = []
         real = LA._grads_side_by_side
         monkeypatch.setattr(LA, "_grads_side_by_side", lambda *a: used.append(1) or real(*a))
@@ -195,5 +193,3 @@ def test_linear_gradients_side_by_side_match_torch(monkeypatch, shape, bias):
             *ins, rtol=1e-5, atol=1e-5,
         )  # fmt: skip
         assert used == ([1] if P.blas_control() is not None else [])
-    finally:
-        ember.set_num_threads(before)

@@ -12,14 +12,13 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.ops import _parallel as P
+from tests.parity import num_threads
 
 
 @pytest.fixture
 def two_threads():
-    before = ember.get_num_threads()
-    ember.set_num_threads(2)
-    yield
-    ember.set_num_threads(before)
+    with num_threads(2):
+        yield
 
 
 # ---- the choice --------------------------------------------------------------------------------
