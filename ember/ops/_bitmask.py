@@ -72,7 +72,8 @@ def where_or_zero(g: np.ndarray, cond: np.ndarray, out: np.ndarray | None = None
         out = np.array(cond, dtype=g.dtype)  # (g * bool casts in buffers: slower)
     else:
         np.copyto(out, cond)
-    np.multiply(out, g, out=out)
+    with np.errstate(invalid="ignore"):  # inf * 0 = NaN is redone by selection below
+        np.multiply(out, g, out=out)
     if not all_finite(out):
         out.fill(0)
         np.copyto(out, g, where=cond)
