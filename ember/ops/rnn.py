@@ -226,6 +226,7 @@ def _lstm_run(gates, h0, c0, w_hh, w_hr, reverse, inputs=None) -> tuple:
     hh = scratch.get((n, b, hs), gates.dtype) if proj else out
     rec = np.empty((b, g4), gates.dtype)
     w_t = np.ascontiguousarray((w_hh * half[:, None]).T)  # see _WT_NOTE
+    half_b, shift_b = _batch_rows(half, b), _batch_rows(shift, b)
     h, c = h0, c0
     with single_threaded_blas():  # (the pool may be filling `gates`: see _rnn_grads)
         for t in _steps(n, reverse):
@@ -235,8 +236,8 @@ def _lstm_run(gates, h0, c0, w_hh, w_hr, reverse, inputs=None) -> tuple:
             np.matmul(h, w_t, out=rec)
             g += rec
             np.tanh(g, out=g)
-            g *= half
-            g += shift
+            g *= half_b
+            g += shift_b
             i, f, gg, o = g[:, :hs], g[:, hs : 2 * hs], g[:, 2 * hs : 3 * hs], g[:, 3 * hs :]
             c_new = cs[t]
             np.multiply(f, c, out=c_new)
@@ -266,7 +267,7 @@ def _lstm_bptt(saved, reverse, g_out, g_hn, g_cn, make_sums, want_hr) -> tuple:
     #   dgates = [dc * g, dc * c_prev, dc * i, dh * tanh(c)] * act'
     # where act' = a * (1 - a) for the sigmoid gates i, f, o and 1 - g^2 for g, computed
     # as a * (alpha - a) + beta with alpha, beta rows that are 1, 0 except on g's columns.
-    alpha, beta = _lstm_derivative_rows(hs, gates.dtype)
+    alpha, beta = (_batch_rows(r, b) for r in _lstm_derivative_rows(hs, gates.dtype))
     dgates = scratch.get(gates.shape, gates.dtype)
     dout = np.empty_like(out) if proj else None
     dh = g_hn.copy()
@@ -306,6 +307,13 @@ def _lstm_bptt(saved, reverse, g_out, g_hn, g_cn, make_sums, want_hr) -> tuple:
         p = out.shape[-1]
         dw_hr = dout.reshape(-1, p).T @ hh.reshape(-1, hs)
     return dgates, dh, dc, res, dw_hr
+
+
+def _batch_rows(row: np.ndarray, b: int) -> np.ndarray:
+    """A per-column row repeated over ``b`` batch rows: a step's ``(B, G)`` ufunc against a
+    same-shaped operand runs NumPy's contiguous loop, against a broadcast ``(G,)`` row a strided
+    one (measured, (32, 512) float32: multiply 1.5 vs 2.9 us, subtract 1.7 vs 3.4 us)."""
+    return np.ascontiguousarray(np.broadcast_to(row, (b, row.shape[0])))
 
 
 def _lstm_gate_rows(hs: int, dtype: np.dtype) -> tuple:
@@ -351,11 +359,12 @@ class GRULayer(Primitive):
         out = scratch.get((n, b, hs), gi.dtype)
         rec = np.empty((b, g3), gi.dtype)
         w_t = np.ascontiguousarray(w_hh.T)  # see _WT_NOTE
+        bias = None if b_hh is None else _batch_rows(b_hh, b)
         h = h0
         for t in _steps(n, reverse):
             np.matmul(h, w_t, out=rec)
-            if b_hh is not None:
-                rec += b_hh
+            if bias is not None:
+                rec += bias
             g = gates[t]
             rz = g[:, : 2 * hs]
             rz += rec[:, : 2 * hs]
