@@ -267,7 +267,9 @@ def empty(
     if fmt is MF.preserve_format:
         raise RuntimeError("unsupported memory format Preserve")
     MF.check_rank(fmt, t.ndim)
-    t._data = MF.copy_as(t._data, MF.format_strides(t._data.shape, fmt))
+    strides = MF.format_strides(t._data.shape, fmt)
+    if MF.element_strides(t._data) != strides:
+        t._data = _filled(t._data.shape, strides, t._data.dtype, np.zeros)
     return t
 
 
@@ -321,25 +323,53 @@ def _new_like(
     fmt: Any = None,
     fn: str = "empty_like",
 ) -> Tensor:
-    """zeros_like & co.: ``maker(shape, numpy dtype)`` with ``input``'s shape (and dtype unless
-    ``dtype`` is given) as a leaf tensor, laid out in ``fmt`` (default: input's own layout)."""
+    """zeros_like & co.: ``maker(shape, numpy dtype)`` (a constant fill) with ``input``'s shape
+    (and dtype unless ``dtype`` is given) as a leaf tensor, laid out in ``fmt`` (default:
+    input's own layout): allocated in that layout and filled there."""
+    shape = input._data.shape
     dt = dtype.np if dtype is not None else input._data.dtype
-    a = allocate(maker, input._data.shape, dt)
-    return _leaf(relayout(a, input, fmt, fn), requires_grad)
+    strides = like_strides(input, fmt, fn)
+    if strides is None:
+        return _leaf(allocate(maker, shape, dt), requires_grad)
+    return _leaf(_filled(shape, strides, dt, maker), requires_grad)
+
+
+def _filled(shape: tuple, strides: tuple, dtype: Any, maker: Any) -> np.ndarray:
+    """A new array with the given element strides holding ``maker``'s constant."""
+    value = maker((), dtype=dtype)
+    zero = not any(value.tobytes())  # all bits zero (-0.0 is not)
+    out = allocate(lambda size, dtype: MF.empty_strided(size, strides, dtype, zero), shape, dtype)
+    if not zero:
+        np.copyto(out, value)
+    return out
+
+
+def like_strides(input: Tensor, fmt: Any, fn: str = "empty_like") -> tuple | None:
+    """The element strides of a ``*_like`` of ``input`` for ``memory_format=fmt`` (PyTorch's
+    preserve_format keeps a dense input's layout), or None for C order."""
+    src = input._data
+    if fmt is None and src.size and src.strides == _c_strides(src.shape, src.itemsize):
+        return None  # (the common case, without the stride arithmetic below)
+    fmt = MF.preserve_format if fmt is None else MF.check_format(fmt, fn)
+    MF.check_rank(fmt, input.ndim)
+    strides = MF.target_strides(src, fmt)
+    return None if strides == MF.format_strides(src.shape, MF.contiguous_format) else strides
+
+
+def _c_strides(shape: tuple, itemsize: int) -> tuple:
+    """The byte strides NumPy gives a new C-ordered array of ``shape``."""
+    out, step = [], itemsize
+    for d in reversed(shape):
+        out.append(step)
+        step *= max(d, 1)
+    return tuple(reversed(out))
 
 
 def relayout(a: np.ndarray, input: Tensor, fmt: Any, fn: str = "empty_like") -> np.ndarray:
     """``a`` (a fresh C-contiguous array shaped as ``input``) laid out as ``memory_format=fmt``
-    asks for a ``*_like`` of ``input``: PyTorch's preserve_format keeps a dense input's layout."""
-    src = input._data
-    if fmt is None and a.strides == src.strides and a.itemsize == src.itemsize and src.size:
-        # preserve_format of an input strided as the fresh C-ordered array: that array as it
-        # is (the common case, without the stride arithmetic below)
-        return a
-    fmt = MF.preserve_format if fmt is None else MF.check_format(fmt, fn)
-    MF.check_rank(fmt, input.ndim)
-    strides = MF.target_strides(input._data, fmt)
-    return a if MF.element_strides(a) == strides else MF.copy_as(a, strides)
+    asks for a ``*_like`` of ``input`` (see :func:`like_strides`)."""
+    strides = like_strides(input, fmt, fn)
+    return a if strides is None else MF.copy_as(a, strides)
 
 
 def zeros_like(

@@ -193,22 +193,29 @@ def target_strides(a: np.ndarray, fmt: memory_format) -> tuple[int, ...]:
     return format_strides(a.shape, fmt)
 
 
-def empty_strided(shape: tuple[int, ...], strides: tuple[int, ...], dtype: Any) -> np.ndarray:
-    """A new array of ``shape`` with the given (dense) element strides."""
+def empty_strided(
+    shape: tuple[int, ...], strides: tuple[int, ...], dtype: Any, zeros: bool = False
+) -> np.ndarray:
+    """A new array of ``shape`` with the given (dense) element strides; zero-filled if
+    ``zeros`` (by the allocator: fresh pages come zeroed, so no pass over them)."""
     dtype = np.dtype(dtype)
+    new = np.zeros if zeros else np.empty
     if strides == format_strides(shape, contiguous_format) or 0 in shape:
-        return np.empty(shape, dtype)
-    buf = np.empty(int(np.prod(shape)), dtype)
+        return new(shape, dtype)
+    buf = new(int(np.prod(shape)), dtype)
     return np.lib.stride_tricks.as_strided(
         buf, shape, tuple(s * dtype.itemsize for s in strides), writeable=True
     )
 
 
 def copy_as(a: np.ndarray, strides: tuple[int, ...]) -> np.ndarray:
-    """A copy of ``a`` laid out with the given element strides."""
-    out = a.copy(order="K")  # NumPy keeps a dense array's stride order: usually the target
-    if element_strides(out) == strides:
-        return out
+    """A copy of ``a`` laid out with the given element strides: one copy into memory allocated
+    in that layout (copying in ``a``'s own order first and then into the layout, as this once
+    did when they differ, made an NCHW -> channels-last conversion two copies)."""
+    if element_strides(a) == strides:
+        out = a.copy(order="K")  # (NumPy's own strides for size-1 dims may differ: checked)
+        if element_strides(out) == strides:
+            return out
     out = empty_strided(a.shape, strides, a.dtype)
     np.copyto(out, a)
     return out

@@ -82,6 +82,35 @@ def test_layout_functions_match_torch(make, fmt):
 
 
 @pytest.mark.parametrize("make,fmt", list(_cases())[:: len(FORMATS)])
+def test_constant_likes_in_the_input_layout_match_torch(make, fmt):
+    """zeros/ones/full/empty_like are allocated in the layout preserve_format asks for and
+    filled there: every fill value and dtype (a -0.0 fill is not an all-zero-bits one), and
+    ember's empty holds zeros in any layout."""
+    e, t = make(ember), make(torch)
+    for value in (0.0, -0.0, 1.5, float("nan")):
+        _same(ember.full_like(e, value), torch.full_like(t, value))
+        got = ember.full_like(e, value).numpy()
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(torch.full_like(t, value)))
+    for dt in ("int64", "bool", "float64", "complex64"):
+        _same(
+            ember.ones_like(e, dtype=getattr(ember, dt)),
+            torch.ones_like(t, dtype=getattr(torch, dt)),
+        )
+        _same(
+            ember.zeros_like(e, dtype=getattr(ember, dt)),
+            torch.zeros_like(t, dtype=getattr(torch, dt)),
+        )
+    got = ember.empty_like(e)
+    assert got.stride() == torch.empty_like(t).stride() and not got.numpy().any()
+    for f in ("channels_last", "channels_last_3d", "contiguous_format"):
+        if (f == "channels_last") != (e.ndim == 4) and f != "contiguous_format":
+            continue
+        got = ember.empty(*e.shape, memory_format=getattr(ember, f))
+        assert got.stride() == torch.empty(*t.shape, memory_format=getattr(torch, f)).stride()
+        assert not got.numpy().any()
+
+
+@pytest.mark.parametrize("make,fmt", list(_cases())[:: len(FORMATS)])
 def test_default_format_calls_match_torch(make, fmt):
     e, t = make(ember), make(torch)
     _same(e.clone(), t.clone())
