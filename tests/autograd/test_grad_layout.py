@@ -59,6 +59,27 @@ def test_grad_strides_match_torch(leaf, loss):
         _check(xe, xt)
 
 
+@pytest.mark.parametrize("loss", ["elementwise", "reshaped", "sliced"])
+@pytest.mark.parametrize(
+    "shape,view",
+    [((4, 16, 16, 32), lambda x: x.permute(0, 3, 1, 2)), ((256, 128), lambda x: x.t())],
+    ids=["channels_last", "transposed"],
+)
+def test_big_gradients_in_another_layout_accumulate_as_torch(shape, view, loss):
+    """Past the size where a gradient in another memory order is first copied into .grad's
+    layout (engine._RELAYOUT_MIN), three backward passes give torch's values and strides."""
+    base = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    xe = view(ember.tensor(base)).detach().requires_grad_()
+    xt = view(torch.tensor(base)).detach().requires_grad_()
+    held = None
+    for _ in range(3):
+        LOSSES[loss](xe).backward()
+        LOSSES[loss](xt).backward()
+        _check(xe, xt)
+        held = xe.grad if held is None else held
+    assert held is xe.grad  # accumulated in place, as PyTorch's AccumulateGrad
+
+
 # (backward(create_graph=True) warns about the reference cycle in both libraries.)
 @pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
 @pytest.mark.parametrize("leaf", ["channels_last", "transposed", "strided"])
