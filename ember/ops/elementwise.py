@@ -20,6 +20,7 @@ from .._dtype_names import type_name
 from .._out import accepts_out, into
 from .._tensor import Tensor, _np_to_dtype, _wrap
 from ..autograd.grad_mode import STATE, no_grad
+from ._parallel import binary_split
 from ._util import Primitive, broadcast_error, grad_where, is_scalar, unbroadcast
 
 builtins_max = builtins.max
@@ -95,6 +96,11 @@ def _shape(x: Any) -> Any:
     return x.shape if isinstance(x, np.ndarray) else None
 
 
+def _ufunc_operator(f: np.ufunc, a: Any, b: Any) -> Any:
+    """``f(a, b)`` through the operator, for Tensors on a graph (create_graph backward)."""
+    return a * b if f is np.multiply else a / b
+
+
 # ---- binary arithmetic -------------------------------------------------------------------
 class Add(Primitive):
     twice_differentiable = True
@@ -103,7 +109,7 @@ class Add(Primitive):
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (_shape(x), _shape(y))
-        return x + y
+        return binary_split(np.add, x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -122,7 +128,7 @@ class Sub(Primitive):
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (_shape(x), _shape(y))
-        return x - y
+        return binary_split(np.subtract, x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -141,7 +147,7 @@ class Mul(Primitive):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return x * y
+        return binary_split(np.multiply, x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -149,8 +155,9 @@ class Mul(Primitive):
         nig = ctx.needs_input_grad
         if g.dtype.kind == "c":  # PyTorch's convention: grad_x = g * conj(y)
             x, y = x.conjugate(), y.conjugate()
-        gx = unbroadcast(g * y, x.shape) if nig[0] else None
-        gy = unbroadcast(g * x, y.shape) if nig[1] else None
+        mul = binary_split if type(g) is np.ndarray else _ufunc_operator  # (graph: Tensors)
+        gx = unbroadcast(mul(np.multiply, g, y), x.shape) if nig[0] else None
+        gy = unbroadcast(mul(np.multiply, g, x), y.shape) if nig[1] else None
         return gx, gy
 
 
@@ -160,7 +167,7 @@ class Div(Primitive):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return x / y
+        return binary_split(np.divide, x, y)
 
     @staticmethod
     def backward(ctx, g):
@@ -395,7 +402,7 @@ class AddScalar(Primitive):
 
     @staticmethod
     def forward(ctx, x, c):
-        return x + _scalar_array(c, x.dtype)
+        return binary_split(np.add, x, _scalar_array(c, x.dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -428,7 +435,7 @@ class MulScalar(Primitive):
     @staticmethod
     def forward(ctx, x, c):
         c = ctx.c = _scalar_array(c, x.dtype)
-        return x * c
+        return binary_split(np.multiply, x, c)
 
     @staticmethod
     def backward(ctx, g):
@@ -448,7 +455,7 @@ class DivScalar(Primitive):
     @staticmethod
     def forward(ctx, x, c):
         ctx.c = c
-        return x / c
+        return binary_split(np.divide, x, c)
 
     @staticmethod
     def backward(ctx, g):
