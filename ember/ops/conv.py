@@ -85,28 +85,28 @@ def _forward_cl(ctx, x, w, b, geo: ConvGeometry):
     of images at a time."""
     n, c, oc, p = x.shape[0], x.shape[1], w.shape[0], geo.positions
     x_pad = pad_channels_last(np.moveaxis(x, 1, -1), geo)
-    wm = _weight_matrix(w, geo.groups)
+    wr = _weight_rows(w, geo.groups)
     rows = scratch.get((n * p, oc), x.dtype)
     tile = _tile(geo, c, x.dtype.itemsize)
 
     def run(lo: int, hi: int) -> None:
         for a in range(lo, hi, tile):
             z = min(a + tile, hi)
-            _gemm_into(im2col_cl(x_pad[a:z], geo), wm, rows[a * p : z * p])
+            _gemm_into(im2col_cl(x_pad[a:z], geo), wr, rows[a * p : z * p])
             if b is not None:
                 _add_bias(rows[a * p : z * p], b, p)
 
     gemm_shares(run, n, n * p * (geo.taps * c // geo.groups + oc))
     if ctx.needs_input_grad:
         # The padded input, not the columns: 9x less memory for a 3x3 kernel.
-        ctx.save_for_backward(x, w, x_pad if ctx.needs_input_grad[1] else None, wm)
+        ctx.save_for_backward(x, w, x_pad if ctx.needs_input_grad[1] else None, wr)
     return np.moveaxis(rows.reshape(n, *geo.out, oc), -1, 1)
 
 
 def _backward_cl(ctx, g, rows, xshape: tuple, wshape: tuple) -> tuple:
-    """Per tile: rebuild the columns, ``gW += cols^T @ g``, then ``cols = g @ W^T`` (same
+    """Per tile: rebuild the columns, ``gW += g^T @ cols``, then ``cols = g @ W`` (same
     buffer) summed back onto the input gradient (col2im). ``rows``: ``g`` as ``(N*P, OC)``."""
-    x_pad, wm = ctx.saved_tensors[2:]
+    x_pad, wr = ctx.saved_tensors[2:]
     geo, nig = ctx.geo, ctx.needs_input_grad
     (n, c), p = xshape[:2], geo.positions
     gx = scratch.get((n, *geo.size, c), g.dtype) if nig[0] else None
@@ -114,21 +114,21 @@ def _backward_cl(ctx, g, rows, xshape: tuple, wshape: tuple) -> tuple:
     tile = _tile(geo, c, g.dtype.itemsize)
 
     def run(lo: int, hi: int) -> None:
-        acc = np.zeros(wm.shape, g.dtype)
+        acc = np.zeros(wr.shape, g.dtype)
         for a in range(lo, hi, tile):
             z = min(a + tile, hi)
             if nig[1]:
                 cols = im2col_cl(x_pad[a:z], geo)
                 acc += _gemm_tn(cols, rows[a * p : z * p], geo.groups)
             else:  # (only a buffer for the input gradient's columns)
-                cols = scratch.get((geo.groups, (z - a) * p, wm.shape[1]), g.dtype)
+                cols = scratch.get((geo.groups, (z - a) * p, wr.shape[2]), g.dtype)
             if nig[0]:
-                _gemm_nt_into(rows[a * p : z * p], wm, cols)
+                _gemm_nt_into(rows[a * p : z * p], wr, cols)
                 col2im_cl(cols, geo, z - a, c, gx[a:z])
         parts[lo] = acc
 
     gemm_shares(run, n, 2 * n * p * (geo.taps * c // geo.groups + rows.shape[1]))
-    gw = _weight_from_matrix(_sum(parts), wshape, geo.groups) if nig[1] else None
+    gw = _weight_from_rows(_sum(parts), wshape, geo.groups) if nig[1] else None
     return (np.moveaxis(gx, -1, 1) if nig[0] else None), gw
 
 
@@ -138,23 +138,24 @@ def _tile(geo: ConvGeometry, c: int, itemsize: int) -> int:
     return max(1, min(TILE_ROWS // max(geo.positions, 1), TILE_BYTES // max(image_bytes, 1)))
 
 
-def _weight_matrix(w: np.ndarray, groups: int) -> np.ndarray:
-    """``(OC, Cg, *k)`` weights as ``(G, prod(k)*Cg, OCg)``, matching channels-last columns."""
+# The GEMMs take the weights as rows ``(G, OCg, K*Cg)``, one row per output channel (the
+# products use their transpose, which BLAS reads at no cost): reordering ``(Cg, *k)`` to
+# ``(*k, Cg)`` within each output channel's row is a copy that stays in cache, where the
+# ``(K*Cg, OCg)`` matrix was a transpose of the whole weight (ResNet-18's 512x512 3x3: 8.6 ms
+# against 0.87, twice a step for each of its big layers, ~100 of a 700 ms one-thread step).
+def _weight_rows(w: np.ndarray, groups: int) -> np.ndarray:
+    """``(OC, Cg, *k)`` weights as rows ``(G, OCg, prod(k)*Cg)`` matching channels-last
+    columns (``cols @ rows[g].T`` is the output)."""
     oc, cg = w.shape[:2]
-    sd = w.ndim - 2
-    wg = w.reshape(groups, oc // groups, cg, *w.shape[2:])
-    order = (0, *range(3, 3 + sd), 2, 1)
-    return np.ascontiguousarray(wg.transpose(order)).reshape(groups, -1, oc // groups)
+    wg = w.reshape(groups, oc // groups, cg, -1)
+    return np.ascontiguousarray(wg.transpose(0, 1, 3, 2)).reshape(groups, oc // groups, -1)
 
 
-def _weight_from_matrix(gwm: np.ndarray, wshape: tuple, groups: int) -> np.ndarray:
-    """Inverse layout of ``_weight_matrix`` (for the weight gradient)."""
+def _weight_from_rows(gr: np.ndarray, wshape: tuple, groups: int) -> np.ndarray:
+    """Inverse layout of ``_weight_rows`` (for the weight gradient)."""
     oc, cg = wshape[:2]
-    k = wshape[2:]
-    sd = len(k)
-    g = gwm.reshape(groups, *k, cg, oc // groups)
-    order = (0, sd + 2, sd + 1, *range(1, 1 + sd))
-    return np.ascontiguousarray(g.transpose(order)).reshape(wshape)
+    g = gr.reshape(groups, oc // groups, -1, cg)
+    return np.ascontiguousarray(g.transpose(0, 1, 3, 2)).reshape(wshape)
 
 
 # ---- few channels: whole columns, saved ------------------------------------------------------
@@ -188,23 +189,23 @@ def _forward_km(ctx, x, w, b, geo: ConvGeometry):
     ctx.cl_cols = _few_cl(x, geo)
     if ctx.cl_cols:
         x_pad = pad_channels_last(np.moveaxis(x, 1, -1), geo)
-        wm = _weight_matrix(w, geo.groups)  # (G, K*Cg, OCg)
-        cols = scratch.get((geo.groups, n * p, wm.shape[1]), x.dtype)
+        wr = _weight_rows(w, geo.groups)  # (G, OCg, K*Cg)
+        cols = scratch.get((geo.groups, n * p, wr.shape[2]), x.dtype)
 
         def run(lo: int, hi: int) -> None:
             im2col_cl(x_pad[lo:hi], geo, cols[:, lo * p : hi * p])
-            _gemm_into(cols[:, lo * p : hi * p], wm, rows[lo * p : hi * p])
+            _gemm_into(cols[:, lo * p : hi * p], wr, rows[lo * p : hi * p])
     else:
         x_pad = pad_channels_first(x, geo)
-        wm = w.reshape(geo.groups, oc // geo.groups, -1).transpose(0, 2, 1)  # (G, Cg*K, OCg)
-        cols = scratch.get((geo.groups, wm.shape[1], n * p), x.dtype)
-        tile = _km_tile(geo, wm.shape[1], x.dtype.itemsize)
+        wr = w.reshape(geo.groups, oc // geo.groups, -1)  # (G, OCg, Cg*K): a view
+        cols = scratch.get((geo.groups, wr.shape[2], n * p), x.dtype)
+        tile = _km_tile(geo, wr.shape[2], x.dtype.itemsize)
 
         def run(lo: int, hi: int) -> None:
             for a in range(lo, hi, tile):
                 mine = cols[:, :, a * p : min(a + tile, hi) * p]
                 im2col_km(x_pad[a : a + mine.shape[2] // p], geo, mine)
-                _gemm_into(mine.transpose(0, 2, 1), wm, rows[a * p : a * p + mine.shape[2]])
+                _gemm_into(mine.transpose(0, 2, 1), wr, rows[a * p : a * p + mine.shape[2]])
 
     def run_bias(lo: int, hi: int) -> None:
         run(lo, hi)
@@ -230,10 +231,10 @@ def _backward_km(ctx, g, rows, xshape: tuple, wshape: tuple) -> tuple:
     geo, nig = ctx.geo, ctx.needs_input_grad
     (n, c), p, oc = xshape[:2], geo.positions, g.shape[1]
     cl = ctx.cl_cols  # channels-last columns (G, N*P, K*Cg), else K-major (G, Cg*K, N*P)
-    wm = w.reshape(geo.groups, oc // geo.groups, -1)  # (G, OCg, Cg*K), a view
+    wr = w.reshape(geo.groups, oc // geo.groups, -1)  # (G, OCg, Cg*K), a view
     gx = _empty_like_layout(ctx.saved_tensors[0], g.dtype) if nig[0] else None
     parts: dict = {}
-    work = 2 * rows.shape[0] * (wm.shape[2] + oc)
+    work = 2 * rows.shape[0] * (wr.shape[2] + oc)
     # The weight gradient sums one partial per share whether the shares run split or as one
     # call (so both give the same bits); the input gradient is per image, computed over the
     # whole range of the call: col2im on 32 images twice took 400 us against 275 on 64 once
@@ -252,14 +253,14 @@ def _backward_km(ctx, g, rows, xshape: tuple, wshape: tuple) -> tuple:
                     else:
                         parts[a] = _gemm_km(cols, mine, a, z, geo)
         if nig[0]:
-            gcols = _batch_last_cols(rows, wm, lo, hi, geo, batched)
+            gcols = _batch_last_cols(rows, wr, lo, hi, geo, batched)
             np.copyto(gx[lo:hi], col2im_km(gcols, geo, hi - lo, c))
 
     gemm_shares(run, n, work, whole=True)
     gw = None
     if nig[1]:
         if cl:
-            gw = _weight_from_matrix(_sum(parts), wshape, geo.groups)
+            gw = _weight_from_rows(_sum(parts), wshape, geo.groups)
         else:
             gw = np.ascontiguousarray(_sum(parts).transpose(0, 2, 1)).reshape(wshape)
     return gx, gw
@@ -272,26 +273,26 @@ BATCHED_MIN_IMAGES = 16
 
 
 def _batch_last_cols(
-    rows: np.ndarray, wm: np.ndarray, lo: int, hi: int, geo: ConvGeometry, batched: bool
+    rows: np.ndarray, wr: np.ndarray, lo: int, hi: int, geo: ConvGeometry, batched: bool
 ):
     """The input gradient's K-major, batch-last columns ``(G, Cg*K, P*n)`` of images
     ``lo:hi``: ``W^T @ g`` per group, from the channels-last gradient rows ``(N*P, OC)``; one
     small GEMM per output position if ``batched``, else one GEMM on a batch-last copy."""
     p, groups = geo.positions, geo.groups
-    ocg, k = wm.shape[1], wm.shape[2]
+    ocg, k = wr.shape[1], wr.shape[2]
     mine = rows[lo * p : hi * p].reshape(hi - lo, p, groups, ocg)
     if batched:
         out = scratch.get((groups, k, p, hi - lo), rows.dtype)
         # (G, P, OCg, n) @ per position, written as (G, P, Cg*K, n) into (G, Cg*K, P, n).
         np.matmul(
-            wm.transpose(0, 2, 1)[:, None],
+            wr.transpose(0, 2, 1)[:, None],
             mine.transpose(2, 1, 3, 0),
             out=out.transpose(0, 2, 1, 3),
         )
         return out.reshape(groups, k, -1)
     gt = scratch.get((groups, ocg, p, hi - lo), rows.dtype)  # this share's g, batch-last
     np.copyto(gt, mine.transpose(2, 3, 1, 0))
-    return np.matmul(wm.transpose(0, 2, 1), gt.reshape(groups, ocg, -1))
+    return np.matmul(wr.transpose(0, 2, 1), gt.reshape(groups, ocg, -1))
 
 
 def _empty_like_layout(x: np.ndarray, dtype) -> np.ndarray:
@@ -319,24 +320,25 @@ def _gemm_km(cols: np.ndarray, rows: np.ndarray, lo: int, hi: int, geo: ConvGeom
 # ---- GEMM and row helpers --------------------------------------------------------------------
 
 
-def _gemm_into(a: np.ndarray, wm: np.ndarray, rows: np.ndarray) -> None:
-    """``rows[:, group g] = a[g] @ wm[g]`` for ``a (G, M, K)``, ``wm (G, K, OCg)`` and output
-    rows ``(M, G*OCg)``: one 2-D BLAS call per group, written in place (strided rows)."""
-    ocg = wm.shape[2]
-    for i in range(wm.shape[0]):
-        np.matmul(a[i], wm[i], out=rows[:, i * ocg : (i + 1) * ocg])
+def _gemm_into(a: np.ndarray, wr: np.ndarray, rows: np.ndarray) -> None:
+    """``rows[:, group g] = a[g] @ wr[g]^T`` for ``a (G, M, K)``, weight rows ``wr (G, OCg, K)``
+    and output rows ``(M, G*OCg)``: one 2-D BLAS call per group, written in place (strided)."""
+    ocg = wr.shape[1]
+    for i in range(wr.shape[0]):
+        np.matmul(a[i], wr[i].T, out=rows[:, i * ocg : (i + 1) * ocg])
 
 
 def _gemm_tn(cols: np.ndarray, rows: np.ndarray, groups: int) -> np.ndarray:
-    """``cols[g]^T @ rows[:, group g]`` for every group: ``(G, K, OCg)`` (weight gradient)."""
-    return np.matmul(cols.transpose(0, 2, 1), _grouped(rows, groups))
+    """``rows[:, group g]^T @ cols[g]`` for every group: ``(G, OCg, K)``, the weight gradient
+    as weight rows."""
+    return np.matmul(_grouped(rows, groups).transpose(0, 2, 1), cols)
 
 
-def _gemm_nt_into(rows: np.ndarray, wm: np.ndarray, cols: np.ndarray) -> None:
-    """``cols[g] = rows[:, group g] @ wm[g]^T`` (the columns of the input gradient)."""
-    ocg = wm.shape[2]
-    for i in range(wm.shape[0]):
-        np.matmul(rows[:, i * ocg : (i + 1) * ocg], wm[i].T, out=cols[i])
+def _gemm_nt_into(rows: np.ndarray, wr: np.ndarray, cols: np.ndarray) -> None:
+    """``cols[g] = rows[:, group g] @ wr[g]`` (the columns of the input gradient)."""
+    ocg = wr.shape[1]
+    for i in range(wr.shape[0]):
+        np.matmul(rows[:, i * ocg : (i + 1) * ocg], wr[i], out=cols[i])
 
 
 def _grouped(rows: np.ndarray, groups: int) -> np.ndarray:
