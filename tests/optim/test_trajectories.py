@@ -247,3 +247,32 @@ def test_load_torch_state_dict_layout_into_ember():
         t.step(step)
         e.step(step)
     _assert_params(e, t)
+
+
+@pytest.mark.parametrize("groups", [False, True], ids=["one_group", "two_groups"])
+@pytest.mark.parametrize("cfg", CONFIGS, ids=_ids)
+def test_a_step_split_across_threads_gives_the_same_bits(cfg, groups, monkeypatch):
+    """A big step runs its parameters' updates in per-core shares (optimizer._run_updates):
+    forced to split here (every size counts as big), then forced to run in this thread, both
+    trajectories are the sequential one bit for bit, and every parameter's version moves once a
+    step."""
+    from ember.ops import _parallel as P
+    from tests.parity import num_threads
+
+    name, kwargs = cfg
+    monkeypatch.setattr(P, "MIN_WORK", 0)
+    runs = []
+    with num_threads(2):
+        for way in (True, False):
+            monkeypatch.setattr(P, "SPLIT", way)
+            runs.append(_Run(ember, name, kwargs, _initial(), groups=groups))
+            for step in range(5):
+                before = [p._version for p in runs[-1].params]
+                runs[-1].step(step)
+                assert [p._version for p in runs[-1].params] == [v + 1 for v in before]
+    for a, b in zip(runs[0].values(), runs[1].values()):
+        np.testing.assert_array_equal(a, b)
+    t = _Run(torch, name, kwargs, _initial(), groups=groups)
+    for step in range(5):
+        t.step(step)
+    _assert_params(runs[0], t)
