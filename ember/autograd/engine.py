@@ -725,7 +725,9 @@ def _sum_owned(prev: Any, g: Any, owned: set) -> Any:
         if id(prev) in owned:
             np.add(prev, g, out=prev)
             return prev
-        s = np.add(prev, g, out=scratch.get(prev.shape, prev.dtype))
+        # (in prev's memory order: a channels-last sum into a C-ordered buffer runs NumPy's
+        # strided loop, see _RELAYOUT_MIN)
+        s = np.add(prev, g, out=scratch.like(prev))
         owned.add(id(s))
         return s
     return prev + g
