@@ -344,6 +344,11 @@ def binary_split(f: np.ufunc, a: Any, b: Any) -> Any:
     (as measured faster per site, see ``parallel_for``): the same dtype, layout and values as
     ``f(a, b)``. Only arrays of one float or complex dtype, or such an array and a Python
     number, are cut; anything else (and anything small) is the plain call."""
+    # (the common small call returns at once: this runs for every add and multiply)
+    if (a.size if type(a) is np.ndarray else 0) < MIN_WORK and (
+        b.size if type(b) is np.ndarray else 0
+    ) < MIN_WORK:
+        return f(a, b)
     if not _splittable(a, b):
         return f(a, b)
     arrays = [a] if type(b) is not np.ndarray else [a, b]
