@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import ember
+from ember._errors import quiet_numpy
 from ember.ops import _parallel as P
 from tests.parity import num_threads
 
@@ -18,7 +19,9 @@ SHAPE = (4, 8, 6, 10)
 
 @pytest.fixture
 def cut_everything(monkeypatch):
-    """Two threads and every pass big enough to cut."""
+    """Two threads and every pass big enough to cut; ember's filter for NumPy's IEEE warnings
+    in place, as after any tensor factory (np.errstate does not reach the worker thread)."""
+    quiet_numpy()
     monkeypatch.setattr(P, "MIN_WORK", 0)
     monkeypatch.setattr(P, "_SITES", {})
     with num_threads(2):
