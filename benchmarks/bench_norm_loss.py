@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .harness import Case
+from .harness import Case, both_libs
 
 
 def _cross_entropy(lib):
@@ -38,25 +38,11 @@ def _batchnorm2d(lib):
     return run
 
 
-def _both(make):
-    def e():
-        import ember
-
-        return make(ember)
-
-    def t():
-        import torch
-
-        return make(torch)
-
-    return e, t
-
-
 CASES = [
-    Case("loss: cross_entropy (64, 10) fwd+bwd", *_both(_cross_entropy), inner=20),
+    Case("loss: cross_entropy (64, 10) fwd+bwd", *both_libs(_cross_entropy), inner=20),
     Case(
         "norm: BatchNorm2d(32) train (32, 32, 16, 16) fwd+bwd",
-        *_both(_batchnorm2d),
+        *both_libs(_batchnorm2d),
         inner=2,
         target=1.3,
     ),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .harness import Case
+from .harness import Case, both_libs
 
 FMAP = (32, 64, 32, 32)  # a CNN feature map: batch 32, 64 channels, 32x32
 TOKENS = (64, 128, 768)  # a transformer activation: batch 64, 128 tokens, width 768
@@ -44,21 +44,7 @@ def _module(build, shape: tuple, channels_last: bool = False):
     def make(lib):
         return _fwd_bwd(lib, _input(lib, shape, channels_last), build(lib))
 
-    return _both(make)
-
-
-def _both(make):
-    def e():
-        import ember
-
-        return make(ember)
-
-    def t():
-        import torch
-
-        return make(torch)
-
-    return e, t
+    return both_libs(make)
 
 
 def _embedding(lib):
@@ -99,9 +85,9 @@ CASES = [
         _module(lambda lib: lambda x: lib.nn.functional.interpolate(x, scale_factor=2), FMAP, True),
     ),
     _case("GroupNorm(8, 64) (32, 64, 32, 32)", _module(lambda lib: lib.nn.GroupNorm(8, 64), FMAP)),
-    _case("BatchNorm2d(64) eval (32, 64, 32, 32) CL, no_grad", _both(_bn_eval)),
+    _case("BatchNorm2d(64) eval (32, 64, 32, 32) CL, no_grad", both_libs(_bn_eval)),
     _case("LayerNorm(768) (64, 128, 768)", _module(lambda lib: lib.nn.LayerNorm(768), TOKENS)),
     _case("softmax(-1) (64, 128, 768)", _module(lambda lib: lambda x: x.softmax(-1), TOKENS)),
     _case("GELU (64, 128, 768)", _module(lambda lib: lib.nn.GELU(), TOKENS)),
-    _case("Embedding(30000, 256) on (64, 128) ids", _both(_embedding)),
+    _case("Embedding(30000, 256) on (64, 128) ids", both_libs(_embedding)),
 ]

@@ -68,6 +68,22 @@ class Result:
 WARM_S = 0.15
 
 
+def both_libs(make: Callable) -> tuple[Callable, Callable]:
+    """(make_ember, make_torch): ``make(lib)`` with ember, and with torch, imported on call."""
+
+    def ember_side():
+        import ember
+
+        return make(ember)
+
+    def torch_side():
+        import torch
+
+        return make(torch)
+
+    return ember_side, torch_side
+
+
 def _warm(fn: Callable[[], object]) -> None:
     t0 = time.perf_counter()
     fn()
