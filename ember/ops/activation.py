@@ -108,7 +108,7 @@ class LeakyRelu(Primitive):
             return _linked(g * d, x), None
         # The 0/1 mask as a bool compare and a bool -> float copy: a compare written into a
         # float array casts in buffers (64K float32: 28.0 vs 32.6 us for this backward).
-        d = np.empty(x.shape, g.dtype)
+        d = np.empty_like(x, dtype=g.dtype)  # (x's layout: channels-last stays one pass)
         np.copyto(d, np.greater(x, 0.0))
         d *= 1 - slope
         d += slope  # 1 where x > 0, else slope (NaN too, as PyTorch)
@@ -171,7 +171,7 @@ class Elu(Primitive):
         if a_s * in_s == scale:  # ELU(alpha=1), CELU: exp(0) * coefficient is already scale
             d *= g
             return d.astype(g.dtype, copy=False), None, None, None
-        neg = np.empty(x.shape, d.dtype)
+        neg = np.empty_like(x, dtype=d.dtype)
         np.copyto(neg, np.less_equal(x, 0.0))  # (a compare cast into floats: slower)
         d *= neg
         neg -= 1
@@ -195,11 +195,11 @@ def _gelu_tanh_grad(x: np.ndarray, t: np.ndarray, g: np.ndarray) -> np.ndarray:
     """``g * (0.5 (1 + t) + 0.5 x (1 - t**2) k (1 + 3 c x**2))`` in eleven in-place passes
     (the textbook form takes fourteen, each with its own temporary)."""
     dt = np.result_type(x, t, g)
-    d = np.multiply(x, x, out=np.empty(x.shape, dt))  # 0.5 x k (1 + 3 c x^2)
+    d = np.multiply(x, x, out=np.empty_like(x, dtype=dt))  # 0.5 x k (1 + 3 c x^2)
     d *= 1.5 * _SQRT_2_OVER_PI * _GELU_C
     d += 0.5 * _SQRT_2_OVER_PI
     d *= x
-    u = np.multiply(t, t, out=np.empty(t.shape, dt))  # 1 - t^2
+    u = np.multiply(t, t, out=np.empty_like(t, dtype=dt))  # 1 - t^2
     np.subtract(1.0, u, out=u)
     d *= u
     np.multiply(t, 0.5, out=u)  # + 0.5 (1 + t)
@@ -280,7 +280,7 @@ class Silu(Primitive):
         if on_graph(x) or on_graph(g):
             s = _sig(x)
             return g * (s * (1 + x * (1 - s)))
-        d = np.divide(x, t, out=np.empty(x.shape, np.result_type(x, g)))  # in place: 5 passes
+        d = np.divide(x, t, out=np.empty_like(x, dtype=np.result_type(x, g)))  # in place: 5 passes
         np.subtract(x, d, out=d)
         d += 1
         d *= g
@@ -338,7 +338,7 @@ class Softplus(Primitive):
         if on_graph(x) or on_graph(g):
             return np.where(lin, g, g * _sig(x * ctx.beta)), None, None
         # g * e / (1 + e); e = inf (past the threshold, or PyTorch's NaN beyond exp's range)
-        gx = np.add(e, 1.0, out=np.empty(e.shape, np.result_type(e, g)))
+        gx = np.add(e, 1.0, out=np.empty_like(e, dtype=np.result_type(e, g)))
         with np.errstate(invalid="ignore"):
             np.divide(g, gx, out=gx)
             gx *= e
@@ -441,7 +441,7 @@ class Threshold(Primitive):
 
     @staticmethod
     def forward(ctx, x, threshold, value):
-        drop = np.less_equal(x, threshold, out=np.empty(x.shape, bool))  # NaN is kept (torch)
+        drop = np.less_equal(x, threshold, out=np.empty_like(x, dtype=bool))  # NaN is kept (torch)
         if x.dtype.kind != "f":
             ctx.save_for_backward(~drop, x)
             return np.where(drop, value, x).astype(x.dtype, copy=False)
@@ -489,7 +489,9 @@ class LogSigmoid(Primitive):
         np.exp(out, out=out)
         np.log1p(out, out=out)
         np.subtract(np.minimum(_zeros_like(x), x), out, out=out)
-        return out
+        # PyTorch's log_sigmoid returns a contiguous (NCHW) tensor for any input layout: the
+        # passes above run in x's layout (one pass each), then one copy
+        return out if out.flags.c_contiguous else np.ascontiguousarray(out)
 
     @staticmethod
     def backward(ctx, g):
@@ -499,7 +501,7 @@ class LogSigmoid(Primitive):
         # g * sigmoid(-x) as g / (1 + exp(x)) (no two negations): exp overflows to inf for
         # x >> 0 and g / inf is 0, the correctly rounded value (inf / inf: NaN, as inf * 0)
         with np.errstate(over="ignore", invalid="ignore"):
-            d = np.exp(x, out=np.empty(x.shape, np.result_type(x, g)))
+            d = np.exp(x, out=np.empty_like(x, dtype=np.result_type(x, g)))
             d += 1
             np.divide(g, d, out=d)
         return d
@@ -526,7 +528,7 @@ def _inside(x: np.ndarray, lambd: float) -> np.ndarray:
     """``-lambd <= x <= lambd`` as a bool array (also for a 0-d ``x``); false at NaN."""
     if on_graph(x):
         return (x >= -lambd) & (x <= lambd)
-    inside = np.greater_equal(x, -lambd, out=np.empty(x.shape, bool))
+    inside = np.greater_equal(x, -lambd, out=np.empty_like(x, dtype=bool))
     inside &= x <= lambd
     return inside
 
