@@ -25,7 +25,9 @@ import numpy as np
 
 from ..autograd.function import NO_CTX
 from . import _bitmask as bits
-from ._erfc import erfc, gelu_f32
+from ._blockwise import blocked, new_like, run_blocked
+from ._erfc import erfc, gelu_f32, gelu_f32_into
+from ._parallel import binary_into
 from ._util import Primitive, carrying, on_graph, unbroadcast
 from .unary import Erf, Sigmoid, Tanh, _sigmoid
 from .unary import _zeros_for as _zeros_like
@@ -61,6 +63,8 @@ _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_C = 0.044715
+# NumPy's error state for the blocked kernels (their chunks may run on a pool worker thread)
+_QUIET = {"over": "ignore", "under": "ignore", "invalid": "ignore"}
 
 
 def _sig(x: Any) -> Any:
@@ -227,6 +231,12 @@ class Gelu(Primitive):
             out *= x
             out *= 0.5
             return out
+        if x.dtype == np.float32 and blocked(x):
+            out, d = new_like(x), (new_like(x) if ctx is not NO_CTX else None)
+            outs = (out,) if d is None else (out, d)
+            run_blocked(gelu_f32_into, (x,), outs, "gelu_f32", _QUIET)
+            ctx.save_for_backward(x, d)
+            return out
         if x.dtype == np.float32:
             out, d = gelu_f32(x, ctx is not NO_CTX)
             ctx.save_for_backward(x, d)
@@ -254,6 +264,8 @@ class Gelu(Primitive):
         if on_graph(x):  # the derivative recomputed on the graph (the cdf through erf)
             pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
             aux = carrying(aux, (x * _SQRT_HALF).apply(Erf) * 0.5 + x * pdf)
+        if not on_graph(g) and blocked(aux, g):  # one pass, memory-bound: per-core chunks
+            return binary_into(np.multiply, g, aux, new_like(aux)), None
         return g * aux, None
 
 

@@ -1,0 +1,85 @@
+"""Elementwise kernels of many passes run over cache-sized blocks of big arrays, on every core.
+
+A fused activation written as NumPy passes (GELU: ~25, SiLU: 9) streams each pass over the whole
+array; past the L2 cache (2 MB a core here) every pass reads and writes main memory, so a
+(64, 128, 768) float32 GELU (25 MB an array) is bound by memory bandwidth, not arithmetic.
+``run_blocked`` calls the kernel on blocks of ``BLOCK`` elements instead, so that the kernel's
+passes over one block (and its small temporaries) stay in L2, and cuts the blocks into per-core
+chunks with ``parallel_for`` (each call site measures whether the split pays).
+
+Arrays are walked in memory order through flat views (any dense layout: a channels-last array
+is one run of memory like a contiguous one), so the blocks never mix layouts; results are the
+same bits as one whole-array call (each element is computed by the same ufunc loops).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .._scratch import scratch
+from ._parallel import parallel_for
+
+__all__ = ["BLOCK", "MIN_BLOCKED", "memory_flat", "blocked", "run_blocked", "new_like"]
+
+# Elements a block. The float32 GELU forward with its derivative at (64, 128, 768), one thread,
+# thread CPU time, medians of 5 (load 1.3-2): blocks of 4K 43.5 ms, 8K 35.9, 16K 26-30, 32K
+# 25-27, 64K 26-32, 128K 27.0, the whole array 51.7 (its ~30 passes from main memory).
+BLOCK = 1 << 15
+# Elements from which a kernel runs blocked: below, its arrays (a few of 1 MB or less) mostly
+# fit in L2 and one whole-array call per pass costs less Python (at (64, 1024) blocks of 16-32K
+# lost: 242-285 us against 225-240 whole, docs/performance.md item 21).
+MIN_BLOCKED = 1 << 18
+
+
+def memory_flat(a: np.ndarray) -> np.ndarray | None:
+    """``a``'s elements as a flat view in memory order (C order or any axis permutation of a
+    dense block, e.g. a channels-last view), or None when ``a`` is not dense."""
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
+    t = a.transpose(order)
+    return t.reshape(-1) if t.flags.c_contiguous else None
+
+
+def blocked(*arrays: np.ndarray) -> bool:
+    """Whether ``run_blocked`` takes these arrays: big, of one shape, dense in one layout."""
+    a = arrays[0]
+    if a.size < MIN_BLOCKED or a.ndim == 0:
+        return False
+    if not (a.flags.c_contiguous or memory_flat(a) is not None):
+        return False
+    return all(b.shape == a.shape and b.strides == a.strides for b in arrays[1:])
+
+
+def new_like(a: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
+    """An uninitialised array in ``a``'s layout, from the scratch pool (a fresh 25 MB array
+    faults in ~6000 pages, ~3 ms, on every call)."""
+    return scratch.like(a, dtype)
+
+
+def run_blocked(
+    kernel: Callable[..., None],
+    ins: tuple[np.ndarray, ...],
+    outs: tuple[np.ndarray, ...],
+    site: object,
+    errstate: dict | None = None,
+) -> None:
+    """``kernel(*in_blocks, *out_blocks)`` over blocks of ``BLOCK`` elements of the flat
+    memory-order views of ``ins`` and ``outs`` (all of one shape and layout: see ``blocked``;
+    itemsizes may differ), the blocks in per-core chunks. ``kernel`` writes each output block
+    from the input blocks alone. ``errstate`` (np.errstate's keywords) holds in every chunk:
+    NumPy's error state is per thread, so the caller's does not reach a pool worker."""
+    flat_in = [memory_flat(a) for a in ins]
+    flat_out = [memory_flat(a) for a in outs]
+    n = flat_in[0].size
+    state = errstate or {}
+
+    def chunk(lo: int, hi: int) -> None:
+        with np.errstate(**state):
+            for a in range(lo, hi, BLOCK):
+                b = min(a + BLOCK, hi)
+                kernel(*[f[a:b] for f in flat_in], *[f[a:b] for f in flat_out])
+
+    parallel_for(chunk, n, n, site=site, whole=True)
