@@ -67,6 +67,24 @@ _GELU_C = 0.044715
 _QUIET = {"over": "ignore", "under": "ignore", "invalid": "ignore"}
 
 
+def _kernel(
+    kernel: Any, ins: tuple, n_out: int, site: str, errstate: dict = _QUIET, dtype: Any = None
+) -> tuple:
+    """``n_out`` new arrays in ``ins[0]``'s layout (of ``dtype``, default its dtype) filled by
+    ``kernel(*ins, *outs)`` under ``errstate``. Big inputs, dense and of one layout, run over
+    cache-sized blocks in per-core chunks into pooled arrays (``ops/_blockwise.py``); anything
+    else in one call per pass (a 0-d input too: ``out=`` keeps it an array)."""
+    x = ins[0]
+    if blocked(*ins):
+        outs = tuple(new_like(x, dtype) for _ in range(n_out))
+        run_blocked(kernel, ins, outs, site, errstate)
+        return outs
+    outs = tuple(np.empty_like(x, dtype=dtype) for _ in range(n_out))
+    with np.errstate(**errstate):
+        kernel(*ins, *outs)
+    return outs
+
+
 def _sig(x: Any) -> Any:
     """``sigmoid(x)`` of an array, or of a GraphArray through the (differentiable) Sigmoid op."""
     return x.apply(Sigmoid) if on_graph(x) else _sigmoid(x)
@@ -279,12 +297,10 @@ class Silu(Primitive):
 
     @staticmethod
     def forward(ctx, x):
-        t = np.negative(x, out=np.empty_like(x))  # (out=: a 0-d input stays an array)
-        with np.errstate(over="ignore"):  # exp(-x) = inf for x << 0: x / inf = 0 (PyTorch's)
-            np.exp(t, out=t)
-        t += 1
+        # exp(-x) = inf for x << 0: x / inf = 0 (PyTorch's)
+        out, t = _kernel(_silu_fwd, (x,), 2, "silu", {"over": "ignore"})
         ctx.save_for_backward(x, t)
-        return np.divide(x, t, out=np.empty_like(x))
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -292,12 +308,24 @@ class Silu(Primitive):
         if on_graph(x) or on_graph(g):
             s = _sig(x)
             return g * (s * (1 + x * (1 - s)))
-        d = np.divide(x, t, out=np.empty_like(x, dtype=np.result_type(x, g)))  # in place: 5 passes
-        np.subtract(x, d, out=d)
-        d += 1
-        d *= g
-        d /= t
-        return d
+        return _kernel(_silu_bwd, (x, t, g), 1, "silu_bwd", {}, np.result_type(x, g))[0]
+
+
+def _silu_fwd(x: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
+    """``t = 1 + exp(-x)``, ``out = x / t`` (four passes; exp's overflow to be silenced)."""
+    np.negative(x, out=t)
+    np.exp(t, out=t)
+    t += 1
+    np.divide(x, t, out=out)
+
+
+def _silu_bwd(x: np.ndarray, t: np.ndarray, g: np.ndarray, d: np.ndarray) -> None:
+    """``d = g * (1 + x - x / t) / t``, in place: five passes."""
+    np.divide(x, t, out=d)
+    np.subtract(x, d, out=d)
+    d += 1
+    d *= g
+    d /= t
 
 
 class Mish(Primitive):
