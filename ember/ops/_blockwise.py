@@ -50,7 +50,13 @@ def blocked(*arrays: np.ndarray) -> bool:
         return False
     if not (a.flags.c_contiguous or memory_flat(a) is not None):
         return False
-    return all(b.shape == a.shape and b.strides == a.strides for b in arrays[1:])
+    steps = _steps(a)
+    return all(b.shape == a.shape and _steps(b) == steps for b in arrays[1:])
+
+
+def _steps(a: np.ndarray) -> tuple:
+    """``a``'s strides in elements (a bool mask and a float array of one layout match)."""
+    return tuple(s // a.itemsize for s in a.strides)
 
 
 def new_like(a: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
@@ -65,8 +71,9 @@ def run_blocked(
     outs: tuple[np.ndarray, ...],
     site: object,
     errstate: dict | None = None,
+    args: tuple = (),
 ) -> None:
-    """``kernel(*in_blocks, *out_blocks)`` over blocks of ``BLOCK`` elements of the flat
+    """``kernel(*in_blocks, *out_blocks, *args)`` over blocks of ``BLOCK`` elements of the flat
     memory-order views of ``ins`` and ``outs`` (all of one shape and layout: see ``blocked``;
     itemsizes may differ), the blocks in per-core chunks. ``kernel`` writes each output block
     from the input blocks alone. ``errstate`` (np.errstate's keywords) holds in every chunk:
@@ -80,6 +87,6 @@ def run_blocked(
         with np.errstate(**state):
             for a in range(lo, hi, BLOCK):
                 b = min(a + BLOCK, hi)
-                kernel(*[f[a:b] for f in flat_in], *[f[a:b] for f in flat_out])
+                kernel(*[f[a:b] for f in flat_in], *[f[a:b] for f in flat_out], *args)
 
     parallel_for(chunk, n, n, site=site, whole=True)

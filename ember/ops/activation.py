@@ -25,7 +25,7 @@ import numpy as np
 
 from ..autograd.function import NO_CTX
 from . import _bitmask as bits
-from ._blockwise import blocked, new_like, run_blocked
+from ._blockwise import MIN_BLOCKED, blocked, new_like, run_blocked
 from ._erfc import erfc, gelu_f32, gelu_f32_into
 from ._parallel import binary_into
 from ._util import Primitive, carrying, on_graph, unbroadcast
@@ -68,21 +68,34 @@ _QUIET = {"over": "ignore", "under": "ignore", "invalid": "ignore"}
 
 
 def _kernel(
-    kernel: Any, ins: tuple, n_out: int, site: str, errstate: dict = _QUIET, dtype: Any = None
-) -> tuple:
-    """``n_out`` new arrays in ``ins[0]``'s layout (of ``dtype``, default its dtype) filled by
-    ``kernel(*ins, *outs)`` under ``errstate``. Big inputs, dense and of one layout, run over
-    cache-sized blocks in per-core chunks into pooled arrays (``ops/_blockwise.py``); anything
-    else in one call per pass (a 0-d input too: ``out=`` keeps it an array)."""
+    kernel: Any,
+    ins: tuple,
+    dts: tuple,
+    site: str,
+    errstate: dict | None = None,
+    args: tuple = (),
+) -> list:
+    """New arrays in ``ins[0]``'s layout, one per dtype of ``dts`` (None: ``ins[0]``'s), filled
+    by ``kernel(*ins, *outs, *args)`` under ``errstate``. Big inputs, dense and of one layout,
+    run over cache-sized blocks in per-core chunks into pooled arrays (``ops/_blockwise.py``);
+    anything else in one call per pass (a 0-d input too: ``out=`` keeps it an array). Scalars
+    go positionally in ``args`` and the small path has no errstate context unless asked: a
+    ``partial`` and a context cost ~1-2 us each, a few % of a (64, 1024) call."""
     x = ins[0]
-    if blocked(*ins):
-        outs = tuple(new_like(x, dtype) for _ in range(n_out))
-        run_blocked(kernel, ins, outs, site, errstate)
+    if x.size >= MIN_BLOCKED and blocked(*ins):
+        outs = [new_like(x, dt) for dt in dts]
+        run_blocked(kernel, ins, outs, site, errstate, args)
         return outs
-    outs = tuple(np.empty_like(x, dtype=dtype) for _ in range(n_out))
+    outs = [np.empty_like(x, dtype=dt) for dt in dts]
+    if errstate is None:
+        kernel(*ins, *outs, *args)
+        return outs
     with np.errstate(**errstate):
-        kernel(*ins, *outs)
+        kernel(*ins, *outs, *args)
     return outs
+
+
+_ONE, _TWO = (None,), (None, None)  # the dtypes of one and two outputs like the input's
 
 
 def _sig(x: Any) -> Any:
@@ -118,8 +131,7 @@ class LeakyRelu(Primitive):
         ctx.slope = slope
         # x where x > 0, else slope * x, in two passes: for slope <= 1 that is max(slope x, x),
         # for slope > 1 min(slope x, x). NaN propagates and -0. stays -0. as in PyTorch.
-        out = np.multiply(x, slope, out=np.empty_like(x))  # (an array even when 0-d)
-        return (np.maximum if slope <= 1 else np.minimum)(out, x, out=out)
+        return _kernel(_leaky_fwd, (x,), _ONE, "leaky", None, (slope,))[0]
 
     @staticmethod
     def backward(ctx, g):
@@ -128,14 +140,21 @@ class LeakyRelu(Primitive):
         if on_graph(x) or on_graph(g):
             d = (x > 0).astype(g.dtype) * (1 - slope) + slope
             return _linked(g * d, x), None
-        # The 0/1 mask as a bool compare and a bool -> float copy: a compare written into a
-        # float array casts in buffers (64K float32: 28.0 vs 32.6 us for this backward).
-        d = np.empty_like(x, dtype=g.dtype)  # (x's layout: channels-last stays one pass)
-        np.copyto(d, np.greater(x, 0.0))
-        d *= 1 - slope
-        d += slope  # 1 where x > 0, else slope (NaN too, as PyTorch)
-        d *= g
-        return d, None
+        return _kernel(_leaky_bwd, (x, g), (g.dtype,), "leaky_bwd", None, (slope,))[0], None
+
+
+def _leaky_fwd(x: np.ndarray, out: np.ndarray, slope: float) -> None:
+    out = np.multiply(x, slope, out=out)
+    (np.maximum if slope <= 1 else np.minimum)(out, x, out=out)
+
+
+def _leaky_bwd(x: np.ndarray, g: np.ndarray, d: np.ndarray, slope: float) -> None:
+    # The 0/1 mask as a bool compare and a bool -> float copy: a compare written into a
+    # float array casts in buffers (64K float32: 28.0 vs 32.6 us for this backward).
+    np.copyto(d, np.greater(x, 0.0))
+    d *= 1 - slope
+    d += slope  # 1 where x > 0, else slope (NaN too, as PyTorch)
+    d *= g
 
 
 class Elu(Primitive):
@@ -146,35 +165,15 @@ class Elu(Primitive):
 
     @staticmethod
     def forward(ctx, x, alpha, scale, input_scale):
-        z = _zeros_like(x)
-        # zeros first: NumPy returns the second operand on ties, so -0. gives -0. as in PyTorch.
-        # fmin: 0 at NaN, so that the backward's exp(m) stays finite there (PyTorch's gradient
-        # at NaN is the slope); the NaN result comes from the positive part below.
-        m = np.fmin(z, x, out=np.empty_like(x))
-        if input_scale != 1:  # (1 for ELU and SELU: a pass saved)
-            m *= input_scale
-        if ctx is NO_CTX:
-            neg = np.expm1(m, out=m)
-        else:
-            # m = min(x, 0) * input_scale is kept for the backward's exp(m): one pass fewer
-            # there (ELU fwd+bwd kernels 96 -> 85 us at (64, 1024) float32)
-            neg = np.expm1(m, out=np.empty_like(m))
-            ctx.save_for_backward(x, m)
-        if alpha * scale != 1:  # (1 for ELU's default: a pass saved)
-            neg *= alpha * scale  # 0 where x > 0
         ctx.coefs = (alpha * scale, scale, input_scale)
-        if scale == 1 and input_scale == 1 and 0 < alpha <= 1:
-            # alpha (e^x - 1) >= x for x <= 0 when alpha <= 1, and the negative part is 0
-            # for x > 0: the result is their maximum, one pass into ``neg`` (no second array
-            # and sum: the forward 57 -> 39 us at (64, 1024) float32). Ties keep the second
-            # operand, so -0. stays -0. (and alpha x rounded to -0. gives -0., as in PyTorch,
-            # not the former -0. + 0. = 0.); NaN propagates.
-            return np.maximum(neg, x, out=neg)
-        pos = np.maximum(z, x)
-        if scale != 1:
-            pos *= scale
-        neg += pos
-        return neg
+        args = (alpha, scale, input_scale)
+        if ctx is NO_CTX:  # (m not kept: expm1 in place in it, one array fewer)
+            return _kernel(_elu_fwd_unkept, (x,), _ONE, "elu", None, args)[0]
+        # m = min(x, 0) * input_scale is kept for the backward's exp(m): one pass fewer
+        # there (ELU fwd+bwd kernels 96 -> 85 us at (64, 1024) float32)
+        out, m = _kernel(_elu_fwd, (x,), _TWO, "elu", None, args)
+        ctx.save_for_backward(x, m)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -187,48 +186,97 @@ class Elu(Primitive):
             d = np.exp(np.minimum(x, 0) * in_s) * (a_s * in_s)
             pos = (x > 0).astype(d.dtype) * (scale - a_s * in_s)
             return g * (d + pos), None, None, None
-        d = np.exp(m, out=np.empty_like(m))  # m = fmin(x, 0) * in_s from the forward
-        if a_s * in_s != 1:
-            d *= a_s * in_s
-        if a_s * in_s == scale:  # ELU(alpha=1), CELU: exp(0) * coefficient is already scale
-            d *= g
-            return d.astype(g.dtype, copy=False), None, None, None
-        neg = np.empty_like(x, dtype=d.dtype)
-        np.copyto(neg, np.less_equal(x, 0.0))  # (a compare cast into floats: slower)
-        d *= neg
-        neg -= 1
-        neg *= -scale  # scale where not x <= 0, else 0: exact on both sides
-        d += neg
-        d *= g
+        (d,) = _kernel(_elu_bwd, (x, m, g), (m.dtype,), "elu_bwd", None, (a_s, scale, in_s))
         return d.astype(g.dtype, copy=False), None, None, None
 
 
-def _gelu_tanh_t(x: np.ndarray) -> np.ndarray:
-    """``tanh(k (x + c x**3))`` of PyTorch's tanh GELU as ``tanh(x (k + k c x**2))``: five
-    passes in place (the constants folded: one multiply fewer than the textbook form)."""
-    t = np.multiply(x, x, out=np.empty_like(x))  # (out=: a 0-d input stays an array)
+def _elu_fwd_unkept(x: np.ndarray, out: np.ndarray, alpha: float, scale: float, in_s: float):
+    """Elu's forward into ``out`` alone (``m`` computed in ``out``)."""
+    _elu_fwd(x, out, None, alpha, scale, in_s)
+
+
+def _elu_fwd(
+    x: np.ndarray, out: np.ndarray, m: np.ndarray | None, alpha: float, scale: float, in_s: float
+) -> None:
+    """Elu's forward into ``out``, keeping ``m = fmin(x, 0) * in_s`` (in ``out`` if None)."""
+    z = _zeros_like(x)
+    # zeros first: NumPy returns the second operand on ties, so -0. gives -0. as in PyTorch.
+    # fmin: 0 at NaN, so that the backward's exp(m) stays finite there (PyTorch's gradient
+    # at NaN is the slope); the NaN result comes from the positive part below.
+    m = np.fmin(z, x, out=out if m is None else m)
+    if in_s != 1:  # (1 for ELU and SELU: a pass saved)
+        m *= in_s
+    neg = np.expm1(m, out=out)
+    if alpha * scale != 1:  # (1 for ELU's default: a pass saved)
+        neg *= alpha * scale  # 0 where x > 0
+    if scale == 1 and in_s == 1 and 0 < alpha <= 1:
+        # alpha (e^x - 1) >= x for x <= 0 when alpha <= 1, and the negative part is 0
+        # for x > 0: the result is their maximum, one pass into ``neg`` (no second array
+        # and sum: the forward 57 -> 39 us at (64, 1024) float32). Ties keep the second
+        # operand, so -0. stays -0. (and alpha x rounded to -0. gives -0., as in PyTorch,
+        # not the former -0. + 0. = 0.); NaN propagates.
+        np.maximum(neg, x, out=neg)
+        return
+    pos = np.maximum(z, x)
+    if scale != 1:
+        pos *= scale
+    neg += pos
+
+
+def _elu_bwd(
+    x: np.ndarray,
+    m: np.ndarray,
+    g: np.ndarray,
+    d: np.ndarray,
+    a_s: float,
+    scale: float,
+    in_s: float,
+) -> None:
+    """Elu's input gradient into ``d`` from the forward's ``m = fmin(x, 0) * in_s``."""
+    np.exp(m, out=d)
+    if a_s * in_s != 1:
+        d *= a_s * in_s
+    if a_s * in_s == scale:  # ELU(alpha=1), CELU: exp(0) * coefficient is already scale
+        d *= g
+        return
+    neg = np.empty_like(x, dtype=d.dtype)
+    np.copyto(neg, np.less_equal(x, 0.0))  # (a compare cast into floats: slower)
+    d *= neg
+    neg -= 1
+    neg *= -scale  # scale where not x <= 0, else 0: exact on both sides
+    d += neg
+    d *= g
+
+
+def _gelu_tanh_fwd(x: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
+    """``t = tanh(k (x + c x**3))`` of PyTorch's tanh GELU as ``tanh(x (k + k c x**2))``: five
+    passes in place (the constants folded: one multiply fewer than the textbook form); then
+    ``out = 0.5 x (1 + t)`` in three."""
+    np.square(x, out=t)  # (x * x, bit for bit: a unary loop, 2x faster than multiply(x, x))
     t *= _SQRT_2_OVER_PI * _GELU_C
     t += _SQRT_2_OVER_PI
     t *= x
-    return np.tanh(t, out=t)
+    np.tanh(t, out=t)
+    np.add(t, 1.0, out=out)
+    out *= x
+    out *= 0.5
 
 
-def _gelu_tanh_grad(x: np.ndarray, t: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """``g * (0.5 (1 + t) + 0.5 x (1 - t**2) k (1 + 3 c x**2))`` in eleven in-place passes
-    (the textbook form takes fourteen, each with its own temporary)."""
-    dt = np.result_type(x, t, g)
-    d = np.multiply(x, x, out=np.empty_like(x, dtype=dt))  # 0.5 x k (1 + 3 c x^2)
+def _gelu_tanh_grad(x: np.ndarray, t: np.ndarray, g: np.ndarray, d: np.ndarray) -> None:
+    """``g * (0.5 (1 + t) + 0.5 x (1 - t**2) k (1 + 3 c x**2))`` into ``d`` in eleven
+    in-place passes (the textbook form takes fourteen, each with its own temporary)."""
+    dt = d.dtype
+    np.square(x, out=d)  # 0.5 x k (1 + 3 c x^2)
     d *= 1.5 * _SQRT_2_OVER_PI * _GELU_C
     d += 0.5 * _SQRT_2_OVER_PI
     d *= x
-    u = np.multiply(t, t, out=np.empty_like(t, dtype=dt))  # 1 - t^2
+    u = np.square(t, out=np.empty_like(t, dtype=dt))  # 1 - t^2
     np.subtract(1.0, u, out=u)
     d *= u
     np.multiply(t, 0.5, out=u)  # + 0.5 (1 + t)
     d += u
     d += 0.5
     d *= g
-    return d
 
 
 class Gelu(Primitive):
@@ -243,11 +291,8 @@ class Gelu(Primitive):
     def forward(ctx, x, approximate):
         ctx.approximate = approximate
         if approximate == "tanh":
-            t = _gelu_tanh_t(x)
+            out, t = _kernel(_gelu_tanh_fwd, (x,), _TWO, "gelu_tanh")
             ctx.save_for_backward(x, t)
-            out = np.add(t, 1.0, out=np.empty_like(t))
-            out *= x
-            out *= 0.5
             return out
         if x.dtype == np.float32 and blocked(x):
             out, d = new_like(x), (new_like(x) if ctx is not NO_CTX else None)
@@ -278,7 +323,8 @@ class Gelu(Primitive):
             if on_graph(x) or on_graph(g):
                 dinner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x)
                 return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner), None
-            return _gelu_tanh_grad(x, t, g), None
+            dt = np.result_type(x, t, g)
+            return _kernel(_gelu_tanh_grad, (x, t, g), (dt,), "gelu_tanh_bwd")[0], None
         if on_graph(x):  # the derivative recomputed on the graph (the cdf through erf)
             pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
             aux = carrying(aux, (x * _SQRT_HALF).apply(Erf) * 0.5 + x * pdf)
@@ -298,7 +344,7 @@ class Silu(Primitive):
     @staticmethod
     def forward(ctx, x):
         # exp(-x) = inf for x << 0: x / inf = 0 (PyTorch's)
-        out, t = _kernel(_silu_fwd, (x,), 2, "silu", {"over": "ignore"})
+        out, t = _kernel(_silu_fwd, (x,), _TWO, "silu", {"over": "ignore"})
         ctx.save_for_backward(x, t)
         return out
 
@@ -308,7 +354,7 @@ class Silu(Primitive):
         if on_graph(x) or on_graph(g):
             s = _sig(x)
             return g * (s * (1 + x * (1 - s)))
-        return _kernel(_silu_bwd, (x, t, g), 1, "silu_bwd", {}, np.result_type(x, g))[0]
+        return _kernel(_silu_bwd, (x, t, g), (np.result_type(x, g),), "silu_bwd")[0]
 
 
 def _silu_fwd(x: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
@@ -359,15 +405,9 @@ class Softplus(Primitive):
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
-        bx = x if beta == 1 else x * beta
-        lin = np.greater(bx, threshold)
-        with np.errstate(over="ignore"):
-            e = np.exp(bx, out=np.empty_like(bx))  # (out=: a 0-d input stays an array)
-        out = np.log1p(e, out=np.empty_like(e))
-        if beta != 1:
-            out /= beta
-        if lin.any():
-            np.copyto(out, x, where=lin)
+        dts = (None, None, np.bool_)
+        args = (beta, threshold)
+        out, e, lin = _kernel(_softplus_fwd, (x,), dts, "softplus", {"over": "ignore"}, args)
         ctx.save_for_backward(e, lin, x)  # x: for create_graph (e is an intermediate)
         ctx.beta = beta
         return out
@@ -377,14 +417,34 @@ class Softplus(Primitive):
         e, lin, x = ctx.saved_tensors
         if on_graph(x) or on_graph(g):
             return np.where(lin, g, g * _sig(x * ctx.beta)), None, None
-        # g * e / (1 + e); e = inf (past the threshold, or PyTorch's NaN beyond exp's range)
-        gx = np.add(e, 1.0, out=np.empty_like(e, dtype=np.result_type(e, g)))
-        with np.errstate(invalid="ignore"):
-            np.divide(g, gx, out=gx)
-            gx *= e
-        if lin.any():
-            np.copyto(gx, g, where=lin)
-        return gx, None, None
+        dt = np.result_type(e, g)
+        quiet = {"invalid": "ignore"}
+        return _kernel(_softplus_bwd, (e, lin, g), (dt,), "softplus_bwd", quiet)[0], None, None
+
+
+def _softplus_fwd(
+    x: np.ndarray, out: np.ndarray, e: np.ndarray, lin: np.ndarray, beta: float, threshold: float
+) -> None:
+    """``e = exp(beta x)``, ``lin = beta x > threshold`` and ``out = log1p(e) / beta`` (``x``
+    where ``lin``; exp's overflow to be silenced)."""
+    bx = x if beta == 1 else x * beta
+    np.greater(bx, threshold, out=lin)
+    np.exp(bx, out=e)
+    np.log1p(e, out=out)
+    if beta != 1:
+        out /= beta
+    if lin.any():
+        np.copyto(out, x, where=lin)
+
+
+def _softplus_bwd(e: np.ndarray, lin: np.ndarray, g: np.ndarray, gx: np.ndarray) -> None:
+    """``g * e / (1 + e)`` (``g`` where ``lin``); e = inf past the threshold, or PyTorch's NaN
+    beyond exp's range (invalid to be silenced)."""
+    np.add(e, 1.0, out=gx)
+    np.divide(g, gx, out=gx)
+    gx *= e
+    if lin.any():
+        np.copyto(gx, g, where=lin)
 
 
 class Hardtanh(Primitive):
