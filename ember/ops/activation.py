@@ -379,16 +379,36 @@ class Mish(Primitive):
 
     @staticmethod
     def forward(ctx, x):
-        t = np.tanh(_softplus(x))
+        out, t = _kernel(_mish_fwd, (x,), _TWO, "mish")
         ctx.save_for_backward(x, t)
-        return x * t
+        return out
 
     @staticmethod
     def backward(ctx, g):
         x, t = ctx.saved_tensors
         if on_graph(x):
             t = _softplus(x).apply(Tanh)
-        return g * (t + x * _sig(x) * (1 - t * t))
+        if on_graph(x) or on_graph(g) or x.ndim == 0:
+            return g * (t + x * _sig(x) * (1 - t * t))
+        return _kernel(_mish_bwd, (x, t, g), (np.result_type(x, t, g),), "mish_bwd")[0]
+
+
+def _mish_fwd(x: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
+    """``t = tanh(softplus(x))``, ``out = x t``."""
+    np.tanh(_softplus(x), out=t)
+    np.multiply(x, t, out=out)
+
+
+def _mish_bwd(x: np.ndarray, t: np.ndarray, g: np.ndarray, d: np.ndarray) -> None:
+    """``g (t + x sigmoid(x) (1 - t**2))`` into ``d``, in place with two temporaries (the
+    same roundings, in the same order, as the expression)."""
+    s = _sigmoid(x)
+    np.multiply(x, s, out=s)
+    u = np.square(t)
+    np.subtract(1, u, out=u)
+    s *= u
+    np.add(t, s, out=d)
+    d *= g
 
 
 class Softplus(Primitive):
@@ -468,13 +488,32 @@ class Hardtanh(Primitive):
         return bits.where_or_zero(g, (x > lo) & (x < hi)), None, None
 
 
-def _hardsigmoid(x: np.ndarray, sixth: np.ndarray | None = None) -> np.ndarray:
-    """``clip(x / 6, -1/2, 1/2) + 1/2`` (that is ``clip(x / 6 + 1/2, 0, 1)``) in three passes;
-    ``clip(x / 6, -1/2, 1/2)`` is left in ``sixth`` if given."""
-    out = np.empty_like(x)
+def _hardsigmoid(x: np.ndarray, out: np.ndarray, sixth: np.ndarray | None = None) -> None:
+    """``clip(x / 6, -1/2, 1/2) + 1/2`` (that is ``clip(x / 6 + 1/2, 0, 1)``) into ``out`` in
+    three passes; ``clip(x / 6, -1/2, 1/2)`` is left in ``sixth`` if given."""
     t = np.multiply(x, 1 / 6, out=out if sixth is None else sixth)
     np.clip(t, -0.5, 0.5, out=t)
-    return np.add(t, 0.5, out=out)
+    np.add(t, 0.5, out=out)
+
+
+def _hardsigmoid_bwd(x: np.ndarray, g: np.ndarray, gx: np.ndarray) -> None:
+    """``g / 6`` strictly between -3 and 3, else 0 (selected: an inf/NaN ``g`` stops at 0)."""
+    bits.where_or_zero(g, (x > -3) & (x < 3), out=gx)
+    gx *= 1 / 6
+
+
+def _hardswish_fwd(x: np.ndarray, out: np.ndarray, w: np.ndarray) -> None:
+    """``out = x * hardsigmoid(x)`` and its derivative ``w`` (see ``Hardswish``)."""
+    _hardsigmoid(x, out, sixth=w)
+    # w = clip(x / 6, -1/2, 1/2) is finite unless x is NaN, so the bool mask multiplies
+    # it to 0 outside (-3, 3) (x / 6 itself would give inf * 0 = NaN at infinities).
+    w *= ((x > -3) & (x < 3)).astype(w.dtype)  # (w * bool casts in buffers: slower)
+    w += out  # NaN at NaN: PyTorch's vectorised loop too (its scalar loop gives 1)
+    out *= x
+
+
+def _mul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    np.multiply(a, b, out=out)
 
 
 class Hardsigmoid(Primitive):
@@ -484,14 +523,16 @@ class Hardsigmoid(Primitive):
         ctx.save_for_backward(x)
         if x.ndim == 0:
             return np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
-        return _hardsigmoid(x)
+        return _kernel(_hardsigmoid, (x,), _ONE, "hardsigmoid")[0]
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        gx = bits.where_or_zero(g, (x > -3) & (x < 3))
-        gx *= 1 / 6
-        return gx
+        if g.dtype.kind != "f" or x.ndim == 0:
+            gx = bits.where_or_zero(g, (x > -3) & (x < 3))
+            gx *= 1 / 6
+            return gx
+        return _kernel(_hardsigmoid_bwd, (x, g), (g.dtype,), "hardsigmoid_bwd")[0]
 
 
 class Hardswish(Primitive):
@@ -509,14 +550,8 @@ class Hardswish(Primitive):
             out *= x
             out *= 1 / 6
             return out
-        w = np.empty_like(x)
-        hs = _hardsigmoid(x, sixth=w)
-        # w = clip(x / 6, -1/2, 1/2) is finite unless x is NaN, so the bool mask multiplies
-        # it to 0 outside (-3, 3) (x / 6 itself would give inf * 0 = NaN at infinities).
-        w *= ((x > -3) & (x < 3)).astype(w.dtype)  # (w * bool casts in buffers: slower)
-        w += hs  # NaN at NaN: PyTorch's vectorised loop too (its scalar loop gives 1)
+        hs, w = _kernel(_hardswish_fwd, (x,), _TWO, "hardswish")
         ctx.save_for_backward(x, w)
-        hs *= x
         return hs
 
     @staticmethod
@@ -528,7 +563,7 @@ class Hardswish(Primitive):
             d *= (x > -3) & (x < 3)
             d += ~(x < 3) if not on_graph(x) else x >= 3
             return d * g
-        return d * g
+        return _kernel(_mul, (d, g), (np.result_type(d, g),), "hardswish_bwd")[0]
 
 
 class Threshold(Primitive):
