@@ -279,6 +279,16 @@ def _gelu_tanh_grad(x: np.ndarray, t: np.ndarray, g: np.ndarray, d: np.ndarray) 
     d *= g
 
 
+def _gelu_f64(x: np.ndarray, out: np.ndarray, d: np.ndarray) -> None:
+    """Exact GELU computed in float64 into ``out`` and its derivative into ``d`` (stored in
+    x's dtype: float64, or a float16 input). Phi(x) through the Gaussian tail, accurate in both
+    tails (1 + erf(x/sqrt 2) is not for x << 0); the products in float64, rounded once."""
+    cdf = 0.5 * erfc(x.astype(np.float64) * -_SQRT_HALF, x.dtype)
+    pdf = np.exp(-0.5 * np.square(x, dtype=np.float64)) * _INV_SQRT_2PI
+    np.add(cdf, x * pdf, out=d)
+    np.multiply(x, cdf, out=out)
+
+
 class Gelu(Primitive):
     """``x * Phi(x)`` (exact, through erfc) or PyTorch's tanh approximation.
 
@@ -304,12 +314,9 @@ class Gelu(Primitive):
             out, d = gelu_f32(x, ctx is not NO_CTX)
             ctx.save_for_backward(x, d)
             return out
-        # Phi(x) through the Gaussian tail, accurate in both tails (1 + erf(x/sqrt 2) is not
-        # for x << 0); the product in float64: a float32 cdf below 1e-38 would have lost digits.
-        cdf = 0.5 * erfc(x.astype(np.float64) * -_SQRT_HALF, x.dtype)
-        pdf = np.exp(-0.5 * np.square(x, dtype=np.float64)) * _INV_SQRT_2PI
-        ctx.save_for_backward(x, (cdf + x * pdf).astype(x.dtype, copy=False))
-        return (x * cdf).astype(x.dtype, copy=False)
+        out, d = _kernel(_gelu_f64, (x,), _TWO, "gelu_f64", _QUIET)
+        ctx.save_for_backward(x, d)
+        return out
 
     @staticmethod
     def backward(ctx, g):
