@@ -162,3 +162,22 @@ def test_big_input_split_or_not_gives_the_same_bits(case, threads, monkeypatch):
             yr, gr = _run(ember, efn, x[i, j].copy(), g[i, j].copy())
             _same_bits(y.detach().numpy()[i, j], yr.detach().numpy())
             _same_bits(gx.numpy()[i, j], gr.numpy())
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("x_cl", [True, False])
+def test_gradient_in_another_layout(case, x_cl):
+    """A big channels-last input with an NCHW upstream gradient (copied into the input's
+    layout before the blocked kernel) and the reverse: torch's values, and the bits of the
+    all-NCHW computation."""
+    name, efn, tfn = case
+    x, g = _data((4, 67, 53, 59), np.float32, seed=5)
+    xs, gs = (_cl(x), g) if x_cl else (x, _cl(g))
+    ye, ge = _run(ember, efn, xs, gs)
+    yt, gt = _run(torch, tfn, xs, gs)
+    tol = dict(rtol=2e-5, atol=1e-5)
+    np.testing.assert_allclose(ye.detach().numpy(), yt.detach().numpy(), **tol)
+    np.testing.assert_allclose(ge.numpy(), gt.numpy(), **tol)
+    y0, g0 = _run(ember, efn, x, g)
+    _same_bits(ye.detach().numpy(), y0.detach().numpy())
+    _same_bits(ge.numpy(), g0.numpy())
