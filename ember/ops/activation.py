@@ -646,11 +646,7 @@ class LogSigmoid(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        out = np.abs(x, out=np.empty_like(x))  # min(x, 0) - log1p(exp(-|x|)), in place
-        out *= -1
-        np.exp(out, out=out)
-        np.log1p(out, out=out)
-        np.subtract(np.minimum(_zeros_like(x), x), out, out=out)
+        (out,) = _kernel(_logsigmoid_fwd, (x,), _ONE, "logsigmoid")
         # PyTorch's log_sigmoid returns a contiguous (NCHW) tensor for any input layout: the
         # passes above run in x's layout (one pass each), then one copy
         return out if out.flags.c_contiguous else np.ascontiguousarray(out)
@@ -660,13 +656,28 @@ class LogSigmoid(Primitive):
         (x,) = ctx.saved_tensors
         if on_graph(x) or on_graph(g) or x.ndim == 0:
             return g * _sig(-x)
-        # g * sigmoid(-x) as g / (1 + exp(x)) (no two negations): exp overflows to inf for
-        # x >> 0 and g / inf is 0, the correctly rounded value (inf / inf: NaN, as inf * 0)
-        with np.errstate(over="ignore", invalid="ignore"):
-            d = np.exp(x, out=np.empty_like(x, dtype=np.result_type(x, g)))
-            d += 1
-            np.divide(g, d, out=d)
-        return d
+        # (its gradient comes in NCHW order for a channels-last x, as its output: copied into
+        # x's layout for the blocked kernel when big)
+        quiet = {"over": "ignore", "invalid": "ignore"}
+        dt = np.result_type(x, g)
+        return _kernel(_logsigmoid_bwd, (x, g), (dt,), "logsigmoid_bwd", quiet)[0]
+
+
+def _logsigmoid_fwd(x: np.ndarray, out: np.ndarray) -> None:
+    """``min(x, 0) - log1p(exp(-|x|))`` into ``out``, in place."""
+    np.abs(x, out=out)
+    out *= -1
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    np.subtract(np.minimum(_zeros_like(x), x), out, out=out)
+
+
+def _logsigmoid_bwd(x: np.ndarray, g: np.ndarray, d: np.ndarray) -> None:
+    """``g * sigmoid(-x)`` as ``g / (1 + exp(x))`` (no two negations): exp overflows to inf
+    for x >> 0 and g / inf is 0, the correctly rounded value (inf / inf: NaN, as inf * 0)."""
+    np.exp(x, out=d)
+    d += 1
+    np.divide(g, d, out=d)
 
 
 class Tanhshrink(Primitive):
