@@ -7,6 +7,9 @@ array; past the L2 cache (2 MB a core here) every pass reads and writes main mem
 passes over one block (and its small temporaries) stay in L2, and cuts the blocks into per-core
 chunks with ``parallel_for`` (each call site measures whether the split pays).
 
+``run_kernel`` is the activations' entry point: it allocates the outputs (pooled when big, in
+the input's layout) and runs a kernel blocked or, for small inputs, in one call per pass.
+
 Arrays are walked in memory order through flat views (any dense layout: a channels-last array
 is one run of memory like a contiguous one), so the blocks never mix layouts; results are the
 same bits as one whole-array call (each element is computed by the same ufunc loops).
@@ -19,9 +22,17 @@ from collections.abc import Callable
 import numpy as np
 
 from .._scratch import scratch
-from ._parallel import parallel_for
+from ._parallel import copy_into, parallel_for
 
-__all__ = ["BLOCK", "MIN_BLOCKED", "memory_flat", "blocked", "run_blocked", "new_like"]
+__all__ = [
+    "BLOCK",
+    "MIN_BLOCKED",
+    "memory_flat",
+    "blocked",
+    "run_blocked",
+    "run_kernel",
+    "new_like",
+]
 
 # Elements a block. The float32 GELU forward with its derivative at (64, 128, 768), one thread,
 # thread CPU time, medians of 5 (load 1.3-2): blocks of 4K 43.5 ms, 8K 35.9, 16K 26-30, 32K
@@ -94,3 +105,54 @@ def run_blocked(
                 kernel(*[f[a:b] for f in flat_in], *[f[a:b] for f in flat_out], *args)
 
     parallel_for(chunk, n, n, site=site, whole=True)
+
+
+def run_kernel(
+    kernel: Callable[..., None],
+    ins: tuple,
+    dts: tuple,
+    site: str,
+    errstate: dict | None = None,
+    args: tuple = (),
+) -> list:
+    """New arrays in ``ins[0]``'s layout, one per dtype of ``dts`` (None: ``ins[0]``'s), filled
+    by ``kernel(*ins, *outs, *args)`` under ``errstate`` (the fused activations' entry point).
+
+    Big inputs, dense and of one layout, run over cache-sized blocks in per-core chunks into
+    pooled arrays (another input of the same shape dense in another layout is copied into the
+    first's first); anything else runs in one call per pass (a 0-d input too: ``out=`` keeps
+    it an array). Scalars go positionally in ``args`` and the small path has no errstate
+    context unless asked: a ``partial`` and a context cost ~1-2 us each, a few % of a
+    (64, 1024) call."""
+    x = ins[0]
+    if x.size >= MIN_BLOCKED and blocked(x):
+        if not blocked(*ins):
+            ins = _in_layout(ins)
+        if blocked(*ins):
+            outs = [new_like(x, dt) for dt in dts]
+            run_blocked(kernel, ins, outs, site, errstate, args)
+            return outs
+    outs = [np.empty_like(x, dtype=dt) for dt in dts]
+    if errstate is None:
+        kernel(*ins, *outs, *args)
+        return outs
+    with np.errstate(**errstate):
+        kernel(*ins, *outs, *args)
+    return outs
+
+
+def _in_layout(ins: tuple) -> tuple:
+    """``ins`` with every other input of ``ins[0]``'s shape copied into ``ins[0]``'s layout
+    (pooled) when it is dense in another one: a gradient in NCHW order for a channels-last
+    input (after a reshape, say) would run every pass of the kernel in NumPy's mixed-layout
+    loops. One transposing copy, then blocks: fwd+bwd on (32, 64, 32, 32) float32
+    with an NCHW gradient, one thread, SiLU 14.6 -> 10.6 ms, SELU 18.4 -> 11.3 ms."""
+    x = ins[0]
+    out = [x]
+    for a in ins[1:]:
+        if a.shape == x.shape and not blocked(x, a) and memory_flat(a) is not None:
+            b = new_like(x, a.dtype)
+            copy_into(b, a)
+            a = b
+        out.append(a)
+    return tuple(out)

@@ -10,6 +10,11 @@ are passed as Python floats so NumPy keeps the input's dtype. Kinks follow PyTor
 conventions (e.g. ReLU-like ops give gradient 0 at exactly 0, hardtanh passes it only strictly
 inside the bounds).
 
+Kernels with several passes are functions writing into given outputs, run through
+``_blockwise.run_kernel``: big inputs in L2-sized blocks and per-core chunks, every temporary in
+the input's memory layout (a C-order temporary beside a channels-last input made every later
+pass run NumPy's slow mixed-layout loop: SiLU fwd+bwd at (32, 64, 32, 32) 22.9 -> 7.5 ms).
+
 Every primitive here is twice differentiable (docs/architecture.md, "Higher-order gradients"):
 under create_graph the same backward runs on GraphArrays. Intermediates a forward saved for
 speed (sigmoid, tanh, GELU's derivative) would be constants there, so the formulas recompute
@@ -25,9 +30,9 @@ import numpy as np
 
 from ..autograd.function import NO_CTX
 from . import _bitmask as bits
-from ._blockwise import MIN_BLOCKED, blocked, memory_flat, new_like, run_blocked
+from ._blockwise import blocked, new_like, run_blocked, run_kernel
 from ._erfc import erfc, gelu_f32, gelu_f32_into
-from ._parallel import binary_into, copy_into
+from ._parallel import binary_into
 from ._util import Primitive, carrying, on_graph, unbroadcast
 from .unary import Erf, Sigmoid, Tanh, _sigmoid
 from .unary import _zeros_for as _zeros_like
@@ -67,54 +72,6 @@ _GELU_C = 0.044715
 _QUIET = {"over": "ignore", "under": "ignore", "invalid": "ignore"}
 
 
-def _kernel(
-    kernel: Any,
-    ins: tuple,
-    dts: tuple,
-    site: str,
-    errstate: dict | None = None,
-    args: tuple = (),
-) -> list:
-    """New arrays in ``ins[0]``'s layout, one per dtype of ``dts`` (None: ``ins[0]``'s), filled
-    by ``kernel(*ins, *outs, *args)`` under ``errstate``. Big inputs, dense and of one layout,
-    run over cache-sized blocks in per-core chunks into pooled arrays (``ops/_blockwise.py``);
-    anything else in one call per pass (a 0-d input too: ``out=`` keeps it an array). Scalars
-    go positionally in ``args`` and the small path has no errstate context unless asked: a
-    ``partial`` and a context cost ~1-2 us each, a few % of a (64, 1024) call."""
-    x = ins[0]
-    if x.size >= MIN_BLOCKED and blocked(x):
-        if not blocked(*ins):
-            ins = _in_layout(ins)
-    if x.size >= MIN_BLOCKED and blocked(*ins):
-        outs = [new_like(x, dt) for dt in dts]
-        run_blocked(kernel, ins, outs, site, errstate, args)
-        return outs
-    outs = [np.empty_like(x, dtype=dt) for dt in dts]
-    if errstate is None:
-        kernel(*ins, *outs, *args)
-        return outs
-    with np.errstate(**errstate):
-        kernel(*ins, *outs, *args)
-    return outs
-
-
-def _in_layout(ins: tuple) -> tuple:
-    """``ins`` with every other input of ``ins[0]``'s shape copied into ``ins[0]``'s layout
-    (pooled) when it is dense in another one: a gradient in NCHW order for a channels-last
-    input (after a reshape, say) would run every pass of the kernel in NumPy's mixed-layout
-    loops. One transposing copy, then blocks: fwd+bwd on (32, 64, 32, 32) float32
-    with an NCHW gradient, one thread, SiLU 14.6 -> 10.6 ms, SELU 18.4 -> 11.3 ms."""
-    x = ins[0]
-    out = [x]
-    for a in ins[1:]:
-        if a.shape == x.shape and not blocked(x, a) and memory_flat(a) is not None:
-            b = new_like(x, a.dtype)
-            copy_into(b, a)
-            a = b
-        out.append(a)
-    return tuple(out)
-
-
 _ONE, _TWO = (None,), (None, None)  # the dtypes of one and two outputs like the input's
 
 
@@ -151,7 +108,7 @@ class LeakyRelu(Primitive):
         ctx.slope = slope
         # x where x > 0, else slope * x, in two passes: for slope <= 1 that is max(slope x, x),
         # for slope > 1 min(slope x, x). NaN propagates and -0. stays -0. as in PyTorch.
-        return _kernel(_leaky_fwd, (x,), _ONE, "leaky", None, (slope,))[0]
+        return run_kernel(_leaky_fwd, (x,), _ONE, "leaky", None, (slope,))[0]
 
     @staticmethod
     def backward(ctx, g):
@@ -160,7 +117,7 @@ class LeakyRelu(Primitive):
         if on_graph(x) or on_graph(g):
             d = (x > 0).astype(g.dtype) * (1 - slope) + slope
             return _linked(g * d, x), None
-        return _kernel(_leaky_bwd, (x, g), (g.dtype,), "leaky_bwd", None, (slope,))[0], None
+        return run_kernel(_leaky_bwd, (x, g), (g.dtype,), "leaky_bwd", None, (slope,))[0], None
 
 
 def _leaky_fwd(x: np.ndarray, out: np.ndarray, slope: float) -> None:
@@ -188,10 +145,10 @@ class Elu(Primitive):
         ctx.coefs = (alpha * scale, scale, input_scale)
         args = (alpha, scale, input_scale)
         if ctx is NO_CTX:  # (m not kept: expm1 in place in it, one array fewer)
-            return _kernel(_elu_fwd_unkept, (x,), _ONE, "elu", None, args)[0]
+            return run_kernel(_elu_fwd_unkept, (x,), _ONE, "elu", None, args)[0]
         # m = min(x, 0) * input_scale is kept for the backward's exp(m): one pass fewer
         # there (ELU fwd+bwd kernels 96 -> 85 us at (64, 1024) float32)
-        out, m = _kernel(_elu_fwd, (x,), _TWO, "elu", None, args)
+        out, m = run_kernel(_elu_fwd, (x,), _TWO, "elu", None, args)
         ctx.save_for_backward(x, m)
         return out
 
@@ -206,7 +163,7 @@ class Elu(Primitive):
             d = np.exp(np.minimum(x, 0) * in_s) * (a_s * in_s)
             pos = (x > 0).astype(d.dtype) * (scale - a_s * in_s)
             return g * (d + pos), None, None, None
-        (d,) = _kernel(_elu_bwd, (x, m, g), (m.dtype,), "elu_bwd", None, (a_s, scale, in_s))
+        (d,) = run_kernel(_elu_bwd, (x, m, g), (m.dtype,), "elu_bwd", None, (a_s, scale, in_s))
         return d.astype(g.dtype, copy=False), None, None, None
 
 
@@ -321,7 +278,7 @@ class Gelu(Primitive):
     def forward(ctx, x, approximate):
         ctx.approximate = approximate
         if approximate == "tanh":
-            out, t = _kernel(_gelu_tanh_fwd, (x,), _TWO, "gelu_tanh")
+            out, t = run_kernel(_gelu_tanh_fwd, (x,), _TWO, "gelu_tanh")
             ctx.save_for_backward(x, t)
             return out
         if x.dtype == np.float32 and blocked(x):
@@ -334,7 +291,7 @@ class Gelu(Primitive):
             out, d = gelu_f32(x, ctx is not NO_CTX)
             ctx.save_for_backward(x, d)
             return out
-        out, d = _kernel(_gelu_f64, (x,), _TWO, "gelu_f64", _QUIET)
+        out, d = run_kernel(_gelu_f64, (x,), _TWO, "gelu_f64", _QUIET)
         ctx.save_for_backward(x, d)
         return out
 
@@ -351,7 +308,7 @@ class Gelu(Primitive):
                 dinner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x)
                 return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner), None
             dt = np.result_type(x, t, g)
-            return _kernel(_gelu_tanh_grad, (x, t, g), (dt,), "gelu_tanh_bwd")[0], None
+            return run_kernel(_gelu_tanh_grad, (x, t, g), (dt,), "gelu_tanh_bwd")[0], None
         if on_graph(x):  # the derivative recomputed on the graph (the cdf through erf)
             pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
             aux = carrying(aux, (x * _SQRT_HALF).apply(Erf) * 0.5 + x * pdf)
@@ -371,7 +328,7 @@ class Silu(Primitive):
     @staticmethod
     def forward(ctx, x):
         # exp(-x) = inf for x << 0: x / inf = 0 (PyTorch's)
-        out, t = _kernel(_silu_fwd, (x,), _TWO, "silu", {"over": "ignore"})
+        out, t = run_kernel(_silu_fwd, (x,), _TWO, "silu", {"over": "ignore"})
         ctx.save_for_backward(x, t)
         return out
 
@@ -381,7 +338,7 @@ class Silu(Primitive):
         if on_graph(x) or on_graph(g):
             s = _sig(x)
             return g * (s * (1 + x * (1 - s)))
-        return _kernel(_silu_bwd, (x, t, g), (np.result_type(x, g),), "silu_bwd")[0]
+        return run_kernel(_silu_bwd, (x, t, g), (np.result_type(x, g),), "silu_bwd")[0]
 
 
 def _silu_fwd(x: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
@@ -406,7 +363,7 @@ class Mish(Primitive):
 
     @staticmethod
     def forward(ctx, x):
-        out, t = _kernel(_mish_fwd, (x,), _TWO, "mish")
+        out, t = run_kernel(_mish_fwd, (x,), _TWO, "mish")
         ctx.save_for_backward(x, t)
         return out
 
@@ -417,7 +374,7 @@ class Mish(Primitive):
             t = _softplus(x).apply(Tanh)
         if on_graph(x) or on_graph(g) or x.ndim == 0:
             return g * (t + x * _sig(x) * (1 - t * t))
-        return _kernel(_mish_bwd, (x, t, g), (np.result_type(x, t, g),), "mish_bwd")[0]
+        return run_kernel(_mish_bwd, (x, t, g), (np.result_type(x, t, g),), "mish_bwd")[0]
 
 
 def _mish_fwd(x: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
@@ -454,7 +411,7 @@ class Softplus(Primitive):
     def forward(ctx, x, beta, threshold):
         dts = (None, None, np.bool_)
         args = (beta, threshold)
-        out, e, lin = _kernel(_softplus_fwd, (x,), dts, "softplus", {"over": "ignore"}, args)
+        out, e, lin = run_kernel(_softplus_fwd, (x,), dts, "softplus", {"over": "ignore"}, args)
         ctx.save_for_backward(e, lin, x)  # x: for create_graph (e is an intermediate)
         ctx.beta = beta
         return out
@@ -466,7 +423,7 @@ class Softplus(Primitive):
             return np.where(lin, g, g * _sig(x * ctx.beta)), None, None
         dt = np.result_type(e, g)
         quiet = {"invalid": "ignore"}
-        return _kernel(_softplus_bwd, (e, lin, g), (dt,), "softplus_bwd", quiet)[0], None, None
+        return run_kernel(_softplus_bwd, (e, lin, g), (dt,), "softplus_bwd", quiet)[0], None, None
 
 
 def _softplus_fwd(
@@ -550,7 +507,7 @@ class Hardsigmoid(Primitive):
         ctx.save_for_backward(x)
         if x.ndim == 0:
             return np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
-        return _kernel(_hardsigmoid, (x,), _ONE, "hardsigmoid")[0]
+        return run_kernel(_hardsigmoid, (x,), _ONE, "hardsigmoid")[0]
 
     @staticmethod
     def backward(ctx, g):
@@ -559,7 +516,7 @@ class Hardsigmoid(Primitive):
             gx = bits.where_or_zero(g, (x > -3) & (x < 3))
             gx *= 1 / 6
             return gx
-        return _kernel(_hardsigmoid_bwd, (x, g), (g.dtype,), "hardsigmoid_bwd")[0]
+        return run_kernel(_hardsigmoid_bwd, (x, g), (g.dtype,), "hardsigmoid_bwd")[0]
 
 
 class Hardswish(Primitive):
@@ -577,7 +534,7 @@ class Hardswish(Primitive):
             out *= x
             out *= 1 / 6
             return out
-        hs, w = _kernel(_hardswish_fwd, (x,), _TWO, "hardswish")
+        hs, w = run_kernel(_hardswish_fwd, (x,), _TWO, "hardswish")
         ctx.save_for_backward(x, w)
         return hs
 
@@ -590,7 +547,7 @@ class Hardswish(Primitive):
             d *= (x > -3) & (x < 3)
             d += ~(x < 3) if not on_graph(x) else x >= 3
             return d * g
-        return _kernel(_mul, (d, g), (np.result_type(d, g),), "hardswish_bwd")[0]
+        return run_kernel(_mul, (d, g), (np.result_type(d, g),), "hardswish_bwd")[0]
 
 
 class Threshold(Primitive):
@@ -646,7 +603,7 @@ class LogSigmoid(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        (out,) = _kernel(_logsigmoid_fwd, (x,), _ONE, "logsigmoid")
+        (out,) = run_kernel(_logsigmoid_fwd, (x,), _ONE, "logsigmoid")
         # PyTorch's log_sigmoid returns a contiguous (NCHW) tensor for any input layout: the
         # passes above run in x's layout (one pass each), then one copy
         return out if out.flags.c_contiguous else np.ascontiguousarray(out)
@@ -660,7 +617,7 @@ class LogSigmoid(Primitive):
         # x's layout for the blocked kernel when big)
         quiet = {"over": "ignore", "invalid": "ignore"}
         dt = np.result_type(x, g)
-        return _kernel(_logsigmoid_bwd, (x, g), (dt,), "logsigmoid_bwd", quiet)[0]
+        return run_kernel(_logsigmoid_bwd, (x, g), (dt,), "logsigmoid_bwd", quiet)[0]
 
 
 def _logsigmoid_fwd(x: np.ndarray, out: np.ndarray) -> None:
