@@ -66,12 +66,15 @@ def blocked(*arrays: np.ndarray) -> bool:
     if not (a.flags.c_contiguous or memory_flat(a) is not None):
         return False
     steps = _steps(a)
-    return all(b.shape == a.shape and _steps(b) == steps for b in arrays[1:])
+    return all(
+        type(b) is np.ndarray and b.shape == a.shape and _steps(b) == steps for b in arrays[1:]
+    )
 
 
 def _steps(a: np.ndarray) -> tuple:
-    """``a``'s strides in elements (a bool mask and a float array of one layout match)."""
-    return tuple(s // a.itemsize for s in a.strides)
+    """``a``'s strides in elements over its axes longer than 1 (a bool mask and a float array
+    of one layout match; a length-1 axis's stride is arbitrary)."""
+    return tuple(s // a.itemsize for s, n in zip(a.strides, a.shape) if n > 1)
 
 
 def new_like(a: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:

@@ -31,7 +31,7 @@ _ARRAYS = (np.ndarray, np.generic)
 
 
 def _sigmoid_grad_array(g: Any, y: Any) -> Any:
-    if isinstance(y, np.ndarray) and y.size >= MIN_BLOCKED and blocked(y, g):
+    if _big(g, y):
         return _blocked(_sigmoid_grad_into, g, y, "sigmoid_bwd")
     d = 1 - y  # g y (1 - y) with one temporary
     d *= y
@@ -49,6 +49,18 @@ def _tanh_grad_into(y: np.ndarray, g: np.ndarray, d: np.ndarray) -> None:
     np.square(y, out=d)  # (y * y bit for bit)
     np.subtract(1, d, out=d)
     np.multiply(g, d, out=d)
+
+
+def _big(g: Any, y: Any) -> bool:
+    """Whether ``g`` and ``y`` are big arrays of one dtype and layout (mixed dtypes keep the
+    expression, whose intermediate roundings are in ``y``'s dtype)."""
+    return (
+        type(y) is np.ndarray
+        and y.size >= MIN_BLOCKED
+        and type(g) is np.ndarray
+        and g.dtype == y.dtype
+        and blocked(y, g)
+    )
 
 
 def _blocked(kernel: Any, g: np.ndarray, y: np.ndarray, site: str) -> np.ndarray:
@@ -76,7 +88,7 @@ def tanh_backward(g: Any, x: Any, y: Any) -> Any:
     if isinstance(g, _ARRAYS):  # first order (inline: this is every tanh's backward)
         # g * (1 - y**2), as PyTorch: g - g * y**2 would give inf - inf = NaN for an inf g.
         # (As fast as array-only forms on small arrays; out= forms cost more Python.)
-        if isinstance(y, np.ndarray) and y.size >= MIN_BLOCKED and blocked(y, g):
+        if _big(g, y):
             return _blocked(_tanh_grad_into, g, y, "tanh_bwd")
         return g * (1 - y * y)
     return _on_graph_call(TanhBackward, g, y)
