@@ -23,7 +23,9 @@ def bit_mask(cond: np.ndarray, like: np.dtype, invert: bool = False) -> np.ndarr
     """An integer array as wide as ``like``'s elements: all bits set where ``cond``
     (where not ``cond`` if ``invert``), else 0. One pass either way: ``-c`` or ``c - 1`` on the
     bool's byte."""
-    out = np.empty(cond.shape, np.dtype(f"i{np.dtype(like).itemsize}"))
+    # (in the mask's memory layout: a C-order mask of a channels-last input would make every
+    # later pass over both run NumPy's slow mixed-layout loop)
+    out = np.empty_like(cond, dtype=np.dtype(f"i{np.dtype(like).itemsize}"))
     if invert:
         return np.add(cond.view(np.int8), -1, out=out, casting="unsafe")
     return np.negative(cond.view(np.int8), out=out, casting="unsafe")
@@ -32,7 +34,10 @@ def bit_mask(cond: np.ndarray, like: np.dtype, invert: bool = False) -> np.ndarr
 def keep(a: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``where(mask, a, 0)`` for a :func:`bit_mask`, into ``out`` (a new array by default)."""
     if out is None:
-        out = np.empty(np.broadcast_shapes(a.shape, mask.shape), a.dtype)
+        if a.shape == mask.shape:
+            out = np.empty_like(a)  # (a's layout, as bit_mask keeps its condition's)
+        else:
+            out = np.empty(np.broadcast_shapes(a.shape, mask.shape), a.dtype)
     np.bitwise_and(bits_of(a), mask, out=bits_of(out))
     return out
 

@@ -16,6 +16,7 @@ from .._scratch import scratch
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
 from ._bitmask import where_or_zero
+from ._blockwise import MIN_BLOCKED, blocked, new_like, run_blocked
 from ._kernels import refuse
 from ._parallel import MIN_WORK, binary_into, unary_into
 from ._util import Primitive, broadcast_error, grad_where, on_graph
@@ -136,8 +137,15 @@ Sinh, sinh = _unary("Sinh", np.sinh, lambda g, x, o: g * np.cosh(x))
 Cosh, cosh = _unary("Cosh", np.cosh, lambda g, x, o: g * np.sinh(x))
 
 
+def _tanh(x: np.ndarray) -> np.ndarray:
+    """``tanh(x)``; big inputs in per-core chunks into a pooled array in x's layout."""
+    if x.size >= MIN_BLOCKED and blocked(x):
+        return unary_into(np.tanh, x, new_like(x))
+    return np.tanh(x)
+
+
 # (ops/unary_grads.py: one recorded op under create_graph, not three)
-Tanh, tanh = _unary("Tanh", np.tanh, tanh_backward, save="out")
+Tanh, tanh = _unary("Tanh", _tanh, tanh_backward, save="out")
 Asinh, asinh = _unary("Asinh", np.arcsinh, lambda g, x, o: g / np.sqrt(x * x + 1))
 Acosh, acosh = _unary("Acosh", np.arccosh, lambda g, x, o: g / np.sqrt(x * x - 1))
 Atanh, atanh = _unary("Atanh", np.arctanh, lambda g, x, o: g / (1 - x * x))
@@ -148,6 +156,10 @@ Square, _square = _unary("Square", np.square, lambda g, x, o: 2 * g * x, float_o
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function, accurate for all x: for x << 0 exp(-x) overflows to inf (warning
     silenced) and 1 / (1 + inf) is 0, the correctly rounded value."""
+    if x.size >= MIN_BLOCKED and blocked(x):  # big: in L2-sized blocks, per-core chunks
+        out = new_like(x)
+        run_blocked(_sigmoid_into, (x,), (out,), "sigmoid", {"over": "ignore"})
+        return out
     e = np.negative(x)
     if type(e) is not np.ndarray:  # a 0-d input: NumPy returned a scalar
         with np.errstate(over="ignore"):
@@ -156,6 +168,14 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
         np.exp(e, out=e)
     e += 1
     return np.divide(1.0, e, out=e)  # (NumPy's float32 divide is ~15% faster than reciprocal)
+
+
+def _sigmoid_into(x: np.ndarray, out: np.ndarray) -> None:
+    """``_sigmoid`` into ``out`` (the same passes; exp's overflow to be silenced)."""
+    np.negative(x, out=out)
+    np.exp(out, out=out)
+    out += 1
+    np.divide(1.0, out, out=out)
 
 
 # 1 / (1 + exp(-x)) with exp's overflow silenced (shared with the fused activations): several

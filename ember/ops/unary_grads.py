@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ._blockwise import MIN_BLOCKED, blocked, new_like, run_blocked
 from ._util import Primitive, _wrap, on_graph, unbroadcast
 
 __all__ = [
@@ -30,10 +31,44 @@ _ARRAYS = (np.ndarray, np.generic)
 
 
 def _sigmoid_grad_array(g: Any, y: Any) -> Any:
+    if _big(g, y):
+        return _blocked(_sigmoid_grad_into, g, y, "sigmoid_bwd")
     d = 1 - y  # g y (1 - y) with one temporary
     d *= y
     d *= g
     return d
+
+
+def _sigmoid_grad_into(y: np.ndarray, g: np.ndarray, d: np.ndarray) -> None:
+    np.subtract(1, y, out=d)
+    d *= y
+    d *= g
+
+
+def _tanh_grad_into(y: np.ndarray, g: np.ndarray, d: np.ndarray) -> None:
+    np.square(y, out=d)  # (y * y bit for bit)
+    np.subtract(1, d, out=d)
+    np.multiply(g, d, out=d)
+
+
+def _big(g: Any, y: Any) -> bool:
+    """Whether ``g`` and ``y`` are big arrays of one dtype and layout (mixed dtypes keep the
+    expression, whose intermediate roundings are in ``y``'s dtype)."""
+    return (
+        type(y) is np.ndarray
+        and y.size >= MIN_BLOCKED
+        and type(g) is np.ndarray
+        and g.dtype == y.dtype
+        and blocked(y, g)
+    )
+
+
+def _blocked(kernel: Any, g: np.ndarray, y: np.ndarray, site: str) -> np.ndarray:
+    """``kernel(y, g, out)`` of a big gradient over L2-sized blocks in per-core chunks, into a
+    pooled array in ``y``'s layout (``ops/_blockwise.py``)."""
+    out = new_like(y, np.result_type(g, y))
+    run_blocked(kernel, (y, g), (out,), site)
+    return out
 
 
 def _on_graph_call(prim: type, g: Any, y: Any) -> Any:
@@ -53,6 +88,8 @@ def tanh_backward(g: Any, x: Any, y: Any) -> Any:
     if isinstance(g, _ARRAYS):  # first order (inline: this is every tanh's backward)
         # g * (1 - y**2), as PyTorch: g - g * y**2 would give inf - inf = NaN for an inf g.
         # (As fast as array-only forms on small arrays; out= forms cost more Python.)
+        if _big(g, y):
+            return _blocked(_tanh_grad_into, g, y, "tanh_bwd")
         return g * (1 - y * y)
     return _on_graph_call(TanhBackward, g, y)
 
