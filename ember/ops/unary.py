@@ -16,7 +16,7 @@ from .._scratch import scratch
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
 from ._bitmask import where_or_zero
-from ._blockwise import MIN_BLOCKED, blocked, new_like, run_blocked
+from ._blockwise import MIN_BLOCKED, blocked, memory_flat, new_like, run_blocked
 from ._kernels import refuse
 from ._parallel import MIN_WORK, binary_into, unary_into
 from ._util import Primitive, broadcast_error, grad_where, on_graph
@@ -267,7 +267,7 @@ def _max0(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``max(0, x)`` into ``out`` (returned), against the cached zeros array in memory order
     when both are dense in the same layout."""
     same = x.strides == out.strides and x.dtype == out.dtype
-    xf, of = (_memory_flat(x), _memory_flat(out)) if same else (None, None)
+    xf, of = (memory_flat(x), memory_flat(out)) if same else (None, None)
     if xf is None or of is None:
         np.maximum(_zeros_for(x), x, out=out, dtype=x.dtype)  # (a scalar 0 unless C order)
         return out
@@ -285,16 +285,6 @@ def _max0(x: np.ndarray, out: np.ndarray) -> np.ndarray:
         b = min(a + step, xf.size)
         np.maximum(zeros[: b - a], xf[a:b], out=of[a:b], dtype=x.dtype)
     return out
-
-
-def _memory_flat(a: np.ndarray) -> np.ndarray | None:
-    """``a``'s elements as a flat view in memory order (C order or any axis permutation of a
-    dense block, e.g. a channels-last view), or None when ``a`` is not dense."""
-    if a.flags.c_contiguous:
-        return a.reshape(-1)
-    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
-    t = a.transpose(order)
-    return t.reshape(-1) if t.flags.c_contiguous else None
 
 
 def _relu_bwd(g, x, o):
