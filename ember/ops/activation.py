@@ -141,8 +141,11 @@ class Elu(Primitive):
     twice_differentiable = True
 
     @staticmethod
-    def forward(ctx, x, alpha, scale, input_scale):
+    def forward(ctx, x, alpha, scale, input_scale, grad_input_scale=None):
+        # grad_input_scale: CELU's backward in PyTorch takes 1 / float32(alpha) as its input
+        # scale (derivatives.yaml rounds alpha to float), the forward 1 / alpha in double.
         ctx.coefs = (alpha * scale, scale, input_scale)
+        ctx.grad_in_s = grad_input_scale
         args = (alpha, scale, input_scale)
         if ctx is NO_CTX:  # (m not kept: expm1 in place in it, one array fewer)
             return run_kernel(_elu_fwd_unkept, (x,), _ONE, "elu", None, args)[0]
@@ -156,15 +159,18 @@ class Elu(Primitive):
     def backward(ctx, g):
         x, m = ctx.saved_tensors
         a_s, scale, in_s = ctx.coefs
+        if ctx.grad_in_s not in (None, in_s):
+            in_s = ctx.grad_in_s
+            m = np.fmin(x, 0) * in_s if not on_graph(x) else m
         # d/dx alpha*scale*(exp(k x) - 1) = alpha*scale*k*exp(k x). Taken from exp itself, not
         # from the forward's expm1 (+1 would cancel to 0 for x << 0). Elsewhere (x > 0, and NaN
         # as in PyTorch, hence fmin: exp stays finite there) the derivative is scale.
         if on_graph(x) or on_graph(g):
             d = np.exp(np.minimum(x, 0) * in_s) * (a_s * in_s)
             pos = (x > 0).astype(d.dtype) * (scale - a_s * in_s)
-            return g * (d + pos), None, None, None
+            return g * (d + pos), None, None, None, None
         (d,) = run_kernel(_elu_bwd, (x, m, g), (m.dtype,), "elu_bwd", None, (a_s, scale, in_s))
-        return d.astype(g.dtype, copy=False), None, None, None
+        return d.astype(g.dtype, copy=False), None, None, None, None
 
 
 def _elu_fwd_unkept(x: np.ndarray, out: np.ndarray, alpha: float, scale: float, in_s: float):

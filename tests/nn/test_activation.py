@@ -177,6 +177,22 @@ def test_softplus_past_exp_range_with_a_large_threshold(dtype):
         )
 
 
+@pytest.mark.parametrize("alpha", [0.7, 1.3, 2.0])
+def test_celu_float64_gradient_as_torch(alpha):
+    # PyTorch's CELU backward scales the input by 1 / float32(alpha), its forward by 1 / alpha:
+    # with an alpha float32 cannot hold, the gradient differs from the exact one by ~1e-7.
+    x = np.random.default_rng(0).standard_normal(4000) * 4
+    g = np.random.default_rng(1).standard_normal(4000)
+    got, want = [], []
+    for lib, out in ((ember, got), (torch, want)):
+        t = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.celu(t, alpha=alpha)
+        y.backward(lib.tensor(g))
+        out += [y.detach().numpy(), t.grad.numpy()]
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(got[1], want[1], rtol=4e-15, atol=1e-300)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gelu_accuracy(dtype):
     """GELU = x * erfc(-x / sqrt 2) / 2, accurate everywhere including the far negative tail

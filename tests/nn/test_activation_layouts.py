@@ -109,10 +109,6 @@ def test_channels_last_matches_torch(case, shape, dtype):
     tol = dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-13)
     if name == "gelu" and dtype == np.float32:  # (torch's 1 + erf cancels in the left tail)
         tol = dict(rtol=1e-5, atol=5e-6)
-    if name == "celu" and dtype == np.float64:
-        # (torch's vectorised float64 celu with alpha 0.7 differs by up to ~3e-7 relative from
-        # ember's alpha * expm1(x / alpha), in either layout: not a layout matter)
-        tol = dict(rtol=1e-6, atol=1e-13)
     np.testing.assert_allclose(ye.detach().numpy(), yt.detach().numpy(), **tol)
     gtol = dict(tol, rtol=1e-7) if name == "hardsigmoid" and dtype == np.float64 else tol
     if dtype == np.float32:  # (float32 sums cancel near a derivative's zero: absolute there)

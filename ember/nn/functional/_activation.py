@@ -237,7 +237,8 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _check_float("elu_cpu", "celu", input)
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
-    return _run(A.Elu, input, (float(alpha), 1.0, 1.0 / alpha), inplace)
+    a = float(alpha)
+    return _run(A.Elu, input, (a, 1.0, 1.0 / a, 1.0 / float(np.float32(a))), inplace)
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
