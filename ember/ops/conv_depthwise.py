@@ -33,7 +33,7 @@ import numpy as np
 
 from .._scratch import scratch
 from ._conv_geometry import ConvGeometry
-from ._im2col import _offset_plan, strided_view
+from ._im2col import strided_view
 from ._parallel import blocks, copy_into, parallel_for
 from ._util import ones_vector
 
@@ -187,15 +187,23 @@ def depthwise_forward(ctx, x, w, b, stride, pads, dil) -> np.ndarray:
 
 
 def _correlate(
-    src: np.ndarray, wk: np.ndarray, stride: tuple, dil: tuple, out: np.ndarray, b=None
+    src: np.ndarray,
+    wk: np.ndarray,
+    stride: tuple,
+    dil: tuple,
+    out: np.ndarray,
+    b: np.ndarray | None = None,
+    first: tuple = (0, 0),
 ) -> None:
-    """``out[n, oh, ow, c] = sum_{i,j} src[n, oh*sh + i*dh, ow*sw + j*dw, c] * wk[i, j, c]``
-    (``+ b[c]``) for channels-last ``src`` (C-contiguous) and ``out``, per block of images,
-    the images cut across cores."""
+    """``out[n, oh, ow, c] = sum_{i,j} src[n, f0 + oh*sh + i*dh, f1 + ow*sw + j*dw, c] *
+    wk[i, j, c]`` (``+ b[c]``) for a C-contiguous channels-last ``src`` and a channels-last
+    ``out`` (contiguous, or a strided sub-grid: then the inner loops run over channels), per
+    block, the images cut across cores."""
     n, oh, ow, c = out.shape
     kh, kw = wk.shape[:2]
     sn, sh, sw, sc = src.strides
-    merged = stride[1] == 1  # (ow, c) is one contiguous run of the input: tile the weights
+    # (ow, c) one contiguous run of the input and of the output: tile the weights along it
+    merged = stride[1] == 1 and out.strides[2:] == (c * sc, sc)
     if merged:
         wt = np.tile(wk, (1, 1, ow))
         bt = None if b is None else np.tile(b, ow)
@@ -211,8 +219,10 @@ def _correlate(
     def run(lo: int, hi: int) -> None:
         for a, z, r0, r1 in _blocks(lo, hi, out, BLOCK_BYTES):
             shape = (kh, kw, z - a, r1 - r0, *wshape[1:])
-            win = strided_view(src[a:z, r0 * stride[0] :], shape, wstrides)
-            dst = out[a:z, r0:r1].reshape(shape[2:])
+            at = a * sn + (first[0] + r0 * stride[0]) * sh + first[1] * sw
+            win = np.ndarray(shape, src.dtype, src, at, wstrides)
+            dst = out[a:z, r0:r1]
+            dst = dst.reshape(shape[2:]) if merged else dst
             np.einsum(spec, win, wt, out=dst)
             if bt is not None:
                 dst += bt
@@ -243,53 +253,51 @@ def depthwise_backward(ctx, g: np.ndarray) -> tuple:
 def _input_grad(gl: np.ndarray, w: np.ndarray, plan: _Plan) -> np.ndarray:
     """The input gradient in the input's layout (see ``_result``)."""
     geo = plan.geo
-    wk = _tap_weights(w, geo.k)
     n, c2 = gl.shape[0], gl.shape[-1]
     gxl = scratch.get((n, *geo.size, c2), gl.dtype)
-    if geo.stride == (1, 1):
-        _gather_input_grad(gl, wk, geo, gxl)
-    else:
-        _scatter_input_grad(gl, wk, geo, gxl)
+    _polyphase_input_grad(gl, _tap_weights(w, geo.k), geo, gxl)
     if plan.mult > 1:  # the repeated input's gradient summed over each channel's copies
         gxl = gxl.reshape(*gxl.shape[:-1], -1, plan.mult).sum(-1)
     return _result(gxl, plan)
 
 
-def _gather_input_grad(gl: np.ndarray, wk: np.ndarray, geo: ConvGeometry, gxl: np.ndarray):
-    """Stride 1: ``gx`` is the correlation of ``g`` zero-padded by ``(K-1)*d - lo`` before
-    (``hi`` after, cropped as needed) with the flipped kernel."""
-    n, c2 = gl.shape[0], gl.shape[-1]
-    reach = tuple((k - 1) * d for k, d in zip(geo.k, geo.dilation))
-    shape = (n, *(s + r for s, r in zip(geo.size, reach)), c2)
-    first = tuple(r - lo for r, lo in zip(reach, geo.lo))  # where g[0, 0] lands
-    g_pad = _embed(gl, shape, first)
-    _correlate(g_pad, np.ascontiguousarray(wk[::-1, ::-1]), (1, 1), geo.dilation, gxl)
+def _phases(k: int, s: int, d: int, lo: int, size: int, out: int) -> tuple:
+    """Along one dimension, the input positions ``y = q*s + p`` of each phase ``p`` get
+    ``gx[y] = sum_i g[q - e_i] * w[i]`` over the taps ``i`` with ``i*d - lo = e_i*s + p``:
+    a stride-1 correlation of ``g`` with those taps (``e_i`` step ``t``). Returns
+    ``[(p, taps, e_max, t)]`` and the padded ``g``'s low pad and length."""
+    phases = []
+    for p in range(min(s, size)):
+        taps = [i for i in range(k) if (i * d - lo - p) % s == 0]
+        e = [(i * d - lo - p) // s for i in taps]
+        t = e[1] - e[0] if len(e) > 1 else 1
+        phases.append((p, taps, e[-1] if e else 0, t))
+    pad = max(e_max for _, taps, e_max, _ in phases if taps) if any(ph[1] for ph in phases) else 0
+    length = pad + out
+    for p, taps, e_max, t in phases:
+        if taps:  # the last g index a window of this phase reads, +1
+            q = len(range(p, size, s))
+            length = max(length, q - 1 + (len(taps) - 1) * t + pad - e_max + 1)
+    return phases, pad, length
 
 
-def _scatter_input_grad(gl: np.ndarray, wk: np.ndarray, geo: ConvGeometry, gxl: np.ndarray):
-    """Strided: ``gx[taps' input positions] += g * w_tap`` per tap, per block of images (the
-    positions that fall into the padding dropped, ``_offset_plan``)."""
-    plan, cover = _offset_plan(geo)
-    nb = _images_per_block(gxl[0].nbytes)
-    tmp = scratch.get((min(nb, gl.shape[0]), *gl.shape[1:]), gl.dtype)
-
-    def run(lo: int, hi: int) -> None:
-        buf = tmp if lo == 0 else np.empty_like(tmp)  # (a chunk on another core)
-        for a in range(lo, hi, nb):
-            z = min(a + nb, hi)
-            img, gb = gxl[a:z], gl[a:z]
-            if cover is None:
-                img.fill(0)
-            for t, (off, src, dst) in enumerate(plan):
-                gs = gb[:, src[0], src[1]]
-                if t == cover:
-                    np.multiply(gs, wk[off], out=img[:, dst[0], dst[1]])
-                    continue
-                part = buf[: z - a, : gs.shape[1], : gs.shape[2]]
-                np.multiply(gs, wk[off], out=part)
-                img[:, dst[0], dst[1]] += part
-
-    parallel_for(run, gl.shape[0], gxl.size * len(plan), whole=True)
+def _polyphase_input_grad(gl: np.ndarray, wk: np.ndarray, geo: ConvGeometry, gxl: np.ndarray):
+    """``gx``, one phase of the stride at a time: each phase's sub-grid ``gx[:, ph::sh,
+    pw::sw]`` is the stride-1 correlation of the zero-padded ``g`` with that phase's taps,
+    flipped (stride 1: one phase, all taps). Every tap costs one fused multiply-add pass, where
+    adding ``g * w_tap`` onto the strided input positions per tap cost two with ``C``-float
+    inner loops: (16, 144, 56, 56) stride 2, one thread, 17 -> 11.3 ms."""
+    args = zip(geo.k, geo.stride, geo.dilation, geo.lo, geo.size, geo.out)
+    (ph_h, pad_h, len_h), (ph_w, pad_w, len_w) = (_phases(*a) for a in args)
+    g_pad = _embed(gl, (gl.shape[0], len_h, len_w, gl.shape[-1]), (pad_h, pad_w))
+    for p, taps_h, e_h, t_h in ph_h:
+        for q, taps_w, e_w, t_w in ph_w:
+            sub = gxl[:, p :: geo.stride[0], q :: geo.stride[1]]
+            if not taps_h or not taps_w:  # no tap reaches these positions
+                sub.fill(0)
+                continue
+            wsub = np.ascontiguousarray(wk[np.ix_(taps_h[::-1], taps_w[::-1])])
+            _correlate(g_pad, wsub, (1, 1), (t_h, t_w), sub, first=(pad_h - e_h, pad_w - e_w))
 
 
 def _weight_grad(x_pad: np.ndarray, gl: np.ndarray, geo: ConvGeometry) -> np.ndarray:

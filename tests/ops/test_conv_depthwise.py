@@ -30,6 +30,10 @@ CASES = [
     ((2, 7, 13, 1), (7, 1, 3, 1), dict(groups=7)),
     ((2, 4, 6, 6), (4, 1, 3, 3), dict(groups=4, padding=5)),  # padding beyond the kernel
     ((2, 3, 6, 7), (9, 1, 3, 3), dict(groups=3, stride=3, padding=1)),  # multiplier 3, strided
+    ((2, 4, 10, 11), (4, 1, 2, 2), dict(groups=4, stride=3)),  # gaps: positions no tap reads
+    ((2, 4, 13, 12), (4, 1, 3, 3), dict(groups=4, stride=2, dilation=2, padding=2)),
+    ((2, 4, 13, 12), (8, 1, 3, 3), dict(groups=4, stride=(2, 3), dilation=(3, 2), padding=(1, 3))),
+    ((2, 3, 5, 5), (3, 1, 3, 3), dict(groups=3, stride=4, padding=4)),
     ((2, 5, 17), (5, 1, 3), dict(groups=5, padding=1)),
     ((2, 5, 17), (10, 1, 4), dict(groups=5, padding=2, stride=3, dilation=2)),
     ((2, 5, 17), (5, 1, 3), dict(groups=5, padding="same", dilation=3)),
@@ -111,7 +115,7 @@ def split(monkeypatch):
         ember.set_num_threads(before)
 
 
-@pytest.mark.parametrize("case", [0, 2, 3, 4, 10, 12])
+@pytest.mark.parametrize("case", [0, 2, 3, 4, 10, 11, 13, 16])
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_depthwise_split_in_blocks_matches_torch(split, case, channels_last):
     xs, ws, kw = CASES[case]
