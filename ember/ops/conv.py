@@ -59,7 +59,7 @@ class ConvNd(Primitive):
     @staticmethod
     def forward(ctx, x, w, b, stride, pads, dil, groups):
         ctx.dw = None
-        if is_depthwise(x, w, groups):  # (conv_depthwise.py; the geometry for create_graph)
+        if is_depthwise(x, w, groups, stride):  # (conv_depthwise.py; the geometry for create_graph)
             ctx.geo = ConvGeometry.of_conv(
                 x.shape[2:], w.shape[2:], stride, pads, dil, groups, x.shape[1]
             )

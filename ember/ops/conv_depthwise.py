@@ -48,15 +48,29 @@ __all__ = ["is_depthwise", "depthwise_forward", "depthwise_backward"]
 BLOCK_BYTES = 256 << 10
 
 
-def is_depthwise(x: np.ndarray, w: np.ndarray, groups: int) -> bool:
-    """Whether ``conv(x, w, groups)`` takes this path: one input channel per group (more than
-    one group), 1-D or 2-D, float32/float64."""
-    return (
-        groups > 1
-        and groups == x.shape[1]
-        and x.ndim in (3, 4)
-        and x.dtype in (np.float32, np.float64)
-    )
+# A channel multiplier M > 1 repeats the input M times here, where the generic path's GEMMs get
+# M columns per group: fwd+bwd, one thread, load 3 (new vs generic): M = 2 at stride 1 wins
+# from 16+ channels ((32, 32, 16, 16) 7.2 vs 9.2 ms, (16, 64, 32, 32) 30 vs 61 ms, 5x5 45 vs
+# 113) and loses below ((32, 4, 32, 32) 3.5 vs 2.8) and strided ((32, 32, 16, 16) stride 2 5.6
+# vs 2.4); M = 4 loses ((32, 8, 32, 32) 11.6 vs 7.9), M = 16 too ((32, 3, 32, 32) 12.8 vs 4.7).
+# M = 1 won on every shape measured (tied at (4, 8, 5, 5): 0.18 ms either way).
+MULT_MAX = 2
+MULT_MAX_STRIDED = 1
+MULT_MIN_CHANNELS = 16
+
+
+def is_depthwise(x: np.ndarray, w: np.ndarray, groups: int, stride: tuple) -> bool:
+    """Whether ``conv(x, w, groups, stride)`` takes this path: one input channel per group
+    (more than one group), 1-D or 2-D, float32/float64, and a channel multiplier of one (or
+    small, with many channels and stride 1: see ``MULT_MAX``)."""
+    c = x.shape[1]
+    if not (groups > 1 and groups == c and x.ndim in (3, 4)):
+        return False
+    if x.dtype not in (np.float32, np.float64):
+        return False
+    mult = w.shape[0] // c
+    most = MULT_MAX if all(s == 1 for s in stride) else MULT_MAX_STRIDED
+    return mult == 1 or (mult <= most and c >= MULT_MIN_CHANNELS)
 
 
 @dataclass(frozen=True)

@@ -75,10 +75,18 @@ def _compare(xs, ws, kw, dtype, channels_last, bias) -> None:
     assert ex.grad.stride() == tx.grad.stride()
 
 
+@pytest.fixture
+def every_multiplier(monkeypatch):
+    """Every depthwise convolution on this path, whatever its channel multiplier."""
+    monkeypatch.setattr(dw, "MULT_MAX", 1 << 30)
+    monkeypatch.setattr(dw, "MULT_MAX_STRIDED", 1 << 30)
+    monkeypatch.setattr(dw, "MULT_MIN_CHANNELS", 0)
+
+
 @pytest.mark.parametrize("xs, ws, kw", CASES, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in CASES])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_depthwise_matches_torch(xs, ws, kw, dtype, channels_last):
+def test_depthwise_matches_torch(every_multiplier, xs, ws, kw, dtype, channels_last):
     if channels_last and len(xs) != 4:
         pytest.skip("channels-last is 4-D")
     _compare(xs, ws, kw, dtype, channels_last, bias=True)
@@ -95,10 +103,17 @@ def test_depthwise_path_is_taken(monkeypatch):
 
     monkeypatch.setattr("ember.ops.conv.depthwise_forward", spy)
     F.conv2d(ember.randn(2, 4, 5, 5), ember.randn(4, 1, 3, 3), groups=4)
-    F.conv1d(ember.randn(2, 4, 5), ember.randn(8, 1, 3), groups=4)
+    F.conv1d(ember.randn(2, 4, 5), ember.randn(4, 1, 3), groups=4)
     F.conv2d(ember.randn(2, 4, 5, 5), ember.randn(4, 2, 3, 3), groups=2)  # not depthwise
     F.conv2d(ember.randn(2, 1, 5, 5), ember.randn(4, 1, 3, 3))  # one group: generic path
     assert len(calls) == 2
+    F.conv2d(ember.randn(2, 16, 5, 5), ember.randn(32, 1, 3, 3), groups=16)  # multiplier 2
+    assert len(calls) == 3
+    F.conv2d(ember.randn(2, 16, 5, 5), ember.randn(32, 1, 3, 3), groups=16, stride=2)
+    F.conv2d(ember.randn(2, 8, 5, 5), ember.randn(16, 1, 3, 3), groups=8)  # few channels
+    F.conv2d(ember.randn(2, 16, 5, 5), ember.randn(64, 1, 3, 3), groups=16)  # multiplier 4
+    F.conv2d(ember.randn(2, 4, 5, 5).half(), ember.randn(4, 1, 3, 3).half(), groups=4)
+    assert len(calls) == 3
 
 
 @pytest.fixture
@@ -117,7 +132,7 @@ def split(monkeypatch):
 
 @pytest.mark.parametrize("case", [0, 2, 3, 4, 10, 11, 13, 16])
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_depthwise_split_in_blocks_matches_torch(split, case, channels_last):
+def test_depthwise_split_in_blocks_matches_torch(split, every_multiplier, case, channels_last):
     xs, ws, kw = CASES[case]
     xs = (5, *xs[1:])  # odd batch: unequal chunks, several blocks each
     if channels_last and len(xs) != 4:
