@@ -138,7 +138,7 @@ def _blocks(lo: int, hi: int, out: np.ndarray, block_bytes: int):
     ``out (N, OH, ...)`` covering images ``lo:hi``, about ``BLOCK_BYTES`` of output each:
     several whole images, or rows of one image when an image is bigger (a 56x56x144 float32
     image is 1.8 MB)."""
-    per_row = out[0, 0].nbytes
+    per_row = out.shape[2] * out.shape[3] * out.itemsize
     rows = max(1, block_bytes // max(per_row, 1))
     oh = out.shape[1]
     if rows >= oh:

@@ -213,3 +213,25 @@ def test_depthwise_padding_modes_match_torch():
         mods[0].bias.data = ember.tensor(mods[1].bias.detach().numpy())
         ys = [m(lib.tensor(x)) for m, lib in zip(mods, (ember, torch))]
         np.testing.assert_allclose(ys[0].detach().numpy(), ys[1].detach().numpy(), 1e-5, 1e-5)
+
+
+@pytest.mark.parametrize(
+    "xs, index",
+    [
+        ((0, 4, 5, 5), (slice(None),)),  # empty batch
+        ((2, 4, 9, 9), (slice(None), slice(None), slice(None, None, 2))),  # strided view
+        ((3, 4, 1, 1), (slice(None),)),  # both layouts at once
+    ],
+)
+def test_depthwise_odd_inputs_match_torch(xs, index):
+    x = np.random.default_rng(0).standard_normal(xs)
+    w = np.random.default_rng(1).standard_normal((4, 1, 3, 3))
+    res = []
+    for lib, conv in ((ember, F.conv2d), (torch, TF.conv2d)):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = conv(xt[index], wt, padding=1, groups=4)
+        (y * y).sum().backward()
+        res.append([y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()])
+    for e, t in zip(*res):
+        assert e.shape == t.shape
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-10)
