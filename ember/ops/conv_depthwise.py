@@ -1,5 +1,5 @@
-"""Depthwise convolution: one input channel per group (``groups == C_in > 1``), any channel
-multiplier, 1-D and 2-D, forward and both gradients.
+"""Depthwise convolution: one input channel per group (``groups == C_in > 1``), 1-D and 2-D,
+forward and both gradients (channel multipliers as measured worth it: ``is_depthwise``).
 
 The generic path (``conv.py``) runs a grouped convolution as im2col plus one tiny GEMM per
 group; with one channel per group that is ``C`` GEMMs of ``K`` columns, and the columns are a
@@ -12,8 +12,8 @@ transpose-heavy copy: ``(32, 64, 32, 32)`` channels-last, 3x3, fwd+bwd took 70 m
   sum-of-products loops do a fused multiply-add per tap over contiguous runs of ``OW*C``
   floats. Measured on that shape (one thread): 2.5 ms, against 7.4 ms for ``np.multiply`` into
   a buffer plus ``+=`` per tap and 11 ms with ``C``-float inner loops (weights not tiled).
-- input gradient, stride 1: the same correlation of the zero-padded output gradient with the
-  flipped kernel. Strided: per tap ``gx[dst] += g[src] * w_tap`` (two passes a tap).
+- input gradient: the same kind of einsum correlation of the zero-padded output gradient with
+  the flipped kernel, one phase of the stride at a time (``_polyphase_input_grad``).
 - weight gradient: per tap and block of images ``einsum('nhr,nhr->r')`` (the product of the
   tap's input window and ``g`` summed over rows), then summed over the output columns. One
   einsum for all taps (``'ijnhr,nhr->ijr'``) measured 5.3 ms against 3.5 ms per tap.
@@ -129,17 +129,13 @@ def _tap_weights(w: np.ndarray, k: tuple) -> np.ndarray:
     return np.ascontiguousarray(w.reshape(w.shape[0], *k).transpose(1, 2, 0))
 
 
-def _images_per_block(out_image_bytes: int) -> int:
-    return max(1, BLOCK_BYTES // max(out_image_bytes, 1))
-
-
-def _blocks(lo: int, hi: int, out: np.ndarray, block_bytes: int):
+def _blocks(lo: int, hi: int, out: np.ndarray):
     """``(a, z, r0, r1)``: blocks of images ``a:z`` and output rows ``r0:r1`` of
     ``out (N, OH, ...)`` covering images ``lo:hi``, about ``BLOCK_BYTES`` of output each:
     several whole images, or rows of one image when an image is bigger (a 56x56x144 float32
     image is 1.8 MB)."""
     per_row = out.shape[2] * out.shape[3] * out.itemsize
-    rows = max(1, block_bytes // max(per_row, 1))
+    rows = max(1, BLOCK_BYTES // max(per_row, 1))
     oh = out.shape[1]
     if rows >= oh:
         nb = max(1, rows // oh)
@@ -231,7 +227,7 @@ def _correlate(
         spec = "ijnhwc,ijc->nhwc"
 
     def run(lo: int, hi: int) -> None:
-        for a, z, r0, r1 in _blocks(lo, hi, out, BLOCK_BYTES):
+        for a, z, r0, r1 in _blocks(lo, hi, out):
             shape = (kh, kw, z - a, r1 - r0, *wshape[1:])
             at = a * sn + (first[0] + r0 * stride[0]) * sh + first[1] * sw
             win = np.ndarray(shape, src.dtype, src, at, wstrides)
@@ -336,7 +332,7 @@ def _weight_grad(x_pad: np.ndarray, gl: np.ndarray, geo: ConvGeometry) -> np.nda
     def run(lo: int, hi: int) -> None:
         acc = np.zeros((kh, kw, run_len), gl.dtype)
         part = np.empty_like(acc)
-        for a, z, r0, r1 in _blocks(lo, hi, gl, BLOCK_BYTES):
+        for a, z, r0, r1 in _blocks(lo, hi, gl):
             shape = (kh, kw, z - a, r1 - r0, *wshape[1:])
             win = strided_view(x_pad[a:z, r0 * st_h :], shape, wstrides)
             for i in range(kh):
