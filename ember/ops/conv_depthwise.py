@@ -27,6 +27,7 @@ repeated ``M`` times (its input gradient summed back over the copies).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,10 +148,11 @@ def _blocks(lo: int, hi: int, out: np.ndarray):
             yield a, a + 1, r0, min(r0 + rows, oh)
 
 
-def _embed(src: np.ndarray, shape: tuple, first: tuple) -> np.ndarray:
-    """A pooled channels-last ``shape`` buffer holding ``src (N, h, w, C)`` with its first
-    element at spatial ``first`` (negative: ``src`` cropped; what falls outside is dropped),
-    zeros elsewhere. Only the border is zeroed (one thread: (32, 32, 32, 64) float32 padded
+def _embedding(src: np.ndarray, shape: tuple, first: tuple) -> tuple:
+    """A pooled channels-last ``shape`` buffer and ``fill(a, z)``, which makes its images
+    ``a:z`` hold ``src (N, h, w, C)``'s with their first element at spatial ``first``
+    (negative: ``src`` cropped; what falls outside is dropped), zeros elsewhere. Only the
+    border is zeroed (one thread: (32, 32, 32, 64) float32 padded
     in 0.66 ms against 0.94 ms for ``pad_channels_last``, which zeroes all of it first;
     (16, 56, 56, 144) 2.2 against 3.2 ms)."""
     dst, cut = [], []
@@ -161,7 +163,7 @@ def _embed(src: np.ndarray, shape: tuple, first: tuple) -> np.ndarray:
     (h0, h1), (w0, w1) = dst
     buf = scratch.get(shape, src.dtype)
 
-    def run(a: int, z: int) -> None:
+    def fill(a: int, z: int) -> None:
         b = buf[a:z]
         b[:, :h0] = 0
         b[:, h1:] = 0
@@ -169,8 +171,7 @@ def _embed(src: np.ndarray, shape: tuple, first: tuple) -> np.ndarray:
         b[:, h0:h1, w1:] = 0
         b[:, h0:h1, w0:w1] = src[a:z, cut[0], cut[1]]
 
-    parallel_for(run, shape[0], buf.size, whole=True)
-    return buf
+    return buf, fill
 
 
 # ---- forward ---------------------------------------------------------------------------------
@@ -183,13 +184,14 @@ def depthwise_forward(ctx, x, w, b, stride, pads, dil) -> np.ndarray:
     xl = np.moveaxis(_as_2d(x, plan), 1, -1)
     if plan.mult > 1:  # each input channel once per output channel it feeds
         xl = np.repeat(xl, plan.mult, axis=-1)
+    fill = None
     if geo.has_padding:
-        x_pad = _embed(xl, (xl.shape[0], *geo.padded, xl.shape[-1]), geo.lo)
+        x_pad, fill = _embedding(xl, (xl.shape[0], *geo.padded, xl.shape[-1]), geo.lo)
     else:
         x_pad = xl if xl.flags.c_contiguous else _channels_last(np.moveaxis(xl, -1, 1))
     wk = _tap_weights(w, geo.k)
     out = scratch.get((x.shape[0], *geo.out, w.shape[0]), x.dtype)
-    _correlate(x_pad, wk, geo.stride, geo.dilation, out, b)
+    _correlate(x_pad, wk, geo.stride, geo.dilation, out, b, prepare=fill)
     ctx.dw = plan
     if ctx.needs_input_grad:
         ctx.save_for_backward(x, w, x_pad if ctx.needs_input_grad[1] else None, None)
@@ -204,11 +206,16 @@ def _correlate(
     out: np.ndarray,
     b: np.ndarray | None = None,
     first: tuple = (0, 0),
+    prepare: Callable[[int, int], None] | None = None,
 ) -> None:
     """``out[n, oh, ow, c] = sum_{i,j} src[n, f0 + oh*sh + i*dh, f1 + ow*sw + j*dw, c] *
     wk[i, j, c]`` (``+ b[c]``) for a C-contiguous channels-last ``src`` and a channels-last
     ``out`` (contiguous, or a strided sub-grid: then the inner loops run over channels), per
-    block, the images cut across cores."""
+    block, the images cut across cores. ``prepare(a, z)``, if given, fills images ``a:z`` of
+    ``src`` just before their first block: the padded copy is read back from cache, and one
+    hand-off to the pool (75-85 us on this VM, docs/performance.md) serves both passes. One
+    thread, load 3, fwd+bwd: within noise of filling first ((32, 64, 32, 32) 13.1-13.6 ms vs
+    13.3-13.7, (16, 384, 14, 14) 7.8-9.7 vs 9.4-9.9)."""
     n, oh, ow, c = out.shape
     kh, kw = wk.shape[:2]
     sn, sh, sw, sc = src.strides
@@ -228,6 +235,8 @@ def _correlate(
 
     def run(lo: int, hi: int) -> None:
         for a, z, r0, r1 in _blocks(lo, hi, out):
+            if prepare is not None and r0 == 0:
+                prepare(a, z)
             shape = (kh, kw, z - a, r1 - r0, *wshape[1:])
             at = a * sn + (first[0] + r0 * stride[0]) * sh + first[1] * sw
             win = np.ndarray(shape, src.dtype, src, at, wstrides)
@@ -299,7 +308,7 @@ def _polyphase_input_grad(gl: np.ndarray, wk: np.ndarray, geo: ConvGeometry, gxl
     inner loops: (16, 144, 56, 56) stride 2, one thread, 17 -> 11.3 ms."""
     args = zip(geo.k, geo.stride, geo.dilation, geo.lo, geo.size, geo.out)
     (ph_h, pad_h, len_h), (ph_w, pad_w, len_w) = (_phases(*a) for a in args)
-    g_pad = _embed(gl, (gl.shape[0], len_h, len_w, gl.shape[-1]), (pad_h, pad_w))
+    g_pad, fill = _embedding(gl, (gl.shape[0], len_h, len_w, gl.shape[-1]), (pad_h, pad_w))
     for p, taps_h, e_h, t_h in ph_h:
         for q, taps_w, e_w, t_w in ph_w:
             sub = gxl[:, p :: geo.stride[0], q :: geo.stride[1]]
@@ -307,7 +316,9 @@ def _polyphase_input_grad(gl: np.ndarray, wk: np.ndarray, geo: ConvGeometry, gxl
                 sub.fill(0)
                 continue
             wsub = np.ascontiguousarray(wk[np.ix_(taps_h[::-1], taps_w[::-1])])
-            _correlate(g_pad, wsub, (1, 1), (t_h, t_w), sub, first=(pad_h - e_h, pad_w - e_w))
+            first = (pad_h - e_h, pad_w - e_w)
+            _correlate(g_pad, wsub, (1, 1), (t_h, t_w), sub, first=first, prepare=fill)
+            fill = None  # (filled by the first phase's pass)
 
 
 def _weight_grad(x_pad: np.ndarray, gl: np.ndarray, geo: ConvGeometry) -> np.ndarray:
