@@ -235,3 +235,32 @@ def test_depthwise_odd_inputs_match_torch(xs, index):
     for e, t in zip(*res):
         assert e.shape == t.shape
         np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "needs", [(True, False, False), (False, True, False), (False, False, True)]
+)
+def test_depthwise_some_gradients_match_torch(needs):
+    rng = np.random.default_rng(0)
+    arrays = (
+        rng.standard_normal((3, 6, 7, 8)),
+        rng.standard_normal((6, 1, 3, 3)),
+        rng.standard_normal(6),
+    )
+    res = []
+    for lib, conv in ((ember, F.conv2d), (torch, TF.conv2d)):
+        ts = [lib.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
+        y = conv(*ts, padding=1, stride=(1, 2), groups=6)
+        (y * y).sum().backward()
+        res.append([y.detach().numpy()] + [t.grad.numpy() for t, r in zip(ts, needs) if r])
+    for e, t in zip(*res):
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-10)
+
+
+def test_depthwise_without_grad_matches_torch():
+    x = np.random.default_rng(0).standard_normal((3, 6, 7, 8)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((6, 1, 5, 3)).astype(np.float32)
+    with ember.no_grad():
+        e = F.conv2d(ember.tensor(x), ember.tensor(w), padding=(2, 1), groups=6)
+    t = TF.conv2d(torch.tensor(x), torch.tensor(w), padding=(2, 1), groups=6)
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=2e-5, atol=2e-5)
