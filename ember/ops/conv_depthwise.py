@@ -107,9 +107,12 @@ def _as_2d(a: np.ndarray, plan: _Plan) -> np.ndarray:
 def _result(cl: np.ndarray, plan: _Plan) -> np.ndarray:
     """A channels-last ``(N, H, W, C)`` buffer as the ``(N, C, H, W)`` (or ``(N, C, L)``) result,
     copied to NCHW memory unless the plan's results are channels-last."""
+    n, h, w, c = cl.shape
+    if h * w == 1 and plan.mult == 1:  # (both layouts: PyTorch's depthwise kernel gives NCHW)
+        out = cl.reshape(n, c, h, w)
+        return out[:, :, 0] if plan.one_d else out
     if plan.channels_last:
         return np.moveaxis(cl, -1, 1)
-    n, h, w, c = cl.shape
     out = np.empty((n, c, h, w), cl.dtype)
     copy_into(np.moveaxis(out, 1, -1), cl, 0)
     return out[:, :, 0] if plan.one_d else out

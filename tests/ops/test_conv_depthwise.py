@@ -264,3 +264,15 @@ def test_depthwise_without_grad_matches_torch():
         e = F.conv2d(ember.tensor(x), ember.tensor(w), padding=(2, 1), groups=6)
     t = TF.conv2d(torch.tensor(x), torch.tensor(w), padding=(2, 1), groups=6)
     np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=2e-5, atol=2e-5)
+
+
+def test_depthwise_one_pixel_output_of_channels_last_input_has_torchs_strides():
+    x = np.random.default_rng(0).standard_normal((2, 5, 4, 3))
+    w = np.random.default_rng(1).standard_normal((5, 1, 4, 2))
+    ys = []
+    for lib, conv in ((ember, F.conv2d), (torch, TF.conv2d)):
+        xt = lib.tensor(x).contiguous(memory_format=lib.channels_last)
+        ys.append(conv(xt, lib.tensor(w), stride=3, padding=(1, 0), groups=5))
+    assert tuple(ys[0].shape) == tuple(ys[1].shape) == (2, 5, 1, 1)
+    assert ys[0].stride() == ys[1].stride()
+    np.testing.assert_allclose(ys[0].numpy(), ys[1].numpy(), rtol=1e-10, atol=1e-10)
