@@ -35,6 +35,7 @@ from ._im2col import (
 )
 from ._parallel import gemm_shares, matmul, share_blocks
 from ._util import Primitive, on_graph, ones_vector
+from .conv_depthwise import depthwise_backward, depthwise_forward, is_depthwise
 
 __all__ = ["ConvNd", "ConvTransposeNd", "Unfold", "Fold"]
 
@@ -57,6 +58,12 @@ class ConvNd(Primitive):
 
     @staticmethod
     def forward(ctx, x, w, b, stride, pads, dil, groups):
+        ctx.dw = None
+        if is_depthwise(x, w, groups, stride):  # (conv_depthwise.py; the geometry for create_graph)
+            ctx.geo = ConvGeometry.of_conv(
+                x.shape[2:], w.shape[2:], stride, pads, dil, groups, x.shape[1]
+            )
+            return depthwise_forward(ctx, x, w, b, stride, pads, dil)
         geo = ConvGeometry.of_conv(x.shape[2:], w.shape[2:], stride, pads, dil, groups, x.shape[1])
         ctx.geo = geo
         return (_forward_cl if geo.channels_last else _forward_km)(ctx, x, w, b, geo)
@@ -68,6 +75,8 @@ class ConvNd(Primitive):
             from ._conv_graph import conv_backward
 
             return conv_backward(ctx, g, x, w)
+        if ctx.dw is not None:
+            return (*depthwise_backward(ctx, g), None, None, None, None)
         nig, rows = ctx.needs_input_grad, _rows(g)
         gx = gw = None
         if nig[0] or nig[1]:
