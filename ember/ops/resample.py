@@ -8,6 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._memory_format import contiguous_format, suggest_format
+from ._nearest_repeat import (
+    from_memory_order,
+    repeat_backward,
+    repeat_factors,
+    repeat_forward,
+    to_memory_order,
+)
 from ._util import Primitive, all_finite, on_graph
 
 __all__ = [
@@ -83,6 +91,11 @@ class IndexPad(Primitive):
                 gx[(*pre, ix[j])] += g[(*pre, j)]
             g = gx
         return g, None, None
+
+
+# Whole-factor nearest upsampling runs as repeats (``_nearest_repeat.py``) for these dtypes; the
+# others (float16, bfloat16) keep the gathers and their sums.
+_REPEAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _src_float(out: int, scale: float, align_corners: bool, dtype, clamp: bool) -> np.ndarray:
@@ -205,26 +218,40 @@ class Interpolate(Primitive):
     @staticmethod
     def forward(ctx, x, gathers, mats):
         nd = len(mats)
-        y = x
-        if gathers is not None:
-            for i, ix in enumerate(gathers):
-                y = np.take(y, ix, axis=x.ndim - nd + i)
-        else:
+        ctx.mats, ctx.gathers, ctx.reps = mats, gathers, None
+        if gathers is None:
+            y = x
             for i, m in enumerate(mats):
                 y = apply_along(y, m, x.ndim - nd + i)
-        ctx.mats, ctx.gathers = mats, gathers
-        return y
+            return y
+        # Nearest: in the input's memory layout, as PyTorch (channels-last stays so).
+        ctx.cl = cl = suggest_format(x) is not contiguous_format
+        if x.dtype in _REPEAT_DTYPES:
+            ctx.reps = repeat_factors(gathers, x.shape[2:])
+        if ctx.reps is not None:
+            return repeat_forward(x, ctx.reps, cl)
+        y = to_memory_order(x, cl)
+        first = y.ndim - nd - cl
+        for i, ix in enumerate(gathers):
+            y = np.take(y, ix, axis=first + i)
+        return from_memory_order(y, cl)
 
     @staticmethod
     def backward(ctx, g):
         mats = ctx.mats
         nd = len(mats)
         if ctx.gathers is not None and not on_graph(g):
+            if ctx.reps is not None:
+                return repeat_backward(g, ctx.reps, ctx.cl), None, None
             # Nearest: sums of the copies (an inf gradient stays inf: a 0/1 matrix would make
-            # inf * 0 = NaN where PyTorch's sum gives inf).
+            # inf * 0 = NaN where PyTorch's sum gives inf), in the input's memory order.
+            cl = ctx.cl
+            g = to_memory_order(g, cl)
+            first = g.ndim - nd - cl
             for i, (ix, m) in enumerate(zip(ctx.gathers, mats)):
-                g = _sum_copies(g, ix, m.shape[1], g.ndim - nd + i)
-            return g, None, None
+                g = _sum_copies(g, ix, m.shape[1], first + i)
+            g += g.dtype.type(0)  # (PyTorch adds onto zeros: a sum of -0.0 only is +0.0)
+            return from_memory_order(g, cl), None, None
         for i, m in enumerate(mats):
             g = apply_along(g, m.T, g.ndim - nd + i)
         return g, None, None
