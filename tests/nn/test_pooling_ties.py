@@ -256,14 +256,14 @@ def test_max_pool_3x3_stride_2_first_maximum(shape, channels_last, values, dtype
     real = _pool_3s2.max_backward
     monkeypatch.setattr(_pool_3s2, "max_backward", lambda *a: calls.append(1) or real(*a))
     x = _layout(values(shape).astype(dtype), channels_last)
-    _compare(lambda t: F.max_pool2d(t, 3, 2, 1), lambda t: TF.max_pool2d(t, 3, 2, 1), x, False)
+    _compare(lambda t: F.max_pool2d(t, 3, 2, 1), lambda t: TF.max_pool2d(t, 3, 2, 1), x)
     assert calls  # (the two-pass path ran)
     # ceil_mode: the same windows when no window would start on the right padding
     _compare(
         lambda t: F.max_pool2d(t, 3, 2, 1, ceil_mode=True),
         lambda t: TF.max_pool2d(t, 3, 2, 1, ceil_mode=True),
         x,
-        False,
+        exact=bool(shape[2] % 2 and shape[3] % 2),  # (even sizes: more windows, the sweep)
     )
 
 
@@ -318,5 +318,5 @@ def test_max_pool_3x3_stride_2_big_batch(channels_last, split, monkeypatch):
         g = np.random.default_rng(1).standard_normal(tuple(ty.shape)).astype(np.float32)
         ey.backward(ember.tensor(g))
         ty.backward(torch.tensor(g))
-    # (an element that is the maximum of four windows sums their gradients in another order)
-    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+    # (elements that are the maximum of four windows sum them in PyTorch's order: bit for bit)
+    np.testing.assert_array_equal(ex.grad.numpy(), tx.grad.numpy())
