@@ -99,35 +99,37 @@ def _rows(masks: tuple, index) -> tuple:
     return tuple(_along(k, 2, index) for k in masks)
 
 
-def _parts(v: np.ndarray, masks: tuple, n_src: int, axis: int) -> tuple:
+def _parts(v: np.ndarray, masks: tuple, n_src: int, axis: int, out: tuple = (None, None)) -> tuple:
     """The gradient ``v`` of each window as it reaches its centre, right and left candidates:
     ``v * centre`` (for ``src[2o]``), ``v[o] * right[o]`` (``src[2o + 1]``, o < n_src // 2)
     and ``v[o + 1] * left[o]`` (``src[2o + 1]`` as the next window's left element); exact
-    values or +0.0 (the masks apply through integer views)."""
+    values or +0.0 (the masks apply through integer views). The first two go into ``out``'s
+    arrays when given."""
     centre, left, right = masks
     n_out = v.shape[axis]
     nr = n_src // 2
     m = min(nr, n_out - 1)
-    vb = v.view(_BITS[v.itemsize])
-    c = np.multiply(vb, centre).view(v.dtype)
-    r = np.multiply(_along(vb, axis, slice(0, nr)), _along(right, axis, slice(0, nr)))
+    bits = _BITS[v.itemsize]
+    vb = v.view(bits)
+    oc, orr = (None if o is None else o.view(bits) for o in out)
+    c = np.multiply(vb, centre, out=oc)
+    r = np.multiply(_along(vb, axis, slice(0, nr)), _along(right, axis, slice(0, nr)), out=orr)
     n = np.multiply(_along(vb, axis, slice(1, m + 1)), _along(left, axis, slice(0, m)))
-    return c, r.view(v.dtype), n.view(v.dtype)
+    return c.view(v.dtype), r.view(v.dtype), n.view(v.dtype)
 
 
 def _scatter(v: np.ndarray, masks: tuple, gx: np.ndarray, axis: int, add: bool) -> None:
     """``v``'s parts written (or, if ``add``, added) into ``gx`` (shaped as the source along
     ``axis``): into an element reached from two windows the earlier one's part goes first."""
-    c, r, n = _parts(v, masks, gx.shape[axis], axis)
     even = _along(gx, axis, slice(0, None, 2))
     odd = _along(gx, axis, slice(1, None, 2))
-    head = _along(odd, axis, slice(0, n.shape[axis]))
     if add:
+        c, r, n = _parts(v, masks, gx.shape[axis], axis)
         np.add(even, c, out=even)
         np.add(odd, r, out=odd)
-    else:
-        np.copyto(even, c)
-        np.copyto(odd, r)
+    else:  # (the products straight into place)
+        _, _, n = _parts(v, masks, gx.shape[axis], axis, (even, odd))
+    head = _along(odd, axis, slice(0, n.shape[axis]))
     np.add(head, n, out=head)
 
 
