@@ -186,9 +186,14 @@ def apply_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
     """``mat (O, S)`` applied along ``axis`` of ``y``: one matmul per spatial dim (the
     separable interpolations and adaptive average pooling). A matmul multiplies by every weight,
     zeros too, so an inf in ``y`` would give inf * 0 = NaN outside its window; a result that is
-    not all finite is redone over each row's nonzero weights only (rare: one check per call)."""
+    not all finite, from an input that is not either, is redone over each row's nonzero weights
+    only (rare: one or two checks per call)."""
     out = _matmul_along(y, mat, axis)
-    if on_graph(out) or all_finite(out):
+    if on_graph(out):
+        return out
+    # A finite input cannot make inf * 0 either: the smaller of the two is checked first (an
+    # upsampling's input: x2 bilinear of (32, 64, 32, 32), 2.4 ms a check of its output).
+    if (y.size < out.size and all_finite(y)) or all_finite(out):
         return out
     ym = np.moveaxis(y, axis, -1)
     exact = np.empty(ym.shape[:-1] + (mat.shape[0],), out.dtype)
@@ -201,6 +206,13 @@ def apply_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
 def _matmul_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
     if axis == y.ndim - 1:
         return np.matmul(y, mat.T)
+    if type(y) is np.ndarray and y.flags.c_contiguous:  # (not a GraphArray)
+        # One GEMM per block of the leading dims, over all the trailing ones at once: along H
+        # of channels-last (N, H, W, C) memory, (O, H) @ (H, W*C) per image (bilinear x2 of
+        # (32, 64, 32, 32) channels-last, one thread: forward 24.4 -> 13.7 ms, same values).
+        lead = int(np.prod(y.shape[:axis]))
+        out = np.matmul(mat, y.reshape(lead, y.shape[axis], -1))
+        return out.reshape(*y.shape[:axis], mat.shape[0], *y.shape[axis + 1 :])
     return np.moveaxis(np.matmul(mat, np.moveaxis(y, axis, -2)), -2, axis)
 
 
@@ -219,13 +231,14 @@ class Interpolate(Primitive):
     def forward(ctx, x, gathers, mats):
         nd = len(mats)
         ctx.mats, ctx.gathers, ctx.reps = mats, gathers, None
-        if gathers is None:
-            y = x
-            for i, m in enumerate(mats):
-                y = apply_along(y, m, x.ndim - nd + i)
-            return y
-        # Nearest: in the input's memory layout, as PyTorch (channels-last stays so).
+        # In the input's memory layout, as PyTorch (channels-last stays so).
         ctx.cl = cl = suggest_format(x) is not contiguous_format
+        if gathers is None:
+            y = to_memory_order(x, cl)
+            first = y.ndim - nd - cl
+            for i, m in enumerate(mats):
+                y = apply_along(y, m, first + i)
+            return from_memory_order(y, cl)
         if x.dtype in _REPEAT_DTYPES:
             ctx.reps = repeat_factors(gathers, x.shape[2:])
         if ctx.reps is not None:
@@ -252,9 +265,16 @@ class Interpolate(Primitive):
                 g = _sum_copies(g, ix, m.shape[1], first + i)
             g += g.dtype.type(0)  # (PyTorch adds onto zeros: a sum of -0.0 only is +0.0)
             return from_memory_order(g, cl), None, None
+        if on_graph(g):
+            for i, m in enumerate(mats):
+                g = apply_along(g, m.T, g.ndim - nd + i)
+            return g, None, None
+        cl = ctx.cl
+        g = to_memory_order(g, cl)
+        first = g.ndim - nd - cl
         for i, m in enumerate(mats):
-            g = apply_along(g, m.T, g.ndim - nd + i)
-        return g, None, None
+            g = apply_along(g, m.T, first + i)
+        return from_memory_order(g, cl), None, None
 
 
 def _sum_copies(g: np.ndarray, index: np.ndarray, size: int, axis: int) -> np.ndarray:

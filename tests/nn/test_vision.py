@@ -79,10 +79,10 @@ def test_interpolate_nearest_is_exact_copy():
     )
 
 
-def _nearest_pair(shape, dtype, layout, kw, grad_values=None):
-    """ember's and torch's nearest interpolate of the same input (in ``layout``: "cl" is
-    channels-last, 4-D or 5-D) with the same upstream gradient: (outputs, input grads)."""
-    x = rand_array(shape, dtype, seed=3)
+def _interp_pair(shape, dtype, layout, kw, grad_values=None, x=None):
+    """ember's and torch's interpolate of the same input (in ``layout``: "cl" is channels-last,
+    4-D or 5-D) with the same upstream gradient: (outputs, input grads)."""
+    x = rand_array(shape, dtype, seed=3) if x is None else x
     up_shape = TF.interpolate(torch.tensor(x), **kw).shape
     up = np.random.default_rng(4).standard_normal(tuple(up_shape)).astype(dtype)
     if grad_values is not None:
@@ -126,7 +126,7 @@ def test_interpolate_nearest_layouts(kw, shape, layout, dtype):
         kw = dict(scale_factor=(1,) * (len(shape) - 3) + (2,))
     if kw.get("scale_factor") == 0.5 and min(shape[2:]) < 2:
         pytest.skip("empty output: PyTorch refuses it")
-    (ey, eg), (ty, tg) = _nearest_pair(shape, dtype, layout, kw)
+    (ey, eg), (ty, tg) = _interp_pair(shape, dtype, layout, kw)
     np.testing.assert_array_equal(ey.detach().numpy(), ty.detach().numpy())
     assert ey.stride() == ty.stride()
     assert eg.stride() == tg.stride()
@@ -143,7 +143,7 @@ def test_interpolate_nearest_layouts(kw, shape, layout, dtype):
 def test_interpolate_nearest_edge_gradients(kw, layout):
     """-0.0 copies sum to +0.0 (PyTorch accumulates onto zeros); inf and NaN stay so."""
     for values in ([-0.0], [np.inf, -0.0, 1.0], [np.nan, 2.0, -np.inf, np.inf]):
-        (ey, eg), (ty, tg) = _nearest_pair((1, 2, 2, 5), np.float32, layout, kw, values)
+        (ey, eg), (ty, tg) = _interp_pair((1, 2, 2, 5), np.float32, layout, kw, values)
         np.testing.assert_array_equal(eg.numpy(), tg.numpy())
         real = ~np.isnan(tg.numpy())  # (a NaN's sign bit is not specified)
         np.testing.assert_array_equal(np.signbit(eg.numpy()[real]), np.signbit(tg.numpy()[real]))
@@ -157,10 +157,48 @@ def test_interpolate_nearest_x2_big(c, layout, split, monkeypatch):
     monkeypatch.setattr(P, "SPLIT", split)
     n = 2 * (1 << 19) // (c * 24 * 20 * 4) + 1
     with num_threads(2):
-        (ey, eg), (ty, tg) = _nearest_pair((n, c, 24, 20), np.float32, layout, {"scale_factor": 2})
+        (ey, eg), (ty, tg) = _interp_pair((n, c, 24, 20), np.float32, layout, {"scale_factor": 2})
     np.testing.assert_array_equal(ey.detach().numpy(), ty.detach().numpy())
     np.testing.assert_array_equal(eg.numpy(), tg.numpy())
     assert ey.stride() == ty.stride() and eg.stride() == tg.stride()
+
+
+LINEAR_KWS = [
+    dict(mode="bilinear", scale_factor=2),
+    dict(mode="bilinear", scale_factor=2, align_corners=True),
+    dict(mode="bicubic", size=(7, 5)),
+    dict(mode="bilinear", scale_factor=0.5),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("layout", ["contiguous", "cl"])
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 1, 2, 2), (3, 16, 11, 2)], ids=str)
+@pytest.mark.parametrize("kw", LINEAR_KWS, ids=str)
+def test_interpolate_linear_modes_keep_the_layout(kw, shape, layout, dtype):
+    """Bilinear and bicubic: values, gradients and strides as PyTorch's (channels-last in,
+    channels-last out and gradient)."""
+    (ey, eg), (ty, tg) = _interp_pair(shape, dtype, layout, kw)
+    np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(eg.numpy(), tg.numpy(), rtol=1e-5, atol=1e-5)
+    assert ey.stride() == ty.stride()
+    assert eg.stride() == tg.stride()
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "cl"])
+@pytest.mark.parametrize("kw", [k for k in LINEAR_KWS if k["mode"] == "bilinear"], ids=str)
+def test_interpolate_linear_modes_infinite_input(kw, layout):
+    """An inf input stays in its own window (no inf * 0 = NaN elsewhere), in either layout.
+    (Not bicubic: PyTorch's bicubic multiplies zero tap weights by the inf, ember's does not.)"""
+    x = rand_array((1, 2, 6, 5), np.float32, seed=3)
+    x[0, 1, 2, 3] = np.inf
+    x[0, 0, 0, 0] = -np.inf
+    (ey, _), (ty, _) = _interp_pair(x.shape, np.float32, layout, kw, x=x)
+    e, t = ey.detach().numpy(), ty.detach().numpy()
+    np.testing.assert_array_equal(np.isnan(e), np.isnan(t))
+    np.testing.assert_array_equal(np.isinf(e), np.isinf(t))
+    fin = np.isfinite(t)
+    np.testing.assert_allclose(e[fin], t[fin], rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore:`nn.functional.upsample")
