@@ -392,3 +392,12 @@ def test_layer_parity(case):
 def test_errors(call, exc, msg):
     with pytest.raises(exc, match=msg):
         call()
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "cl"])
+@pytest.mark.parametrize(
+    "kw", [dict(scale_factor=2), dict(mode="bilinear", scale_factor=2), dict(size=(3, 5))], ids=str
+)
+def test_interpolate_empty_batch(kw, layout):
+    (ey, eg), (ty, tg) = _interp_pair((0, 3, 4, 6), np.float32, layout, kw)
+    assert ey.shape == ty.shape and eg.shape == tg.shape
