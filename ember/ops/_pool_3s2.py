@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._memory_format import channels_last, suggest_format
 from .._scratch import scratch
 from ._parallel import parallel_for
 
@@ -144,8 +145,9 @@ def _in_blocks(fn: Callable[[int, int], None], image_bytes: int) -> Callable[[in
 
 
 def _like(x: np.ndarray, shape: tuple) -> np.ndarray:
-    """A pooled ``(N, C, h, w)`` buffer in ``x``'s memory order (NCHW or channels-last)."""
-    if x.ndim == 4 and x.strides[1] < x.strides[-1]:
+    """A pooled ``(N, C, h, w)`` buffer in the memory format PyTorch reads from ``x``'s strides
+    (NCHW or channels-last)."""
+    if suggest_format(x) is channels_last:
         n, c, h, w = shape
         return np.moveaxis(scratch.get((n, h, w, c), x.dtype), -1, 1)
     return scratch.get(shape, x.dtype)

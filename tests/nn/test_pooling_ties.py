@@ -320,3 +320,26 @@ def test_max_pool_3x3_stride_2_big_batch(channels_last, split, monkeypatch):
         ty.backward(torch.tensor(g))
     # (elements that are the maximum of four windows sum them in PyTorch's order: bit for bit)
     np.testing.assert_array_equal(ex.grad.numpy(), tx.grad.numpy())
+
+
+@pytest.mark.parametrize("view", ["slice", "expand", "permuted", "cl_slice"])
+def test_max_pool_3x3_stride_2_of_views(view):
+    """Strided views: values, gradients and output strides as PyTorch's (an expanded channel
+    axis reads as NCHW, as there)."""
+    views = {
+        "slice": lambda lib, x: x[:, :, 1:, ::2],
+        "expand": lambda lib, x: x[:, :1].expand(3, 4, 9, 10),
+        "permuted": lambda lib, x: x.permute(0, 1, 3, 2),
+        "cl_slice": lambda lib, x: x.contiguous(memory_format=lib.channels_last)[:, 1:3],
+    }
+    base = _relu_like((3, 4, 9, 10), seed=6)
+    outs = []
+    for lib, f in ((ember, F), (torch, TF)):
+        x = lib.tensor(base).requires_grad_()
+        y = f.max_pool2d(views[view](lib, x), 3, 2, 1)
+        y.backward(lib.ones_like(y) * 0.5)
+        outs.append((y.detach().numpy(), y.stride(), x.grad.numpy()))
+    (ey, es, eg), (ty, ts, tg) = outs
+    np.testing.assert_array_equal(ey, ty)
+    np.testing.assert_array_equal(eg, tg)
+    assert es == ts

@@ -401,3 +401,31 @@ def test_errors(call, exc, msg):
 def test_interpolate_empty_batch(kw, layout):
     (ey, eg), (ty, tg) = _interp_pair((0, 3, 4, 6), np.float32, layout, kw)
     assert ey.shape == ty.shape and eg.shape == tg.shape
+
+
+VIEWS = {
+    "slice": lambda lib, x: x[:, :, 1:, ::2],
+    "expand": lambda lib, x: x[:, :1].expand(3, 4, 9, 10),
+    "permuted": lambda lib, x: x.permute(0, 1, 3, 2),
+    "cl_slice": lambda lib, x: x.contiguous(memory_format=lib.channels_last)[:, 1:3],
+}
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=str)
+@pytest.mark.parametrize(
+    "kw", [dict(scale_factor=2), dict(scale_factor=(2, 3)), dict(mode="bilinear", scale_factor=2)]
+)
+def test_interpolate_of_views(view, kw):
+    """Strided views (sliced, expanded, permuted, channels-last sliced): values, gradients and
+    output strides as PyTorch's."""
+    base = rand_array((3, 4, 9, 10), np.float32, seed=5)
+    outs = []
+    for lib, f in ((ember, F), (torch, TF)):
+        x = lib.tensor(base).requires_grad_()
+        y = f.interpolate(VIEWS[view](lib, x), **kw)
+        y.backward(lib.ones_like(y) * 0.5)
+        outs.append((y.detach().numpy(), y.stride(), x.grad.numpy()))
+    (ey, es, eg), (ty, ts, tg) = outs
+    np.testing.assert_allclose(ey, ty, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(eg, tg, rtol=1e-5, atol=1e-6)
+    assert es == ts
