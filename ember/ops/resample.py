@@ -6,6 +6,8 @@ interpolation matrix (linear, bicubic) applied along one axis, so there is no lo
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .._memory_format import contiguous_format, suggest_format
@@ -219,10 +221,12 @@ def _matmul_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
 class Interpolate(Primitive):
     """Separable interpolation of the trailing spatial dims.
 
-    ``gathers`` (nearest modes: one index array per dim, exact copies) or ``mats`` (linear and
-    cubic: one ``(out, size)`` weight matrix per dim). The backward pass always uses the
-    (transposed) matrices, which sum duplicated sources correctly: linear in ``g``, with
-    operations GraphArray translates (twice differentiable).
+    ``gathers`` (nearest modes: one index array per dim, exact copies; whole factors run as
+    repeats, ``_nearest_repeat.py``) or ``mats`` (linear and cubic: one ``(out, size)`` weight
+    matrix per dim), in the input's memory layout as PyTorch. The nearest backward adds each
+    element's copies in PyTorch's order (the same bits); the linear ones, and any backward under
+    create_graph, apply the transposed matrices: linear in ``g``, with operations GraphArray
+    translates (twice differentiable).
     """
 
     twice_differentiable = True
@@ -260,10 +264,8 @@ class Interpolate(Primitive):
             # inf * 0 = NaN where PyTorch's sum gives inf), in the input's memory order.
             cl = ctx.cl
             g = to_memory_order(g, cl)
-            first = g.ndim - nd - cl
-            for i, (ix, m) in enumerate(zip(ctx.gathers, mats)):
-                g = _sum_copies(g, ix, m.shape[1], first + i)
-            g += g.dtype.type(0)  # (PyTorch adds onto zeros: a sum of -0.0 only is +0.0)
+            sizes = tuple(m.shape[1] for m in mats)
+            g = _sum_copies(g, ctx.gathers, sizes, g.ndim - nd - cl)
             return from_memory_order(g, cl), None, None
         if on_graph(g):
             for i, m in enumerate(mats):
@@ -277,15 +279,36 @@ class Interpolate(Primitive):
         return from_memory_order(g, cl), None, None
 
 
-def _sum_copies(g: np.ndarray, index: np.ndarray, size: int, axis: int) -> np.ndarray:
-    """The gradient of ``take(x, index, axis)`` for a non-decreasing ``index`` (nearest's):
-    each run of equal sources summed by ``add.reduceat``; sources never read get 0."""
-    starts = np.flatnonzero(np.diff(index, prepend=-1))
-    sums = np.add.reduceat(g, starts, axis=axis)
+def _sum_copies(g: np.ndarray, gathers: tuple, sizes: tuple, first: int) -> np.ndarray:
+    """The gradient of the nearest gathers (non-decreasing ``gathers``, one per spatial dim from
+    axis ``first`` of ``g``): each input element's copies added onto zeros in PyTorch's order
+    (output positions row-major), level by level: every element gets its first copy, then those
+    with a second copy along the last dim get it, and so on (a few levels: one per combination
+    of positions within the runs); elements never read get 0."""
+    runs = []
+    for ix in gathers:
+        starts = np.flatnonzero(np.diff(ix, prepend=-1))
+        runs.append((ix[starts], starts, np.diff(starts, append=len(ix))))
     shape = list(g.shape)
-    shape[axis] = size
+    shape[first : first + len(sizes)] = sizes
     out = np.zeros(shape, g.dtype)
-    where = [slice(None)] * g.ndim
-    where[axis] = index[starts]
-    out[tuple(where)] = sums
+    for level in itertools.product(*(range(int(n.max())) for _, _, n in runs)):
+        picked = [np.flatnonzero(n > k) for (_, _, n), k in zip(runs, level)]
+        part = g
+        for d, ((_, starts, _), k, p) in enumerate(zip(runs, level, picked)):
+            part = np.take(part, starts[p] + k, axis=first + d)
+        where = [src[p] for (src, _, _), p in zip(runs, picked)]
+        out[(slice(None),) * first + _index(where, out.shape[first:])] += part
     return out
+
+
+def _index(where: list, sizes: tuple) -> tuple:
+    """Per-dim positions as an index: slices for the dims where they are all the positions in
+    order (the first level of an upsampling: a plain add, several times faster than a fancy
+    index over NCHW's last dims) when at most one dim is not so, an open mesh otherwise."""
+    full = [
+        len(w) == n and (n == 0 or (w[0] == 0 and w[-1] == n - 1)) for w, n in zip(where, sizes)
+    ]
+    if sum(not f for f in full) > 1:
+        return np.ix_(*where)
+    return tuple(slice(None) if f else w for w, f in zip(where, full))
