@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 
 from .._scratch import scratch
-from . import _pool_tiles
+from . import _pool_3s2, _pool_tiles
 from ._parallel import copy_into, parallel_for
 from ._spatial_mean import trailing_mean
 from ._util import Primitive, on_graph
@@ -92,18 +92,24 @@ class MaxPoolNd(Primitive):
 
     @staticmethod
     def forward(ctx, x, k, stride, pads, dil, out, return_indices):
-        x_pad = _padded(x, pads, -np.inf)
         geo = (k, stride, pads, dil, out)
         grad = bool(ctx.needs_input_grad)
         if return_indices:
-            res, arg = _argmax(x_pad, geo)
+            res, arg = _argmax(_padded(x, pads, -np.inf), geo)
             if grad:
                 ctx.arg = arg
         else:
             layout = _pool_tiles.tiles(x, k, stride, pads, dil)
-            res = _sweep_max(x_pad, geo) if layout is None else _pool_tiles.max_forward(x, layout)
+            cols, x_pad = None, x  # (no padding for the tiles; the 3x3 / 2 passes clip instead)
+            if layout is not None:
+                res = _pool_tiles.max_forward(x, layout)
+            elif _pool_3s2.fits(x, k, stride, pads, dil, out):
+                res, cols = _pool_3s2.max_forward(x, out)
+            else:
+                x_pad = _padded(x, pads, -np.inf)
+                res = _sweep_max(x_pad, geo)
             if grad:
-                ctx.arg, ctx.layout = None, layout
+                ctx.arg, ctx.layout, ctx.cols = None, layout, cols
                 # A private copy: the caller may change the output in place (e.g. ReLU(inplace)).
                 ctx.res = scratch.like(res)
                 copy_into(ctx.res, res)
@@ -134,6 +140,11 @@ class MaxPoolNd(Primitive):
             saved = ctx.saved_tensors
             x_pad = saved[0] if saved else ctx.x_pad
             res = ctx.res
+            if ctx.cols is not None:  # (3x3 windows at stride 2: the input is saved unpadded)
+                if not np.isnan(res.sum()):
+                    gx = _pool_3s2.max_backward(x_pad, ctx.cols, res, g)
+                    return gx, None, None, None, None, None, None
+                x_pad = _padded(x_pad, pads, -np.inf)
             # NaN windows: PyTorch sends the gradient to the NaN; -inf windows with padding must
             # not pick a pad. One sum finds either without a full-size mask (an inf-inf NaN only
             # sends us down the exact slow path).
@@ -189,6 +200,8 @@ def _max_pool_on_graph(ctx, g, xshape: tuple, geo: tuple):
     if arg is None:
         saved = ctx.saved_tensors
         x_pad = saved[0].t._data if saved else ctx.x_pad  # (the saved input, as a plain array)
+        if ctx.cols is not None:  # (saved unpadded)
+            x_pad = _padded(x_pad, pads, -np.inf)
         _, arg = _argmax(x_pad, geo)
     return scatter_planes(g, _flat_indices(arg, k, stride, pads, dil, out, xshape[2:]), xshape)
 

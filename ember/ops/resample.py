@@ -6,8 +6,18 @@ interpolation matrix (linear, bicubic) applied along one axis, so there is no lo
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
+from .._memory_format import contiguous_format, suggest_format
+from ._nearest_repeat import (
+    from_memory_order,
+    repeat_backward,
+    repeat_factors,
+    repeat_forward,
+    to_memory_order,
+)
 from ._util import Primitive, all_finite, on_graph
 
 __all__ = [
@@ -83,6 +93,11 @@ class IndexPad(Primitive):
                 gx[(*pre, ix[j])] += g[(*pre, j)]
             g = gx
         return g, None, None
+
+
+# Whole-factor nearest upsampling runs as repeats (``_nearest_repeat.py``) for these dtypes; the
+# others (float16, bfloat16) keep the gathers and their sums.
+_REPEAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _src_float(out: int, scale: float, align_corners: bool, dtype, clamp: bool) -> np.ndarray:
@@ -173,9 +188,14 @@ def apply_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
     """``mat (O, S)`` applied along ``axis`` of ``y``: one matmul per spatial dim (the
     separable interpolations and adaptive average pooling). A matmul multiplies by every weight,
     zeros too, so an inf in ``y`` would give inf * 0 = NaN outside its window; a result that is
-    not all finite is redone over each row's nonzero weights only (rare: one check per call)."""
+    not all finite, from an input that is not either, is redone over each row's nonzero weights
+    only (rare: one or two checks per call)."""
     out = _matmul_along(y, mat, axis)
-    if on_graph(out) or all_finite(out):
+    if on_graph(out):
+        return out
+    # A finite input cannot make inf * 0 either: the smaller of the two is checked first (an
+    # upsampling's input: x2 bilinear of (32, 64, 32, 32), 2.4 ms a check of its output).
+    if (y.size < out.size and all_finite(y)) or all_finite(out):
         return out
     ym = np.moveaxis(y, axis, -1)
     exact = np.empty(ym.shape[:-1] + (mat.shape[0],), out.dtype)
@@ -188,16 +208,25 @@ def apply_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
 def _matmul_along(y: np.ndarray, mat: np.ndarray, axis: int) -> np.ndarray:
     if axis == y.ndim - 1:
         return np.matmul(y, mat.T)
+    if type(y) is np.ndarray and y.flags.c_contiguous:  # (not a GraphArray)
+        # One GEMM per block of the leading dims, over all the trailing ones at once: along H
+        # of channels-last (N, H, W, C) memory, (O, H) @ (H, W*C) per image (bilinear x2 of
+        # (32, 64, 32, 32) channels-last, one thread: forward 24.4 -> 13.7 ms, same values).
+        lead, rest = int(np.prod(y.shape[:axis])), int(np.prod(y.shape[axis + 1 :]))
+        out = np.matmul(mat, y.reshape(lead, y.shape[axis], rest))
+        return out.reshape(*y.shape[:axis], mat.shape[0], *y.shape[axis + 1 :])
     return np.moveaxis(np.matmul(mat, np.moveaxis(y, axis, -2)), -2, axis)
 
 
 class Interpolate(Primitive):
     """Separable interpolation of the trailing spatial dims.
 
-    ``gathers`` (nearest modes: one index array per dim, exact copies) or ``mats`` (linear and
-    cubic: one ``(out, size)`` weight matrix per dim). The backward pass always uses the
-    (transposed) matrices, which sum duplicated sources correctly: linear in ``g``, with
-    operations GraphArray translates (twice differentiable).
+    ``gathers`` (nearest modes: one index array per dim, exact copies; whole factors run as
+    repeats, ``_nearest_repeat.py``) or ``mats`` (linear and cubic: one ``(out, size)`` weight
+    matrix per dim), in the input's memory layout as PyTorch. The nearest backward adds each
+    element's copies in PyTorch's order (the same bits); the linear ones, and any backward under
+    create_graph, apply the transposed matrices: linear in ``g``, with operations GraphArray
+    translates (twice differentiable).
     """
 
     twice_differentiable = True
@@ -205,40 +234,81 @@ class Interpolate(Primitive):
     @staticmethod
     def forward(ctx, x, gathers, mats):
         nd = len(mats)
-        y = x
-        if gathers is not None:
-            for i, ix in enumerate(gathers):
-                y = np.take(y, ix, axis=x.ndim - nd + i)
-        else:
+        ctx.mats, ctx.gathers, ctx.reps = mats, gathers, None
+        # In the input's memory layout, as PyTorch (channels-last stays so).
+        ctx.cl = cl = suggest_format(x) is not contiguous_format
+        if gathers is None:
+            y = to_memory_order(x, cl)
+            first = y.ndim - nd - cl
             for i, m in enumerate(mats):
-                y = apply_along(y, m, x.ndim - nd + i)
-        ctx.mats, ctx.gathers = mats, gathers
-        return y
+                y = apply_along(y, m, first + i)
+            return from_memory_order(y, cl)
+        if x.dtype in _REPEAT_DTYPES:
+            ctx.reps = repeat_factors(gathers, x.shape[2:])
+        if ctx.reps is not None:
+            return repeat_forward(x, ctx.reps, cl)
+        y = to_memory_order(x, cl)
+        first = y.ndim - nd - cl
+        for i, ix in enumerate(gathers):
+            y = np.take(y, ix, axis=first + i)
+        return from_memory_order(y, cl)
 
     @staticmethod
     def backward(ctx, g):
         mats = ctx.mats
         nd = len(mats)
         if ctx.gathers is not None and not on_graph(g):
+            if ctx.reps is not None:
+                return repeat_backward(g, ctx.reps, ctx.cl), None, None
             # Nearest: sums of the copies (an inf gradient stays inf: a 0/1 matrix would make
-            # inf * 0 = NaN where PyTorch's sum gives inf).
-            for i, (ix, m) in enumerate(zip(ctx.gathers, mats)):
-                g = _sum_copies(g, ix, m.shape[1], g.ndim - nd + i)
+            # inf * 0 = NaN where PyTorch's sum gives inf), in the input's memory order.
+            cl = ctx.cl
+            g = to_memory_order(g, cl)
+            sizes = tuple(m.shape[1] for m in mats)
+            g = _sum_copies(g, ctx.gathers, sizes, g.ndim - nd - cl)
+            return from_memory_order(g, cl), None, None
+        if on_graph(g):
+            for i, m in enumerate(mats):
+                g = apply_along(g, m.T, g.ndim - nd + i)
             return g, None, None
+        cl = ctx.cl
+        g = to_memory_order(g, cl)
+        first = g.ndim - nd - cl
         for i, m in enumerate(mats):
-            g = apply_along(g, m.T, g.ndim - nd + i)
-        return g, None, None
+            g = apply_along(g, m.T, first + i)
+        return from_memory_order(g, cl), None, None
 
 
-def _sum_copies(g: np.ndarray, index: np.ndarray, size: int, axis: int) -> np.ndarray:
-    """The gradient of ``take(x, index, axis)`` for a non-decreasing ``index`` (nearest's):
-    each run of equal sources summed by ``add.reduceat``; sources never read get 0."""
-    starts = np.flatnonzero(np.diff(index, prepend=-1))
-    sums = np.add.reduceat(g, starts, axis=axis)
+def _sum_copies(g: np.ndarray, gathers: tuple, sizes: tuple, first: int) -> np.ndarray:
+    """The gradient of the nearest gathers (non-decreasing ``gathers``, one per spatial dim from
+    axis ``first`` of ``g``): each input element's copies added onto zeros in PyTorch's order
+    (output positions row-major), level by level: every element gets its first copy, then those
+    with a second copy along the last dim get it, and so on (a few levels: one per combination
+    of positions within the runs); elements never read get 0."""
+    runs = []
+    for ix in gathers:
+        starts = np.flatnonzero(np.diff(ix, prepend=-1))
+        runs.append((ix[starts], starts, np.diff(starts, append=len(ix))))
     shape = list(g.shape)
-    shape[axis] = size
+    shape[first : first + len(sizes)] = sizes
     out = np.zeros(shape, g.dtype)
-    where = [slice(None)] * g.ndim
-    where[axis] = index[starts]
-    out[tuple(where)] = sums
+    for level in itertools.product(*(range(int(n.max())) for _, _, n in runs)):
+        picked = [np.flatnonzero(n > k) for (_, _, n), k in zip(runs, level)]
+        part = g
+        for d, ((_, starts, _), k, p) in enumerate(zip(runs, level, picked)):
+            part = np.take(part, starts[p] + k, axis=first + d)
+        where = [src[p] for (src, _, _), p in zip(runs, picked)]
+        out[(slice(None),) * first + _index(where, out.shape[first:])] += part
     return out
+
+
+def _index(where: list, sizes: tuple) -> tuple:
+    """Per-dim positions as an index: slices for the dims where they are all the positions in
+    order (the first level of an upsampling: a plain add, several times faster than a fancy
+    index over NCHW's last dims) when at most one dim is not so, an open mesh otherwise."""
+    full = [
+        len(w) == n and (n == 0 or (w[0] == 0 and w[-1] == n - 1)) for w, n in zip(where, sizes)
+    ]
+    if sum(not f for f in full) > 1:
+        return np.ix_(*where)
+    return tuple(slice(None) if f else w for w, f in zip(where, full))

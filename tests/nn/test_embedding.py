@@ -219,3 +219,31 @@ def test_docstring_examples_run():
         )
         assert res.failed == 0, name
         assert res.attempted > 0, name
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("vocab,shape", [(7, (5, 13)), (30, (64, 11)), (1, (3,)), (97, (2, 3))])
+@pytest.mark.parametrize("padding_idx", [None, 0])
+def test_embedding_gradient_sums_repeats_in_pytorch_order(vocab, shape, padding_idx, dtype):
+    """Repeated ids (up to dozens of times) add their rows in occurrence order onto zeros:
+    the same bits as PyTorch's CPU kernel, -0.0 rows giving +0.0; inf and NaN stay so."""
+    rng = np.random.default_rng(vocab)
+    ids = rng.integers(0, vocab, shape)
+    weight = rand_array((vocab, 6), dtype, seed=1)
+    up = rng.standard_normal((*shape, 6)).astype(dtype)
+    up.reshape(-1, 6)[0] = -0.0
+    up.reshape(-1, 6)[-1, :3] = (np.inf, np.nan, -np.inf)
+    grads = []
+    for lib, f in ((ember, EF), (torch, TF)):
+        wt = lib.tensor(weight, requires_grad=True)
+        f.embedding(lib.tensor(ids), wt, padding_idx=padding_idx).backward(lib.tensor(up))
+        grads.append(wt.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    real = ~np.isnan(grads[1])
+    np.testing.assert_array_equal(np.signbit(grads[0][real]), np.signbit(grads[1][real]))
+
+
+def test_embedding_gradient_of_no_ids():
+    wt = ember.tensor(w(4, 3), requires_grad=True)
+    EF.embedding(ember.tensor(np.zeros((0, 2), np.int64)), wt).sum().backward()
+    np.testing.assert_array_equal(wt.grad.numpy(), np.zeros((4, 3), np.float32))

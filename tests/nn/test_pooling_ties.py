@@ -10,8 +10,10 @@ import torch.nn.functional as TF
 
 import ember
 import ember.nn.functional as F
-from ember.ops import _pool_tiles
+import ember.ops._parallel as P
+from ember.ops import _pool_3s2, _pool_tiles
 from ember.ops.pool import AvgPoolNd, MaxPoolNd
+from tests.parity import num_threads
 
 
 def _relu_like(shape: tuple, seed: int = 0) -> np.ndarray:
@@ -238,3 +240,106 @@ def test_tiled_max_pool_backward_split_at_lenet_size(channels_last, monkeypatch)
     finally:
         ember.set_num_threads(before)
     assert max(works) >= _parallel.MIN_WORK
+
+
+# ---- 3x3 windows at stride 2, padding 1: the two 1-D passes (ops/_pool_3s2.py) -----------------
+
+S2_SHAPES = [(2, 3, 7, 9), (2, 5, 8, 8), (1, 2, 1, 1), (3, 4, 2, 3), (2, 64, 13, 6)]
+
+
+@pytest.mark.parametrize("shape", S2_SHAPES, ids=str)
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "nhwc"])
+@pytest.mark.parametrize("values", [_relu_like, _small_ints], ids=["relu", "ints"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_max_pool_3x3_stride_2_first_maximum(shape, channels_last, values, dtype, monkeypatch):
+    calls = []
+    real = _pool_3s2.max_backward
+    monkeypatch.setattr(_pool_3s2, "max_backward", lambda *a: calls.append(1) or real(*a))
+    x = _layout(values(shape).astype(dtype), channels_last)
+    _compare(lambda t: F.max_pool2d(t, 3, 2, 1), lambda t: TF.max_pool2d(t, 3, 2, 1), x)
+    assert calls  # (the two-pass path ran)
+    # ceil_mode: the same windows when no window would start on the right padding
+    _compare(
+        lambda t: F.max_pool2d(t, 3, 2, 1, ceil_mode=True),
+        lambda t: TF.max_pool2d(t, 3, 2, 1, ceil_mode=True),
+        x,
+        exact=bool(shape[2] % 2 and shape[3] % 2),  # (even sizes: more windows, the sweep)
+    )
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "nhwc"])
+def test_max_pool_3x3_stride_2_layout_and_edge_values(channels_last):
+    x = _small_ints((2, 3, 6, 7))
+    x[0, 0, :3, :3] = -np.inf  # a corner window of -inf only: its first real element
+    x[0, 1, 2, 2] = np.inf
+    x[1, 2, 1, :] = -0.0
+    for grad in ([-0.0], [np.inf, 1.0, -2.0], [1.0, -1.0]):
+        ex = ember.from_numpy(_layout(x, channels_last)).requires_grad_()
+        tx = torch.tensor(x, requires_grad=True)
+        if channels_last:
+            tx = tx.detach().contiguous(memory_format=torch.channels_last).requires_grad_()
+        ey, ty = F.max_pool2d(ex, 3, 2, 1), TF.max_pool2d(tx, 3, 2, 1)
+        np.testing.assert_array_equal(ey.detach().numpy(), ty.detach().numpy())
+        assert ey.stride() == ty.stride()
+        g = np.resize(np.asarray(grad, np.float32), tuple(ty.shape))
+        ey.backward(ember.tensor(g))
+        ty.backward(torch.tensor(g))
+        np.testing.assert_array_equal(ex.grad.numpy(), tx.grad.numpy())
+        assert not np.signbit(ex.grad.numpy()[ex.grad.numpy() == 0]).any()  # +0.0 as PyTorch
+        assert ex.grad.stride() == tx.grad.stride()
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "nhwc"])
+def test_max_pool_3x3_stride_2_nan_takes_the_general_path(channels_last):
+    x = _small_ints((2, 3, 6, 7))
+    x[0, 0, 1, 1] = np.nan
+    x[1, 2, 0, 0] = x[1, 2, 1, 1] = np.nan
+    _compare(
+        lambda t: F.max_pool2d(t, 3, 2, 1),
+        lambda t: TF.max_pool2d(t, 3, 2, 1),
+        _layout(x, channels_last),
+        False,
+    )
+
+
+@pytest.mark.parametrize("split", [True, False])
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "nhwc"])
+def test_max_pool_3x3_stride_2_big_batch(channels_last, split, monkeypatch):
+    # Big enough to be cut into per-core chunks and several cache blocks.
+    monkeypatch.setattr(P, "SPLIT", split)
+    monkeypatch.setattr(_pool_3s2, "_BLOCK_BYTES", 1 << 16)
+    x = _layout(_relu_like((9, 32, 30, 31)), channels_last)
+    ex = ember.from_numpy(x).requires_grad_()
+    tx = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    with num_threads(2):
+        ey = F.max_pool2d(ex, 3, 2, 1)
+        ty = TF.max_pool2d(tx, 3, 2, 1)
+        np.testing.assert_array_equal(ey.detach().numpy(), ty.detach().numpy())
+        g = np.random.default_rng(1).standard_normal(tuple(ty.shape)).astype(np.float32)
+        ey.backward(ember.tensor(g))
+        ty.backward(torch.tensor(g))
+    # (elements that are the maximum of four windows sum them in PyTorch's order: bit for bit)
+    np.testing.assert_array_equal(ex.grad.numpy(), tx.grad.numpy())
+
+
+@pytest.mark.parametrize("view", ["slice", "expand", "permuted", "cl_slice"])
+def test_max_pool_3x3_stride_2_of_views(view):
+    """Strided views: values, gradients and output strides as PyTorch's (an expanded channel
+    axis reads as NCHW, as there)."""
+    views = {
+        "slice": lambda lib, x: x[:, :, 1:, ::2],
+        "expand": lambda lib, x: x[:, :1].expand(3, 4, 9, 10),
+        "permuted": lambda lib, x: x.permute(0, 1, 3, 2),
+        "cl_slice": lambda lib, x: x.contiguous(memory_format=lib.channels_last)[:, 1:3],
+    }
+    base = _relu_like((3, 4, 9, 10), seed=6)
+    outs = []
+    for lib, f in ((ember, F), (torch, TF)):
+        x = lib.tensor(base).requires_grad_()
+        y = f.max_pool2d(views[view](lib, x), 3, 2, 1)
+        y.backward(lib.ones_like(y) * 0.5)
+        outs.append((y.detach().numpy(), y.stride(), x.grad.numpy()))
+    (ey, es, eg), (ty, ts, tg) = outs
+    np.testing.assert_array_equal(ey, ty)
+    np.testing.assert_array_equal(eg, tg)
+    assert es == ts

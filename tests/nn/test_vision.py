@@ -12,8 +12,9 @@ import torch.nn.functional as TF
 import ember
 import ember.nn as enn
 import ember.nn.functional as F
+import ember.ops._parallel as P
 from ember.ops.resample import IndexPad, Interpolate, cubic_matrix, linear_matrix, pad_index
-from tests.parity import check_layer, check_op, layer_case, rand_array
+from tests.parity import check_layer, check_op, layer_case, num_threads, rand_array
 
 X3, X4, X5 = rand_array((2, 3, 7)), rand_array((2, 3, 5, 6)), rand_array((1, 2, 3, 4, 5))
 
@@ -76,6 +77,124 @@ def test_interpolate_nearest_is_exact_copy():
     np.testing.assert_array_equal(
         y.numpy(), TF.interpolate(torch.tensor(x), scale_factor=(1, 3)).numpy()
     )
+
+
+def _interp_pair(shape, dtype, layout, kw, grad_values=None, x=None):
+    """ember's and torch's interpolate of the same input (in ``layout``: "cl" is channels-last,
+    4-D or 5-D) with the same upstream gradient: (outputs, input grads)."""
+    x = rand_array(shape, dtype, seed=3) if x is None else x
+    up_shape = TF.interpolate(torch.tensor(x), **kw).shape
+    up = np.random.default_rng(4).standard_normal(tuple(up_shape)).astype(dtype)
+    if grad_values is not None:
+        up = np.resize(np.asarray(grad_values, dtype), up.shape)
+    res = []
+    for lib, fn in ((ember, F.interpolate), (torch, TF.interpolate)):
+        t = lib.tensor(x)
+        if layout == "cl":
+            t = t.contiguous(
+                memory_format=lib.channels_last if x.ndim == 4 else lib.channels_last_3d
+            )
+        t.requires_grad_()
+        y = fn(t, **kw)
+        y.backward(lib.tensor(up))
+        res.append((y, t.grad))
+    return res
+
+
+NEAREST_SHAPES = [(2, 3, 5, 7), (1, 1, 1, 1), (3, 2, 1, 11), (2, 5, 3), (1, 2, 3, 1, 5)]
+NEAREST_KWS = [
+    dict(scale_factor=2),
+    dict(scale_factor=3, mode="nearest-exact"),
+    dict(scale_factor="last"),
+    dict(scale_factor=1),
+    dict(scale_factor=1.7),  # not whole factors: the gathers
+    dict(scale_factor=0.5),
+    dict(size=13, mode="nearest-exact"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("layout", ["contiguous", "cl"])
+@pytest.mark.parametrize("shape", NEAREST_SHAPES, ids=str)
+@pytest.mark.parametrize("kw", NEAREST_KWS, ids=str)
+def test_interpolate_nearest_layouts(kw, shape, layout, dtype):
+    """Nearest (whole factors as repeats, the rest as gathers): values and gradients as
+    PyTorch's, output and gradient strides as PyTorch's (channels-last stays channels-last)."""
+    if layout == "cl" and len(shape) == 3:
+        pytest.skip("no channels-last format for 3-D input")
+    if kw.get("scale_factor") == "last":  # x2 along the last dim only
+        kw = dict(scale_factor=(1,) * (len(shape) - 3) + (2,))
+    if kw.get("scale_factor") == 0.5 and min(shape[2:]) < 2:
+        pytest.skip("empty output: PyTorch refuses it")
+    (ey, eg), (ty, tg) = _interp_pair(shape, dtype, layout, kw)
+    np.testing.assert_array_equal(ey.detach().numpy(), ty.detach().numpy())
+    assert ey.stride() == ty.stride()
+    assert eg.stride() == tg.stride()
+    # (repeats and gathers alike add the copies in PyTorch's order: bit for bit)
+    np.testing.assert_array_equal(eg.numpy(), tg.numpy())
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "cl"])
+@pytest.mark.parametrize("kw", [dict(scale_factor=2), dict(scale_factor=1), dict(size=(3, 11))])
+def test_interpolate_nearest_edge_gradients(kw, layout):
+    """-0.0 copies sum to +0.0 (PyTorch accumulates onto zeros); inf and NaN stay so."""
+    for values in ([-0.0], [np.inf, -0.0, 1.0], [np.nan, 2.0, -np.inf, np.inf]):
+        (ey, eg), (ty, tg) = _interp_pair((1, 2, 2, 5), np.float32, layout, kw, values)
+        np.testing.assert_array_equal(eg.numpy(), tg.numpy())
+        real = ~np.isnan(tg.numpy())  # (a NaN's sign bit is not specified)
+        np.testing.assert_array_equal(np.signbit(eg.numpy()[real]), np.signbit(tg.numpy()[real]))
+
+
+@pytest.mark.parametrize("split", [True, False])
+@pytest.mark.parametrize("c,layout", [(64, "cl"), (3, "cl"), (16, "contiguous")])
+def test_interpolate_nearest_x2_big(c, layout, split, monkeypatch):
+    """Big enough to be cut into per-core chunks and cache blocks: 64 channels channels-last
+    (the broadcast copy), 3 channels (void elements of 3 floats) and NCHW (of one float)."""
+    monkeypatch.setattr(P, "SPLIT", split)
+    n = 2 * (1 << 19) // (c * 24 * 20 * 4) + 1
+    with num_threads(2):
+        (ey, eg), (ty, tg) = _interp_pair((n, c, 24, 20), np.float32, layout, {"scale_factor": 2})
+    np.testing.assert_array_equal(ey.detach().numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(eg.numpy(), tg.numpy())
+    assert ey.stride() == ty.stride() and eg.stride() == tg.stride()
+
+
+LINEAR_KWS = [
+    dict(mode="bilinear", scale_factor=2),
+    dict(mode="bilinear", scale_factor=2, align_corners=True),
+    dict(mode="bicubic", size=(7, 5)),
+    dict(mode="bilinear", scale_factor=0.5),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("layout", ["contiguous", "cl"])
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 1, 2, 2), (3, 16, 11, 2)], ids=str)
+@pytest.mark.parametrize("kw", LINEAR_KWS, ids=str)
+def test_interpolate_linear_modes_keep_the_layout(kw, shape, layout, dtype):
+    """Bilinear and bicubic: values, gradients and strides as PyTorch's (channels-last in,
+    channels-last out and gradient)."""
+    (ey, eg), (ty, tg) = _interp_pair(shape, dtype, layout, kw)
+    np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(eg.numpy(), tg.numpy(), rtol=1e-5, atol=1e-5)
+    assert ey.stride() == ty.stride()
+    assert eg.stride() == tg.stride()
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "cl"])
+@pytest.mark.parametrize("kw", [k for k in LINEAR_KWS if k["mode"] == "bilinear"], ids=str)
+def test_interpolate_linear_modes_infinite_input(kw, layout):
+    """An inf input stays in its own window (no inf * 0 = NaN elsewhere), in either layout.
+    (Not bicubic: PyTorch's bicubic multiplies zero tap weights by the inf, ember's does not.)"""
+    x = rand_array((1, 2, 6, 5), np.float32, seed=3)
+    x[0, 1, 2, 3] = np.inf
+    x[0, 0, 0, 0] = -np.inf
+    (ey, _), (ty, _) = _interp_pair(x.shape, np.float32, layout, kw, x=x)
+    e, t = ey.detach().numpy(), ty.detach().numpy()
+    np.testing.assert_array_equal(np.isnan(e), np.isnan(t))
+    np.testing.assert_array_equal(np.isinf(e), np.isinf(t))
+    fin = np.isfinite(t)
+    np.testing.assert_allclose(e[fin], t[fin], rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore:`nn.functional.upsample")
@@ -269,3 +388,40 @@ def test_layer_parity(case):
 def test_errors(call, exc, msg):
     with pytest.raises(exc, match=msg):
         call()
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "cl"])
+@pytest.mark.parametrize(
+    "kw", [dict(scale_factor=2), dict(mode="bilinear", scale_factor=2), dict(size=(3, 5))], ids=str
+)
+def test_interpolate_empty_batch(kw, layout):
+    (ey, eg), (ty, tg) = _interp_pair((0, 3, 4, 6), np.float32, layout, kw)
+    assert ey.shape == ty.shape and eg.shape == tg.shape
+
+
+VIEWS = {
+    "slice": lambda lib, x: x[:, :, 1:, ::2],
+    "expand": lambda lib, x: x[:, :1].expand(3, 4, 9, 10),
+    "permuted": lambda lib, x: x.permute(0, 1, 3, 2),
+    "cl_slice": lambda lib, x: x.contiguous(memory_format=lib.channels_last)[:, 1:3],
+}
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=str)
+@pytest.mark.parametrize(
+    "kw", [dict(scale_factor=2), dict(scale_factor=(2, 3)), dict(mode="bilinear", scale_factor=2)]
+)
+def test_interpolate_of_views(view, kw):
+    """Strided views (sliced, expanded, permuted, channels-last sliced): values, gradients and
+    output strides as PyTorch's."""
+    base = rand_array((3, 4, 9, 10), np.float32, seed=5)
+    outs = []
+    for lib, f in ((ember, F), (torch, TF)):
+        x = lib.tensor(base).requires_grad_()
+        y = f.interpolate(VIEWS[view](lib, x), **kw)
+        y.backward(lib.ones_like(y) * 0.5)
+        outs.append((y.detach().numpy(), y.stride(), x.grad.numpy()))
+    (ey, es, eg), (ty, ts, tg) = outs
+    np.testing.assert_allclose(ey, ty, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(eg, tg, rtol=1e-5, atol=1e-6)
+    assert es == ts
