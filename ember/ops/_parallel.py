@@ -248,6 +248,20 @@ def blocks(n: int, work: int) -> list[tuple[int, int]]:
     return _bounds(n, SETTINGS.threads)
 
 
+def in_blocks(
+    fn: Callable[[int, int], None], item_bytes: int, block_bytes: int
+) -> Callable[[int, int], None]:
+    """``fn(a, b)`` over ``[a, b)`` cut into blocks of about ``block_bytes`` (of items of
+    ``item_bytes`` each, at least one a block): a chunk's work then stays in cache."""
+    step = max(1, block_bytes // max(item_bytes, 1))
+
+    def run(a: int, b: int) -> None:
+        for lo in range(a, b, step):
+            fn(lo, min(b, lo + step))
+
+    return run
+
+
 def _run_here(fn: Callable[[int, int], None], bounds: list, whole: bool) -> None:
     """The chunks in the calling thread: one call over all if ``whole``, else in order."""
     if whole:

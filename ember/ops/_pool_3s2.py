@@ -25,13 +25,11 @@ Measured on (32, 64, 32, 32) float32 channels-last, one thread, against the 9-of
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from .._memory_format import channels_last, suggest_format
 from .._scratch import scratch
-from ._parallel import parallel_for
+from ._parallel import in_blocks, parallel_for
 
 __all__ = ["fits", "max_forward", "max_backward"]
 
@@ -134,16 +132,6 @@ def _scatter(v: np.ndarray, masks: tuple, gx: np.ndarray, axis: int, add: bool) 
     np.add(head, n, out=head)
 
 
-def _in_blocks(fn: Callable[[int, int], None], image_bytes: int) -> Callable[[int, int], None]:
-    step = max(1, _BLOCK_BYTES // max(image_bytes, 1))
-
-    def run(a: int, b: int) -> None:
-        for lo in range(a, b, step):
-            fn(lo, min(b, lo + step))
-
-    return run
-
-
 def _like(x: np.ndarray, shape: tuple) -> np.ndarray:
     """A pooled ``(N, C, h, w)`` buffer in the memory format PyTorch reads from ``x``'s strides
     (NCHW or channels-last)."""
@@ -164,8 +152,8 @@ def max_forward(x: np.ndarray, out: tuple) -> tuple[np.ndarray, np.ndarray]:
         _reduce(x[a:b], cols[a:b], 3)
         _reduce(cols[a:b], res[a:b], 2)
 
-    parallel_for(_in_blocks(block, x.nbytes // n), n, 3 * x.size // 2, block.__code__,
-                 whole=True)  # fmt: skip
+    run = in_blocks(block, x.nbytes // n, _BLOCK_BYTES)
+    parallel_for(run, n, 3 * x.size // 2, block.__code__, whole=True)
     return res, cols
 
 
@@ -196,5 +184,7 @@ def max_backward(x: np.ndarray, cols: np.ndarray, res: np.ndarray, g: np.ndarray
             top_rows = _rows(masks, slice(1, 2 * m, 2))
             _scatter(below, top_rows, _along(gx_odd, 2, slice(0, m)), 3, add=True)
 
-    parallel_for(_in_blocks(block, x.nbytes // n), n, 10 * x.size, block.__code__, whole=True)
+    parallel_for(
+        in_blocks(block, x.nbytes // n, _BLOCK_BYTES), n, 10 * x.size, block.__code__, whole=True
+    )
     return gx
