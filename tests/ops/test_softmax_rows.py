@@ -41,13 +41,21 @@ def _run(lib, name: str, a: np.ndarray, g: np.ndarray) -> list:
     return [y, x.grad]
 
 
+# Offsets of the values: rows exponentiated as they are (0), and rows that need the shift by
+# their maxima (-60: sums below 1; +30: log-softmax's sums beyond its limit; +100: overflow).
+OFFSETS = [0.0, -60.0, 30.0, 100.0]
+
+
+@pytest.mark.parametrize("offset", OFFSETS, ids=lambda o: f"offset{o:g}")
 @pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_blocked_softmax_matches_torch(small_blocks, shape, name, dt):
-    a = rand_array(shape, dt, 0, -4.0, 4.0)
+def test_blocked_softmax_matches_torch(small_blocks, shape, name, dt, offset):
+    a = rand_array(shape, dt, 0, -4.0, 4.0) + dt(offset)
     g = rand_array(shape, dt, 1)
     rtol, atol = TOL[dt]
+    if name == "log_softmax" and offset:  # outputs compared next to the inputs' magnitude
+        atol = max(atol, rtol * abs(offset))
     for i, (e, t) in enumerate(zip(_run(ember, name, a, g), _run(torch, name, a, g))):
         assert_close(e, t, rtol=rtol, atol=atol, what=f"{name} item {i}")
 
@@ -62,6 +70,8 @@ def test_blocked_softmax_edge_values(small_blocks, name):
     a[3, 4] = np.nan
     a[4, :] = -0.0
     a[5, 0], a[5, 1] = 1e30, -1e30
+    a[6, :] = np.float32(-90.0)  # terms in the subnormal range unless shifted
+    a[7, 1] = np.float32(85.0)  # a single huge term
     g = rand_array((8, 6), np.float32, 1)
     for i, (e, t) in enumerate(zip(_run(ember, name, a, g), _run(torch, name, a, g))):
         assert_close(e, t, what=f"{name} item {i}")
