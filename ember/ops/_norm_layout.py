@@ -37,6 +37,8 @@ __all__ = ["ChannelLayout"]
 # Rows of a channels-last view hold about this many elements (a power-of-two count of positions).
 _LAST_WIDTH = 4096
 _BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# Bytes of output per block of ``affine`` (the block stays in L2 between its two passes).
+_AFFINE_BLOCK_BYTES = 256 << 10
 # BLAS sums a run in a few running totals, whose rounding grows with the run (see
 # ops/_spatial_mean.py): longer runs of one channel keep NumPy's reductions.
 _MAX_RUN = 1 << 16
@@ -123,6 +125,24 @@ class ChannelLayout:
         if self.last:
             return a2
         return a2[:, lo * self.reps : hi * self.reps]
+
+    def affine(self, x2: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+        """``out = x2 * a + b`` for (rows, width) arrays and (width,) rows ``a`` and ``b``: in
+        blocks of about ``_AFFINE_BLOCK_BYTES`` so that the add finds the product in cache, in
+        per-core runs of blocks when the data is big (``parallel_for``).
+
+        Two whole-array passes streamed ``out`` through memory twice: BatchNorm2d(64) eval on
+        (32, 64, 32, 32) channels-last float32, one thread, process CPU, 1.35 -> see commit."""
+        step = max(1, _AFFINE_BLOCK_BYTES // max(1, self.width * out.itemsize))
+        nblocks = -(-self.rows // step)
+
+        def affine_blocks(first: int, last: int) -> None:
+            for i in range(first, last):
+                r = slice(i * step, (i + 1) * step)
+                yb = np.multiply(x2[r], a, out=out[r])
+                yb += b
+
+        parallel_for(affine_blocks, nblocks, self.rows * self.width)
 
     def for_channel_blocks(self, fn) -> None:
         """``fn(lo, hi)`` over blocks of channels covering all C: one pool task per block (NC*

@@ -20,7 +20,7 @@ from math import prod
 import numpy as np
 
 from ._norm_layout import ChannelLayout
-from ._norm_rows import rows_backward, rows_forward
+from ._norm_rows import rows_backward, rows_forward, standardized
 from ._util import Primitive, carrying, on_graph
 
 __all__ = ["BatchNormTrain", "BatchNormEval", "LayerNorm", "GroupNorm", "RMSNorm"]
@@ -274,8 +274,8 @@ class BatchNormEval(Primitive):
         shift = -mean * scale
         if bias is not None:
             shift = shift + bias
-        y = np.multiply(lay.view(x), lay.expand(scale), out=lay.new(x.dtype))
-        y += lay.expand(shift.astype(x.dtype, copy=False))
+        y = lay.new(x.dtype)
+        lay.affine(lay.view(x), lay.expand(scale), lay.expand(shift.astype(x.dtype, copy=False)), y)
         ctx.save_for_backward(x, weight)  # weight: for create_graph (scale is an intermediate)
         ctx.meta = (lay, mean, invstd, scale)
         return lay.nd(y)
@@ -338,20 +338,21 @@ class LayerNorm(Primitive):
         inner = int(np.prod(x.shape[x.ndim - k :])) if k else 1
         w = None if weight is None else weight.reshape(-1)
         b = None if bias is None else bias.reshape(-1)
-        y, xhat, invstd, _, _ = rows_forward(x.reshape(-1, inner), 1, w, b, eps)
-        ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
-        ctx.meta = (x.shape, invstd, bias, eps)
+        y, invstd, mean, _ = rows_forward(x.reshape(-1, inner), 1, w, b, eps)
+        ctx.save_for_backward(x, weight)  # the backward recomputes xhat from x
+        ctx.meta = (x.shape, inner, invstd, mean, bias, eps)
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
-        xhat, x, weight = ctx.saved_tensors
-        shape, invstd, bias, eps = ctx.meta
+        x, weight = ctx.saved_tensors
+        shape, inner, invstd, mean, bias, eps = ctx.meta
         if on_graph(g):
             return _layer_norm_on_graph(ctx, g)
         w = None if weight is None else weight.reshape(-1)
         nig = tuple(ctx.needs_input_grad[:3])
-        gx, gw, gb = rows_backward(g.reshape(xhat.shape), xhat, invstd, 1, w, nig)
+        x2 = x.reshape(-1, inner)
+        gx, gw, gb = rows_backward(g.reshape(x2.shape), x2, mean, invstd, 1, w, nig)
         return (
             None if gx is None else gx.reshape(shape),
             None if gw is None else gw.reshape(weight.shape),
@@ -361,11 +362,17 @@ class LayerNorm(Primitive):
         )
 
 
+def _values(x) -> np.ndarray:
+    """A saved input's array (a GraphArray under create_graph carries it)."""
+    return x.t._data if on_graph(x) else x
+
+
 def _layer_norm_on_graph(ctx, g) -> tuple:
     """LayerNorm's backward under create_graph: the same formulas on recorded ops."""
-    xhat, x, weight = ctx.saved_tensors
-    shape, invstd, bias, eps = ctx.meta
-    xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (1,), eps, xhat, invstd)
+    x, weight = ctx.saved_tensors
+    shape, inner, invstd, mean, bias, eps = ctx.meta
+    xhat_v = standardized(_values(x).reshape(-1, inner), 1, mean, invstd)
+    xhat, invstd = _standardize_on_graph(x.reshape(xhat_v.shape), (1,), eps, xhat_v, invstd)
     g2 = g.reshape(xhat.shape)
     nig = ctx.needs_input_grad
     gx = gw = gb = None
@@ -398,25 +405,25 @@ class GroupNorm(Primitive):
         w_row = None if weight is None else np.repeat(weight, spatial)
         b_row = None if bias is None else np.repeat(bias, spatial)
         x2 = x.reshape(n, c * spatial)  # explicit sizes: an empty batch is valid input
-        y, xhat2, invstd, mean, var = rows_forward(x2, groups, w_row, b_row, eps)
-        xhat = xhat2.reshape(n, groups, c * spatial // groups)
-        ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
-        ctx.meta = (x.shape, invstd.reshape(n, groups, 1), bias, eps)
+        y, invstd, mean, var = rows_forward(x2, groups, w_row, b_row, eps)
+        ctx.save_for_backward(x, weight)  # the backward recomputes xhat from x
+        ctx.meta = (x.shape, groups, invstd, mean, bias, eps)
         return y.reshape(x.shape), mean.reshape(n, groups), var.reshape(n, groups)
 
     @staticmethod
     def backward(ctx, g, _gm=None, _gv=None):
-        xhat, x, weight = ctx.saved_tensors
-        shape, invstd, bias, eps = ctx.meta
+        x, weight = ctx.saved_tensors
+        shape, groups, invstd, mean, bias, eps = ctx.meta
         if on_graph(g):
             return _group_norm_on_graph(ctx, g)
-        n, c, groups = shape[0], shape[1], xhat.shape[1]
+        n, c = shape[0], shape[1]
         spatial = prod(shape[2:])
         w_row = None if weight is None else np.repeat(weight, spatial)
         gx, gw, gb = rows_backward(
             g.reshape(n, c * spatial),
-            xhat.reshape(n, c * spatial),
-            invstd.reshape(-1, 1),
+            x.reshape(n, c * spatial),
+            mean,
+            invstd,
             groups,
             w_row,
             tuple(ctx.needs_input_grad[:3]),
@@ -432,10 +439,13 @@ class GroupNorm(Primitive):
 
 def _group_norm_on_graph(ctx, g) -> tuple:
     """GroupNorm's backward under create_graph: the same formulas on recorded ops."""
-    xhat, x, weight = ctx.saved_tensors
-    shape, invstd, bias, eps = ctx.meta
-    xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (2,), eps, xhat, invstd)
+    x, weight = ctx.saved_tensors
+    shape, groups, invstd, mean, bias, eps = ctx.meta
     n, c = shape[0], shape[1]
+    x2_v = _values(x).reshape(n, -1)
+    xhat_v = standardized(x2_v, groups, mean, invstd).reshape(n, groups, -1)
+    invstd = invstd.reshape(n, groups, 1)
+    xhat, invstd = _standardize_on_graph(x.reshape(xhat_v.shape), (2,), eps, xhat_v, invstd)
     g3 = g.reshape(n, c, -1)
     nig = ctx.needs_input_grad
     gx = gw = gb = None
