@@ -427,11 +427,12 @@ class GroupNorm(Primitive):
             groups,
             w_row,
             tuple(ctx.needs_input_grad[:3]),
+            spatial,
         )
         return (
             None if gx is None else gx.reshape(shape),
-            None if gw is None else gw.reshape(c, spatial).sum(axis=1),
-            None if gb is None else gb.reshape(c, spatial).sum(axis=1),
+            gw,
+            gb,
             None,
             None,
         )
