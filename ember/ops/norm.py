@@ -19,9 +19,11 @@ from math import prod
 
 import numpy as np
 
+from . import _group_norm
 from ._norm_layout import ChannelLayout
 from ._norm_rows import rows_backward, rows_forward, standardized
 from ._util import Primitive, carrying, on_graph
+from .shape import _hidden_channels_last
 
 __all__ = ["BatchNormTrain", "BatchNormEval", "LayerNorm", "GroupNorm", "RMSNorm"]
 
@@ -401,21 +403,31 @@ class GroupNorm(Primitive):
     @staticmethod
     def forward(ctx, x, weight, bias, groups, eps):
         n, c = x.shape[0], x.shape[1]
-        spatial = prod(x.shape[2:])
-        w_row = None if weight is None else np.repeat(weight, spatial)
-        b_row = None if bias is None else np.repeat(bias, spatial)
-        x2 = x.reshape(n, c * spatial)  # explicit sizes: an empty batch is valid input
-        y, invstd, mean, var = rows_forward(x2, groups, w_row, b_row, eps)
+        last = _channels_last(x)
+        per_sample = _group_norm.usable(x, last)
+        if per_sample:  # (channels-last input keeps its layout, as in PyTorch)
+            y, invstd, mean, var = _group_norm.sample_forward(x, groups, weight, bias, eps, last)
+        else:
+            spatial = prod(x.shape[2:])
+            w_row = None if weight is None else np.repeat(weight, spatial)
+            b_row = None if bias is None else np.repeat(bias, spatial)
+            x2 = x.reshape(n, c * spatial)  # explicit sizes: an empty batch is valid input
+            y, invstd, mean, var = rows_forward(x2, groups, w_row, b_row, eps)
+            y = y.reshape(x.shape)
         ctx.save_for_backward(x, weight)  # the backward recomputes xhat from x
-        ctx.meta = (x.shape, groups, invstd, mean, bias, eps)
-        return y.reshape(x.shape), mean.reshape(n, groups), var.reshape(n, groups)
+        ctx.meta = (x.shape, groups, invstd, mean, bias, eps, (per_sample, last))
+        return y, mean.reshape(n, groups), var.reshape(n, groups)
 
     @staticmethod
     def backward(ctx, g, _gm=None, _gv=None):
         x, weight = ctx.saved_tensors
-        shape, groups, invstd, mean, bias, eps = ctx.meta
+        shape, groups, invstd, mean, bias, eps, (per_sample, last) = ctx.meta
         if on_graph(g):
             return _group_norm_on_graph(ctx, g)
+        nig = tuple(ctx.needs_input_grad[:3])
+        if per_sample:
+            gx, gw, gb = _group_norm.sample_backward(g, x, mean, invstd, groups, weight, nig, last)
+            return gx, gw, gb, None, None
         n, c = shape[0], shape[1]
         spatial = prod(shape[2:])
         w_row = None if weight is None else np.repeat(weight, spatial)
@@ -426,7 +438,7 @@ class GroupNorm(Primitive):
             invstd,
             groups,
             w_row,
-            tuple(ctx.needs_input_grad[:3]),
+            nig,
             spatial,
         )
         return (
@@ -441,7 +453,7 @@ class GroupNorm(Primitive):
 def _group_norm_on_graph(ctx, g) -> tuple:
     """GroupNorm's backward under create_graph: the same formulas on recorded ops."""
     x, weight = ctx.saved_tensors
-    shape, groups, invstd, mean, bias, eps = ctx.meta
+    shape, groups, invstd, mean, bias, eps, _ = ctx.meta
     n, c = shape[0], shape[1]
     x2_v = _values(x).reshape(n, -1)
     xhat_v = standardized(x2_v, groups, mean, invstd).reshape(n, groups, -1)
@@ -458,6 +470,12 @@ def _group_norm_on_graph(ctx, g) -> tuple:
     if nig[2]:
         gb = g3.sum(axis=(0, 2))
     return gx, gw, gb, None, None
+
+
+def _channels_last(x: np.ndarray) -> bool:
+    """Whether group norm keeps ``x``'s channels-last layout: a non-empty 4-D or 5-D input
+    stored as (N, *S, C) (not also contiguous, as with one channel or one position)."""
+    return x.ndim >= 4 and x.size > 0 and not x.flags.c_contiguous and _hidden_channels_last(x)
 
 
 class RMSNorm(Primitive):

@@ -206,6 +206,58 @@ def test_layer_and_group_norm_blocks_split_over_two_threads(
         assert np.array_equal(a.detach().numpy(), b.detach().numpy()), f"item {i}"
 
 
+@pytest.mark.parametrize("split", [False, True], ids=["one_thread", "split"])
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+@pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize(
+    "shape,groups,offset",
+    [
+        ((3, 6, 5, 7), 3, 0.0),
+        ((2, 4, 1, 13), 4, 0.0),  # one channel per group
+        ((5, 8, 3, 3), 1, 0.0),
+        ((2, 6, 3, 2, 5), 2, 0.0),  # 5-D (channels_last_3d)
+        ((4, 4, 4, 4), 2, 300.0),  # a large mean next to the spread
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("layout", ["channels_last", "contiguous"])
+def test_group_norm_per_sample(
+    shape, groups, offset, dt, affine, split, layout, request, monkeypatch
+):
+    # Group norm sample by sample (ember.ops._group_norm), every sample size taking that path:
+    # a channels-last input keeps its layout (output and input gradient, as in PyTorch);
+    # values and every gradient against PyTorch in float64; the upstream gradient is stored
+    # contiguously (a copy into the channels-last layout).
+    from ember.ops import _group_norm
+
+    monkeypatch.setattr(_group_norm, "MIN_SAMPLE", 0)
+    if split:
+        request.getfixturevalue("two_threads_split")
+
+    def run(lib, F, d):
+        fmt = lib.channels_last if len(shape) == 4 else lib.channels_last_3d
+        if layout == "contiguous":
+            fmt = lib.contiguous_format
+        arr = rand_array(shape, np.float64, 0) + offset
+        x = lib.tensor(arr.astype(d)).contiguous(memory_format=fmt).requires_grad_()
+        c = shape[1]
+        w = lib.tensor(rand_array((c,), d, 1, 0.5, 1.5), requires_grad=True) if affine else None
+        b = lib.tensor(rand_array((c,), d, 2), requires_grad=True) if affine else None
+        y = F.group_norm(x, groups, w, b)
+        y.backward(lib.tensor(rand_array(shape, d, 5)))
+        return [y, x.grad] + ([w.grad, b.grad] if affine else [])
+
+    e = run(ember, EF, dt)
+    t = run(torch, TF, np.float64)
+    assert e[0].stride() == t[0].stride() and e[1].stride() == t[1].stride()
+    r = 2e-5 if dt == np.float32 else 1e-10
+    if offset and dt == np.float32:
+        r = 2e-3
+    for i, (a, b) in enumerate(zip(e, t)):
+        scale = float(np.abs(b.detach().numpy()).max()) + 1.0 if i > 1 else 1.0
+        assert_close(a, b, rtol=r, atol=r * scale, check_dtype=False, what=f"item {i}")
+
+
 @pytest.mark.parametrize("kind,shape,arg", ODD_ROW_CASES, ids=str)
 def test_layer_and_group_norm_double_backward_recomputes_xhat(kind, shape, arg):
     # The forward saves x (not xhat): create_graph recomputes the standardised values.
