@@ -132,7 +132,10 @@ class ChannelLayout:
         per-core runs of blocks when the data is big (``parallel_for``).
 
         Two whole-array passes streamed ``out`` through memory twice: BatchNorm2d(64) eval on
-        (32, 64, 32, 32) channels-last float32, one thread, process CPU, 1.35 -> see commit."""
+        (32, 64, 32, 32) float32, no_grad, one thread, thread CPU (load ~2): channels-last
+        1.21 -> 1.14-1.18 ms, contiguous 0.96 -> 0.88 ms (PyTorch 0.65-0.8; its one fused pass
+        against NumPy's two, the multiply alone 0.78 ms). Blocks of 128 KB-1 MB measured the
+        same, 32 KB 1.40 ms, the whole array 1.24 ms."""
         step = max(1, _AFFINE_BLOCK_BYTES // max(1, self.width * out.itemsize))
         nblocks = -(-self.rows // step)
 
