@@ -26,8 +26,9 @@ from ._util import ones_vector
 
 __all__ = ["usable", "sample_forward", "sample_backward"]
 
-# Elements per sample from which contiguous input runs here (smaller samples: many per block of
-# _norm_rows, whose per-call overhead is shared by the samples of a block).
+# Elements per block of samples (a block and two temporaries stay in L2).
+BLOCK = 1 << 16
+# Elements per sample from which contiguous input runs here (see ``usable``).
 MIN_SAMPLE = 1 << 12
 # BLAS sums a run in a few running totals whose rounding grows with the run (see
 # ops/_norm_layout.py): longer runs keep NumPy's pairwise reductions.
@@ -43,7 +44,8 @@ def usable(x: np.ndarray, last: bool) -> bool:
 
 
 class _Layout:
-    """The per-sample blocks of one input: (N, C, L) or, channels-last, (N, L, C)."""
+    """The per-sample blocks of one input: (N, C, L) or, channels-last, (N, L, C); the methods
+    take a block of ``m`` samples, (m, C, L) or (m, L, C), and give per-channel (m, C)."""
 
     __slots__ = ("shape", "last", "blas")
 
@@ -66,44 +68,47 @@ class _Layout:
         return a3.reshape(self.shape)
 
     def sums(self, a: np.ndarray) -> np.ndarray:
-        """Per-channel sums (C,) of one sample's block."""
-        if self.last:
-            if self.blas:
-                return ones_vector(a.shape[0], a.dtype) @ a
-            return np.add.reduce(a, axis=0)
+        """Per-channel sums of a block of samples."""
+        ax = 1 if self.last else 2
         if self.blas:
-            return a @ ones_vector(a.shape[1], a.dtype)
-        return np.add.reduce(a, axis=1)
+            ones = ones_vector(a.shape[ax], a.dtype)
+            return np.matmul(ones, a) if self.last else a @ ones
+        return np.add.reduce(a, axis=ax)
 
     def dots(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Per-channel sums of ``a * b`` (C,), without the product array."""
+        """Per-channel sums of ``a * b``, without the product array."""
         if self.last:
-            return np.einsum("mk,mk->k", a, b)
-        return np.vecdot(a, b) if self.blas else np.einsum("km,km->k", a, b)
+            return np.einsum("nmk,nmk->nk", a, b)
+        return np.vecdot(a, b) if self.blas else np.einsum("nkm,nkm->nk", a, b)
 
     def vec(self, v: np.ndarray) -> np.ndarray:
-        """A per-channel (C,) vector broadcastable over a sample's block."""
-        return v if self.last else v[:, None]
+        """Per-channel values (m, C) (or (C,)) broadcastable over a block of samples."""
+        if v.ndim == 1:
+            return v if self.last else v[:, None]
+        return v[:, None, :] if self.last else v[:, :, None]
 
 
 def _per_group(v: np.ndarray, groups: int) -> np.ndarray:
-    """A (C,) vector summed over each group's channels: (groups,)."""
-    return v.reshape(groups, -1).sum(axis=1)
+    """Per-channel values (m, C) summed over each group's channels: (m, groups)."""
+    return v.reshape(v.shape[0], groups, -1).sum(axis=2)
 
 
 def _per_channel(v: np.ndarray, c: int) -> np.ndarray:
-    """A (groups,) vector repeated over each group's channels: (C,)."""
-    return v.repeat(c // v.shape[0])
+    """Per-group values (m, groups) repeated over each group's channels: (m, C)."""
+    return v.repeat(c // v.shape[1], axis=1)
 
 
-def _run(fn, n: int, work: int) -> None:
-    """``fn(s)`` for every sample, in per-core runs of samples when big."""
+def _each_block(fn, n: int, sample: int) -> None:
+    """``fn(i, lo, hi)`` for blocks ``i`` of samples ``lo:hi`` of about ``BLOCK`` elements (at
+    least one sample), in per-core runs of blocks when big."""
+    step = max(1, BLOCK // max(1, sample))
+    nblocks = -(-n // step)
 
-    def samples(lo: int, hi: int) -> None:
-        for s in range(lo, hi):
-            fn(s)
+    def run(first: int, last: int) -> None:
+        for i in range(first, last):
+            fn(i, i * step, min((i + 1) * step, n))
 
-    parallel_for(samples, n, work, site=fn.__code__)
+    parallel_for(run, nblocks, n * sample, site=fn.__code__)
 
 
 def sample_forward(x: np.ndarray, groups: int, weight, bias, eps: float, last: bool) -> tuple:
@@ -116,19 +121,19 @@ def sample_forward(x: np.ndarray, groups: int, weight, bias, eps: float, last: b
     y3 = scratch.get(x3.shape, x.dtype)
     stats = np.empty((3, n, groups), x.dtype)  # invstd, mean, var
 
-    def forward_sample(s: int) -> None:
-        xs, ys = x3[s], y3[s]
+    def forward_block(_i: int, a: int, b: int) -> None:
+        xs, ys = x3[a:b], y3[a:b]
         mean = _per_group(lay.sums(xs), groups) / cnt
         xc = np.subtract(xs, lay.vec(_per_channel(mean, c)), out=ys)
         var = _per_group(lay.dots(xc, xc), groups) / cnt
         inv = 1.0 / np.sqrt(var + eps)
-        a = _per_channel(inv, c)
-        ys *= lay.vec(a if weight is None else a * weight)
+        sc = _per_channel(inv, c)
+        ys *= lay.vec(sc if weight is None else sc * weight)
         if bias is not None:
             ys += lay.vec(bias)
-        stats[0, s], stats[1, s], stats[2, s] = inv, mean, var
+        stats[0, a:b], stats[1, a:b], stats[2, a:b] = inv, mean, var
 
-    _run(forward_sample, n, x.size)
+    _each_block(forward_block, n, x.size // n)
     st = stats.reshape(3, -1, 1)
     return lay.nd(y3), st[0], st[1], st[2]
 
@@ -142,26 +147,27 @@ def sample_backward(g, x, mean, invstd, groups: int, weight, need: tuple, last: 
     cnt = x.dtype.type(x.size // (n * groups))
     mean, invstd = mean.reshape(n, groups), invstd.reshape(n, groups)
     gx3 = scratch.get(x3.shape, x.dtype) if need[0] else None
-    partial = np.empty((2, n, c), x.dtype)  # per-sample weight and bias gradients
+    step = max(1, BLOCK // max(1, x.size // n))
+    partial = np.empty((2, -(-n // step), c), x.dtype)  # per-block weight and bias gradients
 
-    def backward_sample(s: int) -> None:
-        gs, xs = g3[s], x3[s]
-        inv = _per_channel(invstd[s], c)
-        xc = xs - lay.vec(_per_channel(mean[s], c))  # (a sample-sized temporary)
+    def backward_block(i: int, a: int, b: int) -> None:
+        gs, xs = g3[a:b], x3[a:b]
+        inv = _per_channel(invstd[a:b], c)
+        xc = xs - lay.vec(_per_channel(mean[a:b], c))  # (a block-sized temporary)
         gsum = lay.sums(gs)
-        gxc = lay.sums(np.multiply(gs, xc, out=gx3[s] if need[0] else None))
-        partial[0, s], partial[1, s] = gxc * inv, gsum
+        gxc = lay.sums(np.multiply(gs, xc, out=gx3[a:b] if need[0] else None))
+        partial[0, i], partial[1, i] = (gxc * inv).sum(axis=0), gsum.sum(axis=0)
         if not need[0]:
             return
         w = 1 if weight is None else weight
         m1 = _per_channel(_per_group(gsum * w, groups) / cnt, c)  # mean(g * w)
         c2 = inv * inv * _per_channel(_per_group(gxc * w, groups) / cnt, c)
-        out = np.multiply(gs, lay.vec(inv * w), out=gx3[s])
+        out = np.multiply(gs, lay.vec(inv * w), out=gx3[a:b])
         xc *= lay.vec(-inv * c2)
         out += xc
         out -= lay.vec(inv * m1)
 
-    _run(backward_sample, n, x.size)
+    _each_block(backward_block, n, x.size // n)
     gx = lay.nd(gx3) if need[0] else None
     gw = partial[0].sum(axis=0) if need[1] else None
     gb = partial[1].sum(axis=0) if need[2] else None
