@@ -340,21 +340,21 @@ class LayerNorm(Primitive):
         inner = int(np.prod(x.shape[x.ndim - k :])) if k else 1
         w = None if weight is None else weight.reshape(-1)
         b = None if bias is None else bias.reshape(-1)
-        y, invstd, mean, _ = rows_forward(x.reshape(-1, inner), 1, w, b, eps)
-        ctx.save_for_backward(x, weight)  # the backward recomputes xhat from x
-        ctx.meta = (x.shape, inner, invstd, mean, bias, eps)
+        y, invstd, mean, _, xc = rows_forward(x.reshape(-1, inner), 1, w, b, eps)
+        ctx.save_for_backward(x, weight)  # the backward recomputes xhat from x (or xc)
+        ctx.meta = (x.shape, inner, invstd, mean, xc, bias, eps)
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        shape, inner, invstd, mean, bias, eps = ctx.meta
+        shape, inner, invstd, mean, xc, bias, eps = ctx.meta
         if on_graph(g):
             return _layer_norm_on_graph(ctx, g)
         w = None if weight is None else weight.reshape(-1)
         nig = tuple(ctx.needs_input_grad[:3])
         x2 = x.reshape(-1, inner)
-        gx, gw, gb = rows_backward(g.reshape(x2.shape), x2, mean, invstd, 1, w, nig)
+        gx, gw, gb = rows_backward(g.reshape(x2.shape), x2, mean, invstd, 1, w, nig, 1, xc)
         return (
             None if gx is None else gx.reshape(shape),
             None if gw is None else gw.reshape(weight.shape),
@@ -372,7 +372,7 @@ def _values(x) -> np.ndarray:
 def _layer_norm_on_graph(ctx, g) -> tuple:
     """LayerNorm's backward under create_graph: the same formulas on recorded ops."""
     x, weight = ctx.saved_tensors
-    shape, inner, invstd, mean, bias, eps = ctx.meta
+    shape, inner, invstd, mean, _, bias, eps = ctx.meta
     xhat_v = standardized(_values(x).reshape(-1, inner), 1, mean, invstd)
     xhat, invstd = _standardize_on_graph(x.reshape(xhat_v.shape), (1,), eps, xhat_v, invstd)
     g2 = g.reshape(xhat.shape)
@@ -407,21 +407,22 @@ class GroupNorm(Primitive):
         per_sample = _group_norm.usable(x, last)
         if per_sample:  # (channels-last input keeps its layout, as in PyTorch)
             y, invstd, mean, var = _group_norm.sample_forward(x, groups, weight, bias, eps, last)
+            xc = None
         else:
             spatial = prod(x.shape[2:])
             w_row = None if weight is None else np.repeat(weight, spatial)
             b_row = None if bias is None else np.repeat(bias, spatial)
             x2 = x.reshape(n, c * spatial)  # explicit sizes: an empty batch is valid input
-            y, invstd, mean, var = rows_forward(x2, groups, w_row, b_row, eps)
+            y, invstd, mean, var, xc = rows_forward(x2, groups, w_row, b_row, eps)
             y = y.reshape(x.shape)
-        ctx.save_for_backward(x, weight)  # the backward recomputes xhat from x
-        ctx.meta = (x.shape, groups, invstd, mean, bias, eps, (per_sample, last))
+        ctx.save_for_backward(x, weight)  # the backward recomputes xhat from x (or xc)
+        ctx.meta = (x.shape, groups, invstd, mean, bias, eps, (per_sample, last, xc))
         return y, mean.reshape(n, groups), var.reshape(n, groups)
 
     @staticmethod
     def backward(ctx, g, _gm=None, _gv=None):
         x, weight = ctx.saved_tensors
-        shape, groups, invstd, mean, bias, eps, (per_sample, last) = ctx.meta
+        shape, groups, invstd, mean, bias, eps, (per_sample, last, xc) = ctx.meta
         if on_graph(g):
             return _group_norm_on_graph(ctx, g)
         nig = tuple(ctx.needs_input_grad[:3])
@@ -440,6 +441,7 @@ class GroupNorm(Primitive):
             w_row,
             nig,
             spatial,
+            None if xc is None else xc.reshape(n, c * spatial),
         )
         return (
             None if gx is None else gx.reshape(shape),

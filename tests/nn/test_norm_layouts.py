@@ -184,17 +184,21 @@ def _rows_run_dt(lib, F, kind, shape, arg, dt, create_graph=False):
     return [gx, gw, x.grad, w.grad, b.grad]
 
 
+@pytest.mark.parametrize("save", [True, False], ids=["xc_saved", "xc_recomputed"])
 @pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("kind,shape,arg", ODD_ROW_CASES, ids=str)
 def test_layer_and_group_norm_blocks_split_over_two_threads(
-    kind, shape, arg, dt, two_threads_split, monkeypatch
+    kind, shape, arg, dt, save, two_threads_split, monkeypatch
 ):
     # Blocks of 8 elements (one row or less each) run in per-core runs on the pool: values and
     # every gradient against PyTorch; the weight and bias gradients sum the per-block partials
-    # in block order, so they are bit for bit those of one thread.
-    from ember.ops import _norm_rows, _parallel
+    # in block order, so they are bit for bit those of one thread. The backward takes the
+    # centred values the forward saved (small inputs) or recomputes them (big ones).
+    from ember.ops import _group_norm, _norm_rows, _parallel
 
     monkeypatch.setattr(_norm_rows, "BLOCK", 8)
+    monkeypatch.setattr(_norm_rows, "SAVE_MAX", 1 << 30 if save else 0)
+    monkeypatch.setattr(_group_norm, "MIN_SAMPLE", 1 << 30)  # (group norm on these rows)
     e = _rows_run_dt(ember, EF, kind, shape, arg, dt)
     t = _rows_run_dt(torch, TF, kind, shape, arg, dt)
     tol = dict(rtol=1e-4, atol=1e-5) if dt == np.float32 else dict(rtol=1e-10, atol=1e-11)
