@@ -145,7 +145,9 @@ def log_softmax_forward(x: np.ndarray) -> np.ndarray:
 
     def log_softmax_block(a: int, b: int) -> None:
         xb, ob = x2[a:b], out2[a:b]
-        s = _row_sums(np.exp(xb))  # (a block-sized temporary)
+        # exp(x) in the output's block, overwritten below (a temporary per block cost 12.0-12.7
+        # ms against 8.5-9.5 for the forward on (64, 128, 768) float32, one thread)
+        s = _row_sums(np.exp(xb, out=ob))
         if _in_range(s, _LOG_SOFTMAX_MAX_SUM):
             np.subtract(xb, np.log(s), out=ob)
             return
