@@ -289,15 +289,18 @@ class BatchNormEval(Primitive):
         nig = ctx.needs_input_grad
         if on_graph(g):
             return _batch_norm_eval_on_graph(ctx, g, x, weight)
-        g2 = lay.view(g)
-        gx = gw = None
-        if nig[0]:
-            gx = lay.nd(np.multiply(g2, lay.expand(scale), out=lay.new(g2.dtype)))
-        if nig[3]:
-            xc = np.subtract(lay.view(x), lay.expand(mean), out=lay.new(x.dtype))
-            gw = lay.dot(g2, xc) * invstd
-        gb = lay.sum(g2) if nig[4] else None
-        return gx, None, None, gw, gb, None
+        need = (nig[0], nig[3], nig[4])
+        gx, gw, gb = lay.affine_backward(
+            lay.view(g), lay.view(x), lay.expand(scale), lay.expand(mean), need
+        )
+        return (
+            None if gx is None else lay.nd(gx),
+            None,
+            None,
+            None if gw is None else gw * invstd,
+            gb,
+            None,
+        )
 
 
 def _batch_norm_eval_on_graph(ctx, g, x, weight) -> tuple:

@@ -288,7 +288,8 @@ def test_layer_norm_transformer_size_matches_torch():
 )
 def test_batch_norm_eval_affine_blocks(shape, last, split, monkeypatch):
     # Eval batch norm's y = x * a + b runs in blocks of rows (here 16 bytes: a few values each,
-    # a ragged last block), on the pool when split; no_grad as in inference, and with grads.
+    # a ragged last block), on the pool when split; no_grad as in inference, and its backward
+    # (input, weight and bias gradients, blocked the same way) with grads.
     from ember.ops import _norm_layout, _parallel
 
     monkeypatch.setattr(_norm_layout, "_AFFINE_BLOCK_BYTES", 16)
@@ -312,7 +313,7 @@ def test_batch_norm_eval_affine_blocks(shape, last, split, monkeypatch):
     assert_close(ye, yt, rtol=1e-5, atol=1e-6, what="no_grad output")
     if last and len(shape) == 4:
         assert ye._data.strides[1] == ye._data.itemsize  # channels-last kept
-    for i, (a, b) in enumerate(zip([e[0], *e[3][:1]], [t[0], *t[3][:1]])):
+    for i, (a, b) in enumerate(zip([e[0], *e[3]], [t[0], *t[3]])):
         assert_close(a, b, rtol=1e-5, atol=1e-6, what=f"item {i}")
 
 
