@@ -37,6 +37,8 @@ __all__ = ["ChannelLayout"]
 # Rows of a channels-last view hold about this many elements (a power-of-two count of positions).
 _LAST_WIDTH = 4096
 _BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# Bytes of output per block of ``affine`` (the block stays in L2 between its two passes).
+_AFFINE_BLOCK_BYTES = 256 << 10
 # BLAS sums a run in a few running totals, whose rounding grows with the run (see
 # ops/_spatial_mean.py): longer runs of one channel keep NumPy's reductions.
 _MAX_RUN = 1 << 16
@@ -123,6 +125,70 @@ class ChannelLayout:
         if self.last:
             return a2
         return a2[:, lo * self.reps : hi * self.reps]
+
+    def affine(self, x2: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+        """``out = x2 * a + b`` for (rows, width) arrays and (width,) rows ``a`` and ``b``: in
+        blocks of about ``_AFFINE_BLOCK_BYTES`` so that the add finds the product in cache, in
+        per-core runs of blocks when the data is big (``parallel_for``).
+
+        Two whole-array passes streamed ``out`` through memory twice: BatchNorm2d(64) eval on
+        (32, 64, 32, 32) float32, no_grad, one thread, thread CPU (load ~2): channels-last
+        1.21 -> 1.14-1.18 ms, contiguous 0.96 -> 0.88 ms (PyTorch 0.65-0.8; its one fused pass
+        against NumPy's two, the multiply alone 0.78 ms). Blocks of 128 KB-1 MB measured the
+        same, 32 KB 1.40 ms, the whole array 1.24 ms."""
+        step = max(1, _AFFINE_BLOCK_BYTES // max(1, self.width * out.itemsize))
+        nblocks = -(-self.rows // step)
+
+        def affine_blocks(first: int, last: int) -> None:
+            for i in range(first, last):
+                r = slice(i * step, (i + 1) * step)
+                yb = np.multiply(x2[r], a, out=out[r])
+                yb += b
+
+        parallel_for(affine_blocks, nblocks, self.rows * self.width)
+
+    def affine_backward(self, g2, x2, a, mean, need: tuple) -> tuple:
+        """The backward of ``affine`` with ``b`` depending on ``mean`` (eval batch norm): the
+        input gradient ``g2 * a`` and the per-channel sums of ``g2 * (x2 - mean)`` and of
+        ``g2``, for the ``need`` flags (each None when not needed); ``a``, ``mean``: (width,)
+        rows. Block by block as ``affine`` (the centred block stays in a cached temporary:
+        whole-array passes wrote it to memory; BatchNorm2d(64) eval on (32, 64, 32, 32)
+        channels-last float32, forward and backward, one thread, thread CPU, load ~3: 7.2-7.4
+        -> 6.3-6.6 ms, PyTorch 5.1-6.2), per-block sums added in block order."""
+        step = max(1, _AFFINE_BLOCK_BYTES // max(1, self.width * g2.itemsize))
+        nblocks = -(-self.rows // step)
+        c = self.shape[1]
+        gx = self.new(g2.dtype) if need[0] else None
+        partial = np.zeros((2, nblocks, c), g2.dtype)
+
+        def affine_backward_blocks(first: int, last: int) -> None:
+            tmp = np.empty((min(step, self.rows), self.width), g2.dtype) if need[1] else None
+            for i in range(first, last):
+                r = slice(i * step, (i + 1) * step)
+                gb = g2[r]
+                if need[0]:
+                    np.multiply(gb, a, out=gx[r])
+                if need[1]:
+                    xc = np.subtract(x2[r], mean, out=tmp[: gb.shape[0]])
+                    partial[0, i] = self._block_dot(gb, xc)
+                if need[2]:
+                    partial[1, i] = self._block_dot(gb, None)
+
+        parallel_for(affine_backward_blocks, nblocks, self.rows * self.width)
+        dot = partial[0].sum(axis=0) if need[1] else None
+        total = partial[1].sum(axis=0) if need[2] else None
+        return gx, dot, total
+
+    def _block_dot(self, a: np.ndarray, b) -> np.ndarray:
+        """Per-channel sums of ``a * b`` (of ``a`` if ``b`` is None) over a block of rows."""
+        if not self.last and a.dtype in _BLAS_DTYPES and self.reps <= _MAX_RUN:
+            ra = a.reshape(a.shape[0], -1, self.reps)
+            if b is None:
+                return (ra @ ones_vector(self.reps, a.dtype)).sum(axis=0)
+            return np.vecdot(ra, b.reshape(ra.shape)).sum(axis=0)
+        if b is None:
+            return self.fold(np.einsum("mk->k", a))
+        return self.fold(np.einsum("mk,mk->k", a, b))
 
     def for_channel_blocks(self, fn) -> None:
         """``fn(lo, hi)`` over blocks of channels covering all C: one pool task per block (NC*

@@ -19,9 +19,11 @@ from math import prod
 
 import numpy as np
 
+from . import _group_norm
 from ._norm_layout import ChannelLayout
-from ._norm_rows import rows_backward, rows_forward
+from ._norm_rows import rows_backward, rows_forward, standardized
 from ._util import Primitive, carrying, on_graph
+from .shape import _hidden_channels_last
 
 __all__ = ["BatchNormTrain", "BatchNormEval", "LayerNorm", "GroupNorm", "RMSNorm"]
 
@@ -274,8 +276,8 @@ class BatchNormEval(Primitive):
         shift = -mean * scale
         if bias is not None:
             shift = shift + bias
-        y = np.multiply(lay.view(x), lay.expand(scale), out=lay.new(x.dtype))
-        y += lay.expand(shift.astype(x.dtype, copy=False))
+        y = lay.new(x.dtype)
+        lay.affine(lay.view(x), lay.expand(scale), lay.expand(shift.astype(x.dtype, copy=False)), y)
         ctx.save_for_backward(x, weight)  # weight: for create_graph (scale is an intermediate)
         ctx.meta = (lay, mean, invstd, scale)
         return lay.nd(y)
@@ -287,15 +289,18 @@ class BatchNormEval(Primitive):
         nig = ctx.needs_input_grad
         if on_graph(g):
             return _batch_norm_eval_on_graph(ctx, g, x, weight)
-        g2 = lay.view(g)
-        gx = gw = None
-        if nig[0]:
-            gx = lay.nd(np.multiply(g2, lay.expand(scale), out=lay.new(g2.dtype)))
-        if nig[3]:
-            xc = np.subtract(lay.view(x), lay.expand(mean), out=lay.new(x.dtype))
-            gw = lay.dot(g2, xc) * invstd
-        gb = lay.sum(g2) if nig[4] else None
-        return gx, None, None, gw, gb, None
+        need = (nig[0], nig[3], nig[4])
+        gx, gw, gb = lay.affine_backward(
+            lay.view(g), lay.view(x), lay.expand(scale), lay.expand(mean), need
+        )
+        return (
+            None if gx is None else lay.nd(gx),
+            None,
+            None,
+            None if gw is None else gw * invstd,
+            gb,
+            None,
+        )
 
 
 def _batch_norm_eval_on_graph(ctx, g, x, weight) -> tuple:
@@ -338,20 +343,21 @@ class LayerNorm(Primitive):
         inner = int(np.prod(x.shape[x.ndim - k :])) if k else 1
         w = None if weight is None else weight.reshape(-1)
         b = None if bias is None else bias.reshape(-1)
-        y, xhat, invstd, _, _ = rows_forward(x.reshape(-1, inner), 1, w, b, eps)
-        ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
-        ctx.meta = (x.shape, invstd, bias, eps)
+        y, invstd, mean, _, xc = rows_forward(x.reshape(-1, inner), 1, w, b, eps)
+        ctx.save_for_backward(x, weight)  # the backward recomputes xhat from x (or xc)
+        ctx.meta = (x.shape, inner, invstd, mean, xc, bias, eps)
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
-        xhat, x, weight = ctx.saved_tensors
-        shape, invstd, bias, eps = ctx.meta
+        x, weight = ctx.saved_tensors
+        shape, inner, invstd, mean, xc, bias, eps = ctx.meta
         if on_graph(g):
             return _layer_norm_on_graph(ctx, g)
         w = None if weight is None else weight.reshape(-1)
         nig = tuple(ctx.needs_input_grad[:3])
-        gx, gw, gb = rows_backward(g.reshape(xhat.shape), xhat, invstd, 1, w, nig)
+        x2 = x.reshape(-1, inner)
+        gx, gw, gb = rows_backward(g.reshape(x2.shape), x2, mean, invstd, 1, w, nig, 1, xc)
         return (
             None if gx is None else gx.reshape(shape),
             None if gw is None else gw.reshape(weight.shape),
@@ -361,11 +367,17 @@ class LayerNorm(Primitive):
         )
 
 
+def _values(x) -> np.ndarray:
+    """A saved input's array (a GraphArray under create_graph carries it)."""
+    return x.t._data if on_graph(x) else x
+
+
 def _layer_norm_on_graph(ctx, g) -> tuple:
     """LayerNorm's backward under create_graph: the same formulas on recorded ops."""
-    xhat, x, weight = ctx.saved_tensors
-    shape, invstd, bias, eps = ctx.meta
-    xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (1,), eps, xhat, invstd)
+    x, weight = ctx.saved_tensors
+    shape, inner, invstd, mean, _, bias, eps = ctx.meta
+    xhat_v = standardized(_values(x).reshape(-1, inner), 1, mean, invstd)
+    xhat, invstd = _standardize_on_graph(x.reshape(xhat_v.shape), (1,), eps, xhat_v, invstd)
     g2 = g.reshape(xhat.shape)
     nig = ctx.needs_input_grad
     gx = gw = gb = None
@@ -394,37 +406,50 @@ class GroupNorm(Primitive):
     @staticmethod
     def forward(ctx, x, weight, bias, groups, eps):
         n, c = x.shape[0], x.shape[1]
-        spatial = prod(x.shape[2:])
-        w_row = None if weight is None else np.repeat(weight, spatial)
-        b_row = None if bias is None else np.repeat(bias, spatial)
-        x2 = x.reshape(n, c * spatial)  # explicit sizes: an empty batch is valid input
-        y, xhat2, invstd, mean, var = rows_forward(x2, groups, w_row, b_row, eps)
-        xhat = xhat2.reshape(n, groups, c * spatial // groups)
-        ctx.save_for_backward(xhat, x, weight)  # x, weight: for create_graph
-        ctx.meta = (x.shape, invstd.reshape(n, groups, 1), bias, eps)
-        return y.reshape(x.shape), mean.reshape(n, groups), var.reshape(n, groups)
+        last = _channels_last(x)
+        per_sample = _group_norm.usable(x, last)
+        if per_sample:  # (channels-last input keeps its layout, as in PyTorch)
+            y, invstd, mean, var = _group_norm.sample_forward(x, groups, weight, bias, eps, last)
+            xc = None
+        else:
+            spatial = prod(x.shape[2:])
+            w_row = None if weight is None else np.repeat(weight, spatial)
+            b_row = None if bias is None else np.repeat(bias, spatial)
+            x2 = x.reshape(n, c * spatial)  # explicit sizes: an empty batch is valid input
+            y, invstd, mean, var, xc = rows_forward(x2, groups, w_row, b_row, eps)
+            y = y.reshape(x.shape)
+        ctx.save_for_backward(x, weight)  # the backward recomputes xhat from x (or xc)
+        ctx.meta = (x.shape, groups, invstd, mean, bias, eps, (per_sample, last, xc))
+        return y, mean.reshape(n, groups), var.reshape(n, groups)
 
     @staticmethod
     def backward(ctx, g, _gm=None, _gv=None):
-        xhat, x, weight = ctx.saved_tensors
-        shape, invstd, bias, eps = ctx.meta
+        x, weight = ctx.saved_tensors
+        shape, groups, invstd, mean, bias, eps, (per_sample, last, xc) = ctx.meta
         if on_graph(g):
             return _group_norm_on_graph(ctx, g)
-        n, c, groups = shape[0], shape[1], xhat.shape[1]
+        nig = tuple(ctx.needs_input_grad[:3])
+        if per_sample:
+            gx, gw, gb = _group_norm.sample_backward(g, x, mean, invstd, groups, weight, nig, last)
+            return gx, gw, gb, None, None
+        n, c = shape[0], shape[1]
         spatial = prod(shape[2:])
         w_row = None if weight is None else np.repeat(weight, spatial)
         gx, gw, gb = rows_backward(
             g.reshape(n, c * spatial),
-            xhat.reshape(n, c * spatial),
-            invstd.reshape(-1, 1),
+            x.reshape(n, c * spatial),
+            mean,
+            invstd,
             groups,
             w_row,
-            tuple(ctx.needs_input_grad[:3]),
+            nig,
+            spatial,
+            None if xc is None else xc.reshape(n, c * spatial),
         )
         return (
             None if gx is None else gx.reshape(shape),
-            None if gw is None else gw.reshape(c, spatial).sum(axis=1),
-            None if gb is None else gb.reshape(c, spatial).sum(axis=1),
+            gw,
+            gb,
             None,
             None,
         )
@@ -432,10 +457,13 @@ class GroupNorm(Primitive):
 
 def _group_norm_on_graph(ctx, g) -> tuple:
     """GroupNorm's backward under create_graph: the same formulas on recorded ops."""
-    xhat, x, weight = ctx.saved_tensors
-    shape, invstd, bias, eps = ctx.meta
-    xhat, invstd = _standardize_on_graph(x.reshape(xhat.shape), (2,), eps, xhat, invstd)
+    x, weight = ctx.saved_tensors
+    shape, groups, invstd, mean, bias, eps, _ = ctx.meta
     n, c = shape[0], shape[1]
+    x2_v = _values(x).reshape(n, -1)
+    xhat_v = standardized(x2_v, groups, mean, invstd).reshape(n, groups, -1)
+    invstd = invstd.reshape(n, groups, 1)
+    xhat, invstd = _standardize_on_graph(x.reshape(xhat_v.shape), (2,), eps, xhat_v, invstd)
     g3 = g.reshape(n, c, -1)
     nig = ctx.needs_input_grad
     gx = gw = gb = None
@@ -447,6 +475,12 @@ def _group_norm_on_graph(ctx, g) -> tuple:
     if nig[2]:
         gb = g3.sum(axis=(0, 2))
     return gx, gw, gb, None, None
+
+
+def _channels_last(x: np.ndarray) -> bool:
+    """Whether group norm keeps ``x``'s channels-last layout: a non-empty 4-D or 5-D input
+    stored as (N, *S, C) (not also contiguous, as with one channel or one position)."""
+    return x.ndim >= 4 and x.size > 0 and not x.flags.c_contiguous and _hidden_channels_last(x)
 
 
 class RMSNorm(Primitive):

@@ -13,7 +13,8 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
-from ._util import Primitive, type_name, wrap_dim
+from . import _softmax_rows as rows
+from ._util import Primitive, on_graph, type_name, wrap_dim
 from .elementwise import cast
 from .shape import reshape
 
@@ -23,6 +24,11 @@ class Softmax(Primitive):
 
     @staticmethod
     def forward(ctx, x, axis):
+        ctx.axis = axis
+        if rows.usable(x, axis):
+            y = rows.softmax_forward(x)
+            ctx.save_for_backward(y)
+            return y
         half = x.dtype == np.float16  # PyTorch accumulates half precision in float32
         xf = x.astype(np.float32) if half else x
         e = xf - xf.max(axis=axis, keepdims=True, initial=-np.inf)  # initial: empty dims
@@ -37,6 +43,8 @@ class Softmax(Primitive):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        if not on_graph(g) and not on_graph(y) and rows.usable(y, ctx.axis):
+            return rows.softmax_backward(g, y), None
         gy = g * y
         return gy - y * gy.sum(axis=ctx.axis, keepdims=True), None
 
@@ -46,6 +54,11 @@ class LogSoftmax(Primitive):
 
     @staticmethod
     def forward(ctx, x, axis):
+        ctx.axis = axis
+        if rows.usable(x, axis):
+            out = rows.log_softmax_forward(x)
+            ctx.save_for_backward(out)
+            return out
         half = x.dtype == np.float16
         xf = x.astype(np.float32) if half else x
         m = xf.max(axis=axis, keepdims=True, initial=-np.inf)
@@ -61,6 +74,8 @@ class LogSoftmax(Primitive):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        if not on_graph(g) and not on_graph(out) and rows.usable(out, ctx.axis):
+            return rows.log_softmax_backward(g, out), None
         return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True), None
 
 

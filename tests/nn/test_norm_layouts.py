@@ -142,6 +142,181 @@ def test_layer_and_group_norm_blocks_match_torch(kind, shape, arg, affine, block
         assert_close(a, b, rtol=1e-4, atol=1e-5, what=f"item {i}")
 
 
+@pytest.fixture
+def two_threads_split(monkeypatch):
+    """Every pass big enough to split, and split onto the pool, on two threads."""
+    from ember.ops import _parallel
+
+    monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+    monkeypatch.setattr(_parallel, "SPLIT", True)
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    yield
+    ember.set_num_threads(before)
+
+
+# Odd sizes: primes, a single row or value per group, a ragged last block.
+ODD_ROW_CASES = [
+    ("ln", (13, 7), (7,)),
+    ("ln", (1, 1, 5), (5,)),
+    ("ln", (3, 11, 2), (11, 2)),
+    ("gn", (5, 6, 3, 3), 3),
+    ("gn", (7, 1, 13), 1),
+    ("gncl", (3, 8, 5, 7), 4),  # a channels-last input
+]
+
+
+def _rows_run_dt(lib, F, kind, shape, arg, dt, create_graph=False):
+    x = lib.tensor(rand_array(shape, dt, 0), requires_grad=True)
+    xin = x
+    if kind == "gncl":
+        xin = x.contiguous(memory_format=lib.channels_last)
+    wshape = arg if kind == "ln" else (shape[1],)
+    w = lib.tensor(rand_array(wshape, dt, 1, 0.5, 1.5), requires_grad=True)
+    b = lib.tensor(rand_array(wshape, dt, 2), requires_grad=True)
+    y = F.layer_norm(xin, arg, w, b) if kind == "ln" else F.group_norm(xin, arg, w, b)
+    g = lib.tensor(rand_array(shape, dt, 5))
+    if not create_graph:
+        y.backward(g)
+        return [y, x.grad, w.grad, b.grad]
+    gx, gw = lib.autograd.grad((y * y * g).sum(), (x, w), create_graph=True)
+    (gx * gx).sum().backward(inputs=[x, w, b])
+    return [gx, gw, x.grad, w.grad, b.grad]
+
+
+@pytest.mark.parametrize("save", [True, False], ids=["xc_saved", "xc_recomputed"])
+@pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("kind,shape,arg", ODD_ROW_CASES, ids=str)
+def test_layer_and_group_norm_blocks_split_over_two_threads(
+    kind, shape, arg, dt, save, two_threads_split, monkeypatch
+):
+    # Blocks of 8 elements (one row or less each) run in per-core runs on the pool: values and
+    # every gradient against PyTorch; the weight and bias gradients sum the per-block partials
+    # in block order, so they are bit for bit those of one thread. The backward takes the
+    # centred values the forward saved (small inputs) or recomputes them (big ones).
+    from ember.ops import _group_norm, _norm_rows, _parallel
+
+    monkeypatch.setattr(_norm_rows, "BLOCK", 8)
+    monkeypatch.setattr(_norm_rows, "SAVE_MAX", 1 << 30 if save else 0)
+    monkeypatch.setattr(_group_norm, "MIN_SAMPLE", 1 << 30)  # (group norm on these rows)
+    e = _rows_run_dt(ember, EF, kind, shape, arg, dt)
+    t = _rows_run_dt(torch, TF, kind, shape, arg, dt)
+    tol = dict(rtol=1e-4, atol=1e-5) if dt == np.float32 else dict(rtol=1e-10, atol=1e-11)
+    for i, (a, b) in enumerate(zip(e, t)):
+        assert_close(a, b, **tol, what=f"item {i}")
+    monkeypatch.setattr(_parallel, "SPLIT", False)
+    one = _rows_run_dt(ember, EF, kind, shape, arg, dt)
+    for i, (a, b) in enumerate(zip(e, one)):
+        assert np.array_equal(a.detach().numpy(), b.detach().numpy()), f"item {i}"
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one_thread", "split"])
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+@pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize(
+    "shape,groups,offset",
+    [
+        ((3, 6, 5, 7), 3, 0.0),
+        ((2, 4, 1, 13), 4, 0.0),  # one channel per group
+        ((5, 8, 3, 3), 1, 0.0),
+        ((2, 6, 3, 2, 5), 2, 0.0),  # 5-D (channels_last_3d)
+        ((4, 4, 4, 4), 2, 300.0),  # a large mean next to the spread
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("layout", ["channels_last", "contiguous"])
+def test_group_norm_per_sample(
+    shape, groups, offset, dt, affine, split, layout, request, monkeypatch
+):
+    # Group norm sample by sample (ember.ops._group_norm), every sample size taking that path:
+    # a channels-last input keeps its layout (output and input gradient, as in PyTorch);
+    # values and every gradient against PyTorch in float64; the upstream gradient is stored
+    # contiguously (a copy into the channels-last layout).
+    from ember.ops import _group_norm
+
+    monkeypatch.setattr(_group_norm, "MIN_SAMPLE", 0)
+    if split:  # blocks of two samples (a ragged last one for odd batches), on the pool
+        request.getfixturevalue("two_threads_split")
+        monkeypatch.setattr(_group_norm, "BLOCK", 2 * int(np.prod(shape[1:])))
+
+    def run(lib, F, d):
+        fmt = lib.channels_last if len(shape) == 4 else lib.channels_last_3d
+        if layout == "contiguous":
+            fmt = lib.contiguous_format
+        arr = rand_array(shape, np.float64, 0) + offset
+        x = lib.tensor(arr.astype(d)).contiguous(memory_format=fmt).requires_grad_()
+        c = shape[1]
+        w = lib.tensor(rand_array((c,), d, 1, 0.5, 1.5), requires_grad=True) if affine else None
+        b = lib.tensor(rand_array((c,), d, 2), requires_grad=True) if affine else None
+        y = F.group_norm(x, groups, w, b)
+        y.backward(lib.tensor(rand_array(shape, d, 5)))
+        return [y, x.grad] + ([w.grad, b.grad] if affine else [])
+
+    e = run(ember, EF, dt)
+    t = run(torch, TF, np.float64)
+    assert e[0].stride() == t[0].stride() and e[1].stride() == t[1].stride()
+    r = 2e-5 if dt == np.float32 else 1e-10
+    if offset and dt == np.float32:
+        r = 2e-3
+    for i, (a, b) in enumerate(zip(e, t)):
+        scale = float(np.abs(b.detach().numpy()).max()) + 1.0 if i > 1 else 1.0
+        assert_close(a, b, rtol=r, atol=r * scale, check_dtype=False, what=f"item {i}")
+
+
+@pytest.mark.parametrize("kind,shape,arg", ODD_ROW_CASES, ids=str)
+def test_layer_and_group_norm_double_backward_recomputes_xhat(kind, shape, arg):
+    # The forward saves x (not xhat): create_graph recomputes the standardised values.
+    e = _rows_run_dt(ember, EF, kind, shape, arg, np.float64, create_graph=True)
+    t = _rows_run_dt(torch, TF, kind, shape, arg, np.float64, create_graph=True)
+    for i, (a, b) in enumerate(zip(e, t)):
+        assert_close(a, b, rtol=1e-9, atol=1e-10, what=f"item {i}")
+
+
+def test_layer_norm_transformer_size_matches_torch():
+    # A slice of the (64, 128, 768) benchmark input at the real block size and thresholds.
+    e = _rows_run_dt(ember, EF, "ln", (4, 100, 768), (768,), np.float32)
+    t = _rows_run_dt(torch, TF, "ln", (4, 100, 768), (768,), np.float32)
+    for i, (a, b) in enumerate(zip(e, t)):
+        scale = 1.0 if i < 2 else float(np.abs(b.detach().numpy()).max()) + 1.0
+        assert_close(a, b, rtol=1e-4, atol=1e-5 * scale, what=f"item {i}")
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one_thread", "split"])
+@pytest.mark.parametrize(
+    "shape,last",
+    [((5, 7, 3, 3), True), ((5, 7, 3, 3), False), ((2, 3, 1, 1), True), ((3, 4), False)],
+)
+def test_batch_norm_eval_affine_blocks(shape, last, split, monkeypatch):
+    # Eval batch norm's y = x * a + b runs in blocks of rows (here 16 bytes: a few values each,
+    # a ragged last block), on the pool when split; no_grad as in inference, and its backward
+    # (input, weight and bias gradients, blocked the same way) with grads.
+    from ember.ops import _norm_layout, _parallel
+
+    monkeypatch.setattr(_norm_layout, "_AFFINE_BLOCK_BYTES", 16)
+    if split:
+        monkeypatch.setattr(_parallel, "MIN_WORK", 0)
+        monkeypatch.setattr(_parallel, "SPLIT", True)
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        arr = rand_array(shape, np.float32, 0)
+        arr.flat[0], arr.flat[1], arr.flat[2] = np.inf, np.nan, -0.0
+        g = rand_array(shape, np.float32, 5)
+        e = _run(ember, EF, arr, last, False, True, g)
+        with ember.no_grad():
+            ye = EF.batch_norm(_input(ember, arr, last)[1], e[1], e[2], training=False)
+    finally:
+        ember.set_num_threads(before)
+    t = _run(torch, TF, arr, last, False, True, g)
+    with torch.no_grad():
+        yt = TF.batch_norm(_input(torch, arr, last)[1], t[1], t[2], training=False)
+    assert_close(ye, yt, rtol=1e-5, atol=1e-6, what="no_grad output")
+    if last and len(shape) == 4:
+        assert ye._data.strides[1] == ye._data.itemsize  # channels-last kept
+    for i, (a, b) in enumerate(zip([e[0], *e[3]], [t[0], *t[3]])):
+        assert_close(a, b, rtol=1e-5, atol=1e-6, what=f"item {i}")
+
+
 @pytest.mark.parametrize("kind,shape,arg", ROW_CASES[:3], ids=str)
 def test_layer_and_group_norm_large_mean(kind, shape, arg):
     # Values around 300 with unit spread: the two-pass statistics keep float32 accuracy.
