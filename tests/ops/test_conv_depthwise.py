@@ -83,12 +83,17 @@ def every_multiplier(monkeypatch):
     monkeypatch.setattr(dw, "MULT_MIN_CHANNELS", 0)
 
 
-@pytest.mark.parametrize("xs, ws, kw", CASES, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in CASES])
+# (channels-last is 4-D only)
+LAYOUT_CASES = [(*c, cl) for c in CASES for cl in (False, True) if not cl or len(c[0]) == 4]
+
+
+@pytest.mark.parametrize(
+    "xs, ws, kw, channels_last",
+    LAYOUT_CASES,
+    ids=[f"{c[0]}-{c[1]}-{c[2]}-{c[3]}" for c in LAYOUT_CASES],
+)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("channels_last", [False, True])
 def test_depthwise_matches_torch(every_multiplier, xs, ws, kw, dtype, channels_last):
-    if channels_last and len(xs) != 4:
-        pytest.skip("channels-last is 4-D")
     _compare(xs, ws, kw, dtype, channels_last, bias=True)
     _compare(xs, ws, kw, dtype, channels_last, bias=False)
 
@@ -130,13 +135,15 @@ def split(monkeypatch):
         ember.set_num_threads(before)
 
 
-@pytest.mark.parametrize("case", [0, 2, 3, 4, 10, 11, 13, 16])
-@pytest.mark.parametrize("channels_last", [False, True])
+SPLIT_CASES = [(i, cl) for i in (0, 2, 3, 4, 10, 11, 13, 16) for cl in (False, True)]
+
+
+@pytest.mark.parametrize(
+    "case, channels_last", [(i, cl) for i, cl in SPLIT_CASES if not cl or len(CASES[i][0]) == 4]
+)
 def test_depthwise_split_in_blocks_matches_torch(split, every_multiplier, case, channels_last):
     xs, ws, kw = CASES[case]
     xs = (5, *xs[1:])  # odd batch: unequal chunks, several blocks each
-    if channels_last and len(xs) != 4:
-        pytest.skip("channels-last is 4-D")
     _compare(xs, ws, kw, np.float64, channels_last, bias=True)
 
 
