@@ -37,7 +37,14 @@ __all__ = [
 # Elements a block. The float32 GELU forward with its derivative at (64, 128, 768), one thread,
 # thread CPU time, medians of 5 (load 1.3-2): blocks of 4K 43.5 ms, 8K 35.9, 16K 26-30, 32K
 # 25-27, 64K 26-32, 128K 27.0, the whole array 51.7 (its ~30 passes from main memory).
-BLOCK = 1 << 15
+# On two threads the blocks must be big: between a block's NumPy calls each thread takes
+# the GIL back, and with 32-64K-element blocks the two threads spent their time handing it
+# over (a split GELU forward ran slower than one thread). Blocks of 128K elements, (64, 128,
+# 768) float32 fwd+bwd, idle, two threads split / one thread: LayerNorm 25.8 / 37.9 ms, GELU
+# 24.9 / 40.0, softmax 16.4 / 19.2; GroupNorm(8, 64) on (32, 64, 32, 32) 7.6 / 9.5; SiLU
+# channels-last 4.0 / 6.0; with 32K-element blocks split 39.5 / 38.0 / 21.6 / 10.4 / 7.1.
+# One thread measured the same within noise from 32K to 128K.
+BLOCK = 1 << 17
 # Elements from which a kernel runs blocked: below, its arrays (a few of 1 MB or less) mostly
 # fit in L2 and one whole-array call per pass costs less Python (at (64, 1024) blocks of 16-32K
 # lost: 242-285 us against 225-240 whole, docs/performance.md item 21). Fwd+bwd float32, one

@@ -34,7 +34,14 @@ from ._util import ones_vector
 __all__ = ["rows_forward", "rows_backward"]
 
 # Elements per block: four block-sized arrays (input, output, gradient, temporary) fit in L2.
-BLOCK = 1 << 16
+# On two threads the blocks must be big: between a block's NumPy calls each thread takes
+# the GIL back, and with 32-64K-element blocks the two threads spent their time handing it
+# over (a split GELU forward ran slower than one thread). Blocks of 128K elements, (64, 128,
+# 768) float32 fwd+bwd, idle, two threads split / one thread: LayerNorm 25.8 / 37.9 ms, GELU
+# 24.9 / 40.0, softmax 16.4 / 19.2; GroupNorm(8, 64) on (32, 64, 32, 32) 7.6 / 9.5; SiLU
+# channels-last 4.0 / 6.0; with 32K-element blocks split 39.5 / 38.0 / 21.6 / 10.4 / 7.1.
+# One thread measured the same within noise from 32K to 128K.
+BLOCK = 1 << 17
 # Inputs up to this many elements keep their centred values for the backward (see rows_forward).
 SAVE_MAX = 1 << 18
 # BLAS sums a run in a few running totals whose rounding grows with the run (see

@@ -32,7 +32,14 @@ __all__ = [
 ]
 
 # Elements per block: the block of input, output and one temporary stay in L2 (2 MB a core).
-BLOCK = 1 << 16
+# On two threads the blocks must be big: between a block's NumPy calls each thread takes
+# the GIL back, and with 32-64K-element blocks the two threads spent their time handing it
+# over (a split GELU forward ran slower than one thread). Blocks of 128K elements, (64, 128,
+# 768) float32 fwd+bwd, idle, two threads split / one thread: LayerNorm 25.8 / 37.9 ms, GELU
+# 24.9 / 40.0, softmax 16.4 / 19.2; GroupNorm(8, 64) on (32, 64, 32, 32) 7.6 / 9.5; SiLU
+# channels-last 4.0 / 6.0; with 32K-element blocks split 39.5 / 38.0 / 21.6 / 10.4 / 7.1.
+# One thread measured the same within noise from 32K to 128K.
+BLOCK = 1 << 17
 # Arrays from this many elements take the blocked path (smaller ones fit in cache whole and
 # keep the whole-array code).
 MIN_SIZE = 1 << 16
