@@ -340,6 +340,9 @@ class LayerNorm(Primitive):
 
     @staticmethod
     def forward(ctx, x, weight, bias, k, eps):
+        if x.dtype == np.float16:
+            return _in_float32(LayerNorm, ctx, x, weight, bias, k, eps)
+        ctx.dtypes = None
         inner = int(np.prod(x.shape[x.ndim - k :])) if k else 1
         w = None if weight is None else weight.reshape(-1)
         b = None if bias is None else bias.reshape(-1)
@@ -350,10 +353,16 @@ class LayerNorm(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        x, weight = ctx.saved_tensors
-        shape, inner, invstd, mean, xc, bias, eps = ctx.meta
         if on_graph(g):
             return _layer_norm_on_graph(ctx, g)
+        if ctx.dtypes is not None:
+            return _cast_grads(ctx, LayerNorm._backward(ctx, g.astype(np.float32)))
+        return LayerNorm._backward(ctx, g)
+
+    @staticmethod
+    def _backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        shape, inner, invstd, mean, xc, bias, eps = ctx.meta
         w = None if weight is None else weight.reshape(-1)
         nig = tuple(ctx.needs_input_grad[:3])
         x2 = x.reshape(-1, inner)
@@ -365,6 +374,24 @@ class LayerNorm(Primitive):
             None,
             None,
         )
+
+
+def _in_float32(prim: type, ctx, x, weight, bias, *rest):
+    """``prim``'s forward of a float16 input computed in float32, its results cast back: the
+    statistics in PyTorch's accumulate type for half (float16 sums of squares overflow past
+    ~65504, and a small variance's ``invstd**2`` in the backward with them)."""
+    args = [None if a is None else a.astype(np.float32) for a in (x, weight, bias)]
+    out = prim.forward(ctx, *args, *rest)
+    ctx.dtypes = tuple(None if a is None else a.dtype for a in (x, weight, bias))
+    if isinstance(out, tuple):
+        return tuple(o.astype(x.dtype) for o in out)
+    return out.astype(x.dtype)
+
+
+def _cast_grads(ctx, grads: tuple) -> tuple:
+    """The float32 gradients of ``_in_float32``'s inputs in those inputs' dtypes."""
+    cast = [g if g is None or dt is None else g.astype(dt) for g, dt in zip(grads, ctx.dtypes)]
+    return (*cast, *grads[3:])
 
 
 def _values(x) -> np.ndarray:
@@ -405,6 +432,9 @@ class GroupNorm(Primitive):
 
     @staticmethod
     def forward(ctx, x, weight, bias, groups, eps):
+        if x.dtype == np.float16:
+            return _in_float32(GroupNorm, ctx, x, weight, bias, groups, eps)
+        ctx.dtypes = None
         n, c = x.shape[0], x.shape[1]
         last = _channels_last(x)
         per_sample = _group_norm.usable(x, last)
@@ -424,10 +454,16 @@ class GroupNorm(Primitive):
 
     @staticmethod
     def backward(ctx, g, _gm=None, _gv=None):
-        x, weight = ctx.saved_tensors
-        shape, groups, invstd, mean, bias, eps, (per_sample, last, xc) = ctx.meta
         if on_graph(g):
             return _group_norm_on_graph(ctx, g)
+        if ctx.dtypes is not None:
+            return _cast_grads(ctx, GroupNorm._backward(ctx, g.astype(np.float32)))
+        return GroupNorm._backward(ctx, g)
+
+    @staticmethod
+    def _backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        shape, groups, invstd, mean, bias, eps, (per_sample, last, xc) = ctx.meta
         nig = tuple(ctx.needs_input_grad[:3])
         if per_sample:
             gx, gw, gb = _group_norm.sample_backward(g, x, mean, invstd, groups, weight, nig, last)

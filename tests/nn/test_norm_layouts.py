@@ -527,3 +527,41 @@ def test_batch_norm_train_non_finite_and_huge_values(value, last):
         res.append([y, leaf.grad, w.grad, b.grad, rm, rv])
     for i, (a, b) in enumerate(zip(*res)):
         assert_close(a, b, rtol=2e-5, atol=2e-5, what=f"item {i}")  # NaN == NaN here
+
+
+def _half_case(kind: str, shape: tuple, values: np.ndarray, lib):
+    x = lib.tensor(values.astype(np.float16), requires_grad=True)
+    if kind == "layer":
+        m = lib.nn.LayerNorm(shape[-1]).half()
+    else:
+        m = lib.nn.GroupNorm(2, shape[1]).half()
+    y = m(x)
+    up = np.random.default_rng(1).standard_normal(shape).astype(np.float16)
+    y.backward(lib.tensor(up))
+    return [t.detach().float().numpy() for t in (y, x.grad, m.weight.grad, m.bias.grad)]
+
+
+@pytest.mark.parametrize(
+    "kind, shape, spread",
+    [
+        ("layer", (2, 1), 1.0),  # a width of 1: variance 0, invstd 1/sqrt(eps)
+        ("layer", (8, 300), 1.0),
+        ("layer", (4, 768), 1e-3),  # near-constant rows
+        ("group", (2, 8, 4, 4), 1e-3),
+        ("group", (2, 8, 64, 65), 3.0),  # float16 sums of squares would overflow
+    ],
+)
+def test_half_layer_and_group_norm_in_float32_as_torch(kind, shape, spread):
+    # PyTorch accumulates half-precision norms in float32; in float16 a small variance's
+    # invstd**2 and a big sample's sum of squares overflow to inf (NaN gradients).
+    rng = np.random.default_rng(0)
+    values = 1.0 + spread * rng.standard_normal(shape)
+    got = _half_case(kind, shape, values, ember)
+    want = _half_case(kind, shape, values, torch)
+    for g in got:
+        assert np.isfinite(g).all()
+    np.testing.assert_allclose(got[0], want[0], rtol=2e-3, atol=2e-3)
+    if spread < 1:  # near-constant rows: gradients are rounding noise amplified by invstd
+        return
+    for g, w in zip(got[1:], want[1:]):  # (torch rounds its float32 sums to half elsewhere)
+        np.testing.assert_allclose(g, w, rtol=1e-2, atol=1e-2 * max(1.0, np.abs(w).max()))
