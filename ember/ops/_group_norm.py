@@ -24,26 +24,18 @@ from __future__ import annotations
 import numpy as np
 
 from .._scratch import scratch
-from ._parallel import parallel_for
+from . import _blockwise
+from ._blockwise import BLAS_DTYPES as _BLAS_DTYPES
+from ._blockwise import MAX_BLAS_RUN as _MAX_BLAS_RUN
+from ._blockwise import each_block
 from ._util import ones_vector
 
 __all__ = ["usable", "sample_forward", "sample_backward"]
 
-# Elements per block of samples (a block and two temporaries stay in L2).
-# On two threads the blocks must be big: between a block's NumPy calls each thread takes
-# the GIL back, and with 32-64K-element blocks the two threads spent their time handing it
-# over (a split GELU forward ran slower than one thread). Blocks of 128K elements, (64, 128,
-# 768) float32 fwd+bwd, idle, two threads split / one thread: LayerNorm 25.8 / 37.9 ms, GELU
-# 24.9 / 40.0, softmax 16.4 / 19.2; GroupNorm(8, 64) on (32, 64, 32, 32) 7.6 / 9.5; SiLU
-# channels-last 4.0 / 6.0; with 32K-element blocks split 39.5 / 38.0 / 21.6 / 10.4 / 7.1.
-# One thread measured the same within noise from 32K to 128K.
-BLOCK = 1 << 17
+# Elements per block of samples (ops/_blockwise.py says why this size; tests make it small).
+BLOCK = _blockwise.BLOCK
 # Elements per sample from which contiguous input runs here (see ``usable``).
 MIN_SAMPLE = 1 << 12
-# BLAS sums a run in a few running totals whose rounding grows with the run (see
-# ops/_norm_layout.py): longer runs keep NumPy's pairwise reductions.
-_MAX_BLAS_RUN = 1 << 16
-_BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def usable(x: np.ndarray, last: bool) -> bool:
@@ -111,14 +103,7 @@ def _per_channel(v: np.ndarray, c: int) -> np.ndarray:
 def _each_block(fn, n: int, sample: int) -> None:
     """``fn(i, lo, hi)`` for blocks ``i`` of samples ``lo:hi`` of about ``BLOCK`` elements (at
     least one sample), in per-core runs of blocks when big."""
-    step = max(1, BLOCK // max(1, sample))
-    nblocks = -(-n // step)
-
-    def run(first: int, last: int) -> None:
-        for i in range(first, last):
-            fn(i, i * step, min((i + 1) * step, n))
-
-    parallel_for(run, nblocks, n * sample, site=fn.__code__)
+    each_block(fn, n, sample, BLOCK)
 
 
 def sample_forward(x: np.ndarray, groups: int, weight, bias, eps: float, last: bool) -> tuple:

@@ -28,26 +28,19 @@ from collections.abc import Callable
 import numpy as np
 
 from .._scratch import scratch
+from . import _blockwise
+from ._blockwise import BLAS_DTYPES as _BLAS_DTYPES
+from ._blockwise import MAX_BLAS_RUN as _MAX_BLAS_RUN
+from ._blockwise import row_dots, row_sums
 from ._parallel import parallel_for
 from ._util import ones_vector
 
 __all__ = ["rows_forward", "rows_backward"]
 
-# Elements per block: four block-sized arrays (input, output, gradient, temporary) fit in L2.
-# On two threads the blocks must be big: between a block's NumPy calls each thread takes
-# the GIL back, and with 32-64K-element blocks the two threads spent their time handing it
-# over (a split GELU forward ran slower than one thread). Blocks of 128K elements, (64, 128,
-# 768) float32 fwd+bwd, idle, two threads split / one thread: LayerNorm 25.8 / 37.9 ms, GELU
-# 24.9 / 40.0, softmax 16.4 / 19.2; GroupNorm(8, 64) on (32, 64, 32, 32) 7.6 / 9.5; SiLU
-# channels-last 4.0 / 6.0; with 32K-element blocks split 39.5 / 38.0 / 21.6 / 10.4 / 7.1.
-# One thread measured the same within noise from 32K to 128K.
-BLOCK = 1 << 17
+# Elements per block (ops/_blockwise.py says why this size; tests make it small).
+BLOCK = _blockwise.BLOCK
 # Inputs up to this many elements keep their centred values for the backward (see rows_forward).
 SAVE_MAX = 1 << 18
-# BLAS sums a run in a few running totals whose rounding grows with the run (see
-# ops/_norm_layout.py): longer groups keep NumPy's pairwise reductions.
-_MAX_BLAS_RUN = 1 << 16
-_BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _step(width: int) -> int:
@@ -72,20 +65,6 @@ def _each_block(fn: Callable, samples: int, width: int, dtype: np.dtype, temps: 
     parallel_for(run, nblocks, samples * width, site=fn.__code__)
 
 
-def _row_sums(a: np.ndarray) -> np.ndarray:
-    """Sums of the rows of a 2-D block, ``(m, 1)``: a BLAS product with ones when it may."""
-    if a.dtype in _BLAS_DTYPES and 0 < a.shape[1] <= _MAX_BLAS_RUN:
-        return (a @ ones_vector(a.shape[1], a.dtype))[:, None]
-    return np.add.reduce(a, axis=1, keepdims=True)
-
-
-def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per-row sums of ``a * b`` of two 2-D blocks, ``(m, 1)``, without the product array."""
-    if a.dtype in _BLAS_DTYPES and 0 < a.shape[1] <= _MAX_BLAS_RUN:
-        return np.vecdot(a, b)[:, None]
-    return np.einsum("mk,mk->m", a, b)[:, None]
-
-
 def rows_forward(x2: np.ndarray, groups: int, w_row, b_row, eps: float) -> tuple:
     """Standardise each of the ``groups`` parts of every row of ``x2`` (samples, width), then
     ``* w_row + b_row`` (either may be None). Returns ``(y2, invstd, mean, var, xc2)``: ``y2``
@@ -107,9 +86,9 @@ def rows_forward(x2: np.ndarray, groups: int, w_row, b_row, eps: float) -> tuple
 
     def forward_block(_i: int, a: int, b: int, tmp) -> None:
         xb = x2[a:b].reshape(-1, k)
-        mean = _row_sums(xb) / kf
+        mean = row_sums(xb) / kf
         xc = np.subtract(xb, mean, out=(tmp if xc2 is None else xc2[a:b]).reshape(-1, k))
-        var = _row_dots(xc, xc) / kf
+        var = row_dots(xc, xc) / kf
         inv = 1.0 / np.sqrt(var + eps)
         yb = y2[a:b]
         np.multiply(xc, inv, out=yb.reshape(-1, k))
@@ -204,8 +183,8 @@ def rows_backward(
             return
         gh = gb if w_row is None else np.multiply(gb, w_row, out=tmp)
         gh = gh.reshape(-1, k)
-        m1 = _row_sums(gh) / kf
-        c2 = _row_dots(gh, xc) * (inv * inv / kf)
+        m1 = row_sums(gh) / kf
+        c2 = row_dots(gh, xc) * (inv * inv / kf)
         out = gx2[a:b].reshape(-1, k)
         np.multiply(xc, c2, out=out)
         np.subtract(gh, out, out=out)

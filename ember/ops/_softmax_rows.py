@@ -20,8 +20,8 @@ from collections.abc import Callable
 import numpy as np
 
 from .._scratch import scratch
-from ._parallel import parallel_for
-from ._util import ones_vector
+from . import _blockwise
+from ._blockwise import each_block, row_dots, row_sums
 
 __all__ = [
     "usable",
@@ -31,21 +31,11 @@ __all__ = [
     "log_softmax_backward",
 ]
 
-# Elements per block: the block of input, output and one temporary stay in L2 (2 MB a core).
-# On two threads the blocks must be big: between a block's NumPy calls each thread takes
-# the GIL back, and with 32-64K-element blocks the two threads spent their time handing it
-# over (a split GELU forward ran slower than one thread). Blocks of 128K elements, (64, 128,
-# 768) float32 fwd+bwd, idle, two threads split / one thread: LayerNorm 25.8 / 37.9 ms, GELU
-# 24.9 / 40.0, softmax 16.4 / 19.2; GroupNorm(8, 64) on (32, 64, 32, 32) 7.6 / 9.5; SiLU
-# channels-last 4.0 / 6.0; with 32K-element blocks split 39.5 / 38.0 / 21.6 / 10.4 / 7.1.
-# One thread measured the same within noise from 32K to 128K.
-BLOCK = 1 << 17
+# Elements per block (ops/_blockwise.py says why this size; tests make it small).
+BLOCK = _blockwise.BLOCK
 # Arrays from this many elements take the blocked path (smaller ones fit in cache whole and
 # keep the whole-array code).
 MIN_SIZE = 1 << 16
-# BLAS sums a row in a few running totals whose rounding grows with the row: longer rows keep
-# NumPy's pairwise sums (as ops/_norm_layout.py).
-_MAX_BLAS_ROW = 1 << 16
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -64,28 +54,7 @@ def usable(x: np.ndarray, axis: int) -> bool:
 
 def _each_block(fn: Callable, rows: int, width: int) -> None:
     """``fn(lo, hi)`` over blocks of rows, in per-core runs of consecutive blocks."""
-    step = max(1, BLOCK // width)
-    nblocks = -(-rows // step)
-
-    def run(first: int, last: int) -> None:
-        for i in range(first, last):
-            fn(i * step, min((i + 1) * step, rows))
-
-    parallel_for(run, nblocks, rows * width, site=fn.__code__)
-
-
-def _row_sums(a: np.ndarray) -> np.ndarray:
-    """``(m, 1)`` row sums of a 2-D block."""
-    if a.shape[1] <= _MAX_BLAS_ROW:
-        return (a @ ones_vector(a.shape[1], a.dtype))[:, None]
-    return np.add.reduce(a, axis=1, keepdims=True)
-
-
-def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(m, 1)`` per-row sums of ``a * b`` (no product array)."""
-    if a.shape[1] <= _MAX_BLAS_ROW:
-        return np.vecdot(a, b)[:, None]
-    return np.einsum("mk,mk->m", a, b)[:, None]
+    each_block(lambda i, lo, hi: fn(lo, hi), rows, width, BLOCK, site=fn.__code__)
 
 
 # Without a shift. Any shift of a row gives the same softmax mathematically; the shift by the
@@ -123,9 +92,9 @@ def softmax_forward(x: np.ndarray) -> np.ndarray:
 
     def softmax_block(a: int, b: int) -> None:
         xb, yb = x2[a:b], y2[a:b]
-        s = _row_sums(np.exp(xb, out=yb))
+        s = row_sums(np.exp(xb, out=yb))
         if not _in_range(s, _SOFTMAX_MAX_SUM):  # far from 0, inf or NaN: by the row maxima
-            s = _row_sums(np.exp(_minus_row_max(xb, yb), out=yb))
+            s = row_sums(np.exp(_minus_row_max(xb, yb), out=yb))
         yb *= 1.0 / s  # (a reciprocal per row: 7.6 -> 6.9 ms against dividing every element)
 
     _each_block(softmax_block, *x2.shape)
@@ -138,7 +107,7 @@ def softmax_backward(g: np.ndarray, y: np.ndarray) -> np.ndarray:
     gx2 = scratch.get(y2.shape, y.dtype)
 
     def softmax_grad_block(a: int, b: int) -> None:
-        out = np.subtract(g2[a:b], _row_dots(g2[a:b], y2[a:b]), out=gx2[a:b])
+        out = np.subtract(g2[a:b], row_dots(g2[a:b], y2[a:b]), out=gx2[a:b])
         out *= y2[a:b]
 
     _each_block(softmax_grad_block, *y2.shape)
@@ -154,12 +123,12 @@ def log_softmax_forward(x: np.ndarray) -> np.ndarray:
         xb, ob = x2[a:b], out2[a:b]
         # exp(x) in the output's block, overwritten below (a temporary per block cost 12.0-12.7
         # ms against 8.5-9.5 for the forward on (64, 128, 768) float32, one thread)
-        s = _row_sums(np.exp(xb, out=ob))
+        s = row_sums(np.exp(xb, out=ob))
         if _in_range(s, _LOG_SOFTMAX_MAX_SUM):
             np.subtract(xb, np.log(s), out=ob)
             return
         _minus_row_max(xb, ob)  # far from 0, inf or NaN: by the row maxima
-        ob -= np.log(_row_sums(np.exp(ob)))
+        ob -= np.log(row_sums(np.exp(ob)))
 
     _each_block(log_softmax_block, *x2.shape)
     return out2.reshape(x.shape)
@@ -172,7 +141,7 @@ def log_softmax_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
 
     def log_softmax_grad_block(a: int, b: int) -> None:
         gxb = np.exp(o2[a:b], out=gx2[a:b])
-        gxb *= _row_sums(g2[a:b])
+        gxb *= row_sums(g2[a:b])
         np.subtract(g2[a:b], gxb, out=gxb)
 
     _each_block(log_softmax_grad_block, *o2.shape)

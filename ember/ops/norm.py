@@ -355,9 +355,7 @@ class LayerNorm(Primitive):
     def backward(ctx, g):
         if on_graph(g):
             return _layer_norm_on_graph(ctx, g)
-        if ctx.dtypes is not None:
-            return _cast_grads(ctx, LayerNorm._backward(ctx, g.astype(np.float32)))
-        return LayerNorm._backward(ctx, g)
+        return _float32_backward(LayerNorm, ctx, g)
 
     @staticmethod
     def _backward(ctx, g):
@@ -388,9 +386,13 @@ def _in_float32(prim: type, ctx, x, weight, bias, *rest):
     return out.astype(x.dtype)
 
 
-def _cast_grads(ctx, grads: tuple) -> tuple:
-    """The float32 gradients of ``_in_float32``'s inputs in those inputs' dtypes."""
-    cast = [g if g is None or dt is None else g.astype(dt) for g, dt in zip(grads, ctx.dtypes)]
+def _float32_backward(prim: type, ctx, g: np.ndarray) -> tuple:
+    """``prim._backward``, in float32 after ``_in_float32`` (the gradients cast back to the
+    inputs' dtypes)."""
+    if ctx.dtypes is None:
+        return prim._backward(ctx, g)
+    grads = prim._backward(ctx, g.astype(np.float32))
+    cast = [d if d is None or dt is None else d.astype(dt) for d, dt in zip(grads, ctx.dtypes)]
     return (*cast, *grads[3:])
 
 
@@ -456,9 +458,7 @@ class GroupNorm(Primitive):
     def backward(ctx, g, _gm=None, _gv=None):
         if on_graph(g):
             return _group_norm_on_graph(ctx, g)
-        if ctx.dtypes is not None:
-            return _cast_grads(ctx, GroupNorm._backward(ctx, g.astype(np.float32)))
-        return GroupNorm._backward(ctx, g)
+        return _float32_backward(GroupNorm, ctx, g)
 
     @staticmethod
     def _backward(ctx, g):
