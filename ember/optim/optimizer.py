@@ -424,10 +424,9 @@ def _run_updates(opt: Optimizer, work: list, size: int) -> None:
     """``opt._update`` of every parameter in ``work`` (``size`` elements in all), in turn; or,
     for a big step on several threads, in per-core shares of about equal size run concurrently
     when that measured faster (``ops._parallel.parallel_for``, one hand-off a step). Each
-    parameter's update reads and
-    writes only its own arrays and state, so the results are the same either way (measured,
-    ResNet-18's 11M parameters, SGD with momentum: 12.4 ms a step on one core, PyTorch 10.4 on
-    one thread and 5.1 on two)."""
+    parameter's update reads and writes only its own arrays and state, so the results are the
+    same either way (measured, ResNet-18's 11M parameters, SGD with momentum: 12.4 ms a step on
+    one core, PyTorch 10.4 on one thread and 5.1 on two)."""
     update = opt._update
     if size < _parallel.MIN_WORK or _parallel.cores() < 2:
         # (a small model's step in turn, without shares: making them, and summing the sizes
