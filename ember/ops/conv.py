@@ -59,13 +59,10 @@ class ConvNd(Primitive):
     @staticmethod
     def forward(ctx, x, w, b, stride, pads, dil, groups):
         ctx.dw = None
-        if is_depthwise(x, w, groups, stride):  # (conv_depthwise.py; the geometry for create_graph)
-            ctx.geo = ConvGeometry.of_conv(
-                x.shape[2:], w.shape[2:], stride, pads, dil, groups, x.shape[1]
-            )
-            return depthwise_forward(ctx, x, w, b, stride, pads, dil)
         geo = ConvGeometry.of_conv(x.shape[2:], w.shape[2:], stride, pads, dil, groups, x.shape[1])
-        ctx.geo = geo
+        ctx.geo = geo  # (the depthwise path keeps it too: create_graph's backward reads it)
+        if is_depthwise(x, w, groups, stride):  # (conv_depthwise.py)
+            return depthwise_forward(ctx, x, w, b, stride, pads, dil)
         return (_forward_cl if geo.channels_last else _forward_km)(ctx, x, w, b, geo)
 
     @staticmethod

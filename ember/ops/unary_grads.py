@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._blockwise import MIN_BLOCKED, blocked, new_like, run_blocked
+from ._blockwise import MIN_BLOCKED, blocked, run_kernel
 from ._util import Primitive, _wrap, on_graph, unbroadcast
 
 __all__ = [
@@ -65,10 +65,8 @@ def _big(g: Any, y: Any) -> bool:
 
 def _blocked(kernel: Any, g: np.ndarray, y: np.ndarray, site: str) -> np.ndarray:
     """``kernel(y, g, out)`` of a big gradient over L2-sized blocks in per-core chunks, into a
-    pooled array in ``y``'s layout (``ops/_blockwise.py``)."""
-    out = new_like(y, np.result_type(g, y))
-    run_blocked(kernel, (y, g), (out,), site)
-    return out
+    pooled array in ``y``'s layout (``ops/_blockwise.run_kernel``)."""
+    return run_kernel(kernel, (y, g), (np.result_type(g, y),), site)[0]
 
 
 def _on_graph_call(prim: type, g: Any, y: Any) -> Any:
