@@ -174,6 +174,44 @@ def test_few_channel_input_gradient_keeps_the_input_layout():
     assert y.grad.is_contiguous()
 
 
+# Pointwise (1x1, stride 1, no padding) with many channels per group: a channels-last input is
+# its own column matrix (no im2col, no col2im); an NCHW input takes the tiled path.
+POINTWISE = [
+    ((4, 32, 5, 6), (24, 32, 1, 1), {}),
+    ((3, 32, 7, 5), (12, 16, 1, 1), dict(groups=2, dilation=3)),
+    ((3, 32, 9), (8, 32, 1), {}),
+    ((2, 16, 3, 4, 5), (8, 16, 1, 1, 1), {}),
+]
+
+
+@pytest.mark.parametrize("needs", [(True, True, True), (True, False, False), (False, True, True)])
+@pytest.mark.parametrize("channels_last", [True, False])
+@pytest.mark.parametrize("xshape, wshape, kw", POINTWISE)
+def test_pointwise_paths_match_torch(shares, xshape, wshape, kw, channels_last, needs):
+    _compare(xshape, wshape, kw, needs, channels_last=channels_last)
+
+
+def test_pointwise_channels_last_input_copies_no_columns(monkeypatch):
+    def refuse(*args, **kw):
+        raise AssertionError("im2col/col2im called for a pointwise convolution")
+
+    monkeypatch.setattr(conv_ops, "im2col_cl", refuse)
+    monkeypatch.setattr(conv_ops, "col2im_cl", refuse)
+    rng = np.random.default_rng(0)
+    xn, wn, gn = (rng.standard_normal(s) for s in ((3, 32, 5, 6), (16, 32, 1, 1), (3, 16, 5, 6)))
+    grads = []
+    for lib in (ember, torch):
+        x = lib.tensor(xn).contiguous(memory_format=lib.channels_last).requires_grad_()
+        w = lib.tensor(wn, requires_grad=True)
+        y = lib.nn.functional.conv2d(x, w)
+        y.backward(lib.tensor(gn))
+        assert y.is_contiguous(memory_format=lib.channels_last)
+        assert x.grad.is_contiguous(memory_format=lib.channels_last)
+        grads.append([t.detach().numpy() for t in (y, x.grad, w.grad)])
+    for e, t in zip(*grads):
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-10)
+
+
 def test_strided_view_is_as_strided():
     """im2col's cheap window views equal NumPy's ``as_strided`` on any base, are read-only
     unless asked, and keep their base alive (the scratch pool counts references)."""
