@@ -42,11 +42,14 @@ from .conv_depthwise import depthwise_backward, depthwise_forward, is_depthwise
 __all__ = ["ConvNd", "ConvTransposeNd", "Unfold", "Fold"]
 
 # Channels-last columns are built and consumed a tile of images at a time: about TILE_ROWS GEMM
-# rows, at most TILE_BYTES of columns (L2-sized), at least one image. Measured on one core,
-# fwd+bwd of a 32->64 3x3 layer on 32x32 images, batch 32: 52 ms with whole columns, 42 ms with
-# 512-4096-row tiles; other layers within noise of each other (docs/performance.md).
+# rows, at most TILE_BYTES of columns, at least one image. Measured on one core, fwd+bwd of a
+# 32->64 3x3 layer on 32x32 images, batch 32: 52 ms with whole columns, 42 ms with 512-4096-row
+# tiles; other layers within noise of each other (docs/performance.md). The byte cap only
+# binds for small images with many channels, where it made the GEMMs short: ResNet-18's
+# 256x256 3x3 layer on (16, 256, 8, 8), fwd+bwd, one thread, 33 ms with a 2 MB cap (192-row
+# tiles), 28.5 ms with 8 MB (1024 rows); 512 channels on 4x4 37 -> 31 ms; PyTorch 23 / 40.
 TILE_ROWS = 1024
-TILE_BYTES = 2 << 20
+TILE_BYTES = 8 << 20
 
 
 class ConvNd(Primitive):
