@@ -215,6 +215,22 @@ def test_interpolate_linear_modes_infinite_input(kw, layout):
     np.testing.assert_allclose(e[fin], t[fin], rtol=1e-5, atol=1e-5)
 
 
+def test_bilinear_inf_next_to_a_clamped_border():
+    """Output row/column 0 of an x2 upsampling clamps its source to pixel 0 and gives pixel 1
+    weight 0: PyTorch multiplies an inf there by that 0 (NaN), ember leaves it out, as the
+    weights say (docs/differences.md); every other output agrees."""
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    x[0, 0, 1, 1] = np.inf
+    kw = dict(scale_factor=2, mode="bilinear", align_corners=False)
+    e = F.interpolate(ember.tensor(x), **kw).numpy()[0, 0]
+    t = torch.nn.functional.interpolate(torch.tensor(x), **kw).numpy()[0, 0]
+    border = np.zeros_like(t, bool)
+    border[0, :5] = border[:5, 0] = True
+    assert np.isnan(t[border]).all() and np.isfinite(e[border]).all()
+    np.testing.assert_allclose(e[border], [0, 0.25, 0.75, 1.25, 1.75, 1, 3, 5, 7], rtol=1e-6)
+    np.testing.assert_allclose(e[~border], t[~border], rtol=1e-6)
+
+
 @pytest.mark.filterwarnings("ignore:`nn.functional.upsample")
 def test_upsample_aliases():
     with pytest.warns(UserWarning, match="is deprecated. Use `nn.functional.interpolate`"):
