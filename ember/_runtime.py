@@ -35,6 +35,7 @@ __all__ = [
     "set_num_threads",
     "op_pool",
     "blas_control",
+    "openblas_library",
     "single_threaded_blas",
     "follow_the_load",
     "machine_cpu_seconds",
@@ -157,25 +158,42 @@ _blas_depth = 0
 _blas_prev = 0
 
 
+_lib: Any = False  # the OpenBLAS library (ctypes.CDLL); False: not looked up yet
+
+
+def openblas_library() -> Any:
+    """The OpenBLAS that NumPy ships, as a ``ctypes.CDLL`` (looked up once), or None when there
+    is not exactly one such library beside NumPy."""
+    global _lib
+    if _lib is False:
+        import ctypes
+
+        import numpy as np
+
+        root = os.path.dirname(np.__file__)  # (os.listdir: importing glob costs ~0.5 ms)
+        paths = [
+            os.path.join(d, name)
+            for d in (
+                os.path.join(os.path.dirname(root), "numpy.libs"),
+                os.path.join(root, ".dylibs"),
+            )
+            if os.path.isdir(d)
+            for name in os.listdir(d)
+            if "openblas" in name
+        ]
+        try:
+            _lib = ctypes.CDLL(paths[0]) if len(paths) == 1 else None
+        except OSError:
+            _lib = None
+    return _lib
+
+
 def _find_blas() -> tuple | None:
     """``(set_num_threads, get_num_threads)`` of the OpenBLAS that NumPy ships, or None."""
     import ctypes
 
-    import numpy as np
-
-    root = os.path.dirname(np.__file__)  # (os.listdir: importing glob costs ~0.5 ms at import)
-    paths = [
-        os.path.join(d, name)
-        for d in (os.path.join(os.path.dirname(root), "numpy.libs"), os.path.join(root, ".dylibs"))
-        if os.path.isdir(d)
-        for name in os.listdir(d)
-        if "openblas" in name
-    ]
-    if len(paths) != 1:
-        return None
-    try:
-        lib = ctypes.CDLL(paths[0])
-    except OSError:
+    lib = openblas_library()
+    if lib is None:
         return None
     for set_name, get_name in _SET_GET:
         set_fn, get_fn = getattr(lib, set_name, None), getattr(lib, get_name, None)

@@ -24,6 +24,7 @@ from .. import _dtype as D
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import enable_grad
 from ..ops import _parallel
+from ..ops._axpy import axpy_
 from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required"]
@@ -476,16 +477,19 @@ def _cast_state(param: Tensor, value: Any, key: Any = None) -> Any:
 
 
 # ---- element-wise helpers in PyTorch's arithmetic order (all in place on ``a``) -------------
+# PyTorch's add with an alpha and its lerp are fused multiply-adds (one rounding): axpy_ is the
+# same (ops/_axpy.py), so those updates match PyTorch's bits, where NumPy's product-then-add
+# differed in the last bit of ~2% of the elements.
 def lerp_(a: np.ndarray, b: np.ndarray, weight: float) -> None:
-    """``a.lerp_(b, weight)``: ``a + w (b - a)`` for ``|w| < 0.5``, else ``b - (b - a)(1 - w)``."""
+    """``a.lerp_(b, weight)``: ``a + w (b - a)`` for ``|w| < 0.5``, else ``b + (w - 1)(b - a)``,
+    each one fused multiply-add with ``w`` (and ``w - 1``) in ``a``'s precision, as PyTorch."""
+    d = np.subtract(b, a)
     if abs(weight) < 0.5:
-        d = np.subtract(b, a)
-        d *= weight
-        a += d
+        axpy_(a, d, weight)
     else:
-        d = np.subtract(b, a)
-        d *= 1.0 - weight
-        np.subtract(b, d, out=a)
+        np.copyto(a, b)
+        w = a.dtype.type(weight) if a.dtype.kind == "f" else weight
+        axpy_(a, d, w - 1)
 
 
 def addcmul_(a: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float) -> None:
@@ -503,13 +507,13 @@ def addcdiv_(a: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float) -> Non
 
 
 def add_scaled_(a: np.ndarray, b: np.ndarray, alpha: float) -> None:
-    """``a.add_(b, alpha=alpha)``."""
+    """``a.add_(b, alpha=alpha)``: ``a + alpha b`` rounded once."""
     if alpha == 1:
         a += b
     elif alpha == -1:
         a -= b
     else:
-        a += np.multiply(b, alpha)
+        axpy_(a, b, alpha)
 
 
 def preprocess_grad(p: np.ndarray, g: np.ndarray, group: dict, coupled_decay: bool = True):
@@ -518,5 +522,6 @@ def preprocess_grad(p: np.ndarray, g: np.ndarray, group: dict, coupled_decay: bo
         g = np.negative(g)
     wd = group.get("weight_decay", 0)
     if coupled_decay and wd != 0:
-        g = g + np.multiply(p, wd)
+        g = np.array(g)  # g.add(p, alpha=wd): a new array
+        axpy_(g, p, wd)
     return g

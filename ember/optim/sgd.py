@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import _wrap
+from ..ops._axpy import axpy_
 from .optimizer import (
     Optimizer,
     _check,
@@ -96,5 +97,9 @@ class SGD(Optimizer):
                 b = buf._data
                 b *= momentum
                 add_scaled_(b, g, 1 - group["dampening"])
-            g = g + np.multiply(b, momentum) if group["nesterov"] else b
+            if group["nesterov"]:  # g.add(b, alpha=momentum): a new array
+                g = np.array(g)
+                axpy_(g, b, momentum)
+            else:
+                g = b
         add_scaled_(p, g, -float(group["lr"]))
