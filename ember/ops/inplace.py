@@ -20,6 +20,7 @@ from .._dtype_names import type_name
 from .._random import rng
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
+from ._axpy import axpy_
 from ._kernels import fit_scalar
 
 __all__ = ["apply_inplace", "inplace_from", "check_leaf"]
@@ -210,9 +211,13 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
                 return slow(self, other, alpha=alpha)
             return slow(self, other)
         o = other._data if isinstance(other, Tensor) else other
-        if alpha is not None and alpha != 1:
-            o = o * alpha
         d = self._data
+        if alpha is not None and alpha != 1:
+            if _fused_alpha(name, d, o, alpha):
+                axpy_(d, o, alpha if name == "add_" else -alpha)  # PyTorch's one rounding
+                self._vc[0] += 1
+                return self
+            o = o * alpha
         try:
             try:
                 ufunc(d, o, out=d, casting="same_kind")
@@ -239,6 +244,23 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
     method.__name__ = name
     method.__doc__ = f"In-place ``{name[:-1]}``."
     return method
+
+
+def _fused_alpha(name: str, d: np.ndarray, o: Any, alpha: Any) -> bool:
+    """Whether ``d.add_(o, alpha=)`` (or ``sub_``) runs as one fused multiply-add, as in
+    PyTorch's kernel: a float32/float64 operand of ``d``'s shape and dtype, a real ``alpha``."""
+    return (
+        name in ("add_", "sub_")
+        and type(alpha) in (int, float)
+        and isinstance(o, np.ndarray)
+        and d.dtype in _FUSED_DTYPES
+        and o.dtype == d.dtype
+        and o.shape == d.shape
+        and d.flags.writeable
+    )
+
+
+_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def zero_(self: Tensor) -> Tensor:

@@ -76,3 +76,19 @@ def test_aliasing_and_other_cases_fall_back_to_numpy():
     yr = y.copy()
     axpy_(yr, x, 0.25)
     assert np.allclose(yr, y + 0.25 * x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op", ["add_", "sub_"])
+def test_inplace_add_with_alpha_outside_autograd_is_torchs_bits(op, dtype):
+    """``p.add_(g, alpha=-lr)``, the update of hand-written optimizers, as PyTorch's kernel."""
+    import ember
+
+    y, x = _pair((64, 33), dtype, seed=3)
+    results = []
+    for lib in (ember, torch):
+        p = lib.tensor(y.copy())
+        with lib.no_grad():
+            getattr(p, op)(lib.tensor(x), alpha=-0.0731)
+        results.append(p.numpy())
+    np.testing.assert_array_equal(*results)
