@@ -60,6 +60,7 @@ def axpy_(y: np.ndarray, x: np.ndarray, alpha: Any) -> None:
     fn = (_KERNELS if _KERNELS is not None else _kernels()).get(y.dtype)
     if (
         fn is not None
+        and isinstance(alpha, (int, float, np.floating))
         and x.dtype == y.dtype
         and x.shape == y.shape
         and y.flags.writeable
@@ -77,11 +78,11 @@ def _dense_alike(x: np.ndarray, y: np.ndarray) -> bool:
     """Both arrays fill their memory without gaps in one and the same order (channels-last or
     Fortran order, say), each from its first element: then element ``i`` of one memory run is
     element ``i`` of the other."""
-    if x.strides != y.strides or min(y.strides, default=1) <= 0:
+    if x.strides != y.strides:
         return False
     step = y.itemsize
-    for stride, n in sorted(zip(y.strides, y.shape)):
-        if n > 1 and stride != step:
+    for stride, n in sorted((s, n) for s, n in zip(y.strides, y.shape) if n > 1):
+        if stride != step:  # (a gap, an overlap, or a negative stride)
             return False
         step *= n
     return True

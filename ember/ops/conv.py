@@ -123,11 +123,11 @@ def _backward_cl(ctx, g, rows, xshape: tuple, wshape: tuple) -> tuple:
     geo, nig = ctx.geo, ctx.needs_input_grad
     (n, c), p = xshape[:2], geo.positions
     gx = scratch.get((n, *geo.size, c), g.dtype) if nig[0] else None
-    parts: dict = {}
     if _pointwise(geo):
         xr = _pointwise_rows(x_pad, geo) if nig[1] else None
         if xr is not None or not nig[1]:  # (an NCHW input's columns are a transposing copy)
             return _backward_pointwise(rows, xr, gx, wr, geo, wshape, n)
+    parts: dict = {}
     tile = _tile(geo, c, g.dtype.itemsize)
 
     def run(lo: int, hi: int) -> None:

@@ -516,12 +516,20 @@ def add_scaled_(a: np.ndarray, b: np.ndarray, alpha: float) -> None:
         axpy_(a, b, alpha)
 
 
+def added(g: np.ndarray, x: np.ndarray, alpha: float, fresh: bool = False) -> np.ndarray:
+    """``g.add(x, alpha=alpha)``: ``g + alpha x`` rounded once, a new array (``g`` itself, updated
+    in place, when ``fresh``: an array the caller made)."""
+    out = g if fresh else np.array(g)
+    axpy_(out, x, alpha)
+    return out
+
+
 def preprocess_grad(p: np.ndarray, g: np.ndarray, group: dict, coupled_decay: bool = True):
     """The gradient after ``maximize`` (negation) and coupled L2 ``weight_decay`` (g + wd p)."""
-    if group.get("maximize"):
+    maximize = group.get("maximize")
+    if maximize:
         g = np.negative(g)
     wd = group.get("weight_decay", 0)
     if coupled_decay and wd != 0:
-        g = np.array(g)  # g.add(p, alpha=wd): a new array
-        axpy_(g, p, wd)
+        g = added(g, p, wd, fresh=bool(maximize))
     return g

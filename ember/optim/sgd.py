@@ -7,13 +7,13 @@ from typing import Any
 import numpy as np
 
 from .._tensor import _wrap
-from ..ops._axpy import axpy_
 from .optimizer import (
     Optimizer,
     _check,
     _check_lr,
     _refuse_differentiable,
     add_scaled_,
+    added,
     preprocess_grad,
 )
 
@@ -97,9 +97,5 @@ class SGD(Optimizer):
                 b = buf._data
                 b *= momentum
                 add_scaled_(b, g, 1 - group["dampening"])
-            if group["nesterov"]:  # g.add(b, alpha=momentum): a new array
-                g = np.array(g)
-                axpy_(g, b, momentum)
-            else:
-                g = b
+            g = added(g, b, momentum) if group["nesterov"] else b
         add_scaled_(p, g, -float(group["lr"]))
