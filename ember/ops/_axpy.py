@@ -23,12 +23,13 @@ from .._runtime import openblas_library
 __all__ = ["axpy_"]
 
 # (symbol, integer type) of cblas_?axpy in the OpenBLAS builds NumPy ships: ILP64 with the
-# scipy-openblas prefix and suffix (NumPy 2.x wheels), or plain 32-bit-index builds.
+# scipy-openblas prefix and suffix (NumPy 2.x wheels), or scipy-openblas32. Only names whose
+# index width is certain: a bare ``cblas_saxpy`` may take 32- or 64-bit sizes, and a wrong
+# guess would pass a garbage length (NumPy's form runs instead).
 _NAMES = (
     ("scipy_cblas_{}axpy64_", ctypes.c_int64),
     ("cblas_{}axpy64_", ctypes.c_int64),
     ("scipy_cblas_{}axpy", ctypes.c_int32),
-    ("cblas_{}axpy", ctypes.c_int32),
 )
 _KERNELS: dict | None = None  # dtype -> the ctypes function, looked up on first use
 
