@@ -525,6 +525,8 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
     if out is not None:
         return into(out, "add", add, input, other, alpha=alpha)
+    if type(alpha) is not int or alpha != 1:
+        alpha = checked_alpha(alpha, input, other)
     if alpha != 1 and BF.any_bf16(input, other):
         return BF.widened(add, input, other, alpha=BF.round_scalar(alpha))  # as PyTorch
     if alpha != 1:
@@ -545,6 +547,8 @@ def sub(input: Any, other: Any, *, alpha: Any = 1, out: Any = None) -> Tensor:
             "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
             "trying to invert a mask, use the `~` or `logical_not()` operator instead."
         )
+    if type(alpha) is not int or alpha != 1:
+        alpha = checked_alpha(alpha, input, other)
     if alpha != 1 and BF.any_bf16(input, other):
         return BF.widened(sub, input, other, alpha=BF.round_scalar(alpha))  # as PyTorch
     if alpha != 1:
@@ -561,7 +565,53 @@ def _is_bool(x: Any) -> bool:
 
 
 def rsub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
-    return sub(other, input, alpha=alpha) if alpha == 1 else sub(other, mul(input, alpha))
+    return sub(other, input, alpha=alpha)
+
+
+def _operand_kind(x: Any) -> int:
+    """The dtype category (bool < integer < float < complex) an operand brings to a result."""
+    if isinstance(x, Tensor):
+        return x.dtype._kind
+    if isinstance(x, (bool, np.bool_)):
+        return D._BOOL
+    if isinstance(x, (int, np.integer)):
+        return D._INT
+    return D._COMPLEX if isinstance(x, (complex, np.complexfloating)) else D._FLOAT
+
+
+def checked_alpha(alpha: Any, a: Any, b: Any) -> Any:
+    """``alpha`` of ``add``/``sub`` (``a + alpha * b``) after PyTorch's checks against the
+    result's category (its ``alpha_check``), converted as PyTorch converts it: to a bool for a
+    bool result, to the integer dtype for an integer result (with PyTorch's overflow error).
+    NumPy would promote an integer result to float, or drop a complex alpha's imaginary part."""
+    if type(alpha) is float and type(a) is Tensor and a.dtype._kind >= D._FLOAT:
+        return alpha  # (the common case, an update of a float tensor: nothing to check)
+    kind = builtins_max(_operand_kind(a), _operand_kind(b))
+    if isinstance(alpha, (bool, np.bool_)):
+        if kind != D._BOOL:
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+        return alpha
+    if not isinstance(alpha, (int, float, complex, np.number)):
+        return alpha  # (not a number: the arithmetic reports it)
+    if kind < D._FLOAT and not isinstance(alpha, (int, np.integer)):
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number."
+        )
+    if kind < D._COMPLEX and isinstance(alpha, (complex, np.complexfloating)):
+        raise RuntimeError(
+            "For non-complex input tensors, argument alpha must not be a complex number."
+        )
+    if isinstance(alpha, int) and not -(1 << 63) <= alpha < 1 << 64:
+        raise OverflowError("int too big to convert")  # (PyTorch's Scalar holds 64 bits)
+    if kind == D._BOOL:
+        return bool(alpha)
+    if kind == D._INT:
+        tensors = [x for x in (a, b) if isinstance(x, Tensor)]
+        dt = _result_type(*tensors) if tensors else D.int64
+        from ._kernels import fit_scalar
+
+        return fit_scalar(int(alpha), D.int64 if dt._kind == D._BOOL else dt)
+    return alpha
 
 
 def mul(input: Any, other: Any, *, out: Any = None) -> Tensor:

@@ -22,6 +22,7 @@ from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
 from ._axpy import axpy_
 from ._kernels import fit_scalar
+from .elementwise import checked_alpha
 
 __all__ = ["apply_inplace", "inplace_from", "check_leaf"]
 
@@ -206,6 +207,10 @@ def _binary_direct(ufunc: Any, name: str, out_of_place: Callable) -> Callable:
             from .elementwise import sub
 
             sub(self, other)  # raises PyTorch's error about bool subtraction
+        if alpha is not None:
+            if name not in ("add_", "sub_"):
+                raise TypeError(f"{name}() got an unexpected keyword argument 'alpha'")
+            alpha = checked_alpha(alpha, self, other)
         if _needs_graph(self, (other,)) or _is_bf16(self):
             if alpha is not None:
                 return slow(self, other, alpha=alpha)

@@ -24,6 +24,13 @@ ARITHMETIC = [
     case("rsub_scalar", lambda m, x: 2.0 - x, f(3, 4)),
     case("sub_alpha", lambda m, x, y: m.sub(x, y, alpha=3), f(3, 4), f(3, 4)),
     case("sub_method", lambda m, x, y: x.sub(y), f(2, 3), f(2, 3)),
+    # alpha as PyTorch converts it: to the integer type, to bool for bool results
+    case("add_alpha_int", lambda m, x, y: m.add(x, y, alpha=3), i(3, 4), i(4)),
+    case("sub_alpha_int", lambda m, x, y: x.sub(y, alpha=-2), i(3, 4), i(3, 4)),
+    case("add_alpha_bool", lambda m, x, y: m.add(x, y, alpha=2), b(3, 4), b(3, 4)),
+    case("add_alpha_bool_zero", lambda m, x, y: m.add(x, y, alpha=0), b(3, 4), b(3, 4)),
+    case("add_alpha_numpy_float", lambda m, x, y: x.add(y, alpha=np.float32(0.25)), f(3), f(3)),
+    case("rsub_alpha", lambda m, x, y: m.rsub(x, y, alpha=2), f(3, 4), f(4)),
     case("mul", lambda m, x, y: x * y, f(3, 4), f(3, 4)),
     case("mul_broadcast", lambda m, x, y: x * y, f(5, 1, 3), f(4, 1)),
     case("rmul_scalar", lambda m, x: 3 * x, f(3, 4)),

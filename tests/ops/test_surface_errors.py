@@ -140,6 +140,30 @@ ERRORS = [
     err("new_other_dtype", lambda m: m.ones(2).new(m.tensor([1])), None),
     err("can_cast_not_dtype", lambda m: m.can_cast(1, m.float32), r"dtype"),
     err("range_out_of_bounds", lambda m: m.ones(2, 3)[range(3), [0, 1, 2]], r"out of bounds"),
+    # add/sub's alpha against the result dtype (PyTorch's alpha_check), every entry point
+    err("add_bool_alpha", lambda m: m.add(m.ones(2), m.ones(2), alpha=True), r"Boolean alpha"),
+    err("sub_bool_alpha", lambda m: m.ones(2).sub(m.ones(2), alpha=False), r"Boolean alpha"),
+    err(
+        "add_int_float_alpha",
+        lambda m: m.ones(2, dtype=m.int64).add(m.ones(2, dtype=m.int64), alpha=0.5),
+        r"must not be a floating point",
+    ),
+    err(
+        "add__int_float_alpha",
+        lambda m: m.ones(2, dtype=m.int32).add_(m.ones(2, dtype=m.int32), alpha=2.0),
+        r"must not be a floating point",
+    ),
+    err("add__bool_alpha", lambda m: m.ones(2).add_(m.ones(2), alpha=True), r"Boolean alpha"),
+    err("sub__complex_alpha", lambda m: m.ones(2).sub_(m.ones(2), alpha=1j), r"complex"),
+    err("add_complex_alpha", lambda m: m.add(m.ones(2), 1.0, alpha=2 + 1j), r"complex"),
+    err(
+        "add_int_alpha_overflow",
+        lambda m: m.ones(2, dtype=m.int32).add(m.ones(2, dtype=m.int32), alpha=1 << 40),
+        r"without overflow",
+    ),
+    err("add__huge_alpha", lambda m: m.ones(2).add_(m.ones(2), alpha=10**400), None),
+    err("add_huge_alpha", lambda m: m.ones(2).add(m.ones(2), alpha=10**30), None),
+    err("mul__alpha", lambda m: m.ones(2).mul_(m.ones(2), alpha=2), r"alpha"),
 ]
 
 
